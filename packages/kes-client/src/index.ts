@@ -1,0 +1,2 @@
+import { hello } from '@kesgate/sse';
+export const x: string = hello();

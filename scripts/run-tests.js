@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Runs every package's test suites with Node's own test runner through tsx.
+// Usage: node scripts/run-tests.js [package ...]   (default: all packages)
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const wanted = process.argv.slice(2);
+const packages = wanted.length ? wanted : readdirSync(join(root, 'packages'));
+
+function collect(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'fixtures' ? [] : collect(p);
+    return /\.test\.ts$/.test(name) ? [p] : [];
+  });
+}
+
+const files = packages.flatMap((p) => collect(join(root, 'packages', p, 'test'))).sort();
+if (files.length === 0) {
+  console.error(`no test files found for: ${packages.join(', ')}`);
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files];
+const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+process.exit(res.status ?? 1);
