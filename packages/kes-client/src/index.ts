@@ -1,2 +1,3 @@
-import { hello } from '@kesgate/sse';
-export const x: string = hello();
+export { KesClient, type KesClientOptions } from './client.js';
+export { KesError, KesUnavailableError, isNetworkError } from './errors.js';
+export type { DataKey, KesCipher, KeyDescription, KeyList, KesStatus, SealStatus } from './types.js';
