@@ -1,0 +1,116 @@
+// Typed storage errors. Each carries the S3 error code and HTTP status it stands for, so the
+// handler layer maps them 1:1 without knowing the backend.
+
+export abstract class StorageError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NoSuchBucket extends StorageError {
+  readonly code = 'NoSuchBucket';
+  readonly status = 404;
+  constructor(readonly bucket: string) {
+    super(`The specified bucket does not exist: ${bucket}`);
+  }
+}
+
+export class NoSuchKey extends StorageError {
+  readonly code = 'NoSuchKey';
+  readonly status = 404;
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`The specified key does not exist: ${key}`);
+  }
+}
+
+export class BucketNotEmpty extends StorageError {
+  readonly code = 'BucketNotEmpty';
+  readonly status = 409;
+  constructor(readonly bucket: string) {
+    super(`The bucket you tried to delete is not empty: ${bucket}`);
+  }
+}
+
+/**
+ * Creating a bucket that exists. Every bucket of a gateway belongs to the same account, so the code
+ * is S3's `BucketAlreadyOwnedByYou` (what MinIO answers too; rclone and others treat it as "done").
+ */
+export class BucketAlreadyExists extends StorageError {
+  readonly code = 'BucketAlreadyOwnedByYou';
+  readonly status = 409;
+  constructor(readonly bucket: string) {
+    super(`The bucket already exists and is owned by you: ${bucket}`);
+  }
+}
+
+export class NoSuchUpload extends StorageError {
+  readonly code = 'NoSuchUpload';
+  readonly status = 404;
+  constructor(readonly uploadId: string) {
+    super(
+      `The specified multipart upload does not exist (it may have been aborted or completed): ${uploadId}`,
+    );
+  }
+}
+
+/** A part listed in CompleteMultipartUpload was not uploaded, or its ETag does not match. */
+export class InvalidPart extends StorageError {
+  readonly code = 'InvalidPart';
+  readonly status = 400;
+}
+
+/** The parts listed in CompleteMultipartUpload are not in ascending order of part number. */
+export class InvalidPartOrder extends StorageError {
+  readonly code = 'InvalidPartOrder';
+  readonly status = 400;
+  constructor() {
+    super('The list of parts was not in ascending order; parts must be ordered by part number');
+  }
+}
+
+/** A compare-and-swap or conditional write found the object changed (or present/absent). */
+export class PreconditionFailed extends StorageError {
+  readonly code = 'PreconditionFailed';
+  readonly status = 412;
+}
+
+/** A malformed argument: a continuation token this store did not issue, a key that is not valid UTF-8, … */
+export class InvalidArgument extends StorageError {
+  readonly code = 'InvalidArgument';
+  readonly status = 400;
+}
+
+export class KeyTooLong extends StorageError {
+  readonly code = 'KeyTooLongError';
+  readonly status = 400;
+  constructor(readonly byteLength: number) {
+    super(`Your key is too long: ${byteLength} bytes in UTF-8, the limit is 1024`);
+  }
+}
+
+/**
+ * The data file of a part is gone or shorter than its metadata says: either the object was
+ * overwritten or deleted between reading its metadata and opening its data (re-read the object),
+ * or the data directory was damaged.
+ */
+export class DataUnavailable extends StorageError {
+  readonly code = 'InternalError';
+  readonly status = 500;
+  constructor(readonly dataId: string, reason: string) {
+    super(`Object data ${dataId} is unavailable: ${reason}`);
+  }
+}
+
+/** Opening a data directory that another process holds. Not an S3 error: raised at startup only. */
+export class DataDirInUse extends Error {
+  constructor(readonly path: string) {
+    super(
+      `The data directory ${path} is in use by another kesgate process (its meta.db is locked). ` +
+        'Only one gateway process may use an fs data directory; stop the other process, or use the s3 backend to run several gateways.',
+    );
+    this.name = 'DataDirInUse';
+  }
+}

@@ -1,0 +1,165 @@
+// Every SQL statement of the fs backend, prepared once.
+import type { Database, Statement } from 'better-sqlite3';
+import type {
+  BucketRow,
+  ListedObjectRow,
+  ListedUploadRow,
+  ObjectRow,
+  PartRow,
+  UploadPartRow,
+  UploadRow,
+} from './rows.js';
+
+export interface ObjectInsert {
+  bucket: string;
+  key: string;
+  revision: string;
+  size: number;
+  stored_size: number;
+  etag: string;
+  last_modified: number;
+  content_type: string | null;
+  user_metadata: string;
+  standard_headers: string;
+  checksum: string | null;
+  sse: string;
+}
+
+export interface PartInsert {
+  owner: number | string;
+  number: number;
+  plain_size: number;
+  enc_size: number;
+  etag: string;
+  data_id: string;
+  extra: string | null;
+}
+
+export type UploadInsert = UploadRow;
+
+interface BucketTotals {
+  buckets: number;
+  objects: number | null;
+  bytes: number | null;
+  stored: number | null;
+}
+
+interface UploadTotals {
+  uploads: number;
+  parts: number;
+  stored: number | null;
+}
+
+export class Statements {
+  readonly getBucket: Statement<[string], BucketRow>;
+  readonly listBuckets: Statement<[], BucketRow>;
+  readonly insertBucket: Statement<[string, number, string | null]>;
+  readonly deleteBucket: Statement<[string]>;
+  readonly setBucketEncryption: Statement<[string | null, string]>;
+  readonly adjustBucketTotals: Statement<[number, number, number, string]>;
+  readonly bucketHasObjects: Statement<[string], { one: number }>;
+  readonly bucketTotals: Statement<[], BucketTotals>;
+
+  readonly getObject: Statement<[string, string], ObjectRow>;
+  readonly getObjectParts: Statement<[number], PartRow>;
+  readonly insertObject: Statement<[ObjectInsert]>;
+  readonly insertObjectPart: Statement<[PartInsert]>;
+  readonly deleteObject: Statement<[number]>;
+  readonly updateObjectSse: Statement<[string, string, number]>;
+  readonly listObjectsFrom: Statement<[string, string, number], ListedObjectRow>;
+  readonly listObjectsBetween: Statement<[string, string, string, number], ListedObjectRow>;
+  readonly dataIsReferenced: Statement<[string, string], { one: number }>;
+
+  readonly insertUpload: Statement<[UploadInsert]>;
+  readonly getUpload: Statement<[string, string, string], UploadRow>;
+  readonly deleteUpload: Statement<[string]>;
+  readonly bucketUploadIds: Statement<[string], { upload_id: string }>;
+  readonly getUploadParts: Statement<[string], UploadPartRow>;
+  readonly getUploadPart: Statement<[string, number], UploadPartRow>;
+  readonly listUploadParts: Statement<[string, number, number], UploadPartRow>;
+  readonly insertUploadPart: Statement<[PartInsert & { last_modified: number }]>;
+  readonly deleteUploadPart: Statement<[string, number]>;
+  readonly listUploadsFrom: Statement<[string, string, string, number], ListedUploadRow>;
+  readonly listUploadsBetween: Statement<[string, string, string, string, number], ListedUploadRow>;
+  readonly uploadTotals: Statement<[], UploadTotals>;
+
+  constructor(db: Database) {
+    this.getBucket = db.prepare('SELECT name, created_at, encryption FROM buckets WHERE name = ?');
+    this.listBuckets = db.prepare('SELECT name, created_at, encryption FROM buckets ORDER BY name');
+    this.insertBucket = db.prepare('INSERT INTO buckets (name, created_at, encryption) VALUES (?, ?, ?)');
+    this.deleteBucket = db.prepare('DELETE FROM buckets WHERE name = ?');
+    this.setBucketEncryption = db.prepare('UPDATE buckets SET encryption = ? WHERE name = ?');
+    this.adjustBucketTotals = db.prepare(
+      `UPDATE buckets SET object_count = object_count + ?, plain_bytes = plain_bytes + ?,
+         stored_bytes = stored_bytes + ? WHERE name = ?`,
+    );
+    this.bucketHasObjects = db.prepare('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1');
+    this.bucketTotals = db.prepare(
+      `SELECT COUNT(*) AS buckets, SUM(object_count) AS objects, SUM(plain_bytes) AS bytes,
+         SUM(stored_bytes) AS stored FROM buckets`,
+    );
+
+    this.getObject = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?');
+    this.getObjectParts = db.prepare(
+      `SELECT number, plain_size, enc_size, etag, data_id, extra FROM object_parts
+         WHERE object_id = ? ORDER BY number`,
+    );
+    this.insertObject = db.prepare(
+      `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified,
+         content_type, user_metadata, standard_headers, checksum, sse)
+       VALUES (@bucket, @key, @revision, @size, @stored_size, @etag, @last_modified,
+         @content_type, @user_metadata, @standard_headers, @checksum, @sse)`,
+    );
+    this.insertObjectPart = db.prepare(
+      `INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra)
+       VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra)`,
+    );
+    this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
+    this.updateObjectSse = db.prepare('UPDATE objects SET sse = ?, revision = ? WHERE id = ?');
+    const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
+    this.listObjectsFrom = db.prepare(
+      `${listedObject} WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?`,
+    );
+    this.listObjectsBetween = db.prepare(
+      `${listedObject} WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+    );
+    this.dataIsReferenced = db.prepare(
+      `SELECT 1 AS one FROM object_parts WHERE data_id = ?
+       UNION ALL SELECT 1 FROM upload_parts WHERE data_id = ? LIMIT 1`,
+    );
+
+    this.insertUpload = db.prepare(
+      `INSERT INTO uploads (upload_id, bucket, key, initiated, content_type, user_metadata,
+         standard_headers, checksum_algorithm, checksum_type, sse)
+       VALUES (@upload_id, @bucket, @key, @initiated, @content_type, @user_metadata,
+         @standard_headers, @checksum_algorithm, @checksum_type, @sse)`,
+    );
+    this.getUpload = db.prepare('SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?');
+    this.deleteUpload = db.prepare('DELETE FROM uploads WHERE upload_id = ?');
+    this.bucketUploadIds = db.prepare('SELECT upload_id FROM uploads WHERE bucket = ?');
+    const uploadPart = 'SELECT number, plain_size, enc_size, etag, data_id, extra, last_modified FROM upload_parts';
+    this.getUploadParts = db.prepare(`${uploadPart} WHERE upload_id = ? ORDER BY number`);
+    this.getUploadPart = db.prepare(`${uploadPart} WHERE upload_id = ? AND number = ?`);
+    this.listUploadParts = db.prepare(
+      `${uploadPart} WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?`,
+    );
+    this.insertUploadPart = db.prepare(
+      `INSERT INTO upload_parts (upload_id, number, plain_size, enc_size, etag, data_id, extra, last_modified)
+       VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra, @last_modified)`,
+    );
+    this.deleteUploadPart = db.prepare('DELETE FROM upload_parts WHERE upload_id = ? AND number = ?');
+    // Row values order (key, upload_id) pairs; the uploads_by_key index serves the seek.
+    const listedUpload = 'SELECT key, upload_id, initiated FROM uploads';
+    this.listUploadsFrom = db.prepare(
+      `${listedUpload} WHERE bucket = ? AND (key, upload_id) > (?, ?) ORDER BY key, upload_id LIMIT ?`,
+    );
+    this.listUploadsBetween = db.prepare(
+      `${listedUpload} WHERE bucket = ? AND (key, upload_id) > (?, ?) AND key < ?
+       ORDER BY key, upload_id LIMIT ?`,
+    );
+    this.uploadTotals = db.prepare(
+      `SELECT (SELECT COUNT(*) FROM uploads) AS uploads, COUNT(*) AS parts, SUM(enc_size) AS stored
+       FROM upload_parts`,
+    );
+  }
+}

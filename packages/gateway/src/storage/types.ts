@@ -1,0 +1,373 @@
+// The storage contract of the gateway. A backend stores opaque (already encrypted) byte streams
+// and metadata records with S3's bucket, listing and multipart semantics; it knows nothing of
+// HTTP, SigV4 or cryptography. The fs backend implements it today; an upstream-S3 backend can
+// implement it later without the handlers changing.
+import type { Readable, Writable } from 'node:stream';
+
+// ---------------------------------------------------------------- buckets
+
+export type BucketSse = 'AES256' | 'aws:kms';
+
+/** A bucket's default encryption (PutBucketEncryption), as parsed by the handler. */
+export interface BucketEncryption {
+  sse: BucketSse;
+  kmsKeyId?: string;
+}
+
+export interface BucketInfo {
+  name: string;
+  createdAt: Date;
+}
+
+export interface CreateBucketOptions {
+  encryption?: BucketEncryption;
+}
+
+// ---------------------------------------------------------------- objects
+
+export const STANDARD_HEADERS = [
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+] as const;
+export type StandardHeaderName = (typeof STANDARD_HEADERS)[number];
+/** The standard headers that round-trip with an object, keyed by their lower-case HTTP names. */
+export type StandardHeaders = Partial<Record<StandardHeaderName, string>>;
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'SHA1' | 'SHA256' | 'CRC64NVME';
+export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
+
+export interface ObjectChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** base64, as S3 returns it */
+  value: string;
+  type: ChecksumType;
+}
+
+/**
+ * The SSE fields stored with an object or upload (shared/spec/sse-format.md: sse, iv,
+ * sealAlgorithm, sealedKey, kmsKey, kmsKeyVersion, kmsCiphertext, kmsContext, sseCKeyMD5, …).
+ * Opaque to storage: any JSON-serialisable record, stored and returned as given.
+ */
+export type SseFields = Record<string, unknown>;
+
+/** One part of an object: its encrypted bytes live in their own data file named by `dataId`. */
+export interface PartRecord {
+  /** 1..10000; a single-part object has one part (conventionally number 1). */
+  number: number;
+  plainSize: number;
+  /** Exact byte length of the data file. */
+  encSize: number;
+  etag: string;
+  /** Internal data id returned by createDataWriter; never derived from the user's key. */
+  dataId: string;
+  /** Opaque per-part fields (e.g. a part checksum), stored and returned as given. */
+  extra?: Record<string, unknown>;
+}
+
+export interface ObjectMetadata {
+  contentType?: string;
+  userMetadata: Record<string, string>;
+  standardHeaders: StandardHeaders;
+}
+
+export interface ObjectRecord extends ObjectMetadata {
+  bucket: string;
+  key: string;
+  /**
+   * Changes on every write of the object, including updateObjectSSE. Opaque. The handle for
+   * compare-and-swap: an ETag is not one (two PUTs of the same bytes under SSE-S3 share an ETag).
+   */
+  revision: string;
+  /** Plaintext size: the sum of the parts' plainSize. */
+  size: number;
+  etag: string;
+  lastModified: Date;
+  checksum?: ObjectChecksum;
+  sse: SseFields;
+  parts: PartRecord[];
+}
+
+/**
+ * A condition checked atomically with a write. Every given field must hold, else
+ * PreconditionFailed and nothing changes.
+ */
+export interface WritePrecondition {
+  /** The object must not exist (If-None-Match: *). */
+  ifNoneMatch?: '*';
+  /** The object must exist with this ETag (If-Match). Quotes are ignored. */
+  ifMatchEtag?: string;
+  /** The object must exist with this revision. */
+  ifRevision?: string;
+}
+
+export interface PutObjectInput extends ObjectMetadata {
+  bucket: string;
+  key: string;
+  /** Plaintext size; must equal the sum of the parts' plainSize. */
+  size: number;
+  etag: string;
+  checksum?: ObjectChecksum;
+  sse: SseFields;
+  /** At least one part; each dataId must come from a finished DataWriter of this store. */
+  parts: PartRecord[];
+  precondition?: WritePrecondition;
+}
+
+export interface DeleteResult {
+  key: string;
+  /** false when there was no such object (S3 still reports success for it). */
+  deleted: boolean;
+}
+
+/**
+ * Receives one data file. Write the encrypted bytes to `stream` (e.g. with stream.pipeline),
+ * then `finish()`; hand the id to putObject/putPart, which take ownership of the data (on
+ * success it is referenced, on failure it is removed). Call `abort()` when the request fails
+ * before that; an abandoned writer is cleaned up by the next sweep at startup.
+ */
+export interface DataWriter {
+  readonly id: string;
+  readonly stream: Writable;
+  /** Ends the stream if needed and makes the data durable; resolves with the byte count. */
+  finish(): Promise<number>;
+  /** Discards the data. Idempotent, and a no-op once the data is committed. */
+  abort(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- listing
+
+export interface ListObjectsQuery {
+  bucket: string;
+  prefix?: string;
+  /** Empty or absent: no roll-up. May be longer than one character. */
+  delimiter?: string;
+  /** ListObjectsV2 start-after, or ListObjects (V1) marker: entries after this one. */
+  startAfter?: string;
+  /** A nextToken of an earlier page; wins over startAfter. */
+  continuationToken?: string;
+  /** 0..1000 is what S3 allows; default 1000. Keys and common prefixes both count. */
+  maxKeys?: number;
+}
+
+export interface ObjectSummary {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export interface ListObjectsPage {
+  contents: ObjectSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** Opaque continuation token (ListObjectsV2 NextContinuationToken), when truncated. */
+  nextToken?: string;
+  /** The last key or common prefix returned (ListObjects V1 NextMarker), when truncated. */
+  nextMarker?: string;
+}
+
+// ---------------------------------------------------------------- multipart
+
+/** S3 addresses an upload by bucket, key and id; a mismatch is NoSuchUpload. */
+export interface UploadRef {
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+
+export interface CreateUploadInput extends ObjectMetadata {
+  bucket: string;
+  key: string;
+  sse: SseFields;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export interface UploadRecord extends ObjectMetadata {
+  bucket: string;
+  key: string;
+  /** Random and unguessable; sorts in order of initiation. */
+  uploadId: string;
+  initiated: Date;
+  sse: SseFields;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export interface PartInput {
+  plainSize: number;
+  encSize: number;
+  etag: string;
+  extra?: Record<string, unknown>;
+}
+
+export interface UploadedPart extends PartRecord {
+  lastModified: Date;
+}
+
+export interface ListPartsQuery {
+  /** Parts with a number greater than this; default 0. */
+  partNumberMarker?: number;
+  /** Default 1000. */
+  maxParts?: number;
+}
+
+export interface ListPartsPage {
+  parts: UploadedPart[];
+  isTruncated: boolean;
+  nextPartNumberMarker?: number;
+}
+
+export interface ListUploadsQuery {
+  bucket: string;
+  prefix?: string;
+  delimiter?: string;
+  keyMarker?: string;
+  /** Only with keyMarker: uploads of that key with a greater id are included. */
+  uploadIdMarker?: string;
+  /** Default 1000. Uploads and common prefixes both count. */
+  maxUploads?: number;
+}
+
+export interface UploadSummary {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+export interface ListUploadsPage {
+  uploads: UploadSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+/** A part as listed in CompleteMultipartUpload. */
+export interface CompletePart {
+  number: number;
+  /** When given, must match the uploaded part's ETag (quotes ignored), else InvalidPart. */
+  etag?: string;
+}
+
+export interface CompleteUploadInput {
+  /** The final ETag, computed above (md5 of the binary part ETags, "-N"). */
+  etag: string;
+  checksum?: ObjectChecksum;
+  /** Defaults to the upload's SSE fields. */
+  sse?: SseFields;
+  precondition?: WritePrecondition;
+}
+
+// ---------------------------------------------------------------- maintenance
+
+export interface SweepReport {
+  tempFilesRemoved: number;
+  orphanDataFilesRemoved: number;
+  bytesReclaimed: number;
+  /** Files in data/ whose names this store never creates; left alone. */
+  unknownFiles: number;
+}
+
+export interface StoreStats {
+  buckets: number;
+  objects: number;
+  /** Plaintext bytes of all objects. */
+  bytes: number;
+  /** Encrypted bytes of all objects as stored. */
+  storedBytes: number;
+  uploads: number;
+  uploadParts: number;
+  uploadStoredBytes: number;
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface ObjectStore {
+  readonly backend: string;
+
+  /** → BucketAlreadyExists */
+  createBucket(name: string, options?: CreateBucketOptions): Promise<BucketInfo>;
+  /** → NoSuchBucket, BucketNotEmpty. Pending multipart uploads are aborted with the bucket. */
+  deleteBucket(name: string): Promise<void>;
+  /** → NoSuchBucket */
+  headBucket(name: string): Promise<BucketInfo>;
+  /** Ordered by name. */
+  listBuckets(): Promise<BucketInfo[]>;
+  /** undefined when none is set. → NoSuchBucket */
+  getBucketEncryption(name: string): Promise<BucketEncryption | undefined>;
+  /** → NoSuchBucket */
+  putBucketEncryption(name: string, config: BucketEncryption): Promise<void>;
+  /** → NoSuchBucket */
+  deleteBucketEncryption(name: string): Promise<void>;
+
+  /** → NoSuchBucket (checked before any byte is written) */
+  createDataWriter(bucket: string): Promise<DataWriter>;
+  /**
+   * Commits an object (replacing any previous version, whose data is removed after the commit).
+   * → NoSuchBucket, PreconditionFailed, KeyTooLong, InvalidArgument
+   */
+  putObject(input: PutObjectInput): Promise<ObjectRecord>;
+  /** undefined when there is no such key. → NoSuchBucket */
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /**
+   * The encrypted bytes [start, endExclusive) of one part's data file. The file is opened before
+   * this resolves, so the stream keeps reading the version it opened even if the object is
+   * overwritten or deleted meanwhile. → DataUnavailable
+   */
+  openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable>;
+  /** true if an object was deleted. → NoSuchBucket */
+  deleteObject(bucket: string, key: string): Promise<boolean>;
+  /** One transaction for all keys. → NoSuchBucket */
+  deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteResult[]>;
+  /**
+   * Replaces the SSE fields only (key rotation), if the object still has `expectRevision`.
+   * → NoSuchKey, PreconditionFailed (the object changed since it was read)
+   */
+  updateObjectSSE(
+    bucket: string,
+    key: string,
+    expectRevision: string,
+    sse: SseFields,
+  ): Promise<ObjectRecord>;
+  /** S3 listing semantics. → NoSuchBucket, InvalidArgument (a bad continuation token) */
+  listObjects(query: ListObjectsQuery): Promise<ListObjectsPage>;
+
+  /** → NoSuchBucket */
+  createUpload(input: CreateUploadInput): Promise<UploadRecord>;
+  /** → NoSuchBucket, NoSuchUpload */
+  getUpload(ref: UploadRef): Promise<UploadRecord>;
+  /**
+   * Stores a part, replacing an earlier upload of the same number (whose data is removed after
+   * the commit). → NoSuchBucket, NoSuchUpload, InvalidArgument (part number outside 1..10000)
+   */
+  putPart(ref: UploadRef, number: number, dataId: string, part: PartInput): Promise<UploadedPart>;
+  /** → NoSuchBucket, NoSuchUpload */
+  listParts(ref: UploadRef, query?: ListPartsQuery): Promise<ListPartsPage>;
+  /** Ordered by key, then initiation. → NoSuchBucket */
+  listUploads(query: ListUploadsQuery): Promise<ListUploadsPage>;
+  /**
+   * Atomically turns the chosen parts into the object, replacing any previous version, and ends
+   * the upload; the data of parts not chosen and of the previous version is removed after commit.
+   * Checks here: every chosen part was uploaded and its ETag matches → InvalidPart; ascending
+   * order → InvalidPartOrder. Checked above (needs the request): part sizes (EntityTooSmall).
+   * → NoSuchBucket, NoSuchUpload, InvalidPart, InvalidPartOrder, PreconditionFailed
+   */
+  completeUpload(
+    ref: UploadRef,
+    parts: readonly CompletePart[],
+    input: CompleteUploadInput,
+  ): Promise<ObjectRecord>;
+  /** Removes the upload and all its part data. → NoSuchBucket, NoSuchUpload */
+  abortUpload(ref: UploadRef): Promise<void>;
+
+  /** Removes temp files and data files no object or upload references. Runs at open. */
+  sweep(): Promise<SweepReport>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

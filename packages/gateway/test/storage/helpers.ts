@@ -1,0 +1,173 @@
+// Shared helpers of the storage tests: temp data directories, writing bytes through a real
+// DataWriter, reading them back, and scanning what is on disk.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  openFsStore,
+  type FsObjectStore,
+  type ObjectRecord,
+  type ObjectStore,
+  type PartRecord,
+  type PutObjectInput,
+} from '../../src/storage/index.js';
+
+export interface TempStore {
+  store: FsObjectStore;
+  /** The data directory (inside `base`). */
+  root: string;
+  /** A directory holding only the data directory, to prove nothing is written beside it. */
+  base: string;
+  reopen(): Promise<FsObjectStore>;
+  cleanup(): Promise<void>;
+}
+
+export async function openTempStore(): Promise<TempStore> {
+  const base = mkdtempSync(join(tmpdir(), 'kesgate-storage-'));
+  const root = join(base, 'store');
+  const temp: TempStore = {
+    store: await openFsStore({ path: root }),
+    root,
+    base,
+    async reopen() {
+      await temp.store.close();
+      temp.store = await openFsStore({ path: root });
+      return temp.store;
+    },
+    async cleanup() {
+      await temp.store.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  return temp;
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function md5(data: Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+/** Writes `data` through a real DataWriter (in 16 KiB chunks) and returns its id and size. */
+export async function writeData(
+  store: ObjectStore,
+  bucket: string,
+  data: Buffer,
+): Promise<{ dataId: string; encSize: number }> {
+  const writer = await store.createDataWriter(bucket);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < data.length; i += 16384) chunks.push(data.subarray(i, i + 16384));
+  await pipeline(Readable.from(chunks), writer.stream);
+  const encSize = await writer.finish();
+  return { dataId: writer.id, encSize };
+}
+
+/**
+ * Stores `parts` (one buffer per part) as an object. The bytes are stored as they are: storage is
+ * opaque, so "encrypted" and plain sizes coincide here. The sha256 of the whole object is kept in
+ * userMetadata for later checks.
+ */
+export async function putBytes(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  parts: Buffer | Buffer[],
+  extra: Partial<PutObjectInput> = {},
+): Promise<ObjectRecord> {
+  const buffers = Array.isArray(parts) ? parts : [parts];
+  const records: PartRecord[] = [];
+  for (const [i, data] of buffers.entries()) {
+    const { dataId, encSize } = await writeData(store, bucket, data);
+    records.push({ number: i + 1, plainSize: data.length, encSize, etag: md5(data), dataId });
+  }
+  const whole = Buffer.concat(buffers);
+  return store.putObject({
+    bucket,
+    key,
+    size: whole.length,
+    etag: md5(whole),
+    userMetadata: { sha256: sha256(whole) },
+    standardHeaders: {},
+    sse: { sse: 'SSE-S3', iv: 'aXY=' },
+    parts: records,
+    ...extra,
+  });
+}
+
+export async function readStream(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** All bytes of an object, part after part, through openPartRange. */
+export async function readObject(store: ObjectStore, record: ObjectRecord): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const part of record.parts) {
+    parts.push(await readStream(await store.openPartRange(part.dataId, 0, part.encSize)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Every file under `dir`, as paths relative to it. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out.push(relative(dir, path));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The ids of the data files on disk. */
+export function dataFileIds(root: string): string[] {
+  return listFiles(join(root, 'data')).map((path) => path.split('/')[1]!);
+}
+
+export function dataFileSize(root: string, dataId: string): number {
+  return statSync(join(root, 'data', dataId.slice(0, 2), dataId)).size;
+}
+
+export function tmpFiles(root: string): string[] {
+  return readdirSync(join(root, 'tmp'));
+}
+
+/** Asserts a promise rejects with a StorageError of the given code and status. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  name: string,
+  code?: string,
+  status?: number,
+): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as Error & { code?: string; status?: number };
+    if (e.name !== name) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`);
+    if (code !== undefined && e.code !== code) throw new Error(`expected code ${code}, got ${e.code}`);
+    if (status !== undefined && e.status !== status) throw new Error(`expected status ${status}, got ${e.status}`);
+    return e;
+  }
+  throw new Error(`expected ${name}, but the call succeeded`);
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing random case can be replayed by seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
