@@ -1,0 +1,107 @@
+// Express glue for the S3 protocol layer: request ids, SigV4 authentication, S3 error rendering.
+import { randomBytes } from 'node:crypto';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { type AuthResult, type SigV4Options, SigV4Verifier } from './auth/sigv4.js';
+import { renderError, S3Error } from './errors.js';
+
+export { bodyStream, readBody, type BodyOptions } from './body.js';
+
+/** What sigv4Auth puts on `res.locals.auth`. */
+export function authOf(res: Response): AuthResult {
+  const auth = res.locals.auth as AuthResult | undefined;
+  if (!auth) throw new Error('res.locals.auth is not set: sigv4Auth() must run before this handler');
+  return auth;
+}
+
+/** Gives every request an `x-amz-request-id` (and `x-amz-id-2`), kept in `res.locals.requestId`. */
+export function requestIds(): RequestHandler {
+  return (_req, res, next) => {
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const hostId = randomBytes(24).toString('base64');
+    res.locals.requestId = requestId;
+    res.locals.hostId = hostId;
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', hostId);
+    next();
+  };
+}
+
+export interface Sigv4AuthOptions extends SigV4Options {
+  /** Requests that need no signature (e.g. a health check); by default every request is verified. */
+  skip?: (req: Request) => boolean;
+}
+
+/** Verifies SigV4 (header or presigned URL) and puts the result on `res.locals.auth`. */
+export function sigv4Auth(options: Sigv4AuthOptions): RequestHandler {
+  const verifier = new SigV4Verifier(options);
+  return (req, res, next) => {
+    if (options.skip?.(req)) {
+      next();
+      return;
+    }
+    try {
+      res.locals.auth = verifier.verify({ method: req.method, url: req.originalUrl, headers: req.headersDistinct });
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** Minimal logger shape (pino fits). */
+export interface ErrorLogger {
+  error(obj: object, msg?: string): void;
+}
+
+function resourceOf(req: Request): string {
+  const url = req.originalUrl;
+  const q = url.indexOf('?');
+  const path = q >= 0 ? url.slice(0, q) : url;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Renders S3Error as AWS does (status, XML body; no body for HEAD and 304). Any other error becomes
+ * a 500 InternalError whose details go to the log only, never to the client.
+ */
+export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const requestId = (res.locals.requestId as string | undefined) ?? randomBytes(8).toString('hex').toUpperCase();
+    let s3: S3Error;
+    if (err instanceof S3Error) {
+      s3 = err;
+    } else {
+      const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        // express's own client errors (e.g. a malformed URL parameter)
+        s3 = new S3Error('InvalidRequest', 'The request could not be parsed.');
+      } else {
+        logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
+        s3 = new S3Error('InternalError');
+      }
+    }
+    if (s3.status >= 500 && err instanceof S3Error) logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
+
+    if (res.headersSent) {
+      // Too late for an error document: cut the response so the client sees it is incomplete.
+      res.destroy(err instanceof Error ? err : undefined);
+      return;
+    }
+    s3.resource ??= resourceOf(req);
+    res.status(s3.status);
+    if (!res.getHeader('x-amz-request-id')) res.setHeader('x-amz-request-id', requestId);
+    for (const [name, value] of Object.entries(s3.headers ?? {})) res.setHeader(name, value);
+    // An unread request body (e.g. a refused upload) is not worth reading: close after replying.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    if (req.method === 'HEAD' || s3.status === 304) {
+      res.end();
+      return;
+    }
+    res.setHeader('Content-Type', 'application/xml');
+    res.send(renderError(s3, requestId, res.locals.hostId as string | undefined));
+  };
+}
