@@ -1,0 +1,96 @@
+// DARE 2.0 package streams: Node Transform streams for large data, one-shot functions for small data.
+import { randomBytes } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import { ChunkedTransform } from './chunked-transform.js';
+import { NONCE_SIZE, type CipherName } from './constants.js';
+import { PackageDecoder, type DecryptOptions } from './decoder.js';
+import { PackageEncoder } from './encoder.js';
+import { checkKey, checkNonce, cipherIdOf } from './package.js';
+import { encryptedSize } from './size.js';
+
+export type { DecryptOptions } from './decoder.js';
+
+export interface EncryptOptions {
+  /** The stream's 12-byte base nonce; random when omitted. Its top bit is replaced by the final flag. */
+  nonce?: Buffer;
+  /** Default AES-256-GCM. */
+  cipher?: CipherName;
+}
+
+function makeEncoder(key: Buffer, opts: EncryptOptions, emit: (b: Buffer) => void): PackageEncoder {
+  checkKey(key);
+  const nonce = opts.nonce ?? randomBytes(NONCE_SIZE);
+  checkNonce(nonce);
+  // Copies: the caller may reuse its buffers while the stream still runs.
+  return new PackageEncoder(Buffer.from(key), cipherIdOf(opts.cipher ?? 'AES-256-GCM'), Buffer.from(nonce), emit);
+}
+
+function makeDecoder(key: Buffer, opts: DecryptOptions, emit: (b: Buffer) => void): PackageDecoder {
+  checkKey(key);
+  return new PackageDecoder(Buffer.from(key), opts, emit);
+}
+
+class EncryptStream extends ChunkedTransform {
+  private readonly encoder: PackageEncoder;
+  constructor(key: Buffer, opts: EncryptOptions) {
+    super();
+    this.encoder = makeEncoder(key, opts, (b) => this.push(b));
+  }
+  protected consume(chunk: Buffer, off: number): number {
+    return this.encoder.consume(chunk, off);
+  }
+  protected finish(): void {
+    this.encoder.finish();
+  }
+}
+
+class DecryptStream extends ChunkedTransform {
+  private readonly decoder: PackageDecoder;
+  constructor(key: Buffer, opts: DecryptOptions) {
+    super();
+    this.decoder = makeDecoder(key, opts, (b) => this.push(b));
+  }
+  protected consume(chunk: Buffer, off: number): number {
+    return this.decoder.consume(chunk, off);
+  }
+  protected finish(): void {
+    this.decoder.finish();
+  }
+}
+
+/** Plaintext in, DARE 2.0 package stream out. */
+export function createEncryptStream(key: Buffer, opts: EncryptOptions = {}): Transform {
+  return new EncryptStream(key, opts);
+}
+
+/**
+ * Package stream in, plaintext out. Each package's plaintext is released only after its tag verified;
+ * any violation of the format fails the stream with ErrTampered (ErrTruncated when data is missing).
+ * For a range read pass the first package's sequence number, the bytes to drop and the bytes to deliver.
+ */
+export function createDecryptStream(key: Buffer, opts: DecryptOptions = {}): Transform {
+  return new DecryptStream(key, opts);
+}
+
+/** One-shot encryption for small data (sealed keys, tests). */
+export function encryptBuffer(key: Buffer, plaintext: Buffer, opts: EncryptOptions = {}): Buffer {
+  const out = Buffer.allocUnsafe(encryptedSize(plaintext.length));
+  let at = 0;
+  const enc = makeEncoder(key, opts, (b) => {
+    at += b.copy(out, at);
+  });
+  let off = 0;
+  while (off < plaintext.length) off = enc.consume(plaintext, off);
+  enc.finish();
+  return out;
+}
+
+/** One-shot decryption for small data; throws like createDecryptStream and returns nothing unauthenticated. */
+export function decryptBuffer(key: Buffer, data: Buffer, opts: DecryptOptions = {}): Buffer {
+  const parts: Buffer[] = [];
+  const dec = makeDecoder(key, opts, (b) => parts.push(b));
+  let off = 0;
+  while (off < data.length) off = dec.consume(data, off);
+  dec.finish();
+  return Buffer.concat(parts);
+}
