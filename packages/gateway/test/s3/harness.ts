@@ -1,0 +1,204 @@
+// A throwaway S3 endpoint built from the s3 middleware, for tests with real clients: it records
+// every PUT body that verified and serves it back on GET. Plus a raw HTTP client and an independent
+// SigV4 signer (@smithy/signature-v4) for hand-made requests.
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { parseAddress } from '../../src/s3/addressing.js';
+import { S3Error } from '../../src/s3/errors.js';
+import { authOf, bodyStream, errorHandler, requestIds, sigv4Auth } from '../../src/s3/middleware.js';
+import type { PayloadMode } from '../../src/s3/auth/sigv4.js';
+
+export const ACCESS_KEY = 'AKIAKESGATETEST00001';
+export const SECRET_KEY = 'kesgate/test+secret/0123456789abcdefghijklm';
+export const REGION = 'us-east-1';
+
+export interface Received {
+  bucket: string | undefined;
+  key: string | undefined;
+  payloadMode: PayloadMode;
+  size: number;
+  sha256: string;
+  md5: string;
+  checksum?: { algorithm: string; value: string };
+  trailers: Record<string, string>;
+}
+
+export interface TestServer {
+  port: number;
+  endpoint: string;
+  received: Received[];
+  objects: Map<string, Buffer>;
+  logged: unknown[];
+  close(): Promise<void>;
+}
+
+export async function startServer(options: { now?: () => Date } = {}): Promise<TestServer> {
+  const received: Received[] = [];
+  const objects = new Map<string, Buffer>();
+  const logged: unknown[] = [];
+  const app = express();
+  app.use(requestIds());
+  app.use(
+    sigv4Auth({
+      lookup: (key) => (key === ACCESS_KEY ? SECRET_KEY : undefined),
+      region: REGION,
+      ...(options.now ? { now: options.now } : {}),
+    }),
+  );
+  app.use(async (req, res, next) => {
+    try {
+      const { bucket, key } = parseAddress(req.headers.host, req.originalUrl);
+      const id = `${bucket}/${key}`;
+      if (key === 'boom') throw new Error('internal detail that must not reach the client');
+      if (req.method === 'PUT') {
+        const auth = authOf(res);
+        const body = bodyStream(req, auth, { requireLength: true });
+        const parts: Buffer[] = [];
+        const sha256 = createHash('sha256');
+        for await (const chunk of body) {
+          parts.push(chunk as Buffer);
+          sha256.update(chunk as Buffer);
+        }
+        const digests = body.digests!;
+        const record: Received = {
+          bucket,
+          key,
+          payloadMode: auth.payloadMode,
+          size: digests.size,
+          sha256: sha256.digest('hex'),
+          md5: digests.md5Hex,
+          trailers: { ...body.trailers },
+        };
+        if (digests.checksum) record.checksum = digests.checksum;
+        received.push(record);
+        objects.set(id, Buffer.concat(parts));
+        res.setHeader('ETag', `"${digests.md5Hex}"`);
+        res.status(200).end();
+        return;
+      }
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const data = objects.get(id);
+        if (!data) throw new S3Error('NoSuchKey', undefined, { extra: { Key: key ?? '' } });
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.setHeader('Content-Length', String(data.length));
+        res.status(200).end(req.method === 'GET' ? data : undefined);
+        return;
+      }
+      throw new S3Error('MethodNotAllowed');
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.use(errorHandler({ error: (obj) => logged.push(obj) }));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    received,
+    objects,
+    logged,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export function send(
+  port: number,
+  request: { method: string; path: string; headers: Record<string, string>; body?: Buffer | string },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers: request.headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+/** `<Code>` of an S3 error body. */
+export function errorCode(body: string): string | undefined {
+  return /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+}
+
+// @smithy/signature-v4 wants a hash class; Node's crypto fits behind this shape.
+class NodeSha256 {
+  private hash: Hash | Hmac;
+  private readonly secret: string | Uint8Array | undefined;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.secret =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : secret instanceof ArrayBuffer
+          ? new Uint8Array(secret)
+          : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
+    this.hash = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+export function signer(accessKeyId = ACCESS_KEY, secretAccessKey = SECRET_KEY): SignatureV4 {
+  return new SignatureV4({
+    credentials: { accessKeyId, secretAccessKey },
+    region: REGION,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+  });
+}
+
+/**
+ * Signs a request with @smithy/signature-v4 (an implementation independent of the one under test).
+ * `path` is sent and signed as given; `headers` must include x-amz-content-sha256.
+ */
+export async function signedHeaders(
+  port: number,
+  request: { method: string; path: string; headers: Record<string, string> },
+  options: { accessKey?: string; secret?: string; date?: Date } = {},
+): Promise<Record<string, string>> {
+  const signed = await signer(options.accessKey, options.secret).sign(
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path: request.path,
+      query: {},
+      headers: { host: `127.0.0.1:${port}`, ...request.headers },
+    },
+    { signingDate: options.date ?? new Date() },
+  );
+  return signed.headers as Record<string, string>;
+}
+
+/** Signature of one aws-chunked chunk, via smithy's event signer (its string to sign has the same shape). */
+export function chunkSignature(chunk: Uint8Array, priorSignature: string, date: Date): Promise<string> {
+  return signer().sign({ headers: new Uint8Array(0), payload: chunk }, { signingDate: date, priorSignature });
+}
