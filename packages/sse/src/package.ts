@@ -9,7 +9,6 @@ import {
   MAX_SEQ,
   NODE_CIPHERS,
   NONCE_SIZE,
-  PACKAGE_SIZE,
   TAG_SIZE,
   VERSION_20,
   type CipherName,
@@ -88,10 +87,6 @@ export function createPackageDecipher(key: Buffer | KeyObject, h: Buffer, seq: n
   const d = createDecipheriv(algo, key, packageNonce(h, seq), { authTagLength: TAG_SIZE });
   d.setAAD(h.subarray(0, 4));
   return d;
-}
-
-export function checkLength(length: number): void {
-  if (length < 1 || length > PACKAGE_SIZE) throw new ErrInvalidArgument(`package length ${length} outside 1..${PACKAGE_SIZE}`);
 }
 
 function hex2(b: number | undefined): string {
