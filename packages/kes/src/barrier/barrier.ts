@@ -43,6 +43,7 @@ export class Barrier {
   #rootKey: Buffer | undefined;
   #pending: Buffer[] = [];
   #sealListeners: Array<() => void> = [];
+  #unsealListeners: Array<() => void> = [];
   // Unseal rebuilds keys asynchronously; serialize calls so shares are counted one at a time.
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -72,6 +73,11 @@ export class Barrier {
   /** Called (synchronously) on every seal, so holders of unwrapped keys can zero them. */
   onSeal(listener: () => void): void {
     this.#sealListeners.push(listener);
+  }
+
+  /** Called (synchronously) each time the barrier becomes unsealed. */
+  onUnseal(listener: () => void): void {
+    this.#unsealListeners.push(listener);
   }
 
   async initialize(shares: number, threshold: number): Promise<string[]> {
@@ -126,6 +132,7 @@ export class Barrier {
       unsealKey?.fill(0);
       this.#clearPending();
     }
+    for (const listener of this.#unsealListeners) listener();
     return this.status();
   }
 

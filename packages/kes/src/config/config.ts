@@ -1,0 +1,228 @@
+// The kes server configuration: KES-shaped YAML (kes-api.md, "Config"), `${ENV}` substitution
+// in every string value, validation with zod (errors name the field and what was expected),
+// and relative paths resolved against the directory of the config file.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isValidName } from '../service/names.js';
+
+export interface PolicyConfig {
+  allow: string[];
+  deny: string[];
+  identities: string[];
+}
+
+export interface KesConfig {
+  /** "host:port" as written (default 0.0.0.0:7373). */
+  address: string;
+  host: string;
+  port: number;
+  /** Lower-case hex identity of the admin, or undefined when disabled. */
+  admin: { identity: string | undefined };
+  tls: {
+    /** Absolute paths of PEM files. */
+    key: string;
+    cert: string;
+    ca: string | undefined;
+    /** `auth: on` — client certificate chains must verify against `ca`. */
+    auth: boolean;
+  };
+  policy: Record<string, PolicyConfig>;
+  keystore: { sqlite: { path: string } };
+  /** Development only: a file of unseal shares, one per line. */
+  unseal: { file: string } | undefined;
+  log: {
+    /** Error log to stderr. */
+    error: boolean;
+    /** 'off', 'stdout', or an absolute file path. */
+    audit: 'off' | 'stdout' | string;
+  };
+  /** Keys created at start when missing. */
+  keys: Array<{ name: string }>;
+  /** Per-route settings; `skip_auth` serves the route without a client certificate. */
+  api: Record<string, { skip_auth: boolean }>;
+  /** The file this config was read from, if any. */
+  source: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const IDENTITY = /^[0-9a-f]{64}$/;
+
+const onOff = z
+  .union([z.boolean(), z.enum(['on', 'off', 'true', 'false'])], { error: 'expected on or off' })
+  .transform((v) => v === true || v === 'on' || v === 'true');
+
+const identity = z
+  .string({ error: 'expected an identity: 64 hexadecimal characters (see `kes identity of <cert>`)' })
+  .transform((s) => s.trim().toLowerCase())
+  .refine((s) => IDENTITY.test(s), { message: 'expected an identity: 64 hexadecimal characters (see `kes identity of <cert>`)' });
+
+const pattern = z
+  .string({ error: 'expected an API path pattern such as /v1/key/generate/*' })
+  .refine((s) => s.startsWith('/'), { message: "expected an API path pattern starting with '/', such as /v1/key/generate/*" });
+
+const path = z.string({ error: 'expected a file path' }).min(1, { message: 'expected a file path' });
+
+const schema = z
+  .object({
+    version: z.string().optional(),
+    address: z.string({ error: 'expected host:port, e.g. 0.0.0.0:7373' }).default('0.0.0.0:7373'),
+    admin: z
+      .object({ identity: z.union([z.literal('disabled'), identity]).optional() }, { error: 'expected a mapping with `identity`' })
+      .optional(),
+    tls: z.object(
+      {
+        key: path,
+        cert: path,
+        ca: path.optional(),
+        auth: onOff.default(false),
+      },
+      { error: 'expected a mapping with `key` and `cert` (PEM files)' },
+    ),
+    policy: z
+      .record(
+        z.string(),
+        z.object(
+          {
+            allow: z.array(pattern).nullish().transform((v) => v ?? []),
+            deny: z.array(pattern).nullish().transform((v) => v ?? []),
+            identities: z.array(identity).nullish().transform((v) => v ?? []),
+          },
+          { error: 'expected a mapping with `allow`, `deny` and `identities` lists' },
+        ),
+      )
+      .nullish()
+      .transform((v) => v ?? {}),
+    keystore: z.object(
+      { sqlite: z.object({ path }, { error: 'expected a mapping with `path`' }) },
+      { error: 'expected `keystore: { sqlite: { path: <file> } }`' },
+    ),
+    unseal: z.object({ file: path }, { error: 'expected a mapping with `file`' }).nullish(),
+    log: z
+      .object({
+        error: onOff.default(true),
+        audit: z.union([z.boolean(), z.string()], { error: 'expected on, off or a file path' }).default('off'),
+      })
+      .nullish(),
+    keys: z
+      .array(z.object({ name: z.string({ error: 'expected a key name' }) }, { error: 'expected a mapping with `name`' }))
+      .nullish()
+      .transform((v) => v ?? []),
+    api: z
+      .record(z.string(), z.object({ skip_auth: onOff.default(false), timeout: z.unknown().optional() }))
+      .nullish()
+      .transform((v) => v ?? {}),
+  })
+  .strict();
+
+export interface ParseOptions {
+  /** Directory that relative paths are resolved against (the config file's directory). */
+  baseDir: string;
+  env?: NodeJS.ProcessEnv;
+  source?: string;
+}
+
+/** Reads, substitutes, validates and resolves a YAML config file. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): KesConfig {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${abs}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${abs} is not valid YAML: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, { baseDir: dirname(abs), env, source: abs });
+}
+
+/** Validates an already-parsed config value (what YAML yields), e.g. one built in code. */
+export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
+  const where = options.source ? `config ${options.source}` : 'config';
+  const substituted = substitute(raw, options.env ?? process.env, [], where);
+  const result = schema.safeParse(substituted);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`${where} is invalid:\n${lines.join('\n')}`);
+  }
+  const c = result.data;
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(options.baseDir, p));
+  const { host, port } = parseAddress(c.address, where);
+
+  const adminIdentity = c.admin?.identity === 'disabled' ? undefined : c.admin?.identity;
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  for (const [name, p] of Object.entries(c.policy)) {
+    if (!isValidName(name)) problems.push(`  policy.${name}: invalid policy name (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`);
+    for (const id of p.identities) {
+      if (id === adminIdentity) problems.push(`  policy.${name}.identities: ${id} is the admin identity, which may already do everything; remove it from the policy`);
+      const other = owner.get(id);
+      if (other && other !== name) problems.push(`  policy.${name}.identities: ${id} is also listed in policy '${other}'; an identity belongs to exactly one policy`);
+      owner.set(id, name);
+    }
+  }
+  c.keys.forEach((k, i) => {
+    if (!isValidName(k.name)) problems.push(`  keys[${i}].name: invalid key name '${k.name}' (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`);
+  });
+  if (c.tls.auth && !c.tls.ca) problems.push('  tls.ca: required when tls.auth is on (client certificates are verified against it)');
+  if (problems.length) throw new ConfigError(`${where} is invalid:\n${problems.join('\n')}`);
+
+  const audit = c.log?.audit ?? 'off';
+  return {
+    address: c.address,
+    host,
+    port,
+    admin: { identity: adminIdentity },
+    tls: { key: at(c.tls.key), cert: at(c.tls.cert), ca: c.tls.ca ? at(c.tls.ca) : undefined, auth: c.tls.auth },
+    policy: c.policy,
+    keystore: { sqlite: { path: at(c.keystore.sqlite.path) } },
+    unseal: c.unseal ? { file: at(c.unseal.file) } : undefined,
+    log: {
+      error: c.log?.error ?? true,
+      audit: audit === false || audit === 'off' ? 'off' : audit === true || audit === 'on' || audit === 'stdout' ? 'stdout' : at(audit),
+    },
+    keys: c.keys.map((k) => ({ name: k.name })),
+    api: Object.fromEntries(Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth }])),
+    source: options.source,
+  };
+}
+
+function parseAddress(address: string, where: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where} is invalid:\n  address: expected host:port such as 0.0.0.0:7373, got '${address}'`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], where: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`${where}: ${formatPath(path)} refers to the environment variable ${name}, which is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, [...path, i], where));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, env, [...path, k], where)]));
+  }
+  return value;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}

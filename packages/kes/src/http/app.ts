@@ -1,0 +1,171 @@
+// The express app: one dispatcher over the route table does, in order, what every route needs —
+// find the route (404), check the method (405; POST stands in for PUT), authenticate the client
+// certificate and authorize by policy (403), refuse while sealed (503), run the handler, render
+// its result or its typed error — and records metrics and the audit line when the response ends.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { TLSSocket } from 'node:tls';
+import { KesError, errors } from '../errors.js';
+import { readJsonBody, type JsonObject } from './body.js';
+import { peerOf } from './identity.js';
+import type { AppDeps, Reply, Route, RouteContext } from './route.js';
+import { identityRoutes } from './routes/identity.js';
+import { keyRoutes } from './routes/keys.js';
+import { logRoutes } from './routes/logs.js';
+import { metaRoutes } from './routes/meta.js';
+import { sysRoutes } from './routes/sys.js';
+
+export function apiRoutes(deps: AppDeps): Route[] {
+  const all: Route[] = [];
+  all.push(...metaRoutes(deps, () => all), ...keyRoutes(deps), ...sysRoutes(deps), ...identityRoutes(deps), ...logRoutes(deps));
+  return all;
+}
+
+class RouteTable {
+  readonly #exact = new Map<string, Route[]>();
+  readonly #prefixes: Route[];
+
+  constructor(routes: Route[]) {
+    for (const r of routes) {
+      if (!r.path.endsWith('/')) this.#exact.set(r.path, [...(this.#exact.get(r.path) ?? []), r]);
+    }
+    this.#prefixes = routes.filter((r) => r.path.endsWith('/')).sort((a, b) => b.path.length - a.path.length);
+  }
+
+  /** Routes serving `path` (several only if they differ in method), and the resource part. */
+  find(path: string): { routes: Route[]; resource: string } | undefined {
+    const exact = this.#exact.get(path);
+    if (exact) return { routes: exact, resource: '' };
+    const first = this.#prefixes.find((r) => path.startsWith(r.path));
+    if (!first) return undefined;
+    return { routes: this.#prefixes.filter((r) => r.path === first.path), resource: path.slice(first.path.length) };
+  }
+}
+
+export function createApp(deps: AppDeps, routes: Route[] = apiRoutes(deps)): express.Express {
+  const table = new RouteTable(routes);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    dispatch(deps, table, req, res).catch(next);
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(deps, res, err));
+  return app;
+}
+
+async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Response): Promise<void> {
+  const started = process.hrtime.bigint();
+  const url = req.url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const audit: RouteContext['audit'] = {};
+  let route: Route | undefined;
+  let identity: string | undefined;
+
+  deps.metrics.requestStarted();
+  let ended = false;
+  const onEnd = () => {
+    if (ended) return;
+    ended = true;
+    const latency = Number(process.hrtime.bigint() - started) / 1e6;
+    deps.metrics.requestFinished(res.statusCode, latency / 1000);
+    if (route?.audited || res.statusCode === 403) {
+      deps.audit.write({
+        time: new Date().toISOString(),
+        identity: identity ?? '',
+        ip: req.socket.remoteAddress ?? '',
+        method: req.method,
+        path,
+        ...(audit.key !== undefined ? { key: audit.key } : {}),
+        ...(audit.version !== undefined ? { version: audit.version } : {}),
+        status: res.statusCode,
+        latency_ms: Math.round(latency * 1000) / 1000,
+      });
+    }
+  };
+  res.once('finish', onEnd);
+  res.once('close', onEnd);
+
+  const found = table.find(path);
+  if (!found) throw new KesError(404, `not found: no API route '${path.slice(0, 200)}'`);
+  const method = req.method === 'POST' ? 'PUT' : req.method;
+  route = found.routes.find((r) => r.method === method) ?? found.routes.find((r) => r.method === req.method);
+  if (!route) {
+    const expected = found.routes[0]?.method ?? 'GET';
+    res.setHeader('Accept', expected);
+    throw new KesError(405, `received method '${req.method}' expected '${expected}'`);
+  }
+  const resource = decodeResource(found.resource);
+  // Key routes name their key in the audit line even when refused before the handler runs.
+  if (route.audited) audit.key = resource;
+
+  if (route.access !== 'public' && !deps.skipAuth.has(route.path)) {
+    const peer = peerOf(req.socket as TLSSocket);
+    identity = peer.identity;
+    if (identity === undefined) throw errors.notAuthorized();
+    if (deps.verifyClientChain && !peer.verified) throw errors.notAuthorized();
+    if (route.access === 'policy' && !deps.policies.authorize(identity, path)) throw errors.notAuthorized();
+  }
+  if (!route.whileSealed && deps.system.sealed) throw errors.systemSealed();
+
+  let body: Promise<JsonObject> | undefined;
+  const maxBody = route.maxBody;
+  const ctx: RouteContext = {
+    req,
+    res,
+    identity,
+    resource,
+    query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+    body: () => (body ??= readJsonBody(req, maxBody)),
+    audit,
+  };
+  render(res, await route.handle(ctx));
+}
+
+/** The percent-decoded resource; malformed encodings stay raw (and then fail name validation). */
+function decodeResource(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function render(res: Response, reply: Reply): void {
+  if (reply === 'streaming') return;
+  if (reply === undefined) {
+    res.status(200).setHeader('Content-Length', '0');
+    res.end();
+    return;
+  }
+  if ('text' in reply) {
+    res.status(200).setHeader('Content-Type', reply.contentType);
+    res.end(reply.text);
+    return;
+  }
+  sendJson(res, reply.status ?? 200, reply.json);
+}
+
+function sendJson(res: Response, status: number, value: unknown): void {
+  const payload = JSON.stringify(value);
+  res.status(status);
+  // Exactly "application/json" (no charset): some KES clients compare the header verbatim.
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+function sendError(deps: AppDeps, res: Response, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof KesError) {
+    // A body over the limit is left unread: close the connection rather than drain it.
+    if (err.status === 413) res.setHeader('Connection', 'close');
+    sendJson(res, err.status, { message: err.message });
+    return;
+  }
+  deps.errorLog.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'unexpected error while serving a request');
+  sendJson(res, 500, { message: 'internal server error' });
+}

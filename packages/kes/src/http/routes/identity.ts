@@ -1,0 +1,64 @@
+// /v1/policy/* and /v1/identity/* — read-only views of the policies and identities of the config.
+import { KesError } from '../../errors.js';
+import type { NamedPolicy, PolicySet } from '../../auth/policy.js';
+import { route, type AppDeps, type Route } from '../route.js';
+
+function rules(patterns: string[]): Record<string, Record<string, never>> {
+  return Object.fromEntries(patterns.map((p) => [p, {}]));
+}
+
+function readPolicy(p: NamedPolicy, set: PolicySet): Record<string, unknown> {
+  return {
+    name: p.name,
+    ...(p.allow.length ? { allow: rules(p.allow) } : {}),
+    ...(p.deny.length ? { deny: rules(p.deny) } : {}),
+    created_at: set.createdAt,
+    created_by: set.admin ?? '',
+  };
+}
+
+/** A list pattern: a prefix, with an optional trailing '*'. */
+function matcher(pattern: string): (s: string) => boolean {
+  const prefix = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
+  return (s) => s.startsWith(prefix);
+}
+
+export function identityRoutes({ policies }: AppDeps): Route[] {
+  const policyNamed = (name: string) => {
+    const p = policies.policy(name);
+    if (!p) throw new KesError(404, 'policy does not exist');
+    return p;
+  };
+  return [
+    route('GET', '/v1/policy/describe/', {}, (c) => {
+      const p = policyNamed(c.resource);
+      return { json: { name: p.name, created_at: policies.createdAt, created_by: policies.admin ?? '' } };
+    }),
+    route('GET', '/v1/policy/read/', {}, (c) => ({ json: readPolicy(policyNamed(c.resource), policies) })),
+    route('GET', '/v1/policy/list/', {}, (c) => ({
+      json: { names: policies.policyNames().filter(matcher(c.resource)), continue_at: '' },
+    })),
+    route('GET', '/v1/identity/describe/', {}, (c) => {
+      const id = c.resource.toLowerCase();
+      if (policies.isAdmin(id)) return { json: { admin: true, created_at: policies.createdAt } };
+      const p = policies.policyOf(id);
+      if (!p) throw new KesError(404, 'identity does not exist');
+      return { json: { policy: p.name, created_at: policies.createdAt, created_by: policies.admin ?? '' } };
+    }),
+    route('GET', '/v1/identity/list/', {}, (c) => ({
+      json: { identities: policies.identities().filter(matcher(c.resource.toLowerCase())), continue_at: '' },
+    })),
+    route('GET', '/v1/identity/self/describe', { access: 'client' }, (c) => {
+      const id = c.identity ?? '';
+      if (policies.isAdmin(id)) return { json: { identity: id, admin: true, created_at: policies.createdAt } };
+      const p = policies.policyOf(id);
+      return {
+        json: {
+          identity: id,
+          created_at: policies.createdAt,
+          ...(p ? { created_by: policies.admin ?? '', policy: readPolicy(p, policies) } : {}),
+        },
+      };
+    }),
+  ];
+}

@@ -1,0 +1,60 @@
+// The audit log: one JSON line per request that touches a key and per refused (403) request,
+// to a file or stdout and to live /v1/log/audit subscribers. It records who did what to which
+// key and how it ended — never key material, plaintexts, ciphertexts, contexts or shares.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface AuditEvent {
+  time: string;
+  identity: string;
+  ip: string;
+  method: string;
+  path: string;
+  key?: string;
+  version?: string;
+  status: number;
+  latency_ms: number;
+}
+
+type Subscriber = (line: string) => void;
+
+export class AuditLog {
+  readonly #file: WriteStream | undefined;
+  readonly #stdout: boolean;
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #onEvent: () => void;
+
+  /** `target`: 'off', 'stdout' or a file path (appended to). */
+  constructor(target: string, onEvent: () => void = () => {}) {
+    this.#stdout = target === 'stdout';
+    if (target !== 'off' && target !== 'stdout') {
+      mkdirSync(dirname(target), { recursive: true });
+      this.#file = createWriteStream(target, { flags: 'a', mode: 0o600 });
+    }
+    this.#onEvent = onEvent;
+  }
+
+  write(event: AuditEvent): void {
+    // The nested request/response objects are KES's own audit shape, for KES tooling.
+    const line = `${JSON.stringify({
+      ...event,
+      request: { ip: event.ip, path: event.path, identity: event.identity },
+      response: { code: event.status, time: Math.round(event.latency_ms * 1000) },
+    })}\n`;
+    this.#onEvent();
+    this.#file?.write(line);
+    if (this.#stdout) process.stdout.write(line);
+    for (const s of this.#subscribers) s(line);
+  }
+
+  subscribe(s: Subscriber): () => void {
+    this.#subscribers.add(s);
+    return () => this.#subscribers.delete(s);
+  }
+
+  close(): Promise<void> {
+    this.#subscribers.clear();
+    const file = this.#file;
+    return file ? new Promise((resolve) => file.end(resolve)) : Promise.resolve();
+  }
+}

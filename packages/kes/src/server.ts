@@ -1,0 +1,163 @@
+// Starting a kes server from a config: open the keystore, wire barrier → keyring → services →
+// HTTP app, unseal from the development unseal file if one is configured, create the config's
+// keys once unsealed, and listen with mTLS.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { PolicySet } from './auth/policy.js';
+import { Barrier } from './barrier/barrier.js';
+import { loadConfig, type KesConfig } from './config/config.js';
+import { createApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import type { AppDeps } from './http/route.js';
+import { KeyRing } from './keystore/keyring.js';
+import { KeyStore } from './keystore/store.js';
+import { AuditLog } from './log/audit.js';
+import { ErrorLog } from './log/errors.js';
+import { KeyService } from './service/keys.js';
+import { SystemService } from './service/system.js';
+
+export interface RunningServer {
+  /** The https.Server (pass it to supertest). */
+  server: Server;
+  /** The bound address and port (port 0 in the config picks a free one). */
+  address: string;
+  port: number;
+  /** e.g. https://127.0.0.1:7373 */
+  url: string;
+  /** The server's own seal state; tests and the CLI read it, HTTP clients use /v1/sys/*. */
+  sealed(): boolean;
+  /** Stops listening, ends open connections and streams, zeroes keys, closes the keystore. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The identity recorded as created_by for keys of the config's `keys:` list. */
+  systemIdentity?: string;
+}
+
+export async function startServer(configOrPath: KesConfig | string, options: StartOptions = {}): Promise<RunningServer> {
+  const config = typeof configOrPath === 'string' ? loadConfig(configOrPath) : configOrPath;
+  const tls = {
+    key: readPem(config.tls.key, 'tls.key'),
+    cert: readPem(config.tls.cert, 'tls.cert'),
+    ca: config.tls.ca ? readPem(config.tls.ca, 'tls.ca') : undefined,
+  };
+
+  const startedAt = new Date();
+  const metrics = new Metrics(startedAt);
+  const errorLog = new ErrorLog(config.log.error, () => metrics.errorEvent());
+  const log = errorLog.logger;
+  const store = new KeyStore(config.keystore.sqlite.path);
+  const barrier = new Barrier(store);
+  const ring = new KeyRing(store, barrier);
+  const keys = new KeyService(ring, barrier, log);
+  const system = new SystemService(barrier);
+  const audit = new AuditLog(config.log.audit, () => metrics.auditEvent());
+
+  const createdBy = options.systemIdentity ?? config.admin.identity ?? '';
+  const ensureConfiguredKeys = () => {
+    for (const { name } of config.keys) {
+      try {
+        if (keys.ensure(name, createdBy)) log.info({ key: name }, 'created key listed in the config');
+      } catch (e) {
+        log.error({ key: name, err: (e as Error).message }, 'could not create key listed in the config');
+      }
+    }
+  };
+  barrier.onUnseal(ensureConfiguredKeys);
+  barrier.onUnseal(() => log.info('system unsealed'));
+  barrier.onSeal(() => log.info('system sealed'));
+
+  try {
+    if (config.unseal) await unsealFromFile(barrier, config.unseal.file, log);
+    else if (!barrier.initialized) log.warn(`keystore ${store.path} is not initialized: run \`kes init\`, then unseal`);
+    else log.info('system is sealed: submit the unseal shares (`kes unseal`)');
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+
+  const deps: AppDeps = {
+    keys,
+    system,
+    policies: new PolicySet(config.admin.identity, config.policy, startedAt.toISOString()),
+    store,
+    audit,
+    errorLog,
+    metrics,
+    startedAt,
+    verifyClientChain: config.tls.auth,
+    skipAuth: new Set(Object.entries(config.api).filter(([, v]) => v.skip_auth).flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`])),
+  };
+  const server = createServer(
+    // The certificate is requested at the handshake but checked in code (see ecosystem-notes):
+    // a refused chain must become an audited 403, not a bare connection reset.
+    { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    createApp(deps),
+  );
+  server.keepAliveTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  log.info({ address: `${host}:${bound.port}` }, 'kes server listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    address: bound.address,
+    port: bound.port,
+    url: `https://${host}:${bound.port}`,
+    sealed: () => barrier.sealed,
+    close: () =>
+      (closed ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
+        barrier.seal();
+        errorLog.close();
+        await audit.close();
+        store.close();
+      })()),
+  };
+}
+
+function readPem(path: string, field: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read ${field} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Development only: unseal with the shares in `file` (one per line). */
+async function unsealFromFile(barrier: Barrier, file: string, log: { warn(msg: string): void }): Promise<void> {
+  log.warn(`unsealing from ${file}: keeping unseal shares next to the server is for development only`);
+  if (!barrier.initialized) throw new Error(`cannot unseal from ${file}: the keystore is not initialized (run \`kes init\` first)`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read unseal file ${file}: ${(e as Error).message}`);
+  }
+  const shares = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const share of shares) {
+    if (!barrier.sealed) break;
+    try {
+      await barrier.unseal(share);
+    } catch (e) {
+      throw new Error(`unseal file ${file}: ${(e as Error).message}`);
+    }
+  }
+  if (barrier.sealed) {
+    const s = barrier.status();
+    throw new Error(`unseal file ${file} holds ${shares.length} share(s) but ${s.t} are needed`);
+  }
+}

@@ -1,0 +1,91 @@
+// A real kes server for a test file: PEM files and SQLite in a temp dir, a config built the way
+// the YAML loader builds it, `kes init` shares, and supertest helpers that speak mTLS.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { parseConfig, type KesConfig } from '../../src/config/config.js';
+import { initStore } from '../../src/init.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { testPki, type Client, type TestPki } from './pki.js';
+import { tempDir } from './tmp.js';
+
+export interface TestServerOptions {
+  shares?: number;
+  threshold?: number;
+  /** Start sealed (no unseal file). */
+  sealed?: boolean;
+  auth?: boolean;
+  audit?: 'off' | 'file';
+  keys?: string[];
+  policy?: Record<string, { allow?: string[]; deny?: string[]; identities?: string[] }>;
+  api?: Record<string, { skip_auth: boolean }>;
+}
+
+export interface TestServer {
+  srv: RunningServer;
+  pki: TestPki;
+  dir: string;
+  config: KesConfig;
+  shares: string[];
+  dbPath: string;
+  auditPath: string;
+  /** supertest request as `who` (undefined: no client certificate). */
+  get(path: string, who?: Client): request.Test;
+  put(path: string, who?: Client, body?: unknown): request.Test;
+  post(path: string, who?: Client, body?: unknown): request.Test;
+  del(path: string, who?: Client): request.Test;
+  call(method: string, path: string, who?: Client): request.Test;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const pki = testPki();
+  const dir = tempDir();
+  writeFileSync(join(dir, 'server.key'), pki.server.key);
+  writeFileSync(join(dir, 'server.crt'), pki.server.cert);
+  writeFileSync(join(dir, 'ca.crt'), pki.ca.cert);
+  const config = parseConfig(
+    {
+      address: '127.0.0.1:0',
+      admin: { identity: pki.admin.identity },
+      tls: { key: 'server.key', cert: 'server.crt', ca: 'ca.crt', auth: options.auth ? 'on' : 'off' },
+      policy: options.policy ?? {
+        gateway: {
+          allow: ['/v1/key/generate/minio-*', '/v1/key/decrypt/minio-*', '/v1/key/describe/*', '/v1/status', '/v1/sys/seal-status'],
+          identities: [pki.gateway.identity],
+        },
+        restricted: {
+          allow: ['/v1/key/*', '/v1/identity/self/describe'],
+          deny: ['/v1/key/delete/*', '/v1/key/generate/secret-*'],
+          identities: [pki.restricted.identity, pki.issued.identity, pki.foreign.identity],
+        },
+      },
+      keystore: { sqlite: { path: 'data/kes.db' } },
+      ...(options.sealed ? {} : { unseal: { file: 'unseal.key' } }),
+      log: { error: 'off', audit: options.audit === 'off' ? 'off' : 'data/audit.log' },
+      keys: (options.keys ?? []).map((name) => ({ name })),
+      ...(options.api ? { api: options.api } : {}),
+    },
+    { baseDir: dir },
+  );
+  const { shares } = await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 });
+  if (!options.sealed) writeFileSync(join(dir, 'unseal.key'), `${shares.join('\n')}\n`);
+  const srv = await startServer(config);
+  const as = (t: request.Test, who?: Client) => (who ? t.key(who.key).cert(who.cert).ca(pki.ca.cert) : t.ca(pki.ca.cert));
+  const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.send(body as object));
+  return {
+    srv,
+    pki,
+    dir,
+    config,
+    shares,
+    dbPath: config.keystore.sqlite.path,
+    auditPath: join(dir, 'data/audit.log'),
+    get: (p, who) => as(request(srv.server).get(p), who),
+    put: (p, who, body) => withBody(as(request(srv.server).put(p), who), body),
+    post: (p, who, body) => withBody(as(request(srv.server).post(p), who), body),
+    del: (p, who) => as(request(srv.server).delete(p), who),
+    call: (method, p, who) => as(request(srv.server)[method.toLowerCase() as 'get'](p), who),
+    close: () => srv.close(),
+  };
+}
