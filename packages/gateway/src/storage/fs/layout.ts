@@ -60,6 +60,14 @@ export class Layout {
     }
     for (const dir of [this.dataDir, this.tmpDir, this.root]) fsyncDirSync(dir);
   }
+
+  /**
+   * Makes the entry of a newly created meta.db durable. SQLite fsyncs the directory when it creates
+   * a WAL file, but not for the database file itself.
+   */
+  syncRoot(): void {
+    fsyncDirSync(this.root);
+  }
 }
 
 /** Makes a directory's entries (a rename, a new file) durable. */

@@ -15,6 +15,7 @@ export async function openFsStore(options: FsStoreOptions): Promise<FsObjectStor
   const layout = new Layout(options.path);
   layout.create();
   const db = openMetaDb(layout.metaDb, layout.root);
+  layout.syncRoot();
   const store = new FsObjectStore(layout, db);
   try {
     store.startupSweep = await store.sweep();
