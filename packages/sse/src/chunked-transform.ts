@@ -39,6 +39,10 @@ export abstract class ChunkedTransform extends Transform {
     }
     this.continuation = null;
     next();
+    // The resumed chunk finished. If its last step pushed nothing, Readable is still waiting for a push
+    // and will not call _read again, while Transform may be holding the write callback until it does:
+    // release that callback here, or the stream stalls with a slow consumer.
+    if (this.continuation === null) super._read(size);
   }
 
   private run(chunk: Buffer, start: number, callback: TransformCallback): void {
