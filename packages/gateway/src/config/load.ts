@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYAML } from 'yaml';
+import { z } from 'zod';
+
+/** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
+export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const v = env[name];
+    if (v === undefined) throw new ConfigError(`environment variable ${name} is referenced in the config but not set`);
+    return v;
+  });
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000');
+
+const schema = z
+  .object({
+    address: address.default('127.0.0.1:9000'),
+    tls: z.object({ address, cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    region: z.string().min(1).default('us-east-1'),
+    /** Host names for virtual-host-style requests: `bucket.<domain>`. */
+    domains: z.array(z.string().min(1)).default([]),
+    credentials: z
+      .object({ accessKey: z.string().min(3, 'expected at least 3 characters'), secretKey: z.string().min(8, 'expected at least 8 characters') })
+      .strict(),
+    users: z
+      .array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8) }).strict())
+      .default([]),
+    backend: z
+      .object({ fs: z.object({ path: z.string().min(1) }).strict() })
+      .strict()
+      .default({ fs: { path: 'data/gateway' } }),
+    kms: z
+      .object({
+        endpoints: z.array(z.string().url('expected an https:// URL')).min(1, 'expected at least one kes endpoint'),
+        cert: z.string().min(1),
+        key: z.string().min(1),
+        ca: z.string().min(1).optional(),
+        defaultKey: z.string().min(1).default('kesgate-default'),
+        timeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict(),
+    sse: z.object({ allowInsecureSSEC: z.boolean().default(false) }).strict().default({ allowInsecureSSEC: false }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
+    rotation: z.object({ concurrency: z.number().int().min(1).max(256).default(8) }).strict().default({ concurrency: 8 }),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof schema>;
+export type GatewayConfigInput = z.input<typeof schema>;
+
+/** Validate a config object; relative file paths resolve against `baseDir`. */
+export function parseConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
+  const r = schema.safeParse(raw ?? {});
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new ConfigError(`invalid gateway config:\n${lines.join('\n')}`);
+  }
+  const c = r.data;
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  if (c.tls) c.tls = { ...c.tls, cert: abs(c.tls.cert), key: abs(c.tls.key) };
+  c.backend = { fs: { path: abs(c.backend.fs.path) } };
+  c.kms = { ...c.kms, cert: abs(c.kms.cert), key: abs(c.kms.key), ...(c.kms.ca ? { ca: abs(c.kms.ca) } : {}) };
+  for (const e of c.kms.endpoints) {
+    if (!e.startsWith('https://')) throw new ConfigError(`invalid gateway config:\n  kms.endpoints: ${e} must use https://`);
+  }
+  return c;
+}
+
+/** Read, substitute `${ENV}`, parse YAML and validate a config file. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYAML(substituteEnv(text, env));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(raw, dirname(resolve(file)));
+}
+
+export function splitAddress(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port: Number(addr.slice(i + 1)) };
+}

@@ -1,0 +1,92 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { parseAddress } from '../s3/addressing.js';
+import { S3Error } from '../s3/errors.js';
+import { errorHandler, requestIds, sigv4Auth } from '../s3/middleware.js';
+import { toS3Error } from '../objects/errors.js';
+import type { GatewayServices } from './context.js';
+import { query, requireTLSForSSEC } from './request.js';
+import { route } from './router.js';
+
+/** Paths under this prefix belong to the gateway itself (health, metrics, admin); no bucket may take the name. */
+export const RESERVED = 'kesgate';
+
+function isSigned(req: Request): boolean {
+  return req.headers.authorization !== undefined || /[?&]X-Amz-Signature=/i.test(req.originalUrl);
+}
+
+/** Counts and logs every request once it is answered: operation, status, duration. Never the query (signatures). */
+function observe(svc: GatewayServices) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const operation = (res.locals.operation as string | undefined) ?? 'Unknown';
+      svc.metrics.requests.inc({ operation, status: String(res.statusCode) });
+      const len = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0);
+      if (len > 0) svc.metrics.bytesIn.inc(len);
+      const path = req.originalUrl.split('?')[0];
+      svc.logger.info(
+        { reqId: res.locals.requestId, op: operation, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6 },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+export interface AppExtras {
+  /** Mounted under /kesgate/admin/v1 after SigV4 authentication (root credentials only). */
+  admin?: express.Router;
+}
+
+export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): Express {
+  const { config } = svc;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestIds());
+  app.use(observe(svc));
+
+  app.get(`/${RESERVED}/health`, (_req, res) => {
+    res.locals.operation = 'Health';
+    res.json({ status: 'ok' });
+  });
+  const metrics = async (_req: Request, res: Response): Promise<void> => {
+    res.locals.operation = 'Metrics';
+    res.setHeader('Content-Type', svc.metrics.registry.contentType);
+    res.send(await svc.metrics.registry.metrics());
+  };
+  app.get(`/${RESERVED}/metrics`, metrics);
+  // Prometheus scrapes /metrics unsigned; a signed GET /metrics is ListObjects on a bucket named "metrics".
+  app.get('/metrics', (req, res, next) => (isSigned(req) ? next() : void metrics(req, res).catch(next)));
+
+  const users = new Map<string, string>([[config.credentials.accessKey, config.credentials.secretKey]]);
+  for (const u of config.users) users.set(u.accessKey, u.secretKey);
+  app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region }));
+
+  if (extras.admin) {
+    app.use(`/${RESERVED}/admin/v1`, (_req, res, next) => {
+      res.locals.operation = 'Admin';
+      if ((res.locals.auth as { accessKey?: string } | undefined)?.accessKey !== config.credentials.accessKey) {
+        next(new S3Error('AccessDenied', 'The admin API needs the root credentials.'));
+        return;
+      }
+      next();
+    }, extras.admin);
+  }
+
+  app.use(async (req, res) => {
+    const addr = parseAddress(req.headers.host, req.originalUrl, config.domains);
+    if (addr.bucket === RESERVED) throw new S3Error('InvalidBucketName', `The bucket name "${RESERVED}" is reserved for the gateway's own API.`);
+    const q = query(req);
+    const rt = route(req.method, addr.bucket, addr.key, q, req.headers);
+    res.locals.operation = rt.operation;
+    requireTLSForSSEC(req, config.sse.allowInsecureSSEC);
+    try {
+      await rt.handler({ req, res, bucket: addr.bucket ?? '', key: addr.key ?? '', query: q, svc });
+    } catch (err) {
+      throw toS3Error(err);
+    }
+  });
+  app.use(errorHandler(svc.logger));
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/load.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { ObjectContext } from '../objects/context.js';
+
+/** Everything a handler may use, built once per gateway. */
+export interface GatewayServices extends ObjectContext {
+  config: GatewayConfig;
+  logger: Logger;
+  metrics: GatewayMetrics;
+}
+
+/** One S3 request, addressed and parsed enough for dispatch. */
+export interface S3Call {
+  req: Request;
+  res: Response;
+  bucket: string;
+  key: string;
+  query: URLSearchParams;
+  svc: GatewayServices;
+}
+
+export type S3Handler = (call: S3Call) => Promise<void>;

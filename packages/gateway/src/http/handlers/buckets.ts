@@ -1,0 +1,74 @@
+import { S3Error } from '../../s3/errors.js';
+import { authOf } from '../../s3/middleware.js';
+import { validateBucketName } from '../../s3/names.js';
+import { parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '../../s3/xml.js';
+import { bodyStream, readBody } from '../../s3/body.js';
+import type { S3Call } from '../context.js';
+import { isoDate, sendXML } from '../reply.js';
+
+const OWNER = { ID: 'kesgate', DisplayName: 'kesgate' };
+
+/** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
+export async function smallBody(c: S3Call, limit = 1024 * 1024): Promise<Buffer> {
+  return readBody(bodyStream(c.req, authOf(c.res), { maxSize: limit }), limit);
+}
+
+export async function listBuckets(c: S3Call): Promise<void> {
+  const buckets = await c.svc.store.listBuckets();
+  sendXML(c.res, 'ListAllMyBucketsResult', {
+    Owner: OWNER,
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt) })) },
+  });
+}
+
+export async function createBucket(c: S3Call): Promise<void> {
+  validateBucketName(c.bucket);
+  const body = await smallBody(c);
+  const { locationConstraint } = parseCreateBucketConfiguration(body);
+  if (locationConstraint !== undefined && locationConstraint !== c.svc.config.region) {
+    throw new S3Error('InvalidArgument', `This gateway serves region ${c.svc.config.region}; the location constraint ${locationConstraint} is not valid here.`, { extra: { ArgumentName: 'LocationConstraint' } });
+  }
+  await c.svc.store.createBucket(c.bucket);
+  c.res.setHeader('Location', `/${c.bucket}`);
+  c.res.status(200).end();
+}
+
+export async function deleteBucket(c: S3Call): Promise<void> {
+  await c.svc.store.deleteBucket(c.bucket);
+  c.res.status(204).end();
+}
+
+export async function headBucket(c: S3Call): Promise<void> {
+  await c.svc.store.headBucket(c.bucket);
+  c.res.setHeader('x-amz-bucket-region', c.svc.config.region);
+  c.res.status(200).end();
+}
+
+export async function getBucketLocation(c: S3Call): Promise<void> {
+  await c.svc.store.headBucket(c.bucket);
+  // us-east-1 is written as an empty LocationConstraint, as AWS does.
+  const region = c.svc.config.region === 'us-east-1' ? '' : c.svc.config.region;
+  sendXML(c.res, 'LocationConstraint', { '#text': region });
+}
+
+export async function putBucketEncryption(c: S3Call): Promise<void> {
+  const rule = parseServerSideEncryptionConfiguration(await smallBody(c));
+  await c.svc.store.putBucketEncryption(c.bucket, { sse: rule.sseAlgorithm, ...(rule.kmsMasterKeyId ? { kmsKeyId: rule.kmsMasterKeyId } : {}) });
+  c.res.status(200).end();
+}
+
+export async function getBucketEncryption(c: S3Call): Promise<void> {
+  const cfg = await c.svc.store.getBucketEncryption(c.bucket);
+  if (!cfg) throw new S3Error('ServerSideEncryptionConfigurationNotFoundError', undefined, { extra: { BucketName: c.bucket } });
+  sendXML(c.res, 'ServerSideEncryptionConfiguration', {
+    Rule: {
+      ApplyServerSideEncryptionByDefault: { SSEAlgorithm: cfg.sse, ...(cfg.kmsKeyId ? { KMSMasterKeyID: cfg.kmsKeyId } : {}) },
+      BucketKeyEnabled: 'false',
+    },
+  });
+}
+
+export async function deleteBucketEncryption(c: S3Call): Promise<void> {
+  await c.svc.store.deleteBucketEncryption(c.bucket);
+  c.res.status(204).end();
+}

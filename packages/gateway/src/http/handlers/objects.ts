@@ -1,0 +1,141 @@
+import { bodyStream, MAX_SINGLE_PUT } from '../../s3/body.js';
+import { S3Error } from '../../s3/errors.js';
+import { authOf } from '../../s3/middleware.js';
+import { parseDeleteObjects } from '../../s3/xml.js';
+import { parseConditions } from '../../objects/conditions.js';
+import { copyObject } from '../../objects/copy.js';
+import { quoteETag } from '../../objects/headers.js';
+import { getRecord, openObject } from '../../objects/read.js';
+import { putObject } from '../../objects/write.js';
+import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
+import type { StoredSSE } from '../../sse/types.js';
+import type { WritePrecondition } from '../../storage/types.js';
+import type { S3Call } from '../context.js';
+import { header, objectMetadata, parseCopySource } from '../request.js';
+import { isoDate, sendStream, sendXML, setHeaders } from '../reply.js';
+import { smallBody } from './buckets.js';
+
+function writePrecondition(c: S3Call): WritePrecondition | undefined {
+  const inm = header(c.req.headers, 'if-none-match');
+  const im = header(c.req.headers, 'if-match');
+  if (inm === undefined && im === undefined) return undefined;
+  if (inm !== undefined && inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write only supports "*".');
+  return { ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}), ...(im !== undefined ? { ifMatchEtag: im.replace(/"/g, '').trim() } : {}) };
+}
+
+export async function putObjectHandler(c: S3Call): Promise<void> {
+  const sse = parseWriteSSE(c.req.headers);
+  const metadata = objectMetadata(c.req.headers);
+  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true });
+  const precondition = writePrecondition(c);
+  const r = await putObject(c.svc, { bucket: c.bucket, key: c.key, sse, metadata, body, ...(precondition ? { precondition } : {}) });
+  setHeaders(c.res, r.headers);
+  c.res.status(200).end();
+}
+
+/** Query parameters that override response headers on GET (AWS: response-*). */
+const OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+async function open(c: S3Call) {
+  const customer = parseReadSSE(c.req.headers);
+  const pn = c.query.get('partNumber');
+  if (pn !== null && !/^\d+$/.test(pn)) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: pn } });
+  }
+  const range = header(c.req.headers, 'range');
+  return openObject(c.svc, {
+    bucket: c.bucket,
+    key: c.key,
+    ...(customer ? { customer } : {}),
+    ...(range !== undefined ? { range } : {}),
+    ...(pn !== null ? { partNumber: Number(pn) } : {}),
+    conditions: parseConditions(c.req.headers),
+    withChecksum: header(c.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+  });
+}
+
+export async function getObjectHandler(c: S3Call): Promise<void> {
+  const opened = await open(c);
+  setHeaders(c.res, opened.headers);
+  for (const [param, name] of Object.entries(OVERRIDES)) {
+    const v = c.query.get(param);
+    if (v !== null) c.res.setHeader(name, v);
+  }
+  c.res.status(opened.status);
+  c.svc.metrics.bytesOut.inc(opened.range.length);
+  await sendStream(c.res, opened.body());
+}
+
+export async function headObjectHandler(c: S3Call): Promise<void> {
+  const opened = await open(c);
+  setHeaders(c.res, opened.headers);
+  c.res.status(opened.status).end();
+}
+
+export async function deleteObjectHandler(c: S3Call): Promise<void> {
+  await c.svc.store.deleteObject(c.bucket, c.key);
+  c.res.status(204).end();
+}
+
+export async function deleteObjectsHandler(c: S3Call): Promise<void> {
+  const request = parseDeleteObjects(await smallBody(c));
+  const results = await c.svc.store.deleteObjects(c.bucket, request.objects.map((o) => o.key));
+  sendXML(c.res, 'DeleteResult', {
+    Deleted: request.quiet ? [] : results.map((r) => ({ Key: r.key })),
+  });
+}
+
+export async function copyObjectHandler(c: S3Call): Promise<void> {
+  const source = parseCopySource(header(c.req.headers, 'x-amz-copy-source') ?? '');
+  const directive = (header(c.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
+  }
+  const srcCustomer = parseCopySourceKey(c.req.headers);
+  const r = await copyObject(c.svc, {
+    source: { ...source, ...(srcCustomer ? { customer: srcCustomer } : {}), conditions: parseConditions(c.req.headers, 'x-amz-copy-source-') },
+    target: { bucket: c.bucket, key: c.key, sse: parseWriteSSE(c.req.headers), directive, metadata: objectMetadata(c.req.headers) },
+  });
+  setHeaders(c.res, r.headers);
+  sendXML(c.res, 'CopyObjectResult', { LastModified: isoDate(r.record.lastModified), ETag: quoteETag(r.record.etag) });
+}
+
+const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
+
+export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
+  const wanted = (header(c.req.headers, 'x-amz-object-attributes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0 || wanted.some((a) => !ATTRIBUTES.has(a))) {
+    throw new S3Error('InvalidArgument', `x-amz-object-attributes must list some of: ${[...ATTRIBUTES].join(', ')}.`, { extra: { ArgumentName: 'x-amz-object-attributes' } });
+  }
+  const customer = parseReadSSE(c.req.headers);
+  const record = await getRecord(c.svc.store, c.bucket, c.key);
+  // The SSE-C key is checked as on GET: attributes of an SSE-C object need its key.
+  const stored = record.sse as unknown as StoredSSE;
+  if (stored.sse === 'SSE-C' || customer) (await c.svc.enc.unseal(stored, { bucket: c.bucket, key: c.key }, customer)).fill(0);
+  const body: Record<string, unknown> = {};
+  if (wanted.includes('ETag')) body.ETag = record.etag;
+  if (wanted.includes('Checksum') && record.checksum) {
+    body.Checksum = { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type };
+  }
+  if (wanted.includes('ObjectParts') && (stored.multipart || record.parts.length > 1)) {
+    body.ObjectParts = {
+      TotalPartsCount: record.parts.length,
+      PartNumberMarker: 0,
+      MaxParts: 1000,
+      IsTruncated: false,
+      Part: record.parts.map((p) => ({ PartNumber: p.number, Size: p.plainSize })),
+    };
+  }
+  if (wanted.includes('StorageClass')) body.StorageClass = 'STANDARD';
+  if (wanted.includes('ObjectSize')) body.ObjectSize = record.size;
+  c.res.setHeader('last-modified', record.lastModified.toUTCString());
+  setHeaders(c.res, c.svc.enc.responseHeaders(stored));
+  sendXML(c.res, 'GetObjectAttributesResponse', body);
+}

@@ -1,0 +1,80 @@
+import { S3Error } from '../s3/errors.js';
+import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
+import type { ObjectMetadata, ObjectRecord } from '../storage/types.js';
+import { checkConditions, type Conditions } from './conditions.js';
+import type { ObjectContext } from './context.js';
+import { toS3Error } from './errors.js';
+import { objectHeaders } from './headers.js';
+import { decryptRange, getRecord } from './read.js';
+import { putObject, verified } from './write.js';
+
+/** AWS's limit for a single CopyObject; larger objects are copied with UploadPartCopy. */
+export const MAX_COPY_SIZE = 5 * 1024 ** 3;
+
+export interface CopyRequest {
+  source: { bucket: string; key: string; customer?: CustomerKey; conditions?: Conditions };
+  target: {
+    bucket: string;
+    key: string;
+    sse: SSERequest | undefined;
+    directive: 'COPY' | 'REPLACE';
+    /** Used with REPLACE. */
+    metadata: ObjectMetadata;
+  };
+}
+
+export interface CopyResult {
+  record: ObjectRecord;
+  headers: Record<string, string>;
+}
+
+const metadataOf = (r: ObjectRecord): ObjectMetadata => ({
+  ...(r.contentType !== undefined ? { contentType: r.contentType } : {}),
+  userMetadata: r.userMetadata,
+  standardHeaders: r.standardHeaders,
+});
+
+/**
+ * CopyObject between any two SSE modes: the source is decrypted and the target encrypted under a fresh OEK.
+ * The one exception is an SSE-C key change of an object onto itself, which reseals its key: metadata only.
+ */
+export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<CopyResult> {
+  try {
+    const { source: src, target: dst } = req;
+    const record = await getRecord(ctx.store, src.bucket, src.key);
+    if (src.conditions) checkConditions(src.conditions, record.etag, record.lastModified, true);
+    const stored = record.sse as unknown as StoredSSE;
+    const same = src.bucket === dst.bucket && src.key === dst.key;
+
+    if (same && dst.directive === 'COPY' && stored.sse === 'SSE-C' && dst.sse?.kind === 'SSE-C') {
+      const path = { bucket: dst.bucket, key: dst.key };
+      const resealed = await ctx.enc.changeCustomerKey(stored, path, src.customer, dst.sse);
+      const updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>);
+      return { record: updated, headers: copyHeaders(ctx, updated) };
+    }
+    if (same && dst.directive === 'COPY' && !dst.sse) {
+      throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+    }
+    if (record.size > MAX_COPY_SIZE) {
+      throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`);
+    }
+
+    const oek = await ctx.enc.unseal(stored, { bucket: src.bucket, key: src.key }, src.customer);
+    const plaintext = decryptRange(ctx.store, record, stored, oek, { offset: 0, length: record.size });
+    const put = await putObject(ctx, {
+      bucket: dst.bucket,
+      key: dst.key,
+      sse: dst.sse,
+      metadata: dst.directive === 'COPY' ? metadataOf(record) : dst.metadata,
+      body: verified(plaintext, { expectedSize: record.size }),
+    });
+    return { record: put.record, headers: copyHeaders(ctx, put.record) };
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}
+
+function copyHeaders(ctx: ObjectContext, record: ObjectRecord): Record<string, string> {
+  const all = objectHeaders(record, ctx.enc, false);
+  return Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('x-amz-server-side-encryption')));
+}

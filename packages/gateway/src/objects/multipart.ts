@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { partKey, parseRangeHeader } from '@kesgate/sse';
+import { S3Error } from '../s3/errors.js';
+import { validateObjectKey } from '../s3/names.js';
+import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
+import type {
+  ChecksumAlgorithm,
+  CompletePart,
+  ObjectMetadata,
+  ObjectRecord,
+  UploadRecord,
+  UploadRef,
+  UploadedPart,
+} from '../storage/types.js';
+import { checkConditions, type Conditions } from './conditions.js';
+import type { ObjectContext } from './context.js';
+import { toS3Error } from './errors.js';
+import { decryptRange, getRecord } from './read.js';
+import { etagFor, verified, writeEncrypted, type WriteBody } from './write.js';
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+export const MAX_PARTS = 10_000;
+
+const sseOf = (r: { sse: Record<string, unknown> }): StoredSSE => r.sse as unknown as StoredSSE;
+
+export interface CreateUploadRequest {
+  bucket: string;
+  key: string;
+  sse: SSERequest | undefined;
+  metadata: ObjectMetadata;
+  checksumAlgorithm?: ChecksumAlgorithm;
+}
+
+/** CreateMultipartUpload: the object key is made and sealed now; each part is encrypted under partKey(OEK, n). */
+export async function createUpload(ctx: ObjectContext, req: CreateUploadRequest): Promise<{ upload: UploadRecord; headers: Record<string, string> }> {
+  try {
+    validateObjectKey(req.key);
+    const bucketDefault = await ctx.store.getBucketEncryption(req.bucket);
+    const choice = ctx.enc.choose(req.sse, bucketDefault);
+    const { oek, stored } = await ctx.enc.seal(choice, { bucket: req.bucket, key: req.key });
+    oek.fill(0);
+    const upload = await ctx.store.createUpload({
+      bucket: req.bucket,
+      key: req.key,
+      ...req.metadata,
+      sse: { ...stored, multipart: true } as unknown as Record<string, unknown>,
+      ...(req.checksumAlgorithm ? { checksumAlgorithm: req.checksumAlgorithm, checksumType: 'COMPOSITE' as const } : {}),
+    });
+    return { upload, headers: ctx.enc.responseHeaders(stored) };
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}
+
+export function checkPartNumber(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, { extra: { ArgumentName: 'partNumber', ArgumentValue: String(n) } });
+  }
+}
+
+/** The upload's OEK, checking the SSE-C rule: an SSE-C upload needs its key on every part, others must not have one. */
+async function uploadKey(ctx: ObjectContext, upload: UploadRecord, customer: CustomerKey | undefined): Promise<Buffer> {
+  const stored = sseOf(upload);
+  if (stored.sse === 'SSE-C' && !customer) {
+    throw new S3Error('InvalidRequest', 'The multipart upload was initiated with a customer-provided key (SSE-C): every part must carry the same key.');
+  }
+  if (stored.sse === 'SSE-C' && customer && customer.keyMD5 !== stored.sseCKeyMD5) {
+    throw new S3Error('InvalidRequest', 'The SSE-C key of this part differs from the key the multipart upload was initiated with.');
+  }
+  return ctx.enc.unseal(stored, { bucket: upload.bucket, key: upload.key }, customer);
+}
+
+export interface UploadPartRequest {
+  ref: UploadRef;
+  partNumber: number;
+  customer?: CustomerKey;
+  body: WriteBody;
+}
+
+/** UploadPart: a fresh random nonce per upload, so re-uploading a part never reuses a (key, nonce) pair. */
+export async function uploadPart(ctx: ObjectContext, req: UploadPartRequest): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+  try {
+    checkPartNumber(req.partNumber);
+    const upload = await ctx.store.getUpload(req.ref);
+    const oek = await uploadKey(ctx, upload, req.customer);
+    const key = partKey(oek, req.partNumber);
+    oek.fill(0);
+    let data;
+    try {
+      data = await writeEncrypted(ctx.store, req.ref.bucket, req.body, key);
+    } finally {
+      key.fill(0);
+    }
+    const stored = sseOf(upload);
+    const part = await ctx.store.putPart(req.ref, req.partNumber, data.dataId, {
+      plainSize: data.digests.size,
+      encSize: data.encSize,
+      etag: etagFor(stored.sse, data.digests),
+      ...(data.digests.checksum ? { extra: { checksum: data.digests.checksum } } : {}),
+    });
+    const headers = ctx.enc.responseHeaders(stored);
+    if (data.digests.checksum) headers[`x-amz-checksum-${data.digests.checksum.algorithm}`] = data.digests.checksum.value;
+    return { part, headers };
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}
+
+export interface UploadPartCopyRequest {
+  ref: UploadRef;
+  partNumber: number;
+  customer?: CustomerKey;
+  source: { bucket: string; key: string; customer?: CustomerKey; conditions?: Conditions; range?: string };
+}
+
+/** UploadPartCopy: a byte range of any object, decrypted, re-encrypted as a part of this upload. */
+export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequest): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+  try {
+    checkPartNumber(req.partNumber);
+    await ctx.store.getUpload(req.ref); // NoSuchUpload before any source byte is read
+    const record = await getRecord(ctx.store, req.source.bucket, req.source.key);
+    if (req.source.conditions) checkConditions(req.source.conditions, record.etag, record.lastModified, true);
+    const range = copySourceRange(req.source.range, record.size);
+    if (range.length > MAX_PART_SIZE) throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
+    const stored = sseOf(record);
+    const srcKey = await ctx.enc.unseal(stored, { bucket: req.source.bucket, key: req.source.key }, req.source.customer);
+    const plaintext = decryptRange(ctx.store, record, stored, srcKey, range);
+    const result = await uploadPart(ctx, {
+      ref: req.ref,
+      partNumber: req.partNumber,
+      ...(req.customer ? { customer: req.customer } : {}),
+      body: verified(plaintext, { expectedSize: range.length }),
+    });
+    return result;
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}
+
+/** x-amz-copy-source-range must be `bytes=first-last` inside the object (AWS: 400 InvalidArgument / 416 InvalidRange). */
+export function copySourceRange(header: string | undefined, size: number): { offset: number; length: number } {
+  if (header === undefined) return { offset: 0, length: size };
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (!m || Number(m[2]) < Number(m[1])) {
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header } });
+  }
+  if (Number(m[2]) >= size) {
+    throw new S3Error('InvalidRange', undefined, { extra: { ActualObjectSize: String(size) } });
+  }
+  const r = parseRangeHeader(header, size);
+  return r ?? { offset: 0, length: size };
+}
+
+/** The ETag AWS gives a multipart object: MD5 of the concatenated binary part ETags, then "-N". */
+export function multipartETag(etags: readonly string[]): string {
+  const md5 = createHash('md5');
+  for (const e of etags) md5.update(Buffer.from(e.replace(/"/g, ''), 'hex'));
+  return `${md5.digest('hex')}-${etags.length}`;
+}
+
+/** CompleteMultipartUpload: sizes checked here (every part but the last ≥ 5 MiB), the rest atomically in the store. */
+export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen: readonly CompletePart[]): Promise<{ record: ObjectRecord; headers: Record<string, string> }> {
+  try {
+    if (chosen.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
+    const upload = await ctx.store.getUpload(ref);
+    const uploaded = new Map<number, UploadedPart>();
+    let marker = 0;
+    for (;;) {
+      const page = await ctx.store.listParts(ref, { partNumberMarker: marker, maxParts: 1000 });
+      for (const p of page.parts) uploaded.set(p.number, p);
+      if (!page.isTruncated || page.nextPartNumberMarker === undefined) break;
+      marker = page.nextPartNumberMarker;
+    }
+    const etags: string[] = [];
+    chosen.forEach((c, i) => {
+      const p = uploaded.get(c.number);
+      if (!p || (c.etag !== undefined && c.etag.replace(/"/g, '') !== p.etag)) {
+        throw new S3Error('InvalidPart', undefined, { extra: { PartNumber: String(c.number), ...(c.etag ? { ETag: c.etag } : {}) } });
+      }
+      if (i > 0 && c.number <= chosen[i - 1]!.number) throw new S3Error('InvalidPartOrder');
+      if (i < chosen.length - 1 && p.plainSize < MIN_PART_SIZE) {
+        throw new S3Error('EntityTooSmall', undefined, { extra: { ProposedSize: String(p.plainSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(c.number), ETag: p.etag } });
+      }
+      etags.push(p.etag);
+    });
+    const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), sse: upload.sse });
+    return { record, headers: ctx.enc.responseHeaders(sseOf(record)) };
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}
+

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createEncryptStream } from '@kesgate/sse';
+import { PayloadVerifier, type PayloadDigests, type PayloadVerifierOptions } from '../s3/checksums.js';
+import { validateObjectKey } from '../s3/names.js';
+import type { SSERequest, StoredSSE } from '../sse/types.js';
+import type { ChecksumAlgorithm, ObjectMetadata, ObjectRecord, ObjectStore, WritePrecondition } from '../storage/types.js';
+import type { ObjectContext } from './context.js';
+import { toS3Error } from './errors.js';
+import { objectHeaders } from './headers.js';
+
+/**
+ * A body to store: a PayloadVerifier that checks (MD5, SHA-256, checksums, size) the bytes passing through
+ * it — `bodyStream()` for a request, or `verified(stream, opts)` for data the gateway reads itself (copies).
+ */
+export type WriteBody = PayloadVerifier;
+
+export function verified(stream: Readable, options: PayloadVerifierOptions): PayloadVerifier {
+  const v = new PayloadVerifier(options);
+  stream.on('error', (e) => v.destroy(e));
+  return stream.pipe(v);
+}
+
+export interface EncryptedData {
+  dataId: string;
+  encSize: number;
+  digests: PayloadDigests;
+}
+
+/**
+ * Streams the verified `body` through the DARE encoder into a new data file
+ * of the store. Nothing is committed here: the caller hands `dataId` to putObject/putPart, which take
+ * ownership. On any failure the data file is discarded.
+ */
+export async function writeEncrypted(store: ObjectStore, bucket: string, body: WriteBody, key: Buffer): Promise<EncryptedData> {
+  const writer = await store.createDataWriter(bucket);
+  try {
+    await pipeline(body, createEncryptStream(key), writer.stream);
+    const encSize = await writer.finish();
+    if (!body.digests) throw new Error('payload verifier finished without digests');
+    return { dataId: writer.id, encSize, digests: body.digests };
+  } catch (err) {
+    await writer.abort().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The ETag of new data (sse-format.md): SSE-S3 → hex MD5 of the plaintext, as AWS returns; SSE-C and
+ * SSE-KMS → random, so the ETag tells nothing about the plaintext.
+ */
+export function etagFor(kind: StoredSSE['sse'], digests: PayloadDigests): string {
+  return kind === 'SSE-S3' ? digests.md5Hex : randomBytes(16).toString('hex');
+}
+
+export function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {
+  if (!digests.checksum) return undefined;
+  return { algorithm: digests.checksum.algorithm.toUpperCase() as ChecksumAlgorithm, value: digests.checksum.value, type: 'FULL_OBJECT' };
+}
+
+export interface PutRequest {
+  bucket: string;
+  key: string;
+  sse: SSERequest | undefined;
+  metadata: ObjectMetadata;
+  body: WriteBody;
+  precondition?: WritePrecondition;
+}
+
+export interface PutResult {
+  record: ObjectRecord;
+  headers: Record<string, string>;
+}
+
+/**
+ * PutObject: choose the SSE mode, get the object key (kes first: if kes is sealed or away, nothing is
+ * read or written), encrypt while streaming, then commit the metadata in one step.
+ */
+export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<PutResult> {
+  try {
+    validateObjectKey(req.key);
+    const bucketDefault = await ctx.store.getBucketEncryption(req.bucket);
+    const choice = ctx.enc.choose(req.sse, bucketDefault);
+    const { oek, stored } = await ctx.enc.seal(choice, { bucket: req.bucket, key: req.key });
+    let data: EncryptedData;
+    try {
+      data = await writeEncrypted(ctx.store, req.bucket, req.body, oek);
+    } finally {
+      oek.fill(0);
+    }
+    const etag = etagFor(stored.sse, data.digests);
+    const checksum = storedChecksum(data.digests);
+    const record = await ctx.store.putObject({
+      bucket: req.bucket,
+      key: req.key,
+      ...req.metadata,
+      size: data.digests.size,
+      etag,
+      ...(checksum ? { checksum } : {}),
+      sse: stored as unknown as Record<string, unknown>,
+      parts: [{ number: 1, plainSize: data.digests.size, encSize: data.encSize, etag, dataId: data.dataId }],
+      ...(req.precondition ? { precondition: req.precondition } : {}),
+    });
+    const all = objectHeaders(record, ctx.enc, true);
+    const headers: Record<string, string> = { etag: all.etag! };
+    for (const [k, v] of Object.entries(all)) if (k.startsWith('x-amz-server-side-encryption') || k.startsWith('x-amz-checksum-')) headers[k] = v;
+    return { record, headers };
+  } catch (err) {
+    throw toS3Error(err);
+  }
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { pino, type Logger } from 'pino';
+import { KesClient } from '@kesgate/kes-client';
+import { splitAddress, type GatewayConfig } from './config/load.js';
+import { createGatewayApp } from './http/app.js';
+import type { GatewayServices } from './http/context.js';
+import { KesKMS } from './kms/kms.js';
+import { GatewayMetrics } from './metrics.js';
+import { ObjectEncryption } from './sse/encryption.js';
+import { openFsStore } from './storage/index.js';
+
+export interface RunningGateway {
+  svc: GatewayServices;
+  kes: KesClient;
+  httpPort: number;
+  httpsPort?: number;
+  url: string;
+  httpsUrl?: string;
+  /** Stop accepting, let in-flight requests finish, then release the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Extra routes under /kesgate/admin/v1 (the admin API), given the services. */
+  admin?: (svc: GatewayServices) => express.Router;
+}
+
+function listen(server: http.Server, address: string): Promise<number> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
+  const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'kesgate' } });
+  const metrics = new GatewayMetrics();
+  const kes = new KesClient({
+    endpoints: config.kms.endpoints,
+    cert: readFileSync(config.kms.cert),
+    key: readFileSync(config.kms.key),
+    ...(config.kms.ca ? { ca: readFileSync(config.kms.ca) } : {}),
+    timeoutMs: config.kms.timeoutMs,
+  });
+  const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
+  const store = await openFsStore({ path: config.backend.fs.path });
+  const svc: GatewayServices = { config, logger, metrics, store, enc: new ObjectEncryption(kms) };
+  const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc) } : {});
+
+  const servers: http.Server[] = [];
+  try {
+    const plain = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+    servers.push(plain);
+    const httpPort = await listen(plain, config.address);
+    let httpsPort: number | undefined;
+    if (config.tls) {
+      const secure = https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app);
+      servers.push(secure);
+      httpsPort = await listen(secure, config.tls.address);
+    }
+    const host = splitAddress(config.address).host;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    logger.info({ httpPort, httpsPort, backend: store.backend, kes: config.kms.endpoints }, 'kesgate listening');
+    return {
+      svc,
+      kes,
+      httpPort,
+      ...(httpsPort !== undefined ? { httpsPort, httpsUrl: `https://${shown}:${httpsPort}` } : {}),
+      url: `http://${shown}:${httpPort}`,
+      async close() {
+        await Promise.all(servers.map(closeServer));
+        kes.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all(servers.map(closeServer));
+    kes.close();
+    await store.close();
+    throw err;
+  }
+}
