@@ -53,7 +53,11 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   const ring = new KeyRing(store, barrier);
   const keys = new KeyService(ring, barrier, log);
   const system = new SystemService(barrier);
-  const audit = new AuditLog(config.log.audit, () => metrics.auditEvent());
+  const audit = new AuditLog(
+    config.log.audit,
+    () => metrics.auditEvent(),
+    (e) => log.error({ file: config.log.audit, err: e.message }, 'cannot write the audit log'),
+  );
 
   const createdBy = options.systemIdentity ?? config.admin.identity ?? '';
   const ensureConfiguredKeys = () => {
@@ -123,7 +127,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
         await stopped;
         barrier.seal();
         errorLog.close();
-        await audit.close();
+        audit.close();
         store.close();
       })()),
   };

@@ -57,7 +57,10 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
   const started = process.hrtime.bigint();
   const url = req.url;
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  // Routing and policy see the same, decoded path: "/v1/key/generate/%73ecret" must meet the
+  // deny pattern "/v1/key/generate/secret-*" exactly as its decoded form would.
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  let path = rawPath;
   const audit: RouteContext['audit'] = {};
   let route: Route | undefined;
   let identity: string | undefined;
@@ -83,9 +86,12 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
       });
     }
   };
-  res.once('finish', onEnd);
+  // Normally called just before the response is sent (so the audit line is written first);
+  // 'close' covers responses that end otherwise (client gone, streams).
+  res.locals.kesEnd = onEnd;
   res.once('close', onEnd);
 
+  path = decodePath(rawPath);
   const found = table.find(path);
   if (!found) throw new KesError(404, `not found: no API route '${path.slice(0, 200)}'`);
   const method = req.method === 'POST' ? 'PUT' : req.method;
@@ -95,7 +101,7 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     res.setHeader('Accept', expected);
     throw new KesError(405, `received method '${req.method}' expected '${expected}'`);
   }
-  const resource = decodeResource(found.resource);
+  const resource = found.resource;
   // Key routes name their key in the audit line even when refused before the handler runs.
   if (route.audited) audit.key = resource;
 
@@ -122,25 +128,29 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
   render(res, await route.handle(ctx));
 }
 
-/** The percent-decoded resource; malformed encodings stay raw (and then fail name validation). */
-function decodeResource(raw: string): string {
+function decodePath(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    return raw;
+    throw errors.badRequest('invalid URL path: malformed percent-encoding');
   }
+}
+
+function endResponse(res: Response, payload?: string): void {
+  (res.locals.kesEnd as (() => void) | undefined)?.();
+  res.end(payload);
 }
 
 function render(res: Response, reply: Reply): void {
   if (reply === 'streaming') return;
   if (reply === undefined) {
     res.status(200).setHeader('Content-Length', '0');
-    res.end();
+    endResponse(res);
     return;
   }
   if ('text' in reply) {
     res.status(200).setHeader('Content-Type', reply.contentType);
-    res.end(reply.text);
+    endResponse(res, reply.text);
     return;
   }
   sendJson(res, reply.status ?? 200, reply.json);
@@ -152,7 +162,7 @@ function sendJson(res: Response, status: number, value: unknown): void {
   // Exactly "application/json" (no charset): some KES clients compare the header verbatim.
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(payload));
-  res.end(payload);
+  endResponse(res, payload);
 }
 
 function sendError(deps: AppDeps, res: Response, err: unknown): void {

@@ -1,7 +1,8 @@
 // The audit log: one JSON line per request that touches a key and per refused (403) request,
 // to a file or stdout and to live /v1/log/audit subscribers. It records who did what to which
 // key and how it ended — never key material, plaintexts, ciphertexts, contexts or shares.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// File writes are synchronous appends: the line is in the file before the response leaves.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AuditEvent {
@@ -19,19 +20,21 @@ export interface AuditEvent {
 type Subscriber = (line: string) => void;
 
 export class AuditLog {
-  readonly #file: WriteStream | undefined;
+  #fd: number | undefined;
+  readonly #onError: (e: Error) => void;
   readonly #stdout: boolean;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onEvent: () => void;
 
-  /** `target`: 'off', 'stdout' or a file path (appended to). */
-  constructor(target: string, onEvent: () => void = () => {}) {
+  /** `target`: 'off', 'stdout' or a file path (appended to). `onError`: the file failed. */
+  constructor(target: string, onEvent: () => void = () => {}, onError: (e: Error) => void = () => {}) {
     this.#stdout = target === 'stdout';
     if (target !== 'off' && target !== 'stdout') {
       mkdirSync(dirname(target), { recursive: true });
-      this.#file = createWriteStream(target, { flags: 'a', mode: 0o600 });
+      this.#fd = openSync(target, 'a', 0o600);
     }
     this.#onEvent = onEvent;
+    this.#onError = onError;
   }
 
   write(event: AuditEvent): void {
@@ -42,7 +45,13 @@ export class AuditLog {
       response: { code: event.status, time: Math.round(event.latency_ms * 1000) },
     })}\n`;
     this.#onEvent();
-    this.#file?.write(line);
+    if (this.#fd !== undefined) {
+      try {
+        writeSync(this.#fd, line);
+      } catch (e) {
+        this.#onError(e as Error);
+      }
+    }
     if (this.#stdout) process.stdout.write(line);
     for (const s of this.#subscribers) s(line);
   }
@@ -52,9 +61,9 @@ export class AuditLog {
     return () => this.#subscribers.delete(s);
   }
 
-  close(): Promise<void> {
+  close(): void {
     this.#subscribers.clear();
-    const file = this.#file;
-    return file ? new Promise((resolve) => file.end(resolve)) : Promise.resolve();
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }

@@ -35,6 +35,8 @@ export interface TestServer {
   post(path: string, who?: Client, body?: unknown): request.Test;
   del(path: string, who?: Client): request.Test;
   call(method: string, path: string, who?: Client): request.Test;
+  /** Stops the server and starts a new one on the same config and files (sealed unless an unseal file is configured). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,22 +72,26 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const { shares } = await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 });
   if (!options.sealed) writeFileSync(join(dir, 'unseal.key'), `${shares.join('\n')}\n`);
-  const srv = await startServer(config);
   const as = (t: request.Test, who?: Client) => (who ? t.key(who.key).cert(who.cert).ca(pki.ca.cert) : t.ca(pki.ca.cert));
   const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.send(body as object));
-  return {
-    srv,
+  const ts: TestServer = {
+    srv: await startServer(config),
     pki,
     dir,
     config,
     shares,
     dbPath: config.keystore.sqlite.path,
     auditPath: join(dir, 'data/audit.log'),
-    get: (p, who) => as(request(srv.server).get(p), who),
-    put: (p, who, body) => withBody(as(request(srv.server).put(p), who), body),
-    post: (p, who, body) => withBody(as(request(srv.server).post(p), who), body),
-    del: (p, who) => as(request(srv.server).delete(p), who),
-    call: (method, p, who) => as(request(srv.server)[method.toLowerCase() as 'get'](p), who),
-    close: () => srv.close(),
+    get: (p, who) => as(request(ts.srv.server).get(p), who),
+    put: (p, who, body) => withBody(as(request(ts.srv.server).put(p), who), body),
+    post: (p, who, body) => withBody(as(request(ts.srv.server).post(p), who), body),
+    del: (p, who) => as(request(ts.srv.server).delete(p), who),
+    call: (method, p, who) => as(request(ts.srv.server)[method.toLowerCase() as 'get'](p), who),
+    restart: async () => {
+      await ts.srv.close();
+      ts.srv = await startServer(config);
+    },
+    close: () => ts.srv.close(),
   };
+  return ts;
 }
