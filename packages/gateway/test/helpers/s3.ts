@@ -1,0 +1,44 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+
+export function ssec(key: Buffer = randomBytes(32)) {
+  return {
+    key,
+    put: { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') },
+    copySource: {
+      CopySourceSSECustomerAlgorithm: 'AES256',
+      CopySourceSSECustomerKey: key.toString('base64'),
+      CopySourceSSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+    },
+  };
+}
+
+export async function getBytes(s3: S3Client, input: ConstructorParameters<typeof GetObjectCommand>[0]): Promise<Buffer> {
+  const r = await s3.send(new GetObjectCommand(input));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+/** The S3 error code and HTTP status an SDK call failed with. */
+export async function s3Error(p: Promise<unknown>): Promise<{ code: string; status: number; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { code: err.Code ?? err.name, status: err.$metadata?.httpStatusCode ?? 0, message: err.message };
+  }
+  throw new Error('expected the S3 call to fail, it succeeded');
+}
+
+export async function exists(s3: S3Client, Bucket: string, Key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket, Key }));
+    return true;
+  } catch (e) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return false;
+    // An SSE-C object answers 400 to a HEAD without its key: it exists.
+    if (status === 400) return true;
+    throw e;
+  }
+}

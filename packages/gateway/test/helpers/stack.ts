@@ -1,0 +1,186 @@
+// A real kes (mTLS, SQLite, Shamir-sealed) and a real gateway (HTTP + HTTPS listeners, fs backend) on
+// loopback, with clients for both: what every end-to-end suite of the gateway starts from.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
+import { KesClient } from '@kesgate/kes-client';
+import {
+  createCA,
+  identityOf,
+  initStore,
+  issueServerCert,
+  parseConfig as parseKesConfig,
+  selfSignedClientCert,
+  startServer,
+  type CertKeyPair,
+  type RunningServer,
+} from '@kesgate/kes';
+import { parseConfig, type GatewayConfigInput } from '../../src/config/load.js';
+import { startGateway, type RunningGateway, type StartOptions } from '../../src/server.js';
+
+export const ACCESS_KEY = 'kesgate-test-user';
+export const SECRET_KEY = 'kesgate-test-secret-0123456789';
+export const DEFAULT_KEY = 'kesgate-default';
+
+interface Pki {
+  ca: CertKeyPair;
+  server: CertKeyPair;
+  admin: CertKeyPair;
+  gateway: CertKeyPair;
+}
+
+// RSA key generation is the slow part: one set per machine, cached in the temp directory.
+const PKI_CACHE = join(tmpdir(), 'kesgate-gateway-test-pki-v1.json');
+function pki(): Pki {
+  if (existsSync(PKI_CACHE)) {
+    try {
+      return JSON.parse(readFileSync(PKI_CACHE, 'utf8')) as Pki;
+    } catch {
+      // half-written by a concurrent run: make a new set
+    }
+  }
+  const ca = createCA('kesgate gateway test CA');
+  const set: Pki = { ca, server: issueServerCert(ca, ['localhost', '127.0.0.1']), admin: selfSignedClientCert('admin'), gateway: selfSignedClientCert('gateway') };
+  const tmp = `${PKI_CACHE}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(set));
+  try {
+    rmSync(PKI_CACHE, { force: true });
+    writeFileSync(PKI_CACHE, readFileSync(tmp));
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return set;
+}
+
+export interface StackOptions {
+  /** Master keys created at kes start (the default key always is). */
+  keys?: string[];
+  shares?: number;
+  threshold?: number;
+  /** Gateway config overrides. */
+  gateway?: Partial<GatewayConfigInput>;
+  gatewayOptions?: StartOptions;
+}
+
+export interface Stack {
+  dir: string;
+  dataDir: string;
+  kesDbPath: string;
+  shares: string[];
+  kes: RunningServer;
+  gw: RunningGateway;
+  /** kes client with the admin identity: create, seal, delete keys. */
+  kesAdmin: KesClient;
+  /** SDK v3 client over plain HTTP (SSE-C allowed only when the config says so). */
+  s3: S3Client;
+  /** SDK v3 client over the HTTPS listener. */
+  s3tls: S3Client;
+  caPem: string;
+  /** Stop kes (for "kes unreachable") and start it again on the same port and store. */
+  stopKes(): Promise<void>;
+  restartKes(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function s3Client(endpoint: string, ca?: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    maxAttempts: 1,
+    ...(ca ? { requestHandler: { httpsAgent: new Agent({ ca, keepAlive: true }) } } : {}),
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const p = pki();
+  const dir = mkdtempSync(join(tmpdir(), 'kesgate-stack-'));
+  const file = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text, { mode: 0o600 });
+    return join(dir, name);
+  };
+  file('ca.crt', p.ca.cert);
+  file('server.crt', p.server.cert);
+  file('server.key', p.server.key);
+  file('gateway.crt', p.gateway.cert);
+  file('gateway.key', p.gateway.key);
+
+  const kesConfig = (address: string) =>
+    parseKesConfig(
+      {
+        address,
+        admin: { identity: identityOf(p.admin.cert) },
+        tls: { key: 'server.key', cert: 'server.crt', ca: 'ca.crt', auth: 'off' },
+        policy: {
+          gateway: {
+            allow: ['/v1/key/generate/*', '/v1/key/decrypt/*', '/v1/key/describe/*', '/v1/status', '/v1/sys/seal-status'],
+            identities: [identityOf(p.gateway.cert)],
+          },
+        },
+        keystore: { sqlite: { path: 'kes/kes.db' } },
+        unseal: { file: 'unseal.key' },
+        log: { error: 'off', audit: 'off' },
+        keys: [DEFAULT_KEY, ...(options.keys ?? [])].map((name) => ({ name })),
+      },
+      { baseDir: dir },
+    );
+  const first = kesConfig('127.0.0.1:0');
+  const { shares } = await initStore(first, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 });
+  // The development unseal file holds enough shares to unseal at start.
+  file('unseal.key', `${shares.slice(0, options.threshold ?? 1).join('\n')}\n`);
+  let kes = await startServer(first);
+  const kesPort = kes.port;
+
+  const config = parseConfig(
+    {
+      address: '127.0.0.1:0',
+      tls: { address: '127.0.0.1:0', cert: 'server.crt', key: 'server.key' },
+      credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+      backend: { fs: { path: 'gateway-data' } },
+      kms: { endpoints: [kes.url], cert: 'gateway.crt', key: 'gateway.key', ca: 'ca.crt', defaultKey: DEFAULT_KEY, timeoutMs: 5000 },
+      log: { level: 'silent' },
+      ...options.gateway,
+    },
+    dir,
+  );
+  const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...options.gatewayOptions });
+  const kesAdmin = new KesClient({ endpoints: [kes.url], cert: p.admin.cert, key: p.admin.key, ca: p.ca.cert, retries: 0 });
+  const s3 = s3Client(gw.url);
+  const s3tls = s3Client(gw.httpsUrl!, p.ca.cert);
+  let kesRunning = true;
+  return {
+    dir,
+    dataDir: config.backend.fs.path,
+    kesDbPath: join(dir, 'kes/kes.db'),
+    shares,
+    get kes() {
+      return kes;
+    },
+    gw,
+    kesAdmin,
+    s3,
+    s3tls,
+    caPem: p.ca.cert,
+    async stopKes() {
+      if (kesRunning) await kes.close();
+      kesRunning = false;
+    },
+    async restartKes() {
+      if (kesRunning) await kes.close();
+      kes = await startServer(kesConfig(`127.0.0.1:${kesPort}`));
+      kesRunning = true;
+    },
+    async close() {
+      s3.destroy();
+      s3tls.destroy();
+      kesAdmin.close();
+      await gw.close();
+      if (kesRunning) await kes.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
