@@ -114,7 +114,8 @@ export class PackageDecoder {
         // Ciphertext goes through the cipher as it arrives (no reassembly copy); the plaintext pieces
         // wait in `outs` until the tag has been checked.
         const n = Math.min(this.bodyLeft, avail);
-        this.outs.push((this.decipher as DecipherGCM).update(chunk.subarray(off, off + n)));
+        const piece = off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n);
+        this.outs.push((this.decipher as DecipherGCM).update(piece));
         this.bodyLeft -= n;
         if (this.bodyLeft === 0) this.state = 'tag';
         return off + n;

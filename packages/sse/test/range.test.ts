@@ -198,6 +198,26 @@ describe('mapRange over a multipart object', () => {
   });
 });
 
+describe('decrypt options without mapRange', () => {
+  const key = randomBytes(32);
+  const pt = pseudoRandom(3 * PACKAGE_SIZE + 10, 77);
+  const enc = encryptBuffer(key, pt);
+  it('skip may cross packages (they are still authenticated), with or without length', () => {
+    assert.ok(decryptBuffer(key, enc, { skip: 70000 }).equals(pt.subarray(70000)));
+    assert.ok(decryptBuffer(key, enc, { skip: 70000, length: 100000 }).equals(pt.subarray(70000, 170000)));
+    assert.ok(decryptBuffer(key, enc, { skip: pt.length }).equals(Buffer.alloc(0)));
+    assert.equal(decryptBuffer(key, enc, { length: 0 }).length, 0);
+  });
+  it('a skip past the end is an invalid range', () => {
+    assert.throws(() => decryptBuffer(key, enc, { skip: pt.length + 1 }), ErrInvalidRange);
+    assert.throws(() => decryptBuffer(key, Buffer.alloc(0), { skip: 1 }), ErrInvalidRange);
+  });
+  it('with length set, input after the range is ignored', () => {
+    const withJunk = Buffer.concat([enc.subarray(0, ENC_PACKAGE_SIZE), Buffer.from('not a package')]);
+    assert.ok(decryptBuffer(key, withJunk, { length: 10 }).equals(pt.subarray(0, 10)));
+  });
+});
+
 describe('partRange', () => {
   const parts = [{ plainSize: 10 }, { plainSize: 20 }, { plainSize: 5 }];
   it('gives each part its plaintext range', () => {
