@@ -140,7 +140,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(protectEnvReferences(text));
   } catch (e) {
     throw new ConfigError(`config file ${abs} is not valid YAML: ${(e as Error).message}`);
   }
@@ -205,11 +205,19 @@ function parseAddress(address: string, where: string): { host: string; port: num
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|__kesgate_env_([A-Za-z_][A-Za-z0-9_]*)__/g;
+
+// "${X}" is not a plain YAML scalar inside flow mappings ("{ identity: ${X} }" is a YAML error),
+// so before parsing each reference becomes a token YAML reads as plain text anywhere; the
+// token is replaced after parsing, in the string value it ended up in.
+function protectEnvReferences(text: string): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => `__kesgate_env_${name}__`);
+}
 
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], where: string): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_, name: string) => {
+    return value.replace(ENV_REF, (_, braced: string | undefined, token: string | undefined) => {
+      const name = braced ?? token ?? '';
       const v = env[name];
       if (v === undefined) throw new ConfigError(`${where}: ${formatPath(path)} refers to the environment variable ${name}, which is not set`);
       return v;

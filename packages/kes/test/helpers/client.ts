@@ -12,8 +12,8 @@ export interface KeepAliveClient {
   close(): void;
 }
 
-export function keepAliveClient(port: number, ca: string, who: Client): KeepAliveClient {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, key: who.key, cert: who.cert, ca });
+export function keepAliveClient(port: number, ca: string, who: Client, sockets = 1): KeepAliveClient {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets, key: who.key, cert: who.cert, ca });
   return {
     send(method, path, body) {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
