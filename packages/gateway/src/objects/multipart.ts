@@ -172,18 +172,21 @@ export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen:
       if (!page.isTruncated || page.nextPartNumberMarker === undefined) break;
       marker = page.nextPartNumberMarker;
     }
-    const etags: string[] = [];
-    chosen.forEach((c, i) => {
+    // As AWS: every listed part must exist with its ETag, in ascending order, before sizes are looked at.
+    const parts = chosen.map((c, i) => {
       const p = uploaded.get(c.number);
       if (!p || (c.etag !== undefined && c.etag.replace(/"/g, '') !== p.etag)) {
         throw new S3Error('InvalidPart', undefined, { extra: { PartNumber: String(c.number), ...(c.etag ? { ETag: c.etag } : {}) } });
       }
       if (i > 0 && c.number <= chosen[i - 1]!.number) throw new S3Error('InvalidPartOrder');
-      if (i < chosen.length - 1 && p.plainSize < MIN_PART_SIZE) {
-        throw new S3Error('EntityTooSmall', undefined, { extra: { ProposedSize: String(p.plainSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(c.number), ETag: p.etag } });
-      }
-      etags.push(p.etag);
+      return p;
     });
+    parts.slice(0, -1).forEach((p) => {
+      if (p.plainSize < MIN_PART_SIZE) {
+        throw new S3Error('EntityTooSmall', undefined, { extra: { ProposedSize: String(p.plainSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.number), ETag: p.etag } });
+      }
+    });
+    const etags = parts.map((p) => p.etag);
     const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), sse: upload.sse });
     return { record, headers: ctx.enc.responseHeaders(sseOf(record)) };
   } catch (err) {

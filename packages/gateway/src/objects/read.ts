@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import { createDecryptStream, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
+import { createDecryptStream, encryptedSize, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
+import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';
 import type { ObjectRecord, ObjectStore } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
@@ -72,6 +73,10 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
 
 /** Reads only the packages that overlap `range`, part by part, through the DARE decoder. */
 export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: StoredSSE, oek: Buffer, range: ByteRange): Readable {
+  // The package format cannot tell "no data" from "all data cut away": the sizes recorded at write time must agree.
+  for (const p of record.parts) {
+    if (p.encSize !== encryptedSize(p.plainSize)) throw objectTampered(`part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`);
+  }
   const segments = mapRange(range.offset, range.length, record.parts);
   async function* chunks(): AsyncGenerator<Buffer> {
     for (const seg of segments) {

@@ -40,7 +40,7 @@ describe('buckets', () => {
     assert.ok(list.Buckets?.some((b) => b.Name === 'bucket-life'));
     await st.s3.send(new HeadBucketCommand({ Bucket: 'bucket-life' }));
     const loc = await st.s3.send(new GetBucketLocationCommand({ Bucket: 'bucket-life' }));
-    assert.ok(loc.LocationConstraint === undefined || loc.LocationConstraint === '');
+    assert.ok(!loc.LocationConstraint, 'us-east-1 is an empty LocationConstraint');
     assert.deepEqual(await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'bucket-life' }))), {
       code: 'BucketAlreadyOwnedByYou', status: 409, message: (await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'bucket-life' })))).message,
     });

@@ -42,3 +42,21 @@ export async function exists(s3: S3Client, Bucket: string, Key: string): Promise
     throw e;
   }
 }
+
+/**
+ * The command with its HTTP headers changed just before signing: to send what the SDK itself would never
+ * send (a malformed SSE-C header, a header on the wrong operation). `undefined` removes a header.
+ */
+export function withHeaders<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(cmd: C, headers: Record<string, string | undefined>): C {
+  (cmd.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
+      for (const [k, v] of Object.entries(headers)) {
+        for (const existing of Object.keys(args.request.headers)) if (existing.toLowerCase() === k) delete args.request.headers[existing];
+        if (v !== undefined) args.request.headers[k] = v;
+      }
+      return next(args);
+    },
+    { step: 'build', priority: 'low', name: 'testHeaders' },
+  );
+  return cmd;
+}

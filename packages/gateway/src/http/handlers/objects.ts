@@ -68,9 +68,8 @@ export async function getObjectHandler(c: S3Call): Promise<void> {
     const v = c.query.get(param);
     if (v !== null) c.res.setHeader(name, v);
   }
-  c.res.status(opened.status);
   c.svc.metrics.bytesOut.inc(opened.range.length);
-  await sendStream(c.res, opened.body());
+  await sendStream(c.res, opened.status, opened.body());
 }
 
 export async function headObjectHandler(c: S3Call): Promise<void> {
@@ -126,7 +125,8 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   }
   if (wanted.includes('ObjectParts') && (stored.multipart || record.parts.length > 1)) {
     body.ObjectParts = {
-      TotalPartsCount: record.parts.length,
+      // TotalPartsCount in the API reference; PartsCount on the wire.
+      PartsCount: record.parts.length,
       PartNumberMarker: 0,
       MaxParts: 1000,
       IsTruncated: false,
