@@ -1,6 +1,6 @@
 // The public surface of @kesgate/kes, for the `kes` CLI, the dev-start script and tests.
 export { startServer, type RunningServer, type StartOptions } from './server.js';
-export { initStore, type InitResult } from './init.js';
+export { initStore, backupStore, type InitResult } from './init.js';
 export { loadConfig, parseConfig, ConfigError, type KesConfig, type PolicyConfig, type ParseOptions } from './config/config.js';
 export { createCA, issueServerCert, issueClientCert, selfSignedClientCert, identityOf, type CertKeyPair } from './pki/pki.js';
 export { KesError } from './errors.js';

@@ -27,6 +27,12 @@ export interface RunningServer {
   url: string;
   /** The server's own seal state; tests and the CLI read it, HTTP clients use /v1/sys/*. */
   sealed(): boolean;
+  /**
+   * Re-reads policies, the admin identity, tls key/cert/ca/auth, skip_auth settings and the
+   * `keys:` list — from `config`, or from the file the server was started from. The address and
+   * the keystore cannot change without a restart. Throws (and keeps the old settings) on errors.
+   */
+  reload(config?: KesConfig): KesConfig;
   /** Stops listening, ends open connections and streams, zeroes keys, closes the keystore. */
   close(): Promise<void>;
 }
@@ -34,15 +40,13 @@ export interface RunningServer {
 export interface StartOptions {
   /** The identity recorded as created_by for keys of the config's `keys:` list. */
   systemIdentity?: string;
+  /** Reload on SIGHUP (for the `kes server` command; off by default so tests and embedders decide). */
+  reloadOnSighup?: boolean;
 }
 
 export async function startServer(configOrPath: KesConfig | string, options: StartOptions = {}): Promise<RunningServer> {
-  const config = typeof configOrPath === 'string' ? loadConfig(configOrPath) : configOrPath;
-  const tls = {
-    key: readPem(config.tls.key, 'tls.key'),
-    cert: readPem(config.tls.cert, 'tls.cert'),
-    ca: config.tls.ca ? readPem(config.tls.ca, 'tls.ca') : undefined,
-  };
+  let config = typeof configOrPath === 'string' ? loadConfig(configOrPath) : configOrPath;
+  const tls = readTls(config);
 
   const startedAt = new Date();
   const metrics = new Metrics(startedAt);
@@ -59,8 +63,8 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     (e) => log.error({ file: config.log.audit, err: e.message }, 'cannot write the audit log'),
   );
 
-  const createdBy = options.systemIdentity ?? config.admin.identity ?? '';
   const ensureConfiguredKeys = () => {
+    const createdBy = options.systemIdentity ?? config.admin.identity ?? '';
     for (const { name } of config.keys) {
       try {
         if (keys.ensure(name, createdBy)) log.info({ key: name }, 'created key listed in the config');
@@ -92,7 +96,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     metrics,
     startedAt,
     verifyClientChain: config.tls.auth,
-    skipAuth: new Set(Object.entries(config.api).filter(([, v]) => v.skip_auth).flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`])),
+    skipAuth: skipAuthPaths(config),
   };
   const server = createServer(
     // The certificate is requested at the handshake but checked in code (see ecosystem-notes):
@@ -113,6 +117,28 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   log.info({ address: `${host}:${bound.port}` }, 'kes server listening');
 
+  const reload = (next?: KesConfig): KesConfig => {
+    const fresh = next ?? (config.source ? loadConfig(config.source) : undefined);
+    if (!fresh) throw new Error('cannot reload: the server was not started from a config file');
+    const freshTls = readTls(fresh);
+    server.setSecureContext({ key: freshTls.key, cert: freshTls.cert, ca: freshTls.ca });
+    deps.policies = new PolicySet(fresh.admin.identity, fresh.policy, new Date().toISOString());
+    deps.verifyClientChain = fresh.tls.auth;
+    deps.skipAuth = skipAuthPaths(fresh);
+    config = { ...fresh, address: config.address, host: config.host, port: config.port, keystore: config.keystore };
+    if (!barrier.sealed) ensureConfiguredKeys();
+    log.info('configuration reloaded (policies, certificates, keys)');
+    return config;
+  };
+  const onSighup = () => {
+    try {
+      reload();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'reload failed; keeping the previous configuration');
+    }
+  };
+  if (options.reloadOnSighup) process.on('SIGHUP', onSighup);
+
   let closed: Promise<void> | undefined;
   return {
     server,
@@ -120,8 +146,10 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     port: bound.port,
     url: `https://${host}:${bound.port}`,
     sealed: () => barrier.sealed,
+    reload,
     close: () =>
       (closed ??= (async () => {
+        process.off('SIGHUP', onSighup);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
@@ -131,6 +159,18 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
         store.close();
       })()),
   };
+}
+
+function readTls(config: KesConfig): { key: Buffer; cert: Buffer; ca: Buffer | undefined } {
+  return {
+    key: readPem(config.tls.key, 'tls.key'),
+    cert: readPem(config.tls.cert, 'tls.cert'),
+    ca: config.tls.ca ? readPem(config.tls.ca, 'tls.ca') : undefined,
+  };
+}
+
+function skipAuthPaths(config: KesConfig): Set<string> {
+  return new Set(Object.entries(config.api).filter(([, v]) => v.skip_auth).flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`]));
 }
 
 function readPem(path: string, field: string): Buffer {

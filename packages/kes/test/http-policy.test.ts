@@ -164,3 +164,57 @@ describe('tls.auth: on and skip_auth', () => {
     denied(await strict.get('/v1/status'), 'status still needs one');
   });
 });
+
+describe('reload', () => {
+  test('reload() swaps policies and creates newly listed keys; SIGHUP reloads from the file', async () => {
+    const { gateway, stranger, admin } = ts.pki;
+    const before = ts.config;
+    ts.srv.reload({
+      ...before,
+      policy: { newcomers: { allow: ['/v1/key/generate/*'], deny: [], identities: [stranger.identity] } },
+      keys: [{ name: 'added-on-reload' }],
+    });
+    assert.equal((await ts.put('/v1/key/generate/added-on-reload', stranger, {})).status, 200);
+    denied(await ts.put('/v1/key/generate/minio-default', gateway, {}), 'gateway policy is gone');
+    assert.deepEqual((await ts.get('/v1/policy/list/*', admin)).body.names, ['newcomers']);
+    ts.srv.reload(before);
+    assert.equal((await ts.put('/v1/key/generate/minio-default', gateway, {})).status, 200);
+    denied(await ts.put('/v1/key/generate/added-on-reload', stranger, {}), 'stranger again');
+  });
+
+  test('a server started from a file reloads it on SIGHUP and keeps the old settings if it is broken', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { startServer } = await import('../src/server.js');
+    const { gateway, stranger } = ts.pki;
+    const file = join(ts.dir, 'reload.yml');
+    const yaml = (id: string) => `address: 127.0.0.1:0
+admin: { identity: ${ts.pki.admin.identity} }
+tls: { key: server.key, cert: server.crt }
+policy: { p: { allow: [/v1/key/generate/*], identities: [${id}] } }
+keystore: { sqlite: { path: data/kes.db } }
+log: { error: off, audit: off }
+`;
+    writeFileSync(file, yaml(gateway.identity));
+    await ts.close(); // one server per keystore (this is the file's last test)
+    const srv = await startServer(file, { reloadOnSighup: true });
+    try {
+      assert.equal(srv.sealed(), true);
+      const request = (await import('supertest')).default;
+      assert.equal((await request(srv.server).get('/v1/sys/seal-status').key(stranger.key).cert(stranger.cert).ca(ts.pki.ca.cert)).status, 200);
+      const generateStatus = async (who: typeof gateway) =>
+        (await request(srv.server).put('/v1/key/generate/x').key(who.key).cert(who.cert).ca(ts.pki.ca.cert).send({})).status;
+      assert.equal(await generateStatus(gateway), 503, 'allowed, but sealed');
+      assert.equal(await generateStatus(stranger), 403);
+      writeFileSync(file, yaml(stranger.identity));
+      process.emit('SIGHUP', 'SIGHUP');
+      assert.equal(await generateStatus(stranger), 503, 'allowed after SIGHUP');
+      assert.equal(await generateStatus(gateway), 403);
+      writeFileSync(file, 'tls: [');
+      process.emit('SIGHUP', 'SIGHUP');
+      assert.equal(await generateStatus(stranger), 503, 'a broken file keeps the previous settings');
+    } finally {
+      await srv.close();
+    }
+  });
+});

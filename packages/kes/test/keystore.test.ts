@@ -121,3 +121,29 @@ test('a crash-free reopen keeps keys, state and versions; unwrapped keys are dro
   assert.equal(before.createdBy, 'me');
   store2.close();
 });
+
+test('backupStore: a consistent copy, sealed under the same shares', async () => {
+  const { parseConfig } = await import('../src/config/config.js');
+  const { initStore, backupStore } = await import('../src/init.js');
+  const config = parseConfig({ tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'backup-src.db' } } }, { baseDir: dir });
+  const { shares } = await initStore(config, { shares: 3, threshold: 2 });
+  await assert.rejects(initStore(config, { shares: 1, threshold: 1 }), /already initialized/);
+  const store = new KeyStore(config.keystore.sqlite.path);
+  const barrier = new Barrier(store);
+  for (const s of shares.slice(0, 2)) await barrier.unseal(s);
+  const service = new KeyService(new KeyRing(store, barrier), barrier, silent);
+  service.create('backed-up', 'me');
+  const dek = service.generate('backed-up');
+  const copy = join(dir, 'backup-copy.db');
+  await backupStore(config, copy);
+  await assert.rejects(backupStore(config, copy), /exists/);
+  store.close();
+
+  const restored = new KeyStore(copy);
+  const b2 = new Barrier(restored);
+  assert.deepEqual(b2.status(), { initialized: true, sealed: true, t: 2, n: 3, progress: 0 });
+  for (const s of shares.slice(1, 3)) await b2.unseal(s);
+  const s2 = new KeyService(new KeyRing(restored, b2), b2, silent);
+  assert.deepEqual(s2.decrypt('backed-up', dek.ciphertext).plaintext, dek.plaintext);
+  restored.close();
+});

@@ -185,6 +185,11 @@ export class KeyStore implements BarrierStorage {
     return Number((process.hrtime.bigint() - t) / 1000n);
   }
 
+  /** A consistent copy through SQLite's online backup; the copy stays sealed under the same shares. */
+  async backup(destination: string): Promise<void> {
+    await this.#db.backup(destination);
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

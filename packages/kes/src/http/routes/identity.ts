@@ -23,40 +23,41 @@ function matcher(pattern: string): (s: string) => boolean {
   return (s) => s.startsWith(prefix);
 }
 
-export function identityRoutes({ policies }: AppDeps): Route[] {
+// `deps.policies` is read on every call: a reload (SIGHUP) may replace it.
+export function identityRoutes(deps: AppDeps): Route[] {
   const policyNamed = (name: string) => {
-    const p = policies.policy(name);
+    const p = deps.policies.policy(name);
     if (!p) throw new KesError(404, 'policy does not exist');
     return p;
   };
   return [
     route('GET', '/v1/policy/describe/', {}, (c) => {
       const p = policyNamed(c.resource);
-      return { json: { name: p.name, created_at: policies.createdAt, created_by: policies.admin ?? '' } };
+      return { json: { name: p.name, created_at: deps.policies.createdAt, created_by: deps.policies.admin ?? '' } };
     }),
-    route('GET', '/v1/policy/read/', {}, (c) => ({ json: readPolicy(policyNamed(c.resource), policies) })),
+    route('GET', '/v1/policy/read/', {}, (c) => ({ json: readPolicy(policyNamed(c.resource), deps.policies) })),
     route('GET', '/v1/policy/list/', {}, (c) => ({
-      json: { names: policies.policyNames().filter(matcher(c.resource)), continue_at: '' },
+      json: { names: deps.policies.policyNames().filter(matcher(c.resource)), continue_at: '' },
     })),
     route('GET', '/v1/identity/describe/', {}, (c) => {
       const id = c.resource.toLowerCase();
-      if (policies.isAdmin(id)) return { json: { admin: true, created_at: policies.createdAt } };
-      const p = policies.policyOf(id);
+      if (deps.policies.isAdmin(id)) return { json: { admin: true, created_at: deps.policies.createdAt } };
+      const p = deps.policies.policyOf(id);
       if (!p) throw new KesError(404, 'identity does not exist');
-      return { json: { policy: p.name, created_at: policies.createdAt, created_by: policies.admin ?? '' } };
+      return { json: { policy: p.name, created_at: deps.policies.createdAt, created_by: deps.policies.admin ?? '' } };
     }),
     route('GET', '/v1/identity/list/', {}, (c) => ({
-      json: { identities: policies.identities().filter(matcher(c.resource.toLowerCase())), continue_at: '' },
+      json: { identities: deps.policies.identities().filter(matcher(c.resource.toLowerCase())), continue_at: '' },
     })),
     route('GET', '/v1/identity/self/describe', { access: 'client' }, (c) => {
       const id = c.identity ?? '';
-      if (policies.isAdmin(id)) return { json: { identity: id, admin: true, created_at: policies.createdAt } };
-      const p = policies.policyOf(id);
+      if (deps.policies.isAdmin(id)) return { json: { identity: id, admin: true, created_at: deps.policies.createdAt } };
+      const p = deps.policies.policyOf(id);
       return {
         json: {
           identity: id,
-          created_at: policies.createdAt,
-          ...(p ? { created_by: policies.admin ?? '', policy: readPolicy(p, policies) } : {}),
+          created_at: deps.policies.createdAt,
+          ...(p ? { created_by: deps.policies.admin ?? '', policy: readPolicy(p, deps.policies) } : {}),
         },
       };
     }),

@@ -1,0 +1,171 @@
+// Benchmark of kes generate and decrypt under 32 concurrent keep-alive mTLS clients, beside an
+// empty JSON route served by an express app on the same TLS options in the same server process.
+// The ratios (generate ops/s ÷ empty ops/s, decrypt ÷ empty) are the figures; absolute numbers
+// depend on the machine and its load. The servers run in a child process, the load in this one,
+// so client and server do not share an event loop.
+// Run: npm run bench -- kes   (node --import tsx scripts/bench/kes.ts)
+// Env: KES_BENCH_SECONDS (per figure, default 5), KES_BENCH_CLIENTS (default 32).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { createCA, initStore, issueServerCert, selfSignedClientCert, startServer, identityOf } from '@kesgate/kes';
+
+const SECONDS = Number(process.env.KES_BENCH_SECONDS ?? 5);
+const CLIENTS = Number(process.env.KES_BENCH_CLIENTS ?? 32);
+
+interface Setup {
+  dir: string;
+  ca: string;
+  client: { key: string; cert: string };
+}
+
+/** Child process: the kes server and the baseline app, same TLS options. Prints their ports. */
+async function serve(dir: string): Promise<void> {
+  const srv = await startServer(join(dir, 'kes.yml'));
+  const tls = {
+    key: await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'server.key'))),
+    cert: await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'server.crt'))),
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // The baseline reads the identity like kes does, then answers an empty JSON object.
+  app.put('/empty', (req, res) => {
+    const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+    if (!peer.raw) {
+      res.status(403).end();
+      return;
+    }
+    res.setHeader('Content-Type', 'application/json');
+    res.end('{}');
+  });
+  const baseline = createServer(tls, app);
+  baseline.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => baseline.listen(0, '127.0.0.1', r));
+  const port = (baseline.address() as import('node:net').AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ kes: srv.port, baseline: port })}\n`);
+}
+
+function setup(): Setup {
+  const dir = mkdtempSync(join(tmpdir(), 'kes-bench-'));
+  const ca = createCA('kes bench CA');
+  const server = issueServerCert(ca, ['localhost', '127.0.0.1']);
+  const client = selfSignedClientCert('bench');
+  writeFileSync(join(dir, 'server.key'), server.key);
+  writeFileSync(join(dir, 'server.crt'), server.cert);
+  writeFileSync(
+    join(dir, 'kes.yml'),
+    `address: 127.0.0.1:0
+admin: { identity: ${identityOf(client.cert)} }
+tls: { key: server.key, cert: server.crt }
+keystore: { sqlite: { path: data/kes.db } }
+unseal: { file: unseal.key }
+log: { error: off, audit: data/audit.log }
+keys: [ { name: bench-key } ]
+`,
+  );
+  return { dir, ca: ca.cert, client };
+}
+
+interface Result {
+  ops: number;
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function send(agent: Agent, port: number, path: string, body: Buffer): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'PUT', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function load(agent: Agent, port: number, path: string, body: Buffer, seconds: number): Promise<Result> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      const r = await send(agent, port, path, body);
+      if (r.status === 200) latencies.push(performance.now() - t);
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, loop));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { ops: latencies.length, opsPerSec: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'serve') return serve(process.argv[3]!);
+
+  const s = setup();
+  const init = await initStore(join(s.dir, 'kes.yml'), { shares: 1, threshold: 1 });
+  writeFileSync(join(s.dir, 'unseal.key'), `${init.shares[0]}\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', s.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const ports = await new Promise<{ kes: number; baseline: number }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))) as { kes: number; baseline: number });
+      });
+      child.once('exit', (code) => reject(new Error(`server process exited (${code})`)));
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, key: s.client.key, cert: s.client.cert, ca: s.ca });
+    const empty = Buffer.from('{}');
+    const dek = await send(agent, ports.kes, '/v1/key/generate/bench-key', empty);
+    if (dek.status !== 200) throw new Error(`generate failed: ${dek.status} ${dek.body.toString()}`);
+    const decryptBody = Buffer.from(JSON.stringify({ ciphertext: (JSON.parse(dek.body.toString()) as { ciphertext: string }).ciphertext }));
+
+    // Warm up every path (TLS sessions for all sockets, JIT), then measure each figure.
+    await load(agent, ports.baseline, '/empty', empty, 1);
+    await load(agent, ports.kes, '/v1/key/generate/bench-key', empty, 1);
+    await load(agent, ports.kes, '/v1/key/decrypt/bench-key', decryptBody, 1);
+    const base = await load(agent, ports.baseline, '/empty', empty, SECONDS);
+    const gen = await load(agent, ports.kes, '/v1/key/generate/bench-key', empty, SECONDS);
+    const dec = await load(agent, ports.kes, '/v1/key/decrypt/bench-key', decryptBody, SECONDS);
+    const base2 = await load(agent, ports.baseline, '/empty', empty, SECONDS);
+    agent.destroy();
+
+    const baseline = (base.opsPerSec + base2.opsPerSec) / 2;
+    const row = (name: string, r: Result, ratio?: number) =>
+      `${name.padEnd(34)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms` +
+      `${r.errors ? `  errors ${r.errors}` : ''}${ratio === undefined ? '' : `  ${ratio.toFixed(2)}× baseline`}`;
+    console.log(`kes over mTLS, ${CLIENTS} keep-alive clients, ${SECONDS} s per figure (audit log to a file)`);
+    console.log(row('baseline: empty JSON route (before)', base));
+    console.log(row('kes generate', gen, gen.opsPerSec / baseline));
+    console.log(row('kes decrypt', dec, dec.opsPerSec / baseline));
+    console.log(row('baseline: empty JSON route (after)', base2));
+    const target = 0.7;
+    const ok = gen.opsPerSec / baseline >= target && dec.opsPerSec / baseline >= target;
+    console.log(`target ≥ ${target}× baseline: ${ok ? 'met' : 'NOT met'}`);
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
+await main();
