@@ -2,9 +2,24 @@
 // the proof that the handler behind it saw nothing (it records only bodies that verified).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { chunkSignature, errorCode, send, signedHeaders, startServer, type RawResponse, type TestServer } from './harness.js';
+import { S3Error } from '../../src/s3/errors.js';
+import {
+  ACCESS_KEY,
+  chunkSignature,
+  errorCode,
+  SECRET_KEY,
+  send,
+  signedHeaders,
+  startServer,
+  type RawResponse,
+  type TestServer,
+} from './harness.js';
 
 let server: TestServer;
 before(async () => {
@@ -247,5 +262,51 @@ describe('payload integrity', () => {
       'IncompleteBody',
       'signed-chunks',
     );
+  });
+});
+
+describe('connections', () => {
+  it('a client that disconnects mid-body: the body stream fails with IncompleteBody, nothing is stored', async () => {
+    const signed = await signedHeaders(server.port, {
+      method: 'PUT',
+      path: '/bucket/aborted',
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': '100000' },
+    });
+    const failure = once(server.events, 'failure');
+    const socket = net.connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const head = Object.entries(signed).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`PUT /bucket/aborted HTTP/1.1\r\n${head}\r\n`);
+    socket.write(Buffer.alloc(1000, 'a'));
+    socket.destroy();
+    const [err] = (await failure) as [unknown];
+    assert.ok(err instanceof S3Error && err.code === 'IncompleteBody', String(err));
+    assert.equal(server.objects.has('bucket/aborted'), false);
+  });
+});
+
+const run = promisify(execFile);
+const hasCurl = await run('curl', ['--version']).then(
+  () => true,
+  () => false,
+);
+
+describe('curl --aws-sigv4 (a generic SigV4 signer)', { skip: !hasCurl && 'curl is not installed' }, () => {
+  const curl = async (...args: string[]): Promise<string> => {
+    const { stdout } = await run('curl', ['-s', '-m', '10', '-w', '\n%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ACCESS_KEY}:${SECRET_KEY}`, ...args]);
+    return stdout;
+  };
+
+  it('GET without x-amz-content-sha256 verifies (no body: the empty hash)', async () => {
+    const out = await curl(`http://127.0.0.1:${server.port}/bucket/ok`);
+    assert.match(out, /\n200$/);
+  });
+
+  it('PUT with a body needs x-amz-content-sha256; with UNSIGNED-PAYLOAD it is accepted', async () => {
+    assert.match(await curl('-X', 'PUT', '--data-binary', 'from curl', `http://127.0.0.1:${server.port}/bucket/curl`), /InvalidRequest[\s\S]*\n400$/);
+    assert.equal(server.objects.has('bucket/curl'), false);
+    const out = await curl('-X', 'PUT', '--data-binary', 'from curl', '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', `http://127.0.0.1:${server.port}/bucket/curl`);
+    assert.match(out, /\n200$/);
+    assert.equal(server.objects.get('bucket/curl')?.toString(), 'from curl');
   });
 });

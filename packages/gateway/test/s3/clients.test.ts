@@ -96,6 +96,13 @@ describe('AWS SDK v3', () => {
     });
   }
 
+  it('user metadata with non-ASCII text and runs of spaces is signed and verified', async () => {
+    await client.send(
+      new PutObjectCommand({ Bucket: 'bucket', Key: 'meta', Body: 'm', Metadata: { name: 'ünïcødé  and   spaces', plain: 'v' } }),
+    );
+    assert.equal(server.received.at(-1)!.key, 'meta');
+  });
+
   it('GetObject of a missing key: NoSuchKey from the XML error body', async () => {
     await assert.rejects(client.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'missing' })), (err: Error) => {
       assert.equal(err.name, 'NoSuchKey');

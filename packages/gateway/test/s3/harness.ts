@@ -2,6 +2,7 @@
 // every PUT body that verified and serves it back on GET. Plus a raw HTTP client and an independent
 // SigV4 signer (@smithy/signature-v4) for hand-made requests.
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -32,6 +33,8 @@ export interface TestServer {
   received: Received[];
   objects: Map<string, Buffer>;
   logged: unknown[];
+  /** Emits 'failure' with the error of every request the handler refused (after auth). */
+  events: EventEmitter;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export async function startServer(options: { now?: () => Date } = {}): Promise<T
   const received: Received[] = [];
   const objects = new Map<string, Buffer>();
   const logged: unknown[] = [];
+  const events = new EventEmitter();
   const app = express();
   app.use(requestIds());
   app.use(
@@ -89,6 +93,7 @@ export async function startServer(options: { now?: () => Date } = {}): Promise<T
       }
       throw new S3Error('MethodNotAllowed');
     } catch (err) {
+      events.emit('failure', err);
       next(err);
     }
   });
@@ -102,6 +107,7 @@ export async function startServer(options: { now?: () => Date } = {}): Promise<T
     received,
     objects,
     logged,
+    events,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
