@@ -99,9 +99,15 @@ export class KeyRing {
     if (cached) cached.minDecryptionVersion = version;
   }
 
-  delete(name: string): void {
+  /**
+   * Deletes every version (one transaction), then truncates the WAL. Returns whether the WAL
+   * was truncated; the delete itself has committed either way.
+   */
+  delete(name: string): boolean {
     this.#drop(name);
-    if (!this.#store.deleteKey(name)) throw errors.keyNotFound();
+    const { removed, walTruncated } = this.#store.deleteKey(name);
+    if (!removed) throw errors.keyNotFound();
+    return walTruncated;
   }
 
   list(prefix: string, start: string, limit: number): string[] {

@@ -3,7 +3,7 @@
 //
 // Durability and erasure: WAL + synchronous=FULL (a committed create survives power loss; a crash
 // mid-transaction leaves no trace), secure_delete=ON (deleted cells are overwritten with zeros),
-// and after a delete the WAL is checkpointed and truncated so old page images leave the WAL too.
+// and after a delete the WAL is checkpointed and truncated so old page images leave it too.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -152,21 +152,25 @@ export class KeyStore implements BarrierStorage {
   }
 
   /**
-   * Removes every version and the state in one transaction, then checkpoints and truncates the
-   * WAL so no page image holding the wrapped keys is left in it. Returns false if absent.
+   * Removes every version and the state in one transaction, then truncates the WAL (below).
+   * `walTruncated` false means the delete committed but the WAL still holds old page images.
    */
-  deleteKey(name: string): boolean {
+  deleteKey(name: string): { removed: boolean; walTruncated: boolean } {
     const removed = this.#db.transaction(() => {
       this.#stmt.deleteVersions.run(name);
       return this.#stmt.deleteState.run(name).changes > 0;
     })();
-    if (removed) this.truncateWal();
-    return removed;
+    return { removed, walTruncated: removed ? this.truncateWal() : true };
   }
 
-  truncateWal(): void {
+  /**
+   * Checkpoints the WAL into the database file and truncates it to zero bytes, so page images
+   * of deleted rows leave the WAL. Returns false when another connection kept it busy (after
+   * SQLite's busy timeout); the next successful truncation removes them.
+   */
+  truncateWal(): boolean {
     const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-    if (result && result.busy !== 0) throw new Error('WAL checkpoint could not complete: database busy');
+    return result !== undefined && result.busy === 0;
   }
 
   /**

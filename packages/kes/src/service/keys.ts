@@ -83,7 +83,11 @@ export class KeyService {
 
   delete(name: string): void {
     this.#ready(name);
-    this.#guard('delete', () => this.#ring.delete(name));
+    const truncated = this.#guard('delete', () => this.#ring.delete(name));
+    if (!truncated) {
+      // The delete committed; only the erasure from the WAL is late (another connection held it).
+      this.#log.error({ key: name }, 'deleted key, but the WAL could not be truncated yet: its old pages stay in the WAL until the next truncation');
+    }
   }
 
   /** `pattern` is a name prefix; a trailing '*' (or '*' alone) is accepted. */
