@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+# gateway: built from the repository root: docker build -f docker/gateway.Dockerfile .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 compiles its native addon when no prebuilt binary fits.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+COPY packages/sse/package.json packages/sse/
+COPY packages/kes-client/package.json packages/kes-client/
+COPY packages/kes/package.json packages/kes/
+COPY packages/gateway/package.json packages/gateway/
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY packages ./packages
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app /app
+USER node
+# State and configuration (configs, certificates, the SQLite store) live in a volume.
+WORKDIR /kesgate
+EXPOSE 9000 9443
+ENTRYPOINT ["node", "/app/packages/gateway/bin/kesgate.js"]
+CMD ["server", "--config", "/kesgate/gateway.yaml"]
