@@ -94,8 +94,18 @@ export function credentialScope(date: string, region: string, service: string): 
   return `${date}/${region}/${service}/aws4_request`;
 }
 
-export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string): string {
+/**
+ * @param canonicalRequestText the canonical request; as a string it is hashed as UTF-8. A server
+ *   verifying a request passes `canonicalRequestBytes(text)`: header values arrive as bytes (Node
+ *   reads them as latin1), and the client signed exactly those bytes.
+ */
+export function stringToSign(amzDate: string, scope: string, canonicalRequestText: string | Uint8Array): string {
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequestText)}`;
+}
+
+/** The bytes of a canonical request built from Node-parsed (latin1) header values. */
+export function canonicalRequestBytes(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
 }
 
 export function deriveSigningKey(secretKey: string, date: string, region: string, service: string): Buffer {

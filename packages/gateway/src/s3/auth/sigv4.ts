@@ -8,6 +8,7 @@ import {
   canonicalHeaders,
   canonicalQueryString,
   canonicalRequest,
+  canonicalRequestBytes,
   canonicalUriCandidates,
   credentialScope,
   deriveSigningKey,
@@ -408,9 +409,16 @@ export class SigV4Verifier {
           signedHeaders: auth.signedHeaders,
           payloadHash,
         });
-        const sts = stringToSign(amzDate, scope, canonical);
+        const sts = stringToSign(amzDate, scope, canonicalRequestBytes(canonical));
         if (constantTimeEqualHex(signatureHex(signingKey, sts), auth.signature)) return;
         first ??= { canonical, sts };
+        // Non-ASCII header values: clients sign the UTF-8 of their text but may put it on the wire
+        // as UTF-8 (matched above) or as latin1 (Node's http client does, depending on the body
+        // type); the latter is matched by hashing the latin1-decoded text as UTF-8.
+        if (/[^\x00-\x7f]/.test(canonical)) {
+          const latin1Sts = stringToSign(amzDate, scope, canonical);
+          if (constantTimeEqualHex(signatureHex(signingKey, latin1Sts), auth.signature)) return;
+        }
       }
     }
     throw new S3Error('SignatureDoesNotMatch', undefined, {
