@@ -147,3 +147,19 @@ test('backupStore: a consistent copy, sealed under the same shares', async () =>
   assert.deepEqual(s2.decrypt('backed-up', dek.ciphertext).plaintext, dek.plaintext);
   restored.close();
 });
+
+test('a change made by another connection (another process) is seen: the cache is dropped', async () => {
+  const a = await openStack('shared.db');
+  a.service.create('shared', 'a');
+  a.service.create('donor', 'a');
+  const before = a.service.generate('shared'); // 'shared' is now unwrapped and cached
+  // Another connection (as the CLI's offline import opens the file) replaces the key's rows.
+  const db = new Database(a.path);
+  db.prepare("DELETE FROM keys WHERE name = 'shared'").run();
+  db.prepare("INSERT INTO keys SELECT 'shared', version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by FROM keys WHERE name = 'donor'").run();
+  db.close();
+  // The new rows carry the donor's wrapping (its AAD), so a fresh read fails to unwrap: the
+  // answer proves the cached key was not used.
+  assert.throws(() => a.service.decrypt('shared', before.ciphertext), (e: unknown) => e instanceof KesError && e.status === 502);
+  a.store.close();
+});

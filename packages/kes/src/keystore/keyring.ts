@@ -36,6 +36,7 @@ export class KeyRing {
   readonly #store: KeyStore;
   readonly #barrier: Barrier;
   readonly #cache = new Map<string, KeyEntry>();
+  #seenVersion: number | undefined;
 
   constructor(store: KeyStore, barrier: Barrier) {
     this.#store = store;
@@ -73,6 +74,12 @@ export class KeyRing {
   /** The key with all versions unwrapped. Throws keyNotFound or systemSealed. */
   get(name: string): KeyEntry {
     if (this.#barrier.sealed) throw errors.systemSealed();
+    // Another process (e.g. `kes import`) may have changed the file: then the cache is stale.
+    const version = this.#store.externalVersion();
+    if (version !== this.#seenVersion) {
+      this.dropAll();
+      this.#seenVersion = version;
+    }
     const cached = this.#cache.get(name);
     if (cached) return cached;
     const state = this.#store.getState(name);

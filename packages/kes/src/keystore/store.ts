@@ -182,6 +182,14 @@ export class KeyStore implements BarrierStorage {
     return (this.#stmt.list.all(from, prefix + '~', limit) as Array<{ name: string }>).map((r) => r.name);
   }
 
+  /**
+   * SQLite's data_version: it changes whenever another connection (another process such as the
+   * CLI's import) commits to the file, and never for this connection's own commits.
+   */
+  externalVersion(): number {
+    return this.#stmt.dataVersion.get() as number;
+  }
+
   /** Round-trip time of a trivial query, in microseconds. */
   ping(): number {
     const t = process.hrtime.bigint();
@@ -218,6 +226,7 @@ function prepareStatements(db: Database.Database) {
     deleteState: db.prepare('DELETE FROM key_state WHERE name = ?'),
     list: db.prepare('SELECT name FROM key_state WHERE name >= ? AND name < ? ORDER BY name LIMIT ?'),
     ping: db.prepare('SELECT 1'),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
   };
 }
 
