@@ -13,6 +13,8 @@ export interface BodyOptions {
   maxSize?: number;
   /** Refuse a body without Content-Length (MissingContentLength), as PutObject and UploadPart do. */
   requireLength?: boolean;
+  /** Refuse a body without Content-MD5 or an x-amz-checksum-* (InvalidRequest), as DeleteObjects does. */
+  requireIntegrity?: boolean;
 }
 
 export const MAX_SINGLE_PUT = 5 * 1024 ** 3;
@@ -43,6 +45,9 @@ function tooLarge(size: number, max: number): S3Error {
  */
 export function bodyStream(req: IncomingMessage, auth: AuthResult, options: BodyOptions = {}): PayloadVerifier {
   const checks = parseChecksumRequest(req.headers);
+  if (options.requireIntegrity && checks.contentMd5 === undefined && checks.checksum === undefined) {
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 (or an x-amz-checksum-* header).');
+  }
   const streaming = auth.payloadMode.startsWith('streaming-');
   const contentLength = lengthHeader(req, 'content-length');
   const max = options.maxSize;

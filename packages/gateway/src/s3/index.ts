@@ -9,4 +9,4 @@ export * from './auth/canonical.js';
 export * from './auth/sigv4.js';
 export * from './auth/chunked.js';
 export * from './body.js';
-export { authOf, errorHandler, requestIds, sigv4Auth, type ErrorLogger, type Sigv4AuthOptions } from './middleware.js';
+export { authOf, errorHandler, headerSectionLimit, requestIds, sigv4Auth, type ErrorLogger, type Sigv4AuthOptions } from './middleware.js';

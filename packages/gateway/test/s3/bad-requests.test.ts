@@ -265,6 +265,32 @@ describe('payload integrity', () => {
   });
 });
 
+describe('request limits', () => {
+  it('a body that must carry an integrity header is refused without one, accepted with one', async () => {
+    const xml = '<Delete><Object><Key>k</Key></Object></Delete>';
+    const refused = await signedSend('POST', '/bucket?delete', { 'x-amz-content-sha256': sha256(xml) }, xml);
+    assert.equal(refused.status, 400);
+    assert.equal(errorCode(refused.body), 'InvalidRequest');
+    assert.match(refused.body, /Content-MD5/);
+    const ok = await signedSend('POST', '/bucket?delete', { 'x-amz-content-sha256': sha256(xml), 'content-md5': md5b64(xml) }, xml);
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.body, xml);
+  });
+
+  it('a small body read whole: over its limit → 400 MaxMessageLengthExceeded', async () => {
+    const big = 'x'.repeat(64 * 1024 + 1);
+    const res = await signedSend('POST', '/bucket?delete', { 'x-amz-content-sha256': sha256(big), 'content-md5': md5b64(big) }, big);
+    assert.equal(res.status, 400);
+    assert.equal(errorCode(res.body), 'MaxMessageLengthExceeded');
+  });
+
+  it('a header section over 8 KiB → 400 RequestHeaderSectionTooLarge', async () => {
+    const res = await send(server.port, { method: 'GET', path: '/bucket/ok', headers: { 'x-padding': 'p'.repeat(9000) } });
+    assert.equal(res.status, 400);
+    assert.equal(errorCode(res.body), 'RequestHeaderSectionTooLarge');
+  });
+});
+
 describe('connections', () => {
   it('a client that disconnects mid-body: the body stream fails with IncompleteBody, nothing is stored', async () => {
     const signed = await signedHeaders(server.port, {

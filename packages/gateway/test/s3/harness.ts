@@ -9,7 +9,7 @@ import express from 'express';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { parseAddress } from '../../src/s3/addressing.js';
 import { S3Error } from '../../src/s3/errors.js';
-import { authOf, bodyStream, errorHandler, requestIds, sigv4Auth } from '../../src/s3/middleware.js';
+import { authOf, bodyStream, errorHandler, headerSectionLimit, readBody, requestIds, sigv4Auth } from '../../src/s3/middleware.js';
 import type { PayloadMode } from '../../src/s3/auth/sigv4.js';
 
 export const ACCESS_KEY = 'AKIAKESGATETEST00001';
@@ -45,6 +45,7 @@ export async function startServer(options: { now?: () => Date } = {}): Promise<T
   const events = new EventEmitter();
   const app = express();
   app.use(requestIds());
+  app.use(headerSectionLimit());
   app.use(
     sigv4Auth({
       lookup: (key) => (key === ACCESS_KEY ? SECRET_KEY : undefined),
@@ -81,6 +82,12 @@ export async function startServer(options: { now?: () => Date } = {}): Promise<T
         objects.set(id, Buffer.concat(parts));
         res.setHeader('ETag', `"${digests.md5Hex}"`);
         res.status(200).end();
+        return;
+      }
+      if (req.method === 'POST') {
+        // DeleteObjects-like: a small body that must carry Content-MD5 or a checksum; echoed back.
+        const body = await readBody(bodyStream(req, authOf(res), { requireIntegrity: true }), 64 * 1024);
+        res.status(200).end(body);
         return;
       }
       if (req.method === 'GET' || req.method === 'HEAD') {
@@ -182,21 +189,23 @@ export function signer(accessKeyId = ACCESS_KEY, secretAccessKey = SECRET_KEY): 
 
 /**
  * Signs a request with @smithy/signature-v4 (an implementation independent of the one under test).
- * `path` is sent and signed as given; `headers` must include x-amz-content-sha256.
+ * `path` (with an optional simple query) is sent and signed as given; `headers` must include x-amz-content-sha256.
  */
 export async function signedHeaders(
   port: number,
   request: { method: string; path: string; headers: Record<string, string> },
   options: { accessKey?: string; secret?: string; date?: Date } = {},
 ): Promise<Record<string, string>> {
+  const [path, rawQuery = ''] = request.path.split('?', 2) as [string, string?];
+  const query = Object.fromEntries([...new URLSearchParams(rawQuery)]);
   const signed = await signer(options.accessKey, options.secret).sign(
     {
       method: request.method,
       protocol: 'http:',
       hostname: '127.0.0.1',
       port,
-      path: request.path,
-      query: {},
+      path,
+      query,
       headers: { host: `127.0.0.1:${port}`, ...request.headers },
     },
     { signingDate: options.date ?? new Date() },
