@@ -1,0 +1,67 @@
+// The admin side of a gateway: the router, the rotation jobs and the kes probe, with one lifecycle.
+import type { Router } from 'express';
+import type { GatewayConfig } from '../config/load.js';
+import type { GatewayServices } from '../http/context.js';
+import { RotationManager, type RotationOptions } from '../rotation/index.js';
+import { startGateway, type RunningGateway, type StartOptions } from '../server.js';
+import { KesProbe } from './kes-status.js';
+import { createAdminRouter } from './router.js';
+
+export interface Admin {
+  router: Router;
+  rotation: RotationManager;
+  /** Pauses running rotation jobs (they resume at the next start) and releases what the admin side holds. */
+  close(): Promise<void>;
+}
+
+export function createAdmin(svc: GatewayServices, options: RotationOptions = {}): Admin {
+  const rotation = new RotationManager(svc, options);
+  const kes = new KesProbe(svc.config.kms);
+  return {
+    router: createAdminRouter({ svc, rotation, kes }),
+    rotation,
+    async close() {
+      await rotation.close();
+      kes.close();
+    },
+  };
+}
+
+export interface AdminGateway extends RunningGateway {
+  admin: Admin;
+}
+
+export interface AdminStartOptions extends Omit<StartOptions, 'admin'> {
+  rotation?: RotationOptions;
+}
+
+/**
+ * startGateway with the admin API mounted. Unfinished rotation jobs resume once the gateway is up;
+ * close() pauses them before the store closes.
+ */
+export async function startGatewayWithAdmin(config: GatewayConfig, options: AdminStartOptions = {}): Promise<AdminGateway> {
+  let admin: Admin | undefined;
+  const { rotation, ...start } = options;
+  let gw: RunningGateway;
+  try {
+    gw = await startGateway(config, { ...start, admin: (svc) => (admin = createAdmin(svc, rotation)).router });
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  const a = admin!;
+  const resumed = a.rotation.resume();
+  if (resumed.length > 0) gw.svc.logger.info({ jobs: resumed.map((j) => j.id) }, 'resuming rotation jobs');
+  const closeGateway = gw.close.bind(gw);
+  let closing: Promise<void> | undefined;
+  return Object.assign(gw, {
+    admin: a,
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await a.close();
+        await closeGateway();
+      })();
+      return closing;
+    },
+  });
+}

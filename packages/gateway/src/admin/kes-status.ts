@@ -1,0 +1,96 @@
+// The state of each kes endpoint, asked one by one (the gateway's own client fails over between them,
+// which is right for traffic and wrong for a status page).
+import { readFileSync } from 'node:fs';
+import { KesClient, KesError, type KeyDescription } from '@kesgate/kes-client';
+import type { GatewayConfig } from '../config/load.js';
+
+export interface KesEndpointState {
+  endpoint: string;
+  /** It answered (even with an error status). */
+  online: boolean;
+  sealed?: boolean;
+  /** Round trip of GET /v1/status, in milliseconds. */
+  latencyMs?: number;
+  version?: string;
+  /** Unseal progress while sealed: `progress` of `threshold` shares submitted. */
+  unseal?: { threshold: number; shares: number; progress: number };
+  error?: string;
+}
+
+export interface DefaultKeyState {
+  name: string;
+  state?: string;
+  latestVersion?: string;
+  minDecryptionVersion?: number | string;
+  error?: string;
+}
+
+const PROBE_TIMEOUT_MS = 3000;
+
+export class KesProbe {
+  private readonly clients: KesClient[];
+
+  constructor(private readonly kms: GatewayConfig['kms']) {
+    const cert = readFileSync(kms.cert);
+    const key = readFileSync(kms.key);
+    const ca = kms.ca ? readFileSync(kms.ca) : undefined;
+    this.clients = kms.endpoints.map(
+      (endpoint) =>
+        new KesClient({ endpoints: [endpoint], cert, key, ...(ca ? { ca } : {}), retries: 0, timeoutMs: Math.min(kms.timeoutMs, PROBE_TIMEOUT_MS) }),
+    );
+  }
+
+  endpoints(): Promise<KesEndpointState[]> {
+    return Promise.all(this.clients.map((c) => probeOne(c)));
+  }
+
+  /** The default key as the first unsealed endpoint describes it. */
+  async defaultKey(states: KesEndpointState[]): Promise<DefaultKeyState> {
+    const name = this.kms.defaultKey;
+    const i = states.findIndex((s) => s.online && s.sealed === false);
+    if (i < 0) return { name, error: 'no kes endpoint is online and unsealed' };
+    try {
+      return { name, ...describe(await this.clients[i]!.describeKey(name)) };
+    } catch (err) {
+      return { name, error: errorText(err) };
+    }
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+}
+
+function describe(d: KeyDescription): Omit<DefaultKeyState, 'name'> {
+  const out: Omit<DefaultKeyState, 'name'> = {};
+  if (d.state !== undefined) out.state = d.state;
+  if (d.latest_version !== undefined) out.latestVersion = d.latest_version;
+  if (d.min_decryption_version !== undefined) out.minDecryptionVersion = d.min_decryption_version;
+  return out;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof KesError) return `kes answered ${err.status}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function probeOne(client: KesClient): Promise<KesEndpointState> {
+  const endpoint = client.endpointUrls[0]!;
+  const start = process.hrtime.bigint();
+  try {
+    const status = await client.status();
+    const latencyMs = Number(process.hrtime.bigint() - start) / 1e6;
+    const state: KesEndpointState = { endpoint, online: true, latencyMs: Math.round(latencyMs * 100) / 100, version: status.version };
+    if (typeof status.sealed === 'boolean') state.sealed = status.sealed;
+    try {
+      const seal = await client.sealStatus();
+      state.sealed = seal.sealed;
+      if (seal.sealed) state.unseal = { threshold: seal.t, shares: seal.n, progress: seal.progress };
+    } catch {
+      // The gateway's policy may not allow /v1/sys/seal-status; /v1/status already said whether it is sealed.
+    }
+    return state;
+  } catch (err) {
+    return { endpoint, online: err instanceof KesError, error: errorText(err) };
+  }
+}

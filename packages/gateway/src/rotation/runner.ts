@@ -1,0 +1,225 @@
+// Runs one rotation job: walks the bucket's listing in key order with a pool of workers, rotates each
+// object, and records progress (the finished prefix of the listing) so a restart goes on where it stopped.
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics.js';
+import type { ObjectEncryption } from '../sse/encryption.js';
+import type { ObjectStore } from '../storage/types.js';
+import { InOrderTracker } from './in-order.js';
+import type { JobStore } from './job-store.js';
+import type { RotationTarget } from './plan.js';
+import type { RetryPolicy } from './retry.js';
+import { describeError, rotateObject } from './rotate-object.js';
+import { resolveTarget } from './target.js';
+import { addOutcome, MAX_RECORDED_FAILURES, type JobCounters, type ObjectOutcome, type RotationJob } from './types.js';
+
+export interface RunnerDeps {
+  store: ObjectStore;
+  enc: ObjectEncryption;
+  jobs: JobStore;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  concurrency: number;
+  retry: RetryPolicy;
+  /** Called before each object is handled (instrumentation; tests use it to act at a known point of a job). */
+  beforeObject?: (job: RotationJob, key: string) => Promise<void> | void;
+}
+
+const PAGE = 1000;
+
+function cloneCounters(c: JobCounters): JobCounters {
+  return { ...c, skippedBy: { ...c.skippedBy } };
+}
+
+export class JobRunner {
+  /** Live view: counters include objects finished out of order, ahead of `durable`. */
+  private readonly live: RotationJob;
+  /** What is (or will be) in rotation.db: counters and failures of the finished prefix only. */
+  private readonly durable: { counters: JobCounters; failures: RotationJob['failures']; lastKey: string | undefined };
+  private halt: 'stop' | 'cancel' | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    job: RotationJob,
+    private readonly deps: RunnerDeps,
+    private target?: RotationTarget,
+  ) {
+    this.live = { ...job, counters: cloneCounters(job.counters), failures: [...job.failures] };
+    this.durable = { counters: cloneCounters(job.counters), failures: [...job.failures], lastKey: job.lastKey };
+  }
+
+  get id(): string {
+    return this.live.id;
+  }
+
+  snapshot(): RotationJob {
+    return { ...this.live, counters: cloneCounters(this.live.counters), failures: [...this.durable.failures] };
+  }
+
+  /** Starts the job; `finished` resolves when it ends, is cancelled or stopped (never rejects). */
+  start(): Promise<void> {
+    this.running ??= this.run().catch((err: unknown) => {
+      this.deps.logger.error({ job: this.id, err }, 'rotation job crashed');
+    });
+    return this.running;
+  }
+
+  get finished(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Stops handing out objects; the job ends as cancelled once the objects in hand are done. */
+  cancel(): void {
+    this.halt ??= 'cancel';
+  }
+
+  /** For shutdown: like cancel, but the job stays `running` in rotation.db and resumes at the next start. */
+  async stop(): Promise<void> {
+    this.halt ??= 'stop';
+    await this.finished;
+  }
+
+  private async run(): Promise<void> {
+    const { logger } = this.deps;
+    const job = this.live;
+    try {
+      this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.deps.retry, () => this.halt !== undefined);
+    } catch (err) {
+      if (this.halt === 'stop') return;
+      this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
+      return;
+    }
+    if (this.target.version !== job.targetVersion) {
+      if (this.target.version !== undefined) job.targetVersion = this.target.version;
+      else delete job.targetVersion;
+      this.deps.jobs.saveTarget(job.id, this.target.version);
+    }
+    logger.info(
+      { job: job.id, bucket: job.bucket, prefix: job.prefix, toKey: job.toKey, version: job.targetVersion, dryRun: job.dryRun, after: job.lastKey },
+      job.lastKey === undefined ? 'rotation job started' : 'rotation job resumed',
+    );
+
+    const counting = this.count();
+    const keys = this.keys();
+    const tracker = new InOrderTracker<ObjectOutcome>();
+    let listingError: unknown;
+    const worker = async (): Promise<void> => {
+      while (this.halt === undefined && listingError === undefined) {
+        let next: IteratorResult<string>;
+        try {
+          next = await keys.next();
+        } catch (err) {
+          listingError ??= err;
+          return;
+        }
+        if (next.done) return;
+        const key = next.value;
+        const seq = tracker.begin(key);
+        const outcome = await this.handle(key);
+        this.record(outcome);
+        const drained = tracker.complete(seq, outcome);
+        if (drained.length === 0) continue;
+        for (const done of drained) this.advance(done.key, done.value);
+        this.deps.jobs.saveProgress(job.id, this.durable.counters, this.durable.lastKey, this.durable.failures);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency) }, worker));
+    await counting;
+
+    if (listingError !== undefined) this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
+    else if (this.halt === 'cancel') this.end('cancelled');
+    else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
+    else this.end('done');
+  }
+
+  private async handle(key: string): Promise<ObjectOutcome> {
+    const job = this.live;
+    try {
+      await this.deps.beforeObject?.(this.snapshot(), key);
+      return await rotateObject(
+        {
+          store: this.deps.store,
+          enc: this.deps.enc,
+          target: this.target!,
+          ...(job.fromKey !== undefined ? { fromKey: job.fromKey } : {}),
+          dryRun: job.dryRun,
+          retry: this.deps.retry,
+          stopped: () => this.halt !== undefined,
+        },
+        job.bucket,
+        key,
+      );
+    } catch (err) {
+      return { result: 'failed', error: describeError(err), retries: 0 };
+    }
+  }
+
+  private record(o: ObjectOutcome): void {
+    addOutcome(this.live.counters, o);
+    if (!this.live.dryRun) this.deps.metrics.rotated.inc({ result: o.result });
+  }
+
+  private advance(key: string, o: ObjectOutcome): void {
+    addOutcome(this.durable.counters, o);
+    this.durable.lastKey = key;
+    this.live.lastKey = key;
+    if (o.result === 'failed') {
+      this.deps.logger.warn({ job: this.id, key, error: o.error }, 'rotation failed for an object');
+      if (this.durable.failures.length < MAX_RECORDED_FAILURES) this.durable.failures.push({ key, error: o.error });
+    }
+  }
+
+  private end(state: 'done' | 'failed' | 'cancelled', error?: string): void {
+    const job = this.live;
+    job.state = state;
+    // Every object handed out has finished, so the live counters and the durable ones agree now.
+    job.counters = cloneCounters(this.durable.counters);
+    job.failures = [...this.durable.failures];
+    if (this.durable.lastKey !== undefined) job.lastKey = this.durable.lastKey;
+    if (error !== undefined) job.error = error;
+    job.finishedAt = new Date().toISOString();
+    this.deps.jobs.finish(job);
+    const log = state === 'failed' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
+    log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
+  }
+
+  /** Keys after the last finished one, in listing order, page by page. */
+  private async *keys(): AsyncGenerator<string> {
+    const job = this.live;
+    let token: string | undefined;
+    for (;;) {
+      const page = await this.deps.store.listObjects({
+        bucket: job.bucket,
+        prefix: job.prefix,
+        maxKeys: PAGE,
+        ...(token !== undefined ? { continuationToken: token } : job.lastKey !== undefined ? { startAfter: job.lastKey } : {}),
+      });
+      for (const o of page.contents) yield o.key;
+      if (!page.isTruncated || page.nextToken === undefined) return;
+      token = page.nextToken;
+    }
+  }
+
+  /** Objects under the prefix, for progress bars; best effort, in the background of the job. */
+  private async count(): Promise<void> {
+    let total = 0;
+    let token: string | undefined;
+    try {
+      for (;;) {
+        if (this.halt !== undefined) return;
+        const page = await this.deps.store.listObjects({
+          bucket: this.live.bucket,
+          prefix: this.live.prefix,
+          maxKeys: PAGE,
+          ...(token !== undefined ? { continuationToken: token } : {}),
+        });
+        total += page.contents.length;
+        if (!page.isTruncated || page.nextToken === undefined) break;
+        token = page.nextToken;
+      }
+      this.live.total = total;
+      this.deps.jobs.saveTotal(this.live.id, total);
+    } catch {
+      // The job's own listing reports the error.
+    }
+  }
+}
