@@ -126,6 +126,9 @@ describe('policy and identity routes', () => {
     const missing = await ts.get('/v1/policy/read/nope', admin);
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, { message: 'policy does not exist' });
+    const invalid = await ts.get('/v1/policy/read/-bad', admin);
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.body.message, /invalid policy name/);
   });
 
   test('identity describe, list, self', async () => {

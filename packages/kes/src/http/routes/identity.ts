@@ -1,5 +1,6 @@
 // /v1/policy/* and /v1/identity/* — read-only views of the policies and identities of the config.
 import { KesError } from '../../errors.js';
+import { validateName } from '../../service/names.js';
 import type { NamedPolicy, PolicySet } from '../../auth/policy.js';
 import { route, type AppDeps, type Route } from '../route.js';
 
@@ -26,6 +27,7 @@ function matcher(pattern: string): (s: string) => boolean {
 // `deps.policies` is read on every call: a reload (SIGHUP) may replace it.
 export function identityRoutes(deps: AppDeps): Route[] {
   const policyNamed = (name: string) => {
+    validateName(name, 'policy');
     const p = deps.policies.policy(name);
     if (!p) throw new KesError(404, 'policy does not exist');
     return p;
