@@ -124,7 +124,10 @@ export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
       res.end();
       return;
     }
+    // res.end rather than res.send: no weak ETag or charset rewriting on an error document.
+    const body = Buffer.from(renderError(s3, requestId, res.locals.hostId as string | undefined), 'utf8');
     res.setHeader('Content-Type', 'application/xml');
-    res.send(renderError(s3, requestId, res.locals.hostId as string | undefined));
+    res.setHeader('Content-Length', String(body.length));
+    res.end(body);
   };
 }
