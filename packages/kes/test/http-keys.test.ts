@@ -112,6 +112,18 @@ describe('create, import, describe, delete, list', () => {
     expectError(await ts.get('/v1/key/describe/imp-bad2', ts.pki.admin), 404, 'key does not exist');
   });
 
+  test('a keystore failure is 502 "failed to ... key" (a stored wrapped key damaged behind the server)', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    await ts.put('/v1/key/create/damaged', ts.pki.admin).expect(200);
+    assert.equal((await ts.put('/v1/key/generate/damaged', ts.pki.admin, {})).status, 200);
+    const db = new Database(ts.dbPath);
+    db.prepare("UPDATE keys SET wrapped_key = randomblob(61) WHERE name = 'damaged'").run();
+    db.close();
+    expectError(await ts.put('/v1/key/generate/damaged', ts.pki.admin, {}), 502, 'failed to read key');
+    expectError(await ts.get('/v1/key/describe/damaged', ts.pki.admin), 502, 'failed to read key');
+    assert.equal((await ts.del('/v1/key/delete/damaged', ts.pki.admin)).status, 200, 'a damaged key can still be deleted');
+  });
+
   test('delete removes the key; the name can be created again', async () => {
     await ts.put('/v1/key/create/to-delete', ts.pki.admin).expect(200);
     const r = await ts.del('/v1/key/delete/to-delete', ts.pki.admin);
