@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { parseAddress } from '../s3/addressing.js';
 import { S3Error } from '../s3/errors.js';
-import { errorHandler, requestIds, sigv4Auth } from '../s3/middleware.js';
+import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/middleware.js';
 import { toS3Error } from '../objects/errors.js';
 import type { GatewayServices } from './context.js';
 import { query, requireTLSForSSEC } from './request.js';
@@ -45,6 +45,8 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
   app.set('etag', false);
   app.use(requestIds());
   app.use(observe(svc));
+  // AWS's limit for the header section (8 KiB); Node itself refuses beyond 16 KiB.
+  app.use(headerSectionLimit(8192));
 
   app.get(`/${RESERVED}/health`, (_req, res) => {
     res.locals.operation = 'Health';

@@ -9,8 +9,8 @@ import { isoDate, sendXML } from '../reply.js';
 const OWNER = { ID: 'kesgate', DisplayName: 'kesgate' };
 
 /** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
-export async function smallBody(c: S3Call, limit = 1024 * 1024): Promise<Buffer> {
-  return readBody(bodyStream(c.req, authOf(c.res), { maxSize: limit }), limit);
+export async function smallBody(c: S3Call, limit = 1024 * 1024, requireIntegrity = false): Promise<Buffer> {
+  return readBody(bodyStream(c.req, authOf(c.res), { maxSize: limit, requireIntegrity }), limit);
 }
 
 export async function listBuckets(c: S3Call): Promise<void> {

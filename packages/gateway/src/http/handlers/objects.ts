@@ -84,7 +84,8 @@ export async function deleteObjectHandler(c: S3Call): Promise<void> {
 }
 
 export async function deleteObjectsHandler(c: S3Call): Promise<void> {
-  const request = parseDeleteObjects(await smallBody(c));
+  // AWS requires Content-MD5 or a checksum on DeleteObjects: a corrupted key list must not delete other objects.
+  const request = parseDeleteObjects(await smallBody(c, 1024 * 1024, true));
   const results = await c.svc.store.deleteObjects(c.bucket, request.objects.map((o) => o.key));
   sendXML(c.res, 'DeleteResult', {
     Deleted: request.quiet ? [] : results.map((r) => ({ Key: r.key })),
