@@ -164,13 +164,19 @@ export class KesClient {
     const r = await this.call('PUT', `/v1/key/rotate/${seg(name)}`);
     return r.body.length ? (JSON.parse(r.body.toString('utf8')) as KeyDescription) : undefined;
   }
-  async configureKey(name: string, config: { min_decryption_version: number }): Promise<void> {
-    await this.call('PUT', `/v1/key/config/${seg(name)}`, config);
+  /** Sets the key's min_decryption_version; returns the key's description when kes sends one. */
+  async configureKey(name: string, config: { min_decryption_version: number }): Promise<KeyDescription | undefined> {
+    const r = await this.call('PUT', `/v1/key/config/${seg(name)}`, config);
+    return r.body.length ? (JSON.parse(r.body.toString('utf8')) as KeyDescription) : undefined;
   }
 
-  /** Follow an NDJSON stream such as `/v1/log/audit`; each line is yielded parsed. Abort with the signal. */
-  async *stream(path: string, signal?: AbortSignal): AsyncGenerator<Record<string, unknown>> {
+  /**
+   * Follow an NDJSON stream such as `/v1/log/audit`; each line is yielded parsed. Abort with the signal.
+   * `onOpen` is called once kes has accepted the stream (events from then on are delivered).
+   */
+  async *stream(path: string, signal?: AbortSignal, onOpen?: () => void): AsyncGenerator<Record<string, unknown>> {
     const res = await this.openStream(path, signal);
+    onOpen?.();
     let rest = '';
     for await (const chunk of res) {
       rest += (chunk as Buffer).toString('utf8');

@@ -1,0 +1,196 @@
+// Key bundles: chosen master keys (every version, HMAC keys, per-key state) moved between kes
+// installations as a passphrase-protected JWE (PBES2-HS512+A256KW key wrapping, A256GCM content
+// encryption, via `jose`). The keys are unwrapped from the source's root key into the bundle
+// and wrapped again under the target's root key on import, with the target's name/version AAD.
+import { CompactEncrypt, compactDecrypt, errors as joseErrors } from 'jose';
+import { z } from 'zod';
+import type { Barrier } from '../barrier/barrier.js';
+import { wrapContext, type KeyRing } from '../keystore/keyring.js';
+import type { KeyStore, KeyVersionRow } from '../keystore/store.js';
+import { isValidName, parseListPrefix, validateName } from '../service/names.js';
+import { CliError } from './output.js';
+
+export const BUNDLE_FORMAT = 'kesgate-key-bundle/v1';
+const ALG = 'PBES2-HS512+A256KW';
+const ENC = 'A256GCM';
+/** PBKDF2-HMAC-SHA512 iterations (OWASP's 2023 figure); imports accept up to MAX_P2C. */
+export const P2C = 210_000;
+const MAX_P2C = 2_000_000;
+export const MIN_PASSPHRASE = 8;
+
+const b64key = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}=$/, 'expected base64 of 32 bytes');
+
+const versionSchema = z.object({
+  version: z.number().int().min(1),
+  algorithm: z.enum(['AES256', 'ChaCha20']),
+  key: b64key,
+  hmac_key: b64key,
+  created_at: z.string(),
+  created_by: z.string(),
+});
+
+const keySchema = z
+  .object({
+    name: z.string().refine(isValidName, 'invalid key name'),
+    sealed: z.boolean(),
+    min_decryption_version: z.number().int().min(1),
+    latest_version: z.number().int().min(1),
+    versions: z.array(versionSchema).min(1),
+  })
+  .refine((k) => k.versions.every((v, i) => v.version === i + 1) && k.versions.length === k.latest_version, 'versions must be v1 to latest_version, in order')
+  .refine((k) => k.min_decryption_version <= k.latest_version, 'min_decryption_version is above latest_version');
+
+const bundleSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  created_at: z.string(),
+  keys: z.array(keySchema),
+});
+
+export type Bundle = z.infer<typeof bundleSchema>;
+export type BundleKey = z.infer<typeof keySchema>;
+
+/** Names matching any of `patterns` (exact names, or prefixes ending in '*'), sorted, without duplicates. */
+export function matchNames(store: KeyStore, patterns: string[]): string[] {
+  const names = new Set<string>();
+  for (const p of patterns) {
+    if (p.endsWith('*')) {
+      for (const n of store.listNames(parseListPrefix(p), '', Number.MAX_SAFE_INTEGER)) names.add(n);
+    } else {
+      validateName(p);
+      if (store.getState(p)) names.add(p);
+    }
+  }
+  return [...names].sort();
+}
+
+/** The named keys with every version unwrapped (the barrier must be unsealed). */
+export function collectKeys(ring: KeyRing, names: string[]): BundleKey[] {
+  return names.map((name) => {
+    const entry = ring.get(name);
+    return {
+      name,
+      sealed: entry.sealed,
+      min_decryption_version: entry.minDecryptionVersion,
+      latest_version: entry.latestVersion,
+      versions: entry.versions.map((v) => ({
+        version: v.version,
+        algorithm: v.cipher,
+        key: v.key.toString('base64'),
+        hmac_key: v.hmacKey.toString('base64'),
+        created_at: v.createdAt,
+        created_by: v.createdBy,
+      })),
+    };
+  });
+}
+
+// The bundle's JSON holds key material in strings, which cannot be wiped; the buffer that
+// carries it into the cipher is wiped, and the process is short-lived.
+export async function sealBundle(keys: BundleKey[], passphrase: string): Promise<string> {
+  if (passphrase.length < MIN_PASSPHRASE) throw new CliError(`the passphrase is too short: use at least ${MIN_PASSPHRASE} characters`);
+  const bundle: Bundle = { format: BUNDLE_FORMAT, created_at: new Date().toISOString(), keys };
+  const plaintext = new TextEncoder().encode(JSON.stringify(bundle));
+  try {
+    return await new CompactEncrypt(plaintext)
+      .setProtectedHeader({ alg: ALG, enc: ENC, cty: 'application/vnd.kesgate.key-bundle+json' })
+      .setKeyManagementParameters({ p2c: P2C })
+      .encrypt(new TextEncoder().encode(passphrase));
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** Decrypts and validates a bundle; a wrong passphrase and a modified bundle fail alike. */
+export async function openBundle(jwe: string, passphrase: string, source: string): Promise<Bundle> {
+  let plaintext: Uint8Array;
+  try {
+    ({ plaintext } = await compactDecrypt(jwe.trim(), new TextEncoder().encode(passphrase), {
+      keyManagementAlgorithms: [ALG],
+      contentEncryptionAlgorithms: [ENC],
+      maxPBES2Count: MAX_P2C,
+    }));
+  } catch (e) {
+    if (e instanceof joseErrors.JWEDecryptionFailed) throw new CliError(`cannot open ${source}: wrong passphrase, or the bundle was modified`);
+    if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
+      throw new CliError(`cannot open ${source}: not a kesgate key bundle (expected ${ALG} with ${ENC})`);
+    }
+    throw new CliError(`cannot open ${source}: not a kesgate key bundle (${(e as Error).message})`);
+  }
+  try {
+    const parsed = bundleSchema.safeParse(JSON.parse(Buffer.from(plaintext).toString('utf8')));
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new CliError(`${source} is not a valid ${BUNDLE_FORMAT} bundle: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}`);
+    }
+    return parsed.data;
+  } catch (e) {
+    throw e instanceof CliError ? e : new CliError(`${source} does not hold a key bundle: ${(e as Error).message}`);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export interface ImportResult {
+  imported: string[];
+  /** Existing keys that were replaced (--force). */
+  replaced: string[];
+}
+
+/**
+ * Writes the bundle's keys, wrapped under this store's root key. Existing names are refused
+ * (nothing is written) unless `force`, which erases the existing key first (it is gone even if
+ * writing its replacement then fails).
+ * Each key is written as its versions one after another, not as one transaction; a key that
+ * fails halfway is removed again.
+ */
+export function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[], options: { force?: boolean } = {}): ImportResult {
+  const existing = keys.filter((k) => store.getState(k.name)).map((k) => k.name);
+  if (existing.length && !options.force) {
+    throw new CliError(`keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`);
+  }
+  const imported: string[] = [];
+  for (const k of keys) {
+    if (existing.includes(k.name)) store.deleteKey(k.name);
+    const [first, ...rest] = k.versions.map((v) => wrappedRow(barrier, k.name, v));
+    if (!first) continue;
+    let created = false;
+    try {
+      store.createKey(first);
+      created = true;
+      for (const row of rest) {
+        store.addVersion(k.name, (next) => {
+          if (next !== row.version) throw new Error(`version v${next} expected, the bundle has v${row.version}`);
+          return row;
+        });
+      }
+      if (k.sealed) store.setSealed(k.name, true);
+      if (k.min_decryption_version > 1) store.setMinDecryptionVersion(k.name, k.min_decryption_version);
+    } catch (e) {
+      if (created) store.deleteKey(k.name);
+      throw new CliError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);
+    }
+    imported.push(k.name);
+  }
+  return { imported, replaced: existing };
+}
+
+function wrappedRow(barrier: Barrier, name: string, v: BundleKey['versions'][number]): KeyVersionRow {
+  const key = Buffer.from(v.key, 'base64');
+  const hmacKey = Buffer.from(v.hmac_key, 'base64');
+  try {
+    return {
+      name,
+      version: v.version,
+      algorithm: v.algorithm,
+      wrappedKey: barrier.wrap(wrapContext(name, v.version, 'key'), key),
+      wrappedHmacKey: barrier.wrap(wrapContext(name, v.version, 'hmac'), hmacKey),
+      createdAt: v.created_at,
+      createdBy: v.created_by,
+    };
+  } finally {
+    key.fill(0);
+    hmacKey.fill(0);
+  }
+}

@@ -1,0 +1,94 @@
+// `kes identity new|of` and `kes dev-certs`: certificates and the identities kes derives from them.
+import { X509Certificate } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { readFileFor, refuseExisting, writeNewFile } from '../files.js';
+import { CliError, emit, table } from '../output.js';
+import { hostList, integer } from '../parse.js';
+
+interface NewFlags {
+  key?: string;
+  cert?: string;
+  days: number;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function identityCommand(): Command {
+  const identity = new Command('identity').description('client certificates and their kes identities');
+
+  identity
+    .command('new')
+    .description('write a private key and a self-signed client certificate, and print its identity')
+    .argument('[name]', 'subject common name; also names the files NAME.key / NAME.crt', 'kes-client')
+    .option('--key <file>', 'where to write the private key (default NAME.key)')
+    .option('--cert <file>', 'where to write the certificate (default NAME.crt)')
+    .option('--days <n>', 'validity in days', integer(1, 36500), 825)
+    .option('--force', 'overwrite existing files')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: NewFlags) => {
+      const { identityOf, selfSignedClientCert } = await import('../../pki/pki.js');
+      if (!/^[\x20-\x7e]{1,64}$/.test(name)) throw new CliError(`invalid name '${name}': 1-64 printable ASCII characters`);
+      const keyPath = resolve(flags.key ?? `${name}.key`);
+      const certPath = resolve(flags.cert ?? `${name}.crt`);
+      if (keyPath === certPath) throw new CliError('--key and --cert name the same file');
+      refuseExisting([keyPath, certPath], flags.force);
+      const pair = selfSignedClientCert(name, flags.days);
+      writeNewFile(keyPath, pair.key, { mode: 0o600, force: flags.force });
+      writeNewFile(certPath, pair.cert, { mode: 0o644, force: flags.force });
+      const id = identityOf(pair.cert);
+      emit({ json: !!flags.json }, { identity: id, name, cert: certPath, key: keyPath }, () => [
+        `Identity: ${id}`,
+        ...table([['certificate', certPath], ['private key', keyPath]], '  '),
+        'Put the identity into the kes config (admin.identity or a policy); keep the private key secret.',
+      ]);
+    });
+
+  identity
+    .command('of')
+    .description('print the identity of a certificate: hex SHA-256 of its public key (SubjectPublicKeyInfo)')
+    .argument('<cert>', 'PEM certificate file')
+    .option('--json', 'print JSON')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const { identityOf } = await import('../../pki/pki.js');
+      const pem = readFileFor(file, 'certificate');
+      let x509: X509Certificate;
+      try {
+        x509 = new X509Certificate(pem);
+      } catch {
+        throw new CliError(`${file} is not a PEM (or DER) certificate`);
+      }
+      const id = identityOf(x509);
+      emit({ json: !!flags.json }, { identity: id, subject: x509.subject, not_after: new Date(x509.validTo).toISOString() }, () => id);
+    });
+
+  return identity;
+}
+
+export function devCertsCommand(): Command {
+  return new Command('dev-certs')
+    .description('write a development CA, a server certificate and admin/gateway client certificates')
+    .requiredOption('--out <dir>', 'directory for ca.crt, kes.crt, admin.crt, gateway.crt and their keys')
+    .option('--hosts <list>', 'server certificate names and IPs, comma-separated', hostList, ['localhost', '127.0.0.1'])
+    .option('--force', 'overwrite existing files')
+    .option('--json', 'print JSON')
+    .action(async (flags: { out: string; hosts: string[]; force?: boolean; json?: boolean }) => {
+      const { writeDevCerts } = await import('../dev-certs.js');
+      const r = writeDevCerts(flags.out, flags.hosts, { force: flags.force });
+      emit({ json: !!flags.json }, { admin_identity: r.adminIdentity, gateway_identity: r.gatewayIdentity, files: r.files }, () => [
+        `Development certificates in ${resolve(flags.out)} (server certificate for ${flags.hosts.join(', ')}):`,
+        ...table(
+          [
+            ['CA', r.files.ca],
+            ['server', r.files.serverCert],
+            ['admin', r.files.adminCert],
+            ['gateway', r.files.gatewayCert],
+          ],
+          '  ',
+        ),
+        `admin identity:   ${r.adminIdentity}`,
+        `gateway identity: ${r.gatewayIdentity}`,
+        'For development only: the CA key is on disk next to the certificates it signs.',
+      ]);
+    });
+}

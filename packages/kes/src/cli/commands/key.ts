@@ -1,0 +1,162 @@
+// `kes key ...`: master keys on a running kes, one subcommand per API route.
+import { Command, Option } from 'commander';
+import type { KeyDescription, KesCipher } from '@kesgate/kes-client';
+import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
+import { readFileFor } from '../files.js';
+import { Input } from '../input.js';
+import { CliError, emit, note, table } from '../output.js';
+import { base64Option, decodeBase64, keyVersion } from '../parse.js';
+
+type Flags = ConnectionFlags & { json?: boolean };
+const KEY_SIZE = 32;
+
+export function keyCommand(): Command {
+  const key = new Command('key').description('create, inspect, use, rotate, seal and delete master keys');
+  const sub = (spec: string, description: string) => clientOptions(key.command(spec).description(description));
+
+  sub('create <name>', 'create a master key (random AES-256 key and HMAC key, version v1)').action((name: string, flags: Flags) =>
+    withClient(flags, async (c) => {
+      await c.createKey(name);
+      emit(out(flags), { name }, () => `created key ${name}`);
+    }),
+  );
+
+  sub('import <name>', 'import a 32-byte master key: --key-file (raw 32 bytes or base64), or base64 on stdin')
+    .option('--key-file <file>', 'file holding the key: 32 raw bytes, or base64 text')
+    .addOption(new Option('--cipher <cipher>', 'algorithm of the key').choices(['AES256', 'ChaCha20']).default('AES256'))
+    .action((name: string, flags: Flags & { keyFile?: string; cipher: KesCipher }) =>
+      withClient(flags, async (c) => {
+        const bytes = flags.keyFile ? keyFromFile(flags.keyFile) : await keyFromStdin();
+        try {
+          await c.importKey(name, bytes, flags.cipher);
+        } finally {
+          bytes.fill(0);
+        }
+        emit(out(flags), { name, cipher: flags.cipher }, () => `imported key ${name} (${flags.cipher})`);
+      }),
+    );
+
+  sub('describe <name>', 'show a key: algorithm, state, versions, creator').action((name: string, flags: Flags) =>
+    withClient(flags, async (c) => {
+      const d = await c.describeKey(name);
+      emit(out(flags), d, () => describeLines(d));
+    }),
+  );
+
+  sub('ls [pattern]', "list key names (a prefix with a trailing '*'; default all)").action((pattern: string | undefined, flags: Flags) =>
+    withClient(flags, async (c) => {
+      const names = await c.allKeys(pattern ?? '*');
+      if (!flags.json && names.length === 0) note(`no key matches '${pattern ?? '*'}'`);
+      emit(out(flags), { names }, () => names);
+    }),
+  );
+
+  sub('rm <name>', 'delete a key for good: cryptographic erasure of every version')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action((name: string, flags: Flags & { yes?: boolean }) =>
+      withClient(flags, async (c) => {
+        await confirmDelete(name, !!flags.yes);
+        await c.deleteKey(name);
+        emit(out(flags), { name, deleted: true }, () => `deleted key ${name}: every version was erased (cryptographic erasure); data encrypted under it can never be decrypted again`);
+      }),
+    );
+
+  sub('dek <name>', 'generate a data key: its plaintext and its ciphertext under the master key')
+    .option('--context <base64>', 'associated data, base64; decrypt must present the same bytes', base64Option('--context'))
+    .action((name: string, flags: Flags & { context?: Buffer }) =>
+      withClient(flags, async (c) => {
+        const dek = await c.generateKey(name, flags.context);
+        const value = { plaintext: dek.plaintext.toString('base64'), ciphertext: dek.ciphertext.toString('base64'), ...(dek.version ? { version: dek.version } : {}) };
+        dek.plaintext.fill(0);
+        emit(out(flags), value, () => table([['plaintext', value.plaintext], ['ciphertext', value.ciphertext], ...(value.version ? [['version', value.version] as [string, string]] : [])]));
+      }),
+    );
+
+  sub('rotate <name>', 'add a new version: new data keys use it, older versions still decrypt').action((name: string, flags: Flags) =>
+    withClient(flags, async (c) => {
+      const d = (await c.rotateKey(name)) ?? (await c.describeKey(name));
+      emit(out(flags), d, () => `rotated key ${name}: new data keys use ${d.latest_version ?? 'the new version'}; versions from ${d.min_decryption_version ?? 'v1'} still decrypt`);
+    }),
+  );
+
+  sub('seal <name>', 'seal one key: it refuses generate, encrypt, decrypt and hmac until unsealed').action((name: string, flags: Flags) =>
+    withClient(flags, async (c) => {
+      await c.sealKey(name);
+      emit(out(flags), { name, state: 'sealed' }, () => `sealed key ${name}: it refuses generate, encrypt, decrypt and hmac until \`kes key unseal ${name}\``);
+    }),
+  );
+
+  sub('unseal <name>', 'lift the per-key seal of a key').action((name: string, flags: Flags) =>
+    withClient(flags, async (c) => {
+      await c.unsealKey(name);
+      emit(out(flags), { name, state: 'active' }, () => `unsealed key ${name}`);
+    }),
+  );
+
+  sub('config <name>', 'set the oldest version that may decrypt (emergency revocation of older versions)')
+    .requiredOption('--min-decryption-version <version>', 'e.g. v2 or 2; may be lowered again later', keyVersion)
+    .action((name: string, flags: Flags & { minDecryptionVersion: number }) =>
+      withClient(flags, async (c) => {
+        const d = (await c.configureKey(name, { min_decryption_version: flags.minDecryptionVersion })) ?? (await c.describeKey(name));
+        emit(out(flags), d, () => `key ${name}: versions below v${flags.minDecryptionVersion} now refuse to decrypt`);
+      }),
+    );
+
+  return key;
+}
+
+const out = (flags: Flags) => ({ json: !!flags.json });
+
+export function describeLines(d: KeyDescription): string[] {
+  const versions = (d.versions ?? []).map((v) => (typeof v === 'string' ? v : v.version));
+  return table([
+    ['name', d.name],
+    ['algorithm', d.algorithm ?? '?'],
+    ['state', d.state ?? 'active'],
+    ['created', `${d.created_at ?? '?'}${d.created_by ? ` by ${d.created_by}` : ''}`],
+    ['versions', versions.join(', ') || '?'],
+    ['latest', d.latest_version ?? '?'],
+    ['min decryption', String(d.min_decryption_version ?? 'v1')],
+  ]);
+}
+
+function checkSize(bytes: Buffer, source: string): Buffer {
+  if (bytes.length !== KEY_SIZE) {
+    bytes.fill(0);
+    throw new CliError(`${source} holds ${bytes.length} bytes; a master key is ${KEY_SIZE} bytes (raw, or base64 of ${KEY_SIZE} bytes)`);
+  }
+  return bytes;
+}
+
+function keyFromFile(file: string): Buffer {
+  const raw = readFileFor(file, 'key file');
+  if (raw.length === KEY_SIZE) return raw;
+  const text = raw.toString('utf8');
+  raw.fill(0);
+  try {
+    return checkSize(decodeBase64(text, `key file ${file}`), `key file ${file}`);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+async function keyFromStdin(): Promise<Buffer> {
+  const input = new Input();
+  try {
+    const text = input.interactive ? await input.secret('Master key (base64 of 32 bytes): ') : await input.readAll();
+    if (!text?.trim()) throw new CliError('no key given: pass --key-file, or the base64 key on stdin');
+    return checkSize(decodeBase64(text, 'the key on stdin'), 'the key on stdin');
+  } catch (e) {
+    throw e instanceof CliError ? e : new CliError((e as Error).message);
+  } finally {
+    input.close();
+  }
+}
+
+async function confirmDelete(name: string, yes: boolean): Promise<void> {
+  const input = new Input();
+  if (yes || !input.interactive) return;
+  note(`Deleting key '${name}' is cryptographic erasure: every version is destroyed, and everything encrypted under it can never be decrypted again.`);
+  const answer = await input.ask(`Type the key name to confirm: `);
+  if (answer !== name) throw new CliError(`not deleted: the confirmation did not match '${name}'`);
+}

@@ -1,0 +1,70 @@
+// `kes server` and `kes init`: run the service from a config, and initialize its keystore once.
+// The server modules are imported when a command runs, so client commands start quickly.
+import { Command } from 'commander';
+import { VERSION } from '../../version.js';
+import { CliError, emit, note } from '../output.js';
+import { integer } from '../parse.js';
+
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('run the kes server from a config file until SIGINT or SIGTERM')
+    .requiredOption('--config <file>', 'kes config (YAML)')
+    .action(async (flags: { config: string }) => {
+      const { startServer } = await import('../../server.js');
+      const srv = await startServer(flags.config);
+      note(`kes ${VERSION} listening on ${srv.url} (${srv.sealed() ? 'sealed: submit the unseal shares with `kes unseal`' : 'unsealed'})`);
+      await new Promise<void>((resolve, reject) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            note(`received ${signal} again: exiting without a graceful close`);
+            process.exit(1);
+          }
+          stopping = true;
+          note(`received ${signal}: closing connections, sealing and closing the keystore`);
+          srv.close().then(resolve, reject);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        // The default action of SIGHUP is to die; reloading is not implemented yet, so say so instead.
+        process.on('SIGHUP', () => note('received SIGHUP: reloading policies and certificates is not supported yet; restart kes to apply config changes'));
+      });
+      note('kes stopped');
+    });
+}
+
+export function initCommand(): Command {
+  return new Command('init')
+    .description('create the root key of a new keystore and print the unseal shares (once)')
+    .requiredOption('--config <file>', 'kes config (YAML); its keystore.sqlite.path is initialized')
+    .requiredOption('--shares <n>', 'number of unseal shares (1-255)', integer(1, 255))
+    .requiredOption('--threshold <t>', 'shares needed to unseal (at least 2 when there is more than one share)', integer(1, 255))
+    .option('--json', 'print JSON: {"shares": [...], "threshold": T}')
+    .action(async (flags: { config: string; shares: number; threshold: number; json?: boolean }) => {
+      const [{ loadConfig }, { KesError }, { initStore }] = await Promise.all([
+        import('../../config/config.js'),
+        import('../../errors.js'),
+        import('../../init.js'),
+      ]);
+      const config = loadConfig(flags.config);
+      const path = config.keystore.sqlite.path;
+      let result: { shares: string[]; threshold: number };
+      try {
+        result = await initStore(config, { shares: flags.shares, threshold: flags.threshold });
+      } catch (e) {
+        if (e instanceof KesError && e.message === 'system is already initialized') {
+          throw new CliError(`keystore ${path} is already initialized: \`kes init\` runs once per keystore (its root key and shares already exist). Nothing was changed.`);
+        }
+        throw e;
+      }
+      const warning = `Store these ${result.shares.length} unseal shares apart (different people or places). Any ${result.threshold} of them unseal kes; they are shown only this once and cannot be recovered.`;
+      if (flags.json) note(warning);
+      emit({ json: !!flags.json }, { shares: result.shares, threshold: result.threshold }, () => [
+        `Initialized keystore ${path}: ${result.shares.length} unseal share(s), threshold ${result.threshold}.`,
+        '',
+        ...result.shares.map((s, i) => `Unseal share ${i + 1}: ${s}`),
+        '',
+        `WARNING: ${warning}`,
+      ]);
+    });
+}

@@ -1,0 +1,126 @@
+// The work of `kes backup`, `kes export` and `kes import-bundle` (see store.ts). They need the
+// config (for the keystore path) and, to move key material, the unseal shares; the server may
+// keep running meanwhile.
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { loadConfig, type KesConfig } from '../../config/config.js';
+import { AuditLog } from '../../log/audit.js';
+import { backupStore } from '../backup.js';
+import { collectKeys, importKeys, matchNames, MIN_PASSPHRASE, openBundle, sealBundle } from '../bundle.js';
+import { readFileFor, refuseExisting, writeNewFile } from '../files.js';
+import { Input } from '../input.js';
+import { openUnsealed, type LocalStore } from '../local-store.js';
+import { CliError, emit, note } from '../output.js';
+import { PASSPHRASE_ENV, type BackupFlags, type ExportFlags, type ImportFlags, type ShareFlags } from './store.js';
+
+export function runBackup(flags: BackupFlags): void {
+  const config = loadConfig(flags.config);
+  const r = backupStore(config.keystore.sqlite.path, flags.out);
+  emit({ json: !!flags.json }, r, () => [
+    `Wrote a consistent copy of ${r.source} to ${r.out}: ${r.keys} key(s), ${r.bytes} bytes.`,
+    `It is sealed under the same unseal shares (${r.threshold} of ${r.shares}). To restore, stop kes and put the file at keystore.sqlite.path.`,
+  ]);
+}
+
+export async function runExport(flags: ExportFlags): Promise<void> {
+  const config = loadConfig(flags.config);
+  const out = resolve(flags.out);
+  refuseExisting([out], false, 'choose a new file for the bundle');
+  const patterns = flags.names.split(',').map((p) => p.trim()).filter(Boolean);
+  if (patterns.length === 0) throw new CliError("--names is empty: give key names or prefixes such as 'minio-*'");
+  const input = new Input();
+  try {
+    const local = await unsealLocal(config, flags, input);
+    let names: string[];
+    let jwe: string;
+    try {
+      names = matchNames(local.store, patterns);
+      if (names.length === 0) throw new CliError(`no key in ${local.path} matches ${patterns.join(', ')}`);
+      const keys = collectKeys(local.ring, names);
+      const passphrase = await readPassphrase(input, true);
+      jwe = await sealBundle(keys, passphrase);
+    } finally {
+      local.close();
+    }
+    writeNewFile(out, `${jwe}\n`, { mode: 0o600 });
+    audit(config, 'kes export', names);
+    emit({ json: !!flags.json }, { out, keys: names }, () => [
+      `Exported ${names.length} key(s) to ${out}: ${names.join(', ')}`,
+      'The bundle holds the keys themselves: keep it and its passphrase apart, and delete it once imported.',
+    ]);
+  } finally {
+    input.close();
+  }
+}
+
+export async function runImportBundle(file: string, flags: ImportFlags): Promise<void> {
+  const config = loadConfig(flags.config);
+  const jwe = readFileFor(file, 'bundle').toString('utf8');
+  const input = new Input();
+  try {
+    const local = await unsealLocal(config, flags, input);
+    let result: { imported: string[]; replaced: string[] };
+    try {
+      const bundle = await openBundle(jwe, await readPassphrase(input, false), file);
+      result = importKeys(local.store, local.barrier, bundle.keys, { force: flags.force });
+    } finally {
+      local.close();
+    }
+    audit(config, 'kes import-bundle', result.imported);
+    if (result.replaced.length) {
+      note(`replaced ${result.replaced.join(', ')}: a running kes may keep serving the old key from memory until it is sealed and unsealed, or restarted`);
+    }
+    emit({ json: !!flags.json }, result, () => `Imported ${result.imported.length} key(s) into ${config.keystore.sqlite.path}: ${result.imported.join(', ') || '(none)'}`);
+  } finally {
+    input.close();
+  }
+}
+
+async function unsealLocal(config: KesConfig, flags: ShareFlags, input: Input): Promise<LocalStore> {
+  const fromFile = flags.sharesFile
+    ? readFileFor(flags.sharesFile, 'shares file')
+        .toString('utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+    : undefined;
+  return openUnsealed(config, async (progress, t) => {
+    if (fromFile) return fromFile.shift();
+    if (input.interactive) return (await input.secret(`Unseal share ${progress + 1} of ${t}: `))?.trim() || undefined;
+    return input.nextValue();
+  });
+}
+
+/** From the environment, else typed at the terminal (twice when exporting), else the next line of stdin. */
+async function readPassphrase(input: Input, confirm: boolean): Promise<string> {
+  const env = process.env[PASSPHRASE_ENV];
+  if (env) return env;
+  if (!input.interactive) {
+    const line = await input.secret('');
+    if (!line) throw new CliError(`no bundle passphrase: set ${PASSPHRASE_ENV}, or give it on the line after the shares on stdin`);
+    return line;
+  }
+  const first = await input.secret(confirm ? `Bundle passphrase (at least ${MIN_PASSPHRASE} characters): ` : 'Bundle passphrase: ');
+  if (!first) throw new CliError('no bundle passphrase given');
+  if (confirm && (await input.secret('Repeat the passphrase: ')) !== first) throw new CliError('the passphrases do not match');
+  return first;
+}
+
+/** One audit line per key moved, in the config's audit file (not stdout: it carries our output). */
+function audit(config: KesConfig, action: string, names: string[]): void {
+  if (config.log.audit === 'off' || config.log.audit === 'stdout') return;
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep 'unknown'
+  }
+  const log = new AuditLog(config.log.audit, undefined, (e) => note(`cannot write the audit log ${config.log.audit}: ${e.message}`));
+  try {
+    for (const key of names) {
+      log.write({ time: new Date().toISOString(), identity: `local:${user}`, ip: 'local', method: 'CLI', path: action, key, status: 200, latency_ms: 0 });
+    }
+  } finally {
+    log.close();
+  }
+}

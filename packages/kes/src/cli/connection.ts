@@ -1,0 +1,85 @@
+// How client commands reach kes: endpoint(s), client certificate and CA from flags or from
+// KES_SERVER, KES_CLIENT_CERT, KES_CLIENT_KEY, KES_CA (flags win), checked before connecting so
+// a wrong file is reported as such and not as a TLS failure.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { Command } from 'commander';
+import { KesClient } from '@kesgate/kes-client';
+import { readFileFor } from './files.js';
+import { CliError } from './output.js';
+
+export const DEFAULT_SERVER = 'https://127.0.0.1:7373';
+
+export interface ConnectionFlags {
+  server?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+export interface Connection {
+  endpoints: string[];
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer | undefined;
+}
+
+/** Adds --server, --cert, --key, --ca and --json to a client command. */
+export function clientOptions(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', `kes endpoint(s), comma-separated (env KES_SERVER, default ${DEFAULT_SERVER})`)
+    .option('--cert <file>', 'client certificate, PEM (env KES_CLIENT_CERT)')
+    .option('--key <file>', 'private key of the client certificate, PEM (env KES_CLIENT_KEY)')
+    .option('--ca <file>', 'CA certificate(s) that signed the server certificate, PEM (env KES_CA; default: system roots)')
+    .option('--json', 'print JSON');
+}
+
+export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
+  const server = flags.server ?? env.KES_SERVER ?? DEFAULT_SERVER;
+  const endpoints = server
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (/^[a-z]+:\/\//i.test(s) ? s : `https://${s}`));
+  for (const e of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new CliError(`invalid kes server '${e}' (--server / KES_SERVER): expected a URL such as ${DEFAULT_SERVER}`);
+    }
+    if (url.protocol !== 'https:') throw new CliError(`invalid kes server '${e}' (--server / KES_SERVER): kes speaks HTTPS only`);
+  }
+  if (endpoints.length === 0) throw new CliError(`no kes server given: pass --server or set KES_SERVER (e.g. ${DEFAULT_SERVER})`);
+
+  const certPath = flags.cert ?? env.KES_CLIENT_CERT;
+  const keyPath = flags.key ?? env.KES_CLIENT_KEY;
+  if (!certPath || !keyPath) {
+    throw new CliError('no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY (make one with `kes identity new`)');
+  }
+  const cert = readFileFor(certPath, 'client certificate');
+  const key = readFileFor(keyPath, 'client private key');
+  try {
+    new X509Certificate(cert);
+  } catch {
+    throw new CliError(`client certificate ${certPath} is not a PEM certificate`);
+  }
+  try {
+    createPrivateKey(key);
+  } catch {
+    throw new CliError(`client private key ${keyPath} is not a PEM private key (an encrypted key is not supported)`);
+  }
+  const caPath = flags.ca ?? env.KES_CA;
+  const ca = caPath ? readFileFor(caPath, 'CA certificate') : undefined;
+  return { endpoints, cert, key, ca };
+}
+
+/** Runs `fn` with a client for the resolved connection and closes its sockets afterwards. */
+export async function withClient<T>(flags: ConnectionFlags, fn: (client: KesClient) => Promise<T>): Promise<T> {
+  const c = resolveConnection(flags);
+  const client = new KesClient({ endpoints: c.endpoints, cert: c.cert, key: c.key, ca: c.ca, retries: 1 });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}

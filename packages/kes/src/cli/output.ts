@@ -1,0 +1,53 @@
+// What the CLI prints: one JSON document with --json, human text otherwise; errors go to stderr
+// as one message a user can act on (what failed, and what to do about it when we know).
+// (Kept free of the server's modules: client commands load only what they use.)
+import { KesError, KesUnavailableError } from '@kesgate/kes-client';
+
+/** A failure the CLI itself detected; its message is shown as is. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export interface Out {
+  json: boolean;
+}
+
+/** Prints `value` as JSON with --json, else the lines `human` returns. */
+export function emit(out: Out, value: unknown, human: () => string | string[]): void {
+  if (out.json) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  const text = human();
+  const lines = Array.isArray(text) ? text : [text];
+  if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A note for the operator that must not mix with JSON on stdout. */
+export function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Two columns, the first padded to its longest entry. */
+export function table(rows: Array<[string, string]>, indent = ''): string[] {
+  const width = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`);
+}
+
+/** The one-line message for any error a command can end with. */
+export function describeError(e: unknown): string {
+  if (e instanceof KesError) return `${e.message} (HTTP ${e.status} from ${e.endpoint})${hintFor(e)}`;
+  if (e instanceof KesUnavailableError) return `${e.message}\n  is kes running there? Check --server / KES_SERVER, and that --ca / KES_CA names the CA of the server certificate`;
+  // CliError, the server library's ConfigError and KesError: their messages are written for users.
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+function hintFor(e: KesError): string {
+  if (e.status === 403 && e.message.startsWith('not authorized')) {
+    return '\n  the client certificate (--cert / KES_CLIENT_CERT) is not allowed to do this: use the admin identity or extend its policy';
+  }
+  if (e.status === 503 && e.message === 'system is sealed') return '\n  unseal it first: `kes unseal` with the shares from `kes init`';
+  if (e.status === 403 && e.message === 'key is sealed') return '\n  lift the per-key seal with `kes key unseal <name>`';
+  return '';
+}

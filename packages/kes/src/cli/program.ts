@@ -1,0 +1,39 @@
+// The `kes` command tree. Each command lives in commands/<area>.ts; this file only assembles them.
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { devCertsCommand, identityCommand } from './commands/identity.js';
+import { keyCommand } from './commands/key.js';
+import { logCommand } from './commands/log.js';
+import { initCommand, serverCommand } from './commands/server.js';
+import { backupCommand, exportCommand, importBundleCommand } from './commands/store.js';
+import { sealCommand, statusCommand, unsealCommand } from './commands/sys.js';
+
+export function buildProgram(): Command {
+  const program = new Command('kes')
+    .description('kes: a KES-compatible key encryption service with a sealed SQLite keystore')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)');
+  for (const cmd of [
+    serverCommand(),
+    initCommand(),
+    statusCommand(),
+    sealCommand(),
+    unsealCommand(),
+    keyCommand(),
+    logCommand(),
+    identityCommand(),
+    devCertsCommand(),
+    backupCommand(),
+    exportCommand(),
+    importBundleCommand(),
+  ]) {
+    program.addCommand(cmd);
+  }
+  // Subcommands report bad flags the same way as the top level.
+  const configure = (cmd: Command) => {
+    cmd.showHelpAfterError('(run with --help for usage)');
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}

@@ -1,0 +1,217 @@
+// Real processes for the CLI suites: run `kes` (bin/kes.js) as a child, start `kes server` on a
+// free 127.0.0.1 port and wait until it answers /version, and stop every child afterwards.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KesClient } from '@kesgate/kes-client';
+import { tempDir } from '../helpers/tmp.js';
+
+export const KES_BIN = fileURLToPath(new URL('../../bin/kes.js', import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed (stdin is a pipe, never a terminal). */
+  input?: string;
+  cwd?: string;
+}
+
+// The parent's KES_* variables must not leak into a test's child.
+function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KES_')) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+/** Spawns `kes args...` (not waiting for it). */
+export function spawnKes(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, [KES_BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: 'pipe' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Runs `kes args...` to completion. */
+export function kes(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = spawnKes(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `kes args... --json`, asserting exit 0, and parses stdout. */
+export async function kesJson<T = Record<string, unknown>>(args: string[], options: RunOptions = {}): Promise<T> {
+  const r = await kes([...args, '--json'], options);
+  if (r.code !== 0) throw new Error(`kes ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Resolves when `child` prints a line matching `pattern` on the given stream; rejects if it exits first. */
+export function waitForOutput(child: ChildProcessWithoutNullStreams, stream: 'stdout' | 'stderr', pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (c: Buffer) => {
+      seen += c.toString();
+      const m = pattern.exec(seen);
+      if (m) {
+        child[stream].off('data', onData);
+        child.off('exit', onExit);
+        resolve(m[0]);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`kes exited (${code}) before printing ${pattern}: ${seen}`));
+    child[stream].on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** Ends every child still running: SIGTERM, then SIGKILL for any that does not go. */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c)));
+}
+
+export function stopChild(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(force);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+/** A port that was free a moment ago: bind port 0, read it, close. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Installation {
+  dir: string;
+  config: string;
+  url: string;
+  certs: string;
+  adminIdentity: string;
+  gatewayIdentity: string;
+  /** KES_* variables for client commands as the admin. */
+  adminEnv: Record<string, string>;
+  gatewayEnv: Record<string, string>;
+  dbPath: string;
+  auditPath: string;
+}
+
+/**
+ * A directory with development certificates (made by `kes dev-certs`, or copied from `certsFrom`)
+ * and a kes.yaml for 127.0.0.1 on a free port. `extra` lines are appended to the YAML.
+ */
+export async function makeInstallation(options: { certsFrom?: Installation; extra?: string } = {}): Promise<Installation> {
+  const dir = tempDir('kes-cli-test-');
+  const certs = join(dir, 'certs');
+  let adminIdentity: string;
+  let gatewayIdentity: string;
+  if (options.certsFrom) {
+    const { cpSync } = await import('node:fs');
+    cpSync(options.certsFrom.certs, certs, { recursive: true });
+    adminIdentity = options.certsFrom.adminIdentity;
+    gatewayIdentity = options.certsFrom.gatewayIdentity;
+  } else {
+    const r = await kesJson<{ admin_identity: string; gateway_identity: string }>(['dev-certs', '--out', certs]);
+    adminIdentity = r.admin_identity;
+    gatewayIdentity = r.gateway_identity;
+  }
+  const port = await freePort();
+  const config = join(dir, 'kes.yaml');
+  writeFileSync(
+    config,
+    [
+      `address: 127.0.0.1:${port}`,
+      `admin: { identity: ${adminIdentity} }`,
+      'tls: { key: certs/kes.key, cert: certs/kes.crt, ca: certs/ca.crt }',
+      'policy:',
+      `  gateway: { allow: [/v1/key/generate/*, /v1/key/decrypt/*, /v1/sys/seal-status], identities: [${gatewayIdentity}] }`,
+      'keystore: { sqlite: { path: data/kes.db } }',
+      'log: { error: on, audit: data/audit.log }',
+      options.extra ?? '',
+    ].join('\n'),
+  );
+  const env = (who: string) => ({
+    KES_SERVER: `https://127.0.0.1:${port}`,
+    KES_CLIENT_CERT: join(certs, `${who}.crt`),
+    KES_CLIENT_KEY: join(certs, `${who}.key`),
+    KES_CA: join(certs, 'ca.crt'),
+  });
+  return {
+    dir,
+    config,
+    url: `https://127.0.0.1:${port}`,
+    certs,
+    adminIdentity,
+    gatewayIdentity,
+    adminEnv: env('admin'),
+    gatewayEnv: env('gateway'),
+    dbPath: join(dir, 'data/kes.db'),
+    auditPath: join(dir, 'data/audit.log'),
+  };
+}
+
+export interface ServerProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** Everything the server wrote to stderr so far (its log and the CLI's notes). */
+  stderr(): string;
+}
+
+/** Starts `kes server --config` for `inst` and resolves once /version answers over TLS. */
+export async function startServer(inst: Installation): Promise<ServerProcess> {
+  const child = spawnKes(['server', '--config', inst.config]);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.resume();
+  const ca = readFileSync(join(inst.certs, 'ca.crt'));
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`kes server exited (${child.exitCode}): ${stderr}`);
+    const version = await new Promise<string | undefined>((resolve) => {
+      get(`${inst.url}/version`, { ca }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
+      }).on('error', () => resolve(undefined));
+    });
+    if (version) return { child, stderr: () => stderr };
+    await new Promise((r) => setTimeout(r, 100)); // not listening yet: ask again
+  }
+}
+
+/** A typed client as `who` (for setting up and checking what the CLI did). */
+export function clientFor(inst: Installation, who: 'admin' | 'gateway' = 'admin'): KesClient {
+  return new KesClient({
+    endpoints: [inst.url],
+    cert: readFileSync(join(inst.certs, `${who}.crt`)),
+    key: readFileSync(join(inst.certs, `${who}.key`)),
+    ca: readFileSync(join(inst.certs, 'ca.crt')),
+  });
+}
