@@ -1,0 +1,83 @@
+// The `kesgate` command: run the gateway, and talk to a running one through its admin API.
+import { Command, InvalidArgumentError } from 'commander';
+import { AdminClient, AdminRequestError } from '../admin/client.js';
+import { ConnectionError, resolveConnection, type ConnectionFlags } from './connection.js';
+import { runRotate } from './rotate.js';
+import { runStatus } from './status.js';
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--endpoint <url>', 'the gateway, e.g. http://127.0.0.1:9000 (default: $KESGATE_ADDRESS, else $KESGATE_HOME/gateway.yaml)')
+    .option('--access-key <key>', 'root access key (default: $KESGATE_ROOT_USER, else $KESGATE_HOME/credentials)')
+    .option('--secret-key <secret>', 'root secret key (default: $KESGATE_ROOT_PASSWORD, else $KESGATE_HOME/credentials)')
+    .option('--region <region>', 'SigV4 region (default: $KESGATE_REGION, else gateway.yaml, else us-east-1)')
+    .option('--ca <file>', 'PEM CA certificate for an https:// endpoint');
+}
+
+function client(flags: ConnectionFlags): AdminClient {
+  return new AdminClient(resolveConnection(flags));
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** Client errors end the process with a message meant for the operator, not a stack trace. */
+async function guarded(fn: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await fn();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    if (err instanceof AdminRequestError) process.stderr.write(`kesgate: the gateway refused: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
+    else if (err instanceof ConnectionError) process.stderr.write(`kesgate: ${err.message}\n`);
+    else process.stderr.write(`kesgate: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+const program = new Command('kesgate').description('kesgate: an S3 gateway that encrypts every object with keys from kes');
+
+program
+  .command('server')
+  .description('run the gateway (S3 API, admin API, rotation jobs) until SIGTERM/SIGINT')
+  .requiredOption('--config <file>', 'gateway config (YAML, ${ENV} substituted)')
+  .action(async (opts: { config: string }) => {
+    // Loaded only here: the client commands start faster without the server's dependencies.
+    const { runServer } = await import('./server.js');
+    await runServer(opts.config);
+  });
+
+withConnection(
+  program
+    .command('rotate')
+    .description('re-wrap the object keys of a bucket under a new data key (metadata only), following the job')
+    .requiredOption('--bucket <name>', 'the bucket')
+    .option('--prefix <prefix>', 'only keys starting with this')
+    .option('--to-key <name>', 'target master key (default: the gateway default key, latest version)')
+    .option('--from-key <name>', 'only objects currently under this master key')
+    .option('--dry-run', 'count what would be rotated; change nothing', false)
+    .option('--json', 'print the final job as JSON (no progress)', false)
+    .option('--poll <ms>', 'milliseconds between progress updates', positiveInt, 500),
+).action(async (opts: ConnectionFlags & { bucket: string; prefix?: string; toKey?: string; fromKey?: string; dryRun: boolean; json: boolean; poll: number }) => {
+  await guarded(() =>
+    runRotate(client(opts), {
+      bucket: opts.bucket,
+      ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
+      ...(opts.toKey !== undefined ? { toKey: opts.toKey } : {}),
+      ...(opts.fromKey !== undefined ? { fromKey: opts.fromKey } : {}),
+      dryRun: opts.dryRun,
+      json: opts.json,
+      poll: opts.poll,
+    }),
+  );
+});
+
+withConnection(program.command('status').description("the gateway's backend, kes endpoints, default key and rotation jobs").option('--json', 'print JSON', false)).action(
+  async (opts: ConnectionFlags & { json: boolean }) => {
+    await guarded(() => runStatus(client(opts), opts.json));
+  },
+);
+
+await program.parseAsync(process.argv);

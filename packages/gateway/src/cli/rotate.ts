@@ -1,0 +1,88 @@
+// `kesgate rotate`: start a rotation job on the gateway, follow it, and summarise.
+import { setTimeout as sleep } from 'node:timers/promises';
+import cliProgress from 'cli-progress';
+import type { AdminClient, RotateInput } from '../admin/client.js';
+import type { RotationJob } from '../rotation/index.js';
+
+export interface RotateFlags extends RotateInput {
+  json: boolean;
+  /** Milliseconds between progress polls. */
+  poll: number;
+}
+
+function counts(j: RotationJob): string {
+  const c = j.counters;
+  return `scanned ${c.scanned}${j.total !== undefined ? `/${j.total}` : ''}, ${j.dryRun ? 'would rotate' : 'rotated'} ${c.rotated}, skipped ${c.skipped}, failed ${c.failed}`;
+}
+
+export function formatSummary(j: RotationJob): string {
+  const c = j.counters;
+  const target = `${j.toKey}${j.targetVersion ? ` ${j.targetVersion}` : ''}`;
+  const lines = [
+    `rotation job ${j.id} ${j.state}${j.dryRun ? ' (dry run: nothing changed)' : ''}`,
+    `  bucket ${j.bucket}${j.prefix ? `, prefix ${j.prefix}` : ''}, to ${target}${j.fromKey ? `, only objects under ${j.fromKey}` : ''}`,
+    `  ${counts(j)}`,
+    `  skipped: ${c.skippedBy['current']} already current, ${c.skippedBy['sse-c']} SSE-C, ${c.skippedBy['other-key']} under other keys, ${c.skippedBy['gone']} deleted meanwhile; ${c.retries} retries`,
+  ];
+  if (j.error) lines.push(`  error: ${j.error}`);
+  for (const f of j.failures) lines.push(`  failed: ${f.key}: ${f.error}`);
+  if (c.failed > j.failures.length) lines.push(`  … and ${c.failed - j.failures.length} more failures (see the gateway log)`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Follows the job until it ends; returns its final state. */
+async function follow(client: AdminClient, first: RotationJob, flags: RotateFlags): Promise<RotationJob> {
+  let job = first;
+  const tty = !flags.json && process.stderr.isTTY === true;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {value}/{total} objects | rotated {rotated} skipped {skipped} failed {failed}', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let barStarted = false;
+  let last = '';
+  const interrupt = (): void => {
+    if (barStarted) bar?.stop();
+    process.stderr.write(`\nkesgate: stopped following; job ${job.id} goes on in the gateway (GET /kesgate/admin/v1/rotate/${job.id})\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    while (job.state === 'running') {
+      await sleep(flags.poll);
+      job = await client.rotation(job.id);
+      if (bar) {
+        // Started on the first answer: before the job has counted its objects, a bar would have no total.
+        const total = job.total ?? Math.max(job.counters.scanned, 1);
+        const payload = { rotated: job.counters.rotated, skipped: job.counters.skipped, failed: job.counters.failed };
+        if (!barStarted) bar.start(total, job.counters.scanned, payload);
+        barStarted = true;
+        bar.setTotal(total);
+        bar.update(job.counters.scanned, payload);
+      } else if (!flags.json) {
+        const line = counts(job);
+        if (line !== last && job.state === 'running') process.stderr.write(`${line}\n`);
+        last = line;
+      }
+    }
+  } finally {
+    if (barStarted) bar?.stop();
+    process.off('SIGINT', interrupt);
+  }
+  return job;
+}
+
+/** Returns the process exit code: 0 when the job finished with no failed object. */
+export async function runRotate(client: AdminClient, flags: RotateFlags): Promise<number> {
+  const input: RotateInput = { bucket: flags.bucket };
+  if (flags.prefix !== undefined) input.prefix = flags.prefix;
+  if (flags.toKey !== undefined) input.toKey = flags.toKey;
+  if (flags.fromKey !== undefined) input.fromKey = flags.fromKey;
+  if (flags.dryRun) input.dryRun = true;
+  const started = await client.startRotation(input);
+  if (!flags.json) process.stderr.write(`started rotation job ${started.id} on bucket ${started.bucket} to ${started.toKey}${started.targetVersion ? ` ${started.targetVersion}` : ''}\n`);
+  const job = await follow(client, started, flags);
+  process.stdout.write(flags.json ? `${JSON.stringify(job, null, 2)}\n` : formatSummary(job));
+  return job.state === 'done' && job.counters.failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+// `kesgate status`: the gateway's backend, kes endpoints, default key and rotation jobs.
+import type { AdminClient } from '../admin/client.js';
+import type { GatewayStatus } from '../admin/status.js';
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function formatStatus(s: GatewayStatus): string {
+  const st = s.backend.stats;
+  const lines = [
+    `backend      ${s.backend.type} at ${s.backend.path}`,
+    `             ${plural(st.buckets, 'bucket')}, ${plural(st.objects, 'object')}, ${bytes(st.bytes)} (${bytes(st.storedBytes)} stored), ${plural(st.uploads, 'multipart upload')} in progress`,
+  ];
+  for (const e of s.kes.endpoints) {
+    const state = !e.online ? `OFFLINE (${e.error ?? 'no answer'})` : e.sealed ? 'online, SEALED' : 'online, unsealed';
+    const extra = [e.latencyMs !== undefined ? `${e.latencyMs} ms` : '', e.version ? `kes ${e.version}` : '', e.unseal ? `unseal ${e.unseal.progress}/${e.unseal.threshold}` : '']
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`kes          ${e.endpoint}  ${state}${extra ? `  (${extra})` : ''}`);
+  }
+  const k = s.kes.defaultKey;
+  const keyInfo = k.error ? `unknown: ${k.error}` : [k.state, k.latestVersion ? `latest ${k.latestVersion}` : ''].filter(Boolean).join(', ');
+  lines.push(`default key  ${k.name}${keyInfo ? `  (${keyInfo})` : ''}`);
+  lines.push(`rotation     ${plural(s.rotation.running, 'job')} running`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runStatus(client: AdminClient, json: boolean): Promise<void> {
+  const status = await client.status();
+  process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+}

@@ -1,0 +1,220 @@
+// The `kesgate` command as an operator runs it: `kesgate server --config` as a child process (YAML config
+// with ${ENV}, SIGTERM ends it cleanly), and `kesgate status` / `kesgate rotate` finding it by flags,
+// by environment variables, or by the files `npm start` keeps in $KESGATE_HOME.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { GatewayStatus } from '../../src/admin/status.js';
+import type { RotationJob } from '../../src/rotation/index.js';
+import { content, customerKey, gatewayFiles, REGION, startKes, tempDir, type GatewayFiles, type TestKes } from '../admin/helpers.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
+const USER = 'cli-root-user';
+const PASSWORD = 'cli-root-password-0123456789';
+
+/** The environment without any KESGATE_* variable of the shell running the tests. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_')));
+  return { ...env, ...extra };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function kesgate(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd ?? tempDir('kesgate-cli-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function writeConfig(files: GatewayFiles, kes: TestKes, address = '127.0.0.1:0'): string {
+  const file = join(files.dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    [
+      `address: ${address}`,
+      `region: ${REGION}`,
+      'credentials: { accessKey: ${KESGATE_ROOT_USER}, secretKey: ${KESGATE_ROOT_PASSWORD} }',
+      'backend: { fs: { path: gateway } }',
+      'kms:',
+      `  endpoints: [${kes.url}]`,
+      '  cert: gateway.crt',
+      '  key: gateway.key',
+      '  ca: ca.crt',
+      '  defaultKey: kesgate-default',
+      'sse: { allowInsecureSSEC: true }',
+      'rotation: { concurrency: 2 }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+/** Spawns `kesgate server` and waits for its ready line (a pino JSON line on stdout). */
+function startServerProcess(config: string): Promise<Server> {
+  const child = spawn(process.execPath, [BIN, 'server', '--config', config], {
+    env: cleanEnv({ KESGATE_ROOT_USER: USER, KESGATE_ROOT_PASSWORD: PASSWORD }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let entry: { msg?: string; url?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.msg === 'kesgate server ready' && entry.url) {
+        resolve({ child, url: entry.url, port: Number(new URL(entry.url).port), exited, stderr: () => stderr });
+      }
+    });
+    void exited.then((code) => reject(new Error(`kesgate server exited (${code}) before it was ready: ${stderr}`)));
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('kesgate CLI', () => {
+  let kes: TestKes;
+  let server: Server;
+  let s3: S3Client;
+  const credFlags = () => ['--endpoint', server.url, '--access-key', USER, '--secret-key', PASSWORD];
+
+  before(async () => {
+    kes = await startKes(['kesgate-default', 'key-a', 'key-b', 'key-c']);
+    server = await startServerProcess(writeConfig(gatewayFiles(), kes));
+    s3 = new S3Client({ endpoint: server.url, region: REGION, forcePathStyle: true, credentials: { accessKeyId: USER, secretAccessKey: PASSWORD }, maxAttempts: 1 });
+  });
+  after(async () => {
+    s3?.destroy();
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    await kes?.close();
+  });
+
+  test('status --json with --endpoint/--access-key/--secret-key', async () => {
+    const r = await kesgate(['status', '--json', ...credFlags()]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as GatewayStatus;
+    assert.equal(s.backend.type, 'fs');
+    assert.deepEqual(s.kes.endpoints.map((e) => [e.endpoint, e.online, e.sealed]), [[kes.url, true, false]]);
+    assert.equal(s.kes.defaultKey.name, 'kesgate-default');
+  });
+
+  test('rotate --json finds the gateway through KESGATE_ADDRESS and KESGATE_ROOT_USER/PASSWORD', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'cli' }));
+    for (let i = 0; i < 3; i++) {
+      await s3.send(new PutObjectCommand({ Bucket: 'cli', Key: `k${i}`, Body: content(`cli${i}`, 300), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+    }
+    const ssec = customerKey('cli');
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'cli', Key: 'ssec', Body: content('c', 10), SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 }),
+    );
+    const env = cleanEnv({ KESGATE_ADDRESS: `127.0.0.1:${server.port}`, KESGATE_ROOT_USER: USER, KESGATE_ROOT_PASSWORD: PASSWORD });
+    const r = await kesgate(['rotate', '--bucket', 'cli', '--to-key', 'key-b', '--json', '--poll', '50'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const job = JSON.parse(r.stdout) as RotationJob;
+    assert.equal(job.state, 'done');
+    assert.equal(job.toKey, 'key-b');
+    assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.skippedBy['sse-c'], job.counters.failed], [4, 3, 1, 0]);
+  });
+
+  test('status and a dry-run rotate find the gateway through $KESGATE_HOME (credentials, gateway.yaml); plain text output', async () => {
+    const home = tempDir('kesgate-cli-home-');
+    writeFileSync(join(home, 'credentials'), `# written by npm start\nKESGATE_ROOT_USER=${USER}\nKESGATE_ROOT_PASSWORD="${PASSWORD}"\n`);
+    writeFileSync(join(home, 'gateway.yaml'), `address: 0.0.0.0:${server.port}\ncredentials: { accessKey: \${KESGATE_ROOT_USER}, secretKey: \${KESGATE_ROOT_PASSWORD} }\n`);
+    const env = cleanEnv({ KESGATE_HOME: home });
+    const status = await kesgate(['status'], { env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^backend\s+fs at /m);
+    assert.match(status.stdout, new RegExp(`^kes\\s+${kes.url.replace(/[.]/g, '\\.')}\\s+online, unsealed`, 'm'));
+
+    const dry = await kesgate(['rotate', '--bucket', 'cli', '--to-key', 'key-a', '--dry-run', '--poll', '50'], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /^started rotation job \S+ on bucket cli to key-a v1$/m);
+    assert.match(dry.stdout, /^rotation job \S+ done \(dry run: nothing changed\)$/m);
+    assert.match(dry.stdout, /scanned 4\/4, would rotate 3, skipped 1, failed 0/);
+  });
+
+  test('rotate exits 1 when an object fails, and names it; a missing gateway is a clear error', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'cli-fail' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'cli-fail', Key: 'under-c', Body: content('f', 5), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-c' }));
+    await kes.admin.sealKey('key-c');
+    try {
+      const r = await kesgate(['rotate', '--bucket', 'cli-fail', '--to-key', 'key-b', '--json', '--poll', '50', ...credFlags()]);
+      assert.equal(r.code, 1);
+      const job = JSON.parse(r.stdout) as RotationJob;
+      assert.deepEqual([job.state, job.counters.failed], ['done', 1]);
+      assert.equal(job.failures[0]!.key, 'under-c');
+      assert.match(job.failures[0]!.error, /KMS\.DisabledException/);
+    } finally {
+      await kes.admin.unsealKey('key-c');
+    }
+
+    const lost = await kesgate(['status']);
+    assert.equal(lost.code, 1);
+    assert.match(lost.stderr, /cannot find the gateway: pass --endpoint/);
+    const refused = await kesgate(['rotate', '--bucket', 'no-such-bucket', ...credFlags()]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /the gateway refused: NoSuchBucket \(HTTP 404\)/);
+  });
+
+  test('server: a bad config is a clear error and exit 1', async () => {
+    const dir = tempDir('kesgate-cli-bad-');
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, 'address: nowhere\ncredentials: { accessKey: ab, secretKey: short }\nkms: { endpoints: [], cert: c, key: k }\n');
+    const r = await kesgate(['server', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /invalid gateway config/);
+    assert.match(r.stderr, /address: expected HOST:PORT/);
+    assert.match(r.stderr, /kms\.endpoints: expected at least one kes endpoint/);
+    const missing = await kesgate(['server', '--config', join(dir, 'absent.yaml')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read config file .*absent\.yaml/);
+  });
+
+  test('server: SIGTERM stops it cleanly (exit 0) and the port closes', async () => {
+    assert.equal(await portOpen(server.port), true);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.stderr());
+    assert.equal(await portOpen(server.port), false);
+  });
+});
