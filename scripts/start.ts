@@ -187,13 +187,13 @@ async function main(): Promise<void> {
   const env = { ...process.env, KESGATE_ROOT_USER: creds.user, KESGATE_ROOT_PASSWORD: creds.password, KESGATE_HOME: home };
   const children: [string, ChildProcess][] = [];
   let stopping = false;
-  const stopAll = async (reason: string, code: number): Promise<never> => {
-    if (!stopping) {
-      stopping = true;
-      if (reason) console.error(reason);
-      for (const [, c] of children) if (c.exitCode === null) c.kill('SIGTERM');
-      await Promise.all(children.map(([, c]) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-    }
+  const stopAll = async (reason: string, code: number): Promise<void> => {
+    // The first cause wins: children exiting because we stopped them are not a second reason.
+    if (stopping) return;
+    stopping = true;
+    if (reason) console.error(reason);
+    for (const [, c] of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map(([, c]) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll('\nstopping kes and the gateway…', 0));
