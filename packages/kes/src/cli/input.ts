@@ -96,8 +96,9 @@ export class Input {
           else if (ch >= ' ') value += ch;
         }
       };
-      process.stderr.write(prompt);
+      // Echo goes off before the prompt shows, so nothing typed after it can be echoed.
       stdin.setRawMode(true);
+      process.stderr.write(prompt);
       stdin.resume();
       stdin.on('data', onData);
     });

@@ -7,7 +7,21 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { KesClient } from '@kesgate/kes-client';
-import { clientFor, kes, kesJson, makeInstallation, spawnKes, startServer, stopAllChildren, stopChild, waitForOutput, type Installation, type ServerProcess } from './helpers.js';
+import {
+  clientFor,
+  HAS_SCRIPT,
+  kes,
+  kesJson,
+  makeInstallation,
+  spawnKes,
+  spawnKesInTerminal,
+  startServer,
+  stopAllChildren,
+  stopChild,
+  waitForOutput,
+  type Installation,
+  type ServerProcess,
+} from './helpers.js';
 
 interface SealStatus {
   initialized: boolean;
@@ -243,6 +257,38 @@ describe('kes CLI against a running server', () => {
     assert.equal(unseal.code, 0, unseal.stderr);
     assert.match(unseal.stdout, /share accepted: 1 of 2\nkes is unsealed\n$/);
     assert.deepEqual(await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context), Buffer.from(firstDek.plaintext, 'base64'));
+  });
+
+  const noTerminal = !HAS_SCRIPT && 'needs script(1) from util-linux for a pseudo-terminal';
+
+  test('on a terminal, unseal prompts for each share and does not echo it', { skip: noTerminal }, async () => {
+    await admin.seal();
+    const term = spawnKesInTerminal(['unseal'], as);
+    let screen = '';
+    term.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+    const exited = new Promise<number | null>((resolve) => term.once('exit', resolve));
+    await waitForOutput(term, 'stdout', /Unseal share 1 of 2 \(empty line to stop\): /);
+    term.stdin.write(`${shares[2]}\r`);
+    await waitForOutput(term, 'stdout', /Unseal share 2 of 2/);
+    term.stdin.write(`${shares[1]}\r`);
+    assert.equal(await exited, 0, screen);
+    assert.match(screen, /share accepted: 1 of 2/);
+    assert.match(screen, /kes is unsealed/);
+    for (const s of shares) assert.ok(!screen.includes(s.slice(0, 16)), 'a typed share never reaches the screen');
+    assert.equal((await admin.sealStatus()).sealed, false);
+  });
+
+  test('on a terminal, key rm asks for the key name and keeps the key on a wrong answer', { skip: noTerminal }, async () => {
+    const term = spawnKesInTerminal(['key', 'rm', 'chacha'], as);
+    let screen = '';
+    term.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+    const exited = new Promise<number | null>((resolve) => term.once('exit', resolve));
+    await waitForOutput(term, 'stdout', /Type the key name to confirm: /);
+    term.stdin.write('chacho\r');
+    assert.equal(await exited, 1, screen);
+    assert.match(screen, /cryptographic erasure/);
+    assert.match(screen, /not deleted: the confirmation did not match 'chacha'/);
+    assert.equal((await admin.describeKey('chacha')).name, 'chacha');
   });
 
   test('the server stops gracefully on SIGTERM', async () => {

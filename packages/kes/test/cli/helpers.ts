@@ -1,6 +1,6 @@
 // Real processes for the CLI suites: run `kes` (bin/kes.js) as a child, start `kes server` on a
 // free 127.0.0.1 port and wait until it answers /version, and stop every child afterwards.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { createServer } from 'node:net';
@@ -37,6 +37,20 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 /** Spawns `kes args...` (not waiting for it). */
 export function spawnKes(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
   const child = spawn(process.execPath, [KES_BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: 'pipe' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** util-linux script(1) gives a child a pseudo-terminal, for the prompts that only a terminal gets. */
+export const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Spawns `kes args...` on a pseudo-terminal: write keystrokes to stdin, read the screen (stdout and stderr) from stdout. */
+export function spawnKesInTerminal(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
+  const command = [process.execPath, KES_BIN, ...args].map(shellQuote).join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: options.cwd, env: childEnv(options.env), stdio: 'pipe' });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -145,7 +145,8 @@ async function keyFromStdin(): Promise<Buffer> {
   try {
     const text = input.interactive ? await input.secret('Master key (base64 of 32 bytes): ') : await input.readAll();
     if (!text?.trim()) throw new CliError('no key given: pass --key-file, or the base64 key on stdin');
-    return checkSize(decodeBase64(text, 'the key on stdin'), 'the key on stdin');
+    const source = input.interactive ? 'the key typed' : 'the key on stdin';
+    return checkSize(decodeBase64(text, source), source);
   } catch (e) {
     throw e instanceof CliError ? e : new CliError((e as Error).message);
   } finally {
