@@ -48,8 +48,9 @@ function ensureCredentials(): { user: string; password: string } {
       if (m) saved[m[1]!] = m[2]!;
     }
   }
-  const user = process.env.KESGATE_ROOT_USER ?? saved.KESGATE_ROOT_USER ?? `kesgate-${randomBytes(4).toString('hex')}`;
-  const password = process.env.KESGATE_ROOT_PASSWORD ?? saved.KESGATE_ROOT_PASSWORD ?? randomBytes(24).toString('base64url');
+  // An empty variable counts as unset: an empty secret is never what anyone meant.
+  const user = process.env.KESGATE_ROOT_USER || saved.KESGATE_ROOT_USER || `kesgate-${randomBytes(4).toString('hex')}`;
+  const password = process.env.KESGATE_ROOT_PASSWORD || saved.KESGATE_ROOT_PASSWORD || randomBytes(24).toString('base64url');
   if (saved.KESGATE_ROOT_USER !== user || saved.KESGATE_ROOT_PASSWORD !== password) {
     writeFileSync(file, `KESGATE_ROOT_USER=${user}\nKESGATE_ROOT_PASSWORD=${password}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
