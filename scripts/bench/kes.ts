@@ -6,7 +6,10 @@
 // one-second rounds (baseline, generate, decrypt, baseline, …) so that load from other processes
 // on a shared machine weighs on all of them alike.
 // Run: npm run bench -- kes   (node --import tsx scripts/bench/kes.ts)
-// Env: KES_BENCH_SECONDS (per figure, default 5), KES_BENCH_CLIENTS (default 32).
+// Env: KES_BENCH_SECONDS (per figure, default 5), KES_BENCH_CLIENTS (default 32),
+//      KES_BENCH_PROFILE=<dir> (write a CPU profile of the server process there),
+//      KES_BENCH_AUDIT=off (no audit file),
+//      KES_BENCH_ONLY=<generate|decrypt|baseline> (measure mainly that figure, e.g. for a profile).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:https';
@@ -38,12 +41,17 @@ async function serve(dir: string): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // The baseline reads the identity like kes does, then answers an empty JSON object.
+  // The baseline checks for a client certificate once per connection (kes computes the identity
+  // once per connection too), then answers an empty JSON object.
+  const checked = new WeakSet<object>();
   app.put('/empty', (req, res) => {
-    const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
-    if (!peer.raw) {
-      res.status(403).end();
-      return;
+    const socket = req.socket as import('node:tls').TLSSocket;
+    if (!checked.has(socket)) {
+      if (!socket.getPeerCertificate().raw) {
+        res.status(403).end();
+        return;
+      }
+      checked.add(socket);
     }
     res.setHeader('Content-Type', 'application/json');
     res.end('{}');
@@ -53,6 +61,10 @@ async function serve(dir: string): Promise<void> {
   await new Promise<void>((r) => baseline.listen(0, '127.0.0.1', r));
   const port = (baseline.address() as import('node:net').AddressInfo).port;
   process.stdout.write(`${JSON.stringify({ kes: srv.port, baseline: port })}\n`);
+  // A clean exit on SIGTERM lets `node --cpu-prof` write the server's profile.
+  process.once('SIGTERM', () => process.exit(0));
+  // The parent reads this process's CPU time around each round.
+  process.on('message', () => process.send?.(process.cpuUsage()));
 }
 
 function setup(): Setup {
@@ -69,7 +81,7 @@ admin: { identity: ${identityOf(client.cert)} }
 tls: { key: server.key, cert: server.crt }
 keystore: { sqlite: { path: data/kes.db } }
 unseal: { file: unseal.key }
-log: { error: off, audit: data/audit.log }
+log: { error: off, audit: ${process.env.KES_BENCH_AUDIT === 'off' ? 'off' : 'data/audit.log'} }
 keys: [ { name: bench-key } ]
 `,
   );
@@ -80,10 +92,14 @@ interface Sample {
   latencies: number[];
   seconds: number;
   errors: number;
+  /** CPU time of the server process during the round, µs. */
+  serverCpu: number;
 }
 
 interface Result {
   opsPerSec: number;
+  /** Server CPU time per request, µs: independent of other load on a shared machine. */
+  cpuPerOp: number;
   p50: number;
   p99: number;
   errors: number;
@@ -105,8 +121,11 @@ function send(agent: Agent, port: number, path: string, body: Buffer): Promise<{
   });
 }
 
+type CpuProbe = () => Promise<number>;
+
 /** CLIENTS concurrent request loops for `seconds`. */
-async function round(agent: Agent, port: number, path: string, body: Buffer, seconds: number): Promise<Sample> {
+async function round(agent: Agent, port: number, path: string, body: Buffer, seconds: number, cpu: CpuProbe): Promise<Sample> {
+  const cpuBefore = await cpu();
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
@@ -120,14 +139,22 @@ async function round(agent: Agent, port: number, path: string, body: Buffer, sec
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, loop));
-  return { latencies, seconds: (performance.now() - start) / 1000, errors };
+  const elapsed = (performance.now() - start) / 1000;
+  return { latencies, seconds: elapsed, errors, serverCpu: (await cpu()) - cpuBefore };
 }
 
 function summarize(samples: Sample[]): Result {
   const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const seconds = samples.reduce((t, s) => t + s.seconds, 0);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { opsPerSec: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), errors: samples.reduce((t, s) => t + s.errors, 0) };
+  const cpu = samples.reduce((t, s) => t + s.serverCpu, 0);
+  return {
+    opsPerSec: latencies.length / seconds,
+    cpuPerOp: cpu / Math.max(1, latencies.length),
+    p50: pct(0.5),
+    p99: pct(0.99),
+    errors: samples.reduce((t, s) => t + s.errors, 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -136,11 +163,19 @@ async function main(): Promise<void> {
   const s = setup();
   const init = await initStore(join(s.dir, 'kes.yml'), { shares: 1, threshold: 1 });
   writeFileSync(join(s.dir, 'unseal.key'), `${init.shares[0]}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', s.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.KES_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KES_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), 'serve', s.dir], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const cpu: CpuProbe = () =>
+    new Promise((resolve) => {
+      child.once('message', (u) => resolve((u as NodeJS.CpuUsage).user + (u as NodeJS.CpuUsage).system));
+      child.send('cpu');
+    });
   try {
     const ports = await new Promise<{ kes: number; baseline: number }>((resolve, reject) => {
       let out = '';
-      child.stdout.on('data', (c: Buffer) => {
+      child.stdout!.on('data', (c: Buffer) => {
         out += c.toString();
         if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))) as { kes: number; baseline: number });
       });
@@ -158,17 +193,20 @@ async function main(): Promise<void> {
       { name: 'kes decrypt', port: ports.kes, path: '/v1/key/decrypt/bench-key', body: decryptBody, samples: [] as Sample[] },
     ];
     // Warm up every path (TLS sessions for all sockets, JIT), then interleave one-second rounds.
-    for (const f of figures) await round(agent, f.port, f.path, f.body, 1);
+    for (const f of figures) await round(agent, f.port, f.path, f.body, 1, cpu);
+    // KES_BENCH_ONLY=generate (or decrypt, baseline) measures one figure alone, e.g. to profile it.
+    const only = process.env.KES_BENCH_ONLY;
     for (let r = 0; r < SECONDS; r++) {
-      for (const f of figures) f.samples.push(await round(agent, f.port, f.path, f.body, 1));
+      for (const f of figures) f.samples.push(await round(agent, f.port, f.path, f.body, only && !f.name.includes(only) ? 0.05 : 1, cpu));
     }
     agent.destroy();
 
     const [base, gen, dec] = figures.map((f) => summarize(f.samples)) as [Result, Result, Result];
     const row = (name: string, r: Result, ratio?: number) =>
       `${name.padEnd(28)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms` +
-      `${r.errors ? `  errors ${r.errors}` : ''}${ratio === undefined ? '' : `  ${ratio.toFixed(2)}× baseline`}`;
-    console.log(`kes over mTLS, ${CLIENTS} keep-alive clients, ${SECONDS} interleaved 1 s rounds per figure (audit log to a file)`);
+      `  server CPU ${r.cpuPerOp.toFixed(0).padStart(4)} µs/op` +
+      `${r.errors ? `  errors ${r.errors}` : ''}${ratio === undefined ? '' : `  ${ratio.toFixed(2)}× baseline ops/s, ${(base.cpuPerOp / r.cpuPerOp).toFixed(2)}× by CPU/op`}`;
+    console.log(`kes over mTLS, ${CLIENTS} keep-alive clients, ${SECONDS} interleaved 1 s rounds per figure (audit log ${process.env.KES_BENCH_AUDIT === 'off' ? 'off' : 'to a file'})`);
     console.log(row(figures[0]!.name, base));
     console.log(row(figures[1]!.name, gen, gen.opsPerSec / base.opsPerSec));
     console.log(row(figures[2]!.name, dec, dec.opsPerSec / base.opsPerSec));

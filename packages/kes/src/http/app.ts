@@ -136,21 +136,23 @@ function decodePath(raw: string): string {
   }
 }
 
-function endResponse(res: Response, payload?: string): void {
+function endResponse(res: Response, status: number, headers: Record<string, string | number>, payload?: string): void {
   (res.locals.kesEnd as (() => void) | undefined)?.();
+  // One writeHead with all headers: this runs on every request.
+  res.writeHead(status, headers);
   res.end(payload);
 }
 
 function render(res: Response, reply: Reply): void {
   if (reply === 'streaming') return;
   if (reply === undefined) {
-    res.status(200).setHeader('Content-Length', '0');
-    endResponse(res);
+    res.statusCode = 200; // for the audit line written before the head goes out
+    endResponse(res, 200, { 'Content-Length': 0 });
     return;
   }
   if ('text' in reply) {
-    res.status(200).setHeader('Content-Type', reply.contentType);
-    endResponse(res, reply.text);
+    res.statusCode = 200;
+    endResponse(res, 200, { 'Content-Type': reply.contentType, 'Content-Length': Buffer.byteLength(reply.text) }, reply.text);
     return;
   }
   sendJson(res, reply.status ?? 200, reply.json);
@@ -158,11 +160,9 @@ function render(res: Response, reply: Reply): void {
 
 function sendJson(res: Response, status: number, value: unknown): void {
   const payload = JSON.stringify(value);
-  res.status(status);
+  res.statusCode = status;
   // Exactly "application/json" (no charset): some KES clients compare the header verbatim.
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', Buffer.byteLength(payload));
-  endResponse(res, payload);
+  endResponse(res, status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }, payload);
 }
 
 function sendError(deps: AppDeps, res: Response, err: unknown): void {
