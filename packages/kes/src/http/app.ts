@@ -57,8 +57,6 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
   const started = process.hrtime.bigint();
   const url = req.url;
   const q = url.indexOf('?');
-  // Routing and policy see the same, decoded path: "/v1/key/generate/%73ecret" must meet the
-  // deny pattern "/v1/key/generate/secret-*" exactly as its decoded form would.
   const rawPath = q < 0 ? url : url.slice(0, q);
   let path = rawPath;
   const audit: RouteContext['audit'] = {};
@@ -91,6 +89,8 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
   res.locals.kesEnd = onEnd;
   res.once('close', onEnd);
 
+  // Routing and policy see the same, decoded path: "/v1/key/generate/%73ecret" must meet the
+  // deny pattern "/v1/key/generate/secret-*" exactly as its decoded form would.
   path = decodePath(rawPath);
   const found = table.find(path);
   if (!found) throw new KesError(404, `not found: no API route '${path.slice(0, 200)}'`);
