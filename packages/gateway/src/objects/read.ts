@@ -19,6 +19,8 @@ export interface ReadRequest {
   conditions?: Conditions;
   /** x-amz-checksum-mode: ENABLED */
   withChecksum?: boolean;
+  /** HEAD: check access and compute headers, but recover no key (see ObjectEncryption.checkMetadataAccess). */
+  metadataOnly?: boolean;
 }
 
 export interface OpenedObject {
@@ -47,7 +49,10 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
     const record = await getRecord(ctx.store, req.bucket, req.key);
     const stored = record.sse as unknown as StoredSSE;
     if (req.conditions) checkConditions(req.conditions, record.etag, record.lastModified);
-    const oek = await ctx.enc.unseal(stored, { bucket: req.bucket, key: req.key }, req.customer);
+    const path = { bucket: req.bucket, key: req.key };
+    let oek: Buffer | undefined;
+    if (req.metadataOnly) await ctx.enc.checkMetadataAccess(stored, path, req.customer);
+    else oek = await ctx.enc.unseal(stored, path, req.customer);
 
     let range: ByteRange = { offset: 0, length: record.size };
     let status: 200 | 206 = 200;
@@ -65,7 +70,11 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
     const headers = objectHeaders(record, ctx.enc, req.withChecksum === true && status === 200);
     headers['content-length'] = String(range.length);
     if (status === 206) headers['content-range'] = `bytes ${range.offset}-${range.offset + range.length - 1}/${record.size}`;
-    return { record, status, range, headers, body: () => decryptRange(ctx.store, record, stored, oek, range) };
+    const body = (): Readable => {
+      if (!oek) throw new Error('an object opened for its metadata only has no body');
+      return decryptRange(ctx.store, record, stored, oek, range);
+    };
+    return { record, status, range, headers, body };
   } catch (err) {
     throw toS3Error(err);
   }

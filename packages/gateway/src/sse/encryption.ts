@@ -2,7 +2,7 @@ import { sealObjectKey } from '@kesgate/sse';
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
 import { decodeClientContext } from './context.js';
-import { kmsBackedMode, sealUnderKey } from './kms-backed.js';
+import { kmsBackedMode, refuseCustomerKey, sealUnderKey } from './kms-backed.js';
 import type { ObjectPath, SSEMode, SealedObject } from './mode.js';
 import { sseC } from './sse-c.js';
 import type { CustomerKey, SSEKind, SSERequest, StoredSSE } from './types.js';
@@ -42,6 +42,16 @@ export class ObjectEncryption {
     const mode = this.modes[stored.sse];
     if (!mode) throw new S3Error('InternalError', `ObjectTampered: unknown encryption "${String(stored.sse)}" in the object metadata`);
     return mode.unseal(stored, path, customer);
+  }
+
+  /**
+   * What a metadata read (HEAD, GetObjectAttributes) checks: an SSE-C object needs its key, checked by
+   * unsealing locally; an SSE-S3/KMS object needs no key material, so kes is not asked (and a HEAD works
+   * while kes is sealed — only reading data needs the key).
+   */
+  async checkMetadataAccess(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<void> {
+    if (stored.sse === 'SSE-C') (await sseC.unseal(stored, path, customer)).fill(0);
+    else refuseCustomerKey(customer);
   }
 
   responseHeaders(stored: StoredSSE): Record<string, string> {

@@ -7,6 +7,13 @@ import type { CustomerKey, SSERequest, StoredSSE } from './types.js';
 
 const pathOf = (p: ObjectPath): string => `${p.bucket}/${p.key}`;
 
+/** SSE-C headers on an object that is not SSE-C: 400 InvalidRequest (gateway-s3.md's error table). */
+export function refuseCustomerKey(customer: CustomerKey | undefined): void {
+  if (customer) {
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: it is not encrypted with a customer-provided key.');
+  }
+}
+
 export function objectTampered(detail: string, cause?: unknown): S3Error {
   return new S3Error('InternalError', `ObjectTampered: ${detail}`, { cause });
 }
@@ -26,9 +33,7 @@ export function kmsBackedMode(kind: 'SSE-S3' | 'SSE-KMS', kms: KMS): SSEMode {
     },
 
     async unseal(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<Buffer> {
-      if (customer) {
-        throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: it is not encrypted with a customer-provided key.');
-      }
+      refuseCustomerKey(customer);
       if (!stored.kmsKey || !stored.kmsCiphertext) throw objectTampered('the object metadata has no KMS key reference');
       const ctx = kmsContext(path.bucket, path.key, decodeClientContext(stored.kmsContext));
       const ek = await kms.decrypt(stored.kmsKey, Buffer.from(stored.kmsCiphertext, 'base64'), ctx, stored.kmsKeyVersion);

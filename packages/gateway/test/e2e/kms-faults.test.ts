@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes, s3Error, ssec } from '../helpers/s3.js';
 
@@ -33,6 +33,10 @@ describe('kes sealed', () => {
       const r = await s3Error(read(Key));
       assert.deepEqual([r.status, r.code, r.message], [503, 'ServiceUnavailable', 'KMS is sealed']);
     }
+    // Metadata needs no key material: HEAD still answers, only the data is locked.
+    const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'a' }));
+    assert.equal(head.ContentLength, data.length);
+    assert.equal(head.SSEKMSKeyId, 'key-a');
     const put = await s3Error(st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'while-sealed', Body: data })));
     assert.deepEqual([put.status, put.code], [503, 'ServiceUnavailable']);
     assert.equal(await exists(st.s3, B, 'while-sealed'), false);

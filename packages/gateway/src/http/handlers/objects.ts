@@ -43,7 +43,7 @@ const OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
-async function open(c: S3Call) {
+async function open(c: S3Call, metadataOnly: boolean) {
   const customer = parseReadSSE(c.req.headers);
   const pn = c.query.get('partNumber');
   if (pn !== null && !/^\d+$/.test(pn)) {
@@ -58,11 +58,12 @@ async function open(c: S3Call) {
     ...(pn !== null ? { partNumber: Number(pn) } : {}),
     conditions: parseConditions(c.req.headers),
     withChecksum: header(c.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+    metadataOnly,
   });
 }
 
 export async function getObjectHandler(c: S3Call): Promise<void> {
-  const opened = await open(c);
+  const opened = await open(c, false);
   setHeaders(c.res, opened.headers);
   for (const [param, name] of Object.entries(OVERRIDES)) {
     const v = c.query.get(param);
@@ -73,7 +74,7 @@ export async function getObjectHandler(c: S3Call): Promise<void> {
 }
 
 export async function headObjectHandler(c: S3Call): Promise<void> {
-  const opened = await open(c);
+  const opened = await open(c, true);
   setHeaders(c.res, opened.headers);
   c.res.status(opened.status).end();
 }
@@ -118,7 +119,7 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   const record = await getRecord(c.svc.store, c.bucket, c.key);
   // The SSE-C key is checked as on GET: attributes of an SSE-C object need its key.
   const stored = record.sse as unknown as StoredSSE;
-  if (stored.sse === 'SSE-C' || customer) (await c.svc.enc.unseal(stored, { bucket: c.bucket, key: c.key }, customer)).fill(0);
+  await c.svc.enc.checkMetadataAccess(stored, { bucket: c.bucket, key: c.key }, customer);
   const body: Record<string, unknown> = {};
   if (wanted.includes('ETag')) body.ETag = record.etag;
   if (wanted.includes('Checksum') && record.checksum) {
