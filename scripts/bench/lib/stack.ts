@@ -1,0 +1,171 @@
+// kes and the gateway as two processes, started the way an operator runs them (`kes server` and
+// `kesgate server --config`), in a temporary directory: the benchmarks and the load test measure
+// the real binaries, and read the gateway's memory and I/O from /proc.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCA, identityOf, initStore, issueClientCert, issueServerCert, type CertKeyPair } from '@kesgate/kes';
+import { REPO_ROOT, freePort, spawnNode, stopChild, waitUntil } from './processes.js';
+import type { Credentials } from './sigv4.js';
+
+export const DEFAULT_KEY = 'kesgate-default';
+
+interface Pki {
+  ca: CertKeyPair;
+  server: CertKeyPair;
+  admin: CertKeyPair;
+  gateway: CertKeyPair;
+}
+
+// RSA key generation takes seconds on a busy machine: one set, cached in the temp directory.
+const PKI_CACHE = join(tmpdir(), 'kesgate-bench-pki-v1.json');
+function pki(): Pki {
+  if (existsSync(PKI_CACHE)) {
+    try {
+      return JSON.parse(readFileSync(PKI_CACHE, 'utf8')) as Pki;
+    } catch {
+      // half-written by a concurrent run: make a new set
+    }
+  }
+  const ca = createCA('kesgate bench CA');
+  const set: Pki = {
+    ca,
+    server: issueServerCert(ca, ['localhost', '127.0.0.1']),
+    admin: issueClientCert(ca, 'admin'),
+    gateway: issueClientCert(ca, 'gateway'),
+  };
+  writeFileSync(`${PKI_CACHE}.${process.pid}`, JSON.stringify(set));
+  rmSync(PKI_CACHE, { force: true });
+  writeFileSync(PKI_CACHE, readFileSync(`${PKI_CACHE}.${process.pid}`));
+  rmSync(`${PKI_CACHE}.${process.pid}`, { force: true });
+  return set;
+}
+
+export interface StackOptions {
+  /** Master keys besides the default key. */
+  keys?: string[];
+  /** Gateway log level (default info: what `kesgate server` runs with); logs go to a file. */
+  logLevel?: string;
+  /** Gateway rotation concurrency (config `rotation.concurrency`). */
+  rotationConcurrency?: number;
+  /** Write CPU profiles of the gateway process into this directory (node --cpu-prof). */
+  gatewayProfileDir?: string;
+}
+
+export interface BenchStack {
+  dir: string;
+  creds: Credentials;
+  /** Plain HTTP listener (SSE-C refused there, as configured by default). */
+  url: string;
+  /** HTTPS listener, certificate signed by `caPem`. */
+  httpsUrl: string;
+  caPem: string;
+  /** PID of the gateway process (for /proc). */
+  readonly gatewayPid: number;
+  gatewayLog: string;
+  /** Stop the gateway and start a fresh process on the same ports and data. */
+  restartGateway(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function probe(url: string, ca?: string): Promise<boolean> {
+  return new Promise((res) => {
+    const req = (url.startsWith('https:') ? https : http).get(url, { ...(ca ? { ca } : {}) }, (r) => {
+      r.resume();
+      res(r.statusCode === 200);
+    });
+    req.on('error', () => res(false));
+    req.setTimeout(2000, () => req.destroy());
+  });
+}
+
+export async function startBenchStack(options: StackOptions = {}): Promise<BenchStack> {
+  const p = pki();
+  const dir = mkdtempSync(join(tmpdir(), 'kesgate-bench-'));
+  const at = (...f: string[]): string => join(dir, ...f);
+  mkdirSync(at('data'));
+  for (const [name, pair] of [['server', p.server], ['admin', p.admin], ['gateway', p.gateway]] as const) {
+    writeFileSync(at(`${name}.crt`), pair.cert);
+    writeFileSync(at(`${name}.key`), pair.key, { mode: 0o600 });
+  }
+  writeFileSync(at('ca.crt'), p.ca.cert);
+  const [kesPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
+  const keys = [DEFAULT_KEY, ...(options.keys ?? [])];
+  writeFileSync(
+    at('kes.yaml'),
+    `address: 127.0.0.1:${kesPort}
+admin: { identity: ${identityOf(p.admin.cert)} }
+tls: { key: server.key, cert: server.crt, ca: ca.crt, auth: off }
+policy:
+  gateway:
+    allow: [/v1/key/generate/*, /v1/key/decrypt/*, /v1/key/describe/*, /v1/status, /v1/sys/seal-status]
+    identities: [${identityOf(p.gateway.cert)}]
+keystore: { sqlite: { path: data/kes.db } }
+unseal: { file: unseal.key }
+log: { error: on, audit: data/audit.log }
+keys: [${keys.map((k) => `{ name: ${k} }`).join(', ')}]
+`,
+  );
+  const creds: Credentials = { accessKey: 'kesgate-bench', secretKey: 'kesgate-bench-secret-0123456789', region: 'us-east-1' };
+  writeFileSync(
+    at('gateway.yaml'),
+    `address: 127.0.0.1:${httpPort}
+tls: { address: 127.0.0.1:${httpsPort}, cert: server.crt, key: server.key }
+region: ${creds.region}
+credentials: { accessKey: ${creds.accessKey}, secretKey: ${creds.secretKey} }
+backend: { fs: { path: data/gateway } }
+kms: { endpoints: [https://127.0.0.1:${kesPort}], cert: gateway.crt, key: gateway.key, ca: ca.crt, defaultKey: ${DEFAULT_KEY} }
+log: { level: ${options.logLevel ?? 'info'} }
+rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
+`,
+  );
+  const { shares } = await initStore(at('kes.yaml'), { shares: 1, threshold: 1 });
+  writeFileSync(at('unseal.key'), `${shares.join('\n')}\n`, { mode: 0o600 });
+
+  const kesLog = at('kes.log');
+  const gatewayLog = at('gateway.log');
+  const kes = spawnNode(join(REPO_ROOT, 'packages/kes/bin/kes.js'), ['server', '--config', at('kes.yaml')], { cwd: dir, logFile: kesLog });
+  let gateway: ChildProcess | undefined;
+  const url = `http://127.0.0.1:${httpPort}`;
+  const httpsUrl = `https://127.0.0.1:${httpsPort}`;
+  const startGatewayProcess = async (): Promise<void> => {
+    const child = spawnNode(join(REPO_ROOT, 'packages/gateway/bin/kesgate.js'), ['server', '--config', at('gateway.yaml')], {
+      cwd: dir,
+      logFile: gatewayLog,
+      ...(options.gatewayProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`] } : {}),
+    });
+    gateway = child;
+    await waitUntil('the gateway', () => probe(`${url}/kesgate/health`), child, gatewayLog);
+  };
+  try {
+    await waitUntil('kes', () => probe(`https://127.0.0.1:${kesPort}/version`, p.ca.cert), kes, kesLog);
+    await startGatewayProcess();
+  } catch (err) {
+    if (gateway) await stopChild(gateway);
+    await stopChild(kes);
+    throw err;
+  }
+  return {
+    dir,
+    creds,
+    url,
+    httpsUrl,
+    caPem: p.ca.cert,
+    get gatewayPid() {
+      return gateway!.pid!;
+    },
+    gatewayLog,
+    async restartGateway() {
+      await stopChild(gateway!);
+      await startGatewayProcess();
+    },
+    async close() {
+      if (gateway) await stopChild(gateway);
+      await stopChild(kes);
+      if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
