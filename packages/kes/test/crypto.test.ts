@@ -134,3 +134,16 @@ test('key wrapping binds the AAD and the key', () => {
   tampered[20]! ^= 1;
   assert.throws(() => unwrapKey(key, Buffer.from('a'), tampered), UnwrapError);
 });
+
+test('the random pool hands out fresh bytes across refills and never the same value twice', async () => {
+  const { randomBytesFromPool } = await import('../src/crypto/random.js');
+  const seen = new Set<string>();
+  for (let i = 0; i < 600; i++) {
+    const b = randomBytesFromPool(i % 2 ? 32 : 28); // ~18 KiB: several refills of the 4 KiB pool
+    assert.equal(b.length, i % 2 ? 32 : 28);
+    assert.notDeepEqual(b, Buffer.alloc(b.length));
+    seen.add(b.toString('hex'));
+  }
+  assert.equal(seen.size, 600);
+  assert.throws(() => randomBytesFromPool(4097), RangeError);
+});

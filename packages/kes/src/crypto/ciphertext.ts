@@ -10,7 +10,6 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
-  randomBytes,
   type CipherChaCha20Poly1305,
   type CipherGCM,
   type DecipherChaCha20Poly1305,
@@ -18,6 +17,7 @@ import {
 } from 'node:crypto';
 import { hchacha20 } from './hchacha20.js';
 import { legacyToBinary } from './legacy.js';
+import { randomBytesFromPool } from './random.js';
 
 export type Cipher = 'AES256' | 'ChaCha20';
 export const CIPHERS: readonly Cipher[] = ['AES256', 'ChaCha20'];
@@ -72,7 +72,7 @@ export function encryptKes(
   context: Uint8Array = EMPTY,
   randomness?: EncryptRandomness,
 ): Buffer {
-  const random = randomness ?? splitRandom(randomBytes(IV_SIZE + NONCE_SIZE));
+  const random = randomness ?? splitRandom(randomBytesFromPool(IV_SIZE + NONCE_SIZE));
   if (random.iv.length !== IV_SIZE || random.nonce.length !== NONCE_SIZE) {
     throw new RangeError(`iv must be ${IV_SIZE} bytes and nonce ${NONCE_SIZE} bytes`);
   }

@@ -1,7 +1,8 @@
 // Key operations as plain functions over the keyring: no HTTP here. Every failure is a KesError
 // with the status and message of kes-api.md; keystore (SQLite) failures become 502
 // "failed to <op> key" and are written to the error log (never with key material).
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { randomBytesFromPool } from '../crypto/random.js';
 import type { Barrier } from '../barrier/barrier.js';
 import { decryptKes, encryptKes, isCipher, NotAuthenticError, type Cipher } from '../crypto/ciphertext.js';
 import { errors, isKesError, KesError } from '../errors.js';
@@ -102,7 +103,7 @@ export class KeyService {
 
   generate(name: string, context?: Uint8Array): DataKey {
     const latest = this.#latest(this.#usable(name));
-    const plaintext = randomBytes(32);
+    const plaintext = randomBytesFromPool(32);
     return { plaintext, ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version: formatVersion(latest.version) };
   }
 
