@@ -96,6 +96,10 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
   }
   const verifier = new PayloadVerifier(verifierOptions);
   if (decoder) verifier.trailers = decoder.trailers;
+  // A small body can arrive and fail verification (bad digest, a client gone) before the handler
+  // attaches its consumer, e.g. while it waits for kes. The error stays on the stream (`errored`)
+  // for pipeline()/for-await to report; unheard, it would be an uncaught exception ending the process.
+  verifier.on('error', () => {});
 
   const incomplete = (): void => {
     if (!verifier.destroyed) verifier.destroy(new S3Error('IncompleteBody', 'The connection closed before the whole request body arrived.'));
