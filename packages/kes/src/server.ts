@@ -33,6 +33,8 @@ export interface RunningServer {
    * the keystore cannot change without a restart. Throws (and keeps the old settings) on errors.
    */
   reload(config?: KesConfig): KesConfig;
+  /** Resolves once every audit line logged so far is in the audit file. */
+  flushAudit(): Promise<void>;
   /** Stops listening, ends open connections and streams, zeroes keys, closes the keystore. */
   close(): Promise<void>;
 }
@@ -147,6 +149,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     url: `https://${host}:${bound.port}`,
     sealed: () => barrier.sealed,
     reload,
+    flushAudit: () => audit.flush(),
     close: () =>
       (closed ??= (async () => {
         process.off('SIGHUP', onSighup);
@@ -155,7 +158,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
         await stopped;
         barrier.seal();
         errorLog.close();
-        audit.close();
+        await audit.close();
         store.close();
       })()),
   };

@@ -114,6 +114,7 @@ test('the audit file never holds plaintexts, ciphertexts, contexts, imported key
   // a refused unseal (403) is audited: its share must not be
   await ts.put('/v1/sys/unseal', ts.pki.gateway, { key: ts.shares[2] }).expect(403);
 
+  await ts.srv.flushAudit();
   const audit = readFileSync(ts.auditPath, 'utf8');
   const lines = audit.trim().split('\n');
   assert.ok(lines.length >= 13);

@@ -94,6 +94,7 @@ describe('authorization', () => {
   test('every 403 is audited with identity, path and key; nothing else of the request', async () => {
     await ts.put('/v1/key/generate/secret-1', ts.pki.restricted, { context: Buffer.from('a-secret-context').toString('base64') });
     await ts.get('/v1/metrics', ts.pki.gateway);
+    await ts.srv.flushAudit();
     const lines = readFileSync(ts.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const refused = lines.filter((l) => l.status === 403);
     const deny = refused.find((l) => l.path === '/v1/key/generate/secret-1' && l.identity === ts.pki.restricted.identity);

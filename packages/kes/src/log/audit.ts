@@ -1,10 +1,12 @@
 // The audit log: one JSON line per request that touches a key and per refused (403) request,
 // to a file or stdout and to live /v1/log/audit subscribers. It records who did what to which
 // key and how it ended — never key material, plaintexts, ciphertexts, contexts or shares.
-// File writes are batched: the lines of one event-loop turn are appended with one synchronous
-// write in that turn's check phase (setImmediate) — under load that is one syscall for many
-// requests, and a line is in the file before its client can have read the response.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+//
+// File writes leave the request path: the lines of one event-loop turn are joined and appended
+// by an fs stream (libuv's thread pool). A synchronous append per request measured ~70 µs of
+// main-thread time per key request on this kind of machine. The cost: lines of the last few
+// milliseconds before a kill -9 may be lost; `flush()` resolves once everything is written.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AuditEvent {
@@ -22,23 +24,24 @@ export interface AuditEvent {
 type Subscriber = (line: string) => void;
 
 export class AuditLog {
-  #fd: number | undefined;
-  readonly #onError: (e: Error) => void;
+  readonly #file: WriteStream | undefined;
   readonly #stdout: boolean;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onEvent: () => void;
   #pending: string[] = [];
   #flushScheduled = false;
+  /** Settles when every batch handed to the stream so far has been written. */
+  #written: Promise<void> = Promise.resolve();
 
   /** `target`: 'off', 'stdout' or a file path (appended to). `onError`: the file failed. */
   constructor(target: string, onEvent: () => void = () => {}, onError: (e: Error) => void = () => {}) {
     this.#stdout = target === 'stdout';
     if (target !== 'off' && target !== 'stdout') {
       mkdirSync(dirname(target), { recursive: true });
-      this.#fd = openSync(target, 'a', 0o600);
+      this.#file = createWriteStream(target, { flags: 'a', mode: 0o600 });
+      this.#file.on('error', onError);
     }
     this.#onEvent = onEvent;
-    this.#onError = onError;
   }
 
   write(event: AuditEvent): void {
@@ -49,28 +52,21 @@ export class AuditLog {
       response: { code: event.status, time: Math.round(event.latency_ms * 1000) },
     })}\n`;
     this.#onEvent();
-    if (this.#fd !== undefined) {
+    if (this.#file) {
       this.#pending.push(line);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => this.#handOver());
       }
     }
     if (this.#stdout) process.stdout.write(line);
     for (const s of this.#subscribers) s(line);
   }
 
-  /** Appends the buffered lines now. */
-  flush(): void {
-    this.#flushScheduled = false;
-    if (this.#fd === undefined || this.#pending.length === 0) return;
-    const text = this.#pending.join('');
-    this.#pending = [];
-    try {
-      writeSync(this.#fd, text);
-    } catch (e) {
-      this.#onError(e as Error);
-    }
+  /** Resolves once every line logged so far is in the file. */
+  flush(): Promise<void> {
+    this.#handOver();
+    return this.#written;
   }
 
   subscribe(s: Subscriber): () => void {
@@ -78,10 +74,20 @@ export class AuditLog {
     return () => this.#subscribers.delete(s);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#subscribers.clear();
-    this.flush();
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    await this.flush();
+    const file = this.#file;
+    if (file && !file.destroyed) await new Promise<void>((resolve) => file.end(resolve));
+  }
+
+  #handOver(): void {
+    this.#flushScheduled = false;
+    const file = this.#file;
+    if (!file || this.#pending.length === 0 || file.destroyed) return;
+    const text = this.#pending.join('');
+    this.#pending = [];
+    // Stream writes complete in order: this batch's callback means all earlier ones are done.
+    this.#written = new Promise((resolve) => file.write(text, () => resolve()));
   }
 }
