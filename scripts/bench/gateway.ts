@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapRange } from '@kesgate/sse';
 import { describeKesCalls, kesCalls } from './lib/gateway-metrics.js';
-import { benchScript, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
+import { benchScript, procCpuSeconds, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';
 import { sseC, sseS3 } from './lib/sse-headers.js';
 import { startBenchStack, type BenchStack } from './lib/stack.js';
@@ -69,6 +69,7 @@ interface Env {
   gwTls: RawS3;
   bare: RawS3;
   bareTls: RawS3;
+  barePid: number;
   block: Buffer;
   customerKey: Buffer;
 }
@@ -94,6 +95,7 @@ async function memPhase(e: Env): Promise<void> {
   const hwm = after.hwm / MiB;
   console.log(`  RSS idle ${fmt(idle.rss / MiB)} MiB, VmHWM after PUT ${fmt(afterPut.hwm / MiB)} MiB, after GET ${fmt(hwm)} MiB`);
   row(`memory: gateway VmHWM, ${BIG / MiB} MiB PUT+GET`, `${fmt(hwm)} MiB`, `idle RSS ${fmt(idle.rss / MiB)} MiB`, undefined, '< 150 MiB', hwm < 150);
+  row('  (info) VmHWM growth over the idle process', `${fmt(hwm - idle.rss / MiB)} MiB`, '', undefined, '', undefined);
 }
 
 async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
@@ -109,6 +111,7 @@ async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
   const bareMs: number[] = [];
   const gwMs: number[] = [];
   const readChars: number[] = [];
+  const kesBefore = await kesCalls(e.stack.url);
   for (let i = 0; i <= RANGE_REPS; i++) {
     const b = expectStatus(await e.bare.get(BUCKET, 'big', { headers: range, sink: 'buffer' }), 206, 'bare range GET');
     const before = procReadChars(pid);
@@ -119,6 +122,7 @@ async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
     bareMs.push(b.ms);
     gwMs.push(g.ms);
   }
+  console.log(`  the gateway's calls to kes during the range GETs: ${describeKesCalls(kesBefore, await kesCalls(e.stack.url))}`);
   const mapped = mapRange(offset, length, [{ plainSize: BIG }]).reduce((n, s) => n + s.encLength, 0);
   const gm = median(gwMs);
   const bm = median(bareMs);
@@ -135,46 +139,83 @@ async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
   );
 }
 
-const LARGE_KEYS = { s3: 'large-sse-s3', c: 'large-sse-c', bare: 'large', bareTls: 'large-tls', bareSync: 'large-fsync' };
+/** One side of a large-object comparison: where it goes, which process serves it, what headers it needs. */
+interface Variant {
+  name: string;
+  client: RawS3;
+  pid: number;
+  key: string;
+  /** Headers on PUT (SSE choice) and on GET (SSE-C key). */
+  putHeaders?: Record<string, string>;
+  getHeaders?: Record<string, string>;
+}
+
+interface Measured {
+  /** Median MiB/s over the rounds. */
+  mbps: number;
+  /** Median CPU milliseconds the serving process spent per MiB (user + system). */
+  cpuPerMiB: number;
+}
+
+function largeVariants(e: Env): Record<'bare' | 'bareTls' | 'bareSync' | 's3' | 'c', Variant> {
+  const gw = e.stack.gatewayPid;
+  return {
+    bare: { name: 'bare HTTP', client: e.bare, pid: e.barePid, key: 'large' },
+    bareTls: { name: 'bare HTTPS', client: e.bareTls, pid: e.barePid, key: 'large-tls' },
+    bareSync: { name: 'bare HTTP+fsync', client: e.bare, pid: e.barePid, key: 'large-fsync', putHeaders: { 'x-bench-fsync': '1' } },
+    s3: { name: 'SSE-S3 HTTP', client: e.gw, pid: gw, key: 'large-sse-s3', putHeaders: sseS3() },
+    c: { name: 'SSE-C HTTPS', client: e.gwTls, pid: gw, key: 'large-sse-c', putHeaders: sseC(e.customerKey), getHeaders: sseC(e.customerKey) },
+  };
+}
+
+/** ROUNDS rounds, each transferring once through every variant in turn; medians per variant. */
+async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Promise<Map<Variant, Measured>> {
+  const samples = new Map<Variant, { mbps: number[]; cpu: number[] }>(variants.map((v) => [v, { mbps: [], cpu: [] }]));
+  for (let r = 0; r < ROUNDS; r++) {
+    const line: string[] = [];
+    for (const v of variants) {
+      const cpu0 = procCpuSeconds(v.pid);
+      const mbps =
+        kind === 'PUT'
+          ? await timedPut(v.client, BUCKET, v.key, LARGE, e.block, v.putHeaders)
+          : await timedGet(v.client, BUCKET, v.key, LARGE, v.getHeaders);
+      const cpuPerMiB = ((procCpuSeconds(v.pid) - cpu0) * 1000) / (LARGE / MiB);
+      samples.get(v)!.mbps.push(mbps);
+      samples.get(v)!.cpu.push(cpuPerMiB);
+      line.push(`${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB)`);
+    }
+    console.log(`  round ${r + 1}: ${line.join(', ')}`);
+  }
+  return new Map([...samples].map(([v, s]) => [v, { mbps: median(s.mbps), cpuPerMiB: median(s.cpu) }]));
+}
+
+function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Measured>, v: ReturnType<typeof largeVariants>): void {
+  const got = (x: Variant): Measured => m.get(x)!;
+  const mb = (x: Variant): string => `${fmt(got(x).mbps, 0)} MB/s`;
+  const base = got(v.bare).mbps;
+  for (const g of [v.s3, v.c]) {
+    const ratio = got(g).mbps / base;
+    row(`${kind} ${LARGE / MiB} MiB ${g.name}`, mb(g), `bare HTTP ${mb(v.bare)}`, ratio, `≥ ${target}×`, ratio >= target);
+  }
+  row(`  (info) SSE-C HTTPS vs bare HTTPS`, mb(v.c), `bare HTTPS ${mb(v.bareTls)}`, got(v.c).mbps / got(v.bareTls).mbps, '', undefined);
+  if (m.has(v.bareSync)) row(`  (info) SSE-S3 vs bare HTTP+fsync`, mb(v.s3), `bare+fsync ${mb(v.bareSync)}`, got(v.s3).mbps / got(v.bareSync).mbps, '', undefined);
+  // CPU per MiB does not depend on how busy the machine is: the ratio says what the gateway costs.
+  const cpu = (x: Variant): string => `${fmt(got(x).cpuPerMiB, 2)} ms CPU/MiB`;
+  row(`  (info) ${kind} server CPU, SSE-S3 HTTP`, cpu(v.s3), `bare HTTP ${cpu(v.bare)}`, got(v.s3).cpuPerMiB / got(v.bare).cpuPerMiB, '', undefined);
+  row(`  (info) ${kind} server CPU, SSE-C HTTPS`, cpu(v.c), `bare HTTPS ${cpu(v.bareTls)}`, got(v.c).cpuPerMiB / got(v.bareTls).cpuPerMiB, '', undefined);
+}
 
 async function putPhase(e: Env): Promise<void> {
-  console.log(`\n[put] ${LARGE / MiB} MiB PUT, ${ROUNDS} interleaved rounds, median MB/s (MiB/s)`);
-  const m: Record<string, number[]> = { bare: [], bareSync: [], bareTls: [], s3: [], c: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    m.bare!.push(await timedPut(e.bare, BUCKET, LARGE_KEYS.bare, LARGE, e.block));
-    m.s3!.push(await timedPut(e.gw, BUCKET, LARGE_KEYS.s3, LARGE, e.block, sseS3()));
-    m.bareTls!.push(await timedPut(e.bareTls, BUCKET, LARGE_KEYS.bareTls, LARGE, e.block));
-    m.c!.push(await timedPut(e.gwTls, BUCKET, LARGE_KEYS.c, LARGE, e.block, sseC(e.customerKey)));
-    m.bareSync!.push(await timedPut(e.bare, BUCKET, LARGE_KEYS.bareSync, LARGE, e.block, { 'x-bench-fsync': '1' }));
-    console.log(`  round ${r + 1}: ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v[r]!, 0)}`).join(', ')}`);
-  }
-  const [bare, bareSync, bareTls, s3, c] = [m.bare!, m.bareSync!, m.bareTls!, m.s3!, m.c!].map(median) as [number, number, number, number, number];
-  row(`PUT ${LARGE / MiB} MiB SSE-S3 (HTTP)`, `${fmt(s3, 0)} MB/s`, `bare HTTP ${fmt(bare, 0)} MB/s`, s3 / bare, '≥ 0.6×', s3 / bare >= 0.6);
-  row(`PUT ${LARGE / MiB} MiB SSE-C (HTTPS)`, `${fmt(c, 0)} MB/s`, `bare HTTP ${fmt(bare, 0)} MB/s`, c / bare, '≥ 0.6×', c / bare >= 0.6);
-  row(`  (info) SSE-C (HTTPS) vs bare HTTPS`, `${fmt(c, 0)} MB/s`, `bare HTTPS ${fmt(bareTls, 0)} MB/s`, c / bareTls, '', undefined);
-  row(`  (info) SSE-S3 vs bare HTTP + fsync`, `${fmt(s3, 0)} MB/s`, `bare+fsync ${fmt(bareSync, 0)} MB/s`, s3 / bareSync, '', undefined);
+  console.log(`\n[put] ${LARGE / MiB} MiB PUT, UNSIGNED-PAYLOAD, ${ROUNDS} interleaved rounds, medians (MB/s = MiB/s)`);
+  const v = largeVariants(e);
+  throughputRows('PUT', 0.6, await interleaved('PUT', e, [v.bare, v.s3, v.bareTls, v.c, v.bareSync]), v);
 }
 
 async function getPhase(e: Env, putDone: boolean): Promise<void> {
-  console.log(`\n[get] ${LARGE / MiB} MiB GET, ${ROUNDS} interleaved rounds, median MB/s (MiB/s)`);
-  if (!putDone) {
-    await timedPut(e.bare, BUCKET, LARGE_KEYS.bare, LARGE, e.block);
-    await timedPut(e.bare, BUCKET, LARGE_KEYS.bareTls, LARGE, e.block);
-    await timedPut(e.gw, BUCKET, LARGE_KEYS.s3, LARGE, e.block, sseS3());
-    await timedPut(e.gwTls, BUCKET, LARGE_KEYS.c, LARGE, e.block, sseC(e.customerKey));
-  }
-  const m: Record<string, number[]> = { bare: [], bareTls: [], s3: [], c: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    m.bare!.push(await timedGet(e.bare, BUCKET, LARGE_KEYS.bare, LARGE));
-    m.s3!.push(await timedGet(e.gw, BUCKET, LARGE_KEYS.s3, LARGE));
-    m.bareTls!.push(await timedGet(e.bareTls, BUCKET, LARGE_KEYS.bareTls, LARGE));
-    m.c!.push(await timedGet(e.gwTls, BUCKET, LARGE_KEYS.c, LARGE, sseC(e.customerKey)));
-    console.log(`  round ${r + 1}: ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v[r]!, 0)}`).join(', ')}`);
-  }
-  const [bare, bareTls, s3, c] = [m.bare!, m.bareTls!, m.s3!, m.c!].map(median) as [number, number, number, number];
-  row(`GET ${LARGE / MiB} MiB SSE-S3 (HTTP)`, `${fmt(s3, 0)} MB/s`, `bare HTTP ${fmt(bare, 0)} MB/s`, s3 / bare, '≥ 0.7×', s3 / bare >= 0.7);
-  row(`GET ${LARGE / MiB} MiB SSE-C (HTTPS)`, `${fmt(c, 0)} MB/s`, `bare HTTP ${fmt(bare, 0)} MB/s`, c / bare, '≥ 0.7×', c / bare >= 0.7);
-  row(`  (info) SSE-C (HTTPS) vs bare HTTPS`, `${fmt(c, 0)} MB/s`, `bare HTTPS ${fmt(bareTls, 0)} MB/s`, c / bareTls, '', undefined);
+  console.log(`\n[get] ${LARGE / MiB} MiB GET, ${ROUNDS} interleaved rounds, medians (MB/s = MiB/s)`);
+  const v = largeVariants(e);
+  if (!putDone) for (const x of [v.bare, v.bareTls, v.s3, v.c]) await timedPut(x.client, BUCKET, x.key, LARGE, e.block, x.putHeaders);
+  throughputRows('GET', 0.7, await interleaved('GET', e, [v.bare, v.s3, v.bareTls, v.c]), v);
 }
 
 function describe(r: LoopResult): { opsPerSec: number; line: string } {
@@ -199,9 +240,19 @@ async function smallPhase(e: Env): Promise<void> {
     await putGetLoop(e.gw, 'small', { ...opts, seconds: 1 });
     const totals = { base: emptyResult(), gw: emptyResult() };
     const kesBefore = await kesCalls(e.stack.url);
+    // Server CPU per operation does not depend on how busy the machine is: the gateway's is counted
+    // with kes's (every PUT asks kes for a data key, every GET asks it to decrypt one).
+    const cpu = { base: 0, gw: 0, kes: 0 };
+    const serverCpu = (pids: number[]) => pids.reduce((n, pid) => n + procCpuSeconds(pid), 0);
     for (let r = 0; r < ROUNDS; r++) {
+      let c0 = serverCpu([child.pid!]);
       const b = await putGetLoop(base, 'small', { ...opts, seconds: SMALL_SECONDS });
+      cpu.base += serverCpu([child.pid!]) - c0;
+      c0 = serverCpu([e.stack.gatewayPid]);
+      const k0 = serverCpu([e.stack.kesPid]);
       const g = await putGetLoop(e.gw, 'small', { ...opts, seconds: SMALL_SECONDS });
+      cpu.gw += serverCpu([e.stack.gatewayPid]) - c0;
+      cpu.kes += serverCpu([e.stack.kesPid]) - k0;
       mergeInto(totals.base, b);
       mergeInto(totals.gw, g);
       console.log(`  round ${r + 1}: s3rver ${fmt(b.ops / b.seconds, 0)} ops/s, gateway ${fmt(g.ops / g.seconds, 0)} ops/s`);
@@ -219,6 +270,9 @@ async function smallPhase(e: Env): Promise<void> {
     const p = (t: LoopResult, op: string) => `${fmt(percentile(t.latencies[op]!, 50), 1)}/${fmt(percentile(t.latencies[op]!, 99), 1)} ms`;
     row('  4 KiB PUT p50/p99', p(totals.gw, 'PUT'), `s3rver ${p(totals.base, 'PUT')}`, undefined, '', undefined);
     row('  4 KiB GET p50/p99', p(totals.gw, 'GET'), `s3rver ${p(totals.base, 'GET')}`, undefined, '', undefined);
+    const perOp = (seconds: number, t: LoopResult) => (seconds * 1000) / t.ops;
+    const [gCpu, kCpu, bCpu] = [perOp(cpu.gw, totals.gw), perOp(cpu.kes, totals.gw), perOp(cpu.base, totals.base)];
+    row('  (info) server CPU per op, gateway + kes', `${fmt(gCpu, 2)} + ${fmt(kCpu, 2)} ms`, `s3rver ${fmt(bCpu, 2)} ms`, (gCpu + kCpu) / bCpu, '', undefined);
   } finally {
     if (child) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -247,6 +301,7 @@ async function main(): Promise<void> {
       gwTls: make(stack.httpsUrl),
       bare: make(`http://127.0.0.1:${bare.info.http}`),
       bareTls: make(`https://127.0.0.1:${bare.info.https}`),
+      barePid: bare.child.pid!,
       block: randomBytes(MiB),
       customerKey: randomBytes(32),
     };

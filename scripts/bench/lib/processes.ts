@@ -119,3 +119,15 @@ export function procReadChars(pid: number): number {
 export function benchScript(name: string): string {
   return join(REPO_ROOT, 'scripts/bench/lib', name);
 }
+
+/** Linux only: user + system CPU seconds the process has used (/proc/<pid>/stat, all threads). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
+  return ticks / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;

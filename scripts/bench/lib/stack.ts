@@ -65,6 +65,7 @@ export interface BenchStack {
   caPem: string;
   /** PID of the gateway process (for /proc). */
   readonly gatewayPid: number;
+  readonly kesPid: number;
   gatewayLog: string;
   /** Stop the gateway and start a fresh process on the same ports and data. */
   restartGateway(): Promise<void>;
@@ -157,6 +158,7 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
     get gatewayPid() {
       return gateway!.pid!;
     },
+    kesPid: kes.pid!,
     gatewayLog,
     async restartGateway() {
       await stopChild(gateway!);
