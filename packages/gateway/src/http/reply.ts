@@ -12,31 +12,35 @@ export function setHeaders(res: Response, headers: Record<string, string>): void
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
 }
 
+/** Resolves once `body` has data to read (or has ended); rejects if it fails first. */
+function firstData(body: Readable): Promise<void> {
+  if (body.readableLength > 0 || body.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      body.off('readable', ok).off('end', ok).off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const ok = (): void => done();
+    body.on('readable', ok).on('end', ok).on('error', done);
+  });
+}
+
 /**
  * Streams a decrypted body. The first package is authenticated before the status line goes out, so a
  * tampered object of one package is a clean 500 and not a 200 with a broken body; a failure further on
  * cuts the connection, so the client sees a short body, never unauthenticated bytes.
  */
 export async function sendStream(res: Response, status: number, body: Readable): Promise<void> {
-  const it = body[Symbol.asyncIterator]();
-  let first: IteratorResult<Buffer>;
   try {
-    first = (await it.next()) as IteratorResult<Buffer>;
+    await firstData(body);
   } catch (err) {
     // The error document must not carry the object's headers (ETag, Content-Type, SSE, ...).
     for (const name of res.getHeaderNames()) if (name !== 'x-amz-request-id' && name !== 'x-amz-id-2') res.removeHeader(name);
     throw err;
   }
   res.status(status);
-  async function* rest(): AsyncGenerator<Buffer> {
-    if (!first.done) yield first.value;
-    for (;;) {
-      const n = (await it.next()) as IteratorResult<Buffer>;
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  await pipeline(Readable.from(rest()), res);
+  await pipeline(body, res);
 }
 
 export const isoDate = (d: Date): string => d.toISOString();

@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createDecryptStream, encryptedSize, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
@@ -87,28 +88,23 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
     if (p.encSize !== encryptedSize(p.plainSize)) throw objectTampered(`part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`);
   }
   const segments = mapRange(range.offset, range.length, record.parts);
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (const seg of segments) {
-      const part = record.parts[seg.part - 1]!;
-      const key = stored.multipart ? partKey(oek, part.number) : oek;
-      const raw = await store.openPartRange(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
-      const plain = createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take });
-      raw.on('error', (e) => plain.destroy(e));
-      raw.pipe(plain);
-      try {
-        for await (const c of plain) yield c as Buffer;
-      } finally {
-        raw.destroy();
-      }
-    }
-  }
-  // The OEK is needed only while this body is read.
-  async function* thenForget(): AsyncGenerator<Buffer> {
+  const out = new PassThrough({ highWaterMark: 4 * 65536 });
+  // Parts are decrypted one after another into one stream; no plaintext is emitted before its package verified.
+  (async () => {
     try {
-      yield* chunks();
+      for (const seg of segments) {
+        const part = record.parts[seg.part - 1]!;
+        const key = stored.multipart ? partKey(oek, part.number) : oek;
+        const raw = await store.openPartRange(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
+        await pipeline(raw, createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take }), out, { end: false });
+      }
+      out.end();
+    } catch (err) {
+      out.destroy(err as Error);
     } finally {
+      // The OEK is needed only while this body is read.
       oek.fill(0);
     }
-  }
-  return Readable.from(thenForget(), { objectMode: false });
+  })();
+  return out;
 }

@@ -51,7 +51,12 @@ export async function writeEncrypted(store: ObjectStore, bucket: string, body: W
  * SSE-KMS → random, so the ETag tells nothing about the plaintext.
  */
 export function etagFor(kind: StoredSSE['sse'], digests: PayloadDigests): string {
-  return kind === 'SSE-S3' ? digests.md5Hex : randomBytes(16).toString('hex');
+  return etagIsMD5(kind) ? digests.md5Hex : randomBytes(16).toString('hex');
+}
+
+/** Whether data written under this SSE mode needs its MD5 computed (for the ETag). */
+export function etagIsMD5(kind: StoredSSE['sse']): boolean {
+  return kind === 'SSE-S3';
 }
 
 export function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {

@@ -9,6 +9,8 @@ import { checksumHeaderName, parseChecksumRequest, PayloadVerifier, type Payload
 import { S3Error } from './errors.js';
 
 export interface BodyOptions {
+  /** Compute the payload's MD5 for the ETag (default true); see PayloadVerifierOptions.md5. */
+  md5?: boolean;
   /** Largest payload accepted (EntityTooLarge beyond); AWS allows 5 GiB in one PUT. */
   maxSize?: number;
   /** Refuse a body without Content-Length (MissingContentLength), as PutObject and UploadPart do. */
@@ -86,6 +88,7 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
   if (checks.contentMd5 !== undefined) verifierOptions.contentMd5 = checks.contentMd5;
   if (expectedSize !== undefined) verifierOptions.expectedSize = expectedSize;
   if (max !== undefined) verifierOptions.maxSize = max;
+  if (options.md5 === false) verifierOptions.md5 = false;
   const declared = checks.checksum;
   if (declared) {
     const trailerName = checksumHeaderName(declared.algorithm);

@@ -189,11 +189,16 @@ export interface PayloadVerifierOptions {
   expectedSize?: number;
   /** More bytes than this → EntityTooLarge. */
   maxSize?: number;
+  /**
+   * MD5 of the payload for the ETag (default true). MD5 is the costliest hash here: skip it when the ETag
+   * will not be an MD5 (SSE-C, SSE-KMS); a Content-MD5 header is verified either way.
+   */
+  md5?: boolean;
 }
 
 export interface PayloadDigests {
   size: number;
-  /** MD5 of the payload: the ETag of a single-part object. */
+  /** MD5 of the payload: the ETag of a single-part object. Empty when not computed (options.md5 false). */
   md5: Buffer;
   md5Hex: string;
   /** The flexible checksum computed (base64), when one was requested. */
@@ -211,13 +216,14 @@ export class PayloadVerifier extends Transform {
   /** Trailing headers of an aws-chunked body (filled by the decoder upstream, complete at the end). */
   trailers: Readonly<Record<string, string>> = {};
   private size = 0;
-  private readonly md5 = createHash('md5');
+  private readonly md5: Hash | undefined;
   private readonly sha256: Hash | undefined;
   private readonly checksum: Hasher | undefined;
 
   constructor(private readonly options: PayloadVerifierOptions = {}) {
     super();
     this.sha256 = options.contentSha256 !== undefined ? createHash('sha256') : undefined;
+    this.md5 = options.md5 !== false || options.contentMd5 !== undefined ? createHash('md5') : undefined;
     this.checksum = options.checksum ? createChecksumHasher(options.checksum.algorithm) : undefined;
   }
 
@@ -232,7 +238,7 @@ export class PayloadVerifier extends Transform {
       callback(new S3Error('InvalidRequest', `The body is longer than the ${expectedSize} bytes announced.`));
       return;
     }
-    this.md5.update(chunk);
+    this.md5?.update(chunk);
     this.sha256?.update(chunk);
     this.checksum?.update(chunk);
     callback(null, chunk);
@@ -260,7 +266,7 @@ export class PayloadVerifier extends Transform {
         });
       }
     }
-    const md5 = this.md5.digest();
+    const md5 = this.md5 ? this.md5.digest() : Buffer.alloc(0);
     if (contentMd5 !== undefined && md5.toString('base64') !== contentMd5) {
       throw new S3Error('BadDigest', undefined, {
         extra: { ExpectedDigest: Buffer.from(contentMd5, 'base64').toString('hex'), CalculatedDigest: md5.toString('hex') },

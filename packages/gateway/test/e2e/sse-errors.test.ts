@@ -60,6 +60,20 @@ describe('SSE-S3/KMS header validation (PUT)', () => {
     refusedPut('ctx', { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-context': 'not-base64-json' }, 400, 'InvalidArgument'));
 });
 
+describe('Content-MD5 under every mode', () => {
+  // Only SSE-S3 computes the MD5 for its ETag; a Content-MD5 header is still checked under SSE-C and SSE-KMS.
+  const wrongMd5 = createHash('md5').update('something else').digest('base64');
+  test('SSE-KMS with a wrong Content-MD5 → 400 BadDigest', () =>
+    refusedPut('md5-kms', { 'x-amz-server-side-encryption': 'aws:kms', 'content-md5': wrongMd5 }, 400, 'BadDigest'));
+  test('SSE-C with a wrong Content-MD5 → 400 BadDigest', () =>
+    refusedPut('md5-c', { [C.alg]: 'AES256', [C.key]: b64, [C.md5]: md5, 'content-md5': wrongMd5 }, 400, 'BadDigest'));
+  test('SSE-KMS with the right Content-MD5 is stored', async () => {
+    const body = Buffer.from('secret plaintext');
+    await st.s3.send(withHeaders(new PutObjectCommand({ Bucket: B, Key: 'md5-ok', Body: body, ServerSideEncryption: 'aws:kms' }), { 'content-md5': createHash('md5').update(body).digest('base64') }));
+    assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'md5-ok' })).equals(body));
+  });
+});
+
 describe('reads', () => {
   const data = randomBytes(4096);
   before(async () => {

@@ -8,6 +8,8 @@ import { quoteETag } from '../../objects/headers.js';
 import { completeUpload, createUpload, MAX_PART_SIZE, uploadPart, uploadPartCopy } from '../../objects/multipart.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { ChecksumAlgorithm } from '../../storage/types.js';
+import type { SSEKind } from '../../sse/types.js';
+import { etagIsMD5 } from '../../objects/write.js';
 import type { S3Call } from '../context.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
 import { sendXML, setHeaders } from '../reply.js';
@@ -43,7 +45,9 @@ export async function createUploadHandler(c: S3Call): Promise<void> {
 export async function uploadPartHandler(c: S3Call): Promise<void> {
   const partNumber = partNumberOf(c);
   const customer = parseReadSSE(c.req.headers);
-  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_PART_SIZE, requireLength: true });
+  const upload = await c.svc.store.getUpload(refOf(c));
+  const md5 = etagIsMD5((upload.sse as { sse: SSEKind }).sse);
+  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_PART_SIZE, requireLength: true, md5 });
   const { part, headers } = await uploadPart(c.svc, { ref: refOf(c), partNumber, ...(customer ? { customer } : {}), body });
   setHeaders(c.res, headers);
   c.res.setHeader('ETag', quoteETag(part.etag));

@@ -6,7 +6,7 @@ import { parseConditions } from '../../objects/conditions.js';
 import { copyObject } from '../../objects/copy.js';
 import { quoteETag } from '../../objects/headers.js';
 import { getRecord, openObject } from '../../objects/read.js';
-import { putObject } from '../../objects/write.js';
+import { etagIsMD5, putObject } from '../../objects/write.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { StoredSSE } from '../../sse/types.js';
 import type { WritePrecondition } from '../../storage/types.js';
@@ -24,9 +24,10 @@ function writePrecondition(c: S3Call): WritePrecondition | undefined {
 }
 
 export async function putObjectHandler(c: S3Call): Promise<void> {
-  const sse = parseWriteSSE(c.req.headers);
   const metadata = objectMetadata(c.req.headers);
-  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true });
+  // The mode is chosen before the body flows: only SSE-S3 needs the (costly) MD5 of the data, for its ETag.
+  const sse = c.svc.enc.choose(parseWriteSSE(c.req.headers), await c.svc.store.getBucketEncryption(c.bucket));
+  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true, md5: etagIsMD5(sse.kind) });
   const precondition = writePrecondition(c);
   const r = await putObject(c.svc, { bucket: c.bucket, key: c.key, sse, metadata, body, ...(precondition ? { precondition } : {}) });
   setHeaders(c.res, r.headers);
