@@ -11,6 +11,9 @@ COPY packages/kes/package.json packages/kes/
 COPY packages/gateway/package.json packages/gateway/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY packages ./packages
+COPY scripts/build.js ./scripts/
+# The server as one bundled JavaScript file: no TypeScript loader at run time.
+RUN node scripts/build.js
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -20,5 +23,5 @@ USER node
 # State and configuration (configs, certificates, the SQLite store) live in a volume.
 WORKDIR /kesgate
 EXPOSE 7373
-ENTRYPOINT ["node", "/app/packages/kes/bin/kes.js"]
+ENTRYPOINT ["node", "/app/dist/kes.mjs"]
 CMD ["server", "--config", "/kesgate/kes.yaml"]

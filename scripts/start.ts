@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { initStore, issueServerCert, loadConfig } from '@kesgate/kes';
 import { writeDevCerts } from '../packages/kes/src/cli/dev-certs.js';
+import { buildBundles } from './build.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const home = resolve(process.env.KESGATE_HOME ?? join(root, '.kesgate'));
@@ -159,8 +160,8 @@ function gatewayHealth(): Promise<boolean> {
   });
 }
 
-function run(name: string, bin: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [join(root, bin), ...args], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(name: string, bundle: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [bundle, ...args], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = (line: string) => `${name.padEnd(7)}| ${line}`;
   for (const s of [child.stdout!, child.stderr!]) {
     let rest = '';
@@ -185,6 +186,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory.
+  const bundles = await buildBundles();
   const env = { ...process.env, KESGATE_ROOT_USER: creds.user, KESGATE_ROOT_PASSWORD: creds.password, KESGATE_HOME: home };
   const children: [string, ChildProcess][] = [];
   let stopping = false;
@@ -200,12 +203,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll('\nstopping kes and the gateway…', 0));
   process.on('SIGTERM', () => void stopAll('', 0));
 
-  const kes = run('kes', 'packages/kes/bin/kes.js', ['server', '--config', at('kes.yaml')], env);
+  const kes = run('kes', bundles.kes, ['server', '--config', at('kes.yaml')], env);
   children.push(['kes', kes]);
   kes.on('exit', (code, signal) => void stopAll(`kes stopped (${signal ?? `exit code ${code}`}); stopping the gateway too`, 1));
   await waitFor('kes', kesVersion, kes);
 
-  const gw = run('kesgate', 'packages/gateway/bin/kesgate.js', ['server', '--config', at('gateway.yaml')], env);
+  const gw = run('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], env);
   children.push(['kesgate', gw]);
   gw.on('exit', (code, signal) => void stopAll(`the gateway stopped (${signal ?? `exit code ${code}`}); stopping kes too`, 1));
   await waitFor('the gateway', gatewayHealth, gw);

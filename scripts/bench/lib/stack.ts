@@ -8,7 +8,8 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, identityOf, initStore, issueClientCert, issueServerCert, type CertKeyPair } from '@kesgate/kes';
-import { REPO_ROOT, freePort, spawnNode, stopChild, waitUntil } from './processes.js';
+import { buildBundles } from '../../build.js';
+import { freePort, spawnNode, stopChild, waitUntil } from './processes.js';
 import type { Credentials } from './sigv4.js';
 
 export const DEFAULT_KEY = 'kesgate-default';
@@ -128,12 +129,14 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
 
   const kesLog = at('kes.log');
   const gatewayLog = at('gateway.log');
-  const kes = spawnNode(join(REPO_ROOT, 'packages/kes/bin/kes.js'), ['server', '--config', at('kes.yaml')], { cwd: dir, logFile: kesLog });
+  // The servers run as `npm start` and the Dockerfiles run them: bundled JavaScript (scripts/build.js).
+  const bundles = await buildBundles();
+  const kes = spawnNode(bundles.kes, ['server', '--config', at('kes.yaml')], { cwd: dir, logFile: kesLog });
   let gateway: ChildProcess | undefined;
   const url = `http://127.0.0.1:${httpPort}`;
   const httpsUrl = `https://127.0.0.1:${httpsPort}`;
   const startGatewayProcess = async (): Promise<void> => {
-    const child = spawnNode(join(REPO_ROOT, 'packages/gateway/bin/kesgate.js'), ['server', '--config', at('gateway.yaml')], {
+    const child = spawnNode(bundles.kesgate, ['server', '--config', at('gateway.yaml')], {
       cwd: dir,
       logFile: gatewayLog,
       ...(options.gatewayProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`] } : {}),

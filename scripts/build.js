@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Bundles the two servers into dist/ (esbuild, which tsx already brings): production runs plain JavaScript
+// without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
+// sources through tsx; `npm start`, the Dockerfiles and the benchmarks run these bundles.
+import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const BUNDLES = {
+  kes: join(root, 'dist/kes.mjs'),
+  kesgate: join(root, 'dist/kesgate.mjs'),
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  logLevel: 'warning',
+  // Native code and packages that locate their own files at run time stay in node_modules.
+  external: ['better-sqlite3', 'pino', 'thread-stream'],
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __kesgateRequire } from 'node:module'; const require = __kesgateRequire(import.meta.url);" },
+};
+
+export async function buildBundles() {
+  await Promise.all([
+    build({ ...common, entryPoints: [join(root, 'packages/kes/src/cli/main.ts')], outfile: BUNDLES.kes }),
+    build({
+      ...common,
+      entryPoints: [join(root, 'packages/gateway/src/cli/main.ts')],
+      outfile: BUNDLES.kesgate,
+      // Object writes run open/write/fsync/close/rename/fsync on libuv's pool; 4 threads serialise concurrent PUTs.
+      banner: { js: `${common.banner.js}\nprocess.env.UV_THREADPOOL_SIZE ??= '16';` },
+    }),
+  ]);
+  return BUNDLES;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = await buildBundles();
+  console.log(`built ${Object.values(out).join(', ')}`);
+}
