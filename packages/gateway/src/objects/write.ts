@@ -85,8 +85,8 @@ export interface PutResult {
 export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<PutResult> {
   try {
     validateObjectKey(req.key);
-    const bucketDefault = await ctx.store.getBucketEncryption(req.bucket);
-    const choice = ctx.enc.choose(req.sse, bucketDefault);
+    // Without SSE headers the bucket's default applies (a missing bucket fails here, before kes is asked).
+    const choice = req.sse ?? ctx.enc.choose(undefined, await ctx.store.getBucketEncryption(req.bucket));
     const { oek, stored } = await ctx.enc.seal(choice, { bucket: req.bucket, key: req.key });
     let data: EncryptedData;
     try {
