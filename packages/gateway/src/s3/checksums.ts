@@ -7,7 +7,6 @@ import zlib from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Crc32c, Crc64Nvme } from './crc.js';
 import { S3Error } from './errors.js';
-import { createMd5, type Md5 } from './md5.js';
 
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
@@ -217,14 +216,14 @@ export class PayloadVerifier extends Transform {
   /** Trailing headers of an aws-chunked body (filled by the decoder upstream, complete at the end). */
   trailers: Readonly<Record<string, string>> = {};
   private size = 0;
-  private readonly md5: Md5 | undefined;
+  private readonly md5: Hash | undefined;
   private readonly sha256: Hash | undefined;
   private readonly checksum: Hasher | undefined;
 
   constructor(private readonly options: PayloadVerifierOptions = {}) {
     super();
     this.sha256 = options.contentSha256 !== undefined ? createHash('sha256') : undefined;
-    this.md5 = options.md5 !== false || options.contentMd5 !== undefined ? createMd5(options.expectedSize) : undefined;
+    this.md5 = options.md5 !== false || options.contentMd5 !== undefined ? createHash('md5') : undefined;
     this.checksum = options.checksum ? createChecksumHasher(options.checksum.algorithm) : undefined;
   }
 
@@ -242,27 +241,19 @@ export class PayloadVerifier extends Transform {
     this.md5?.update(chunk);
     this.sha256?.update(chunk);
     this.checksum?.update(chunk);
-    const ready = this.md5?.ready();
-    if (ready) ready.then(() => callback(null, chunk), callback);
-    else callback(null, chunk);
+    callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.verify().then(
-      (digests) => {
-        this.digests = digests;
-        callback();
-      },
-      (err: Error) => callback(err),
-    );
+    try {
+      this.digests = this.verify();
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
   }
 
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.md5?.discard();
-    callback(err);
-  }
-
-  private async verify(): Promise<PayloadDigests> {
+  private verify(): PayloadDigests {
     const { expectedSize, contentSha256, contentMd5, checksum } = this.options;
     if (expectedSize !== undefined && this.size !== expectedSize) {
       throw new S3Error('IncompleteBody', `Expected ${expectedSize} bytes of payload, received ${this.size}.`);
@@ -275,7 +266,7 @@ export class PayloadVerifier extends Transform {
         });
       }
     }
-    const md5 = this.md5 ? await this.md5.digest() : Buffer.alloc(0);
+    const md5 = this.md5 ? this.md5.digest() : Buffer.alloc(0);
     if (contentMd5 !== undefined && md5.toString('base64') !== contentMd5) {
       throw new S3Error('BadDigest', undefined, {
         extra: { ExpectedDigest: Buffer.from(contentMd5, 'base64').toString('hex'), CalculatedDigest: md5.toString('hex') },
