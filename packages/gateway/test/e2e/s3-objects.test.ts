@@ -77,6 +77,15 @@ describe('objects', () => {
     assert.equal(head.ETag, put.ETag);
   });
 
+  test('a large SSE-S3 object has the MD5 ETag; a wrong Content-MD5 is refused', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const put = await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'large-md5', Body: data, ContentMD5: createHash('md5').update(data).digest('base64') }));
+    assert.equal(put.ETag, `"${createHash('md5').update(data).digest('hex')}"`);
+    const bad = await s3Error(st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'large-md5-bad', Body: data, ContentMD5: createHash('md5').update('x').digest('base64') })));
+    assert.deepEqual([bad.code, bad.status], ['BadDigest', 400]);
+    assert.equal(await exists(st.s3, B, 'large-md5-bad'), false);
+  });
+
   test('empty objects and odd keys round-trip; path-traversal segments are refused, nothing written', async () => {
     for (const Key of ['empty', 'a//b', 'ünïcödé/キー', 'sp ace/%41?&=', '.hidden/..x']) {
       const body = Key === 'empty' ? Buffer.alloc(0) : Buffer.from(Key);
