@@ -2,27 +2,18 @@
 // temp dir (1-of-1 unseal share), a gateway with the admin API on 127.0.0.1:0, an S3 client and an
 // admin client, and helpers to read what the fs backend holds on disk.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
-import {
-  createCA,
-  identityOf,
-  initStore,
-  issueServerCert,
-  parseConfig as parseKesConfig,
-  selfSignedClientCert,
-  startServer,
-  type CertKeyPair,
-  type RunningServer,
-} from '@kesgate/kes';
+import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type RunningServer } from '@kesgate/kes';
 import { AdminClient } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
 import { parseConfig, type GatewayConfig } from '../../src/config/load.js';
 import type { RotationOptions } from '../../src/rotation/index.js';
+import { pki } from '../helpers/pki.js';
 
 export const ACCESS_KEY = 'kesgate-test-root';
 export const SECRET_KEY = 'kesgate-test-root-secret-0123456789';
@@ -37,35 +28,6 @@ export function tempDir(prefix = 'kesgate-admin-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   return dir;
-}
-
-export interface Pki {
-  ca: CertKeyPair;
-  server: CertKeyPair;
-  admin: CertKeyPair;
-  gateway: CertKeyPair;
-}
-
-// RSA key generation is the slow part: one set per machine, cached in the temp dir (written atomically).
-const PKI_CACHE = join(tmpdir(), 'kesgate-gateway-admin-test-pki-v1.json');
-let pkiMemo: Pki | undefined;
-
-export function pki(): Pki {
-  if (pkiMemo) return pkiMemo;
-  if (existsSync(PKI_CACHE)) {
-    try {
-      const cached = JSON.parse(readFileSync(PKI_CACHE, 'utf8')) as Pki;
-      if (cached.gateway?.cert && identityOf(cached.gateway.cert)) return (pkiMemo = cached);
-    } catch {
-      // half-written or from an older layout: make a new set
-    }
-  }
-  const ca = createCA('kesgate admin test CA');
-  pkiMemo = { ca, server: issueServerCert(ca, ['localhost', '127.0.0.1']), admin: selfSignedClientCert('admin'), gateway: selfSignedClientCert('gateway') };
-  const tmp = `${PKI_CACHE}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(pkiMemo), { mode: 0o600 });
-  renameSync(tmp, PKI_CACHE);
-  return pkiMemo;
 }
 
 export interface TestKes {

@@ -1,59 +1,20 @@
 // A real kes (mTLS, SQLite, Shamir-sealed) and a real gateway (HTTP + HTTPS listeners, fs backend) on
 // loopback, with clients for both: what every end-to-end suite of the gateway starts from.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
-import {
-  createCA,
-  identityOf,
-  initStore,
-  issueServerCert,
-  parseConfig as parseKesConfig,
-  selfSignedClientCert,
-  startServer,
-  type CertKeyPair,
-  type RunningServer,
-} from '@kesgate/kes';
+import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type RunningServer } from '@kesgate/kes';
 import { parseConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../../src/server.js';
+import { pki } from './pki.js';
 
 export const ACCESS_KEY = 'kesgate-test-user';
 export const SECRET_KEY = 'kesgate-test-secret-0123456789';
 export const DEFAULT_KEY = 'kesgate-default';
-
-interface Pki {
-  ca: CertKeyPair;
-  server: CertKeyPair;
-  admin: CertKeyPair;
-  gateway: CertKeyPair;
-}
-
-// RSA key generation is the slow part: one set per machine, cached in the temp directory.
-const PKI_CACHE = join(tmpdir(), 'kesgate-gateway-test-pki-v1.json');
-function pki(): Pki {
-  if (existsSync(PKI_CACHE)) {
-    try {
-      return JSON.parse(readFileSync(PKI_CACHE, 'utf8')) as Pki;
-    } catch {
-      // half-written by a concurrent run: make a new set
-    }
-  }
-  const ca = createCA('kesgate gateway test CA');
-  const set: Pki = { ca, server: issueServerCert(ca, ['localhost', '127.0.0.1']), admin: selfSignedClientCert('admin'), gateway: selfSignedClientCert('gateway') };
-  const tmp = `${PKI_CACHE}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(set));
-  try {
-    rmSync(PKI_CACHE, { force: true });
-    writeFileSync(PKI_CACHE, readFileSync(tmp));
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return set;
-}
 
 export interface StackOptions {
   /** Master keys created at kes start (the default key always is). */
