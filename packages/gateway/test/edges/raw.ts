@@ -1,9 +1,10 @@
 // Hand-made HTTP requests to a gateway: signed with @smithy/signature-v4 (an implementation independent
 // of the gateway's verifier), then sent byte for byte as given, so a test can send exactly the
 // malformed thing (a changed payload, a stale date, a broken body) that no SDK would.
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../helpers/node-sha256.js';
 
 export interface RawResponse {
   status: number;
@@ -26,33 +27,6 @@ export interface SignOptions {
   date?: Date;
   /** x-amz-content-sha256; the SHA-256 of the body by default. */
   payloadHash?: string;
-}
-
-// @smithy/signature-v4 wants a hash class; Node's crypto fits behind this shape.
-class NodeSha256 {
-  private hash: Hash | Hmac;
-  private readonly secret: Uint8Array | string | undefined;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : secret instanceof ArrayBuffer
-          ? new Uint8Array(secret)
-          : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
 }
 
 export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');

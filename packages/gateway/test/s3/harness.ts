@@ -1,7 +1,7 @@
 // A throwaway S3 endpoint built from the s3 middleware, for tests with real clients: it records
 // every PUT body that verified and serves it back on GET. Plus a raw HTTP client and an independent
 // SigV4 signer (@smithy/signature-v4) for hand-made requests.
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { parseAddress } from '../../src/s3/addressing.js';
 import { S3Error } from '../../src/s3/errors.js';
 import { authOf, bodyStream, errorHandler, headerSectionLimit, readBody, requestIds, sigv4Auth } from '../../src/s3/middleware.js';
 import type { PayloadMode } from '../../src/s3/auth/sigv4.js';
+import { NodeSha256 } from '../helpers/node-sha256.js';
 
 export const ACCESS_KEY = 'AKIAKESGATETEST00001';
 export const SECRET_KEY = 'kesgate/test+secret/0123456789abcdefghijklm';
@@ -148,33 +149,6 @@ export function send(
 /** `<Code>` of an S3 error body. */
 export function errorCode(body: string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
-}
-
-// @smithy/signature-v4 wants a hash class; Node's crypto fits behind this shape.
-class NodeSha256 {
-  private hash: Hash | Hmac;
-  private readonly secret: string | Uint8Array | undefined;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret =
-      secret === undefined || typeof secret === 'string'
-        ? secret
-        : secret instanceof ArrayBuffer
-          ? new Uint8Array(secret)
-          : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
 }
 
 export function signer(accessKeyId = ACCESS_KEY, secretAccessKey = SECRET_KEY): SignatureV4 {
