@@ -32,6 +32,9 @@ function firstData(body: Readable): Promise<void> {
  * cuts the connection, so the client sees a short body, never unauthenticated bytes.
  */
 export async function sendStream(res: Response, status: number, body: Readable): Promise<void> {
+  // An error between the first chunk and pipeline() must not be an unhandled 'error' event: pipeline
+  // still sees it (the stream stays errored), so this listener only keeps it from crashing the process.
+  body.on('error', () => {});
   try {
     await firstData(body);
   } catch (err) {
