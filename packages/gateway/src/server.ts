@@ -30,6 +30,17 @@ export interface StartOptions {
   admin?: (svc: GatewayServices) => express.Router;
 }
 
+/**
+ * Idle keep-alive connections are kept for 65 s (Node's default is 5 s). Clients such as Node's agent never
+ * time idle sockets out themselves, so with a short server timeout a request sent just as the server closes
+ * the socket meets a connection reset; S3 clients expect connections to stay open for a minute.
+ */
+function keepAlive(server: http.Server): http.Server {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  return server;
+}
+
 function listen(server: http.Server, address: string): Promise<number> {
   const { host, port } = splitAddress(address);
   return new Promise((resolve, reject) => {
@@ -65,12 +76,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
 
   const servers: http.Server[] = [];
   try {
-    const plain = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+    const plain = keepAlive(http.createServer({ maxHeaderSize: 16 * 1024 }, app));
     servers.push(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
-      const secure = https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app);
+      const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app));
       servers.push(secure);
       httpsPort = await listen(secure, config.tls.address);
     }

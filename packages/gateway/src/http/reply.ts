@@ -43,7 +43,13 @@ export async function sendStream(res: Response, status: number, body: Readable):
     throw err;
   }
   res.status(status);
-  await pipeline(body, res);
+  try {
+    await pipeline(body, res);
+  } catch (err) {
+    // The client went away mid-body: nothing to answer and nothing wrong with the gateway.
+    if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' && res.destroyed) return;
+    throw err;
+  }
 }
 
 export const isoDate = (d: Date): string => d.toISOString();
