@@ -41,6 +41,23 @@ function keepAlive(server: http.Server): http.Server {
   return server;
 }
 
+/**
+ * Errors on a connection before a request could be parsed (malformed HTTP, a reset, a TLS failure) are
+ * logged with their code, then answered as Node does by default: 400 (or 431) if the socket can still
+ * be written, else it is closed.
+ */
+function logClientErrors(server: http.Server, logger: Logger, listener: string): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
+    logger.warn({ listener, code: err.code, reason: err.message }, 'connection error before a request was parsed');
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
 function listen(server: http.Server, address: string): Promise<number> {
   const { host, port } = splitAddress(address);
   return new Promise((resolve, reject) => {
@@ -77,11 +94,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const servers: http.Server[] = [];
   try {
     const plain = keepAlive(http.createServer({ maxHeaderSize: 16 * 1024 }, app));
+    logClientErrors(plain, logger, 'http');
     servers.push(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
       const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app));
+      logClientErrors(secure, logger, 'https');
+      // TLS failures (handshake, a client speaking plain HTTP) come as 'tlsClientError', not 'clientError'.
+      secure.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener: 'https', code: err.code, reason: err.message }, 'TLS error on a connection'));
       servers.push(secure);
       httpsPort = await listen(secure, config.tls.address);
     }

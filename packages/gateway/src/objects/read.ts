@@ -92,13 +92,18 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
   // Parts are decrypted one after another into one stream; no plaintext is emitted before its package verified.
   (async () => {
     try {
-      for (const seg of segments) {
+      for (const [i, seg] of segments.entries()) {
         const part = record.parts[seg.part - 1]!;
         const key = stored.multipart ? partKey(oek, part.number) : oek;
         const raw = await store.openPartRange(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
-        await pipeline(raw, createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take }), out, { end: false });
+        // The last segment ends the body as soon as its last byte is decrypted, not after the file is closed:
+        // the response must be complete on the server by the time the client, holding every byte, sends its
+        // next request on the connection (a late end leaves Node's parser paused and, on TLS, the next
+        // request fails with HPE_PAUSED and a connection reset).
+        const last = i === segments.length - 1;
+        await pipeline(raw, createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take }), out, { end: last });
       }
-      out.end();
+      if (segments.length === 0) out.end();
     } catch (err) {
       out.destroy(err as Error);
     } finally {

@@ -1,5 +1,6 @@
 // /metrics, /kesgate/health and the reserved name: what an operator scrapes, and that it holds no secrets.
 import { after, before, test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
@@ -41,4 +42,17 @@ test('health answers unsigned; the name "kesgate" is reserved', async () => {
   assert.deepEqual(await h.json(), { status: 'ok' });
   const e = await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'kesgate' })));
   assert.deepEqual([e.status, e.code], [400, 'InvalidBucketName']);
+});
+
+test('a malformed request line gets 400 and a closed connection; the gateway keeps serving', async () => {
+  const url = new URL(st.gw.url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = connect(Number(url.port), url.hostname, () => sock.write('THIS IS NOT HTTP\r\n\r\n'));
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.equal((await fetch(`${st.gw.url}/kesgate/health`)).status, 200);
 });
