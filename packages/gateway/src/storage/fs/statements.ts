@@ -10,29 +10,12 @@ import type {
   UploadRow,
 } from './rows.js';
 
-export interface ObjectInsert {
-  bucket: string;
-  key: string;
-  revision: string;
-  size: number;
-  stored_size: number;
-  etag: string;
-  last_modified: number;
-  content_type: string | null;
-  user_metadata: string;
-  standard_headers: string;
-  checksum: string | null;
-  sse: string;
-}
+/** A new object row: the columns of ObjectRow but its rowid. */
+export type ObjectInsert = Omit<ObjectRow, 'id'>;
 
-export interface PartInsert {
+/** A part row, owned by an object (rowid) or an upload (id). */
+export interface PartInsert extends PartRow {
   owner: number | string;
-  number: number;
-  plain_size: number;
-  enc_size: number;
-  etag: string;
-  data_id: string;
-  extra: string | null;
 }
 
 export type UploadInsert = UploadRow;
