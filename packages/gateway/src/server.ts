@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
+import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
 import { GatewayMetrics } from './metrics.js';
@@ -35,7 +36,7 @@ export interface StartOptions {
  * time idle sockets out themselves, so with a short server timeout a request sent just as the server closes
  * the socket meets a connection reset; S3 clients expect connections to stay open for a minute.
  */
-function keepAlive(server: http.Server): http.Server {
+function keepAlive<S extends http.Server>(server: S): S {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   return server;
@@ -101,6 +102,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     if (config.tls) {
       const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app));
       logClientErrors(secure, logger, 'https');
+      parseTlsThroughStream(secure);
       // TLS failures (handshake, a client speaking plain HTTP) come as 'tlsClientError', not 'clientError'.
       secure.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener: 'https', code: err.code, reason: err.message }, 'TLS error on a connection'));
       servers.push(secure);
