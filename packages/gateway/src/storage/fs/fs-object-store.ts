@@ -11,7 +11,9 @@
 //
 // One process per data directory: meta.db is held with an exclusive lock (see database.ts). All
 // SQL runs synchronously on the event loop thread, so each transaction is atomic with respect to
-// every other request of this process.
+// every other request of this process. Object and part writes go through a group commit: the
+// writes asked for in one turn of the event loop share one transaction (and one fsync), each in its
+// own savepoint; none is acknowledged before that commit.
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
@@ -65,6 +67,7 @@ import {
   assertSize,
 } from '../validation.js';
 import { DataFiles } from './data-files.js';
+import { GroupCommit } from './group-commit.js';
 import type { Layout } from './layout.js';
 import { scanRolledUp, startPosition, type ScanPosition } from './rolled-up-scan.js';
 import {
@@ -102,6 +105,7 @@ export class FsObjectStore implements ObjectStore {
   startupSweep?: SweepReport;
   private readonly s: Statements;
   private readonly files: DataFiles;
+  private readonly commits: GroupCommit;
   private closed = false;
 
   constructor(
@@ -110,6 +114,7 @@ export class FsObjectStore implements ObjectStore {
   ) {
     this.s = new Statements(db);
     this.files = new DataFiles(layout);
+    this.commits = new GroupCommit(db);
   }
 
   // ------------------------------------------------------------------ buckets
@@ -187,13 +192,13 @@ export class FsObjectStore implements ObjectStore {
         throw new TypeError(`object size ${input.size} is not the sum of its parts' plainSize (${total})`);
       }
       this.files.assertReady(input.parts);
-      committed = this.db.transaction(() => {
+      committed = await this.commits.run(() => {
         this.requireBucket(input.bucket);
         const existing = this.s.getObject.get(input.bucket, input.key);
         checkPrecondition(existing, input.precondition);
         const superseded = existing ? this.removeObjectRow(existing) : [];
         return { record: this.insertObjectRow(input), superseded };
-      })();
+      });
     } catch (err) {
       await this.files.discard(dataIds); // putObject owns the data: a failed put leaves none
       throw err;
@@ -227,7 +232,7 @@ export class FsObjectStore implements ObjectStore {
   async deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteResult[]> {
     this.assertOpen();
     keys.forEach(assertObjectKey);
-    const { results, superseded } = this.db.transaction(() => {
+    const { results, superseded } = await this.commits.run(() => {
       this.requireBucket(bucket);
       const results: DeleteResult[] = [];
       const superseded: string[] = [];
@@ -237,7 +242,7 @@ export class FsObjectStore implements ObjectStore {
         results.push({ key, deleted: existing !== undefined });
       }
       return { results, superseded };
-    })();
+    });
     await this.files.remove(superseded);
     return results;
   }
@@ -250,7 +255,7 @@ export class FsObjectStore implements ObjectStore {
   ): Promise<ObjectRecord> {
     this.assertOpen();
     assertObjectKey(key);
-    return this.db.transaction(() => {
+    return this.commits.run(() => {
       const row = this.s.getObject.get(bucket, key);
       if (!row) {
         this.requireBucket(bucket);
@@ -264,7 +269,7 @@ export class FsObjectStore implements ObjectStore {
       const revision = newRevision();
       this.s.updateObjectSse.run(JSON.stringify(sse), revision, row.id);
       return objectRecord({ ...row, revision, sse: JSON.stringify(sse) }, this.s.getObjectParts.all(row.id));
-    })();
+    });
   }
 
   async listObjects(query: ListObjectsQuery): Promise<ListObjectsPage> {
@@ -343,7 +348,7 @@ export class FsObjectStore implements ObjectStore {
       const record: PartRecord = { number, dataId, ...part };
       assertParts([record]);
       this.files.assertReady([record]);
-      committed = this.db.transaction(() => {
+      committed = await this.commits.run(() => {
         this.requireUpload(ref);
         const previous = this.s.getUploadPart.get(ref.uploadId, number);
         if (previous) this.s.deleteUploadPart.run(ref.uploadId, number);
@@ -352,7 +357,7 @@ export class FsObjectStore implements ObjectStore {
           uploaded: { ...record, lastModified: new Date(lastModified) },
           superseded: previous ? [previous.data_id] : [],
         };
-      })();
+      });
     } catch (err) {
       await this.files.discard([dataId]);
       throw err;
@@ -428,7 +433,7 @@ export class FsObjectStore implements ObjectStore {
       assertPartNumber(part.number);
       if (i > 0 && part.number <= chosen[i - 1]!.number) throw new InvalidPartOrder();
     });
-    const { record, obsolete } = this.db.transaction(() => {
+    const { record, obsolete } = await this.commits.run(() => {
       const upload = this.requireUpload(ref);
       const uploaded = new Map(this.s.getUploadParts.all(ref.uploadId).map((row) => [row.number, row]));
       const parts: PartRecord[] = chosen.map(({ number, etag }) => {
@@ -466,7 +471,7 @@ export class FsObjectStore implements ObjectStore {
       this.s.deleteUpload.run(ref.uploadId); // cascades to the upload's part rows
       const unchosen = [...uploaded.values()].map((row) => row.data_id);
       return { record, obsolete: [...superseded, ...unchosen] };
-    })();
+    });
     await this.files.remove(obsolete);
     return record;
   }
@@ -508,6 +513,7 @@ export class FsObjectStore implements ObjectStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.commits.flush();
     this.db.close();
   }
 
