@@ -64,6 +64,9 @@ export interface BenchStack {
   /** HTTPS listener, certificate signed by `caPem`. */
   httpsUrl: string;
   caPem: string;
+  /** kes's address, and the identity the gateway uses there (for baselines measured against the same kes). */
+  kesUrl: string;
+  gatewayIdentity: CertKeyPair;
   /** PID of the gateway process (for /proc). */
   readonly gatewayPid: number;
   readonly kesPid: number;
@@ -158,6 +161,8 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
     url,
     httpsUrl,
     caPem: p.ca.cert,
+    kesUrl: `https://127.0.0.1:${kesPort}`,
+    gatewayIdentity: p.gateway,
     get gatewayPid() {
       return gateway!.pid!;
     },
