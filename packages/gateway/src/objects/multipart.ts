@@ -163,7 +163,7 @@ export function multipartETag(etags: readonly string[]): string {
 export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen: readonly CompletePart[]): Promise<{ record: ObjectRecord; headers: Record<string, string> }> {
   try {
     if (chosen.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
-    const upload = await ctx.store.getUpload(ref);
+    await ctx.store.getUpload(ref); // NoSuchUpload before anything else, as AWS
     const uploaded = new Map<number, UploadedPart>();
     let marker = 0;
     for (;;) {
@@ -187,7 +187,9 @@ export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen:
       }
     });
     const etags = parts.map((p) => p.etag);
-    const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), sse: upload.sse });
+    // The object takes the upload's SSE fields as they are at the commit, not as read above: a rotation job
+    // may re-wrap the upload in between.
+    const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags) });
     return { record, headers: ctx.enc.responseHeaders(sseOf(record)) };
   } catch (err) {
     throw toS3Error(err);

@@ -1,8 +1,12 @@
-// Rotation of one object: re-read, decide, re-wrap its object key under the target master key, and
-// store the new SSE fields with a compare-and-swap on the revision read. Object data is never touched.
+// Rotation of one object or unfinished multipart upload: re-read, decide, re-wrap its object key under the
+// target master key, and store the new SSE fields with a compare-and-swap on what was read. Object data is
+// never touched. An upload is rotated too: its parts are sealed under the upload's object key, and the object
+// it completes into takes the upload's SSE fields, so an upload left under the old key would become an
+// object the old key's deletion makes unreadable.
 import { S3Error } from '../s3/errors.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
-import { NoSuchKey, PreconditionFailed, type ObjectRecord, type ObjectStore } from '../storage/index.js';
+import type { StoredSSE } from '../sse/types.js';
+import { NoSuchKey, NoSuchUpload, PreconditionFailed, type ObjectStore, type SseFields, type UploadRef } from '../storage/index.js';
 import { decide, type RotationTarget } from './plan.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { ObjectOutcome } from './types.js';
@@ -25,33 +29,57 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-export async function rotateObject(ctx: ObjectRotation, bucket: string, key: string): Promise<ObjectOutcome> {
+/** What was read of the thing to rotate, and how to store new fields if it is still as read. */
+interface Read {
+  sse: SseFields;
+  write(next: StoredSSE): Promise<unknown>;
+}
+
+async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }, read: () => Promise<Read | undefined>): Promise<ObjectOutcome> {
   let retries = 0;
-  let record: ObjectRecord | undefined = await ctx.store.getObject(bucket, key);
-  // One re-read when the object changed between reading and writing; a second change is reported as failed.
+  let current = await read();
+  // One re-read when it changed between reading and writing; a second change is reported as failed.
   for (let reread = 0; ; reread++) {
-    if (!record) return { result: 'skipped', reason: 'gone', retries };
-    const decision = decide(record.sse, ctx.target, ctx.fromKey);
+    if (!current) return { result: 'skipped', reason: 'gone', retries };
+    const decision = decide(current.sse, ctx.target, ctx.fromKey);
     if (decision.action === 'skip') return { result: 'skipped', reason: decision.reason, retries };
     if (decision.action === 'fail') return { result: 'failed', error: decision.error, retries };
     if (ctx.dryRun) return { result: 'rotated', retries };
     try {
-      const current = record;
       const next = await withRetries(
-        () => ctx.enc.rewrap(decision.sse, { bucket, key }, ctx.target.key),
+        () => ctx.enc.rewrap(decision.sse, path, ctx.target.key),
         ctx.retry,
         () => retries++,
         ctx.stopped,
       );
-      await ctx.store.updateObjectSSE(bucket, key, current.revision, { ...next });
+      await current.write(next);
       return { result: 'rotated', retries };
     } catch (err) {
-      if (err instanceof NoSuchKey) return { result: 'skipped', reason: 'gone', retries };
+      if (err instanceof NoSuchKey || err instanceof NoSuchUpload) return { result: 'skipped', reason: 'gone', retries };
       if (err instanceof PreconditionFailed && reread === 0) {
-        record = await ctx.store.getObject(bucket, key);
+        current = await read();
         continue;
       }
       return { result: 'failed', error: describeError(err), retries };
     }
   }
+}
+
+export function rotateObject(ctx: ObjectRotation, bucket: string, key: string): Promise<ObjectOutcome> {
+  return rotate(ctx, { bucket, key }, async () => {
+    const record = await ctx.store.getObject(bucket, key);
+    return record && { sse: record.sse, write: (next) => ctx.store.updateObjectSSE(bucket, key, record.revision, { ...next }) };
+  });
+}
+
+export function rotateUpload(ctx: ObjectRotation, ref: UploadRef): Promise<ObjectOutcome> {
+  return rotate(ctx, ref, async () => {
+    try {
+      const upload = await ctx.store.getUpload(ref);
+      return { sse: upload.sse, write: (next) => ctx.store.updateUploadSSE(ref, upload.sse, { ...next }) };
+    } catch (err) {
+      if (err instanceof NoSuchUpload) return undefined;
+      throw err;
+    }
+  });
 }

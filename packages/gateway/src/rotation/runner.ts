@@ -1,14 +1,16 @@
 // Runs one rotation job: walks the bucket's listing in key order with a pool of workers, rotates each
 // object, and records progress (the finished prefix of the listing) so a restart goes on where it stopped.
+// Then the unfinished multipart uploads under the prefix, one at a time (they are few); a restart during
+// that phase rotates them again, where those already done are skipped as current.
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
-import type { ObjectStore } from '../storage/types.js';
+import type { ObjectStore, UploadRef } from '../storage/types.js';
 import { InOrderTracker } from './in-order.js';
 import type { JobStore } from './job-store.js';
 import type { RotationTarget } from './plan.js';
 import type { RetryPolicy } from './retry.js';
-import { describeError, rotateObject } from './rotate-object.js';
+import { describeError, rotateObject, rotateUpload, type ObjectRotation } from './rotate-object.js';
 import { resolveTarget } from './target.js';
 import { addOutcome, MAX_RECORDED_FAILURES, type JobCounters, type ObjectOutcome, type RotationJob } from './types.js';
 
@@ -114,7 +116,7 @@ export class JobRunner {
         if (next.done) return;
         const key = next.value;
         const seq = tracker.begin(key);
-        const outcome = await this.handle(key);
+        const outcome = await this.handle(key, (ctx) => rotateObject(ctx, job.bucket, key));
         this.record(outcome);
         const drained = tracker.complete(seq, outcome);
         if (drained.length === 0) continue;
@@ -123,31 +125,36 @@ export class JobRunner {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency) }, worker));
+    let uploadsError: unknown;
+    if (this.halt === undefined && listingError === undefined) {
+      try {
+        await this.rotateUploads();
+      } catch (err) {
+        uploadsError = err;
+      }
+    }
     await counting;
 
     if (listingError !== undefined) this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
+    else if (uploadsError !== undefined) this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
     else if (this.halt === 'cancel') this.end('cancelled');
     else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
     else this.end('done');
   }
 
-  private async handle(key: string): Promise<ObjectOutcome> {
+  private async handle(key: string, rotate: (ctx: ObjectRotation) => Promise<ObjectOutcome>): Promise<ObjectOutcome> {
     const job = this.live;
     try {
       await this.deps.beforeObject?.(this.snapshot(), key);
-      return await rotateObject(
-        {
-          store: this.deps.store,
-          enc: this.deps.enc,
-          target: this.target!,
-          ...(job.fromKey !== undefined ? { fromKey: job.fromKey } : {}),
-          dryRun: job.dryRun,
-          retry: this.deps.retry,
-          stopped: () => this.halt !== undefined,
-        },
-        job.bucket,
-        key,
-      );
+      return await rotate({
+        store: this.deps.store,
+        enc: this.deps.enc,
+        target: this.target!,
+        ...(job.fromKey !== undefined ? { fromKey: job.fromKey } : {}),
+        dryRun: job.dryRun,
+        retry: this.deps.retry,
+        stopped: () => this.halt !== undefined,
+      });
     } catch (err) {
       return { result: 'failed', error: describeError(err), retries: 0 };
     }
@@ -159,12 +166,38 @@ export class JobRunner {
   }
 
   private advance(key: string, o: ObjectOutcome): void {
-    addOutcome(this.durable.counters, o);
+    this.settle(key, o);
     this.durable.lastKey = key;
     this.live.lastKey = key;
+  }
+
+  private settle(key: string, o: ObjectOutcome): void {
+    addOutcome(this.durable.counters, o);
     if (o.result === 'failed') {
       this.deps.logger.warn({ job: this.id, key, error: o.error }, 'rotation failed for an object');
       if (this.durable.failures.length < MAX_RECORDED_FAILURES) this.durable.failures.push({ key, error: o.error });
+    }
+  }
+
+  /** The upload phase: counted with the objects; its progress is not saved (a restart redoes the phase). */
+  private async rotateUploads(): Promise<void> {
+    for await (const ref of this.uploads()) {
+      if (this.halt !== undefined) return;
+      const outcome = await this.handle(ref.key, (ctx) => rotateUpload(ctx, ref));
+      this.record(outcome);
+      this.settle(`${ref.key} (multipart upload ${ref.uploadId})`, outcome);
+    }
+  }
+
+  /** Unfinished multipart uploads under the prefix, page by page. */
+  private async *uploads(): AsyncGenerator<UploadRef> {
+    const { bucket, prefix } = this.live;
+    let marker: { keyMarker: string; uploadIdMarker?: string } | undefined;
+    for (;;) {
+      const page = await this.deps.store.listUploads({ bucket, prefix, maxUploads: PAGE, ...marker });
+      for (const u of page.uploads) yield { bucket, key: u.key, uploadId: u.uploadId };
+      if (!page.isTruncated || page.nextKeyMarker === undefined) return;
+      marker = { keyMarker: page.nextKeyMarker, ...(page.nextUploadIdMarker !== undefined ? { uploadIdMarker: page.nextUploadIdMarker } : {}) };
     }
   }
 
@@ -199,7 +232,7 @@ export class JobRunner {
     }
   }
 
-  /** Objects under the prefix, for progress bars; best effort, in the background of the job. */
+  /** Objects and unfinished multipart uploads under the prefix, for progress bars; best effort, in the background of the job. */
   private async count(): Promise<void> {
     let total = 0;
     let token: string | undefined;
@@ -216,6 +249,7 @@ export class JobRunner {
         if (!page.isTruncated || page.nextToken === undefined) break;
         token = page.nextToken;
       }
+      for await (const _ of this.uploads()) total++;
       this.live.total = total;
       this.deps.jobs.saveTotal(this.live.id, total);
     } catch {

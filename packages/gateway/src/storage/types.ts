@@ -365,6 +365,11 @@ export interface ObjectStore {
   ): Promise<ObjectRecord>;
   /** Removes the upload and all its part data. → NoSuchBucket, NoSuchUpload */
   abortUpload(ref: UploadRef): Promise<void>;
+  /**
+   * Replaces an unfinished upload's SSE fields only (key rotation), if they are still `expect` (the fields
+   * read before re-wrapping). → NoSuchUpload, PreconditionFailed (the fields changed since they were read)
+   */
+  updateUploadSSE(ref: UploadRef, expect: SseFields, sse: SseFields): Promise<void>;
 
   /** Removes temp files and data files no object or upload references. Runs at open. */
   sweep(): Promise<SweepReport>;

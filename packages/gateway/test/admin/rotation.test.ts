@@ -158,6 +158,48 @@ describe('rotation jobs', () => {
     }
   });
 
+  test('unfinished multipart uploads are rotated too: after the old key is deleted they complete and read back', async () => {
+    const bucket = 'rotation-uploads';
+    await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await kes.admin.createKey('key-up-a');
+    await kes.admin.createKey('key-up-b');
+    const start = async (key: string, extra: Record<string, string>) =>
+      (await t.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...extra }))).UploadId!;
+    const part = async (key: string, UploadId: string, PartNumber: number, body: Buffer, extra: Record<string, string> = {}) =>
+      (await t.s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body: body, ...extra }))).ETag!;
+    const kmsA = { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-up-a' };
+    const ssec = customerKey('rotation upload ssec');
+    const ssecHeaders = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 };
+
+    const inPrefix = await start('a/big', kmsA);
+    const data = [content('up1', 5 * 1024 * 1024), content('up2', 777)];
+    const etag1 = await part('a/big', inPrefix, 1, data[0]!);
+    const ssecUpload = await start('a/customer', ssecHeaders);
+    const outside = await start('b/other', kmsA);
+
+    const job = await rotate(t, { bucket, prefix: 'a/', toKey: 'key-up-b' });
+    assert.equal(job.state, 'done');
+    assert.equal(job.total, 2, 'the two uploads under a/ are counted');
+    assert.deepEqual(
+      { scanned: job.counters.scanned, rotated: job.counters.rotated, failed: job.counters.failed, sseC: job.counters.skippedBy['sse-c'] },
+      { scanned: 2, rotated: 1, failed: 0, sseC: 1 },
+    );
+
+    // The old key is erased: the rotated upload goes on under key-up-b, the one outside the prefix cannot.
+    await kes.admin.deleteKey('key-up-a');
+    const etag2 = await part('a/big', inPrefix, 2, data[1]!);
+    await t.s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'a/big', UploadId: inPrefix, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag1 }, { PartNumber: 2, ETag: etag2 }] } }),
+    );
+    assert.ok((await getBytes(t.s3, bucket, 'a/big')).equals(Buffer.concat(data)), 'the completed object reads back identical');
+    const status = await t.admin.objectStatus(bucket, 'a/big');
+    assert.equal(status.sse.kmsKey, 'key-up-b');
+    assert.equal(status.sse.multipart, true);
+    await assert.rejects(part('b/other', outside, 1, content('x', 10)), (err: { Code?: string; name: string }) => (err.Code ?? err.name) === 'KMS.NotFoundException');
+    // The SSE-C upload was left alone and still takes parts under its customer key.
+    await part('a/customer', ssecUpload, 1, content('c1', 100), ssecHeaders);
+  });
+
   test('after rotating onto a new key version, retiring the old versions (min_decryption_version) leaves rotated objects readable', async () => {
     const bucket = 'versions';
     await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -54,6 +54,21 @@ describe('fs store: multipart uploads', () => {
     await rejectsWith(t.store.getUpload(upload), 'NoSuchUpload');
   });
 
+  it('replaces an upload\'s SSE fields only if they are still the ones read (rotation); completing then uses the new ones', async () => {
+    const upload = await newUpload('rotated');
+    const part = await uploadPart(upload, 1, randomBytes(1000));
+    const rotated = { sse: 'SSE-KMS', kmsKey: 'key-b', kmsCiphertext: 'Yg==' };
+    const stale = { sse: 'SSE-KMS', kmsKey: 'key-a', kmsCiphertext: 'YQ==' };
+    await rejectsWith(t.store.updateUploadSSE(upload, stale, rotated), 'PreconditionFailed');
+    assert.deepEqual((await t.store.getUpload(upload)).sse, upload.sse, 'a stale compare changes nothing');
+    await rejectsWith(t.store.updateUploadSSE({ ...upload, uploadId: `${upload.uploadId.slice(0, -1)}0` }, upload.sse, rotated), 'NoSuchUpload');
+    await t.store.updateUploadSSE(upload, upload.sse, rotated);
+    const read = await t.store.getUpload(upload);
+    assert.deepEqual(read, { ...upload, sse: rotated }, 'only the SSE fields changed');
+    const record = await t.store.completeUpload(upload, [{ number: 1, etag: part.etag }], { etag: 'e-1' });
+    assert.deepEqual(record.sse, rotated);
+  });
+
   it('completes from chosen parts: the object has their data, unchosen data and the upload are gone', async () => {
     const upload = await newUpload('movie');
     const data = [randomBytes(40000), randomBytes(30000), randomBytes(20000), randomBytes(1000)];

@@ -476,6 +476,18 @@ export class FsObjectStore implements ObjectStore {
     return record;
   }
 
+  async updateUploadSSE(ref: UploadRef, expect: SseFields, sse: SseFields): Promise<void> {
+    this.assertOpen();
+    await this.commits.run(() => {
+      const row = this.requireUpload(ref);
+      // Uploads have no revision: compare the fields themselves, in their stored (JSON) form.
+      if (JSON.stringify(JSON.parse(row.sse)) !== JSON.stringify(expect)) {
+        throw new PreconditionFailed(`The upload ${ref.uploadId} of ${ref.key} changed its encryption since it was read`);
+      }
+      this.s.updateUploadSse.run(JSON.stringify(sse), ref.uploadId);
+    });
+  }
+
   async abortUpload(ref: UploadRef): Promise<void> {
     this.assertOpen();
     const dataIds = this.db.transaction(() => {

@@ -49,6 +49,7 @@ export class Statements {
   readonly insertObjectPart: Statement<[PartInsert]>;
   readonly deleteObject: Statement<[number]>;
   readonly updateObjectSse: Statement<[string, string, number]>;
+  readonly updateUploadSse: Statement<[string, string]>;
   readonly listObjectsFrom: Statement<[string, string, number], ListedObjectRow>;
   readonly listObjectsBetween: Statement<[string, string, string, number], ListedObjectRow>;
   readonly dataIsReferenced: Statement<[string, string], { one: number }>;
@@ -99,6 +100,7 @@ export class Statements {
     );
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
     this.updateObjectSse = db.prepare('UPDATE objects SET sse = ?, revision = ? WHERE id = ?');
+    this.updateUploadSse = db.prepare('UPDATE uploads SET sse = ? WHERE upload_id = ?');
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
     this.listObjectsFrom = db.prepare(
       `${listedObject} WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?`,
