@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
+import { answerClientErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
@@ -40,23 +41,6 @@ function keepAlive<S extends http.Server>(server: S): S {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   return server;
-}
-
-/**
- * Errors on a connection before a request could be parsed (malformed HTTP, a reset, a TLS failure) are
- * logged with their code, then answered as Node does by default: 400 (or 431) if the socket can still
- * be written, else it is closed.
- */
-function logClientErrors(server: http.Server, logger: Logger, listener: string): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
-    logger.warn({ listener, code: err.code, reason: err.message }, 'connection error before a request was parsed');
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-  });
 }
 
 function listen(server: http.Server, address: string): Promise<number> {
@@ -94,14 +78,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
 
   const servers: http.Server[] = [];
   try {
-    const plain = keepAlive(http.createServer({ maxHeaderSize: 16 * 1024 }, app));
-    logClientErrors(plain, logger, 'http');
+    const plain = keepAlive(http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app));
+    answerClientErrors(plain, logger, 'http');
     servers.push(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
-      const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: 16 * 1024 }, app));
-      logClientErrors(secure, logger, 'https');
+      const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES }, app));
+      answerClientErrors(secure, logger, 'https');
       parseTlsThroughStream(secure);
       // TLS failures (handshake, a client speaking plain HTTP) come as 'tlsClientError', not 'clientError'.
       secure.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener: 'https', code: err.code, reason: err.message }, 'TLS error on a connection'));

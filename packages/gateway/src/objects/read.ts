@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDecryptStream, encryptedSize, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
+import { createDecryptStream, encryptedSize, ErrInvalidRange, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';
@@ -9,6 +9,20 @@ import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
+
+/** An unsatisfiable Range as AWS answers it: 416 InvalidRange naming the range and the size, with a Content-Range of the size alone. */
+function unsatisfiableAsS3<T>(parse: () => T, header: string | undefined, size: number): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ErrInvalidRange)) throw err;
+    throw new S3Error('InvalidRange', undefined, {
+      cause: err,
+      extra: { ...(header !== undefined ? { RangeRequested: header } : {}), ActualObjectSize: String(size) },
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+}
 
 export interface ReadRequest {
   bucket: string;
@@ -62,7 +76,7 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
       range = partRange(req.partNumber, record.parts);
       status = record.parts.length > 1 || stored.multipart ? 206 : 200;
     } else {
-      const r = parseRangeHeader(req.range, record.size);
+      const r = unsatisfiableAsS3(() => parseRangeHeader(req.range, record.size), req.range, record.size);
       if (r) {
         range = r;
         status = 206;

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { renderError, S3Error } from '../s3/errors.js';
+
+/** The header section limit of the HTTP parser (the S3 layer's own, smaller limit answers before it). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+function overflowResponse(): string {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body = renderError(
+    new S3Error('RequestHeaderSectionTooLarge', `Your request header section exceeds ${MAX_HEADER_BYTES} bytes.`, { extra: { MaxSizeAllowed: '8192' } }),
+    requestId,
+  );
+  return [
+    'HTTP/1.1 400 Bad Request',
+    'Content-Type: application/xml',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-amz-request-id: ${requestId}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/**
+ * Errors on a connection before a request could be parsed (malformed HTTP, a reset, a TLS failure) are
+ * logged with their code, then answered: a header section beyond the parser's limit gets the S3 error a
+ * smaller oversized one gets (400 RequestHeaderSectionTooLarge, as AWS), other parse errors Node's bare 400;
+ * a socket that can no longer be written is closed.
+ */
+export function answerClientErrors(server: http.Server, logger: Logger, listener: string): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    logger.warn({ listener, code: err.code, reason: err.message }, 'connection error before a request was parsed');
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? overflowResponse() : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+}
