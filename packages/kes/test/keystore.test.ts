@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Barrier } from '../src/barrier/barrier.js';
-import { KeyStore } from '../src/keystore/store.js';
-import { KeyRing } from '../src/keystore/keyring.js';
+import { KeyStore, type KeyVersionRow } from '../src/keystore/store.js';
+import { KeyRing, wrapContext } from '../src/keystore/keyring.js';
 import { KeyService } from '../src/service/keys.js';
 import { KesError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';
@@ -162,4 +162,38 @@ test('a change made by another connection (another process) is seen: the cache i
   // answer proves the cached key was not used.
   assert.throws(() => a.service.decrypt('shared', before.ciphertext), (e: unknown) => e instanceof KesError && e.status === 502);
   a.store.close();
+});
+
+test('importKey writes a whole key in one transaction: refused if it exists, replaced atomically, a failure leaves the old key', async () => {
+  const { store, barrier, service, path } = await openStack('import.db');
+  const rowsFor = (name: string, count: number): KeyVersionRow[] =>
+    Array.from({ length: count }, (_, i) => ({
+      name,
+      version: i + 1,
+      algorithm: 'AES256',
+      wrappedKey: barrier.wrap(wrapContext(name, i + 1, 'key'), randomBytes(32)),
+      wrappedHmacKey: barrier.wrap(wrapContext(name, i + 1, 'hmac'), randomBytes(32)),
+      createdAt: new Date().toISOString(),
+      createdBy: 'test',
+    }));
+  assert.equal(store.importKey({ name: 'moved', sealed: false, minDecryptionVersion: 2 }, rowsFor('moved', 3), false), false);
+  assert.deepEqual(store.getState('moved'), { name: 'moved', sealed: false, minDecryptionVersion: 2, latestVersion: 3 });
+  assert.equal(service.generate('moved').version, 'v3', 'the imported versions unwrap');
+  const before = wrappedBytes(path, 'moved');
+
+  assert.throws(() => store.importKey({ name: 'moved', sealed: false, minDecryptionVersion: 1 }, rowsFor('moved', 1), false), (e: unknown) => e instanceof KesError && e.status === 400);
+  // A replacement that fails on its second version (NOT NULL) rolls back the erase of the old key too.
+  const broken = rowsFor('moved', 2);
+  broken[1] = { ...broken[1]!, wrappedKey: null as unknown as Buffer };
+  assert.throws(() => store.importKey({ name: 'moved', sealed: true, minDecryptionVersion: 1 }, broken, true), /NOT NULL/);
+  assert.deepEqual(store.getState('moved'), { name: 'moved', sealed: false, minDecryptionVersion: 2, latestVersion: 3 });
+  assert.deepEqual(wrappedBytes(path, 'moved'), before);
+  // Versions out of order are refused before anything is written.
+  assert.throws(() => store.importKey({ name: 'other', sealed: false, minDecryptionVersion: 1 }, rowsFor('other', 2).reverse(), false), /version 1 expected/);
+  assert.equal(store.getState('other'), undefined);
+
+  assert.equal(store.importKey({ name: 'moved', sealed: true, minDecryptionVersion: 1 }, rowsFor('moved', 1), true), true);
+  assert.deepEqual(store.getState('moved'), { name: 'moved', sealed: true, minDecryptionVersion: 1, latestVersion: 1 });
+  for (const f of filesOf(path)) for (const w of before) assert.equal(f.includes(w), false, 'the replaced key is erased from the file and the WAL');
+  store.close();
 });

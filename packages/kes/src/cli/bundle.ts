@@ -139,11 +139,9 @@ export interface ImportResult {
 }
 
 /**
- * Writes the bundle's keys, wrapped under this store's root key. Existing names are refused
- * (nothing is written) unless `force`, which erases the existing key first (it is gone even if
- * writing its replacement then fails).
- * Each key is written as its versions one after another, not as one transaction; a key that
- * fails halfway is removed again.
+ * Writes the bundle's keys, wrapped under this store's root key. Existing names are refused (nothing is
+ * written) unless `force`, which replaces them. Each key is one transaction (KeyStore.importKey): a crash or a
+ * failure leaves that key as it was before, never half-written.
  */
 export function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[], options: { force?: boolean } = {}): ImportResult {
   const existing = keys.filter((k) => store.getState(k.name)).map((k) => k.name);
@@ -152,23 +150,10 @@ export function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[],
   }
   const imported: string[] = [];
   for (const k of keys) {
-    if (existing.includes(k.name)) store.deleteKey(k.name);
-    const [first, ...rest] = k.versions.map((v) => wrappedRow(barrier, k.name, v));
-    if (!first) continue;
-    let created = false;
     try {
-      store.createKey(first);
-      created = true;
-      for (const row of rest) {
-        store.addVersion(k.name, (next) => {
-          if (next !== row.version) throw new Error(`version v${next} expected, the bundle has v${row.version}`);
-          return row;
-        });
-      }
-      if (k.sealed) store.setSealed(k.name, true);
-      if (k.min_decryption_version > 1) store.setMinDecryptionVersion(k.name, k.min_decryption_version);
+      const rows = k.versions.map((v) => wrappedRow(barrier, k.name, v));
+      store.importKey({ name: k.name, sealed: k.sealed, minDecryptionVersion: k.min_decryption_version }, rows, options.force === true);
     } catch (e) {
-      if (created) store.deleteKey(k.name);
       throw new CliError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);
     }
     imported.push(k.name);

@@ -143,6 +143,32 @@ export class KeyStore implements BarrierStorage {
     })();
   }
 
+  /**
+   * A whole key from elsewhere (an export bundle) in one transaction: its state and every version, 1..N in
+   * order. An existing key of that name is refused (keyExists), or with `replace` erased in the same
+   * transaction (then the WAL is truncated, as for deleteKey). A crash or an error leaves the store as it was.
+   * Returns whether a key was replaced.
+   */
+  importKey(state: Omit<KeyStateRow, 'latestVersion'>, versions: KeyVersionRow[], replace: boolean): boolean {
+    versions.forEach((v, i) => {
+      if (v.name !== state.name || v.version !== i + 1) throw new Error(`key ${state.name}: version ${i + 1} expected, got ${v.name} v${v.version}`);
+    });
+    if (versions.length === 0) throw new Error(`key ${state.name} has no versions`);
+    const replaced = this.#db.transaction(() => {
+      const exists = this.#stmt.getState.get(state.name) !== undefined;
+      if (exists && !replace) throw errors.keyExists();
+      if (exists) {
+        this.#stmt.deleteVersions.run(state.name);
+        this.#stmt.deleteState.run(state.name);
+      }
+      this.#stmt.insertFullState.run(state.name, state.sealed ? 1 : 0, state.minDecryptionVersion, versions.length);
+      for (const v of versions) this.#insertVersion(v);
+      return exists;
+    })();
+    if (replaced) this.truncateWal();
+    return replaced;
+  }
+
   setSealed(name: string, sealed: boolean): boolean {
     return this.#stmt.setSealed.run(sealed ? 1 : 0, name).changes > 0;
   }
@@ -217,6 +243,7 @@ function prepareStatements(db: Database.Database) {
     insertMeta: db.prepare('INSERT INTO meta (id, wrapped_root_key, threshold, shares, initialized_at) VALUES (1, ?, ?, ?, ?)'),
     getState: db.prepare('SELECT name, sealed, min_decryption_version, latest_version FROM key_state WHERE name = ?'),
     insertState: db.prepare('INSERT INTO key_state (name, sealed, min_decryption_version, latest_version) VALUES (?, 0, 1, ?)'),
+    insertFullState: db.prepare('INSERT INTO key_state (name, sealed, min_decryption_version, latest_version) VALUES (?, ?, ?, ?)'),
     setLatest: db.prepare('UPDATE key_state SET latest_version = ? WHERE name = ?'),
     setSealed: db.prepare('UPDATE key_state SET sealed = ? WHERE name = ?'),
     setMin: db.prepare('UPDATE key_state SET min_decryption_version = ? WHERE name = ?'),
