@@ -28,6 +28,7 @@ import { sseC, sseS3 } from './lib/sse-headers.js';
 import { startBenchStack, type BenchStack } from './lib/stack.js';
 import { MiB, fmt, loadAverage, median, percentile, table } from './lib/stats.js';
 import { emptyResult, mergeInto, putGetLoop, timedGet, timedPut, type LoopResult } from './lib/transfer.js';
+import { positiveEnv } from './lib/env.js';
 
 const PHASES = ['mem', 'range', 'put', 'get', 'small'] as const;
 type Phase = (typeof PHASES)[number];
@@ -35,11 +36,7 @@ const only = new Set((process.env.BENCH_ONLY ?? PHASES.join(',')).split(',').map
 for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`BENCH_ONLY: unknown figure "${p}"; expected some of ${PHASES.join(',')}`);
 const want = (p: Phase): boolean => only.has(p);
 
-const num = (name: string, dflt: number): number => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number; got ${process.env[name]}`);
-  return v;
-};
+const num = (name: string, dflt: number): number => positiveEnv(name, dflt);
 const BIG = num('BENCH_BIG_MIB', 1024) * MiB;
 const LARGE = num('BENCH_LARGE_MIB', 256) * MiB;
 const ROUNDS = num('BENCH_ROUNDS', 3);

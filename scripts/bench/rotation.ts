@@ -18,12 +18,9 @@ import { expectStatus, RawS3 } from './lib/s3-raw.js';
 import { sseS3 } from './lib/sse-headers.js';
 import { DEFAULT_KEY, startBenchStack, type BenchStack } from './lib/stack.js';
 import { fmt, loadAverage, median, table } from './lib/stats.js';
+import { positiveEnv } from './lib/env.js';
 
-const num = (name: string, dflt: number): number => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer; got ${process.env[name]}`);
-  return v;
-};
+const num = (name: string, dflt: number): number => positiveEnv(name, dflt, true);
 const OBJECTS = num('BENCH_ROTATION_OBJECTS', 10_000);
 const CONCURRENCY = num('BENCH_ROTATION_CONCURRENCY', 8);
 const ROUNDS = num('BENCH_ROUNDS', 3);

@@ -13,12 +13,9 @@ import { startBenchStack } from '../bench/lib/stack.js';
 import { fmt, loadAverage, percentile, table } from '../bench/lib/stats.js';
 import { rotate, type RotationOutcome } from './rotation.js';
 import { KMS_KEYS, Workload } from './workload.js';
+import { positiveEnv } from '../bench/lib/env.js';
 
-const num = (name: string, dflt: number): number => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer; got ${process.env[name]}`);
-  return v;
-};
+const num = (name: string, dflt: number): number => positiveEnv(name, dflt, true);
 const TOTAL = num('LOAD_OPS', 5000);
 const CLIENTS = num('LOAD_CLIENTS', 64);
 const KEYS = num('LOAD_KEYS_PER_CLIENT', 8);
