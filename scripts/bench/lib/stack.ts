@@ -142,7 +142,11 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
     const child = spawnNode(bundles.kesgate, ['server', '--config', at('gateway.yaml')], {
       cwd: dir,
       logFile: gatewayLog,
-      ...(options.gatewayProfileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`] } : {}),
+      nodeArgs: [
+        ...(options.gatewayProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`] : []),
+        // For investigations, e.g. BENCH_GATEWAY_NODE_ARGS=--trace-gc (NODE_OPTIONS refuses some V8 flags).
+        ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
     });
     gateway = child;
     await waitUntil('the gateway', () => probe(`${url}/kesgate/health`), child, gatewayLog);

@@ -110,10 +110,9 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
         const part = record.parts[seg.part - 1]!;
         const key = stored.multipart ? partKey(oek, part.number) : oek;
         const raw = await store.openPartRange(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
-        // The last segment ends the body as soon as its last byte is decrypted, not after the file is closed:
-        // the response must be complete on the server by the time the client, holding every byte, sends its
-        // next request on the connection (a late end leaves Node's parser paused and, on TLS, the next
-        // request fails with HPE_PAUSED and a connection reset).
+        // The last segment ends the body as soon as its last byte is decrypted, not after the file is closed,
+        // so the response is complete on the server by the time the client, holding every byte, reuses the
+        // connection.
         const last = i === segments.length - 1;
         await pipeline(raw, createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take }), out, { end: last });
       }
