@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import { ChunkedTransform } from './chunked-transform.js';
-import { NONCE_SIZE, type CipherName } from './constants.js';
+import { ENC_PACKAGE_SIZE, NONCE_SIZE, type CipherName } from './constants.js';
 import { PackageDecoder, type DecryptOptions } from './decoder.js';
 import { PackageEncoder } from './encoder.js';
 import { checkKey, checkNonce, cipherIdOf } from './package.js';
@@ -70,6 +70,38 @@ export function createEncryptStream(key: Buffer, opts: EncryptOptions = {}): Tra
  */
 export function createDecryptStream(key: Buffer, opts: DecryptOptions = {}): Transform {
   return new DecryptStream(key, opts);
+}
+
+/**
+ * Pull-based decryption: reads the package stream through `read` into one buffer that is reused for the
+ * whole stream (the decoder copies what it keeps), and hands each verified plaintext chunk to `write`,
+ * awaiting it (backpressure). Same checks and errors as createDecryptStream; allocates no input buffers, so
+ * a server streaming large objects makes half the garbage of a stream pipeline. `read` resolves with the
+ * bytes it put at the start of the buffer, 0 at the end of the input.
+ */
+export async function decryptPull(
+  key: Buffer,
+  opts: DecryptOptions,
+  read: (into: Buffer) => Promise<number>,
+  write: (plaintext: Buffer) => Promise<void> | void,
+  bufferSize = 8 * ENC_PACKAGE_SIZE,
+): Promise<void> {
+  const ready: Buffer[] = [];
+  const decoder = makeDecoder(key, opts, (b) => ready.push(b));
+  const buffer = Buffer.allocUnsafe(bufferSize);
+  const release = async (): Promise<void> => {
+    for (let i = 0; i < ready.length; i++) await write(ready[i]!);
+    ready.length = 0;
+  };
+  for (;;) {
+    const n = await read(buffer);
+    if (n === 0) break;
+    const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
+    for (let off = 0; off < n; ) off = decoder.consume(chunk, off);
+    await release();
+  }
+  decoder.finish();
+  await release();
 }
 
 /** One-shot encryption for small data (sealed keys, tests). */

@@ -6,6 +6,7 @@ export { encryptedSize, decryptedSize } from './size.js';
 export {
   createEncryptStream,
   createDecryptStream,
+  decryptPull,
   encryptBuffer,
   decryptBuffer,
   type EncryptOptions,

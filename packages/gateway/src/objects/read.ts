@@ -1,6 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createDecryptStream, encryptedSize, ErrInvalidRange, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
+import { decryptPull, ENC_PACKAGE_SIZE, encryptedSize, ErrInvalidRange, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';
@@ -95,7 +94,14 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
   }
 }
 
-/** Reads only the packages that overlap `range`, part by part, through the DARE decoder. */
+/** Reads per call: 8 DARE packages, so reads end on package boundaries (the decoder never splits one). */
+const READ_BUFFER = 8 * ENC_PACKAGE_SIZE;
+
+/**
+ * Reads only the packages that overlap `range`, part by part, through the DARE decoder. Each part is pulled
+ * into one reused buffer (decryptPull) rather than through a stream pipeline: a large GET then makes half the
+ * short-lived buffers, which is what a streaming server's memory peak is made of.
+ */
 export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: StoredSSE, oek: Buffer, range: ByteRange): Readable {
   // The package format cannot tell "no data" from "all data cut away": the sizes recorded at write time must agree.
   for (const p of record.parts) {
@@ -109,12 +115,16 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
       for (const [i, seg] of segments.entries()) {
         const part = record.parts[seg.part - 1]!;
         const key = stored.multipart ? partKey(oek, part.number) : oek;
-        const raw = await store.openPartRange(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
-        // The last segment ends the body as soon as its last byte is decrypted, not after the file is closed,
-        // so the response is complete on the server by the time the client, holding every byte, reuses the
-        // connection.
-        const last = i === segments.length - 1;
-        await pipeline(raw, createDecryptStream(key, { startSeq: seg.startSeq, skip: seg.skip, length: seg.take }), out, { end: last });
+        const reader = await store.openPartReader(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
+        try {
+          const opts = { startSeq: seg.startSeq, skip: seg.skip, length: seg.take };
+          await decryptPull(key, opts, (into) => reader.read(into), (plain) => writeOrWait(out, plain), Math.max(1, Math.min(READ_BUFFER, seg.encLength)));
+          // The body ends as soon as its last byte is decrypted, not after the file is closed, so the response
+          // is complete on the server by the time the client, holding every byte, reuses the connection.
+          if (i === segments.length - 1) out.end();
+        } finally {
+          await reader.close();
+        }
       }
       if (segments.length === 0) out.end();
     } catch (err) {
@@ -125,4 +135,22 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
     }
   })();
   return out;
+}
+
+/** Writes to the body, waiting while it is full; fails once the body is gone (the client left), so reading stops. */
+async function writeOrWait(out: PassThrough, chunk: Buffer): Promise<void> {
+  if (out.destroyed) throw new Error('the response body was closed before the object was read');
+  if (out.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the response body was closed before the object was read'));
+    out.once('drain', onDrain);
+    out.once('close', onClose);
+  });
 }

@@ -128,6 +128,13 @@ export interface DeleteResult {
  * success it is referenced, on failure it is removed). Call `abort()` when the request fails
  * before that; an abandoned writer is cleaned up by the next sweep at startup.
  */
+/** Reads a byte range of stored data in order. */
+export interface PartReader {
+  /** Fills the start of `into` with the next bytes of the range; resolves with their count, 0 at the end. */
+  read(into: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface DataWriter {
   readonly id: string;
   readonly stream: Writable;
@@ -321,6 +328,8 @@ export interface ObjectStore {
    * overwritten or deleted meanwhile. → DataUnavailable
    */
   openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable>;
+  /** The same range as a pull reader into the caller's buffer (the GET path: no allocation per read). → DataUnavailable */
+  openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader>;
   /** true if an object was deleted. → NoSuchBucket */
   deleteObject(bucket: string, key: string): Promise<boolean>;
   /** One transaction for all keys. → NoSuchBucket */

@@ -109,6 +109,37 @@ describe('fs store: objects', () => {
     await assert.rejects(t.store.openPartRange(record.parts[0]!.dataId, 5, 4), RangeError);
   });
 
+  it('a part reader reads the same bytes as the range stream, into the caller\'s buffer, read size by read size', async () => {
+    const data = randomBytes(300_000);
+    const record = await putBytes(t.store, B, 'pulled', data);
+    const id = record.parts[0]!.dataId;
+    const pullAll = async (start: number, end: number, size: number): Promise<Buffer> => {
+      const reader = await t.store.openPartReader(id, start, end);
+      const buf = Buffer.alloc(size);
+      const got: Buffer[] = [];
+      try {
+        for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) got.push(Buffer.from(buf.subarray(0, n)));
+      } finally {
+        await reader.close();
+      }
+      return Buffer.concat(got);
+    };
+    for (const [start, end, size] of [[0, 300_000, 65568], [1, 299_999, 7777], [65536, 65600, 1_000_000], [5, 5, 16]] as const) {
+      assert.deepEqual(await pullAll(start, end, size), data.subarray(start, end), `[${start}, ${end}) in ${size}-byte reads`);
+    }
+    // It keeps reading the version it opened, like the stream.
+    const reader = await t.store.openPartReader(id, 0, data.length);
+    await putBytes(t.store, B, 'pulled', Buffer.from('new'));
+    const buf = Buffer.alloc(data.length);
+    assert.equal(await reader.read(buf), data.length);
+    assert.deepEqual(buf, data);
+    assert.equal(await reader.read(buf), 0);
+    await reader.close();
+    await rejectsWith(t.store.openPartReader(id, 0, 1), 'DataUnavailable');
+    await rejectsWith(t.store.openPartReader('../../../etc/passwd', 0, 1), 'DataUnavailable');
+    await assert.rejects(t.store.openPartReader(id, 5, 4), RangeError);
+  });
+
   it('deletes objects and their data; deleting a missing key reports false', async () => {
     const record = await putBytes(t.store, B, 'doomed', Buffer.from('bye'));
     assert.equal(await t.store.deleteObject(B, 'doomed'), true);

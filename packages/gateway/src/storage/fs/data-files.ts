@@ -1,10 +1,10 @@
 // The data files of the fs backend: creating writers, tracking data that is written but not yet
 // committed, reading byte ranges, removing superseded files and sweeping orphans.
-import { open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DataUnavailable } from '../errors.js';
-import type { DataWriter, SweepReport } from '../types.js';
+import type { DataWriter, PartReader, SweepReport } from '../types.js';
 import { FsDataWriter, type WriterRegistry } from './data-writer.js';
 import { isDataId, isShardName, newDataId, type Layout } from './layout.js';
 
@@ -77,11 +77,38 @@ export class DataFiles implements WriterRegistry {
   }
 
   async openRange(id: string, start: number, endExclusive: number): Promise<Readable> {
+    const handle = await this.openChecked(id, start, endExclusive);
+    if (!handle) return Readable.from([]);
+    // Large reads: fewer trips to the thread pool. A multiple of the 65568-byte DARE package, so each read
+    // ends on a package boundary and the decoder never splits a package across reads.
+    return handle.createReadStream({ start, end: endExclusive - 1, highWaterMark: READ_CHUNK });
+  }
+
+  /** The same byte range as a pull reader: each read fills the caller's buffer (nothing allocated per read). */
+  async openReader(id: string, start: number, endExclusive: number): Promise<PartReader> {
+    const handle = await this.openChecked(id, start, endExclusive);
+    let at = start;
+    return {
+      async read(into: Buffer): Promise<number> {
+        if (!handle || at >= endExclusive) return 0;
+        // A file cut short since it was opened reads 0 early: the decoder reports the truncation.
+        const { bytesRead } = await handle.read(into, 0, Math.min(into.length, endExclusive - at), at);
+        at += bytesRead;
+        return bytesRead;
+      },
+      async close(): Promise<void> {
+        await handle?.close();
+      },
+    };
+  }
+
+  /** Opens a data file after checking the id and that it holds the range; undefined for an empty range. */
+  private async openChecked(id: string, start: number, endExclusive: number): Promise<FileHandle | undefined> {
     if (!isDataId(id)) throw new DataUnavailable(id, 'not a data id of this store');
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive < start) {
       throw new RangeError(`invalid byte range [${start}, ${endExclusive}) of data ${id}`);
     }
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(this.layout.dataPath(id), 'r');
     } catch (err) {
@@ -93,12 +120,10 @@ export class DataFiles implements WriterRegistry {
     const { size } = await handle.stat();
     if (size < endExclusive || start === endExclusive) {
       await handle.close();
-      if (start === endExclusive) return Readable.from([]);
+      if (start === endExclusive) return undefined;
       throw new DataUnavailable(id, `its file holds ${size} bytes, bytes up to ${endExclusive} were asked for`);
     }
-    // Large reads: fewer trips to the thread pool. A multiple of the 65568-byte DARE package, so each read
-    // ends on a package boundary and the decoder never splits a package across reads.
-    return handle.createReadStream({ start, end: endExclusive - 1, highWaterMark: READ_CHUNK });
+    return handle;
   }
 
   /**

@@ -49,6 +49,7 @@ import type {
   ObjectRecord,
   ObjectStore,
   PartInput,
+  PartReader,
   PartRecord,
   PutObjectInput,
   SseFields,
@@ -222,6 +223,11 @@ export class FsObjectStore implements ObjectStore {
   async openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable> {
     this.assertOpen();
     return this.files.openRange(dataId, start, endExclusive);
+  }
+
+  async openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader> {
+    this.assertOpen();
+    return this.files.openReader(dataId, start, endExclusive);
   }
 
   async deleteObject(bucket: string, key: string): Promise<boolean> {
