@@ -73,11 +73,12 @@ export function createDecryptStream(key: Buffer, opts: DecryptOptions = {}): Tra
 }
 
 /**
- * Pull-based decryption: reads the package stream through `read` into one buffer that is reused for the
- * whole stream (the decoder copies what it keeps), and hands each verified plaintext chunk to `write`,
- * awaiting it (backpressure). Same checks and errors as createDecryptStream; allocates no input buffers, so
- * a server streaming large objects makes half the garbage of a stream pipeline. `read` resolves with the
- * bytes it put at the start of the buffer, 0 at the end of the input.
+ * Pull-based decryption: reads the package stream through `read` into two buffers that are reused for the
+ * whole stream (the decoder copies what it keeps), one read ahead of the one being decrypted, and hands each
+ * verified plaintext chunk to `write`, awaiting it (backpressure: at most one read runs ahead of the writes).
+ * Same checks and errors as createDecryptStream, without a buffer allocated per read, so a server streaming
+ * large objects makes half the garbage of a stream pipeline. `read` resolves with the bytes it put at the start
+ * of the buffer, 0 at the end of the input.
  */
 export async function decryptPull(
   key: Buffer,
@@ -88,20 +89,31 @@ export async function decryptPull(
 ): Promise<void> {
   const ready: Buffer[] = [];
   const decoder = makeDecoder(key, opts, (b) => ready.push(b));
-  const buffer = Buffer.allocUnsafe(bufferSize);
+  const buffers = [Buffer.allocUnsafe(bufferSize), Buffer.allocUnsafe(bufferSize)] as const;
   const release = async (): Promise<void> => {
     for (let i = 0; i < ready.length; i++) await write(ready[i]!);
     ready.length = 0;
   };
-  for (;;) {
-    const n = await read(buffer);
-    if (n === 0) break;
-    const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
-    for (let off = 0; off < n; ) off = decoder.consume(chunk, off);
+  let which = 0;
+  let pending = read(buffers[0]);
+  try {
+    for (;;) {
+      const n = await pending;
+      if (n === 0) break;
+      const current = buffers[which]!;
+      which ^= 1;
+      // The next read fills the other buffer while this one is decrypted and written.
+      pending = read(buffers[which]!);
+      const chunk = n === current.length ? current : current.subarray(0, n);
+      for (let off = 0; off < n; ) off = decoder.consume(chunk, off);
+      await release();
+    }
+    decoder.finish();
     await release();
+  } finally {
+    // A failure leaves a read in flight: let it settle before the caller closes what it reads from.
+    await pending.catch(() => 0);
   }
-  decoder.finish();
-  await release();
 }
 
 /** One-shot encryption for small data (sealed keys, tests). */

@@ -88,24 +88,56 @@ describe('decryptPull', () => {
     assert.ok(cut.error instanceof ErrTruncated, String(cut.error));
   });
 
-  it('waits for each write before reading on (backpressure)', async () => {
-    const enc = encryptBuffer(key, pseudoRandom(20 * 65536, 7));
-    let writing = 0;
-    let readsDuringWrite = 0;
+  it('reads at most one buffer ahead of a slow writer (backpressure), and never into the buffer being decrypted', async () => {
+    const pt = pseudoRandom(20 * 65536, 7);
+    const enc = encryptBuffer(key, pt);
+    let readsSinceWriteStarted = 0;
+    let maxAhead = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let writes = 0;
     const read = reader(enc, [ENC_PACKAGE_SIZE]);
+    const out: Buffer[] = [];
     await decryptPull(
       key,
       {},
       async (into) => {
-        if (writing > 0) readsDuringWrite++;
+        readsSinceWriteStarted++;
+        if (writes > 0) maxAhead = Math.max(maxAhead, readsSinceWriteStarted);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await tick(); // a read that takes a while, as a file read does
+        inFlight--;
         return read(into);
       },
-      async () => {
-        writing++;
-        await tick();
-        writing--;
+      async (p) => {
+        writes++;
+        readsSinceWriteStarted = 0;
+        out.push(Buffer.from(p));
+        for (let i = 0; i < 3; i++) await tick(); // slower than the reads
       },
+      ENC_PACKAGE_SIZE,
     );
-    assert.equal(readsDuringWrite, 0);
+    assert.ok(Buffer.concat(out).equals(pt));
+    assert.equal(maxInFlight, 1, 'one read in flight at a time');
+    assert.equal(maxAhead, 1, 'however slow the writer, one read runs ahead of it');
+  });
+
+  it('a failure waits for the read in flight before it returns', async () => {
+    const enc = Buffer.from(encryptBuffer(key, pseudoRandom(4 * 65536, 8)));
+    enc[10]! ^= 1; // package 0 is damaged
+    let inFlight = 0;
+    const read = reader(enc, [ENC_PACKAGE_SIZE]);
+    await assert.rejects(
+      decryptPull(key, {}, async (into) => {
+        inFlight++;
+        await tick();
+        await tick();
+        const n = await read(into);
+        inFlight--;
+        return n;
+      }, () => {}, ENC_PACKAGE_SIZE),
+      ErrTampered,
+    );
+    assert.equal(inFlight, 0);
   });
 });
