@@ -99,7 +99,7 @@ const READ_BUFFER = 8 * ENC_PACKAGE_SIZE;
 
 /**
  * Reads only the packages that overlap `range`, part by part, through the DARE decoder. Each part is pulled
- * into one reused buffer (decryptPull) rather than through a stream pipeline: a large GET then makes half the
+ * into two reused buffers (decryptPull) rather than through a stream pipeline: a large GET then makes half the
  * short-lived buffers, which is what a streaming server's memory peak is made of.
  */
 export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: StoredSSE, oek: Buffer, range: ByteRange): Readable {

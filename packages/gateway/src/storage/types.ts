@@ -122,12 +122,6 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
-/**
- * Receives one data file. Write the encrypted bytes to `stream` (e.g. with stream.pipeline),
- * then `finish()`; hand the id to putObject/putPart, which take ownership of the data (on
- * success it is referenced, on failure it is removed). Call `abort()` when the request fails
- * before that; an abandoned writer is cleaned up by the next sweep at startup.
- */
 /** Reads a byte range of stored data in order. */
 export interface PartReader {
   /** Fills the start of `into` with the next bytes of the range; resolves with their count, 0 at the end. */
@@ -135,6 +129,12 @@ export interface PartReader {
   close(): Promise<void>;
 }
 
+/**
+ * Receives one data file. Write the encrypted bytes to `stream` (e.g. with stream.pipeline),
+ * then `finish()`; hand the id to putObject/putPart, which take ownership of the data (on
+ * success it is referenced, on failure it is removed). Call `abort()` when the request fails
+ * before that; an abandoned writer is cleaned up by the next sweep at startup.
+ */
 export interface DataWriter {
   readonly id: string;
   readonly stream: Writable;
