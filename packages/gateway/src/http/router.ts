@@ -17,6 +17,11 @@ const UNSUPPORTED = ['acl', 'policy', 'tagging', 'cors', 'lifecycle', 'versionin
 /** Which S3 operation a request is, from its method, whether it names a bucket and a key, and its query. */
 export function route(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders): Route {
   const has = (p: string): boolean => q.has(p);
+  // Reading a bucket's versioning state is answered (never enabled, as AWS answers for such a bucket):
+  // rclone, mc and Terraform ask before they list or delete. Changing it is not implemented.
+  if (method === 'GET' && bucket && key === undefined && [...q.keys()].every((k) => k === 'versioning' || k === 'x-id') && has('versioning')) {
+    return { operation: 'GetBucketVersioning', handler: b.getBucketVersioning };
+  }
   const unsupported = UNSUPPORTED.find(has);
   if (unsupported) throw new S3Error('NotImplemented', `The ?${unsupported} subresource is not implemented by this gateway.`);
   const r = (operation: string, handler: S3Handler): Route => ({ operation, handler });

@@ -1,5 +1,5 @@
 // S3 XML in and out (fast-xml-parser 5), and typed parsers for the request bodies the gateway accepts.
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumXmlName } from './checksums.js';
 
@@ -51,16 +51,47 @@ export interface ParseOptions {
 
 export type XmlNode = Record<string, unknown>;
 
+// Entity decoding is ours (fast-xml-parser's entityDecoder option): the five entities XML predefines and
+// numeric character references (&#34;, &#x22;). Go's encoding/xml — rclone, mc, every minio-go client —
+// escapes the quotes of an ETag as &#34;, so without them a CompleteMultipartUpload from Go never matches
+// its parts. Other names are left as written (XML knows no others without a DOCTYPE, which is refused).
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const REFERENCE = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|([A-Za-z]+));/g;
+const CHAR_REFERENCE = /&#(?:x([0-9a-fA-F]+)|([0-9]+));/g;
+const xmlEntityDecoder: EntityDecoderOptions = {
+  decode: (text) =>
+    text.includes('&')
+      ? text.replace(REFERENCE, (whole, hex?: string, dec?: string, name?: string) =>
+          hex !== undefined ? String.fromCodePoint(parseInt(hex, 16)) : dec !== undefined ? String.fromCodePoint(Number(dec)) : (XML_ENTITIES[name!] ?? whole),
+        )
+      : text,
+  setExternalEntities: () => {},
+  addInputEntities: () => {},
+  reset: () => {},
+  setXmlVersion: () => {},
+};
+
+/** XML 1.0's Char production: a reference to anything else (&#0;, a lone surrogate) is malformed. */
+function isXmlChar(c: number): boolean {
+  return c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
 /**
  * Parses an XML document; namespaces prefixes and attributes are dropped, text stays text (no
- * number coercion), the five XML entities are decoded. DOCTYPE declarations are refused so no
- * entity expansion can happen. Anything malformed → S3Error MalformedXML.
+ * number coercion), the five XML entities and numeric character references are decoded. DOCTYPE
+ * declarations are refused so no entity expansion can happen. Anything malformed → S3Error MalformedXML.
  */
 export function parseXML(body: string | Buffer, options: ParseOptions = {}): XmlNode {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '') throw new S3Error('MalformedXML', 'The XML you provided was empty.');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     throw new S3Error('MalformedXML', 'The XML you provided contains a DOCTYPE declaration, which is not accepted.');
+  }
+  for (const m of text.matchAll(CHAR_REFERENCE)) {
+    // A reference the parser would drop silently must not turn one key name into another.
+    if (!isXmlChar(m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]))) {
+      throw new S3Error('MalformedXML', `The XML you provided refers to a character XML does not allow: ${m[0]}`);
+    }
   }
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
@@ -76,7 +107,7 @@ export function parseXML(body: string | Buffer, options: ParseOptions = {}): Xml
     parseTagValue: false,
     trimValues: false,
     processEntities: true,
-    htmlEntities: false,
+    entityDecoder: xmlEntityDecoder,
     ignoreDeclaration: true,
     ignorePiTags: true,
     isArray: (name) => arrays.has(name),

@@ -53,6 +53,14 @@ describe('parseXML', () => {
     assert.deepEqual(doc.A, { B: '0123', C: '"q" & <' });
   });
 
+  it('decodes numeric character references as Go\'s encoding/xml writes them (rclone, mc); refuses references to non-characters', () => {
+    const doc = parseXML('<A><B>&#34;etag&#34;</B><C>&#x22;q&#x22; &#39;&#x9;&#xA;&#x1F600;</C><D>&#38;amp;</D></A>');
+    assert.deepEqual(doc.A, { B: '"etag"', C: '"q" \'\t\n\u{1F600}', D: '&amp;' });
+    for (const bad of ['&#0;', '&#x0;', '&#xD800;', '&#xFFFE;', '&#1114112;', '&#8;']) {
+      expectS3(() => parseXML(`<A><Key>a${bad}b</Key></A>`), 'MalformedXML', /does not allow/);
+    }
+  });
+
   it('refuses malformed XML and DOCTYPE declarations with MalformedXML', () => {
     expectS3(() => parseXML('<A><B></A>'), 'MalformedXML');
     expectS3(() => parseXML(''), 'MalformedXML');
@@ -76,6 +84,11 @@ describe('CompleteMultipartUpload', () => {
     ]);
     // A single part is still a list.
     assert.equal(parseCompleteMultipartUpload('<CompleteMultipartUpload><Part><ETag>x</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>').length, 1);
+  });
+
+  it('parses parts as Go clients send them (rclone, mc: quotes as &#34;)', () => {
+    const body = '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>&#34;a1390d36&#34;</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>';
+    assert.deepEqual(parseCompleteMultipartUpload(body), [{ partNumber: 1, etag: 'a1390d36', checksums: {} }]);
   });
 
   it('refuses empty lists, missing fields, bad numbers and wrong order', () => {
