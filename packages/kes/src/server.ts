@@ -99,6 +99,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     startedAt,
     verifyClientChain: config.tls.auth,
     skipAuth: skipAuthPaths(config),
+    timeouts: routeTimeouts(config),
   };
   const server = createServer(
     // The certificate is requested at the handshake but checked in code (see ecosystem-notes):
@@ -127,6 +128,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     deps.policies = new PolicySet(fresh.admin.identity, fresh.policy, new Date().toISOString());
     deps.verifyClientChain = fresh.tls.auth;
     deps.skipAuth = skipAuthPaths(fresh);
+    deps.timeouts = routeTimeouts(fresh);
     config = { ...fresh, address: config.address, host: config.host, port: config.port, keystore: config.keystore };
     if (!barrier.sealed) ensureConfiguredKeys();
     log.info('configuration reloaded (policies, certificates, keys)');
@@ -174,6 +176,13 @@ function readTls(config: KesConfig): { key: Buffer; cert: Buffer; ca: Buffer | u
 
 function skipAuthPaths(config: KesConfig): Set<string> {
   return new Set(Object.entries(config.api).filter(([, v]) => v.skip_auth).flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`]));
+}
+
+/** Config paths name routes with or without their trailing slash (`/v1/key/generate` or `/v1/key/generate/`). */
+function routeTimeouts(config: KesConfig): Map<string, number> {
+  return new Map(
+    Object.entries(config.api).flatMap(([p, v]) => (v.timeout === undefined ? [] : [[p, v.timeout] as const, [p.endsWith('/') ? p : `${p}/`, v.timeout] as const])),
+  );
 }
 
 function readPem(path: string, field: string): Buffer {

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, ConfigError } from '../src/config/config.js';
+import { parseDuration } from '../src/config/duration.js';
 import { matchPattern } from '../src/auth/policy.js';
 import { identityOf } from '../src/pki/pki.js';
 import { testPki } from './helpers/pki.js';
@@ -85,6 +86,20 @@ test('errors name the field and what was expected', () => {
   rejects('tls: { key: k, cert: c, auth: on }\nkeystore: { sqlite: { path: db } }\n', /tls\.ca: required when tls\.auth is on/);
   rejects('tls: [\n', /not valid YAML/);
   assert.throws(() => loadConfig(join(dir, 'missing.yml')), /cannot read config file/);
+});
+
+test('api timeouts are Go-style durations (or seconds); a bad one names the path', () => {
+  for (const [text, seconds] of [['15s', 15], ['1m30s', 90], ['500ms', 0.5], ['2h', 7200], ['0', 0], ['0s', 0], [7, 7], ['1.5s', 1.5]] as const) {
+    assert.equal(parseDuration(text), seconds, String(text));
+  }
+  for (const bad of ['', 's', 'x15s', '15sec', '-1s', '1d', true]) assert.equal(parseDuration(bad), undefined, String(bad));
+  const c = parseConfig(
+    { tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } }, api: { '/v1/key/generate': { timeout: '5s' }, '/v1/ready': { skip_auth: true } } },
+    { baseDir: '/' },
+  );
+  assert.deepEqual(c.api, { '/v1/key/generate': { skip_auth: false, timeout: 5 }, '/v1/ready': { skip_auth: true } });
+  const base = 'tls: { key: k, cert: c }\nkeystore: { sqlite: { path: db } }\n';
+  rejects(`${base}api: { /v1/key/generate: { timeout: soon } }\n`, /api\.\/v1\/key\/generate\.timeout: expected a duration such as 15s/);
 });
 
 test('policy patterns: exact, or a prefix when ending in * (crossing /)', () => {

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isValidName } from '../service/names.js';
+import { parseDuration } from './duration.js';
 
 export interface PolicyConfig {
   allow: string[];
@@ -40,8 +41,11 @@ export interface KesConfig {
   };
   /** Keys created at start when missing. */
   keys: Array<{ name: string }>;
-  /** Per-route settings; `skip_auth` serves the route without a client certificate. */
-  api: Record<string, { skip_auth: boolean }>;
+  /**
+   * Per-route settings; `skip_auth` serves the route without a client certificate, `timeout` (seconds, 0 for
+   * none) replaces the route's own limit on how long a request may take.
+   */
+  api: Record<string, { skip_auth: boolean; timeout?: number }>;
   /** The file this config was read from, if any. */
   source: string | undefined;
 }
@@ -116,7 +120,21 @@ const schema = z
       .nullish()
       .transform((v) => v ?? []),
     api: z
-      .record(z.string(), z.object({ skip_auth: onOff.default(false), timeout: z.unknown().optional() }))
+      .record(
+        z.string(),
+        z.object({
+          skip_auth: onOff.default(false),
+          timeout: z
+            .unknown()
+            .optional()
+            .transform((v, ctx) => {
+              if (v === undefined || v === null) return undefined;
+              const seconds = parseDuration(v);
+              if (seconds === undefined) ctx.addIssue({ code: 'custom', message: `expected a duration such as 15s, 1m or 500ms; got ${JSON.stringify(v)}` });
+              return seconds;
+            }),
+        }),
+      )
       .nullish()
       .transform((v) => v ?? {}),
   })
@@ -193,7 +211,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
       audit: audit === false || audit === 'off' ? 'off' : audit === true || audit === 'on' || audit === 'stdout' ? 'stdout' : at(audit),
     },
     keys: c.keys.map((k) => ({ name: k.name })),
-    api: Object.fromEntries(Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth }])),
+    api: Object.fromEntries(Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}) }])),
     source: options.source,
   };
 }

@@ -101,6 +101,7 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     res.setHeader('Accept', expected);
     throw new KesError(405, `received method '${req.method}' expected '${expected}'`);
   }
+  armTimeout(res, deps.timeouts.get(route.path) ?? route.timeout);
   const resource = found.resource;
   // Key routes name their key in the audit line even when refused before the handler runs.
   if (route.audited) audit.key = resource;
@@ -126,6 +127,25 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     audit,
   };
   render(res, await route.handle(ctx));
+}
+
+/**
+ * KES's per-API time limit: a request not answered after `seconds` — a client sending its body slowly, or
+ * never — gets 503 and its connection is closed, so slow clients cannot hold connections and handlers open.
+ */
+function armTimeout(res: Response, seconds: number): void {
+  if (!(seconds > 0)) return;
+  const timer = setTimeout(() => {
+    if (res.writableEnded) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // Connection: close ends the connection once the answer is flushed, so a body that never comes is not awaited.
+    res.setHeader('Connection', 'close');
+    sendJson(res, 503, { message: `request timed out after ${seconds}s` });
+  }, seconds * 1000);
+  res.once('close', () => clearTimeout(timer));
 }
 
 function decodePath(raw: string): string {

@@ -23,6 +23,8 @@ export interface AppDeps {
   verifyClientChain: boolean;
   /** Route paths served without a client certificate (config `api: {path: {skip_auth: true}}`). */
   skipAuth: ReadonlySet<string>;
+  /** Route paths whose time limit the config sets (`api: {path: {timeout: 5s}}`), in seconds. */
+  timeouts: ReadonlyMap<string, number>;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface Route {
   /** Exact path, or a prefix when it ends with '/'. */
   path: string;
   maxBody: number;
-  /** Seconds, as advertised by /v1/api. */
+  /** Seconds a request may take before it is answered 503 (0: no limit), unless the config sets another. */
   timeout: number;
   access: Access;
   /** Answers while the system is sealed (otherwise 503 "system is sealed"). */

@@ -18,7 +18,7 @@ export interface TestServerOptions {
   audit?: 'off' | 'file';
   keys?: string[];
   policy?: Record<string, { allow?: string[]; deny?: string[]; identities?: string[] }>;
-  api?: Record<string, { skip_auth: boolean }>;
+  api?: Record<string, { skip_auth?: boolean; timeout?: string }>;
 }
 
 export interface TestServer {

@@ -45,7 +45,7 @@ export function metaRoutes(d: AppDeps, routes: () => Route[]): Route[] {
       return { text: m.body, contentType: m.contentType };
     }),
     route('GET', '/v1/api', { timeout: 10 }, () => ({
-      json: routes().map((r) => ({ method: r.method, path: r.path, max_body: r.maxBody, timeout: r.timeout })),
+      json: routes().map((r) => ({ method: r.method, path: r.path, max_body: r.maxBody, timeout: d.timeouts.get(r.path) ?? r.timeout })),
     })),
   ];
 }
