@@ -1,9 +1,9 @@
 // Runs Debian's AWS CLI (/usr/bin/aws, by absolute path: another `aws` may come first on PATH) against
 // a gateway, configured only through the environment so that no user config or credentials leak in.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool, ToolError } from './run-tool.js';
 
 export const AWS_CLI = '/usr/bin/aws';
 
@@ -27,15 +27,8 @@ export interface AwsCli {
   close(): void;
 }
 
-export class AwsCliError extends Error {
-  constructor(
-    readonly args: string[],
-    readonly code: number | string | undefined,
-    readonly stderr: string,
-  ) {
-    super(`aws ${args.join(' ')} failed (exit ${String(code)}): ${stderr.trim()}`);
-  }
-}
+/** A failed `aws` run: its exit code and stderr. */
+export class AwsCliError extends ToolError {}
 
 export function awsCliInstalled(): boolean {
   return existsSync(AWS_CLI);
@@ -66,11 +59,8 @@ export function awsCli(o: AwsCliOptions): AwsCli {
 
   const run = (args: string[], options: { tls?: boolean } = {}): Promise<string> => {
     const full = [...args, '--endpoint-url', options.tls ? o.tlsEndpoint : o.endpoint, ...(options.tls ? ['--ca-bundle', ca] : [])];
-    return new Promise((resolve, reject) => {
-      execFile(AWS_CLI, full, { env, cwd: dir, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new AwsCliError(args, (err as { code?: number | string }).code, stderr));
-        else resolve(stdout);
-      });
+    return runTool(AWS_CLI, full, { env, cwd: dir }).catch((e: unknown) => {
+      throw e instanceof ToolError ? new AwsCliError('aws', args, e.code, e.stderr) : e;
     });
   };
   return {

@@ -1,10 +1,10 @@
 // Runs Debian's rclone (/usr/bin/rclone) against a gateway: an S3 remote named "kg" configured only
 // through the environment (RCLONE_CONFIG_KG_*), with a clean environment so no user config, proxy or
 // AWS_* variable of the machine changes what rclone does.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from './run-tool.js';
 
 export const RCLONE = '/usr/bin/rclone';
 
@@ -18,18 +18,8 @@ export interface RcloneOptions {
   caPem: string;
 }
 
-export class RcloneError extends Error {
-  constructor(
-    readonly args: string[],
-    readonly code: number | string | undefined,
-    readonly stderr: string,
-  ) {
-    super(`rclone ${args.join(' ')} failed (exit ${String(code)}): ${stderr.trim()}`);
-  }
-}
-
 export interface Rclone {
-  /** Runs `rclone <args>` against the remote "kg:"; resolves with stdout, rejects with the exit code and stderr. */
+  /** Runs `rclone <args>` against the remote "kg:"; resolves with stdout (latin1), rejects with a ToolError. */
   run(args: string[], options?: { tls?: boolean }): Promise<string>;
   /** A directory for local files, removed by close(). */
   dir: string;
@@ -59,12 +49,7 @@ export function rclone(o: RcloneOptions): Rclone {
     dir,
     run(args, options = {}) {
       const full = [...args, ...(options.tls ? ['--ca-cert', ca] : [])];
-      return new Promise((resolve, reject) => {
-        execFile(RCLONE, full, { env: env(options.tls === true), cwd: dir, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'latin1' }, (err, stdout, stderr) => {
-          if (err) reject(new RcloneError(args, (err as { code?: number | string }).code, stderr));
-          else resolve(stdout);
-        });
-      });
+      return runTool(RCLONE, full, { env: env(options.tls === true), cwd: dir, encoding: 'latin1' });
     },
     close() {
       rmSync(dir, { recursive: true, force: true });

@@ -4,13 +4,13 @@
 // Not part of `npm test` (it needs /usr/bin/restic): `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { runTool } from './run-tool.js';
 
 const RESTIC = '/usr/bin/restic';
 const B = 'restic-repo';
@@ -28,12 +28,7 @@ function restic(args: string[]): Promise<string> {
     RESTIC_REPOSITORY: `s3:${st.gw.httpsUrl!}/${B}`,
     RESTIC_CACHE_DIR: join(dir, 'cache'),
   };
-  return new Promise((resolve, reject) => {
-    execFile(RESTIC, ['--cacert', join(dir, 'ca.pem'), ...args], { env, cwd: dir, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`restic ${args.join(' ')} failed: ${stderr.trim()}`));
-      else resolve(stdout);
-    });
-  });
+  return runTool(RESTIC, ['--cacert', join(dir, 'ca.pem'), ...args], { env, cwd: dir, timeoutMs: 180_000 });
 }
 
 /** Every file under `root`, by relative path. */

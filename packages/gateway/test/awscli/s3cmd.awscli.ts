@@ -4,7 +4,6 @@
 // Not part of `npm test` (it needs /usr/bin/s3cmd): `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes } from '../helpers/s3.js';
+import { runTool } from './run-tool.js';
 
 const S3CMD = '/usr/bin/s3cmd';
 const MiB = 1024 * 1024;
@@ -41,12 +41,7 @@ function s3cmd(args: string[], tls = false): Promise<string> {
       '',
     ].join('\n'),
   );
-  return new Promise((resolve, reject) => {
-    execFile(S3CMD, ['-c', config, '--no-progress', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' }, cwd: dir, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`s3cmd ${args.join(' ')} failed: ${stderr.trim()}`));
-      else resolve(stdout);
-    });
-  });
+  return runTool(S3CMD, ['-c', config, '--no-progress', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' }, cwd: dir });
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');

@@ -15,6 +15,9 @@ import {
 
 const B = 'mp';
 
+/** The id with its last hex digit changed: another, unknown upload id (never the same one). */
+const otherId = (id: string): string => `${id.slice(0, -1)}${id.endsWith('0') ? '1' : '0'}`;
+
 describe('fs store: multipart uploads', () => {
   let t: TempStore;
   before(async () => {
@@ -48,7 +51,7 @@ describe('fs store: multipart uploads', () => {
     await t.reopen();
     assert.deepEqual(await t.store.getUpload(upload), upload);
     await rejectsWith(t.store.getUpload({ ...upload, key: 'other' }), 'NoSuchUpload', 'NoSuchUpload', 404);
-    await rejectsWith(t.store.getUpload({ ...upload, uploadId: `${upload.uploadId.slice(0, -1)}0` }), 'NoSuchUpload');
+    await rejectsWith(t.store.getUpload({ ...upload, uploadId: otherId(upload.uploadId) }), 'NoSuchUpload');
     await rejectsWith(t.store.createUpload({ bucket: 'nope', key: 'k', sse: {}, userMetadata: {}, standardHeaders: {} }), 'NoSuchBucket');
     await t.store.abortUpload(upload);
     await rejectsWith(t.store.getUpload(upload), 'NoSuchUpload');
@@ -61,7 +64,7 @@ describe('fs store: multipart uploads', () => {
     const stale = { sse: 'SSE-KMS', kmsKey: 'key-a', kmsCiphertext: 'YQ==' };
     await rejectsWith(t.store.updateUploadSSE(upload, stale, rotated), 'PreconditionFailed');
     assert.deepEqual((await t.store.getUpload(upload)).sse, upload.sse, 'a stale compare changes nothing');
-    await rejectsWith(t.store.updateUploadSSE({ ...upload, uploadId: `${upload.uploadId.slice(0, -1)}0` }, upload.sse, rotated), 'NoSuchUpload');
+    await rejectsWith(t.store.updateUploadSSE({ ...upload, uploadId: otherId(upload.uploadId) }, upload.sse, rotated), 'NoSuchUpload');
     await t.store.updateUploadSSE(upload, upload.sse, rotated);
     const read = await t.store.getUpload(upload);
     assert.deepEqual(read, { ...upload, sse: rotated }, 'only the SSE fields changed');
