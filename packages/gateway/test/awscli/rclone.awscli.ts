@@ -67,6 +67,25 @@ describe('rclone', () => {
     assert.doesNotMatch(await rc.run(['lsd', 'kg:']), /rclone-plain/);
   });
 
+  test('keys with spaces, quotes, ampersands, plus, percent and non-ASCII letters: copy, list, check, delete', async () => {
+    const odd = join(rc.dir, 'odd');
+    const names = ['a b+c%d é.txt', `dir with space/x&y'z"q.txt`, 'ünïcode/日本語.txt'];
+    for (const [i, name] of names.entries()) {
+      mkdirSync(join(odd, name, '..'), { recursive: true });
+      writeFileSync(join(odd, name), `content ${i}`);
+    }
+    await rc.run(['mkdir', 'kg:rclone-odd']);
+    await rc.run(['copy', odd, 'kg:rclone-odd']);
+    const listed = await rc.run(['lsf', '-R', '--files-only', 'kg:rclone-odd']);
+    assert.deepEqual(Buffer.from(listed, 'latin1').toString('utf8').trim().split('\n').sort(), [...names].sort());
+    const checked = await rc.run(['check', odd, 'kg:rclone-odd']).catch((e: Error) => e.message);
+    assert.doesNotMatch(checked, /differences found|ERROR/, checked);
+    for (const [i, name] of names.entries()) assert.equal((await getBytes(st.s3, { Bucket: 'rclone-odd', Key: name })).toString(), `content ${i}`, name);
+    await rc.run(['delete', 'kg:rclone-odd']);
+    assert.equal((await rc.run(['lsf', '-R', 'kg:rclone-odd', '--files-only'])).trim(), '');
+    await rc.run(['rmdir', 'kg:rclone-odd']);
+  });
+
   test('SSE-KMS with a named key: stored under it, and rclone checks the hashes it recorded', async () => {
     const kms = ['--s3-server-side-encryption', 'aws:kms', '--s3-sse-kms-key-id', KMS_KEY];
     await rc.run(['mkdir', 'kg:rclone-kms']);
