@@ -3,7 +3,7 @@
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
-/** Seconds, or undefined when `text` is not a duration. "0" and "0s" are 0 (no timeout). */
+/** Seconds, or undefined when `value` is not a duration. "0" and "0s" are 0 (no timeout). */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
@@ -12,7 +12,6 @@ export function parseDuration(value: unknown): number | undefined {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   let total = 0;
   let at = 0;
-  PART.lastIndex = 0;
   while (at < text.length) {
     PART.lastIndex = at;
     const m = PART.exec(text);

@@ -133,6 +133,9 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
  * KES's per-API time limit: a request not answered after `seconds` — a client sending its body slowly, or
  * never — gets 503 and its connection is closed, so slow clients cannot hold connections and handlers open.
  */
+/** setTimeout takes at most 2^31-1 ms (~24.8 days); a longer limit would otherwise fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function armTimeout(res: Response, seconds: number): void {
   if (!(seconds > 0)) return;
   const timer = setTimeout(() => {
@@ -144,7 +147,7 @@ function armTimeout(res: Response, seconds: number): void {
     // Connection: close ends the connection once the answer is flushed, so a body that never comes is not awaited.
     res.setHeader('Connection', 'close');
     sendJson(res, 503, { message: `request timed out after ${seconds}s` });
-  }, seconds * 1000);
+  }, Math.min(seconds * 1000, MAX_TIMER_MS));
   res.once('close', () => clearTimeout(timer));
 }
 
