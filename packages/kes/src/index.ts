@@ -3,6 +3,7 @@ export { startServer, type RunningServer, type StartOptions } from './server.js'
 export { initStore, backupStore, type InitResult } from './init.js';
 export { loadConfig, parseConfig, ConfigError, type KesConfig, type PolicyConfig, type ParseOptions } from './config/config.js';
 export { createCA, issueServerCert, issueClientCert, selfSignedClientCert, identityOf, type CertKeyPair } from './pki/pki.js';
+export { cachedInTempDir } from './pki/temp-cache.js';
 export { KesError } from './errors.js';
 export type { SealStatus } from './barrier/barrier.js';
 export { encryptKes, decryptKes, type Cipher } from './crypto/ciphertext.js';

@@ -4,12 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, ConfigError } from '../src/config/config.js';
 import { parseDuration } from '../src/config/duration.js';
 import { matchPattern } from '../src/auth/policy.js';
 import { identityOf } from '../src/pki/pki.js';
+import { cachedInTempDir } from '../src/pki/temp-cache.js';
 import { testPki } from './helpers/pki.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -132,4 +134,20 @@ test('identityOf is the SHA-256 of the DER SubjectPublicKeyInfo (checked with op
   const self = new X509Certificate(pki.admin.cert);
   assert.equal(self.verify(self.publicKey), true);
   assert.match(self.subject, /CN=admin/);
+});
+
+test('cachedInTempDir: a valid cached set is reused, an invalid or unreadable one is made again and saved', () => {
+  const name = `kesgate-cache-test-${process.pid}-${Date.now()}.json`;
+  const file = join(tmpdir(), name);
+  try {
+    writeFileSync(file, '{"half":');
+    let made = 0;
+    const first = cachedInTempDir(name, (v: { n: number }) => v.n === 1, () => ({ n: ++made }));
+    assert.deepEqual(first, { n: 1 });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 1 }, 'saved for the next run');
+    assert.equal(cachedInTempDir(name, () => false, () => ({ n: ++made })), first, 'memoised within the process');
+    assert.equal(made, 1);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

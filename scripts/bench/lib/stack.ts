@@ -2,12 +2,12 @@
 // `kesgate server --config`), in a temporary directory: the benchmarks and the load test measure
 // the real binaries, and read the gateway's memory and I/O from /proc.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCA, identityOf, initStore, issueClientCert, issueServerCert, type CertKeyPair } from '@kesgate/kes';
+import { cachedInTempDir, createCA, identityOf, initStore, issueClientCert, issueServerCert, type CertKeyPair } from '@kesgate/kes';
 import { buildBundles } from '../../build.js';
 import { freePort, spawnNode, stopChild, waitUntil } from './processes.js';
 import type { Credentials } from './sigv4.js';
@@ -22,27 +22,16 @@ interface Pki {
 }
 
 // RSA key generation takes seconds on a busy machine: one set, cached in the temp directory.
-const PKI_CACHE = join(tmpdir(), 'kesgate-bench-pki-v1.json');
 function pki(): Pki {
-  if (existsSync(PKI_CACHE)) {
-    try {
-      return JSON.parse(readFileSync(PKI_CACHE, 'utf8')) as Pki;
-    } catch {
-      // half-written by a concurrent run: make a new set
-    }
-  }
-  const ca = createCA('kesgate bench CA');
-  const set: Pki = {
-    ca,
-    server: issueServerCert(ca, ['localhost', '127.0.0.1']),
-    admin: issueClientCert(ca, 'admin'),
-    gateway: issueClientCert(ca, 'gateway'),
-  };
-  writeFileSync(`${PKI_CACHE}.${process.pid}`, JSON.stringify(set));
-  rmSync(PKI_CACHE, { force: true });
-  writeFileSync(PKI_CACHE, readFileSync(`${PKI_CACHE}.${process.pid}`));
-  rmSync(`${PKI_CACHE}.${process.pid}`, { force: true });
-  return set;
+  return cachedInTempDir('kesgate-bench-pki-v1.json', () => true, () => {
+    const ca = createCA('kesgate bench CA');
+    return {
+      ca,
+      server: issueServerCert(ca, ['localhost', '127.0.0.1']),
+      admin: issueClientCert(ca, 'admin'),
+      gateway: issueClientCert(ca, 'gateway'),
+    };
+  });
 }
 
 export interface StackOptions {

@@ -1,8 +1,5 @@
-// Test certificates. RSA key generation is the slow part of a suite, so one set is made per
-// machine and cached (a JSON file in the temp directory, written atomically); every file reads it.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Test certificates: one set per machine, cached in the temp directory (cachedInTempDir); every file reads it.
+import { cachedInTempDir } from '../../src/pki/temp-cache.js';
 import { createCA, identityOf, issueClientCert, issueServerCert, selfSignedClientCert, type CertKeyPair } from '../../src/pki/pki.js';
 
 export interface Client extends CertKeyPair {
@@ -26,9 +23,6 @@ export interface TestPki {
   foreign: Client;
 }
 
-const CACHE = join(tmpdir(), 'kesgate-kes-test-pki-v1.json');
-let memo: TestPki | undefined;
-
 function client(pair: CertKeyPair): Client {
   return { ...pair, identity: identityOf(pair.cert) };
 }
@@ -49,18 +43,5 @@ function generate(): TestPki {
 }
 
 export function testPki(): TestPki {
-  if (memo) return memo;
-  if (existsSync(CACHE)) {
-    try {
-      const cached = JSON.parse(readFileSync(CACHE, 'utf8')) as TestPki;
-      if (cached.foreign?.identity === identityOf(cached.foreign.cert)) return (memo = cached);
-    } catch {
-      // unreadable or half-written by an older run: make a new set
-    }
-  }
-  memo = generate();
-  const tmp = `${CACHE}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(memo), { mode: 0o600 });
-  renameSync(tmp, CACHE);
-  return memo;
+  return cachedInTempDir('kesgate-kes-test-pki-v1.json', (c: TestPki) => c.foreign?.identity === identityOf(c.foreign.cert), generate);
 }
