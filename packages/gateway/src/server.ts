@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
-import { answerClientErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
+import { answerClientErrors, logTlsErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
@@ -86,9 +86,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     if (config.tls) {
       const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES }, app));
       answerClientErrors(secure, logger, 'https');
+      logTlsErrors(secure, logger, 'https');
       parseTlsThroughStream(secure);
-      // TLS failures (handshake, a client speaking plain HTTP) come as 'tlsClientError', not 'clientError'.
-      secure.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener: 'https', code: err.code, reason: err.message }, 'TLS error on a connection'));
       servers.push(secure);
       httpsPort = await listen(secure, config.tls.address);
     }

@@ -1,14 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { renderError, S3Error } from '../s3/errors.js';
+import { newRequestId } from '../s3/middleware.js';
 
 /** The header section limit of the HTTP parser (the S3 layer's own, smaller limit answers before it). */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
 function overflowResponse(): string {
-  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const requestId = newRequestId();
   const body = renderError(
     new S3Error('RequestHeaderSectionTooLarge', `Your request header section exceeds ${MAX_HEADER_BYTES} bytes.`, { extra: { MaxSizeAllowed: '8192' } }),
     requestId,
@@ -39,4 +40,9 @@ export function answerClientErrors(server: http.Server, logger: Logger, listener
     }
     socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? overflowResponse() : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
+}
+
+/** TLS failures (a handshake, a client speaking plain HTTP to the TLS port) come as 'tlsClientError': logged. */
+export function logTlsErrors(server: https.Server, logger: Logger, listener: string): void {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener, code: err.code, reason: err.message }, 'TLS error on a connection'));
 }

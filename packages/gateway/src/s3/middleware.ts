@@ -13,10 +13,15 @@ export function authOf(res: Response): AuthResult {
   return auth;
 }
 
+/** A request id as AWS writes them: 16 upper-case hex digits. */
+export function newRequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
 /** Gives every request an `x-amz-request-id` (and `x-amz-id-2`), kept in `res.locals.requestId`. */
 export function requestIds(): RequestHandler {
   return (_req, res, next) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = newRequestId();
     const hostId = randomBytes(24).toString('base64');
     res.locals.requestId = requestId;
     res.locals.hostId = hostId;
@@ -93,7 +98,7 @@ function resourceOf(req: Request): string {
  */
 export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const requestId = (res.locals.requestId as string | undefined) ?? randomBytes(8).toString('hex').toUpperCase();
+    const requestId = (res.locals.requestId as string | undefined) ?? newRequestId();
     let s3: S3Error;
     if (err instanceof S3Error) {
       s3 = err;
