@@ -157,10 +157,7 @@ export class KeyStore implements BarrierStorage {
     const replaced = this.#db.transaction(() => {
       const exists = this.#stmt.getState.get(state.name) !== undefined;
       if (exists && !replace) throw errors.keyExists();
-      if (exists) {
-        this.#stmt.deleteVersions.run(state.name);
-        this.#stmt.deleteState.run(state.name);
-      }
+      if (exists) this.#erase(state.name);
       this.#stmt.insertFullState.run(state.name, state.sealed ? 1 : 0, state.minDecryptionVersion, versions.length);
       for (const v of versions) this.#insertVersion(v);
       return exists;
@@ -182,10 +179,7 @@ export class KeyStore implements BarrierStorage {
    * `walTruncated` false means the delete committed but the WAL still holds old page images.
    */
   deleteKey(name: string): { removed: boolean; walTruncated: boolean } {
-    const removed = this.#db.transaction(() => {
-      this.#stmt.deleteVersions.run(name);
-      return this.#stmt.deleteState.run(name).changes > 0;
-    })();
+    const removed = this.#db.transaction(() => this.#erase(name))();
     return { removed, walTruncated: removed ? this.truncateWal() : true };
   }
 
@@ -230,6 +224,12 @@ export class KeyStore implements BarrierStorage {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  /** Every version and the state of `name` (inside the caller's transaction); whether there was a key. */
+  #erase(name: string): boolean {
+    this.#stmt.deleteVersions.run(name);
+    return this.#stmt.deleteState.run(name).changes > 0;
   }
 
   #insertVersion(r: KeyVersionRow): void {
