@@ -23,6 +23,43 @@ export interface CreateBucketOptions {
   encryption?: BucketEncryption;
 }
 
+/** One tag of an object or a bucket; order is kept as given. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+/** One CORS rule of a bucket (PutBucketCors), as parsed by the handler. */
+export interface CorsRule {
+  id?: string;
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
+/**
+ * A bucket's sub-resource configurations that the gateway stores as documents, by name. Storage keeps
+ * each as given and knows nothing of its rules; absent means "none configured".
+ */
+export interface BucketSettings {
+  tagging: Tag[];
+  cors: CorsRule[];
+  ownershipControls: { objectOwnership: ObjectOwnership };
+  publicAccessBlock: PublicAccessBlock;
+}
+export type BucketSettingName = keyof BucketSettings;
+
 // ---------------------------------------------------------------- objects
 
 export const STANDARD_HEADERS = [
@@ -71,6 +108,8 @@ export interface ObjectMetadata {
   contentType?: string;
   userMetadata: Record<string, string>;
   standardHeaders: StandardHeaders;
+  /** The object's tag set (x-amz-tagging, PutObjectTagging); absent when it has none. */
+  tags?: Tag[];
 }
 
 export interface ObjectRecord extends ObjectMetadata {
@@ -312,6 +351,10 @@ export interface ObjectStore {
   putBucketEncryption(name: string, config: BucketEncryption): Promise<void>;
   /** → NoSuchBucket */
   deleteBucketEncryption(name: string): Promise<void>;
+  /** undefined when none is set. → NoSuchBucket */
+  getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined>;
+  /** Replaces the setting; undefined removes it. → NoSuchBucket */
+  putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void>;
 
   /** → NoSuchBucket (checked before any byte is written) */
   createDataWriter(bucket: string): Promise<DataWriter>;
@@ -344,6 +387,11 @@ export interface ObjectStore {
     expectRevision: string,
     sse: SseFields,
   ): Promise<ObjectRecord>;
+  /**
+   * Replaces the object's tag set (an empty array removes it). Tags are not part of the object's data:
+   * the ETag, Last-Modified and revision stay. → NoSuchBucket, NoSuchKey
+   */
+  putObjectTags(bucket: string, key: string, tags: Tag[]): Promise<ObjectRecord>;
   /** S3 listing semantics. → NoSuchBucket, InvalidArgument (a bad continuation token) */
   listObjects(query: ListObjectsQuery): Promise<ListObjectsPage>;
 

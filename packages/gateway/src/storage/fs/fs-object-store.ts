@@ -32,6 +32,8 @@ import { keyAfter } from '../key-order.js';
 import type {
   BucketEncryption,
   BucketInfo,
+  BucketSettingName,
+  BucketSettings,
   CompletePart,
   CompleteUploadInput,
   CreateBucketOptions,
@@ -55,6 +57,7 @@ import type {
   SseFields,
   StoreStats,
   SweepReport,
+  Tag,
   UploadedPart,
   UploadRecord,
   UploadRef,
@@ -77,6 +80,7 @@ import {
   jsonOrNull,
   objectRecord,
   objectSummary,
+  tagsOrNull,
   uploadedPart,
   uploadRecord,
   uploadSummary,
@@ -141,6 +145,7 @@ export class FsObjectStore implements ObjectStore {
         dataIds.push(...this.s.getUploadParts.all(upload_id).map((part) => part.data_id));
         this.s.deleteUpload.run(upload_id);
       }
+      this.s.deleteBucketSettings.run(name);
       this.s.deleteBucket.run(name);
       return dataIds;
     })();
@@ -170,6 +175,22 @@ export class FsObjectStore implements ObjectStore {
   async deleteBucketEncryption(name: string): Promise<void> {
     this.assertOpen();
     this.setEncryption(name, null);
+  }
+
+  async getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined> {
+    this.assertOpen();
+    this.requireBucket(name);
+    const row = this.s.getBucketSetting.get(name, setting);
+    return row === undefined ? undefined : (JSON.parse(row.value) as BucketSettings[K]);
+  }
+
+  async putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void> {
+    this.assertOpen();
+    this.db.transaction(() => {
+      this.requireBucket(name);
+      if (value === undefined) this.s.deleteBucketSetting.run(name, setting);
+      else this.s.putBucketSetting.run(name, setting, JSON.stringify(value));
+    })();
   }
 
   // ------------------------------------------------------------------ objects
@@ -278,6 +299,21 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
+  async putObjectTags(bucket: string, key: string, tags: Tag[]): Promise<ObjectRecord> {
+    this.assertOpen();
+    assertObjectKey(key);
+    return this.commits.run(() => {
+      const row = this.s.getObject.get(bucket, key);
+      if (!row) {
+        this.requireBucket(bucket);
+        throw new NoSuchKey(bucket, key);
+      }
+      const json = tagsOrNull(tags);
+      this.s.updateObjectTags.run(json, row.id);
+      return objectRecord({ ...row, tags: json }, this.s.getObjectParts.all(row.id));
+    });
+  }
+
   async listObjects(query: ListObjectsQuery): Promise<ListObjectsPage> {
     this.assertOpen();
     const prefix = query.prefix ?? '';
@@ -333,6 +369,7 @@ export class FsObjectStore implements ObjectStore {
       checksum_algorithm: input.checksumAlgorithm ?? null,
       checksum_type: input.checksumType ?? null,
       sse: JSON.stringify(input.sse),
+      tags: tagsOrNull(input.tags),
     };
     this.db.transaction(() => {
       this.requireBucket(input.bucket);
@@ -470,6 +507,7 @@ export class FsObjectStore implements ObjectStore {
         ...(metadata.contentType !== undefined && { contentType: metadata.contentType }),
         userMetadata: metadata.userMetadata,
         standardHeaders: metadata.standardHeaders,
+        ...(metadata.tags !== undefined && { tags: metadata.tags }),
         ...(input.checksum !== undefined && { checksum: input.checksum }),
         sse: input.sse ?? metadata.sse,
         parts,
@@ -587,6 +625,7 @@ export class FsObjectStore implements ObjectStore {
       standard_headers: JSON.stringify(object.standardHeaders),
       checksum: jsonOrNull(object.checksum),
       sse: JSON.stringify(object.sse),
+      tags: tagsOrNull(object.tags),
     });
     const objectId = Number(lastInsertRowid);
     for (const part of object.parts) this.s.insertObjectPart.run(partInsert(objectId, part));
@@ -605,6 +644,7 @@ export class FsObjectStore implements ObjectStore {
     };
     if (object.contentType !== undefined) record.contentType = object.contentType;
     if (object.checksum !== undefined) record.checksum = object.checksum;
+    if (object.tags !== undefined && object.tags.length > 0) record.tags = object.tags;
     return record;
   }
 }

@@ -9,6 +9,7 @@ import type {
   ObjectSummary,
   PartRecord,
   StandardHeaders,
+  Tag,
   UploadedPart,
   UploadRecord,
   UploadSummary,
@@ -34,6 +35,7 @@ export interface ObjectRow {
   standard_headers: string;
   checksum: string | null;
   sse: string;
+  tags: string | null;
 }
 
 export interface PartRow {
@@ -60,6 +62,7 @@ export interface UploadRow {
   checksum_algorithm: string | null;
   checksum_type: string | null;
   sse: string;
+  tags: string | null;
 }
 
 export interface ListedObjectRow {
@@ -115,6 +118,7 @@ export function objectRecord(row: ObjectRow, parts: PartRow[]): ObjectRecord {
   };
   if (row.content_type !== null) record.contentType = row.content_type;
   if (row.checksum !== null) record.checksum = JSON.parse(row.checksum) as ObjectChecksum;
+  if (row.tags !== null) record.tags = JSON.parse(row.tags) as Tag[];
   return record;
 }
 
@@ -146,6 +150,7 @@ export function uploadRecord(row: UploadRow): UploadRecord {
   if (row.content_type !== null) upload.contentType = row.content_type;
   if (row.checksum_algorithm !== null) upload.checksumAlgorithm = row.checksum_algorithm as ChecksumAlgorithm;
   if (row.checksum_type !== null) upload.checksumType = row.checksum_type as ChecksumType;
+  if (row.tags !== null) upload.tags = JSON.parse(row.tags) as Tag[];
   return upload;
 }
 
@@ -155,4 +160,9 @@ export function uploadSummary(row: ListedUploadRow): UploadSummary {
 
 export function jsonOrNull(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
+}
+
+/** An empty tag set is stored as none, so both read back as absent. */
+export function tagsOrNull(tags: readonly Tag[] | undefined): string | null {
+  return tags === undefined || tags.length === 0 ? null : JSON.stringify(tags);
 }

@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -70,16 +70,32 @@ CREATE TABLE upload_parts (
 ) STRICT, WITHOUT ROWID;
 `;
 
+// Version 2: object and upload tag sets, and the bucket sub-resources stored as documents (tagging,
+// CORS, ownership controls, public access block), one row per bucket and setting.
+const SCHEMA_V2 = `
+ALTER TABLE objects ADD COLUMN tags TEXT;   -- JSON Tag[], NULL when none
+ALTER TABLE uploads ADD COLUMN tags TEXT;
+CREATE TABLE bucket_settings (
+  bucket  TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+  name    TEXT NOT NULL,
+  value   TEXT NOT NULL,                   -- JSON, as the handler gave it
+  PRIMARY KEY (bucket, name)
+) STRICT, WITHOUT ROWID;
+`;
+
+/** Each step takes meta.db from the version before it to its own; a new database runs them all. */
+const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version !== 0) {
+  if (version > SCHEMA_VERSION) {
     throw new Error(
       `meta.db has schema version ${version}, this kesgate knows ${SCHEMA_VERSION}: use a matching kesgate release`,
     );
   }
   db.transaction(() => {
-    db.exec(SCHEMA_V1);
+    for (const step of STEPS.slice(version)) db.exec(step);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

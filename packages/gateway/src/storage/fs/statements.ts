@@ -42,6 +42,10 @@ export class Statements {
   readonly adjustBucketTotals: Statement<[number, number, number, string]>;
   readonly bucketHasObjects: Statement<[string], { one: number }>;
   readonly bucketTotals: Statement<[], BucketTotals>;
+  readonly getBucketSetting: Statement<[string, string], { value: string }>;
+  readonly putBucketSetting: Statement<[string, string, string]>;
+  readonly deleteBucketSetting: Statement<[string, string]>;
+  readonly deleteBucketSettings: Statement<[string]>;
 
   readonly getObject: Statement<[string, string], ObjectRow>;
   readonly getObjectParts: Statement<[number], PartRow>;
@@ -49,6 +53,7 @@ export class Statements {
   readonly insertObjectPart: Statement<[PartInsert]>;
   readonly deleteObject: Statement<[number]>;
   readonly updateObjectSse: Statement<[string, string, number]>;
+  readonly updateObjectTags: Statement<[string | null, number]>;
   readonly updateUploadSse: Statement<[string, string]>;
   readonly listObjectsFrom: Statement<[string, string, number], ListedObjectRow>;
   readonly listObjectsBetween: Statement<[string, string, string, number], ListedObjectRow>;
@@ -82,6 +87,13 @@ export class Statements {
       `SELECT COUNT(*) AS buckets, SUM(object_count) AS objects, SUM(plain_bytes) AS bytes,
          SUM(stored_bytes) AS stored FROM buckets`,
     );
+    this.getBucketSetting = db.prepare('SELECT value FROM bucket_settings WHERE bucket = ? AND name = ?');
+    this.putBucketSetting = db.prepare(
+      `INSERT INTO bucket_settings (bucket, name, value) VALUES (?, ?, ?)
+       ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value`,
+    );
+    this.deleteBucketSetting = db.prepare('DELETE FROM bucket_settings WHERE bucket = ? AND name = ?');
+    this.deleteBucketSettings = db.prepare('DELETE FROM bucket_settings WHERE bucket = ?');
 
     this.getObject = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?');
     this.getObjectParts = db.prepare(
@@ -90,9 +102,9 @@ export class Statements {
     );
     this.insertObject = db.prepare(
       `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified,
-         content_type, user_metadata, standard_headers, checksum, sse)
+         content_type, user_metadata, standard_headers, checksum, sse, tags)
        VALUES (@bucket, @key, @revision, @size, @stored_size, @etag, @last_modified,
-         @content_type, @user_metadata, @standard_headers, @checksum, @sse)`,
+         @content_type, @user_metadata, @standard_headers, @checksum, @sse, @tags)`,
     );
     this.insertObjectPart = db.prepare(
       `INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra)
@@ -100,6 +112,7 @@ export class Statements {
     );
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
     this.updateObjectSse = db.prepare('UPDATE objects SET sse = ?, revision = ? WHERE id = ?');
+    this.updateObjectTags = db.prepare('UPDATE objects SET tags = ? WHERE id = ?');
     this.updateUploadSse = db.prepare('UPDATE uploads SET sse = ? WHERE upload_id = ?');
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
     this.listObjectsFrom = db.prepare(
@@ -115,9 +128,9 @@ export class Statements {
 
     this.insertUpload = db.prepare(
       `INSERT INTO uploads (upload_id, bucket, key, initiated, content_type, user_metadata,
-         standard_headers, checksum_algorithm, checksum_type, sse)
+         standard_headers, checksum_algorithm, checksum_type, sse, tags)
        VALUES (@upload_id, @bucket, @key, @initiated, @content_type, @user_metadata,
-         @standard_headers, @checksum_algorithm, @checksum_type, @sse)`,
+         @standard_headers, @checksum_algorithm, @checksum_type, @sse, @tags)`,
     );
     this.getUpload = db.prepare('SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?');
     this.deleteUpload = db.prepare('DELETE FROM uploads WHERE upload_id = ?');
