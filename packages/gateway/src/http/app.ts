@@ -4,6 +4,7 @@ import { S3Error } from '../s3/errors.js';
 import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/middleware.js';
 import { toS3Error } from '../objects/errors.js';
 import type { GatewayServices } from './context.js';
+import { cors } from './cors.js';
 import { query, requireTLSForSSEC } from './request.js';
 import { route } from './router.js';
 
@@ -63,6 +64,8 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
 
   const users = new Map<string, string>([[config.credentials.accessKey, config.credentials.secretKey]]);
   for (const u of config.users) users.set(u.accessKey, u.secretKey);
+  // Before SigV4: preflights are unsigned, and a refused signature must still carry CORS headers.
+  app.use(cors(svc, RESERVED));
   app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region }));
 
   if (extras.admin) {

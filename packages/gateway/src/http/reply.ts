@@ -12,6 +12,8 @@ export function setHeaders(res: Response, headers: Record<string, string>): void
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
 }
 
+const KEPT_ON_ERROR = /^(x-amz-request-id|x-amz-id-2|access-control-.*|vary)$/;
+
 /** Resolves once `body` has data to read (or has ended); rejects if it fails first. */
 function firstData(body: Readable): Promise<void> {
   if (body.readableLength > 0 || body.readableEnded) return Promise.resolve();
@@ -38,8 +40,9 @@ export async function sendStream(res: Response, status: number, body: Readable):
   try {
     await firstData(body);
   } catch (err) {
-    // The error document must not carry the object's headers (ETag, Content-Type, SSE, ...).
-    for (const name of res.getHeaderNames()) if (name !== 'x-amz-request-id' && name !== 'x-amz-id-2') res.removeHeader(name);
+    // The error document must not carry the object's headers (ETag, Content-Type, SSE, ...); the request's
+    // ids and its CORS headers stay (a browser can read the error only with the latter).
+    for (const name of res.getHeaderNames()) if (!KEPT_ON_ERROR.test(name)) res.removeHeader(name);
     throw err;
   }
   res.status(status);

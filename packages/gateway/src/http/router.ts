@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../s3/errors.js';
 import type { S3Handler } from './context.js';
 import * as b from './handlers/buckets.js';
+import * as cors from './handlers/cors.js';
 import { listObjects, listParts, listUploads } from './handlers/list.js';
 import * as mp from './handlers/multipart.js';
 import * as o from './handlers/objects.js';
@@ -12,7 +13,7 @@ export interface Route {
 }
 
 /** Subresources this gateway does not implement: a clear 501 rather than a wrong answer to a different operation. */
-const UNSUPPORTED = ['acl', 'policy', 'tagging', 'cors', 'lifecycle', 'versioning', 'versions', 'object-lock', 'retention', 'legal-hold', 'replication', 'website', 'logging', 'notification', 'accelerate', 'requestPayment', 'torrent', 'restore', 'select', 'analytics', 'metrics', 'inventory', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock'];
+const UNSUPPORTED = ['acl', 'policy', 'tagging', 'lifecycle', 'versioning', 'versions', 'object-lock', 'retention', 'legal-hold', 'replication', 'website', 'logging', 'notification', 'accelerate', 'requestPayment', 'torrent', 'restore', 'select', 'analytics', 'metrics', 'inventory', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock'];
 
 /** Which S3 operation a request is, from its method, whether it names a bucket and a key, and its query. */
 export function route(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders): Route {
@@ -35,6 +36,7 @@ export function route(method: string, bucket: string | undefined, key: string | 
       case 'GET':
         if (has('location')) return r('GetBucketLocation', b.getBucketLocation);
         if (has('encryption')) return r('GetBucketEncryption', b.getBucketEncryption);
+        if (has('cors')) return r('GetBucketCors', cors.getBucketCors);
         if (has('uploads')) return r('ListMultipartUploads', listUploads);
         if (q.get('list-type') === '2') return r('ListObjectsV2', (c) => listObjects(c, 2));
         return r('ListObjects', (c) => listObjects(c, 1));
@@ -42,9 +44,11 @@ export function route(method: string, bucket: string | undefined, key: string | 
         return r('HeadBucket', b.headBucket);
       case 'PUT':
         if (has('encryption')) return r('PutBucketEncryption', b.putBucketEncryption);
+        if (has('cors')) return r('PutBucketCors', cors.putBucketCors);
         return r('CreateBucket', b.createBucket);
       case 'DELETE':
         if (has('encryption')) return r('DeleteBucketEncryption', b.deleteBucketEncryption);
+        if (has('cors')) return r('DeleteBucketCors', cors.deleteBucketCors);
         return r('DeleteBucket', b.deleteBucket);
       case 'POST':
         if (has('delete')) return r('DeleteObjects', o.deleteObjectsHandler);

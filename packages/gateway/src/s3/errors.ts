@@ -9,12 +9,15 @@ interface ErrorInfo {
 
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
+  // A refused CORS preflight (OPTIONS); the message says why.
+  AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed.' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.' },
   AuthorizationQueryParametersError: {
     status: 400,
     message: 'Error parsing the X-Amz-Credential parameter.',
   },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
+  BadRequest: { status: 400, message: 'Bad Request' },
   BucketAlreadyExists: {
     status: 409,
     message:
@@ -78,6 +81,7 @@ export const S3_ERRORS = {
   MissingRequestBodyError: { status: 400, message: 'Request Body is empty' },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchUpload: {
     status: 404,
