@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
+import { requireCurrentVersion } from '../objects/version-id.js';
 import { S3Error } from '../s3/errors.js';
 import { extractUserMetadata, validateUserMetadata } from '../s3/names.js';
 import { STANDARD_HEADERS, type ObjectMetadata, type StandardHeaders } from '../storage/types.js';
@@ -56,7 +57,11 @@ export function intParam(q: URLSearchParams, name: string, def: number, min: num
 export function parseCopySource(value: string): { bucket: string; key: string } {
   let v = value.trim();
   const q = v.indexOf('?');
-  if (q >= 0) v = v.slice(0, q);
+  if (q >= 0) {
+    // The source's only version is "null" (no bucket is versioned): a copy from it is a copy of the object.
+    requireCurrentVersion(new URLSearchParams(v.slice(q + 1)).get('versionId'), 'x-amz-copy-source');
+    v = v.slice(0, q);
+  }
   let decoded: string;
   try {
     decoded = decodeURIComponent(v);

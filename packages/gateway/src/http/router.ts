@@ -6,6 +6,7 @@ import * as cors from './handlers/cors.js';
 import { listObjects, listParts, listUploads } from './handlers/list.js';
 import * as mp from './handlers/multipart.js';
 import * as o from './handlers/objects.js';
+import { listObjectVersionsHandler } from './handlers/versions.js';
 
 export interface Route {
   operation: string;
@@ -13,7 +14,7 @@ export interface Route {
 }
 
 /** Subresources this gateway does not implement: a clear 501 rather than a wrong answer to a different operation. */
-const UNSUPPORTED = ['acl', 'policy', 'tagging', 'lifecycle', 'versioning', 'versions', 'object-lock', 'retention', 'legal-hold', 'replication', 'website', 'logging', 'notification', 'accelerate', 'requestPayment', 'torrent', 'restore', 'select', 'analytics', 'metrics', 'inventory', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock'];
+const UNSUPPORTED = ['acl', 'policy', 'tagging', 'lifecycle', 'versioning', 'object-lock', 'retention', 'legal-hold', 'replication', 'website', 'logging', 'notification', 'accelerate', 'requestPayment', 'torrent', 'restore', 'select', 'analytics', 'metrics', 'inventory', 'intelligent-tiering', 'ownershipControls', 'publicAccessBlock'];
 
 /** Which S3 operation a request is, from its method, whether it names a bucket and a key, and its query. */
 export function route(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders): Route {
@@ -25,6 +26,7 @@ export function route(method: string, bucket: string | undefined, key: string | 
   }
   const unsupported = UNSUPPORTED.find(has);
   if (unsupported) throw new S3Error('NotImplemented', `The ?${unsupported} subresource is not implemented by this gateway.`);
+  if (bucket && key === undefined && has('versions') && method !== 'GET') throw notAllowed(method);
   const r = (operation: string, handler: S3Handler): Route => ({ operation, handler });
 
   if (!bucket) {
@@ -38,6 +40,7 @@ export function route(method: string, bucket: string | undefined, key: string | 
         if (has('encryption')) return r('GetBucketEncryption', b.getBucketEncryption);
         if (has('cors')) return r('GetBucketCors', cors.getBucketCors);
         if (has('uploads')) return r('ListMultipartUploads', listUploads);
+        if (has('versions')) return r('ListObjectVersions', listObjectVersionsHandler);
         if (q.get('list-type') === '2') return r('ListObjectsV2', (c) => listObjects(c, 2));
         return r('ListObjects', (c) => listObjects(c, 1));
       case 'HEAD':

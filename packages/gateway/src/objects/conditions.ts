@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../s3/errors.js';
+import { quoteETag } from './headers.js';
 
 export interface Conditions {
   ifMatch?: string;
@@ -54,9 +55,10 @@ export function checkConditions(c: Conditions, etag: string, lastModified: Date,
   } else if (c.ifUnmodifiedSince && seconds(lastModified) > seconds(c.ifUnmodifiedSince)) {
     throw new S3Error('PreconditionFailed', undefined, { extra: { Condition: 'If-Unmodified-Since' } });
   }
+  // A 304 still describes the object it did not send (RFC 9110 15.4.5): caches and clients read its validators.
   const notModified = forCopy
     ? (cond: string) => new S3Error('PreconditionFailed', undefined, { extra: { Condition: cond } })
-    : () => new S3Error('NotModified');
+    : () => new S3Error('NotModified', undefined, { headers: { etag: quoteETag(etag), 'last-modified': lastModified.toUTCString() } });
   if (c.ifNoneMatch !== undefined) {
     if (etagListMatches(c.ifNoneMatch, etag)) throw notModified('If-None-Match');
   } else if (c.ifModifiedSince && seconds(lastModified) <= seconds(c.ifModifiedSince)) {

@@ -75,7 +75,9 @@ export function extractUserMetadata(headers: IncomingHttpHeaders): Record<string
 
 export function validateUserMetadata(meta: Record<string, string>): void {
   let size = 0;
-  for (const [name, value] of Object.entries(meta)) size += Buffer.byteLength(name) + Buffer.byteLength(value);
+  // Header text arrives as latin1 (one char per byte received) and is stored and sent back as those bytes:
+  // counting its latin1 length counts the bytes the client sent, e.g. the UTF-8 of a non-ASCII value.
+  for (const [name, value] of Object.entries(meta)) size += Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1');
   if (size > MAX_USER_METADATA_BYTES) {
     throw new S3Error(
       'MetadataTooLarge',

@@ -4,22 +4,14 @@ import { validateBucketName } from '../../s3/names.js';
 import { parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '../../s3/xml.js';
 import { bodyStream, readBody } from '../../s3/body.js';
 import type { S3Call } from '../context.js';
-import { isoDate, sendXML } from '../reply.js';
-
-const OWNER = { ID: 'kesgate', DisplayName: 'kesgate' };
+import { sendXML } from '../reply.js';
 
 /** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
 export async function smallBody(c: S3Call, limit = 1024 * 1024, requireIntegrity = false): Promise<Buffer> {
   return readBody(bodyStream(c.req, authOf(c.res), { maxSize: limit, requireIntegrity }), limit);
 }
 
-export async function listBuckets(c: S3Call): Promise<void> {
-  const buckets = await c.svc.store.listBuckets();
-  sendXML(c.res, 'ListAllMyBucketsResult', {
-    Owner: OWNER,
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.createdAt) })) },
-  });
-}
+export { listBuckets } from './list-buckets.js';
 
 export async function createBucket(c: S3Call): Promise<void> {
   validateBucketName(c.bucket);

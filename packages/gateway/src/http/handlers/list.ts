@@ -1,16 +1,9 @@
-import { S3Error } from '../../s3/errors.js';
 import type { S3Call } from '../context.js';
 import { intParam } from '../request.js';
 import { isoDate, sendXML } from '../reply.js';
 import { quoteETag } from '../../objects/headers.js';
-
-/** encoding-type=url: keys and prefixes are URL-encoded in the answer (the AWS CLI always asks for it). */
-function encoder(q: URLSearchParams): (s: string) => string {
-  const t = q.get('encoding-type');
-  if (t === null) return (s) => s;
-  if (t !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { extra: { ArgumentName: 'encoding-type', ArgumentValue: t } });
-  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
-}
+import { listEncoder } from '../list-encoding.js';
+import { OWNER } from '../owner.js';
 
 function optional(name: string, v: string | null | undefined, enc: (s: string) => string): Record<string, string> {
   return v === null || v === undefined || v === '' ? {} : { [name]: enc(v) };
@@ -18,13 +11,15 @@ function optional(name: string, v: string | null | undefined, enc: (s: string) =
 
 export async function listObjects(c: S3Call, version: 1 | 2): Promise<void> {
   const q = c.query;
-  const enc = encoder(q);
+  const enc = listEncoder(q);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const maxKeys = intParam(q, 'max-keys', 1000, 0, 1000);
-  const token = version === 2 ? q.get('continuation-token') : null;
+  // An empty continuation-token is no token (some clients send the parameter on the first page too).
+  const token = version === 2 ? q.get('continuation-token') || null : null;
   const startAfter = version === 2 ? q.get('start-after') : q.get('marker');
-  if (token === '') throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { extra: { ArgumentName: 'continuation-token' } });
+  // V1 lists every entry's owner; V2 only when asked (fetch-owner=true), as AWS does.
+  const withOwner = version === 1 || q.get('fetch-owner') === 'true';
   const page = await c.svc.store.listObjects({
     bucket: c.bucket,
     prefix,
@@ -39,10 +34,13 @@ export async function listObjects(c: S3Call, version: 1 | 2): Promise<void> {
     ETag: quoteETag(o.etag),
     ...(o.checksumAlgorithm ? { ChecksumAlgorithm: o.checksumAlgorithm } : {}),
     Size: o.size,
+    ...(withOwner ? { Owner: OWNER } : {}),
     StorageClass: 'STANDARD',
   }));
   const common = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
-  const body: Record<string, unknown> = { Name: c.bucket, Prefix: enc(prefix) };
+  // ListObjects (V1) answers its Prefix as given even under encoding-type=url, as AWS does: botocore
+  // decodes V1's Delimiter, Marker, NextMarker, keys and common prefixes, but not its Prefix.
+  const body: Record<string, unknown> = { Name: c.bucket, Prefix: version === 2 ? enc(prefix) : prefix };
   if (version === 2) {
     Object.assign(body, optional('StartAfter', startAfter, enc), optional('ContinuationToken', token, (s) => s));
     Object.assign(body, { KeyCount: contents.length + common.length, MaxKeys: maxKeys });
@@ -60,7 +58,7 @@ export async function listObjects(c: S3Call, version: 1 | 2): Promise<void> {
 
 export async function listUploads(c: S3Call): Promise<void> {
   const q = c.query;
-  const enc = encoder(q);
+  const enc = listEncoder(q);
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const keyMarker = q.get('key-marker') ?? '';
@@ -88,8 +86,8 @@ export async function listUploads(c: S3Call): Promise<void> {
     Upload: page.uploads.map((u) => ({
       Key: enc(u.key),
       UploadId: u.uploadId,
-      Initiator: { ID: 'kesgate', DisplayName: 'kesgate' },
-      Owner: { ID: 'kesgate', DisplayName: 'kesgate' },
+      Initiator: OWNER,
+      Owner: OWNER,
       StorageClass: 'STANDARD',
       Initiated: isoDate(u.initiated),
     })),
@@ -109,8 +107,8 @@ export async function listParts(c: S3Call): Promise<void> {
     Bucket: c.bucket,
     Key: c.key,
     UploadId: uploadId,
-    Initiator: { ID: 'kesgate', DisplayName: 'kesgate' },
-    Owner: { ID: 'kesgate', DisplayName: 'kesgate' },
+    Initiator: OWNER,
+    Owner: OWNER,
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     ...(page.nextPartNumberMarker !== undefined ? { NextPartNumberMarker: page.nextPartNumberMarker } : {}),

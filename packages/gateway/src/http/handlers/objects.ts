@@ -6,6 +6,7 @@ import { parseConditions } from '../../objects/conditions.js';
 import { copyObject } from '../../objects/copy.js';
 import { quoteETag } from '../../objects/headers.js';
 import { getRecord, openObject } from '../../objects/read.js';
+import { NULL_VERSION_ID, requireCurrentVersion } from '../../objects/version-id.js';
 import { etagIsMD5, putObject } from '../../objects/write.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { StoredSSE } from '../../sse/types.js';
@@ -45,6 +46,7 @@ const OVERRIDES: Record<string, string> = {
 };
 
 async function open(c: S3Call, metadataOnly: boolean) {
+  requireCurrentVersion(c.query.get('versionId'));
   const customer = parseReadSSE(c.req.headers);
   const pn = c.query.get('partNumber');
   if (pn !== null && !/^\d+$/.test(pn)) {
@@ -81,6 +83,7 @@ export async function headObjectHandler(c: S3Call): Promise<void> {
 }
 
 export async function deleteObjectHandler(c: S3Call): Promise<void> {
+  requireCurrentVersion(c.query.get('versionId'));
   await c.svc.store.deleteObject(c.bucket, c.key);
   c.res.status(204).end();
 }
@@ -88,9 +91,15 @@ export async function deleteObjectHandler(c: S3Call): Promise<void> {
 export async function deleteObjectsHandler(c: S3Call): Promise<void> {
   // AWS requires Content-MD5 or a checksum on DeleteObjects: a corrupted key list must not delete other objects.
   const request = parseDeleteObjects(await smallBody(c, 1024 * 1024, true));
-  const results = await c.svc.store.deleteObjects(c.bucket, request.objects.map((o) => o.key));
+  // VersionId "null" names the current object (emptying a bucket version by version does that); any
+  // other id is an error for that entry alone, and that object is left as it is.
+  const valid = request.objects.filter((o) => o.versionId === undefined || o.versionId === NULL_VERSION_ID);
+  const invalid = request.objects.filter((o) => !valid.includes(o));
+  const versionOf = new Map(valid.map((o) => [o.key, o.versionId]));
+  const results = valid.length > 0 ? await c.svc.store.deleteObjects(c.bucket, valid.map((o) => o.key)) : [];
   sendXML(c.res, 'DeleteResult', {
-    Deleted: request.quiet ? [] : results.map((r) => ({ Key: r.key })),
+    Deleted: request.quiet ? [] : results.map((r) => ({ Key: r.key, ...(versionOf.get(r.key) !== undefined ? { VersionId: versionOf.get(r.key) } : {}) })),
+    Error: invalid.map((o) => ({ Key: o.key, VersionId: o.versionId, Code: 'InvalidArgument', Message: 'Invalid version id specified' })),
   });
 }
 
@@ -116,6 +125,7 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   if (wanted.length === 0 || wanted.some((a) => !ATTRIBUTES.has(a))) {
     throw new S3Error('InvalidArgument', `x-amz-object-attributes must list some of: ${[...ATTRIBUTES].join(', ')}.`, { extra: { ArgumentName: 'x-amz-object-attributes' } });
   }
+  requireCurrentVersion(c.query.get('versionId'));
   const customer = parseReadSSE(c.req.headers);
   const record = await getRecord(c.svc.store, c.bucket, c.key);
   // The SSE-C key is checked as on GET: attributes of an SSE-C object need its key.
