@@ -9,8 +9,8 @@ import type { S3Call } from '../context.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
 
-/** 10 tags of 128 + 256 characters, with XML around them, fit easily; 50 bucket tags too. */
-const TAGGING_BODY_LIMIT = 64 * 1024;
+/** 50 bucket tags of 128 + 256 characters fit even written as character references (&#x4E2D; per character). */
+const TAGGING_BODY_LIMIT = 256 * 1024;
 
 /** The tag set of x-amz-tagging on PutObject and CreateMultipartUpload, as metadata to spread: `{ tags }` or `{}`. */
 export function tagsOfRequest(c: S3Call): { tags?: Tag[] } {
