@@ -59,13 +59,14 @@ describe('ACLs', () => {
   });
 
   it('anything else grants others', () => {
-    for (const h of [
+    const cases: Record<string, string>[] = [
       { 'x-amz-acl': 'public-read' },
       { 'x-amz-acl': 'bucket-owner-read' },
       { 'x-amz-grant-read': `id="${OWNER}"` },
       { 'x-amz-grant-full-control': `id="${OWNER}", emailAddress="x@example.com"` },
       { 'x-amz-grant-write': 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"' },
-    ]) {
+    ];
+    for (const h of cases) {
       assert.equal(aclOfHeaders(headers(h), OWNER), 'grants-others', JSON.stringify(h));
     }
   });
