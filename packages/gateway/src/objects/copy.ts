@@ -1,6 +1,6 @@
 import { S3Error } from '../s3/errors.js';
 import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
-import type { ObjectMetadata, ObjectRecord } from '../storage/types.js';
+import type { ObjectMetadata, ObjectRecord, Tag } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
@@ -20,6 +20,8 @@ export interface CopyRequest {
     directive: 'COPY' | 'REPLACE';
     /** Used with REPLACE. */
     metadata: ObjectMetadata;
+    /** The target's tag set (x-amz-tagging-directive REPLACE); absent, the source's tags are copied. */
+    tags?: Tag[];
   };
 }
 
@@ -49,7 +51,8 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
     if (same && dst.directive === 'COPY' && stored.sse === 'SSE-C' && dst.sse?.kind === 'SSE-C') {
       const path = { bucket: dst.bucket, key: dst.key };
       const resealed = await ctx.enc.changeCustomerKey(stored, path, src.customer, dst.sse);
-      const updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>);
+      let updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>);
+      if (dst.tags) updated = await ctx.store.putObjectTags(dst.bucket, dst.key, dst.tags);
       return { record: updated, headers: copyHeaders(ctx, updated) };
     }
     if (same && dst.directive === 'COPY' && !dst.sse) {
@@ -59,13 +62,14 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
       throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`);
     }
 
+    const tags = dst.tags ?? record.tags ?? [];
     const oek = await ctx.enc.unseal(stored, { bucket: src.bucket, key: src.key }, src.customer);
     const plaintext = decryptRange(ctx.store, record, stored, oek, { offset: 0, length: record.size });
     const put = await putObject(ctx, {
       bucket: dst.bucket,
       key: dst.key,
       sse: dst.sse,
-      metadata: dst.directive === 'COPY' ? metadataOf(record) : dst.metadata,
+      metadata: { ...(dst.directive === 'COPY' ? metadataOf(record) : dst.metadata), ...(tags.length > 0 ? { tags } : {}) },
       body: verified(plaintext, { expectedSize: record.size }),
     });
     return { record: put.record, headers: copyHeaders(ctx, put.record) };

@@ -16,6 +16,7 @@ export function objectHeaders(record: ObjectRecord, enc: ObjectEncryption, withC
   for (const [name, value] of Object.entries(record.standardHeaders)) if (value !== undefined) h[name] = value;
   for (const [name, value] of Object.entries(record.userMetadata)) h[`x-amz-meta-${name}`] = value;
   if (record.parts.length > 1 || (record.sse as { multipart?: boolean }).multipart) h['x-amz-mp-parts-count'] = String(record.parts.length);
+  if (record.tags && record.tags.length > 0) h['x-amz-tagging-count'] = String(record.tags.length);
   if (withChecksum && record.checksum) {
     h[`x-amz-checksum-${record.checksum.algorithm.toLowerCase()}`] = record.checksum.value;
     h['x-amz-checksum-type'] = record.checksum.type;

@@ -119,7 +119,7 @@ export function parseXML(body: string | Buffer, options: ParseOptions = {}): Xml
 
 // ---- small accessors over parsed nodes ----
 
-function rootOf(doc: XmlNode, name: string): XmlNode {
+export function rootOf(doc: XmlNode, name: string): XmlNode {
   const root = doc[name];
   if (root === '' || root === undefined) {
     if (name in doc) return {};
@@ -130,7 +130,7 @@ function rootOf(doc: XmlNode, name: string): XmlNode {
   return root as XmlNode;
 }
 
-function element(node: XmlNode, name: string, parent: string): XmlNode | undefined {
+export function element(node: XmlNode, name: string, parent: string): XmlNode | undefined {
   const v = node[name];
   if (v === undefined) return undefined;
   if (v === '') return {};
@@ -138,7 +138,7 @@ function element(node: XmlNode, name: string, parent: string): XmlNode | undefin
   return v as XmlNode;
 }
 
-function elements(node: XmlNode, name: string, parent: string): XmlNode[] {
+export function elements(node: XmlNode, name: string, parent: string): XmlNode[] {
   const v = node[name];
   if (v === undefined) return [];
   const list = Array.isArray(v) ? v : [v];
@@ -152,14 +152,14 @@ function elements(node: XmlNode, name: string, parent: string): XmlNode[] {
 }
 
 /** The text of a child element, exactly as sent (no trimming); undefined when absent. */
-function textOf(node: XmlNode, name: string, parent: string): string | undefined {
+export function textOf(node: XmlNode, name: string, parent: string): string | undefined {
   const v = node[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new S3Error('MalformedXML', `<${name}> in <${parent}> must be text and occur once.`);
   return v;
 }
 
-function booleanOf(node: XmlNode, name: string, parent: string): boolean | undefined {
+export function booleanOf(node: XmlNode, name: string, parent: string): boolean | undefined {
   const v = textOf(node, name, parent)?.trim();
   if (v === undefined) return undefined;
   if (v === 'true') return true;

@@ -1,9 +1,14 @@
+import { aclNotSupported, aclOfHeaders } from '../../s3/acl.js';
 import { S3Error } from '../../s3/errors.js';
+import { parseObjectOwnershipHeader } from '../../s3/ownership-controls.js';
 import { authOf } from '../../s3/middleware.js';
 import { validateBucketName } from '../../s3/names.js';
 import { parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '../../s3/xml.js';
 import { bodyStream, readBody } from '../../s3/body.js';
 import type { S3Call } from '../context.js';
+import { amzValue } from '../amz-values.js';
+import { OWNER } from '../owner.js';
+import { header } from '../request.js';
 import { sendXML } from '../reply.js';
 
 /** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
@@ -15,12 +20,20 @@ export { listBuckets } from './list-buckets.js';
 
 export async function createBucket(c: S3Call): Promise<void> {
   validateBucketName(c.bucket);
+  const ownershipHeader = header(c.req.headers, 'x-amz-object-ownership');
+  const ownership = ownershipHeader === undefined ? undefined : parseObjectOwnershipHeader(ownershipHeader);
+  if (aclOfHeaders((name) => amzValue(c, name), OWNER.ID) === 'grants-others') {
+    // AWS refuses an ACL on a new bucket unless its ownership allows ACLs; this gateway stores none at all.
+    if (ownership === undefined || ownership === 'BucketOwnerEnforced') throw new S3Error('InvalidBucketAclWithObjectOwnership');
+    throw aclNotSupported();
+  }
   const body = await smallBody(c);
   const { locationConstraint } = parseCreateBucketConfiguration(body);
   if (locationConstraint !== undefined && locationConstraint !== c.svc.config.region) {
     throw new S3Error('InvalidArgument', `This gateway serves region ${c.svc.config.region}; the location constraint ${locationConstraint} is not valid here.`, { extra: { ArgumentName: 'LocationConstraint' } });
   }
   await c.svc.store.createBucket(c.bucket);
+  if (ownership) await c.svc.store.putBucketSetting(c.bucket, 'ownershipControls', { objectOwnership: ownership });
   c.res.setHeader('Location', `/${c.bucket}`);
   c.res.status(200).end();
 }

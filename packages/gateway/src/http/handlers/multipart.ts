@@ -13,7 +13,9 @@ import { etagIsMD5 } from '../../objects/write.js';
 import type { S3Call } from '../context.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
 import { sendXML, setHeaders } from '../reply.js';
+import { requirePrivateAcl } from './acl.js';
 import { smallBody } from './buckets.js';
+import { tagsOfRequest } from './tagging.js';
 
 const refOf = (c: S3Call) => ({ bucket: c.bucket, key: c.key, uploadId: c.query.get('uploadId') ?? '' });
 
@@ -30,11 +32,12 @@ export async function createUploadHandler(c: S3Call): Promise<void> {
   if (alg !== undefined && !isChecksumAlgorithm(alg)) {
     throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
   }
+  requirePrivateAcl(c);
   const { upload, headers } = await createUpload(c.svc, {
     bucket: c.bucket,
     key: c.key,
     sse: parseWriteSSE(c.req.headers),
-    metadata: objectMetadata(c.req.headers),
+    metadata: { ...objectMetadata(c.req.headers), ...tagsOfRequest(c) },
     ...(alg ? { checksumAlgorithm: alg.toUpperCase() as ChecksumAlgorithm } : {}),
   });
   setHeaders(c.res, headers);

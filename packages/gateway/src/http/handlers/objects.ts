@@ -14,7 +14,9 @@ import type { WritePrecondition } from '../../storage/types.js';
 import type { S3Call } from '../context.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
 import { isoDate, sendStream, sendXML, setHeaders } from '../reply.js';
+import { requirePrivateAcl } from './acl.js';
 import { smallBody } from './buckets.js';
+import { copyTags, tagsOfRequest } from './tagging.js';
 
 function writePrecondition(c: S3Call): WritePrecondition | undefined {
   const inm = header(c.req.headers, 'if-none-match');
@@ -25,7 +27,8 @@ function writePrecondition(c: S3Call): WritePrecondition | undefined {
 }
 
 export async function putObjectHandler(c: S3Call): Promise<void> {
-  const metadata = objectMetadata(c.req.headers);
+  requirePrivateAcl(c);
+  const metadata = { ...objectMetadata(c.req.headers), ...tagsOfRequest(c) };
   // The mode is chosen before the body flows: only SSE-S3 needs the (costly) MD5 of the data, for its ETag.
   const sse = c.svc.enc.choose(parseWriteSSE(c.req.headers), await c.svc.store.getBucketEncryption(c.bucket));
   const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true, md5: etagIsMD5(sse.kind) });
@@ -109,10 +112,12 @@ export async function copyObjectHandler(c: S3Call): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
   }
+  requirePrivateAcl(c);
+  const tags = copyTags(c);
   const srcCustomer = parseCopySourceKey(c.req.headers);
   const r = await copyObject(c.svc, {
     source: { ...source, ...(srcCustomer ? { customer: srcCustomer } : {}), conditions: parseConditions(c.req.headers, 'x-amz-copy-source-') },
-    target: { bucket: c.bucket, key: c.key, sse: parseWriteSSE(c.req.headers), directive, metadata: objectMetadata(c.req.headers) },
+    target: { bucket: c.bucket, key: c.key, sse: parseWriteSSE(c.req.headers), directive, metadata: objectMetadata(c.req.headers), ...(tags ? { tags } : {}) },
   });
   setHeaders(c.res, r.headers);
   sendXML(c.res, 'CopyObjectResult', { LastModified: isoDate(r.record.lastModified), ETag: quoteETag(r.record.etag) });
