@@ -1,0 +1,121 @@
+// The metadata store contract: buckets, object records, multipart uploads and their parts, in a database
+// (SQLite embedded, PostgreSQL for several gateways). Every method is one transaction.
+//
+// The S3 rules (preconditions, which parts a Complete may choose, revisions, upload ids) are not written
+// here but in the object store above, once: where a rule needs the current state, the method reads it
+// inside its transaction and hands it to a synchronous callback of the object store, which throws to
+// refuse (nothing is written then) or returns what to write. Implementations must call each callback
+// exactly once per successful transaction; a transaction retried after a serialisation failure calls it
+// again with the fresh state.
+import type {
+  BucketEncryption,
+  BucketInfo,
+  BucketSettingName,
+  BucketSettings,
+  DeleteResult,
+  ObjectRecord,
+  ObjectSummary,
+  SseFields,
+  StoreStats,
+  Tag,
+  UploadedPart,
+  UploadRecord,
+  UploadRef,
+  UploadSummary,
+} from '../types.js';
+
+/** What updateObject may change; the rest of the record stays. */
+export interface ObjectPatch {
+  revision?: string;
+  sse?: SseFields;
+  /** [] removes the tag set. */
+  tags?: Tag[];
+}
+
+/** A position in (key, upload id) order, as listing uploads resumes from it. */
+export interface UploadPosition {
+  key: string;
+  /** Uploads of `key` with a greater id, then every greater key; '' takes every upload of `key`. */
+  afterId: string;
+}
+
+/** Blob ids no longer referenced once a transaction committed: the object store reclaims them. */
+export type Superseded = string[];
+
+export interface MetadataStore {
+  /** 'sqlite' or 'postgres', for status pages and logs (never a URL or a password). */
+  readonly kind: string;
+  /** The schema version the database is at. */
+  schemaVersion(): Promise<number>;
+
+  // ------------------------------------------------------------------ buckets
+  /** → BucketAlreadyExists */
+  createBucket(name: string, createdAt: Date, encryption: BucketEncryption | undefined): Promise<BucketInfo>;
+  /** Removes an empty bucket, its settings and its unfinished uploads. → NoSuchBucket, BucketNotEmpty */
+  deleteBucket(name: string): Promise<Superseded>;
+  /** → NoSuchBucket */
+  getBucket(name: string): Promise<BucketInfo & { encryption?: BucketEncryption }>;
+  /** Ordered by name (bytewise). */
+  listBuckets(): Promise<BucketInfo[]>;
+  /** undefined removes it. → NoSuchBucket */
+  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
+  /** → NoSuchBucket */
+  getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined>;
+  /** undefined removes it. → NoSuchBucket */
+  putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void>;
+
+  // ------------------------------------------------------------------ objects
+  /** undefined when there is no such key. → NoSuchBucket */
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /**
+   * Reads the current object of (object.bucket, object.key), calls `check` with it (or undefined), and
+   * replaces it with `object` (stored as given: revision, lastModified and all). Returns the replaced
+   * version's blobs. → NoSuchBucket, whatever `check` throws
+   */
+  putObject(object: ObjectRecord, check: (existing: ObjectRecord | undefined) => void): Promise<Superseded>;
+  /** Deletes each key that exists. → NoSuchBucket */
+  deleteObjects(bucket: string, keys: readonly string[]): Promise<{ results: DeleteResult[]; superseded: Superseded }>;
+  /**
+   * Reads the object, calls `update` with it, writes the fields it returns. → NoSuchBucket, NoSuchKey,
+   * whatever `update` throws
+   */
+  updateObject(bucket: string, key: string, update: (existing: ObjectRecord) => ObjectPatch): Promise<ObjectRecord>;
+  /**
+   * Up to `limit` objects with fromKey <= key < upper (no upper bound when undefined), in bytewise key
+   * order. The listing above rolls them up into common prefixes and seeks. → NoSuchBucket
+   */
+  listObjects(bucket: string, fromKey: string, upper: string | undefined, limit: number): Promise<ObjectSummary[]>;
+
+  // ------------------------------------------------------------------ multipart uploads
+  /** Stores a new upload (its id chosen above). → NoSuchBucket */
+  createUpload(upload: UploadRecord): Promise<void>;
+  /** → NoSuchBucket, NoSuchUpload */
+  getUpload(ref: UploadRef): Promise<UploadRecord>;
+  /** Stores a part, replacing an earlier one of the same number. Returns the replaced part's blob. → NoSuchBucket, NoSuchUpload */
+  putPart(ref: UploadRef, part: UploadedPart): Promise<Superseded>;
+  /** Up to `limit` parts with a number greater than `afterNumber`, ascending. → NoSuchBucket, NoSuchUpload */
+  listParts(ref: UploadRef, afterNumber: number, limit: number): Promise<UploadedPart[]>;
+  /** Up to `limit` uploads from `from` with key < upper, in (key, upload id) order. → NoSuchBucket */
+  listUploads(bucket: string, from: UploadPosition, upper: string | undefined, limit: number): Promise<UploadSummary[]>;
+  /**
+   * Reads the upload, all its parts and the current object of its key, calls `build` (which applies
+   * S3's rules and returns the object to store), stores that object in place of the current one and
+   * ends the upload. Returns the replaced version's blobs and those of the parts `build` did not use.
+   * → NoSuchBucket, NoSuchUpload, whatever `build` throws
+   */
+  completeUpload(
+    ref: UploadRef,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined) => ObjectRecord,
+  ): Promise<Superseded>;
+  /** Ends the upload. Returns its parts' blobs. → NoSuchBucket, NoSuchUpload */
+  abortUpload(ref: UploadRef): Promise<Superseded>;
+  /** Reads the upload, calls `update`, stores the SSE fields it returns. → NoSuchBucket, NoSuchUpload */
+  updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void>;
+
+  // ------------------------------------------------------------------ maintenance
+  /** Which of `ids` an object part or an upload part references. */
+  referencedBlobs(ids: readonly string[]): Promise<Set<string>>;
+  /** Counts from maintained totals, never a scan of every object. */
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}
