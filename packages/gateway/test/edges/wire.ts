@@ -42,14 +42,15 @@ export class Wire {
     });
   }
 
-  /** `halfOpen`: keep sending after the server's FIN, as a client that does not read while it sends. */
+  /** `halfOpen` (plain TCP): keep sending after the server's FIN, as a client that does not read while it sends. */
   static async open(port: number, ca?: string, halfOpen = false): Promise<Wire> {
     if (ca === undefined) {
       const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
       await once(socket, 'connect');
       return new Wire(socket);
     }
-    const socket = tls.connect({ port, host: '127.0.0.1', ca, servername: 'localhost', allowHalfOpen: halfOpen });
+    if (halfOpen) throw new Error('Wire: halfOpen is for plain TCP only');
+    const socket = tls.connect({ port, host: '127.0.0.1', ca, servername: 'localhost' });
     await once(socket, 'secureConnect');
     return new Wire(socket);
   }
