@@ -30,9 +30,12 @@ export const DISCARD_MAX_MS = 60_000;
  */
 export function discardRefusedBody(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket;
-  if (req.complete || req.destroyed || !socket || socket.destroyed) return;
   const waiting = stopWaitingForBody(req);
-  const length = Number(req.headers['content-length']);
+  if (req.complete || req.destroyed || !socket || socket.destroyed) return;
+  // No body (a GET refused before Node saw the end of its message, which follows the headers at once).
+  const declared = req.headers['content-length'];
+  if ((declared === undefined || declared === '0') && req.headers['transfer-encoding'] === undefined) return;
+  const length = Number(declared);
   const keepOpen = !waiting && Number.isSafeInteger(length) && length <= DISCARD_MAX_BYTES;
 
   const cut = (): void => {

@@ -304,6 +304,24 @@ describe('refused uploads reach their clients', () => {
     }
   });
 
+  test('a refused request without a body (a GET with a bad signature) leaves its keep-alive connection open', async () => {
+    for (const t of TRANSPORTS) {
+      const raw = new RawClient(portOf(t), ACCESS_KEY, SECRET_KEY);
+      const wire = await Wire.open(portOf(t), caOf(t));
+      try {
+        await wire.write(head('GET', `/${B}/existing`, await raw.sign({ method: 'GET', path: `/${B}/existing` }, { secretKey: 'not-the-secret' })));
+        const refusedGet = await wire.answer();
+        assert.equal(refusedGet?.status, 403, refusedGet?.body);
+        assert.notEqual(refusedGet.headers.connection, 'close', t);
+        await wire.write(head('GET', `/${B}/existing`, await raw.sign({ method: 'GET', path: `/${B}/existing` })));
+        assert.equal((await wire.answer())?.status, 200, `${t}: the same connection serves the next request`);
+        assert.equal(wire.error, undefined);
+      } finally {
+        wire.close();
+      }
+    }
+  });
+
   test(`a refused body beyond ${DISCARD_MAX_BYTES >> 20} MiB: the answer says Connection: close and the gateway cuts the connection past that bound`, async () => {
     const declared = 4 * DISCARD_MAX_BYTES;
     const missing: Refusal = { name: 'missing bucket', status: 404, code: 'NoSuchBucket', path: '/no-such-bucket/huge' };
