@@ -9,6 +9,7 @@ import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
 import { answerClientErrors, logTlsErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
+import { continueWhenBodyIsRead } from './s3/expect-continue.js';
 import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
 import { GatewayMetrics } from './metrics.js';
@@ -80,12 +81,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   try {
     const plain = keepAlive(http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app));
     answerClientErrors(plain, logger, 'http');
+    continueWhenBodyIsRead(plain);
     servers.push(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
       const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES }, app));
       answerClientErrors(secure, logger, 'https');
+      continueWhenBodyIsRead(secure);
       logTlsErrors(secure, logger, 'https');
       parseTlsThroughStream(secure);
       servers.push(secure);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { S3Error } from '../s3/errors.js';
 import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
 import type { ObjectMetadata, ObjectRecord, Tag } from '../storage/types.js';
@@ -6,7 +7,7 @@ import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
 import { decryptRange, getRecord } from './read.js';
-import { putObject, verified } from './write.js';
+import { putObject, sealTarget, verified } from './write.js';
 
 /** AWS's limit for a single CopyObject; larger objects are copied with UploadPartCopy. */
 export const MAX_COPY_SIZE = 5 * 1024 ** 3;
@@ -62,17 +63,27 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
       throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`);
     }
 
+    // The destination (key, bucket, its object key from kes) is settled before the source is opened: a refused
+    // destination then has nothing to close.
+    const sealed = await sealTarget(ctx, dst.bucket, dst.key, dst.sse);
     const tags = dst.tags ?? record.tags ?? [];
-    const oek = await ctx.enc.unseal(stored, { bucket: src.bucket, key: src.key }, src.customer);
-    const plaintext = decryptRange(ctx.store, record, stored, oek, { offset: 0, length: record.size });
-    const put = await putObject(ctx, {
-      bucket: dst.bucket,
-      key: dst.key,
-      sse: dst.sse,
-      metadata: { ...(dst.directive === 'COPY' ? metadataOf(record) : dst.metadata), ...(tags.length > 0 ? { tags } : {}) },
-      body: verified(plaintext, { expectedSize: record.size }),
-    });
-    return { record: put.record, headers: copyHeaders(ctx, put.record) };
+    let plaintext: Readable | undefined;
+    try {
+      const oek = await ctx.enc.unseal(stored, { bucket: src.bucket, key: src.key }, src.customer);
+      plaintext = decryptRange(ctx.store, record, stored, oek, { offset: 0, length: record.size });
+      const put = await putObject(ctx, {
+        bucket: dst.bucket,
+        key: dst.key,
+        sse: dst.sse,
+        metadata: { ...(dst.directive === 'COPY' ? metadataOf(record) : dst.metadata), ...(tags.length > 0 ? { tags } : {}) },
+        body: verified(plaintext, { expectedSize: record.size }),
+        sealed,
+      });
+      return { record: put.record, headers: copyHeaders(ctx, put.record) };
+    } finally {
+      sealed.oek.fill(0);
+      plaintext?.destroy();
+    }
   } catch (err) {
     throw toS3Error(err);
   }

@@ -1,11 +1,13 @@
 import { ErrInvalidPartNumber, ErrInvalidRange, ErrTampered, SSEError } from '@kesgate/sse';
 import { S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
-import { StorageError } from '../storage/errors.js';
+import { isOutOfSpace, StorageError, StorageFull } from '../storage/errors.js';
 
 /** Any error of the layers below (storage, sse format) as the S3 error a client should see. */
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
+  // A full disk is the same condition whichever file (data, SQLite) met it first.
+  if (!(err instanceof StorageError) && isOutOfSpace(err)) err = new StorageFull(err);
   if (err instanceof StorageError) {
     const code = (err.code in S3_ERRORS ? err.code : 'InternalError') as S3ErrorCode;
     return new S3Error(code, code === 'InternalError' ? undefined : err.message, { cause: err });

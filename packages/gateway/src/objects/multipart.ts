@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { partKey, parseRangeHeader } from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
 import { validateObjectKey } from '../s3/names.js';
@@ -81,30 +82,46 @@ export interface UploadPartRequest {
 /** UploadPart: a fresh random nonce per upload, so re-uploading a part never reuses a (key, nonce) pair. */
 export async function uploadPart(ctx: ObjectContext, req: UploadPartRequest): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   try {
-    checkPartNumber(req.partNumber);
-    const upload = await ctx.store.getUpload(req.ref);
-    const oek = await uploadKey(ctx, upload, req.customer);
-    const key = partKey(oek, req.partNumber);
-    oek.fill(0);
-    let data;
-    try {
-      data = await writeEncrypted(ctx.store, req.ref.bucket, req.body, key);
-    } finally {
-      key.fill(0);
-    }
-    const stored = sseOf(upload);
-    const part = await ctx.store.putPart(req.ref, req.partNumber, data.dataId, {
-      plainSize: data.digests.size,
-      encSize: data.encSize,
-      etag: etagFor(stored.sse, data.digests),
-      ...(data.digests.checksum ? { extra: { checksum: data.digests.checksum } } : {}),
-    });
-    const headers = ctx.enc.responseHeaders(stored);
-    if (data.digests.checksum) headers[`x-amz-checksum-${data.digests.checksum.algorithm}`] = data.digests.checksum.value;
-    return { part, headers };
+    const target = await partTarget(ctx, req.ref, req.partNumber, req.customer);
+    return await writePart(ctx, req.ref, req.partNumber, target, req.body);
   } catch (err) {
     throw toS3Error(err);
   }
+}
+
+/** Where a part goes: the upload (NoSuchUpload) and the part's key, the SSE-C rule checked. The caller owns `key`. */
+interface PartTarget {
+  upload: UploadRecord;
+  key: Buffer;
+}
+
+async function partTarget(ctx: ObjectContext, ref: UploadRef, partNumber: number, customer: CustomerKey | undefined): Promise<PartTarget> {
+  checkPartNumber(partNumber);
+  const upload = await ctx.store.getUpload(ref);
+  const oek = await uploadKey(ctx, upload, customer);
+  const key = partKey(oek, partNumber);
+  oek.fill(0);
+  return { upload, key };
+}
+
+/** Encrypts `body` under the part's key (wiped here) and records the part. */
+async function writePart(ctx: ObjectContext, ref: UploadRef, partNumber: number, target: PartTarget, body: WriteBody): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+  let data;
+  try {
+    data = await writeEncrypted(ctx.store, ref.bucket, body, target.key);
+  } finally {
+    target.key.fill(0);
+  }
+  const stored = sseOf(target.upload);
+  const part = await ctx.store.putPart(ref, partNumber, data.dataId, {
+    plainSize: data.digests.size,
+    encSize: data.encSize,
+    etag: etagFor(stored.sse, data.digests),
+    ...(data.digests.checksum ? { extra: { checksum: data.digests.checksum } } : {}),
+  });
+  const headers = ctx.enc.responseHeaders(stored);
+  if (data.digests.checksum) headers[`x-amz-checksum-${data.digests.checksum.algorithm}`] = data.digests.checksum.value;
+  return { part, headers };
 }
 
 export interface UploadPartCopyRequest {
@@ -124,15 +141,18 @@ export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequ
     const range = copySourceRange(req.source.range, record.size);
     if (range.length > MAX_PART_SIZE) throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
     const stored = sseOf(record);
-    const srcKey = await ctx.enc.unseal(stored, { bucket: req.source.bucket, key: req.source.key }, req.source.customer);
-    const plaintext = decryptRange(ctx.store, record, stored, srcKey, range);
-    const result = await uploadPart(ctx, {
-      ref: req.ref,
-      partNumber: req.partNumber,
-      ...(req.customer ? { customer: req.customer } : {}),
-      body: verified(plaintext, { expectedSize: range.length }),
-    });
-    return result;
+    // The part's own key (the upload's SSE-C rule) is settled before the source is opened: a refused part
+    // then has nothing to close.
+    const target = await partTarget(ctx, req.ref, req.partNumber, req.customer);
+    let plaintext: Readable | undefined;
+    try {
+      const srcKey = await ctx.enc.unseal(stored, { bucket: req.source.bucket, key: req.source.key }, req.source.customer);
+      plaintext = decryptRange(ctx.store, record, stored, srcKey, range);
+      return await writePart(ctx, req.ref, req.partNumber, target, verified(plaintext, { expectedSize: range.length }));
+    } finally {
+      target.key.fill(0);
+      plaintext?.destroy();
+    }
   } catch (err) {
     throw toS3Error(err);
   }

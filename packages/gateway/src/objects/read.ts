@@ -98,19 +98,50 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
 const READ_BUFFER = 8 * ENC_PACKAGE_SIZE;
 
 /**
+ * A body that starts producing when it is first read, so that a body nobody reads (a copy whose write was
+ * refused) opens no file; `stop` runs instead of `start` when it is destroyed unread.
+ */
+class LazyBody extends PassThrough {
+  constructor(
+    private start: (() => void) | undefined,
+    private readonly stop: () => void,
+  ) {
+    super({ highWaterMark: 4 * 65536 });
+  }
+
+  override _read(size: number): void {
+    const start = this.start;
+    this.start = undefined;
+    start?.();
+    super._read(size);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.start) {
+      this.start = undefined;
+      this.stop();
+    }
+    super._destroy(err, callback);
+  }
+}
+
+/**
  * Reads only the packages that overlap `range`, part by part, through the DARE decoder. Each part is pulled
  * into two reused buffers (decryptPull) rather than through a stream pipeline: a large GET then makes half the
- * short-lived buffers, which is what a streaming server's memory peak is made of.
+ * short-lived buffers, which is what a streaming server's memory peak is made of. Nothing is opened before the
+ * body is read; destroying it closes the part being read. Owns `oek` (wiped when done, failed or destroyed).
  */
 export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: StoredSSE, oek: Buffer, range: ByteRange): Readable {
   // The package format cannot tell "no data" from "all data cut away": the sizes recorded at write time must agree.
   for (const p of record.parts) {
-    if (p.encSize !== encryptedSize(p.plainSize)) throw objectTampered(`part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`);
+    if (p.encSize !== encryptedSize(p.plainSize)) {
+      oek.fill(0);
+      throw objectTampered(`part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`);
+    }
   }
   const segments = mapRange(range.offset, range.length, record.parts);
-  const out = new PassThrough({ highWaterMark: 4 * 65536 });
   // Parts are decrypted one after another into one stream; no plaintext is emitted before its package verified.
-  (async () => {
+  const pump = async (): Promise<void> => {
     try {
       for (const [i, seg] of segments.entries()) {
         const part = record.parts[seg.part - 1]!;
@@ -133,7 +164,11 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
       // The OEK is needed only while this body is read.
       oek.fill(0);
     }
-  })();
+  };
+  const out = new LazyBody(
+    () => void pump(),
+    () => oek.fill(0),
+  );
   return out;
 }
 

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '@kesgate/sse';
 import { PayloadVerifier, type PayloadDigests, type PayloadVerifierOptions } from '../s3/checksums.js';
 import { validateObjectKey } from '../s3/names.js';
+import type { SealedObject } from '../sse/mode.js';
 import type { SSERequest, StoredSSE } from '../sse/types.js';
 import type { ChecksumAlgorithm, ObjectMetadata, ObjectRecord, ObjectStore, WritePrecondition } from '../storage/types.js';
 import type { ObjectContext } from './context.js';
@@ -19,6 +20,8 @@ export type WriteBody = PayloadVerifier;
 export function verified(stream: Readable, options: PayloadVerifierOptions): PayloadVerifier {
   const v = new PayloadVerifier(options);
   stream.on('error', (e) => v.destroy(e));
+  // pipe() does not pass a destroy upstream: a write that fails must also stop (and close) the source.
+  v.on('close', () => stream.destroy());
   return stream.pipe(v);
 }
 
@@ -71,6 +74,19 @@ export interface PutRequest {
   metadata: ObjectMetadata;
   body: WriteBody;
   precondition?: WritePrecondition;
+  /** The destination checked and its key made beforehand (sealTarget); putObject takes it over and wipes the key. */
+  sealed?: SealedObject;
+}
+
+/**
+ * Everything about a write's destination that can refuse it, checked before a byte of the body is read
+ * (or, for a copy, before the source is opened): the key's name, the bucket (which also gives the default
+ * encryption) and the object key, from kes or the SSE-C key. The caller owns the returned OEK.
+ */
+export async function sealTarget(ctx: ObjectContext, bucket: string, key: string, sse: SSERequest | undefined): Promise<SealedObject> {
+  validateObjectKey(key);
+  const bucketDefault = await ctx.store.getBucketEncryption(bucket);
+  return ctx.enc.seal(ctx.enc.choose(sse, bucketDefault), { bucket, key });
 }
 
 export interface PutResult {
@@ -84,10 +100,14 @@ export interface PutResult {
  */
 export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<PutResult> {
   try {
-    validateObjectKey(req.key);
-    // Without SSE headers the bucket's default applies (a missing bucket fails here, before kes is asked).
-    const choice = req.sse ?? ctx.enc.choose(undefined, await ctx.store.getBucketEncryption(req.bucket));
-    const { oek, stored } = await ctx.enc.seal(choice, { bucket: req.bucket, key: req.key });
+    let sealed = req.sealed;
+    if (!sealed) {
+      validateObjectKey(req.key);
+      // Without SSE headers the bucket's default applies (a missing bucket fails here, before kes is asked).
+      const choice = req.sse ?? ctx.enc.choose(undefined, await ctx.store.getBucketEncryption(req.bucket));
+      sealed = await ctx.enc.seal(choice, { bucket: req.bucket, key: req.key });
+    }
+    const { oek, stored } = sealed;
     let data: EncryptedData;
     try {
       data = await writeEncrypted(ctx.store, req.bucket, req.body, oek);

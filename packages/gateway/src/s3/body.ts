@@ -7,6 +7,7 @@ import { AwsChunkedDecoder } from './auth/chunked.js';
 import type { AuthResult } from './auth/sigv4.js';
 import { checksumHeaderName, parseChecksumRequest, PayloadVerifier, type PayloadVerifierOptions, trailerNames } from './checksums.js';
 import { S3Error } from './errors.js';
+import { sendContinue } from './expect-continue.js';
 
 export interface BodyOptions {
   /** Compute the payload's MD5 for the ETag (default true); see PayloadVerifierOptions.md5. */
@@ -40,10 +41,32 @@ function tooLarge(size: number, max: number): S3Error {
 }
 
 /**
+ * A PayloadVerifier that starts reading the request when its own consumer first reads: until then the
+ * client is not sent 100 Continue and nothing is taken off the connection, so whatever the handler checks
+ * between bodyStream() and reading (the bucket, the upload, the KMS data key) is refused before any body.
+ */
+class RequestBody extends PayloadVerifier {
+  constructor(
+    options: PayloadVerifierOptions,
+    private start: (() => void) | undefined,
+  ) {
+    super(options);
+  }
+
+  override _read(size: number): void {
+    const start = this.start;
+    this.start = undefined;
+    start?.();
+    super._read(size);
+  }
+}
+
+/**
  * Returns the payload of `req` decoded and verified: per-chunk and trailer signatures, the signed
  * SHA-256, Content-MD5 and x-amz-checksum-* (header or trailer). Header problems throw at once,
  * before any byte is read; payload problems fail the returned stream at its end. After 'end',
- * `stream.digests` holds the size, the MD5 (the ETag) and the flexible checksum.
+ * `stream.digests` holds the size, the MD5 (the ETag) and the flexible checksum. The request is read
+ * (and a client waiting for 100 Continue told to send) only once the returned stream is read.
  */
 export function bodyStream(req: IncomingMessage, auth: AuthResult, options: BodyOptions = {}): PayloadVerifier {
   const checks = parseChecksumRequest(req.headers);
@@ -97,11 +120,23 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
       expected: declared.fromTrailer ? () => decoder?.trailers[trailerName] : declared.value,
     };
   }
-  const verifier = new PayloadVerifier(verifierOptions);
+  const start = (): void => {
+    sendContinue(req);
+    if (decoder) {
+      decoder.on('error', (err) => {
+        req.unpipe(decoder);
+        verifier.destroy(err);
+      });
+      req.pipe(decoder).pipe(verifier);
+    } else {
+      req.pipe(verifier);
+    }
+  };
+  const verifier = new RequestBody(verifierOptions, start);
   if (decoder) verifier.trailers = decoder.trailers;
-  // A small body can arrive and fail verification (bad digest, a client gone) before the handler
-  // attaches its consumer, e.g. while it waits for kes. The error stays on the stream (`errored`)
-  // for pipeline()/for-await to report; unheard, it would be an uncaught exception ending the process.
+  // The stream can fail (a client gone) before the handler attaches its consumer, e.g. while it waits
+  // for kes. The error stays on the stream (`errored`) for pipeline()/for-await to report; unheard, it
+  // would be an uncaught exception ending the process.
   verifier.on('error', () => {});
 
   const incomplete = (): void => {
@@ -111,15 +146,6 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
   req.on('close', () => {
     if (!req.complete) incomplete();
   });
-  if (decoder) {
-    decoder.on('error', (err) => {
-      req.unpipe(decoder);
-      verifier.destroy(err);
-    });
-    req.pipe(decoder).pipe(verifier);
-  } else {
-    req.pipe(verifier);
-  }
   return verifier;
 }
 

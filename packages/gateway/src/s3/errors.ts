@@ -135,6 +135,10 @@ export const S3_ERRORS = {
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  XMinioStorageFull: {
+    status: 507,
+    message: 'Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.',
+  },
   XAmzContentSHA256Mismatch: {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { type AuthResult, type SigV4Options, SigV4Verifier } from './auth/sigv4.js';
 import { renderError, S3Error } from './errors.js';
+import { discardRefusedBody } from './refused-body.js';
 
 export { bodyStream, readBody, type BodyOptions } from './body.js';
 
@@ -123,8 +124,8 @@ export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
     res.status(s3.status);
     if (!res.getHeader('x-amz-request-id')) res.setHeader('x-amz-request-id', requestId);
     for (const [name, value] of Object.entries(s3.headers ?? {})) res.setHeader(name, value);
-    // An unread request body (e.g. a refused upload) is not worth reading: close after replying.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // A refused upload's client must see this answer, not a reset: its unread body is discarded (bounded).
+    if (!req.complete) discardRefusedBody(req, res);
     if (req.method === 'HEAD' || s3.status === 304) {
       res.end();
       return;

@@ -104,6 +104,31 @@ export class DataUnavailable extends StorageError {
   }
 }
 
+/**
+ * The backend is out of space (or quota): nothing of the write was committed, and writes work again once
+ * space is freed. MinIO's code and message, which S3 tools know; the status (507) is not one clients retry.
+ */
+export class StorageFull extends StorageError {
+  readonly code = 'XMinioStorageFull';
+  readonly status = 507;
+  constructor(cause?: unknown) {
+    super('Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.');
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** Error codes that mean "no space left": from the data files (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL). */
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** Whether `err` (or an error it was caused by) says the backend's disk or quota is full. */
+export function isOutOfSpace(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && OUT_OF_SPACE.has(code)) return true;
+  }
+  return false;
+}
+
 /** Opening a data directory that another process holds. Not an S3 error: raised at startup only. */
 export class DataDirInUse extends Error {
   constructor(readonly path: string) {

@@ -169,9 +169,13 @@ export class AwsChunkedDecoder extends Transform {
     const size = parseInt(sizeText, 16);
     if (size > this.maxChunkSize) throw malformed(`a chunk of ${size} bytes exceeds the limit of ${this.maxChunkSize}.`);
     if (this.signed) {
+      // A chunk signature that is missing or not even shaped like one cannot match: the same 403 as a wrong one
+      // (what MinIO answers too), not a malformed body.
       const ext = semi >= 0 ? line.slice(semi + 1) : '';
       const m = /^chunk-signature=([0-9a-f]{64})$/.exec(ext);
-      if (!m) throw malformed('a signed chunk needs ";chunk-signature=<64 hex digits>".');
+      if (!m) {
+        throw new S3Error('SignatureDoesNotMatch', 'A chunk of this signed aws-chunked body has no valid chunk-signature (64 lower-case hex digits).');
+      }
       this.chunkSignature = m[1]!;
       this.chunkHash = createHash('sha256');
     }

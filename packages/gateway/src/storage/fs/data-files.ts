@@ -117,7 +117,13 @@ export class DataFiles implements WriterRegistry {
       }
       throw err;
     }
-    const { size } = await handle.stat();
+    let size: number;
+    try {
+      ({ size } = await handle.stat());
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
     if (size < endExclusive || start === endExclusive) {
       await handle.close();
       if (start === endExclusive) return undefined;
