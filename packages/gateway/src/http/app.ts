@@ -11,7 +11,7 @@ import { route } from './router.js';
 export const RESERVED = 'kesgate';
 
 function isSigned(req: Request): boolean {
-  return req.headers.authorization !== undefined || /[?&]X-Amz-Signature=/i.test(req.originalUrl);
+  return req.headers.authorization !== undefined || /[?&](X-Amz-)?Signature=/i.test(req.originalUrl);
 }
 
 /** Counts and logs every request once it is answered: operation, status, duration. Never the query (signatures). */
@@ -63,7 +63,7 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
 
   const users = new Map<string, string>([[config.credentials.accessKey, config.credentials.secretKey]]);
   for (const u of config.users) users.set(u.accessKey, u.secretKey);
-  app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region }));
+  app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region, domains: config.domains }));
 
   if (extras.admin) {
     app.use(`/${RESERVED}/admin/v1`, (_req, res, next) => {
