@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { credentialLookup } from '../config/credentials.js';
 import { parseAddress } from '../s3/addressing.js';
 import { S3Error } from '../s3/errors.js';
 import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/middleware.js';
@@ -61,9 +62,7 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
   // Prometheus scrapes /metrics unsigned; a signed GET /metrics is ListObjects on a bucket named "metrics".
   app.get('/metrics', (req, res, next) => (isSigned(req) ? next() : void metrics(req, res).catch(next)));
 
-  const users = new Map<string, string>([[config.credentials.accessKey, config.credentials.secretKey]]);
-  for (const u of config.users) users.set(u.accessKey, u.secretKey);
-  app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region, domains: config.domains }));
+  app.use(sigv4Auth({ lookup: credentialLookup(config), region: config.region, domains: config.domains }));
 
   if (extras.admin) {
     app.use(`/${RESERVED}/admin/v1`, (_req, res, next) => {

@@ -5,6 +5,7 @@ import * as b from './handlers/buckets.js';
 import { listObjects, listParts, listUploads } from './handlers/list.js';
 import * as mp from './handlers/multipart.js';
 import * as o from './handlers/objects.js';
+import { postObjectHandler } from './handlers/post-object.js';
 
 export interface Route {
   operation: string;
@@ -48,7 +49,7 @@ export function route(method: string, bucket: string | undefined, key: string | 
         return r('DeleteBucket', b.deleteBucket);
       case 'POST':
         if (has('delete')) return r('DeleteObjects', o.deleteObjectsHandler);
-        break;
+        return r('PostObject', postObjectHandler);
     }
     throw notAllowed(method);
   }

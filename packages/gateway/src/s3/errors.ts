@@ -32,6 +32,7 @@ export const S3_ERRORS = {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
   },
+  IncorrectNumberOfFilesInPostRequest: { status: 400, message: 'POST requires exactly one file upload per request.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   InvalidAccessKeyId: {
     status: 403,
@@ -45,6 +46,10 @@ export const S3_ERRORS = {
     message: 'The encryption request you specified is not valid. The valid value is AES256.',
   },
   InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
+  InvalidPolicyDocument: {
+    status: 400,
+    message: 'The content of the form does not meet the conditions specified in the policy document.',
+  },
   InvalidPart: {
     status: 400,
     message:
@@ -63,6 +68,10 @@ export const S3_ERRORS = {
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   'KMS.DisabledException': { status: 403, message: 'The KMS key is disabled.' },
   'KMS.NotFoundException': { status: 400, message: 'The KMS key does not exist.' },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
   MalformedTrailerError: {
     status: 400,
     message: 'The request contained trailing data that was not well-formed or did not conform to our published schema.',
@@ -72,6 +81,10 @@ export const S3_ERRORS = {
     message: 'The XML you provided was not well-formed or did not validate against our published schema',
   },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MaxPostPreDataLengthExceededError: {
+    status: 400,
+    message: 'Your POST request fields preceding the upload file were too large.',
+  },
   MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
