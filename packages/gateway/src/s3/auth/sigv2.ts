@@ -274,6 +274,11 @@ export class SigV2Verifier {
       .map((s) => encodeURIComponent(decodeValue(s)).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
       .join('/');
     if (encoded !== path) resources.push(canonicalResource(encoded, query, hostBucket));
+    // A path-style request for the bucket itself: `/bucket` and `/bucket/` name the same resource, and
+    // botocore signs the latter whichever it sends.
+    if (hostBucket === undefined && /^\/[^/]+\/?$/.test(path)) {
+      resources.push(canonicalResource(path.endsWith('/') ? path.slice(0, -1) : `${path}/`, query));
+    }
     let first: string | undefined;
     for (const resource of resources) {
       for (const parts of candidates) {
