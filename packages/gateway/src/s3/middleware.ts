@@ -74,6 +74,8 @@ export function sigv4Auth(options: Sigv4AuthOptions): RequestHandler {
     try {
       const auth = authenticator.authenticate({ method: req.method, url: req.originalUrl, headers: req.headersDistinct });
       if (auth) res.locals.auth = auth;
+      // Signed headers a presigned URL carries in its query apply as headers (a header sent too wins).
+      for (const [name, value] of Object.entries(auth?.queryHeaders ?? {})) req.headers[name] ??= value;
       next();
     } catch (err) {
       next(err);

@@ -42,6 +42,7 @@ test('boto3 SigV2: presigned GET/PUT (its default), header-signed put/head/get/l
   const r = JSON.parse(stdout) as Record<string, unknown>;
   assert.deepEqual(r.presigned_get, { v2: true, status: 200, equal: true });
   assert.deepEqual(r.presigned_put, { status: 200, equal: true, error: null });
+  assert.deepEqual(r.presigned_put_kms, { status: 200, sse: 'aws:kms', key: 'boto-v2-key' });
   assert.deepEqual(r.presigned_override, { status: 200, content_type: 'text/x-boto' });
   assert.deepEqual(r.presigned_expired, [403, 'AccessDenied', true]);
   assert.deepEqual(r.presigned_forged, [403, 'SignatureDoesNotMatch']);
@@ -51,7 +52,7 @@ test('boto3 SigV2: presigned GET/PUT (its default), header-signed put/head/get/l
   assert.equal(r.v2_get, true);
   assert.equal(r.v2_range, true);
   assert.deepEqual(r.v2_list, ['v2/obj']);
-  assert.deepEqual(r.v2_list_all, ['existing', 'presigned-put', 'v2/obj']);
+  assert.deepEqual(r.v2_list_all, ['existing', 'presigned-kms', 'presigned-put', 'v2/obj']);
   assert.equal(r.v2_deleted, true);
   assert.deepEqual(r.v2_forged, [403, 'SignatureDoesNotMatch']);
   assert.equal(await exists(st.s3, B, 'v2/forged'), false);

@@ -85,6 +85,14 @@ status, err, _ = http("PUT", url, data=data, headers={"Content-Type": "applicati
 stored = s3.get_object(Bucket=bucket, Key="presigned-put") if status == 200 else None
 out["presigned_put"] = {"status": status, "equal": stored is not None and stored["Body"].read() == data, "error": code_of(err) if status != 200 else None}
 
+# SSE parameters of a presigned PUT travel, signed, in the query: they apply.
+url = s3.generate_presigned_url(
+    "put_object", Params={"Bucket": bucket, "Key": "presigned-kms", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}, ExpiresIn=300
+)
+status, _, _ = http("PUT", url, data=data, headers={"Content-Type": ""})
+h = s3.head_object(Bucket=bucket, Key="presigned-kms") if status == 200 else {}
+out["presigned_put_kms"] = {"status": status, "sse": h.get("ServerSideEncryption"), "key": h.get("SSEKMSKeyId")}
+
 url = s3.generate_presigned_url(
     "get_object", Params={"Bucket": bucket, "Key": "existing", "ResponseContentType": "text/x-boto"}, ExpiresIn=300
 )

@@ -15,11 +15,12 @@ import { snapshot } from './state.js';
 
 const B = 'edges-sigv2';
 const DOMAIN = 's3.kesgate.test';
+const KMS_KEY = 'tenant-v2';
 const existing = randomBytes(2000);
 let st: Stack;
 
 before(async () => {
-  st = await startStack({ gateway: { domains: [DOMAIN] } });
+  st = await startStack({ keys: [KMS_KEY], gateway: { domains: [DOMAIN] } });
   await st.s3.send(new CreateBucketCommand({ Bucket: B }));
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'existing', Body: existing, ContentType: 'application/x-existing' }));
 });
@@ -236,6 +237,31 @@ describe('SigV2 query-string authentication', () => {
       refused(await send({ method: 'PUT', target: forged, body }), 403, 'SignatureDoesNotMatch');
       // A URL signed for GET does not allow a PUT.
       refused(await send({ method: 'PUT', target: presign(get, new Date(Date.now() + 60_000)), body }), 403, 'SignatureDoesNotMatch');
+    });
+  });
+
+  test('signed headers in the query (as botocore puts them) apply: SSE-KMS with a key, Content-Type, metadata', async () => {
+    const inQuery: Record<string, string> = {
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY,
+      'x-amz-meta-origin': 'query',
+      'content-type': 'text/x-query',
+    };
+    const query = Object.entries(inQuery).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    // Signed as the headers they stand for.
+    const put: V2Request = { method: 'PUT', target: `/${B}/query-headers?${query}`, headers: inQuery };
+    const url = presign(put, new Date(Date.now() + 60_000));
+    const body = randomBytes(4000);
+    const stored = await send({ method: 'PUT', target: url, body });
+    assert.equal(stored.status, 200, stored.body);
+    assert.equal(stored.headers['x-amz-server-side-encryption'], 'aws:kms');
+    const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'query-headers' }));
+    assert.deepEqual([head.ServerSideEncryption, head.SSEKMSKeyId, head.ContentType, head.Metadata?.origin], ['aws:kms', KMS_KEY, 'text/x-query', 'query']);
+    assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'query-headers' })).equals(body));
+    await nothingStored(async () => {
+      // They are signed: another key id in the same URL breaks the signature.
+      const swapped = url.replace(`kms-key-id=${KMS_KEY}`, 'kms-key-id=kesgate-default').replace('query-headers', 'swapped');
+      refused(await send({ method: 'PUT', target: swapped, body }), 403, 'SignatureDoesNotMatch');
     });
   });
 });

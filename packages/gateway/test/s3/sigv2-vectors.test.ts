@@ -180,6 +180,17 @@ describe('SigV2 canonical resource and refusals', () => {
     assert.equal(canonicalResource('', ''), '/');
   });
 
+  it('a path-style request for a bucket verifies signed as "/bucket" or "/bucket/" (botocore signs the latter)', () => {
+    const date = 'Tue, 27 Mar 2007 19:42:41 +0000';
+    for (const signedAs of ['/johnsmith', '/johnsmith/']) {
+      const signature = signV2(SECRET, `GET\n\n\n${date}\n${signedAs}`);
+      for (const sent of ['/johnsmith?prefix=a', '/johnsmith/?prefix=a']) {
+        const req = request('GET', sent, [['Host', 's3.amazonaws.com'], ['Date', date], ['Authorization', `AWS ${ACCESS}:${signature}`]]);
+        assert.equal(verifier(at(date)).verify(req).accessKey, ACCESS, `${sent} signed as ${signedAs}`);
+      }
+    }
+  });
+
   const date = 'Tue, 27 Mar 2007 19:36:42 +0000';
   const get = (authorization: string, extra: [string, string][] = []): SigV4Request =>
     request('GET', '/photos/puppy.jpg', [['Host', 'johnsmith.s3.amazonaws.com'], ['Date', date], ['Authorization', authorization], ...extra]);

@@ -230,7 +230,7 @@ export class SigV2Verifier {
       throw new S3Error('AccessDenied', 'Request has expired', { extra: { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() } });
     }
     // Signers move the x-amz-* headers, Content-Type and Content-MD5 they signed into the query
-    // (botocore does): the string to sign takes them from there as well as from real headers.
+    // (botocore does): the string to sign takes them from there when they are not sent as headers.
     const fromQuery = new Map<string, string>();
     for (const [name, value] of params) {
       const lower = name.toLowerCase();
@@ -245,13 +245,15 @@ export class SigV2Verifier {
     this.checkSignature(req, accessKey, secret, params.get('Signature')!.replace(/ /g, '+'), candidates);
     const result = this.result(req, accessKey, 'presigned', now);
     result.expiresAt = expiresAt;
+    if (fromQuery.size > 0) result.queryHeaders = Object.fromEntries(fromQuery);
     return result;
   }
 
   private contentHeaders(req: SigV4Request, fromQuery: ReadonlyMap<string, string>): { contentMd5: string; contentType: string } {
+    // A header sent as well wins, as it does for what is stored: the signature covers what is used.
     return {
-      contentMd5: fromQuery.get('content-md5') ?? headerOf(req, 'content-md5') ?? '',
-      contentType: fromQuery.get('content-type') ?? headerOf(req, 'content-type') ?? '',
+      contentMd5: headerOf(req, 'content-md5') ?? fromQuery.get('content-md5') ?? '',
+      contentType: headerOf(req, 'content-type') ?? fromQuery.get('content-type') ?? '',
     };
   }
 

@@ -61,6 +61,11 @@ export interface AuthResult {
   amzDate: string;
   /** For presigned URLs, when the URL stops being valid. */
   expiresAt?: Date;
+  /**
+   * Headers a SigV2 presigned URL carries, signed, in its query (x-amz-*, Content-Type, Content-MD5, as
+   * botocore puts them there): they apply to the request as if sent as headers.
+   */
+  queryHeaders?: Record<string, string>;
 }
 
 export const MAX_SKEW_MS = 15 * 60 * 1000;
