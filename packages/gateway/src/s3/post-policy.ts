@@ -26,8 +26,11 @@ const EXEMPT = new Set(['awsaccesskeyid', 'signature', 'x-amz-signature', 'file'
 
 const invalid = (why: string): S3Error => new S3Error('InvalidPolicyDocument', `Invalid Policy: ${why}`);
 
+// A condition on an SSE-C key names the key itself: errors quote it without its value.
+const SECRET_FIELD = /server-side-encryption-customer-key$/i;
+
 function quote(op: string, name: string, value: string): string {
-  return `[${JSON.stringify(op)}, ${JSON.stringify(`$${name}`)}, ${JSON.stringify(value)}]`;
+  return `[${JSON.stringify(op)}, ${JSON.stringify(`$${name}`)}, ${JSON.stringify(SECRET_FIELD.test(name) ? '<redacted>' : value)}]`;
 }
 
 function scalar(v: unknown, what: string): string {

@@ -138,6 +138,14 @@ describe('policy conditions', () => {
     );
   });
 
+  it('a failed condition on an SSE-C key is quoted without the key', () => {
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const p = policy([{ 'x-amz-server-side-encryption-customer-key': key }]);
+    const err = expectS3Error(() => checkPostPolicy(p, fields({ 'x-amz-server-side-encryption-customer-key': 'other' }), 'b', now), 'AccessDenied');
+    assert.match(err.message, /\["eq", "\$x-amz-server-side-encryption-customer-key", "<redacted>"\]/);
+    assert.ok(!err.message.includes(key));
+  });
+
   it('a Content-Type list must start with the prefix in each of its types', () => {
     const p = policy([['starts-with', '$Content-Type', 'image/']]);
     checkPostPolicy(p, fields({ 'content-type': 'image/jpeg, image/png' }), 'b', now);

@@ -26,8 +26,9 @@ function secretOf(lookup: CredentialLookup, accessKey: string): string {
   return secret;
 }
 
-function mismatch(accessKey: string, policy: string): S3Error {
-  return new S3Error('SignatureDoesNotMatch', undefined, { extra: { AWSAccessKeyId: accessKey, StringToSign: policy } });
+// The string to sign (the policy) is not echoed: a policy may name an SSE-C key in its conditions.
+function mismatch(accessKey: string): S3Error {
+  return new S3Error('SignatureDoesNotMatch', undefined, { extra: { AWSAccessKeyId: accessKey } });
 }
 
 /** The hex SigV4 signature of a POST policy. */
@@ -56,7 +57,7 @@ export function verifyPostSignature(fields: ReadonlyMap<string, string>, options
   const signature = fields.get('signature');
   if (signature === undefined) throw missing('Signature');
   const secret = secretOf(options.lookup, accessKey);
-  if (!constantTimeEqualHex(signV2(secret, policy), signature.trim())) throw mismatch(accessKey, policy);
+  if (!constantTimeEqualHex(signV2(secret, policy), signature.trim())) throw mismatch(accessKey);
   return accessKey;
 }
 
@@ -74,6 +75,6 @@ function verifyV4(fields: ReadonlyMap<string, string>, policy: string, options: 
   if (credential.terminator !== 'aws4_request') throw badField('x-amz-credential', `incorrect terminal "${credential.terminator}"; expecting "aws4_request".`);
   const secret = secretOf(options.lookup, credential.accessKey);
   const expected = signPolicyV4(secret, credential.date, credential.region, policy);
-  if (!constantTimeEqualHex(expected, fields.get('x-amz-signature')!.trim().toLowerCase())) throw mismatch(credential.accessKey, policy);
+  if (!constantTimeEqualHex(expected, fields.get('x-amz-signature')!.trim().toLowerCase())) throw mismatch(credential.accessKey);
   return credential.accessKey;
 }
