@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { credentialLookup } from '../config/credentials.js';
 import { parseAddress } from '../s3/addressing.js';
 import { S3Error } from '../s3/errors.js';
 import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/middleware.js';
@@ -12,7 +13,7 @@ import { route } from './router.js';
 export const RESERVED = 'kesgate';
 
 function isSigned(req: Request): boolean {
-  return req.headers.authorization !== undefined || /[?&]X-Amz-Signature=/i.test(req.originalUrl);
+  return req.headers.authorization !== undefined || /[?&](X-Amz-)?Signature=/i.test(req.originalUrl);
 }
 
 /** Counts and logs every request once it is answered: operation, status, duration. Never the query (signatures). */
@@ -62,11 +63,9 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
   // Prometheus scrapes /metrics unsigned; a signed GET /metrics is ListObjects on a bucket named "metrics".
   app.get('/metrics', (req, res, next) => (isSigned(req) ? next() : void metrics(req, res).catch(next)));
 
-  const users = new Map<string, string>([[config.credentials.accessKey, config.credentials.secretKey]]);
-  for (const u of config.users) users.set(u.accessKey, u.secretKey);
   // Before SigV4: preflights are unsigned, and a refused signature must still carry CORS headers.
   app.use(cors(svc, RESERVED));
-  app.use(sigv4Auth({ lookup: (k) => users.get(k), region: config.region }));
+  app.use(sigv4Auth({ lookup: credentialLookup(config), region: config.region, domains: config.domains }));
 
   if (extras.admin) {
     app.use(`/${RESERVED}/admin/v1`, (_req, res, next) => {

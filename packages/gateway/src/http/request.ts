@@ -35,10 +35,13 @@ export function objectMetadata(h: IncomingHttpHeaders): ObjectMetadata {
 
 const SSEC_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
 
-/** SSE-C sends the key itself: refuse it over plain HTTP (gateway-s3.md), unless configured for local tests. */
-export function requireTLSForSSEC(req: Request, allowInsecure: boolean): void {
+/**
+ * SSE-C sends the key itself: refuse it over plain HTTP, unless configured for local tests. `names`: where
+ * the SSE-C fields are (the request's headers, or the fields of a form upload).
+ */
+export function requireTLSForSSEC(req: Request, allowInsecure: boolean, names: Iterable<string> = Object.keys(req.headers)): void {
   if (allowInsecure || (req.socket as TLSSocket).encrypted) return;
-  if (Object.keys(req.headers).some((n) => SSEC_HEADER.test(n))) {
+  if ([...names].some((n) => SSEC_HEADER.test(n))) {
     throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
   }
 }

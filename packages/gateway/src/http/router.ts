@@ -8,6 +8,7 @@ import * as cors from './handlers/cors.js';
 import { listObjects, listParts, listUploads } from './handlers/list.js';
 import * as mp from './handlers/multipart.js';
 import * as o from './handlers/objects.js';
+import { postObjectHandler } from './handlers/post-object.js';
 import * as tagging from './handlers/tagging.js';
 import * as none from './handlers/unconfigured.js';
 import { listObjectVersionsHandler } from './handlers/versions.js';
@@ -54,7 +55,8 @@ const BUCKET: Table = {
     HEAD: r('HeadBucket', b.headBucket),
     PUT: r('CreateBucket', b.createBucket),
     DELETE: r('DeleteBucket', b.deleteBucket),
-    // POST (no sub-resource): POST Object, the browser form upload.
+    // POST Object: the browser form upload (authenticated by its signed policy, not SigV4 headers).
+    POST: r('PostObject', postObjectHandler),
   },
   abac: { GET: todo('GetBucketAbac'), PUT: todo('PutBucketAbac') },
   accelerate: { GET: r('GetBucketAccelerateConfiguration', none.getBucketAccelerateConfiguration), PUT: todo('PutBucketAccelerateConfiguration') },
@@ -131,7 +133,6 @@ const BUCKET: Table = {
   // Reading a bucket's versioning state is answered (never enabled, as AWS answers for such a bucket):
   // rclone, mc and Terraform ask before they list or delete. Changing it is not implemented.
   versioning: { GET: r('GetBucketVersioning', b.getBucketVersioning), PUT: todo('PutBucketVersioning') },
-  // ListObjectVersions: point this at its handler once it exists.
   versions: { GET: r('ListObjectVersions', listObjectVersionsHandler) },
   website: {
     GET: r('GetBucketWebsite', none.getBucketWebsite),

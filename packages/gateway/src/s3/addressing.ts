@@ -29,6 +29,17 @@ export function hostnameOf(host: string): string {
   return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
 }
 
+/** The bucket a Host header names as `<bucket>.<domain>` for one of `baseDomains`, else undefined (path-style). */
+export function virtualHostBucket(host: string | undefined, baseDomains: readonly string[] = []): string | undefined {
+  const hostname = host === undefined ? '' : hostnameOf(host);
+  if (hostname === '' || isIP(hostname) !== 0) return undefined;
+  for (const base of baseDomains) {
+    const domain = base.toLowerCase();
+    if (hostname.length > domain.length + 1 && hostname.endsWith(`.${domain}`)) return hostname.slice(0, -(domain.length + 1));
+  }
+  return undefined;
+}
+
 /**
  * @param host the Host header
  * @param rawUrl the request target as sent (`req.originalUrl`), still percent-encoded
@@ -40,17 +51,11 @@ export function parseAddress(host: string | undefined, rawUrl: string, baseDomai
   const rawPath = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
 
-  const hostname = host === undefined ? '' : hostnameOf(host);
-  if (hostname !== '' && isIP(hostname) === 0) {
-    for (const base of baseDomains) {
-      const domain = base.toLowerCase();
-      if (hostname.length > domain.length + 1 && hostname.endsWith(`.${domain}`)) {
-        const bucket = hostname.slice(0, -(domain.length + 1));
-        const address: S3Address = { bucket, style: 'virtual-host' };
-        if (path !== '') address.key = decodePathComponent(path);
-        return address;
-      }
-    }
+  const hostBucket = virtualHostBucket(host, baseDomains);
+  if (hostBucket !== undefined) {
+    const address: S3Address = { bucket: hostBucket, style: 'virtual-host' };
+    if (path !== '') address.key = decodePathComponent(path);
+    return address;
   }
 
   if (path === '') return { style: 'path' };

@@ -36,6 +36,7 @@ export const S3_ERRORS = {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
   },
+  IncorrectNumberOfFilesInPostRequest: { status: 400, message: 'POST requires exactly one file upload per request.' },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
   InvalidAccessKeyId: {
     status: 403,
@@ -53,6 +54,10 @@ export const S3_ERRORS = {
     message: 'The encryption request you specified is not valid. The valid value is AES256.',
   },
   InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
+  InvalidPolicyDocument: {
+    status: 400,
+    message: 'The content of the form does not meet the conditions specified in the policy document.',
+  },
   InvalidPart: {
     status: 400,
     message:
@@ -80,6 +85,10 @@ export const S3_ERRORS = {
     status: 400,
     message: 'The ACL that you provided was not well formed or did not validate against our published schema.',
   },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
   MalformedTrailerError: {
     status: 400,
     message: 'The request contained trailing data that was not well-formed or did not conform to our published schema.',
@@ -89,6 +98,10 @@ export const S3_ERRORS = {
     message: 'The XML you provided was not well-formed or did not validate against our published schema',
   },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MaxPostPreDataLengthExceededError: {
+    status: 400,
+    message: 'Your POST request fields preceding the upload file were too large.',
+  },
   MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },

@@ -1,7 +1,8 @@
 // Express glue for the S3 protocol layer: request ids, SigV4 authentication, S3 error rendering.
 import { randomBytes } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { type AuthResult, type SigV4Options, SigV4Verifier } from './auth/sigv4.js';
+import { type AuthenticatorOptions, RequestAuthenticator } from './auth/authenticate.js';
+import type { AuthResult } from './auth/sigv4.js';
 import { renderError, S3Error } from './errors.js';
 import { discardRefusedBody } from './refused-body.js';
 
@@ -55,21 +56,27 @@ export function headerSectionLimit(maxBytes = 8192): RequestHandler {
   };
 }
 
-export interface Sigv4AuthOptions extends SigV4Options {
+export interface Sigv4AuthOptions extends AuthenticatorOptions {
   /** Requests that need no signature (e.g. a health check); by default every request is verified. */
   skip?: (req: Request) => boolean;
 }
 
-/** Verifies SigV4 (header or presigned URL) and puts the result on `res.locals.auth`. */
+/**
+ * Verifies the signature — SigV4 or SigV2, header or presigned URL — and puts the result on
+ * `res.locals.auth`. A browser form POST passes without it: the PostObject handler verifies its form.
+ */
 export function sigv4Auth(options: Sigv4AuthOptions): RequestHandler {
-  const verifier = new SigV4Verifier(options);
+  const authenticator = new RequestAuthenticator(options);
   return (req, res, next) => {
     if (options.skip?.(req)) {
       next();
       return;
     }
     try {
-      res.locals.auth = verifier.verify({ method: req.method, url: req.originalUrl, headers: req.headersDistinct });
+      const auth = authenticator.authenticate({ method: req.method, url: req.originalUrl, headers: req.headersDistinct });
+      if (auth) res.locals.auth = auth;
+      // Signed headers a presigned URL carries in its query apply as headers (a header sent too wins).
+      for (const [name, value] of Object.entries(auth?.queryHeaders ?? {})) req.headers[name] ??= value;
       next();
     } catch (err) {
       next(err);

@@ -61,6 +61,11 @@ export interface AuthResult {
   amzDate: string;
   /** For presigned URLs, when the URL stops being valid. */
   expiresAt?: Date;
+  /**
+   * Headers a SigV2 presigned URL carries, signed, in its query (x-amz-*, Content-Type, Content-MD5, as
+   * botocore puts them there): they apply to the request as if sent as headers.
+   */
+  queryHeaders?: Record<string, string>;
 }
 
 export const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -79,18 +84,18 @@ const SECRET_HEADERS = /^x-amz-(copy-source-)?server-side-encryption-customer-ke
 
 const CACHE_LIMIT = 1024;
 
-function header(req: SigV4Request, name: string): string | undefined {
+export function header(req: SigV4Request, name: string): string | undefined {
   const v = req.headers[name];
   return v === undefined || v.length === 0 ? undefined : v.join(',');
 }
 
-function splitUrl(url: string): { path: string; query: string } {
+export function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q >= 0 ? { path: url.slice(0, q), query: url.slice(q + 1) } : { path: url, query: '' };
 }
 
 /** Query parameters decoded once (for reading auth parameters, not for the canonical form). */
-function queryParams(query: string): Map<string, string> {
+export function queryParams(query: string): Map<string, string> {
   const out = new Map<string, string>();
   if (query === '') return out;
   for (const piece of query.split('&')) {
@@ -126,9 +131,9 @@ interface ParsedAuth {
   signature: string;
 }
 
-type Malformed = (message: string, extra?: Record<string, string>) => S3Error;
+export type Malformed = (message: string, extra?: Record<string, string>) => S3Error;
 
-function parseCredential(credential: string, malformed: Malformed): Omit<ParsedAuth, 'signedHeaders' | 'signature'> {
+export function parseCredential(credential: string, malformed: Malformed): Omit<ParsedAuth, 'signedHeaders' | 'signature'> {
   const parts = credential.split('/');
   if (parts.length < 5 || parts.slice(-4).some((p) => p === '') || parts.slice(0, -4).join('/') === '') {
     throw malformed('the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".');
@@ -182,7 +187,7 @@ function parseAuthorizationHeader(value: string): ParsedAuth {
   };
 }
 
-function constantTimeEqualHex(a: string, b: string): boolean {
+export function constantTimeEqualHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   // Lengths are public (always 64 for a well-formed signature); compare same-length buffers only.
@@ -463,7 +468,7 @@ export class SigV4Verifier {
   }
 }
 
-function payloadModeOf(value: string): { mode: PayloadMode; sha256?: string } {
+export function payloadModeOf(value: string): { mode: PayloadMode; sha256?: string } {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return { mode: 'signed', sha256: value.toLowerCase() };
   if (value === 'UNSIGNED-PAYLOAD') return { mode: 'unsigned' };
   const streaming = STREAMING_MODES[value];
