@@ -3,13 +3,13 @@
 // (put, head, get, range, list v1/v2, delete), plus a SigV4 POST form. Part of `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { runPythonScript } from './run-tool.js';
 import { exists } from '../helpers/s3.js';
 
 const SCRIPT = fileURLToPath(new URL('./boto3_sigv2.py', import.meta.url));
@@ -27,19 +27,7 @@ after(async () => {
 });
 
 test('boto3 SigV2: presigned GET/PUT (its default), header-signed put/head/get/list/delete, presigned POST forms', async () => {
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      '/usr/bin/python3',
-      [SCRIPT],
-      {
-        env: { PATH: '/usr/bin:/bin', HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: B, KG_KMS_KEY: 'boto-v2-key' },
-        timeout: 240_000,
-        maxBuffer: 1 << 20,
-      },
-      (err, out, stderr) => (err ? reject(new Error(`boto3 script failed: ${stderr}`)) : resolve(out)),
-    );
-  });
-  const r = JSON.parse(stdout) as Record<string, unknown>;
+  const r = await runPythonScript(SCRIPT, { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: B, KG_KMS_KEY: 'boto-v2-key' }, { cwd: dir, timeoutMs: 240_000 });
   assert.deepEqual(r.presigned_get, { v2: true, status: 200, equal: true });
   assert.deepEqual(r.presigned_put, { status: 200, equal: true, error: null });
   assert.deepEqual(r.presigned_put_kms, { status: 200, sse: 'aws:kms', key: 'boto-v2-key' });

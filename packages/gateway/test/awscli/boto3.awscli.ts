@@ -2,12 +2,12 @@
 // S3 client — botocore signs, chunks and checksums its own way. Part of `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { runPythonScript } from './run-tool.js';
 
 const SCRIPT = fileURLToPath(new URL('./boto3_client.py', import.meta.url));
 let st: Stack;
@@ -24,30 +24,17 @@ after(async () => {
 });
 
 test('boto3: SSE-S3, SSE-KMS, SSE-C over HTTPS, transfer-manager multipart, ranges, copy, list, delete', async () => {
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      '/usr/bin/python3',
-      [SCRIPT],
-      {
-        env: {
-          PATH: '/usr/bin:/bin',
-          HOME: dir,
-          KG_ACCESS_KEY: ACCESS_KEY,
-          KG_SECRET_KEY: SECRET_KEY,
-          KG_ENDPOINT: st.gw.url,
-          KG_TLS_ENDPOINT: st.gw.httpsUrl!,
-          KG_CA_FILE: join(dir, 'ca.pem'),
-          KG_BUCKET: 'boto3-bucket',
-          KG_KMS_KEY: 'boto-key',
-          KG_DIR: dir,
-        },
-        timeout: 240_000,
-        maxBuffer: 1 << 20,
-      },
-      (err, out, stderr) => (err ? reject(new Error(`boto3 script failed: ${stderr}`)) : resolve(out)),
-    );
-  });
-  const r = JSON.parse(stdout) as Record<string, unknown>;
+  const r = await runPythonScript(SCRIPT, {
+    HOME: dir,
+    KG_ACCESS_KEY: ACCESS_KEY,
+    KG_SECRET_KEY: SECRET_KEY,
+    KG_ENDPOINT: st.gw.url,
+    KG_TLS_ENDPOINT: st.gw.httpsUrl!,
+    KG_CA_FILE: join(dir, 'ca.pem'),
+    KG_BUCKET: 'boto3-bucket',
+    KG_KMS_KEY: 'boto-key',
+    KG_DIR: dir,
+  }, { cwd: dir, timeoutMs: 240_000 });
   assert.deepEqual(r.s3_put, { sse: 'AES256', etag_is_md5: true });
   assert.equal(r.s3_get, true);
   assert.deepEqual(r.kms_head, { sse: 'aws:kms', key: 'boto-key', length: 300_000 });

@@ -4,13 +4,13 @@
 // through `aws s3api list-object-versions`. Part of `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { runPythonScript } from './run-tool.js';
 import { awsCli, awsCliInstalled, type AwsCli } from './aws.js';
 
 const SCRIPT = fileURLToPath(new URL('./listing_boto3.py', import.meta.url));
@@ -31,18 +31,7 @@ after(async () => {
 });
 
 function runBoto3(bucket: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      '/usr/bin/python3',
-      [SCRIPT],
-      {
-        env: { PATH: '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: bucket },
-        timeout: 120_000,
-        maxBuffer: 1 << 20,
-      },
-      (err, out, stderr) => (err ? reject(new Error(`boto3 script failed: ${stderr}`)) : resolve(JSON.parse(out) as Record<string, unknown>)),
-    );
-  });
+  return runPythonScript(SCRIPT, { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: bucket }, { cwd: dir, timeoutMs: 120_000 });
 }
 
 test('boto3: keys with newline, +, space, % and non-ASCII list back as stored (V1, V2, versions, uploads); object_versions.delete() empties the bucket', async () => {

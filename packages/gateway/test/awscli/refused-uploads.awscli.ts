@@ -5,7 +5,6 @@
 // TLS EOF), nothing may be stored, and the connections stay usable. Part of `npm run test:awscli`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { runPythonScript } from './run-tool.js';
 import { getBytes, ssec } from '../helpers/s3.js';
 import { snapshot } from '../edges/state.js';
 
@@ -57,31 +57,18 @@ interface Attempt {
 
 test('boto3 and http.client see every refused 8 and 64 MiB upload as its S3 error over HTTP and HTTPS; nothing is stored', async () => {
   const before = await snapshot(st.s3, st.dataDir);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      '/usr/bin/python3',
-      [SCRIPT],
-      {
-        env: {
-          PATH: '/usr/bin:/bin',
-          HOME: dir,
-          KG_ACCESS_KEY: ACCESS_KEY,
-          KG_SECRET_KEY: SECRET_KEY,
-          KG_ENDPOINT: st.gw.url,
-          KG_TLS_ENDPOINT: st.gw.httpsUrl!,
-          KG_CA_FILE: join(dir, 'ca.pem'),
-          KG_BUCKET: B,
-          KG_UPLOAD_KEY: 'ssec-upload',
-          KG_UPLOAD_ID: uploadId,
-          KG_OTHER_SSEC_KEY: randomBytes(32).toString('base64'),
-        },
-        timeout: 240_000,
-        maxBuffer: 1 << 20,
-      },
-      (err, out, stderr) => (err ? reject(new Error(`refused_uploads.py failed: ${stderr}`)) : resolve(out)),
-    );
-  });
-  const r = JSON.parse(stdout) as { boto3: Attempt[]; http_client: Attempt[]; http_client_reuse: unknown[]; boto3_after: unknown[] };
+  const r = await runPythonScript<{ boto3: Attempt[]; http_client: Attempt[]; http_client_reuse: unknown[]; boto3_after: unknown[] }>(SCRIPT, {
+    HOME: dir,
+    KG_ACCESS_KEY: ACCESS_KEY,
+    KG_SECRET_KEY: SECRET_KEY,
+    KG_ENDPOINT: st.gw.url,
+    KG_TLS_ENDPOINT: st.gw.httpsUrl!,
+    KG_CA_FILE: join(dir, 'ca.pem'),
+    KG_BUCKET: B,
+    KG_UPLOAD_KEY: 'ssec-upload',
+    KG_UPLOAD_ID: uploadId,
+    KG_OTHER_SSEC_KEY: randomBytes(32).toString('base64'),
+  }, { cwd: dir, timeoutMs: 240_000 });
 
   for (const client of ['boto3', 'http_client'] as const) {
     assert.equal(r[client].length, 2 * 2 * 5, `${client}: every transport, size and refusal was tried`);

@@ -31,3 +31,12 @@ export function runTool(path: string, args: string[], o: ToolOptions): Promise<s
     });
   });
 }
+
+/**
+ * Runs one of this suite's Python scripts with Debian's python3 (and so Debian's boto3), given only the
+ * environment named here, and resolves with the JSON it prints.
+ */
+export async function runPythonScript<T = Record<string, unknown>>(script: string, env: Record<string, string>, o: { cwd: string; timeoutMs?: number }): Promise<T> {
+  const out = await runTool('/usr/bin/python3', [script], { env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env }, cwd: o.cwd, timeoutMs: o.timeoutMs ?? 240_000 });
+  return JSON.parse(out) as T;
+}
