@@ -671,6 +671,45 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.deepEqual(await b.getObject('mp', 'k'), done);
     });
 
+    it('loses no part blob when parts race a Complete on the other gateway', async () => {
+      const { store: a, url } = await freshStore();
+      const b = await another(url);
+      await a.createBucket('mp', new Date(T0), undefined);
+      // The Complete starts after 0, 4, 8 of the parts went in: any interleaving must keep the invariant.
+      for (const head of [0, 4, 8]) {
+        const ref = { bucket: 'mp', key: 'k', uploadId: `u-${head}` };
+        await a.createUpload(upload('mp', 'k', ref.uploadId));
+        const first = uploadedPart(1);
+        await a.putPart(ref, first);
+        const late = Array.from({ length: 12 }, (_, i) => uploadedPart(i + 2));
+        const chosen = { number: 1, plainSize: first.plainSize, encSize: first.encSize, etag: first.etag, dataId: first.dataId, extra: { n: 1 } };
+        await Promise.all(late.map(() => b.getUpload(ref))); // b's connections are open: its puts start at once
+        const putting = late.map((part) => b.putPart(ref, part));
+        await Promise.allSettled(putting.slice(0, head));
+        const [completed, ...puts] = await Promise.allSettled([
+          a.completeUpload(ref, (_, seen) => {
+            assert.deepEqual(seen[0], first);
+            return { ...object('mp', 'k', [first.plainSize]), parts: [chosen] };
+          }),
+          ...putting,
+        ]);
+        assert.equal(completed!.status, 'fulfilled');
+        const superseded = new Set((completed as PromiseFulfilledResult<string[]>).value);
+        for (const [i, outcome] of puts.entries()) {
+          // A part either went in before the Complete (and is reclaimed by it) or found the upload gone.
+          if (outcome.status === 'fulfilled') assert.ok(superseded.has(late[i]!.dataId), `part ${i + 2} is reclaimed`);
+          else assert.equal((outcome.reason as Error).name, 'NoSuchUpload');
+        }
+        const replaced = new Set(blobsOf((await a.getObject('mp', 'k'))!));
+        const previous = [...superseded].filter((id) => !late.some((p) => p.dataId === id));
+        assert.equal(superseded.size - previous.length, puts.filter((o) => o.status === 'fulfilled').length);
+        assert.ok(replaced.has(first.dataId));
+        assert.deepEqual(await a.referencedBlobs([first.dataId, ...late.map((p) => p.dataId)]), new Set([first.dataId]));
+      }
+      const stats = await b.stats();
+      assert.deepEqual([stats.uploads, stats.uploadParts, stats.uploadStoredBytes, stats.objects], [0, 0, 0, 1]);
+    });
+
     it('migrates a fresh database once when several gateways open it at the same moment', async () => {
       const url = await cluster.createDatabase('migrate_race');
       const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresMetadataStore({ url })));
@@ -738,6 +777,13 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         assert.doesNotMatch(JSON.stringify({ m: err.message, c: String(err.cause), cc: String((err.cause as Error).cause) }), /wrong-secret-4711/);
         return true;
       });
+      for (const url of ['mysql://u:secret-4711@127.0.0.1/db', 'postgres://u:secret-4711@[bad']) {
+        await assert.rejects(openPostgresMetadataStore({ url }), (err: Error) => {
+          assert.match(err.message, /metadata database URL/);
+          assert.doesNotMatch(err.message, /secret-4711/);
+          return true;
+        });
+      }
     });
 
     it('answers BackendUnavailable while PostgreSQL is down, commits nothing, and serves again when it is back, same store', async () => {

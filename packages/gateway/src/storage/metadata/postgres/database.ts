@@ -59,6 +59,7 @@ export class PostgresDatabase {
     if (!Number.isInteger(timeout) || timeout < 1) {
       throw new TypeError(`statementTimeoutMs must be a positive integer (got ${timeout})`);
     }
+    assertPostgresUrl(options.url);
     this.secrets = passwordForms(options.url);
     this.pool = new pg.Pool({
       connectionString: options.url,
@@ -70,6 +71,7 @@ export class PostgresDatabase {
       idle_in_transaction_session_timeout: timeout,
       query_timeout: timeout + 2_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: 'kesgate',
       types,
     });
@@ -98,7 +100,7 @@ export class PostgresDatabase {
       try {
         return (await this.pool.query<R>(sql, params)).rows;
       } catch (err) {
-        if (attempt === 1 && !(err instanceof pg.DatabaseError)) continue;
+        if (attempt === 1 && brokenConnection(err)) continue;
         throw this.failure(err);
       }
     }
@@ -137,15 +139,15 @@ export class PostgresDatabase {
         return result;
       } catch (err) {
         const original = err instanceof StatementFailed ? err.original : undefined;
-        const broken = err instanceof StatementFailed && !(original instanceof pg.DatabaseError);
-        if (broken || !(await rollback(client))) client.release(true);
+        const connectionLost = err instanceof StatementFailed && !(original instanceof pg.DatabaseError);
+        if (connectionLost || !(await rollback(client))) client.release(true);
         else client.release();
         if (!(err instanceof StatementFailed)) throw err;
         const code = original instanceof pg.DatabaseError ? original.code : undefined;
         const retry =
           (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) ||
           // A pooled connection found broken at BEGIN: nothing was sent, take another.
-          (broken && !begun && attempt === 1);
+          (!begun && attempt === 1 && brokenConnection(original));
         if (retry) {
           await backoff(attempt);
           continue;
@@ -183,15 +185,36 @@ export class PostgresDatabase {
     return cause;
   }
 
+  /**
+   * The error without the password: a server's error as it is (it never sees the URL), anything else
+   * (a socket error, a URL parser's error with the input attached) as a fresh Error of its message only.
+   */
   private scrub(err: unknown): Error {
     const original = err instanceof Error ? err : new Error(String(err));
     let message = original.message;
     for (const secret of this.secrets) message = message.split(secret).join('***');
-    if (message === original.message) return original;
-    const clean = new Error(message);
+    if (original instanceof pg.DatabaseError && message === original.message) return original;
+    const clean = new Error(message) as NodeJS.ErrnoException;
     clean.name = original.name;
+    const code = (original as NodeJS.ErrnoException).code;
+    if (code !== undefined) clean.code = code;
     return clean;
   }
+}
+
+/**
+ * A pooled connection that the server or the network closed while it sat idle: the statement never ran,
+ * so another connection may run it. (A refused connect or a timeout is not retried: it would only wait
+ * again.)
+ */
+function brokenConnection(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError || !(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /Connection terminated unexpectedly|is not queryable/.test(err.message)
+  );
 }
 
 async function rollback(client: pg.PoolClient): Promise<boolean> {
@@ -206,6 +229,18 @@ async function rollback(client: pg.PoolClient): Promise<boolean> {
 function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * 5 * 2 ** attempt;
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function assertPostgresUrl(url: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new TypeError('the metadata database URL is not a URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new TypeError(`the metadata database URL must start with postgres:// (it starts with ${protocol}//)`);
+  }
 }
 
 /** The URL's password as it may appear in a message: decoded and as written. */
