@@ -139,3 +139,18 @@ export class DataDirInUse extends Error {
     this.name = 'DataDirInUse';
   }
 }
+
+/**
+ * A database or upstream store the backend depends on is down, unreachable or too slow. Nothing was
+ * committed (or the commit's outcome is unknown, and the write may be retried). Retryable: S3 clients
+ * retry 503 ServiceUnavailable with backoff. `what` names the part ("the metadata database"), never a
+ * URL or a credential; the driver's error, if any, is the cause (for logs).
+ */
+export class BackendUnavailable extends StorageError {
+  readonly code = 'ServiceUnavailable';
+  readonly status = 503;
+  constructor(what: string, cause?: unknown) {
+    super(`${what.charAt(0).toUpperCase()}${what.slice(1)} is unavailable (down, unreachable or too slow); please retry`);
+    if (cause !== undefined) this.cause = cause;
+  }
+}

@@ -1,0 +1,139 @@
+// The PostgreSQL schema of the metadata store and its versioned migrations.
+//
+// Keys, bucket names and ids are `text COLLATE "C"`: PostgreSQL then compares them by their UTF-8 bytes,
+// which is S3's order, and the (bucket, key) indexes serve range scans in that order whatever the
+// database's default collation is. JSON fields are `text` (the exact JSON the store was given; jsonb
+// would reorder keys and refuse \u0000). Timestamps are bigint milliseconds since the epoch, exact.
+//
+// Bucket totals live in `bucket_totals`, spread over a few stripe rows per bucket: every write adds its
+// delta to one stripe in its own transaction, so stats() sums a handful of rows instead of scanning
+// objects, and concurrent writers to one bucket rarely wait on the same row.
+import type { Tx } from './database.js';
+
+/** Taken (per database) while migrating, so gateways starting at the same moment migrate one at a time. */
+const MIGRATION_LOCK = 0x6b65736761746531n; // 'kesgate1'
+
+const V1 = `
+CREATE TABLE buckets (
+  name          text COLLATE "C" PRIMARY KEY,
+  created_at    bigint NOT NULL,
+  encryption    text                          -- JSON BucketEncryption, NULL when none
+);
+
+CREATE TABLE bucket_totals (
+  bucket               text COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+  stripe               smallint NOT NULL,
+  objects              bigint NOT NULL DEFAULT 0,
+  plain_bytes          bigint NOT NULL DEFAULT 0,
+  stored_bytes         bigint NOT NULL DEFAULT 0,
+  uploads              bigint NOT NULL DEFAULT 0,
+  upload_parts         bigint NOT NULL DEFAULT 0,
+  upload_stored_bytes  bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (bucket, stripe)
+);
+
+CREATE TABLE bucket_settings (
+  bucket  text COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+  name    text COLLATE "C" NOT NULL,
+  value   text NOT NULL,                      -- JSON, as the handler gave it
+  PRIMARY KEY (bucket, name)
+);
+
+CREATE TABLE objects (
+  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  bucket            text COLLATE "C" NOT NULL REFERENCES buckets (name),
+  key               text COLLATE "C" NOT NULL,
+  revision          text NOT NULL,
+  size              bigint NOT NULL,
+  stored_size       bigint NOT NULL,
+  etag              text NOT NULL,
+  last_modified     bigint NOT NULL,          -- ms since the epoch
+  content_type      text,
+  user_metadata     text NOT NULL,            -- JSON
+  standard_headers  text NOT NULL,            -- JSON
+  checksum          text,                     -- JSON ObjectChecksum
+  sse               text NOT NULL,            -- JSON, opaque
+  tags              text,                     -- JSON Tag[], NULL when none
+  UNIQUE (bucket, key)
+);
+
+CREATE TABLE object_parts (
+  object_id   bigint NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+  number      integer NOT NULL,
+  plain_size  bigint NOT NULL,
+  enc_size    bigint NOT NULL,
+  etag        text NOT NULL,
+  data_id     text COLLATE "C" NOT NULL UNIQUE,
+  extra       text,                           -- JSON, opaque
+  PRIMARY KEY (object_id, number)
+);
+
+CREATE TABLE uploads (
+  upload_id           text COLLATE "C" PRIMARY KEY,
+  bucket              text COLLATE "C" NOT NULL REFERENCES buckets (name),
+  key                 text COLLATE "C" NOT NULL,
+  initiated           bigint NOT NULL,
+  content_type        text,
+  user_metadata       text NOT NULL,
+  standard_headers    text NOT NULL,
+  checksum_algorithm  text,
+  checksum_type       text,
+  sse                 text NOT NULL,
+  tags                text
+);
+CREATE UNIQUE INDEX uploads_by_key ON uploads (bucket, key, upload_id);
+
+CREATE TABLE upload_parts (
+  upload_id      text COLLATE "C" NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
+  number         integer NOT NULL,
+  plain_size     bigint NOT NULL,
+  enc_size       bigint NOT NULL,
+  etag           text NOT NULL,
+  data_id        text COLLATE "C" NOT NULL UNIQUE,
+  extra          text,
+  last_modified  bigint NOT NULL,
+  PRIMARY KEY (upload_id, number)
+);
+`;
+
+/** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
+const STEPS: readonly string[] = [V1];
+
+export const SCHEMA_VERSION = STEPS.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION, in the caller's transaction, under an advisory lock: a second
+ * gateway opening at the same moment waits, then finds the schema done. Each applied version is recorded
+ * in metadata_schema_migrations (whose primary key would refuse a step applied twice).
+ */
+export async function migrate(tx: Tx): Promise<number> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+  await tx.query(
+    `CREATE TABLE IF NOT EXISTS metadata_schema_migrations (
+       version     integer PRIMARY KEY,
+       applied_at  bigint NOT NULL
+     )`,
+  );
+  const current = await schemaVersion(tx);
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the metadata database has schema version ${current}, this kesgate knows ${SCHEMA_VERSION}: ` +
+        'use a kesgate release at least as new as the newest gateway that opened this database',
+    );
+  }
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    await tx.query(STEPS[version - 1]!);
+    await tx.query('INSERT INTO metadata_schema_migrations (version, applied_at) VALUES ($1, $2)', [
+      version,
+      Date.now(),
+    ]);
+  }
+  return SCHEMA_VERSION;
+}
+
+export const SCHEMA_VERSION_SQL = 'SELECT max(version) AS version FROM metadata_schema_migrations';
+
+async function schemaVersion(tx: Tx): Promise<number> {
+  const { rows } = await tx.query<{ version: number | null }>(SCHEMA_VERSION_SQL);
+  return rows[0]?.version ?? 0;
+}
