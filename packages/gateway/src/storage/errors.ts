@@ -114,3 +114,19 @@ export class DataDirInUse extends Error {
     this.name = 'DataDirInUse';
   }
 }
+
+/**
+ * A backend the gateway stores into (the blob store's upstream bucket, …) is down, throttling or too
+ * slow, after bounded retries. Retryable: clients back off and try again, as they do for AWS's 503s.
+ * The message names the backend's endpoint, never a credential.
+ */
+export class BackendUnavailable extends StorageError {
+  readonly status = 503;
+  constructor(
+    /** SlowDown when the backend itself asked to slow down, ServiceUnavailable otherwise. */
+    readonly code: 'ServiceUnavailable' | 'SlowDown',
+    message: string,
+  ) {
+    super(message);
+  }
+}
