@@ -96,20 +96,23 @@ export class S3BlobStore implements BlobStore {
         throw this.readFailure(id, 'GetObject', err);
       });
     const body = out.Body as Readable;
-    // S3 answers a range that runs past the end with the bytes it has (206, shorter): the total in
-    // Content-Range tells. A server that ignored the Range answers 200 without Content-Range.
-    const total = out.ContentRange ? Number(/\/(\d+)$/.exec(out.ContentRange)?.[1]) : out.ContentLength;
     const expected = endExclusive - start;
+    const range = parseContentRange(out.ContentRange);
     let problem: string | undefined;
-    if (total !== undefined && total < endExclusive) problem = `it holds ${total} bytes, bytes up to ${endExclusive} were asked for`;
-    else if (out.ContentLength !== expected || (!out.ContentRange && start !== 0)) {
-      problem = `the upstream answered ${out.ContentLength ?? 'an unknown number of'} bytes (${out.ContentRange ?? 'no Content-Range'}) for the ${expected} bytes asked for`;
+    if (range && range.total < endExclusive) {
+      // S3 answers a range that runs past the end with the bytes it has (206, shorter).
+      problem = `it holds ${range.total} bytes, bytes up to ${endExclusive} were asked for`;
+    } else if (range ? range.start !== start || range.end < endExclusive - 1 : start !== 0 || (out.ContentLength ?? 0) < expected) {
+      problem = `the upstream answered ${out.ContentRange ?? 'without Content-Range'} for bytes ${start}-${endExclusive - 1}`;
     }
     if (problem) {
       body.destroy();
       throw new DataUnavailable(id, problem);
     }
-    return body;
+    // More than asked for, from the right start: s3rver reads "bytes=0-0" as "bytes=0-" (it takes an end of 0
+    // for none), and a server that ignores Range sends the whole blob. The first bytes are the range.
+    const answered = range ? range.end - range.start + 1 : (out.ContentLength ?? expected);
+    return answered > expected ? Readable.from(firstBytes(body, expected)) : body;
   }
 
   private readFailure(id: string, operation: string, err: unknown): Error {
@@ -182,5 +185,26 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.#client.destroy();
+  }
+}
+
+/** `bytes a-b/total` → its numbers; undefined when absent (a 200 answer) or malformed. */
+function parseContentRange(value: string | undefined): { start: number; end: number; total: number } | undefined {
+  const m = value ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value) : null;
+  return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
+}
+
+/** The first `length` bytes of a body; the rest is not read (the body is destroyed). */
+async function* firstBytes(body: Readable, length: number): AsyncGenerator<Buffer> {
+  let left = length;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      yield buf.length <= left ? buf : buf.subarray(0, left);
+      left -= Math.min(left, buf.length);
+      if (left === 0) return;
+    }
+  } finally {
+    body.destroy();
   }
 }
