@@ -115,10 +115,17 @@ export async function startS3rver(): Promise<Upstream> {
 /** What the proxy does with one request. */
 export type ProxyAction = 'forward' | 'stall' | { status: number; code: string };
 
+export interface ProxiedRequest {
+  method: string;
+  url: URL;
+  /** The request's Content-Length (0 when absent). */
+  length: number;
+}
+
 export interface FaultProxy {
   endpoint: string;
-  /** Every request seen, as "METHOD /path?query". */
-  requests: string[];
+  /** Every request seen, in order. */
+  requests: ProxiedRequest[];
   /** Requests answered with nothing (stalled) so far. */
   stalled: number;
   /** Resolves once `count` requests have been stalled. */
@@ -147,7 +154,7 @@ export async function startFaultProxy(target: string, decide: (method: string, u
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
-    proxy.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    proxy.requests.push({ method: req.method ?? 'GET', url, length: Number(req.headers['content-length'] ?? 0) });
     const action = decide(req.method ?? 'GET', url);
     if (action === 'stall') {
       req.resume();

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { BlobUpstreamError, S3BlobStore } from '../../src/storage/blobs/s3/index.js';
 import { BackendUnavailable } from '../../src/storage/errors.js';
 import { describeBlobStore } from './contract/blob-contract.js';
 import { openS3Fixture } from '../helpers/s3-blob-fixture.js';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
-import type { Upstream } from '../helpers/upstreams.js';
+import { startFaultProxy, type Upstream } from '../helpers/upstreams.js';
 
 let stack: Stack;
 let upstream: Upstream;
@@ -55,6 +55,31 @@ describeBlobStore('s3 on a second kesgate (HTTPS, CA as a file, a prefix and for
     leftovers: true,
   }),
 );
+
+describe('s3 blob store on a second kesgate: listing leftovers across pages', () => {
+  it('sweepLeftovers() follows ListMultipartUploads across pages and takes only blob uploads under the prefix', async () => {
+    const proxy = await startFaultProxy(stack.gw.url, () => 'forward');
+    const fixture = await openS3Fixture(upstream, {
+      prefix: 'p/',
+      store: { endpoint: proxy.endpoint, ca: stack.caPem },
+      tuning: { listPageSize: 2 },
+      decoys: { multipart: true },
+      leftovers: true,
+    });
+    try {
+      for (let i = 0; i < 5; i++) await fixture.leaveLeftover!();
+      assert.equal(await fixture.store.sweepLeftovers(new Date(Date.now() - 3_600_000)), 0, 'young uploads stay');
+      proxy.requests.length = 0;
+      assert.equal(await fixture.store.sweepLeftovers(new Date(Date.now() + 3_600_000)), 5);
+      assert.ok(proxy.requests.filter((r) => r.method === 'GET' && r.url.searchParams.has('uploads')).length >= 3, 'several pages');
+      const left = (await stack.s3tls.send(new ListMultipartUploadsCommand({ Bucket: fixture.bucket }))).Uploads ?? [];
+      assert.deepEqual(left.map((u) => u.Key!.startsWith('other/') || u.Key === 'p/not-an-id'), [true, true], 'the foreign uploads remain');
+    } finally {
+      await fixture.cleanup();
+      await proxy.close();
+    }
+  });
+});
 
 describe('s3 blob store on a second kesgate: what the operator sees when it is misconfigured', () => {
   /** `ca: null`: no CA given (the upstream's certificate then needs a public root). */

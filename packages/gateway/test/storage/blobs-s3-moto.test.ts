@@ -4,7 +4,8 @@
 //
 // moto's quirks: it checks no signatures (any credentials work); it enforces S3's 5 MiB minimum for all
 // but the last part at CompleteMultipartUpload; it reports every multipart upload as initiated at the same
-// fixed date in 2010, so on moto an age-bounded sweep of leftovers takes young ones too.
+// fixed date in 2010, so on moto an age-bounded sweep of leftovers takes young ones too; it ignores
+// max-uploads (ListMultipartUploads answers in one page).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -53,6 +54,38 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
     }
   });
 
+  it('a blob of up to one part is one PUT; a larger one goes up in parts of the part size, never in one request', async () => {
+    const proxy = await startFaultProxy(moto.endpoint, () => 'forward');
+    const fixture = await openS3Fixture(moto, { store: { endpoint: proxy.endpoint }, leftovers: true });
+    try {
+      /** The upstream writes that storing a blob of `size` bytes took. */
+      const writes = async (size: number): Promise<string[]> => {
+        proxy.requests.length = 0;
+        const data = randomBytes(size);
+        const id = await writeBlob(fixture.store.createWriter(), data);
+        assert.ok((await read(fixture.store.openRange(id, 0, size))).equals(data));
+        return proxy.requests.flatMap(({ method, url, length }) => {
+          if (method === 'POST' && url.searchParams.has('uploads')) return ['create'];
+          if (method === 'POST' && url.searchParams.has('uploadId')) return ['complete'];
+          if (method === 'PUT' && url.searchParams.has('partNumber')) return [`part ${url.searchParams.get('partNumber')}: ${length}`];
+          if (method === 'PUT') return [`put: ${length}`];
+          return [];
+        });
+      };
+      assert.deepEqual(await writes(0), ['put: 0']);
+      assert.deepEqual(await writes(SMALL_PART), [`put: ${SMALL_PART}`]);
+      assert.deepEqual(await writes(SMALL_PART + 1), ['create', `part 1: ${SMALL_PART}`, 'part 2: 1', 'complete']);
+      // Parts 1 and 2 travel at once, so their order upstream may vary.
+      const three = await writes(2 * SMALL_PART + 10);
+      assert.deepEqual([...three].sort(), ['complete', 'create', `part 1: ${SMALL_PART}`, `part 2: ${SMALL_PART}`, 'part 3: 10'].sort());
+      assert.equal(three[0], 'create');
+      assert.equal(three.at(-1), 'complete');
+    } finally {
+      await fixture.cleanup();
+      await proxy.close();
+    }
+  });
+
   it('abort() in the middle of a multipart upload aborts it upstream', async () => {
     const fixture = await openS3Fixture(moto, { leftovers: true });
     try {
@@ -88,9 +121,9 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
           assert.match(err.message, new RegExp(`upstream ${proxy.endpoint}`));
           return true;
         });
-        const failed = proxy.requests.filter((r) => failing(r.split(' ')[0]!, new URL(r.split(' ')[1]!, 'http://x')));
+        const failed = proxy.requests.filter((r) => failing(r.method, r.url));
         assert.equal(failed.length, 2, 'the failing request was tried maxAttempts times, no more');
-        assert.ok(proxy.requests.some((r) => r.startsWith('DELETE ') && r.includes('uploadId=')), 'AbortMultipartUpload was sent');
+        assert.ok(proxy.requests.some((r) => r.method === 'DELETE' && r.url.searchParams.has('uploadId')), 'AbortMultipartUpload was sent');
         assert.deepEqual(await uploadsIn(fixture.bucket), [], 'nothing is left upstream');
         assert.deepEqual(await keysIn(fixture.bucket), []);
         await assert.rejects(fixture.store.openRange(writer.id, 0, 1), { name: 'DataUnavailable' });
@@ -143,8 +176,32 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
       // 2500 ids, most never written, with the real ones in the first and the last batch.
       const unknown = Array.from({ length: 2498 }, () => randomBytes(16).toString('hex'));
       await fixture.store.remove([ids[0]!, ...unknown, ids[1]!]);
-      assert.equal(proxy.requests.filter((r) => r.startsWith('POST ') && r.includes('delete')).length, 3);
+      assert.equal(proxy.requests.filter((r) => r.method === 'POST' && r.url.searchParams.has('delete')).length, 3);
       assert.deepEqual(await keysIn(fixture.bucket), [kept]);
+    } finally {
+      await fixture.cleanup();
+      await proxy.close();
+    }
+  });
+
+  // Paging of ListMultipartUploads is tested on kesgate: moto ignores max-uploads and answers one page.
+  it('list() follows the upstream listing across pages', async () => {
+    const proxy = await startFaultProxy(moto.endpoint, () => 'forward');
+    const fixture = await openS3Fixture(moto, {
+      prefix: 'p/',
+      store: { endpoint: proxy.endpoint },
+      tuning: { listPageSize: 2 },
+      decoys: { multipart: false },
+      leftovers: true,
+    });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await writeBlob(fixture.store.createWriter(), randomBytes(i)));
+      proxy.requests.length = 0;
+      const listed: string[] = [];
+      for await (const blob of fixture.store.list()) listed.push(blob.id);
+      assert.deepEqual(listed.sort(), [...ids].sort());
+      assert.ok(proxy.requests.filter((r) => r.url.searchParams.get('list-type') === '2').length >= 3, 'several pages');
     } finally {
       await fixture.cleanup();
       await proxy.close();
@@ -172,6 +229,12 @@ async function writeBlob(writer: Promise<BlobWriter>, data: Buffer): Promise<str
   await pipeline(Readable.from(data.length ? [data] : []), w.stream);
   assert.equal(await w.finish(), data.length);
   return w.id;
+}
+
+async function read(stream: Promise<Readable>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 async function write(writer: BlobWriter, data: Buffer): Promise<void> {

@@ -30,6 +30,8 @@ export interface S3BlobTuning {
    * Between 5 MiB and 5 GiB, the limits of an S3 part. Default: PART_SIZE.
    */
   partSize?: number;
+  /** Keys per listing page (ListObjectsV2 MaxKeys, ListMultipartUploads MaxUploads). Default 1000, S3's most. */
+  listPageSize?: number;
   /** Attempts per upstream request, the first included. Default 3. */
   maxAttempts?: number;
   /** Milliseconds to establish a connection. Default 5 s. */

@@ -4,14 +4,23 @@
 import type { Readable } from 'node:stream';
 import type { PartReader } from '../../types.js';
 
-export function pullReader(body: Readable, length: number, truncated: (received: number) => Error): PartReader {
+/**
+ * `truncated` makes the error for a body that ended early; `failed` maps a body that failed (a reset or idle
+ * connection) to the error the caller should see.
+ */
+export function pullReader(
+  body: Readable,
+  length: number,
+  truncated: (received: number) => Error,
+  failed: (err: Error) => Error,
+): PartReader {
   let pending: Buffer | undefined;
   let received = 0;
   let failure: Error | undefined;
   let ended = false;
   // A 'readable' listener keeps the body in paused mode, where read() hands out what is buffered.
   const onError = (err: Error): void => {
-    failure ??= err;
+    failure ??= failed(err);
   };
   body.on('error', onError);
   body.on('readable', () => {});

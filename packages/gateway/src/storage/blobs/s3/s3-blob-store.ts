@@ -31,6 +31,7 @@ export class S3BlobStore implements BlobStore {
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #partSize: number;
+  readonly #pageSize: number;
   readonly #errors: UpstreamErrors;
 
   constructor(options: S3BlobStoreOptions, tuning: S3BlobTuning = {}) {
@@ -45,6 +46,7 @@ export class S3BlobStore implements BlobStore {
     this.#bucket = options.bucket;
     this.#prefix = options.prefix ?? '';
     this.#partSize = partSize;
+    this.#pageSize = tuning.listPageSize ?? 1000;
     this.#errors = new UpstreamErrors(describeEndpoint(options.endpoint), options.bucket, options.secretKey);
   }
 
@@ -67,8 +69,11 @@ export class S3BlobStore implements BlobStore {
   async openReader(id: string, start: number, endExclusive: number): Promise<PartReader> {
     const body = await this.get(id, start, endExclusive);
     if (!body) return { read: async () => 0, close: async () => {} };
-    return pullReader(body, endExclusive - start, (received) =>
-      new DataUnavailable(id, `the upstream ended its bytes after ${received} of the ${endExclusive - start} asked for`),
+    return pullReader(
+      body,
+      endExclusive - start,
+      (received) => new DataUnavailable(id, `the upstream ended its bytes after ${received} of the ${endExclusive - start} asked for`),
+      (err) => this.#errors.map('GetObject', err),
     );
   }
 
@@ -136,7 +141,15 @@ export class S3BlobStore implements BlobStore {
       // The delimiter keeps the listing at the prefix's own level: ids contain no '/', so anything in a
       // "folder" below it is not ours and is not even listed.
       const page = await this.#client
-        .send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix || undefined, Delimiter: '/', ContinuationToken: token }))
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: this.#prefix || undefined,
+            Delimiter: '/',
+            MaxKeys: this.#pageSize,
+            ContinuationToken: token,
+          }),
+        )
         .catch((err: unknown) => {
           throw this.#errors.map('ListObjectsV2', err);
         });
@@ -157,7 +170,13 @@ export class S3BlobStore implements BlobStore {
       let page;
       try {
         page = await this.#client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: this.#prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+          new ListMultipartUploadsCommand({
+            Bucket: this.#bucket,
+            Prefix: this.#prefix || undefined,
+            MaxUploads: this.#pageSize,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
         );
       } catch (err) {
         // An upstream without multipart listing (s3rver) cannot show leftovers: there is nothing to sweep.

@@ -27,7 +27,8 @@ const MiB = 1024 * 1024;
 /**
  * The single-PUT comfort size and the multipart part size. 16 MiB: per-request overhead is negligible at this
  * size and a failed request repeats little, a 5 GiB blob needs ~320 of the 10,000 parts S3 allows, and a
- * writer buffers at most 48 MiB (three parts) however many gateways' clients upload at once.
+ * writer holds about three parts (48 MiB) at most, so a gateway's memory grows with the number of concurrent
+ * uploads, never with their size.
  */
 export const PART_SIZE = 16 * MiB;
 /** Concurrent part uploads per writer: one part travels while the next fills, and one more for latency. */
@@ -65,6 +66,8 @@ export class S3BlobWriter implements BlobWriter {
   private done = false;
   private aborted = false;
   private finishing?: Promise<number>;
+  /** The final upload (PUT, or last part and completion) once the stream ended. */
+  private storing?: Promise<void>;
   private discarding?: Promise<void>;
   /** Cancels the large requests (part and object bodies) when the writer is torn down. */
   private readonly cancel = new AbortController();
@@ -79,11 +82,13 @@ export class S3BlobWriter implements BlobWriter {
         this.chunks.push(chunk);
         this.buffered += chunk.length;
         this.written += chunk.length;
-        if (this.buffered < target.partSize) return callback();
+        // A part is cut only once more than a part is buffered: a blob of exactly one part is still one PUT.
+        if (this.buffered <= target.partSize) return callback();
         this.sendFullParts().then(() => callback(), callback);
       },
       final: (callback) => {
-        this.storeRest().then(() => callback(), callback);
+        this.storing = this.storeRest();
+        this.storing.then(() => callback(), callback);
       },
       destroy: (err, callback) => {
         this.discard();
@@ -106,6 +111,7 @@ export class S3BlobWriter implements BlobWriter {
     this.stream.destroy();
     await this.discard();
     await this.finishing?.catch(() => {});
+    await this.storing?.catch(() => {});
     // The stream was ended (by pipeline) and the blob fully stored before the caller gave up on it.
     if (this.stored) await this.deleteQuietly();
   }
@@ -129,7 +135,7 @@ export class S3BlobWriter implements BlobWriter {
   }
 
   private async sendFullParts(): Promise<void> {
-    while (this.buffered >= this.target.partSize) await this.sendPart(this.take(this.target.partSize));
+    while (this.buffered > this.target.partSize) await this.sendPart(this.take(this.target.partSize));
   }
 
   /** The stream ended: one PUT for a blob within one part, else the last part and the completion. */
