@@ -141,16 +141,21 @@ export class DataDirInUse extends Error {
 }
 
 /**
- * A database or upstream store the backend depends on is down, unreachable or too slow. Nothing was
- * committed (or the commit's outcome is unknown, and the write may be retried). Retryable: S3 clients
- * retry 503 ServiceUnavailable with backoff. `what` names the part ("the metadata database"), never a
- * URL or a credential; the driver's error, if any, is the cause (for logs).
+ * A database or upstream store the backend depends on is down, unreachable, throttling or too slow, after
+ * bounded retries. Nothing was committed (or the commit's outcome is unknown, and the write may be retried).
+ * Retryable: S3 clients retry 503 ServiceUnavailable and SlowDown with backoff. The message a client sees
+ * names the part ("the metadata database", "the blob store"), never its address or a credential; `detail`
+ * (the endpoint, the failed request) and `cause` (the driver's error) are for the log.
  */
 export class BackendUnavailable extends StorageError {
-  readonly code = 'ServiceUnavailable';
   readonly status = 503;
-  constructor(what: string, cause?: unknown) {
-    super(`${what.charAt(0).toUpperCase()}${what.slice(1)} is unavailable (down, unreachable or too slow); please retry`);
-    if (cause !== undefined) this.cause = cause;
+  readonly code: 'ServiceUnavailable' | 'SlowDown';
+  readonly detail?: string;
+  constructor(what: string, options: { cause?: unknown; slowDown?: boolean; detail?: string } = {}) {
+    const What = `${what.charAt(0).toUpperCase()}${what.slice(1)}`;
+    super(options.slowDown ? `${What} asked to slow down; please retry` : `${What} is unavailable (down, unreachable or too slow); please retry`);
+    this.code = options.slowDown ? 'SlowDown' : 'ServiceUnavailable';
+    if (options.detail !== undefined) this.detail = options.detail;
+    if (options.cause !== undefined) this.cause = options.cause;
   }
 }

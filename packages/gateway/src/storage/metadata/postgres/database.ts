@@ -174,13 +174,13 @@ export class PostgresDatabase {
    */
   private failure(err: unknown): Error {
     const cause = this.scrub(err);
-    if (!(err instanceof pg.DatabaseError)) return new BackendUnavailable(WHAT, cause);
+    if (!(err instanceof pg.DatabaseError)) return new BackendUnavailable(WHAT, { cause });
     const code = err.code ?? '';
     // 08 connection exception, 53 insufficient resources, 57 operator intervention (statement
     // timeout, shutdown, starting up), 58 system error, 40 serialisation failure and deadlock after
     // retries, 55P03 lock not available, 25P03 idle-in-transaction timeout, 28 authentication.
     if (/^(08|53|57|58|40|28)/.test(code) || code === '55P03' || code === '25P03' || code === '3D000') {
-      return new BackendUnavailable(WHAT, cause);
+      return new BackendUnavailable(WHAT, { cause });
     }
     return cause;
   }

@@ -1,0 +1,193 @@
+// Upstream S3 servers for the s3 blob store's tests: moto_server (a child process on a free port), s3rver
+// (in this process), and a forwarding proxy that injects upstream failures (errors, stalls) in front of them.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+// s3rver ships no types; its constructor options and run()/close() are all the tests use.
+// @ts-expect-error no declaration file
+import S3rver from 's3rver';
+
+export interface Upstream {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  /** An SDK client of the upstream itself, to create buckets and look at what is stored. */
+  client: S3Client;
+  /** Creates a fresh bucket and returns its name. */
+  newBucket(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Why the moto tests cannot run here, or undefined when moto_server is on PATH. */
+export function motoMissing(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' });
+  return found.status === 0 && found.stdout.trim()
+    ? undefined
+    : 'moto_server is not on PATH (pip install "moto[server]" to run the s3 blob store against moto)';
+}
+
+let bucketCounter = 0;
+
+function upstream(endpoint: string, accessKey: string, secretKey: string, close: () => Promise<void>): Upstream {
+  const region = 'us-east-1';
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    endpoint,
+    accessKey,
+    secretKey,
+    region,
+    client,
+    async newBucket() {
+      const bucket = `blobs-${process.pid}-${++bucketCounter}`;
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      return bucket;
+    },
+    async close() {
+      client.destroy();
+      await close();
+    },
+  };
+}
+
+/** Starts moto_server on a free port and waits until it answers. */
+export async function startMoto(): Promise<Upstream> {
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await fetch(endpoint).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) break;
+    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 200))]);
+    if (code !== 'running') throw new Error(`moto_server exited (${code}) before it served: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto_server did not answer on ${endpoint} within 60 s: ${stderr}`);
+    }
+  }
+  // moto does not check signatures unless told to: any credentials do.
+  return upstream(endpoint, 'moto-access', 'moto-secret-never-shown', async () => {
+    child.kill('SIGTERM');
+    await exited;
+  });
+}
+
+/** Starts s3rver in this process on a free port, storing into a temp directory. */
+export async function startS3rver(): Promise<Upstream> {
+  const directory = mkdtempSync(join(tmpdir(), 'kesgate-s3rver-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const address = (await server.run()) as AddressInfo;
+  // s3rver's fixed development credentials.
+  return upstream(`http://127.0.0.1:${address.port}`, 'S3RVER', 'S3RVER', async () => {
+    await server.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+}
+
+/** What the proxy does with one request. */
+export type ProxyAction = 'forward' | 'stall' | { status: number; code: string };
+
+export interface ProxiedRequest {
+  method: string;
+  url: URL;
+  /** The request's Content-Length (0 when absent). */
+  length: number;
+}
+
+export interface FaultProxy {
+  endpoint: string;
+  /** Every request seen, in order. */
+  requests: ProxiedRequest[];
+  /** Requests answered with nothing (stalled) so far. */
+  stalled: number;
+  /** Resolves once `count` requests have been stalled. */
+  whenStalled(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of an upstream that forwards requests, or answers some with an S3 error, or
+ * never answers them, as `decide` says. It plays the upstream failures a real deployment sees (a 5xx
+ * from an overloaded store, a stalled connection) on top of a real S3 server.
+ */
+export async function startFaultProxy(target: string, decide: (method: string, url: URL) => ProxyAction): Promise<FaultProxy> {
+  const targetUrl = new URL(target);
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const held: ServerResponse[] = [];
+  const proxy: FaultProxy = {
+    endpoint: '',
+    requests: [],
+    stalled: 0,
+    whenStalled(count) {
+      if (proxy.stalled >= count) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+    close: async () => {},
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    proxy.requests.push({ method: req.method ?? 'GET', url, length: Number(req.headers['content-length'] ?? 0) });
+    const action = decide(req.method ?? 'GET', url);
+    if (action === 'stall') {
+      req.resume();
+      held.push(res);
+      proxy.stalled++;
+      for (const w of waiters.filter((w) => proxy.stalled >= w.count)) w.resolve();
+      return;
+    }
+    if (action !== 'forward') {
+      req.resume();
+      req.on('end', () => {
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${action.code}</Code><Message>injected by the test proxy</Message></Error>`;
+        res.writeHead(action.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      return;
+    }
+    const upstreamReq = request(
+      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    upstreamReq.on('error', () => res.destroy());
+    req.pipe(upstreamReq);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.close = async () => {
+    for (const res of held) res.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return proxy;
+}
