@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../../src/storage/fs/group-commit.js';
+import { GroupCommit } from '../../src/storage/metadata/sqlite/group-commit.js';
 
 describe('fs store: group commit', () => {
   let dir: string;

@@ -71,7 +71,7 @@ import {
   assertSize,
 } from '../validation.js';
 import { DataFiles } from './data-files.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../metadata/sqlite/group-commit.js';
 import type { Layout } from './layout.js';
 import { scanRolledUp, startPosition, type ScanPosition } from './rolled-up-scan.js';
 import {
@@ -89,8 +89,8 @@ import {
   type ListedUploadRow,
   type ObjectRow,
   type UploadRow,
-} from './rows.js';
-import { Statements } from './statements.js';
+} from '../metadata/sqlite/rows.js';
+import { Statements } from '../metadata/sqlite/statements.js';
 
 const DEFAULT_MAX = 1000;
 

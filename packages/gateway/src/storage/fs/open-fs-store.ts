@@ -1,5 +1,5 @@
 import { Layout } from './layout.js';
-import { openMetaDb } from './database.js';
+import { openMetaDb } from '../metadata/sqlite/database.js';
 import { FsObjectStore } from './fs-object-store.js';
 
 export interface FsStoreOptions {

@@ -13,7 +13,7 @@ import type {
   UploadedPart,
   UploadRecord,
   UploadSummary,
-} from '../types.js';
+} from '../../types.js';
 
 export interface BucketRow {
   name: string;
