@@ -4,7 +4,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import type { BlobWriter } from '../types.js';
-import { fsyncDir, type BlobLayout } from './layout.js';
+import { fsyncDir } from '../../fsync-dir.js';
+import type { BlobLayout } from './layout.js';
 
 export class FsBlobWriter implements BlobWriter {
   readonly stream: WriteStream;

@@ -4,9 +4,9 @@
 // (The embedded layout keeps its SQLite metadata, meta.db, in the same root.) File names are random
 // ids, never derived from user keys, so no key can reach a path.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirSync } from '../../fsync-dir.js';
 
 export const BLOB_ID = /^[0-9a-f]{32}$/;
 const SHARD = /^[0-9a-f]{2}$/;
@@ -57,24 +57,5 @@ export class BlobLayout {
       mkdirSync(join(this.dataDir, i.toString(16).padStart(2, '0')), { recursive: true, mode: DIR_MODE });
     }
     for (const dir of [this.dataDir, this.tmpDir, this.root]) fsyncDirSync(dir);
-  }
-}
-
-/** Makes a directory's entries (a rename, a new file) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
