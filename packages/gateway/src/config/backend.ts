@@ -106,6 +106,9 @@ export function resolveBackendPaths(b: BackendConfig, abs: (path: string) => str
   const metadata: MetadataConfig = 'sqlite' in b.metadata ? { sqlite: { path: abs(b.metadata.sqlite.path) } } : b.metadata;
   let blobs: BlobsConfig;
   if ('fs' in b.blobs) blobs = { fs: { path: abs(b.blobs.fs.path) } };
-  else blobs = { s3: { ...b.blobs.s3, ...(b.blobs.s3.ca !== undefined && { ca: abs(b.blobs.s3.ca) }) } };
+  else {
+    const { ca, ...s3 } = b.blobs.s3;
+    blobs = { s3: { ...s3, ...(ca !== undefined && { ca: abs(ca) }) } };
+  }
   return { metadata, blobs };
 }
