@@ -9,6 +9,8 @@ import type { BlobStore, BlobWriter, StoredBlob } from '../types.js';
 import { FsBlobWriter, unlinkQuietly } from './fs-blob-writer.js';
 import { BlobLayout, isBlobId, isShardName, newBlobId } from './layout.js';
 
+/** Files stat'ed at once while listing. */
+const STAT_BATCH = 64;
 /** Read size for object data: 8 DARE packages of 65568 bytes (≈ 512 KiB). */
 const READ_CHUNK = 8 * 65568;
 
@@ -87,14 +89,18 @@ export class FsBlobStore implements BlobStore {
           continue;
         }
         const shardDir = join(this.layout.dataDir, shard);
-        for (const name of await readdir(shardDir)) {
-          if (!isBlobId(name) || !name.startsWith(shard)) {
-            foreign++;
-            continue;
+        const names = (await readdir(shardDir)).filter((name) => {
+          const ours = isBlobId(name) && name.startsWith(shard);
+          if (!ours) foreign++;
+          return ours;
+        });
+        // A few stats at a time: one after the other, a store of millions of files would take minutes to list.
+        for (let i = 0; i < names.length; i += STAT_BATCH) {
+          const batch = names.slice(i, i + STAT_BATCH);
+          const infos = await Promise.all(batch.map((name) => stat(join(shardDir, name)).catch(() => undefined)));
+          for (const [j, info] of infos.entries()) {
+            if (info) yield { id: batch[j]!, size: info.size, modified: info.mtime }; // else: removed meanwhile
           }
-          const info = await stat(join(shardDir, name)).catch(() => undefined);
-          if (!info) continue; // removed meanwhile
-          yield { id: name, size: info.size, modified: info.mtime };
         }
       }
     } finally {
