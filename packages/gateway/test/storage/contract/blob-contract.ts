@@ -78,6 +78,7 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStoreFix
           [1, 2],
           [65567, 65569],
           [100, 299_999],
+          [65_000, 131_500],
           [299_999, 300_000],
           [0, 300_000],
           [150_000, 150_000],
@@ -87,6 +88,9 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStoreFix
           const want = data.subarray(start, end);
           assert.deepEqual(await readRange(store, id, start, end), want, `openRange [${start}, ${end})`);
           for (const size of READ_SIZES) {
+            // Tiny reads only over ranges of up to a few packages: on fs each read is a system call, and
+            // 300 000 of them take most of a minute without proving more than a few thousand do.
+            if (end - start > size * 10_000) continue;
             assert.deepEqual(await pullRange(store, id, start, end, size), want, `openReader [${start}, ${end}) by ${size}`);
           }
         }

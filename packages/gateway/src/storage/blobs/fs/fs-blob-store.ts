@@ -148,10 +148,12 @@ export class FsBlobStore implements BlobStore {
       await handle.close();
       throw err;
     }
+    // An empty range must lie within the blob too (as the contract and the s3 store have it): [n, n) of a
+    // shorter blob is DataUnavailable, not an empty read.
     if (size < endExclusive || start === endExclusive) {
       await handle.close();
-      if (start === endExclusive) return undefined;
-      throw new DataUnavailable(id, `its file holds ${size} bytes, bytes up to ${endExclusive} were asked for`);
+      if (size < endExclusive) throw new DataUnavailable(id, `its file holds ${size} bytes, bytes up to ${endExclusive} were asked for`);
+      return undefined;
     }
     return handle;
   }
