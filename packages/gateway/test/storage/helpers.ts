@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import {
   openFsStore,
+  openObjectStore,
   type LayeredObjectStore,
   type ObjectRecord,
   type ObjectStore,
   type PartRecord,
   type PutObjectInput,
 } from '../../src/storage/index.js';
+import { clusterServices, clusterSkipReason, freshClusterBackend } from '../helpers/cluster-services.js';
 
 export interface TempStore {
   /** The layout's name. */
@@ -28,8 +31,15 @@ export interface TempStore {
   blobIds(): Promise<string[]>;
   /** A stored blob's size, undefined when there is none. */
   blobSize(id: string): Promise<number | undefined>;
-  /** What unfinished writers left in the blob store (fs: the names in tmp/). */
+  /** What unfinished writers left in the blob store (fs: the names in tmp/; s3: open upstream multipart uploads). */
   leftovers(): Promise<string[]>;
+  /** How many bytes a writer takes before it leaves something in the blob store (s3: more than one upstream part). */
+  leftoverBytes: number;
+  /**
+   * Lets the reclaim of superseded blobs happen: a no-op where it happens at once (fs); with a grace period
+   * (s3), the sweep removes now what the grace period would remove later.
+   */
+  settle(): Promise<void>;
   /** Every file the layout may keep under `base`, as a path relative to it. */
   localFiles: RegExp;
 }
@@ -37,6 +47,8 @@ export interface TempStore {
 /** A metadata store × blob store combination the object-level suites run against. */
 export interface StoreLayout {
   name: string;
+  /** Why this layout cannot run here (a server binary is missing), or false. */
+  skip: string | false;
   open(): Promise<TempStore>;
 }
 
@@ -78,16 +90,62 @@ export async function openEmbeddedStore(): Promise<EmbeddedTempStore> {
     async leftovers() {
       return tmpFiles(root);
     },
+    leftoverBytes: 1,
+    async settle() {},
     localFiles: /^store\/(meta\.db(-wal|-journal)?|data\/[0-9a-f]{2}\/[0-9a-f]{32})$/,
   };
   return temp;
 }
 
 /**
- * The layouts every object-level suite runs on. The cluster layout (PostgreSQL + an upstream S3) joins
- * this list once its stores are in the build.
+ * The cluster layout, as the backend factory opens it from a config: PostgreSQL metadata (a fresh database of
+ * the test file's cluster) and s3 blobs (a fresh bucket of the file's moto). Nothing is kept on this machine.
+ * Superseded blobs wait out the gateway's grace period; `settle()` sweeps them with no minimum age instead.
  */
-export const layouts: StoreLayout[] = [{ name: 'embedded (sqlite + fs)', open: openEmbeddedStore }];
+export async function openClusterStore(): Promise<TempStore> {
+  const { backend, bucket } = await freshClusterBackend('store');
+  const { moto } = await clusterServices();
+  const open = (): Promise<LayeredObjectStore> => openObjectStore(backend, { orphanMinAgeMs: 0 });
+  const base = mkdtempSync(join(tmpdir(), 'kesgate-cluster-store-'));
+  const temp: TempStore = {
+    layout: 'cluster',
+    store: await open(),
+    base,
+    async reopen() {
+      await temp.store.close();
+      temp.store = await open();
+      return temp.store;
+    },
+    async cleanup() {
+      await temp.store.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+    async blobIds() {
+      return [...(await listBlobs(temp.store)).keys()];
+    },
+    async blobSize(id) {
+      return (await listBlobs(temp.store)).get(id);
+    },
+    async leftovers() {
+      const out = await moto.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      return (out.Uploads ?? []).map((u) => u.Key!);
+    },
+    // The factory's s3 store sends blobs up to one 16 MiB part in one PUT: only a larger one opens an upload.
+    leftoverBytes: 16 * 1024 * 1024 + 1,
+    async settle() {
+      await temp.store.sweep();
+    },
+    // Nothing at all: metadata and blobs are in the engines.
+    localFiles: /(?!)/,
+  };
+  return temp;
+}
+
+/** The layouts every object-level suite runs on. */
+export const layouts: StoreLayout[] = [
+  { name: 'embedded (sqlite + fs)', skip: false, open: openEmbeddedStore },
+  { name: 'cluster (postgres + s3 on moto)', skip: clusterSkipReason(), open: openClusterStore },
+];
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

@@ -121,7 +121,7 @@ async function pageObjects(
 }
 
 for (const layout of layouts) {
-  describe(`${layout.name} store: listing`, () => {
+  describe(`${layout.name} store: listing`, { skip: layout.skip }, () => {
     let t: TempStore;
     const keySets: string[][] = [];
 

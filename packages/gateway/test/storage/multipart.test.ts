@@ -18,7 +18,7 @@ const B = 'mp';
 const otherId = (id: string): string => `${id.slice(0, -1)}${id.endsWith('0') ? '1' : '0'}`;
 
 for (const layout of layouts) {
-  describe(`${layout.name} store: multipart uploads`, () => {
+  describe(`${layout.name} store: multipart uploads`, { skip: layout.skip }, () => {
     let t: TempStore;
     before(async () => {
       t = await layout.open();
@@ -93,6 +93,7 @@ for (const layout of layouts) {
       assert.deepEqual(record.sse, upload.sse);
       assert.deepEqual(await t.store.getObject(B, 'movie'), record);
       assert.deepEqual(await readObject(t.store, record), Buffer.concat([data[0]!, data[1]!, data[3]!]));
+      await t.settle();
       assert.equal((await t.blobIds()).includes(parts[2]!.dataId), false, 'unchosen part 3 removed');
       await rejectsWith(t.store.getUpload(upload), 'NoSuchUpload');
       await rejectsWith(t.store.listParts(upload), 'NoSuchUpload');
@@ -103,6 +104,7 @@ for (const layout of layouts) {
       const upload = await newUpload('redo');
       const first = await uploadPart(upload, 1, Buffer.from('first attempt'));
       const second = await uploadPart(upload, 1, Buffer.from('second attempt!'));
+      await t.settle();
       assert.equal((await t.blobIds()).includes(first.dataId), false);
       assert.ok((await t.blobIds()).includes(second.dataId));
       const listed = await t.store.listParts(upload);
@@ -132,6 +134,7 @@ for (const layout of layouts) {
       // Completing over the previous version removes its data.
       const record = await t.store.completeUpload(upload, [{ number: 1 }, { number: 2 }], { etag: 'y', precondition: { ifRevision: previous.revision } });
       assert.deepEqual(await readObject(t.store, record), Buffer.from('onetwo'));
+      await t.settle();
       assert.equal((await t.blobIds()).includes(previous.parts[0]!.dataId), false);
     });
 
@@ -139,6 +142,7 @@ for (const layout of layouts) {
       const upload = await newUpload('abandoned');
       const parts = [await uploadPart(upload, 1, randomBytes(5000)), await uploadPart(upload, 7, randomBytes(100))];
       await t.store.abortUpload(upload);
+      await t.settle();
       for (const part of parts) assert.equal((await t.blobIds()).includes(part.dataId), false);
       await rejectsWith(t.store.abortUpload(upload), 'NoSuchUpload');
       await rejectsWith(t.store.completeUpload(upload, [{ number: 1 }], { etag: 'x' }), 'NoSuchUpload');

@@ -17,7 +17,7 @@ import {
 const B = 'objects';
 
 for (const layout of layouts) {
-  describe(`${layout.name} store: objects`, () => {
+  describe(`${layout.name} store: objects`, { skip: layout.skip }, () => {
     let t: TempStore;
     before(async () => {
       t = await layout.open();
@@ -84,6 +84,7 @@ for (const layout of layouts) {
       assert.ok((await t.blobIds()).includes(firstFile));
       const second = await putBytes(t.store, B, 'over', Buffer.from('version two, longer'));
       assert.notEqual(second.revision, first.revision);
+      await t.settle();
       assert.equal((await t.blobIds()).includes(firstFile), false);
       const read = (await t.store.getObject(B, 'over'))!;
       assert.deepEqual(await readObject(t.store, read), Buffer.from('version two, longer'));
@@ -94,6 +95,7 @@ for (const layout of layouts) {
       const first = await putBytes(t.store, B, 'racing', old);
       const stream = await t.store.openPartRange(first.parts[0]!.dataId, 0, old.length);
       await putBytes(t.store, B, 'racing', Buffer.from('new'));
+      await t.settle();
       assert.equal((await t.blobIds()).includes(first.parts[0]!.dataId), false, 'old file unlinked');
       assert.deepEqual(await readStream(stream), old);
       await rejectsWith(t.store.openPartRange(first.parts[0]!.dataId, 0, 1), 'DataUnavailable', 'InternalError', 500);
@@ -127,8 +129,12 @@ for (const layout of layouts) {
       // It keeps reading the version it opened, like the stream.
       const reader = await t.store.openPartReader(id, 0, data.length);
       await putBytes(t.store, B, 'pulled', Buffer.from('new'));
+      await t.settle();
       const buf = Buffer.alloc(data.length);
-      assert.equal(await reader.read(buf), data.length);
+      // A read fills at most the buffer: as much as the store has at hand (a file, a socket's chunks).
+      let got = 0;
+      for (let n = await reader.read(buf); n > 0; n = await reader.read(buf.subarray(got))) got += n;
+      assert.equal(got, data.length);
       assert.deepEqual(buf, data);
       assert.equal(await reader.read(buf), 0);
       await reader.close();
@@ -141,6 +147,7 @@ for (const layout of layouts) {
       const record = await putBytes(t.store, B, 'doomed', Buffer.from('bye'));
       assert.equal(await t.store.deleteObject(B, 'doomed'), true);
       assert.equal(await t.store.getObject(B, 'doomed'), undefined);
+      await t.settle();
       assert.equal((await t.blobIds()).includes(record.parts[0]!.dataId), false);
       assert.equal(await t.store.deleteObject(B, 'doomed'), false);
     });
@@ -155,6 +162,7 @@ for (const layout of layouts) {
         { key: 'many/b', deleted: true },
         { key: 'many/a', deleted: false },
       ]);
+      await t.settle();
       const onDisk = (await t.blobIds());
       for (const part of [...a.parts, ...b.parts]) assert.equal(onDisk.includes(part.dataId), false);
       await rejectsWith(t.store.deleteObjects('no-bucket', ['x']), 'NoSuchBucket');
@@ -243,8 +251,8 @@ for (const layout of layouts) {
 
     it('discards an aborted writer, temp file or finished file alike', async () => {
       const writing = await t.store.createDataWriter(B);
-      writing.stream.write(Buffer.from('partial'));
-      await new Promise((resolve) => writing.stream.once('ready', resolve));
+      // Once the write is accepted, the store holds something of it (a temp file, an upstream upload).
+      await new Promise<void>((resolve, reject) => writing.stream.write(Buffer.alloc(t.leftoverBytes, 1), (err) => (err ? reject(err) : resolve())));
       assert.deepEqual((await t.leftovers()), [writing.id]);
       await writing.abort();
       assert.deepEqual((await t.leftovers()), []);
@@ -288,6 +296,7 @@ for (const layout of layouts) {
     });
 
     it('keeps stats equal to a recount, and exactly the referenced data files on disk', async () => {
+      await t.settle();
       const stats = await t.store.stats();
       const listed = await t.store.listObjects({ bucket: B, maxKeys: 10000 });
       let bytes = 0;

@@ -1,0 +1,57 @@
+// The shared engines of the cluster layout for one test file: one throwaway PostgreSQL cluster and one
+// moto_server, started on first use and stopped when the file's tests are done. Each suite takes a fresh
+// database and a fresh upstream bucket of them, so suites never see each other's state.
+import { after } from 'node:test';
+import type { BackendConfig } from '../../src/config/backend.js';
+import { postgresSkipReason, startPostgres, type PostgresCluster } from './postgres.js';
+import { motoMissing, startMoto, type Upstream } from './upstreams.js';
+
+export interface ClusterServices {
+  postgres: PostgresCluster;
+  moto: Upstream;
+}
+
+/** Why the cluster layout cannot run here (PostgreSQL or moto_server missing), or false. */
+export function clusterSkipReason(): string | false {
+  return postgresSkipReason() || motoMissing() || false;
+}
+
+let services: Promise<ClusterServices> | undefined;
+
+/** The file's PostgreSQL and moto, started on the first call. */
+export function clusterServices(): Promise<ClusterServices> {
+  services ??= (async () => {
+    const [postgres, moto] = await Promise.allSettled([startPostgres(), startMoto()]);
+    if (postgres.status === 'fulfilled' && moto.status === 'fulfilled') return { postgres: postgres.value, moto: moto.value };
+    // One of them failed: stop the other rather than leave it running.
+    if (postgres.status === 'fulfilled') await postgres.value.close();
+    if (moto.status === 'fulfilled') await moto.value.close();
+    throw postgres.status === 'rejected' ? postgres.reason : (moto as PromiseRejectedResult).reason;
+  })();
+  return services;
+}
+
+// At the top level of the module, so it is a hook of the file's root test: it runs once every suite is done.
+after(async () => {
+  const running = await services?.catch(() => undefined);
+  services = undefined;
+  await running?.moto.close();
+  await running?.postgres.close();
+});
+
+let backends = 0;
+
+/** A backend config on a fresh database and a fresh upstream bucket of the file's services. */
+export async function freshClusterBackend(name = 'cluster'): Promise<{ backend: BackendConfig; database: string; bucket: string; url: string }> {
+  const { postgres, moto } = await clusterServices();
+  const database = `${name.replace(/[^a-z0-9_]/g, '_')}_${++backends}`;
+  const url = await postgres.createDatabase(database);
+  const bucket = await moto.newBucket();
+  const backend: BackendConfig = {
+    metadata: { postgres: { url } },
+    blobs: {
+      s3: { endpoint: moto.endpoint, bucket, region: moto.region, accessKey: moto.accessKey, secretKey: moto.secretKey, prefix: '', pathStyle: true },
+    },
+  };
+  return { backend, database, bucket, url };
+}
