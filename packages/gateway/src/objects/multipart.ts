@@ -11,6 +11,7 @@ import type {
   ObjectRecord,
   UploadRecord,
   UploadRef,
+  WritePrecondition,
   UploadedPart,
 } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
@@ -180,7 +181,12 @@ export function multipartETag(etags: readonly string[]): string {
 }
 
 /** CompleteMultipartUpload: sizes checked here (every part but the last ≥ 5 MiB), the rest atomically in the store. */
-export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen: readonly CompletePart[]): Promise<{ record: ObjectRecord; headers: Record<string, string> }> {
+export async function completeUpload(
+  ctx: ObjectContext,
+  ref: UploadRef,
+  chosen: readonly CompletePart[],
+  precondition?: WritePrecondition,
+): Promise<{ record: ObjectRecord; headers: Record<string, string> }> {
   try {
     if (chosen.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
     await ctx.store.getUpload(ref); // NoSuchUpload before anything else, as AWS
@@ -209,7 +215,7 @@ export async function completeUpload(ctx: ObjectContext, ref: UploadRef, chosen:
     const etags = parts.map((p) => p.etag);
     // The object takes the upload's SSE fields as they are at the commit, not as read above: a rotation job
     // may re-wrap the upload in between.
-    const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags) });
+    const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), ...(precondition && { precondition }) });
     return { record, headers: ctx.enc.responseHeaders(sseOf(record)) };
   } catch (err) {
     throw toS3Error(err);

@@ -135,6 +135,26 @@ for (const layout of stackLayouts) describe(layout.name, { skip: layout.skip }, 
     assert.deepEqual([gone.code, gone.status], ['NoSuchUpload', 404]);
   });
 
+  test('Complete honours If-None-Match: * and If-Match: a failed condition is 412, the object and the upload stay', async () => {
+    const Key = 'mp-cond';
+    const old = randomBytes(1000);
+    const put = await st.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: old }));
+    const { UploadId } = await st.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key }));
+    const body = randomBytes(2000);
+    const { ETag } = await st.s3.send(new UploadPartCommand({ Bucket: B, Key, UploadId, PartNumber: 1, Body: body }));
+    const complete = (conditions: { IfNoneMatch?: string; IfMatch?: string }) =>
+      st.s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key, UploadId, ...conditions, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    for (const conditions of [{ IfNoneMatch: '*' }, { IfMatch: '"0123456789abcdef0123456789abcdef"' }]) {
+      const refused = await s3Error(complete(conditions));
+      assert.deepEqual([refused.status, refused.code], [412, 'PreconditionFailed'], JSON.stringify(conditions));
+      assert.ok((await getBytes(st.s3, { Bucket: B, Key })).equals(old), 'the object is unchanged');
+      const parts = await st.s3.send(new ListPartsCommand({ Bucket: B, Key, UploadId }));
+      assert.deepEqual(parts.Parts?.map((p) => p.ETag), [ETag], 'the upload and its part are still there');
+    }
+    await complete({ IfMatch: put.ETag! });
+    assert.ok((await getBytes(st.s3, { Bucket: B, Key })).equals(body));
+  });
+
   test('lib-storage Upload (the SDK default: aws-chunked parts with CRC32 trailers) of 17 MiB', async () => {
     const data = randomBytes(17 * MiB);
     const { Readable } = await import('node:stream');

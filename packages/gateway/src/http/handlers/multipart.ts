@@ -12,6 +12,7 @@ import type { SSEKind } from '../../sse/types.js';
 import { etagIsMD5 } from '../../objects/write.js';
 import type { S3Call } from '../context.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
+import { writePrecondition } from './objects.js';
 import { sendXML, setHeaders } from '../reply.js';
 import { requirePrivateAcl } from './acl.js';
 import { smallBody } from './buckets.js';
@@ -84,6 +85,7 @@ export async function completeUploadHandler(c: S3Call): Promise<void> {
     c.svc,
     refOf(c),
     parts.map((p) => ({ number: p.partNumber, etag: p.etag })),
+    writePrecondition(c),
   );
   setHeaders(c.res, headers);
   sendXML(c.res, 'CompleteMultipartUploadResult', {

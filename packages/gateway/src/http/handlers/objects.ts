@@ -18,7 +18,8 @@ import { requirePrivateAcl } from './acl.js';
 import { smallBody } from './buckets.js';
 import { copyTags, tagsOfRequest } from './tagging.js';
 
-function writePrecondition(c: S3Call): WritePrecondition | undefined {
+/** If-None-Match: * and If-Match of a write (PUT, CompleteMultipartUpload), checked in the commit's transaction. */
+export function writePrecondition(c: S3Call): WritePrecondition | undefined {
   const inm = header(c.req.headers, 'if-none-match');
   const im = header(c.req.headers, 'if-match');
   if (inm === undefined && im === undefined) return undefined;
