@@ -3,8 +3,9 @@
 // database and a fresh upstream bucket of them, so suites never see each other's state.
 import { after } from 'node:test';
 import type { BackendConfig } from '../../src/config/backend.js';
-import { postgresSkipReason, startPostgres, type PostgresCluster } from './postgres.js';
-import { motoMissing, startMoto, type Upstream } from './upstreams.js';
+import type { PostgresCluster } from './postgres.js';
+import { sharedBackendSkipReason, startSharedBackend } from './shared-backend.js';
+import type { Upstream } from './upstreams.js';
 
 export interface ClusterServices {
   postgres: PostgresCluster;
@@ -13,21 +14,14 @@ export interface ClusterServices {
 
 /** Why the cluster layout cannot run here (PostgreSQL or moto_server missing), or false. */
 export function clusterSkipReason(): string | false {
-  return postgresSkipReason() || motoMissing() || false;
+  return sharedBackendSkipReason();
 }
 
 let services: Promise<ClusterServices> | undefined;
 
 /** The file's PostgreSQL and moto, started on the first call. */
 export function clusterServices(): Promise<ClusterServices> {
-  services ??= (async () => {
-    const [postgres, moto] = await Promise.allSettled([startPostgres(), startMoto()]);
-    if (postgres.status === 'fulfilled' && moto.status === 'fulfilled') return { postgres: postgres.value, moto: moto.value };
-    // One of them failed: stop the other rather than leave it running.
-    if (postgres.status === 'fulfilled') await postgres.value.close();
-    if (moto.status === 'fulfilled') await moto.value.close();
-    throw postgres.status === 'rejected' ? postgres.reason : (moto as PromiseRejectedResult).reason;
-  })();
+  services ??= startSharedBackend().then(({ postgres, upstream }) => ({ postgres, moto: upstream }));
   return services;
 }
 
