@@ -60,12 +60,22 @@ export interface ClusterStack extends Stack {
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
+export interface ClusterStackOptions extends StackOptions {
+  /** Where the gateways reach the upstream, when not at moto itself (e.g. a switch in front of it). */
+  upstreamEndpoint?: string;
+}
+
 /**
  * A kes and two gateways on a fresh database and a fresh upstream bucket of the test file's PostgreSQL and
  * moto (test/helpers/cluster-services.ts). Skip with clusterSkipReason() where they are missing.
  */
-export async function startClusterStack(options: StackOptions = {}): Promise<ClusterStack> {
-  const { backend, url, bucket } = await freshClusterBackend('gateways');
+export async function startClusterStack(options: ClusterStackOptions = {}): Promise<ClusterStack> {
+  const fresh = await freshClusterBackend('gateways');
+  const { url, bucket } = fresh;
+  let backend = fresh.backend;
+  if (options.upstreamEndpoint !== undefined && 'blobs' in backend && 's3' in backend.blobs) {
+    backend = { ...backend, blobs: { s3: { ...backend.blobs.s3, endpoint: options.upstreamEndpoint } } };
+  }
   const st = await startStack({ ...options, gateway: { ...options.gateway, backend } });
   const gateways: RunningGateway[] = [st.gw];
   const closeFirst = st.close.bind(st);
