@@ -14,7 +14,7 @@ import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObjectEncryption } from './sse/encryption.js';
-import { openFsStore } from './storage/index.js';
+import { openObjectStore } from './storage/index.js';
 
 export interface RunningGateway {
   svc: GatewayServices;
@@ -73,8 +73,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     timeoutMs: config.kms.timeoutMs,
   });
   const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
-  const store = await openFsStore({ path: config.backend.fs.path });
-  const svc: GatewayServices = { config, logger, metrics, store, enc: new ObjectEncryption(kms) };
+  const store = await openObjectStore(config.backend);
+  const svc: GatewayServices = { config, logger, metrics, store, backend: store, enc: new ObjectEncryption(kms) };
   const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc) } : {});
 
   const servers: http.Server[] = [];

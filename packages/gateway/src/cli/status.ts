@@ -15,10 +15,23 @@ function bytes(n: number): string {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** `fs at /dir` for the embedded layout; otherwise each store by kind and place. */
+function backendLine(b: GatewayStatus['backend']): string {
+  if (b.path !== undefined) return `${b.type} at ${b.path}`;
+  const place = ({ kind, ...fields }: { kind: string } & Record<string, unknown>): string => {
+    const where = Object.entries(fields)
+      .filter(([, v]) => v !== '' && v !== undefined)
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join(', ');
+    return where ? `${kind} (${where})` : kind;
+  };
+  return `metadata ${place(b.metadata)}, blobs ${place(b.blobs)}`;
+}
+
 export function formatStatus(s: GatewayStatus): string {
   const st = s.backend.stats;
   const lines = [
-    `backend      ${s.backend.type} at ${s.backend.path}`,
+    `backend      ${backendLine(s.backend)}`,
     `             ${plural(st.buckets, 'bucket')}, ${plural(st.objects, 'object')}, ${bytes(st.bytes)} (${bytes(st.storedBytes)} stored), ${plural(st.uploads, 'multipart upload')} in progress`,
   ];
   for (const e of s.kes.endpoints) {

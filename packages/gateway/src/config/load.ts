@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYAML } from 'yaml';
 import { z } from 'zod';
+import { backendSchema, resolveBackendPaths } from './backend.js';
 
 /** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,10 +34,7 @@ const schema = z
     users: z
       .array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8) }).strict())
       .default([]),
-    backend: z
-      .object({ fs: z.object({ path: z.string().min(1) }).strict() })
-      .strict()
-      .default({ fs: { path: 'data/gateway' } }),
+    backend: backendSchema.prefault({ fs: { path: 'data/gateway' } }),
     kms: z
       .object({
         endpoints: z.array(z.string().url('expected an https:// URL')).min(1, 'expected at least one kes endpoint'),
@@ -60,13 +58,14 @@ export type GatewayConfigInput = z.input<typeof schema>;
 export function parseConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
   const r = schema.safeParse(raw ?? {});
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    // "backend.blobs.s3.bucket is required (…)" reads as a sentence; other messages follow a colon.
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}${i.message.startsWith('is ') ? ' ' : ': '}${i.message}`);
     throw new ConfigError(`invalid gateway config:\n${lines.join('\n')}`);
   }
   const c = r.data;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   if (c.tls) c.tls = { ...c.tls, cert: abs(c.tls.cert), key: abs(c.tls.key) };
-  c.backend = { fs: { path: abs(c.backend.fs.path) } };
+  c.backend = resolveBackendPaths(c.backend, abs);
   c.kms = { ...c.kms, cert: abs(c.kms.cert), key: abs(c.kms.key), ...(c.kms.ca ? { ca: abs(c.kms.ca) } : {}) };
   for (const e of c.kms.endpoints) {
     if (!e.startsWith('https://')) throw new ConfigError(`invalid gateway config:\n  kms.endpoints: ${e} must use https://`);

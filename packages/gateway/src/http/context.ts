@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ObjectContext } from '../objects/context.js';
+import type { BackendInfo } from '../storage/object-store.js';
 
 /** Everything a handler may use, built once per gateway. */
 export interface GatewayServices extends ObjectContext {
   config: GatewayConfig;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** The backend's description (no secrets) and where rotation jobs live. */
+  backend: BackendInfo;
 }
 
 /** One S3 request, addressed and parsed enough for dispatch. */

@@ -1,4 +1,4 @@
-// Rotation jobs in a small SQLite file beside the fs backend's data (rotation.db), so a job that was
+// Rotation jobs in a small SQLite file (rotation.db, beside the SQLite metadata: the backend says where), so a job that was
 // running when the gateway stopped is found and resumed at the next start.
 import DatabaseConstructor from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';

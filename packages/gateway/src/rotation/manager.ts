@@ -1,8 +1,8 @@
 // The gateway's rotation jobs: start, look up, list, cancel; resume the unfinished ones at startup and
 // pause them (not end them) at shutdown.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { GatewayServices } from '../http/context.js';
+import type { RotationJobsHome } from '../storage/object-store.js';
 import { JobStore } from './job-store.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { JobRunner, type RunnerDeps } from './runner.js';
@@ -10,7 +10,7 @@ import { resolveTarget } from './target.js';
 import { emptyCounters, type RotationJob, type RotationRequest } from './types.js';
 
 export interface RotationOptions {
-  /** Where rotation.db lives; default: inside the fs backend's directory, beside meta.db. */
+  /** Where rotation.db lives; default: where the backend keeps rotation jobs (beside SQLite's meta.db). */
   dbPath?: string;
   /** Objects handled at once per job; default config.rotation.concurrency. */
   concurrency?: number;
@@ -32,6 +32,15 @@ export class UnknownJob extends Error {
   }
 }
 
+/**
+ * The job database the backend names. With a PostgreSQL metadata store jobs belong in PostgreSQL, where
+ * every gateway sees them; that job store is not written yet.
+ */
+function jobDatabase(home: RotationJobsHome): string {
+  if ('sqlite' in home) return home.sqlite;
+  throw new Error(`rotation jobs kept in the ${home.metadataStore} metadata store are not available in this build of kesgate`);
+}
+
 function overlaps(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
@@ -46,7 +55,7 @@ export class RotationManager {
     private readonly svc: GatewayServices,
     options: RotationOptions = {},
   ) {
-    this.jobs = new JobStore(options.dbPath ?? join(svc.config.backend.fs.path, 'rotation.db'));
+    this.jobs = new JobStore(options.dbPath ?? jobDatabase(svc.backend.rotationJobs));
     this.deps = {
       store: svc.store,
       enc: svc.enc,

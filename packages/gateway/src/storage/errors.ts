@@ -129,12 +129,12 @@ export function isOutOfSpace(err: unknown): boolean {
   return false;
 }
 
-/** Opening a data directory that another process holds. Not an S3 error: raised at startup only. */
+/** Opening an embedded metadata store (its directory) that another process holds. Not an S3 error: raised at startup only. */
 export class DataDirInUse extends Error {
   constructor(readonly path: string) {
     super(
-      `The data directory ${path} is in use by another kesgate process (its meta.db is locked). ` +
-        'Only one gateway process may use an fs data directory; stop the other process, or use the s3 backend to run several gateways.',
+      `The data directory ${path} is in use by another kesgate process (its SQLite metadata is locked). ` +
+        'Only one gateway process may use an embedded SQLite metadata store; stop the other process, or put the metadata in PostgreSQL (backend.metadata.postgres) to run several gateways.',
     );
     this.name = 'DataDirInUse';
   }

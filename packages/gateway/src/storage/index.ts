@@ -1,7 +1,8 @@
-// The gateway's storage layer: the ObjectStore contract, its typed errors and the fs backend.
+// The gateway's storage layer: the ObjectStore contract, its typed errors, the backend-neutral object
+// store over a metadata store and a blob store, and the factory that opens them from the config.
 export * from './types.js';
 export * from './errors.js';
 export { compareKeys } from './key-order.js';
 export { MAX_KEY_BYTES, MAX_PART_NUMBER } from './validation.js';
-export { FsObjectStore } from './fs/fs-object-store.js';
-export { openFsStore, type FsStoreOptions } from './fs/open-fs-store.js';
+export { LayeredObjectStore, type BackendDescription, type BackendInfo, type RotationJobsHome } from './object-store.js';
+export { openObjectStore, openFsStore, describeBackend, type OpenStoreOptions } from './open-store.js';

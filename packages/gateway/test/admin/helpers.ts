@@ -11,7 +11,7 @@ import { KesClient } from '@kesgate/kes-client';
 import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type RunningServer } from '@kesgate/kes';
 import { AdminClient } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
-import { parseConfig, type GatewayConfig } from '../../src/config/load.js';
+import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import type { RotationOptions } from '../../src/rotation/index.js';
 import { pki } from '../helpers/pki.js';
 
@@ -109,13 +109,13 @@ export function gatewayFiles(): GatewayFiles {
   return files;
 }
 
-export function gatewayConfig(kes: TestKes, files: GatewayFiles, extra: { concurrency?: number; address?: string } = {}): GatewayConfig {
+export function gatewayConfig(kes: TestKes, files: GatewayFiles, extra: { concurrency?: number; address?: string; backend?: GatewayConfigInput['backend'] } = {}): GatewayConfig {
   return parseConfig({
     address: extra.address ?? '127.0.0.1:0',
     region: REGION,
     credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     users: [{ accessKey: 'kesgate-test-user', secretKey: 'kesgate-test-user-secret' }],
-    backend: { fs: { path: files.dataDir } },
+    backend: extra.backend ?? { fs: { path: files.dataDir } },
     kms: { endpoints: [kes.url], cert: files.certFile, key: files.keyFile, ca: files.caFile, defaultKey: 'kesgate-default' },
     sse: { allowInsecureSSEC: true },
     log: { level: 'silent' },
@@ -137,10 +137,13 @@ export const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 
 export async function startTestGateway(
   kes: TestKes,
-  options: { files?: GatewayFiles; concurrency?: number; rotation?: RotationOptions } = {},
+  options: { files?: GatewayFiles; concurrency?: number; rotation?: RotationOptions; backend?: GatewayConfigInput['backend'] } = {},
 ): Promise<TestGateway> {
   const files = options.files ?? gatewayFiles();
-  const config = gatewayConfig(kes, files, options.concurrency !== undefined ? { concurrency: options.concurrency } : {});
+  const config = gatewayConfig(kes, files, {
+    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+    ...(options.backend !== undefined && { backend: options.backend }),
+  });
   const gw = await startGatewayWithAdmin(config, { logger: pino({ level: 'silent' }), rotation: { retry: FAST_RETRY, ...options.rotation } });
   const s3 = new S3Client({
     endpoint: gw.url,

@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type RunningServer } from '@kesgate/kes';
-import { parseConfig, type GatewayConfigInput } from '../../src/config/load.js';
+import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../../src/server.js';
 import { pki } from './pki.js';
 
@@ -28,6 +28,7 @@ export interface StackOptions {
 
 export interface Stack {
   dir: string;
+  /** Where the gateway's blobs are (the embedded layout's data directory, or the fs blob store's). */
   dataDir: string;
   kesDbPath: string;
   shares: string[];
@@ -55,6 +56,12 @@ export function s3Client(endpoint: string, ca?: string): S3Client {
     maxAttempts: 1,
     ...(ca ? { requestHandler: { httpsAgent: new Agent({ ca, keepAlive: true }) } } : {}),
   });
+}
+
+function blobDir(backend: GatewayConfig['backend']): string {
+  if ('fs' in backend) return backend.fs.path;
+  if ('fs' in backend.blobs) return backend.blobs.fs.path;
+  throw new Error('this stack keeps its blobs upstream: it has no data directory');
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -115,7 +122,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let kesRunning = true;
   return {
     dir,
-    dataDir: config.backend.fs.path,
+    dataDir: blobDir(config.backend),
     kesDbPath: join(dir, 'kes/kes.db'),
     shares,
     get kes() {

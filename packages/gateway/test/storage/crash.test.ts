@@ -83,7 +83,7 @@ async function verify(store: ObjectStore, root: string, expected: Map<string, Ke
   return { objects: page.contents.length, uploads: uploads.uploads.length };
 }
 
-describe('fs store: crash safety', () => {
+describe('embedded store: crash safety', () => {
   const base = mkdtempSync(join(tmpdir(), 'kesgate-crash-'));
   const root = join(base, 'store');
   after(() => rmSync(base, { recursive: true, force: true }));

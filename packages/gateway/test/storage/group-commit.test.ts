@@ -1,4 +1,4 @@
-// The fs store's group commit on a real SQLite file (WAL): writes asked for in one turn share one
+// The SQLite metadata store's group commit on a real SQLite file (WAL): writes asked for in one turn share one
 // transaction, each sees the ones before it, a failing write loses only its own changes, a failing commit
 // loses the batch and says so to every writer, and nothing is visible to another connection before it
 // commits. A second connection to the same file is the oracle for "committed".
@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../../src/storage/fs/group-commit.js';
+import { GroupCommit } from '../../src/storage/metadata/sqlite/group-commit.js';
 
-describe('fs store: group commit', () => {
+describe('sqlite metadata store: group commit', () => {
   let dir: string;
   let db: Database.Database;
   let reader: Database.Database;

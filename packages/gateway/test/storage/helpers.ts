@@ -1,5 +1,5 @@
-// Shared helpers of the storage tests: temp data directories, writing bytes through a real
-// DataWriter, reading them back, and scanning what is on disk.
+// Shared helpers of the storage tests: the store layouts the object-level suites run on, writing bytes
+// through a real DataWriter, reading them back, and looking at what the blob store holds.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   openFsStore,
-  type FsObjectStore,
+  type LayeredObjectStore,
   type ObjectRecord,
   type ObjectStore,
   type PartRecord,
@@ -16,19 +16,47 @@ import {
 } from '../../src/storage/index.js';
 
 export interface TempStore {
-  store: FsObjectStore;
-  /** The data directory (inside `base`). */
-  root: string;
-  /** A directory holding only the data directory, to prove nothing is written beside it. */
+  /** The layout's name. */
+  layout: string;
+  store: LayeredObjectStore;
+  /** A directory holding only what the layout keeps on this machine, to prove nothing is written beside it. */
   base: string;
-  reopen(): Promise<FsObjectStore>;
+  /** Closes the store and opens it again on the same data. */
+  reopen(): Promise<LayeredObjectStore>;
   cleanup(): Promise<void>;
+  /** The ids of the blobs stored (the blob store's own listing). */
+  blobIds(): Promise<string[]>;
+  /** A stored blob's size, undefined when there is none. */
+  blobSize(id: string): Promise<number | undefined>;
+  /** What unfinished writers left in the blob store (fs: the names in tmp/). */
+  leftovers(): Promise<string[]>;
+  /** Every file the layout may keep under `base`, as a path relative to it. */
+  localFiles: RegExp;
 }
 
-export async function openTempStore(): Promise<TempStore> {
+/** A metadata store × blob store combination the object-level suites run against. */
+export interface StoreLayout {
+  name: string;
+  open(): Promise<TempStore>;
+}
+
+/** The embedded layout: SQLite and the blobs in one data directory. */
+export interface EmbeddedTempStore extends TempStore {
+  /** The data directory (inside `base`). */
+  root: string;
+}
+
+async function listBlobs(store: LayeredObjectStore): Promise<Map<string, number>> {
+  const blobs = new Map<string, number>();
+  for await (const blob of store.blobs.list()) blobs.set(blob.id, blob.size);
+  return blobs;
+}
+
+export async function openEmbeddedStore(): Promise<EmbeddedTempStore> {
   const base = mkdtempSync(join(tmpdir(), 'kesgate-storage-'));
   const root = join(base, 'store');
-  const temp: TempStore = {
+  const temp: EmbeddedTempStore = {
+    layout: 'embedded',
     store: await openFsStore({ path: root }),
     root,
     base,
@@ -41,9 +69,25 @@ export async function openTempStore(): Promise<TempStore> {
       await temp.store.close();
       rmSync(base, { recursive: true, force: true });
     },
+    async blobIds() {
+      return [...(await listBlobs(temp.store)).keys()];
+    },
+    async blobSize(id) {
+      return (await listBlobs(temp.store)).get(id);
+    },
+    async leftovers() {
+      return tmpFiles(root);
+    },
+    localFiles: /^store\/(meta\.db(-wal|-journal)?|data\/[0-9a-f]{2}\/[0-9a-f]{32})$/,
   };
   return temp;
 }
+
+/**
+ * The layouts every object-level suite runs on. The cluster layout (PostgreSQL + an upstream S3) joins
+ * this list once its stores are in the build.
+ */
+export const layouts: StoreLayout[] = [{ name: 'embedded (sqlite + fs)', open: openEmbeddedStore }];
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');

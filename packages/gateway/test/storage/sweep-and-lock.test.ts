@@ -5,14 +5,14 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openFsStore } from '../../src/storage/index.js';
-import { dataFileIds, openTempStore, putBytes, readObject, rejectsWith, tmpFiles, writeData, type TempStore } from './helpers.js';
+import { dataFileIds, openEmbeddedStore, putBytes, readObject, rejectsWith, tmpFiles, writeData, type EmbeddedTempStore } from './helpers.js';
 
 const B = 'sweep';
 
-describe('fs store: sweep and lock', () => {
-  let t: TempStore;
+describe('embedded store: sweep and lock', () => {
+  let t: EmbeddedTempStore;
   before(async () => {
-    t = await openTempStore();
+    t = await openEmbeddedStore();
     await t.store.createBucket(B);
   });
   after(async () => t.cleanup());

@@ -4,7 +4,7 @@
 // another process or the same one — gets SQLITE_BUSY at once.
 import DatabaseConstructor from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import { DataDirInUse } from '../errors.js';
+import { DataDirInUse } from '../../errors.js';
 import { migrate } from './schema.js';
 
 export function openMetaDb(file: string, root: string): Database {

@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (

@@ -1,4 +1,4 @@
-// Row shapes of meta.db and their mapping to the storage records.
+// Row shapes of meta.db and their mapping to and from the storage records.
 import type {
   BucketEncryption,
   BucketInfo,
@@ -13,7 +13,7 @@ import type {
   UploadedPart,
   UploadRecord,
   UploadSummary,
-} from '../types.js';
+} from '../../types.js';
 
 export interface BucketRow {
   name: string;
@@ -156,6 +156,58 @@ export function uploadRecord(row: UploadRow): UploadRecord {
 
 export function uploadSummary(row: ListedUploadRow): UploadSummary {
   return { key: row.key, uploadId: row.upload_id, initiated: new Date(row.initiated) };
+}
+
+/** The columns of a new object row (all but its rowid). */
+export function objectInsert(object: ObjectRecord): Omit<ObjectRow, 'id'> {
+  return {
+    bucket: object.bucket,
+    key: object.key,
+    revision: object.revision,
+    size: object.size,
+    stored_size: storedSize(object.parts),
+    etag: object.etag,
+    last_modified: object.lastModified.getTime(),
+    content_type: object.contentType ?? null,
+    user_metadata: JSON.stringify(object.userMetadata),
+    standard_headers: JSON.stringify(object.standardHeaders),
+    checksum: jsonOrNull(object.checksum),
+    sse: JSON.stringify(object.sse),
+    tags: tagsOrNull(object.tags),
+  };
+}
+
+export function uploadInsert(upload: UploadRecord): UploadRow {
+  return {
+    upload_id: upload.uploadId,
+    bucket: upload.bucket,
+    key: upload.key,
+    initiated: upload.initiated.getTime(),
+    content_type: upload.contentType ?? null,
+    user_metadata: JSON.stringify(upload.userMetadata),
+    standard_headers: JSON.stringify(upload.standardHeaders),
+    checksum_algorithm: upload.checksumAlgorithm ?? null,
+    checksum_type: upload.checksumType ?? null,
+    sse: JSON.stringify(upload.sse),
+    tags: tagsOrNull(upload.tags),
+  };
+}
+
+/** A part row, owned by an object (rowid) or an upload (id). */
+export function partInsert(owner: number | string, part: PartRecord): PartRow & { owner: number | string } {
+  return {
+    owner,
+    number: part.number,
+    plain_size: part.plainSize,
+    enc_size: part.encSize,
+    etag: part.etag,
+    data_id: part.dataId,
+    extra: jsonOrNull(part.extra),
+  };
+}
+
+export function storedSize(parts: readonly { encSize: number }[]): number {
+  return parts.reduce((sum, part) => sum + part.encSize, 0);
 }
 
 export function jsonOrNull(value: unknown): string | null {

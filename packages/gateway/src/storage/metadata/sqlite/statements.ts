@@ -1,4 +1,4 @@
-// Every SQL statement of the fs backend, prepared once.
+// Every SQL statement of the SQLite metadata store, prepared once.
 import type { Database, Statement } from 'better-sqlite3';
 import type {
   BucketRow,
@@ -52,8 +52,7 @@ export class Statements {
   readonly insertObject: Statement<[ObjectInsert]>;
   readonly insertObjectPart: Statement<[PartInsert]>;
   readonly deleteObject: Statement<[number]>;
-  readonly updateObjectSse: Statement<[string, string, number]>;
-  readonly updateObjectTags: Statement<[string | null, number]>;
+  readonly updateObject: Statement<[string, string, string | null, number]>;
   readonly updateUploadSse: Statement<[string, string]>;
   readonly listObjectsFrom: Statement<[string, string, number], ListedObjectRow>;
   readonly listObjectsBetween: Statement<[string, string, string, number], ListedObjectRow>;
@@ -111,8 +110,7 @@ export class Statements {
        VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra)`,
     );
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
-    this.updateObjectSse = db.prepare('UPDATE objects SET sse = ?, revision = ? WHERE id = ?');
-    this.updateObjectTags = db.prepare('UPDATE objects SET tags = ? WHERE id = ?');
+    this.updateObject = db.prepare('UPDATE objects SET revision = ?, sse = ?, tags = ? WHERE id = ?');
     this.updateUploadSse = db.prepare('UPDATE uploads SET sse = ? WHERE upload_id = ?');
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
     this.listObjectsFrom = db.prepare(

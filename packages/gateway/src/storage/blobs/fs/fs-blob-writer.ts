@@ -1,27 +1,23 @@
-// Writes one data file: into tmp/ under a fresh id, then — once complete — fsync, rename into
-// data/<xx>/ and fsync that directory, so a data file under its final name is always whole and
-// durable before any metadata can reference it.
+// Writes one blob: into tmp/ under a fresh id, then — once complete — fsync, rename into data/<xx>/
+// and fsync that directory, so a blob under its final name is always whole and durable before any
+// metadata can reference it.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
-import type { DataWriter } from '../types.js';
-import { fsyncDir, type Layout } from './layout.js';
+import { rename, unlink } from 'node:fs/promises';
+import type { BlobWriter } from '../types.js';
+import { fsyncDir } from '../../fsync-dir.js';
+import type { BlobLayout } from './layout.js';
 
-/** What the writer reports back to the store's bookkeeping of uncommitted data. */
-export interface WriterRegistry {
-  markReady(id: string, size: number): void;
-  isPending(id: string): boolean;
-  discard(ids: readonly string[]): Promise<void>;
-}
-
-export class FsDataWriter implements DataWriter {
+export class FsBlobWriter implements BlobWriter {
   readonly stream: WriteStream;
   private finishing?: Promise<number>;
+  private finished = false;
   private aborted = false;
 
   constructor(
     readonly id: string,
-    private readonly layout: Layout,
-    private readonly registry: WriterRegistry,
+    private readonly layout: BlobLayout,
+    /** Called once the writer no longer owns a temp file (finished or aborted). */
+    private readonly onDone: (id: string) => void,
   ) {
     // flush: fsync before close, so 'close' means the bytes are on disk.
     // A large buffer lets writev gather many package pieces (header, ciphertext, tag) into one system call.
@@ -37,29 +33,39 @@ export class FsDataWriter implements DataWriter {
   }
 
   async abort(): Promise<void> {
-    if (this.aborted || !this.registry.isPending(this.id)) return;
+    if (this.aborted || this.finished) return;
     this.aborted = true;
     this.stream.destroy();
     await closed(this.stream);
     await this.finishing?.catch(() => {});
-    await this.registry.discard([this.id]);
+    // Wherever the bytes got to: the temp file, or data/ if the rename won the race with this abort.
+    await Promise.all([unlinkQuietly(this.layout.tmpPath(this.id)), unlinkQuietly(this.layout.dataPath(this.id))]);
+    this.onDone(this.id);
   }
 
   private async complete(): Promise<number> {
     if (!this.stream.writableEnded) this.stream.end();
     await closed(this.stream);
     if (this.stream.errored) throw this.stream.errored;
-    if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
+    if (this.aborted) throw new Error(`blob writer ${this.id} was aborted`);
     await rename(this.layout.tmpPath(this.id), this.layout.dataPath(this.id));
     await fsyncDir(this.layout.shardDir(this.id));
-    if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
-    const size = this.stream.bytesWritten;
-    this.registry.markReady(this.id, size);
-    return size;
+    if (this.aborted) throw new Error(`blob writer ${this.id} was aborted`);
+    this.finished = true;
+    this.onDone(this.id);
+    return this.stream.bytesWritten;
   }
 }
 
 function closed(stream: WriteStream): Promise<void> {
   if (stream.closed) return Promise.resolve();
   return new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
+export async function unlinkQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // ENOENT: already gone; anything else: left for the next sweep.
+  }
 }

@@ -1,0 +1,344 @@
+// The embedded metadata store: one SQLite file (WAL, synchronous=FULL), held by one process.
+//
+// All SQL runs synchronously on the event loop thread, so each transaction is atomic with respect to
+// every other request of this process, and the object store's callbacks (check, update, build) run
+// inside it. Object and part writes go through a group commit: the writes asked for in one turn of the
+// event loop share one transaction (and one fsync), each in its own savepoint; none resolves before that
+// commit. Bucket, upload and settings changes are rare and commit on their own.
+import type { Database } from 'better-sqlite3';
+import { BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload } from '../../errors.js';
+import type {
+  BucketEncryption,
+  BucketInfo,
+  BucketSettingName,
+  BucketSettings,
+  DeleteResult,
+  ObjectRecord,
+  ObjectSummary,
+  SseFields,
+  StoreStats,
+  UploadedPart,
+  UploadRecord,
+  UploadRef,
+  UploadSummary,
+} from '../../types.js';
+import type { MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import { GroupCommit } from './group-commit.js';
+import {
+  bucketEncryption,
+  bucketInfo,
+  jsonOrNull,
+  objectInsert,
+  objectRecord,
+  objectSummary,
+  partInsert,
+  storedSize,
+  tagsOrNull,
+  uploadedPart,
+  uploadInsert,
+  uploadRecord,
+  uploadSummary,
+  type BucketRow,
+  type ObjectRow,
+  type UploadRow,
+} from './rows.js';
+import { Statements } from './statements.js';
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly kind = 'sqlite';
+  private readonly s: Statements;
+  private readonly commits: GroupCommit;
+  private closed = false;
+
+  /** `db` is open, locked and migrated (see database.ts); `path` names it in errors. */
+  constructor(
+    private readonly db: Database,
+    readonly path: string,
+  ) {
+    this.s = new Statements(db);
+    this.commits = new GroupCommit(db);
+  }
+
+  async schemaVersion(): Promise<number> {
+    this.assertOpen();
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  // ------------------------------------------------------------------ buckets
+
+  async createBucket(name: string, createdAt: Date, encryption: BucketEncryption | undefined): Promise<BucketInfo> {
+    this.assertOpen();
+    this.db.transaction(() => {
+      if (this.s.getBucket.get(name)) throw new BucketAlreadyExists(name);
+      this.s.insertBucket.run(name, createdAt.getTime(), jsonOrNull(encryption));
+    })();
+    return { name, createdAt: new Date(createdAt.getTime()) };
+  }
+
+  async deleteBucket(name: string): Promise<Superseded> {
+    this.assertOpen();
+    return this.db.transaction(() => {
+      this.requireBucket(name);
+      if (this.s.bucketHasObjects.get(name)) throw new BucketNotEmpty(name);
+      const blobs: string[] = [];
+      for (const { upload_id } of this.s.bucketUploadIds.all(name)) {
+        blobs.push(...this.s.getUploadParts.all(upload_id).map((part) => part.data_id));
+        this.s.deleteUpload.run(upload_id);
+      }
+      this.s.deleteBucketSettings.run(name);
+      this.s.deleteBucket.run(name);
+      return blobs;
+    })();
+  }
+
+  async getBucket(name: string): Promise<BucketInfo & { encryption?: BucketEncryption }> {
+    this.assertOpen();
+    const row = this.requireBucket(name);
+    const encryption = bucketEncryption(row);
+    return { ...bucketInfo(row), ...(encryption !== undefined && { encryption }) };
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    this.assertOpen();
+    return this.s.listBuckets.all().map(bucketInfo);
+  }
+
+  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
+    this.assertOpen();
+    const { changes } = this.s.setBucketEncryption.run(jsonOrNull(encryption), name);
+    if (changes === 0) throw new NoSuchBucket(name);
+  }
+
+  async getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined> {
+    this.assertOpen();
+    this.requireBucket(name);
+    const row = this.s.getBucketSetting.get(name, setting);
+    return row === undefined ? undefined : (JSON.parse(row.value) as BucketSettings[K]);
+  }
+
+  async putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void> {
+    this.assertOpen();
+    this.db.transaction(() => {
+      this.requireBucket(name);
+      if (value === undefined) this.s.deleteBucketSetting.run(name, setting);
+      else this.s.putBucketSetting.run(name, setting, JSON.stringify(value));
+    })();
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    this.assertOpen();
+    const row = this.s.getObject.get(bucket, key);
+    if (!row) {
+      this.requireBucket(bucket);
+      return undefined;
+    }
+    return objectRecord(row, this.s.getObjectParts.all(row.id));
+  }
+
+  async putObject(object: ObjectRecord, check: (existing: ObjectRecord | undefined) => void): Promise<Superseded> {
+    this.assertOpen();
+    return this.commits.run(() => {
+      this.requireBucket(object.bucket);
+      const existing = this.readObject(object.bucket, object.key);
+      check(existing?.record);
+      const superseded = existing ? this.removeObject(existing.row, existing.record) : [];
+      this.insertObject(object);
+      return superseded;
+    });
+  }
+
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<{ results: DeleteResult[]; superseded: Superseded }> {
+    this.assertOpen();
+    return this.commits.run(() => {
+      this.requireBucket(bucket);
+      const results: DeleteResult[] = [];
+      const superseded: string[] = [];
+      for (const key of keys) {
+        const existing = this.readObject(bucket, key);
+        if (existing) superseded.push(...this.removeObject(existing.row, existing.record));
+        results.push({ key, deleted: existing !== undefined });
+      }
+      return { results, superseded };
+    });
+  }
+
+  async updateObject(bucket: string, key: string, update: (existing: ObjectRecord) => ObjectPatch): Promise<ObjectRecord> {
+    this.assertOpen();
+    return this.commits.run(() => {
+      const existing = this.readObject(bucket, key);
+      if (!existing) {
+        this.requireBucket(bucket);
+        throw new NoSuchKey(bucket, key);
+      }
+      const patch = update(existing.record);
+      const { tags: _tags, ...record } = existing.record;
+      const updated: ObjectRecord = { ...record, revision: patch.revision ?? record.revision, sse: patch.sse ?? record.sse };
+      const tags = patch.tags ?? existing.record.tags;
+      if (tags !== undefined && tags.length > 0) updated.tags = tags;
+      this.s.updateObject.run(updated.revision, JSON.stringify(updated.sse), tagsOrNull(updated.tags), existing.row.id);
+      return updated;
+    });
+  }
+
+  async listObjects(bucket: string, fromKey: string, upper: string | undefined, limit: number): Promise<ObjectSummary[]> {
+    this.assertOpen();
+    this.requireBucket(bucket);
+    const rows =
+      upper === undefined
+        ? this.s.listObjectsFrom.all(bucket, fromKey, limit)
+        : this.s.listObjectsBetween.all(bucket, fromKey, upper, limit);
+    return rows.map(objectSummary);
+  }
+
+  // ------------------------------------------------------------------ multipart uploads
+
+  async createUpload(upload: UploadRecord): Promise<void> {
+    this.assertOpen();
+    this.db.transaction(() => {
+      this.requireBucket(upload.bucket);
+      this.s.insertUpload.run(uploadInsert(upload));
+    })();
+  }
+
+  async getUpload(ref: UploadRef): Promise<UploadRecord> {
+    this.assertOpen();
+    return uploadRecord(this.requireUpload(ref));
+  }
+
+  async putPart(ref: UploadRef, part: UploadedPart): Promise<Superseded> {
+    this.assertOpen();
+    return this.commits.run(() => {
+      this.requireUpload(ref);
+      const previous = this.s.getUploadPart.get(ref.uploadId, part.number);
+      if (previous) this.s.deleteUploadPart.run(ref.uploadId, part.number);
+      this.s.insertUploadPart.run({ ...partInsert(ref.uploadId, part), last_modified: part.lastModified.getTime() });
+      return previous ? [previous.data_id] : [];
+    });
+  }
+
+  async listParts(ref: UploadRef, afterNumber: number, limit: number): Promise<UploadedPart[]> {
+    this.assertOpen();
+    this.requireUpload(ref);
+    return this.s.listUploadParts.all(ref.uploadId, afterNumber, limit).map(uploadedPart);
+  }
+
+  async listUploads(bucket: string, from: UploadPosition, upper: string | undefined, limit: number): Promise<UploadSummary[]> {
+    this.assertOpen();
+    this.requireBucket(bucket);
+    const rows =
+      upper === undefined
+        ? this.s.listUploadsFrom.all(bucket, from.key, from.afterId, limit)
+        : this.s.listUploadsBetween.all(bucket, from.key, from.afterId, upper, limit);
+    return rows.map(uploadSummary);
+  }
+
+  async completeUpload(
+    ref: UploadRef,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined) => ObjectRecord,
+  ): Promise<Superseded> {
+    this.assertOpen();
+    return this.commits.run(() => {
+      const upload = uploadRecord(this.requireUpload(ref));
+      const parts = this.s.getUploadParts.all(ref.uploadId).map(uploadedPart);
+      const existing = this.readObject(ref.bucket, ref.key);
+      const object = build(upload, parts, existing?.record);
+      const superseded = existing ? this.removeObject(existing.row, existing.record) : [];
+      this.insertObject(object);
+      this.s.deleteUpload.run(ref.uploadId); // cascades to the upload's part rows
+      const used = new Set(object.parts.map((part) => part.dataId));
+      return [...superseded, ...parts.filter((part) => !used.has(part.dataId)).map((part) => part.dataId)];
+    });
+  }
+
+  async abortUpload(ref: UploadRef): Promise<Superseded> {
+    this.assertOpen();
+    return this.db.transaction(() => {
+      this.requireUpload(ref);
+      const blobs = this.s.getUploadParts.all(ref.uploadId).map((row) => row.data_id);
+      this.s.deleteUpload.run(ref.uploadId);
+      return blobs;
+    })();
+  }
+
+  async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void> {
+    this.assertOpen();
+    await this.commits.run(() => {
+      const { sse } = update(uploadRecord(this.requireUpload(ref)));
+      this.s.updateUploadSse.run(JSON.stringify(sse), ref.uploadId);
+    });
+  }
+
+  // ------------------------------------------------------------------ maintenance
+
+  async referencedBlobs(ids: readonly string[]): Promise<Set<string>> {
+    this.assertOpen();
+    // One index lookup each (data_id is UNIQUE in both tables), synchronously: cheaper than building a query.
+    return new Set(ids.filter((id) => this.s.dataIsReferenced.get(id, id) !== undefined));
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    const buckets = this.s.bucketTotals.get()!;
+    const uploads = this.s.uploadTotals.get()!;
+    return {
+      buckets: buckets.buckets,
+      objects: buckets.objects ?? 0,
+      bytes: buckets.bytes ?? 0,
+      storedBytes: buckets.stored ?? 0,
+      uploads: uploads.uploads,
+      uploadParts: uploads.parts,
+      uploadStoredBytes: uploads.stored ?? 0,
+    };
+  }
+
+  /** Commits what is queued, then closes meta.db, releasing the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.commits.flush();
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------ helpers (run inside transactions)
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`the metadata store ${this.path} is closed`);
+  }
+
+  private requireBucket(name: string): BucketRow {
+    const row = this.s.getBucket.get(name);
+    if (!row) throw new NoSuchBucket(name);
+    return row;
+  }
+
+  private requireUpload(ref: UploadRef): UploadRow {
+    const row = this.s.getUpload.get(ref.uploadId, ref.bucket, ref.key);
+    if (!row) {
+      this.requireBucket(ref.bucket);
+      throw new NoSuchUpload(ref.uploadId);
+    }
+    return row;
+  }
+
+  private readObject(bucket: string, key: string): { row: ObjectRow; record: ObjectRecord } | undefined {
+    const row = this.s.getObject.get(bucket, key);
+    return row ? { row, record: objectRecord(row, this.s.getObjectParts.all(row.id)) } : undefined;
+  }
+
+  /** Deletes an object row (its part rows cascade) and returns its blobs. */
+  private removeObject(row: ObjectRow, record: ObjectRecord): string[] {
+    this.s.deleteObject.run(row.id);
+    this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
+    return record.parts.map((part) => part.dataId);
+  }
+
+  private insertObject(object: ObjectRecord): void {
+    const row = objectInsert(object);
+    const { lastInsertRowid } = this.s.insertObject.run(row);
+    const objectId = Number(lastInsertRowid);
+    for (const part of object.parts) this.s.insertObjectPart.run(partInsert(objectId, part));
+    this.s.adjustBucketTotals.run(1, row.size, storedSize(object.parts), object.bucket);
+  }
+}

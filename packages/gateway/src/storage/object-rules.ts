@@ -1,0 +1,66 @@
+// The S3 rules the object store applies inside a metadata transaction (the callbacks it hands the
+// metadata store), and the values it generates: revisions and upload ids. Written once, for every
+// metadata store.
+import { randomBytes } from 'node:crypto';
+import { InvalidPart, PreconditionFailed } from './errors.js';
+import type { CompletePart, ObjectRecord, PartRecord, UploadedPart, WritePrecondition } from './types.js';
+import { assertPartNumber, assertSize } from './validation.js';
+
+/** Every given condition must hold for the object as it is now, else PreconditionFailed. */
+export function checkPrecondition(existing: ObjectRecord | undefined, condition: WritePrecondition | undefined): void {
+  if (!condition) return;
+  if (condition.ifNoneMatch === '*' && existing) {
+    throw new PreconditionFailed(`The object ${existing.key} already exists`);
+  }
+  if (condition.ifMatchEtag !== undefined) {
+    if (!existing || unquote(existing.etag) !== unquote(condition.ifMatchEtag)) {
+      throw new PreconditionFailed('The object does not exist with the ETag given in If-Match');
+    }
+  }
+  if (condition.ifRevision !== undefined && existing?.revision !== condition.ifRevision) {
+    throw new PreconditionFailed('The object changed since it was read');
+  }
+}
+
+/**
+ * The parts a CompleteMultipartUpload chose, from those uploaded: each must have been uploaded and match
+ * its ETag when one is given (InvalidPart). Their order was checked before (InvalidPartOrder).
+ */
+export function chooseParts(uploaded: readonly UploadedPart[], chosen: readonly CompletePart[], uploadId: string): PartRecord[] {
+  const byNumber = new Map(uploaded.map((part) => [part.number, part]));
+  return chosen.map(({ number, etag }) => {
+    const part = byNumber.get(number);
+    if (!part) throw new InvalidPart(`Part ${number} was not uploaded (upload ${uploadId})`);
+    if (etag !== undefined && unquote(etag) !== unquote(part.etag)) {
+      throw new InvalidPart(`Part ${number} has ETag "${unquote(part.etag)}", not "${unquote(etag)}"`);
+    }
+    const { lastModified: _uploaded, ...record } = part;
+    return record;
+  });
+}
+
+/** The parts handed to putObject/putPart: numbered, ascending, with sizes. A failure is the caller's bug. */
+export function assertParts(parts: readonly PartRecord[]): void {
+  if (parts.length === 0) throw new TypeError('an object needs at least one part (an empty object has one empty part)');
+  parts.forEach((part, i) => {
+    assertPartNumber(part.number);
+    if (i > 0 && part.number <= parts[i - 1]!.number) {
+      throw new TypeError('parts must be in strictly ascending order of part number');
+    }
+    assertSize('plainSize', part.plainSize);
+    assertSize('encSize', part.encSize);
+  });
+}
+
+export function unquote(etag: string): string {
+  return etag.replace(/"/g, '');
+}
+
+export function newRevision(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** Time-ordered (so ids sort in initiation order, as S3 lists them) and 128 random bits. */
+export function newUploadId(): string {
+  return Date.now().toString(16).padStart(12, '0') + randomBytes(16).toString('hex');
+}

@@ -1,0 +1,492 @@
+// The backend-neutral object store: the ObjectStore contract over one metadata store (SQLite, PostgreSQL)
+// and one blob store (fs, s3). Every S3 rule of storage is here, once: key, part and size checks,
+// preconditions, revisions and upload ids, which parts a Complete may use, the rolled-up listing and its
+// continuation tokens, which blobs a commit may reference, and the sweep.
+//
+// Crash safety rests on one order for every write:
+//   1. the blob is written and made durable under a fresh id (BlobWriter.finish);
+//   2. the metadata commits in one transaction, which checks the S3 rules against the current state;
+//   3. only then are the blobs it superseded reclaimed (ReclaimPolicy).
+// A crash before 2 leaves an unreferenced blob, a crash before 3 superseded ones; the sweep removes both.
+// Metadata never references a blob that is not whole, so an object is always the old version or the new one.
+import type { Readable } from 'node:stream';
+import type { BlobStore } from './blobs/types.js';
+import { decodeContinuationToken, encodeContinuationToken } from './continuation-token.js';
+import { InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
+import { keyAfter } from './key-order.js';
+import type { MetadataStore } from './metadata/types.js';
+import { assertParts, checkPrecondition, chooseParts, newRevision, newUploadId } from './object-rules.js';
+import type { ReclaimPolicy } from './reclaim.js';
+import { scanRolledUp, startPosition } from './rolled-up-scan.js';
+import { sweep } from './sweep.js';
+import type {
+  BucketEncryption,
+  BucketInfo,
+  BucketSettingName,
+  BucketSettings,
+  CompletePart,
+  CompleteUploadInput,
+  CreateBucketOptions,
+  CreateUploadInput,
+  DataWriter,
+  DeleteResult,
+  ListObjectsPage,
+  ListObjectsQuery,
+  ListPartsPage,
+  ListPartsQuery,
+  ListUploadsPage,
+  ListUploadsQuery,
+  ObjectRecord,
+  ObjectStore,
+  PartInput,
+  PartReader,
+  PartRecord,
+  PutObjectInput,
+  SseFields,
+  StoreStats,
+  SweepReport,
+  Tag,
+  UploadedPart,
+  UploadRecord,
+  UploadRef,
+} from './types.js';
+import { UncommittedBlobs } from './uncommitted-blobs.js';
+import { assertListArgument, assertMaxCount, assertObjectKey, assertPartNumber, assertSize } from './validation.js';
+
+const DEFAULT_MAX = 1000;
+
+/** What a status page may show of a backend: kinds and places, never a credential. */
+export interface BackendDescription {
+  /** 'fs' for the embedded layout (SQLite and blobs in one directory), else `<metadata>+<blobs>`, e.g. 'postgres+s3'. */
+  type: string;
+  /** The embedded layout's directory. */
+  path?: string;
+  metadata: { kind: string } & Record<string, string | number | boolean>;
+  blobs: { kind: string } & Record<string, string | number | boolean>;
+}
+
+/** Where rotation jobs are kept: a SQLite file beside the embedded metadata, or in the metadata store itself. */
+export type RotationJobsHome = { sqlite: string } | { metadataStore: string };
+
+/** What the gateway may know of its backend besides the ObjectStore contract. */
+export interface BackendInfo {
+  describe(): BackendDescription;
+  readonly rotationJobs: RotationJobsHome;
+}
+
+export interface LayeredStoreOptions {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  reclaim: ReclaimPolicy;
+  /**
+   * The sweep leaves blobs and writer leftovers younger than this alone. undefined: no bound, for stores
+   * this process holds alone (the embedded SQLite lock), where its own pending writers are all there are.
+   */
+  orphanMinAgeMs: number | undefined;
+  description: BackendDescription;
+  rotationJobs: RotationJobsHome;
+}
+
+export class LayeredObjectStore implements ObjectStore, BackendInfo {
+  readonly backend: string;
+  readonly metadata: MetadataStore;
+  readonly blobs: BlobStore;
+  /** Where rotation jobs live, as the factory decided (the store itself keeps none). */
+  readonly rotationJobs: RotationJobsHome;
+  /** What the sweep at open removed. */
+  startupSweep?: SweepReport;
+  private readonly uncommitted: UncommittedBlobs;
+  private readonly reclaimer: ReclaimPolicy;
+  private readonly orphanMinAgeMs: number | undefined;
+  private readonly description: BackendDescription;
+  private sweeping?: Promise<SweepReport>;
+  private closed = false;
+
+  constructor(options: LayeredStoreOptions) {
+    this.metadata = options.metadata;
+    this.blobs = options.blobs;
+    this.reclaimer = options.reclaim;
+    this.orphanMinAgeMs = options.orphanMinAgeMs;
+    this.description = options.description;
+    this.rotationJobs = options.rotationJobs;
+    this.backend = options.description.type;
+    this.uncommitted = new UncommittedBlobs(options.blobs);
+  }
+
+  /** Kinds and places of the two stores, for status pages and logs: no credential, no password. */
+  describe(): BackendDescription {
+    return structuredClone(this.description);
+  }
+
+  // ------------------------------------------------------------------ buckets
+
+  async createBucket(name: string, options: CreateBucketOptions = {}): Promise<BucketInfo> {
+    this.assertOpen();
+    if (typeof name !== 'string' || name === '') throw new TypeError('a bucket name must be a non-empty string');
+    return this.metadata.createBucket(name, new Date(), options.encryption);
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    this.assertOpen();
+    await this.reclaimer.reclaim(await this.metadata.deleteBucket(name));
+  }
+
+  async headBucket(name: string): Promise<BucketInfo> {
+    this.assertOpen();
+    const { name: bucket, createdAt } = await this.metadata.getBucket(name);
+    return { name: bucket, createdAt };
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    this.assertOpen();
+    return this.metadata.listBuckets();
+  }
+
+  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
+    this.assertOpen();
+    return (await this.metadata.getBucket(name)).encryption;
+  }
+
+  async putBucketEncryption(name: string, config: BucketEncryption): Promise<void> {
+    this.assertOpen();
+    await this.metadata.setBucketEncryption(name, config);
+  }
+
+  async deleteBucketEncryption(name: string): Promise<void> {
+    this.assertOpen();
+    await this.metadata.setBucketEncryption(name, undefined);
+  }
+
+  async getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined> {
+    this.assertOpen();
+    return this.metadata.getBucketSetting(name, setting);
+  }
+
+  async putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void> {
+    this.assertOpen();
+    await this.metadata.putBucketSetting(name, setting, value);
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  async createDataWriter(bucket: string): Promise<DataWriter> {
+    this.assertOpen();
+    await this.metadata.getBucket(bucket); // NoSuchBucket before any byte is written
+    return this.uncommitted.createWriter();
+  }
+
+  async putObject(input: PutObjectInput): Promise<ObjectRecord> {
+    this.assertOpen();
+    const dataIds = input.parts.map((part) => part.dataId);
+    let record: ObjectRecord;
+    let superseded: string[];
+    try {
+      assertObjectKey(input.key);
+      assertParts(input.parts);
+      assertSize('size', input.size);
+      const total = input.parts.reduce((sum, part) => sum + part.plainSize, 0);
+      if (total !== input.size) {
+        throw new TypeError(`object size ${input.size} is not the sum of its parts' plainSize (${total})`);
+      }
+      this.uncommitted.assertReady(input.parts);
+      const { precondition, ...fields } = input;
+      record = newObjectRecord(fields);
+      superseded = await this.metadata.putObject(record, (existing) => checkPrecondition(existing, precondition));
+    } catch (err) {
+      await this.uncommitted.discard(dataIds); // putObject owns the data: a failed put leaves none
+      throw err;
+    }
+    this.uncommitted.settle(dataIds);
+    await this.reclaimer.reclaim(superseded);
+    return record;
+  }
+
+  async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    this.assertOpen();
+    assertObjectKey(key);
+    return this.metadata.getObject(bucket, key);
+  }
+
+  async openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable> {
+    this.assertOpen();
+    assertRange(dataId, start, endExclusive);
+    return this.blobs.openRange(dataId, start, endExclusive);
+  }
+
+  async openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader> {
+    this.assertOpen();
+    assertRange(dataId, start, endExclusive);
+    return this.blobs.openReader(dataId, start, endExclusive);
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<boolean> {
+    const [result] = await this.deleteObjects(bucket, [key]);
+    return result?.deleted ?? false;
+  }
+
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteResult[]> {
+    this.assertOpen();
+    keys.forEach(assertObjectKey);
+    const { results, superseded } = await this.metadata.deleteObjects(bucket, keys);
+    await this.reclaimer.reclaim(superseded);
+    return results;
+  }
+
+  async updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields): Promise<ObjectRecord> {
+    this.assertOpen();
+    assertObjectKey(key);
+    return this.metadata.updateObject(bucket, key, (existing) => {
+      if (existing.revision !== expectRevision) {
+        throw new PreconditionFailed(
+          `The object ${key} changed since it was read (revision ${existing.revision}, expected ${expectRevision})`,
+        );
+      }
+      return { sse, revision: newRevision() };
+    });
+  }
+
+  async putObjectTags(bucket: string, key: string, tags: Tag[]): Promise<ObjectRecord> {
+    this.assertOpen();
+    assertObjectKey(key);
+    return this.metadata.updateObject(bucket, key, () => ({ tags }));
+  }
+
+  async listObjects(query: ListObjectsQuery): Promise<ListObjectsPage> {
+    this.assertOpen();
+    const prefix = query.prefix ?? '';
+    const delimiter = query.delimiter ?? '';
+    const maxKeys = query.maxKeys ?? DEFAULT_MAX;
+    assertListArgument('prefix', prefix);
+    assertListArgument('delimiter', delimiter);
+    assertListArgument('start-after', query.startAfter);
+    assertMaxCount('max-keys', maxKeys);
+    const after = query.continuationToken !== undefined ? decodeContinuationToken(query.continuationToken) : query.startAfter;
+
+    let asked = false;
+    const page = await scanRolledUp({
+      prefix,
+      delimiter,
+      maxEntries: maxKeys,
+      start: startPosition(prefix, delimiter, after),
+      rowsFrom: (from, upper, limit) => {
+        asked = true;
+        return this.metadata.listObjects(query.bucket, from.key, upper, limit);
+      },
+      positionAfter: (row) => ({ key: keyAfter(row.key), afterId: '' }),
+    });
+    if (!asked) await this.metadata.getBucket(query.bucket); // NoSuchBucket even when nothing was read
+    const result: ListObjectsPage = { contents: page.rows, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
+    if (page.truncated && page.last) {
+      const last = 'row' in page.last ? page.last.row.key : page.last.prefix;
+      result.nextToken = encodeContinuationToken(last);
+      result.nextMarker = last;
+    }
+    return result;
+  }
+
+  // ------------------------------------------------------------------ multipart
+
+  async createUpload(input: CreateUploadInput): Promise<UploadRecord> {
+    this.assertOpen();
+    assertObjectKey(input.key);
+    const upload: UploadRecord = {
+      bucket: input.bucket,
+      key: input.key,
+      uploadId: newUploadId(),
+      initiated: new Date(),
+      userMetadata: input.userMetadata,
+      standardHeaders: input.standardHeaders,
+      sse: input.sse,
+    };
+    if (input.contentType !== undefined) upload.contentType = input.contentType;
+    if (input.checksumAlgorithm !== undefined) upload.checksumAlgorithm = input.checksumAlgorithm;
+    if (input.checksumType !== undefined) upload.checksumType = input.checksumType;
+    if (input.tags !== undefined && input.tags.length > 0) upload.tags = input.tags;
+    await this.metadata.createUpload(upload);
+    return upload;
+  }
+
+  async getUpload(ref: UploadRef): Promise<UploadRecord> {
+    this.assertOpen();
+    return this.metadata.getUpload(ref);
+  }
+
+  async putPart(ref: UploadRef, number: number, dataId: string, part: PartInput): Promise<UploadedPart> {
+    this.assertOpen();
+    let uploaded: UploadedPart;
+    let superseded: string[];
+    try {
+      const record: PartRecord = { number, dataId, ...part };
+      assertParts([record]);
+      this.uncommitted.assertReady([record]);
+      uploaded = { ...record, lastModified: new Date() };
+      superseded = await this.metadata.putPart(ref, uploaded);
+    } catch (err) {
+      await this.uncommitted.discard([dataId]);
+      throw err;
+    }
+    this.uncommitted.settle([dataId]);
+    await this.reclaimer.reclaim(superseded);
+    return uploaded;
+  }
+
+  async listParts(ref: UploadRef, query: ListPartsQuery = {}): Promise<ListPartsPage> {
+    this.assertOpen();
+    const marker = query.partNumberMarker ?? 0;
+    const maxParts = query.maxParts ?? DEFAULT_MAX;
+    assertMaxCount('part-number-marker', marker);
+    assertMaxCount('max-parts', maxParts);
+    if (maxParts === 0) {
+      await this.metadata.getUpload(ref); // NoSuchUpload still
+      return { parts: [], isTruncated: false };
+    }
+    const rows = await this.metadata.listParts(ref, marker, maxParts + 1);
+    const parts = rows.slice(0, maxParts);
+    const page: ListPartsPage = { parts, isTruncated: rows.length > maxParts };
+    if (page.isTruncated) page.nextPartNumberMarker = parts[parts.length - 1]?.number;
+    return page;
+  }
+
+  async listUploads(query: ListUploadsQuery): Promise<ListUploadsPage> {
+    this.assertOpen();
+    const prefix = query.prefix ?? '';
+    const delimiter = query.delimiter ?? '';
+    const maxUploads = query.maxUploads ?? DEFAULT_MAX;
+    assertListArgument('prefix', prefix);
+    assertListArgument('delimiter', delimiter);
+    assertListArgument('key-marker', query.keyMarker);
+    assertMaxCount('max-uploads', maxUploads);
+    // S3 ignores upload-id-marker without key-marker.
+    const afterId = query.keyMarker !== undefined ? (query.uploadIdMarker ?? '') : '';
+
+    let asked = false;
+    const page = await scanRolledUp({
+      prefix,
+      delimiter,
+      maxEntries: maxUploads,
+      start: startPosition(prefix, delimiter, query.keyMarker, afterId),
+      rowsFrom: (from, upper, limit) => {
+        asked = true;
+        return this.metadata.listUploads(query.bucket, from, upper, limit);
+      },
+      positionAfter: (row) => ({ key: row.key, afterId: row.uploadId }),
+    });
+    if (!asked) await this.metadata.getBucket(query.bucket);
+    const result: ListUploadsPage = { uploads: page.rows, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
+    if (page.truncated && page.last) {
+      if ('row' in page.last) {
+        result.nextKeyMarker = page.last.row.key;
+        result.nextUploadIdMarker = page.last.row.uploadId;
+      } else {
+        result.nextKeyMarker = page.last.prefix;
+      }
+    }
+    return result;
+  }
+
+  async completeUpload(ref: UploadRef, chosen: readonly CompletePart[], input: CompleteUploadInput): Promise<ObjectRecord> {
+    this.assertOpen();
+    if (chosen.length === 0) throw new InvalidPart('You must specify at least one part');
+    chosen.forEach((part, i) => {
+      assertPartNumber(part.number);
+      if (i > 0 && part.number <= chosen[i - 1]!.number) throw new InvalidPartOrder();
+    });
+    let record: ObjectRecord | undefined;
+    const superseded = await this.metadata.completeUpload(ref, (upload, uploaded, existing) => {
+      const parts = chooseParts(uploaded, chosen, ref.uploadId);
+      checkPrecondition(existing, input.precondition);
+      record = newObjectRecord({
+        bucket: ref.bucket,
+        key: ref.key,
+        size: parts.reduce((sum, part) => sum + part.plainSize, 0),
+        etag: input.etag,
+        ...(upload.contentType !== undefined && { contentType: upload.contentType }),
+        userMetadata: upload.userMetadata,
+        standardHeaders: upload.standardHeaders,
+        ...(upload.tags !== undefined && { tags: upload.tags }),
+        ...(input.checksum !== undefined && { checksum: input.checksum }),
+        sse: input.sse ?? upload.sse,
+        parts,
+      });
+      return record;
+    });
+    await this.reclaimer.reclaim(superseded);
+    return record!;
+  }
+
+  async updateUploadSSE(ref: UploadRef, expect: SseFields, sse: SseFields): Promise<void> {
+    this.assertOpen();
+    await this.metadata.updateUpload(ref, (upload) => {
+      // Uploads have no revision: compare the fields themselves, in their stored (JSON) form.
+      if (JSON.stringify(upload.sse) !== JSON.stringify(expect)) {
+        throw new PreconditionFailed(`The upload ${ref.uploadId} of ${ref.key} changed its encryption since it was read`);
+      }
+      return { sse };
+    });
+  }
+
+  async abortUpload(ref: UploadRef): Promise<void> {
+    this.assertOpen();
+    await this.reclaimer.reclaim(await this.metadata.abortUpload(ref));
+  }
+
+  // ------------------------------------------------------------------ maintenance
+
+  /** One sweep at a time: a call while one runs gets its report. */
+  async sweep(): Promise<SweepReport> {
+    this.assertOpen();
+    this.sweeping ??= sweep({
+      metadata: this.metadata,
+      blobs: this.blobs,
+      isPending: (id) => this.uncommitted.isPending(id),
+      minAgeMs: this.orphanMinAgeMs,
+    }).finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    return this.metadata.stats();
+  }
+
+  /**
+   * Closes both stores (the embedded metadata store releases its lock). Blobs of unfinished writers, and
+   * superseded blobs still waiting to be reclaimed, are swept at a later open.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.reclaimer.close();
+    await this.sweeping?.catch(() => {});
+    try {
+      await this.metadata.close();
+    } finally {
+      await this.blobs.close();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`the object store (${this.backend}) is closed`);
+  }
+}
+
+/** A new version of an object: a fresh revision, stamped now; optional fields only when they hold something. */
+function newObjectRecord(fields: Omit<PutObjectInput, 'precondition'>): ObjectRecord {
+  const { contentType, checksum, tags, parts, ...rest } = fields;
+  const record: ObjectRecord = {
+    ...rest,
+    revision: newRevision(),
+    lastModified: new Date(),
+    parts: parts.map((part) => ({ ...part })),
+  };
+  if (contentType !== undefined) record.contentType = contentType;
+  if (checksum !== undefined) record.checksum = checksum;
+  if (tags !== undefined && tags.length > 0) record.tags = tags;
+  return record;
+}
+
+function assertRange(dataId: string, start: number, endExclusive: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive < start) {
+    throw new RangeError(`invalid byte range [${start}, ${endExclusive}) of data ${dataId}`);
+  }
+}
