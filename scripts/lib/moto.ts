@@ -16,7 +16,23 @@ export interface MotoServer {
   endpoint: string;
   port: number;
   process: ChildProcess;
+  /**
+   * Requests served so far, by kind ("PUT", "GET", "DELETE", "PUT part", "POST complete", …), counted from
+   * moto's access log: what a client's request cost upstream.
+   */
+  requests(): Record<string, number>;
   close(): Promise<void>;
+}
+
+/** "PUT part" for `PUT /b/k?partNumber=1&uploadId=…`, "GET" for a plain GET, and so on. */
+function requestKind(method: string, target: string): string {
+  const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
+  if (/(^|&)partNumber=/.test(query)) return `${method} part`;
+  if (/(^|&)uploads(=|&|$)/.test(query)) return `${method} create-multipart`;
+  if (/(^|&)uploadId=/.test(query)) return `${method} ${method === 'POST' ? 'complete' : method === 'DELETE' ? 'abort' : 'list-parts'}`;
+  if (/(^|&)delete(=|&|$)/.test(query)) return 'POST delete-objects';
+  if (/(^|&)list-type=2/.test(query) || (method === 'GET' && /^\/[^/]+\/?$/.test(target.split('?')[0]!))) return 'GET list';
+  return method;
 }
 
 async function freePort(): Promise<number> {
@@ -32,8 +48,21 @@ export async function startMotoServer(options: { port?: number } = {}): Promise<
   const port = options.port ?? (await freePort());
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  let partial = '';
+  const counts: Record<string, number> = {};
   child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
+    const text = chunk.toString();
+    stderr = (stderr + text).slice(-2000);
+    // Werkzeug's access log: 127.0.0.1 - - [date] "PUT /bucket/key?x=y HTTP/1.1" 200 -
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+"/.exec(line);
+      if (m) {
+        const kind = requestKind(m[1]!, m[2]!);
+        counts[kind] = (counts[kind] ?? 0) + 1;
+      }
+    }
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const failed = new Promise<never>((_, reject) => child.once('error', reject));
@@ -57,6 +86,7 @@ export async function startMotoServer(options: { port?: number } = {}): Promise<
     endpoint,
     port,
     process: child,
+    requests: () => ({ ...counts }),
     async close() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
