@@ -50,8 +50,13 @@ export async function startGatewayWithAdmin(config: GatewayConfig, options: Admi
     throw err;
   }
   const a = admin!;
-  const resumed = a.rotation.resume();
-  if (resumed.length > 0) gw.svc.logger.info({ jobs: resumed.map((j) => j.id) }, 'resuming rotation jobs');
+  try {
+    const resumed = await a.rotation.resume();
+    if (resumed.length > 0) gw.svc.logger.info({ jobs: resumed.map((j) => j.id) }, 'resuming rotation jobs');
+  } catch (err) {
+    // The gateway serves S3 without its jobs; they resume at the next start.
+    gw.svc.logger.error({ err }, 'cannot resume the unfinished rotation jobs');
+  }
   const closeGateway = gw.close.bind(gw);
   let closing: Promise<void> | undefined;
   return Object.assign(gw, {

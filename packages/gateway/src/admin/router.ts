@@ -80,14 +80,14 @@ export function createAdminRouter({ svc, rotation, kes }: AdminDeps): Router {
     res.status(202).setHeader('Location', `${req.baseUrl}/rotate/${job.id}`).json(job);
   });
 
-  router.get('/rotate', (req, res) => {
+  router.get('/rotate', async (req, res) => {
     const limit = params(req).get('limit');
     if (limit !== null && !/^[1-9]\d{0,3}$/.test(limit)) throw badRequest('limit must be a number from 1 to 9999.');
-    res.json({ jobs: rotation.list(limit === null ? 100 : Number(limit)) });
+    res.json({ jobs: await rotation.list(limit === null ? 100 : Number(limit)) });
   });
 
-  router.get('/rotate/:id', (req, res) => {
-    res.json(rotation.get(String(req.params.id)));
+  router.get('/rotate/:id', async (req, res) => {
+    res.json(await rotation.get(String(req.params.id)));
   });
 
   router.delete('/rotate/:id', async (req, res) => {

@@ -19,6 +19,6 @@ export async function gatewayStatus(svc: GatewayServices, kes: KesProbe, rotatio
     region: svc.config.region,
     backend: { ...svc.backend.describe(), stats },
     kes: { endpoints, defaultKey: await kes.defaultKey(endpoints) },
-    rotation: { running: rotation.list().filter((j) => j.state === 'running').length },
+    rotation: { running: (await rotation.list()).filter((j) => j.state === 'running').length },
   };
 }

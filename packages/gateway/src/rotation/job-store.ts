@@ -1,177 +1,34 @@
-// Rotation jobs in a small SQLite file (rotation.db, beside the SQLite metadata: the backend says where), so a job that was
-// running when the gateway stopped is found and resumed at the next start.
-import DatabaseConstructor from 'better-sqlite3';
-import type { Database, Statement } from 'better-sqlite3';
-import { emptyCounters, type JobCounters, type JobState, type ObjectFailure, type RotationJob } from './types.js';
+// Where rotation jobs are kept, so that a job outlives the gateway that started it: the contract, and the
+// factory that picks the implementation from where the backend keeps them (a SQLite file beside embedded
+// metadata; tables of the shared PostgreSQL metadata database, where every gateway sees them).
+import type { RotationJobsHome } from '../storage/object-store.js';
+import { PostgresJobStore } from './job-store/postgres.js';
+import { SqliteJobStore } from './job-store/sqlite.js';
+import type { JobCounters, ObjectFailure, RotationJob } from './types.js';
 
-const SCHEMA_VERSION = 1;
-
-interface JobRow {
-  id: string;
-  bucket: string;
-  prefix: string;
-  to_key: string;
-  from_key: string | null;
-  dry_run: number;
-  state: string;
-  target_version: string | null;
-  total: number | null;
-  counters: string;
-  last_key: string | null;
-  error: string | null;
-  failures: string;
-  created_at: string;
-  finished_at: string | null;
-}
-
-function toJob(r: JobRow): RotationJob {
-  const job: RotationJob = {
-    id: r.id,
-    bucket: r.bucket,
-    prefix: r.prefix,
-    toKey: r.to_key,
-    dryRun: r.dry_run === 1,
-    state: r.state as JobState,
-    counters: { ...emptyCounters(), ...(JSON.parse(r.counters) as Partial<JobCounters>) },
-    failures: JSON.parse(r.failures) as ObjectFailure[],
-    createdAt: r.created_at,
-  };
-  if (r.from_key !== null) job.fromKey = r.from_key;
-  if (r.target_version !== null) job.targetVersion = r.target_version;
-  if (r.total !== null) job.total = r.total;
-  if (r.last_key !== null) job.lastKey = r.last_key;
-  if (r.error !== null) job.error = r.error;
-  if (r.finished_at !== null) job.finishedAt = r.finished_at;
-  return job;
-}
-
-export class JobStore {
-  private readonly db: Database;
-  private readonly s: {
-    insert: Statement;
-    progress: Statement;
-    finish: Statement;
-    target: Statement;
-    total: Statement;
-    get: Statement<[string], JobRow>;
-    list: Statement<[number], JobRow>;
-    running: Statement<[], JobRow>;
-  };
-
-  constructor(readonly path: string) {
-    this.db = new DatabaseConstructor(path, { timeout: 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      // A lost progress update costs re-checking a few objects (they are then skipped as current): NORMAL is enough.
-      this.db.pragma('synchronous = NORMAL');
-      this.migrate();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
-    this.s = {
-      insert: this.db.prepare(
-        `INSERT INTO jobs (id, bucket, prefix, to_key, from_key, dry_run, state, target_version, total, counters, last_key, error, failures, created_at, finished_at)
-         VALUES (@id, @bucket, @prefix, @to_key, @from_key, @dry_run, @state, @target_version, @total, @counters, @last_key, @error, @failures, @created_at, @finished_at)`,
-      ),
-      progress: this.db.prepare('UPDATE jobs SET counters = ?, last_key = ?, failures = ? WHERE id = ?'),
-      finish: this.db.prepare('UPDATE jobs SET state = ?, counters = ?, last_key = ?, failures = ?, error = ?, finished_at = ? WHERE id = ?'),
-      target: this.db.prepare('UPDATE jobs SET target_version = ? WHERE id = ?'),
-      total: this.db.prepare('UPDATE jobs SET total = ? WHERE id = ?'),
-      get: this.db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      list: this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?'),
-      running: this.db.prepare(`SELECT * FROM jobs WHERE state = 'running' ORDER BY created_at, id`),
-    };
-  }
-
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${this.path} was written by a newer kesgate (schema ${version}, this one knows ${SCHEMA_VERSION})`);
-    }
-    if (version === SCHEMA_VERSION) return;
-    this.db.exec(`
-      CREATE TABLE jobs (
-        id TEXT PRIMARY KEY,
-        bucket TEXT NOT NULL,
-        prefix TEXT NOT NULL,
-        to_key TEXT NOT NULL,
-        from_key TEXT,
-        dry_run INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        target_version TEXT,
-        total INTEGER,
-        counters TEXT NOT NULL,
-        last_key TEXT,
-        error TEXT,
-        failures TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        finished_at TEXT
-      );
-      CREATE INDEX jobs_state ON jobs (state);
-      PRAGMA user_version = ${SCHEMA_VERSION};
-    `);
-  }
-
-  insert(job: RotationJob): void {
-    this.s.insert.run({
-      id: job.id,
-      bucket: job.bucket,
-      prefix: job.prefix,
-      to_key: job.toKey,
-      from_key: job.fromKey ?? null,
-      dry_run: job.dryRun ? 1 : 0,
-      state: job.state,
-      target_version: job.targetVersion ?? null,
-      total: job.total ?? null,
-      counters: JSON.stringify(job.counters),
-      last_key: job.lastKey ?? null,
-      error: job.error ?? null,
-      failures: JSON.stringify(job.failures),
-      created_at: job.createdAt,
-      finished_at: job.finishedAt ?? null,
-    });
-  }
-
-  saveProgress(id: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): void {
-    this.s.progress.run(JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures), id);
-  }
-
-  saveTarget(id: string, version: string | undefined): void {
-    this.s.target.run(version ?? null, id);
-  }
-
-  saveTotal(id: string, total: number): void {
-    this.s.total.run(total, id);
-  }
-
-  finish(job: RotationJob): void {
-    this.s.finish.run(
-      job.state,
-      JSON.stringify(job.counters),
-      job.lastKey ?? null,
-      JSON.stringify(job.failures),
-      job.error ?? null,
-      job.finishedAt ?? null,
-      job.id,
-    );
-  }
-
-  get(id: string): RotationJob | undefined {
-    const row = this.s.get.get(id);
-    return row ? toJob(row) : undefined;
-  }
-
+export interface JobStore {
+  /** True when several gateways share these jobs (PostgreSQL); false for the embedded file. */
+  readonly shared: boolean;
+  insert(job: RotationJob): Promise<void>;
+  get(id: string): Promise<RotationJob | undefined>;
   /** Newest first. */
-  list(limit = 100): RotationJob[] {
-    return this.s.list.all(limit).map(toJob);
-  }
+  list(limit?: number): Promise<RotationJob[]>;
+  /** Jobs in the `running` state, oldest first (whether a gateway runs them now or not). */
+  running(): Promise<RotationJob[]>;
+  /** The finished prefix of the listing: counters, the last key and the failures recorded so far. */
+  saveProgress(id: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<void>;
+  saveTarget(id: string, version: string | undefined): Promise<void>;
+  saveTotal(id: string, total: number): Promise<void>;
+  /** Stores the job's end state (state, counters, last key, failures, error, finishedAt). */
+  finish(job: RotationJob): Promise<void>;
+  close(): Promise<void>;
+}
 
-  running(): RotationJob[] {
-    return this.s.running.all().map(toJob);
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+/**
+ * Opens the job store the backend names. The PostgreSQL one uses the metadata store's pool and tables its
+ * migrations made, so opening it does not touch the database.
+ */
+export function openJobStore(home: RotationJobsHome): JobStore {
+  if ('sqlite' in home) return new SqliteJobStore(home.sqlite);
+  return new PostgresJobStore(home.postgres);
 }

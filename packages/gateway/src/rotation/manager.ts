@@ -2,15 +2,14 @@
 // pause them (not end them) at shutdown.
 import { randomUUID } from 'node:crypto';
 import type { GatewayServices } from '../http/context.js';
-import type { RotationJobsHome } from '../storage/object-store.js';
-import { JobStore } from './job-store.js';
+import { openJobStore, type JobStore } from './job-store.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { JobRunner, type RunnerDeps } from './runner.js';
 import { resolveTarget } from './target.js';
 import { emptyCounters, type RotationJob, type RotationRequest } from './types.js';
 
 export interface RotationOptions {
-  /** Where rotation.db lives; default: where the backend keeps rotation jobs (beside SQLite's meta.db). */
+  /** A rotation.db to keep jobs in; default: where the backend keeps them (beside SQLite's meta.db, or in PostgreSQL). */
   dbPath?: string;
   /** Objects handled at once per job; default config.rotation.concurrency. */
   concurrency?: number;
@@ -32,15 +31,6 @@ export class UnknownJob extends Error {
   }
 }
 
-/**
- * The job database the backend names. With a PostgreSQL metadata store jobs belong in PostgreSQL, where
- * every gateway sees them; that job store is not written yet.
- */
-function jobDatabase(home: RotationJobsHome): string {
-  if ('sqlite' in home) return home.sqlite;
-  throw new Error(`rotation jobs kept in the ${home.metadataStore} metadata store are not available in this build of kesgate`);
-}
-
 function overlaps(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
@@ -55,7 +45,7 @@ export class RotationManager {
     private readonly svc: GatewayServices,
     options: RotationOptions = {},
   ) {
-    this.jobs = new JobStore(options.dbPath ?? jobDatabase(svc.backend.rotationJobs));
+    this.jobs = openJobStore(options.dbPath !== undefined ? { sqlite: options.dbPath } : svc.backend.rotationJobs);
     this.deps = {
       store: svc.store,
       enc: svc.enc,
@@ -75,9 +65,8 @@ export class RotationManager {
   async start(request: RotationRequest): Promise<RotationJob> {
     this.assertOpen();
     await this.svc.store.headBucket(request.bucket);
-    const clash = [...this.runners.values()]
-      .map((r) => r.snapshot())
-      .find((j) => j.state === 'running' && j.bucket === request.bucket && overlaps(j.prefix, request.prefix));
+    // Every running job, whichever gateway runs it.
+    const clash = (await this.jobs.running()).find((j) => j.bucket === request.bucket && overlaps(j.prefix, request.prefix));
     if (clash) {
       throw new RotationConflict(
         `Rotation job ${clash.id} is already running on bucket "${clash.bucket}"${clash.prefix ? ` with prefix "${clash.prefix}"` : ''}; wait for it or cancel it first.`,
@@ -93,16 +82,17 @@ export class RotationManager {
       failures: [],
       createdAt: new Date().toISOString(),
     };
-    this.jobs.insert(job);
+    await this.jobs.insert(job);
     this.launch(new JobRunner(job, this.deps, target));
     return this.get(job.id);
   }
 
-  /** Resumes every job rotation.db says is running (after a restart or a crash). */
-  resume(): RotationJob[] {
+  /** Resumes every job the job store says is running (after a restart or a crash). */
+  async resume(): Promise<RotationJob[]> {
     this.assertOpen();
     const resumed: RotationJob[] = [];
-    for (const job of this.jobs.running()) {
+    for (const job of await this.jobs.running()) {
+      if (this.closed) break;
       if (this.runners.has(job.id)) continue;
       this.launch(new JobRunner(job, this.deps));
       resumed.push(job);
@@ -110,24 +100,24 @@ export class RotationManager {
     return resumed;
   }
 
-  get(id: string): RotationJob {
+  async get(id: string): Promise<RotationJob> {
     const live = this.runners.get(id);
     if (live) return live.snapshot();
-    const stored = this.jobs.get(id);
+    const stored = await this.jobs.get(id);
     if (!stored) throw new UnknownJob(id);
     return stored;
   }
 
   /** Newest first; running jobs show their live counters. */
-  list(limit = 100): RotationJob[] {
-    return this.jobs.list(limit).map((j) => this.runners.get(j.id)?.snapshot() ?? j);
+  async list(limit = 100): Promise<RotationJob[]> {
+    return (await this.jobs.list(limit)).map((j) => this.runners.get(j.id)?.snapshot() ?? j);
   }
 
   /** Ends a running job as cancelled once the objects in hand are done; resolves with its final state. */
   async cancel(id: string): Promise<RotationJob> {
     const runner = this.runners.get(id);
     if (!runner) {
-      const job = this.get(id);
+      const job = await this.get(id);
       throw new RotationConflict(`Rotation job ${id} is not running (it is ${job.state}).`);
     }
     runner.cancel();
@@ -143,12 +133,12 @@ export class RotationManager {
     return runner.snapshot();
   }
 
-  /** Pauses the running jobs (they resume at the next start) and closes rotation.db. */
+  /** Pauses the running jobs (they resume at the next start) and closes the job store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
-    this.jobs.close();
+    await this.jobs.close();
   }
 
   private launch(runner: JobRunner): void {

@@ -8,6 +8,7 @@ import type { ObjectEncryption } from '../sse/encryption.js';
 import type { ObjectStore, UploadRef } from '../storage/types.js';
 import { InOrderTracker } from './in-order.js';
 import type { JobStore } from './job-store.js';
+import { ProgressWriter } from './progress-writer.js';
 import type { RotationTarget } from './plan.js';
 import type { RetryPolicy } from './retry.js';
 import { describeError, rotateObject, rotateUpload, type ObjectRotation } from './rotate-object.js';
@@ -35,10 +36,11 @@ function cloneCounters(c: JobCounters): JobCounters {
 export class JobRunner {
   /** Live view: counters include objects finished out of order, ahead of `durable`. */
   private readonly live: RotationJob;
-  /** What is (or will be) in rotation.db: counters and failures of the finished prefix only. */
+  /** What is (or will be) in the job store: counters and failures of the finished prefix only. */
   private readonly durable: { counters: JobCounters; failures: RotationJob['failures']; lastKey: string | undefined };
   private halt: 'stop' | 'cancel' | undefined;
   private running: Promise<void> | undefined;
+  private readonly progress: ProgressWriter<Parameters<JobStore['saveProgress']>>;
 
   constructor(
     job: RotationJob,
@@ -47,6 +49,7 @@ export class JobRunner {
   ) {
     this.live = { ...job, counters: cloneCounters(job.counters), failures: [...job.failures] };
     this.durable = { counters: cloneCounters(job.counters), failures: [...job.failures], lastKey: job.lastKey };
+    this.progress = new ProgressWriter((args) => deps.jobs.saveProgress(...args), deps.logger, job.id);
   }
 
   get id(): string {
@@ -74,7 +77,7 @@ export class JobRunner {
     this.halt ??= 'cancel';
   }
 
-  /** For shutdown: like cancel, but the job stays `running` in rotation.db and resumes at the next start. */
+  /** For shutdown: like cancel, but the job stays `running` in the job store and resumes at the next start. */
   async stop(): Promise<void> {
     this.halt ??= 'stop';
     await this.finished;
@@ -87,13 +90,13 @@ export class JobRunner {
       this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.deps.retry, () => this.halt !== undefined);
     } catch (err) {
       if (this.halt === 'stop') return;
-      this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
+      await this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
       return;
     }
     if (this.target.version !== job.targetVersion) {
       if (this.target.version !== undefined) job.targetVersion = this.target.version;
       else delete job.targetVersion;
-      this.deps.jobs.saveTarget(job.id, this.target.version);
+      await this.deps.jobs.saveTarget(job.id, this.target.version);
     }
     logger.info(
       { job: job.id, bucket: job.bucket, prefix: job.prefix, toKey: job.toKey, version: job.targetVersion, dryRun: job.dryRun, after: job.lastKey },
@@ -121,7 +124,7 @@ export class JobRunner {
         const drained = tracker.complete(seq, outcome);
         if (drained.length === 0) continue;
         for (const done of drained) this.advance(done.key, done.value);
-        this.deps.jobs.saveProgress(job.id, this.durable.counters, this.durable.lastKey, this.durable.failures);
+        this.progress.save([job.id, cloneCounters(this.durable.counters), this.durable.lastKey, [...this.durable.failures]]);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency) }, worker));
@@ -134,12 +137,13 @@ export class JobRunner {
       }
     }
     await counting;
+    await this.progress.flush();
 
-    if (listingError !== undefined) this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
-    else if (uploadsError !== undefined) this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
-    else if (this.halt === 'cancel') this.end('cancelled');
+    if (listingError !== undefined) await this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
+    else if (uploadsError !== undefined) await this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
+    else if (this.halt === 'cancel') await this.end('cancelled');
     else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
-    else this.end('done');
+    else await this.end('done');
   }
 
   private async handle(key: string, rotate: (ctx: ObjectRotation) => Promise<ObjectOutcome>): Promise<ObjectOutcome> {
@@ -201,7 +205,7 @@ export class JobRunner {
     }
   }
 
-  private end(state: 'done' | 'failed' | 'cancelled', error?: string): void {
+  private async end(state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
     const job = this.live;
     job.state = state;
     // Every object handed out has finished, so the live counters and the durable ones agree now.
@@ -210,7 +214,7 @@ export class JobRunner {
     if (this.durable.lastKey !== undefined) job.lastKey = this.durable.lastKey;
     if (error !== undefined) job.error = error;
     job.finishedAt = new Date().toISOString();
-    this.deps.jobs.finish(job);
+    await this.deps.jobs.finish(job);
     const log = state === 'failed' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
     log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
   }
@@ -251,7 +255,7 @@ export class JobRunner {
       }
       for await (const _ of this.uploads()) total++;
       this.live.total = total;
-      this.deps.jobs.saveTotal(this.live.id, total);
+      await this.deps.jobs.saveTotal(this.live.id, total);
     } catch {
       // The job's own listing reports the error.
     }

@@ -14,6 +14,7 @@ import type { BlobStore } from './blobs/types.js';
 import { decodeContinuationToken, encodeContinuationToken } from './continuation-token.js';
 import { InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
 import { keyAfter } from './key-order.js';
+import type { PostgresDatabase } from './metadata/postgres/database.js';
 import type { MetadataStore } from './metadata/types.js';
 import { assertParts, checkPrecondition, chooseParts, newRevision, newUploadId } from './object-rules.js';
 import type { ReclaimPolicy } from './reclaim.js';
@@ -65,8 +66,11 @@ export interface BackendDescription {
   blobs: { kind: string } & Record<string, string | number | boolean>;
 }
 
-/** Where rotation jobs are kept: a SQLite file beside the embedded metadata, or in the metadata store itself. */
-export type RotationJobsHome = { sqlite: string } | { metadataStore: string };
+/**
+ * Where rotation jobs are kept: a SQLite file beside the embedded metadata, or tables of the PostgreSQL
+ * metadata database (its pool), where every gateway sharing it sees them.
+ */
+export type RotationJobsHome = { sqlite: string } | { postgres: PostgresDatabase };
 
 /** What the gateway may know of its backend besides the ObjectStore contract. */
 export interface BackendInfo {

@@ -7,6 +7,7 @@ import type { BackendConfig, BlobsConfig, MetadataConfig, S3BlobsConfig } from '
 import { openFsBlobStore } from './blobs/fs/index.js';
 import type { BlobStore } from './blobs/types.js';
 import { openSqliteMetadataStore } from './metadata/sqlite/index.js';
+import type { PostgresMetadataStore } from './metadata/postgres/postgres-metadata-store.js';
 import type { MetadataStore } from './metadata/types.js';
 import { LayeredObjectStore, type BackendDescription, type RotationJobsHome } from './object-store.js';
 import { ReclaimAfterGrace, ReclaimAtOnce, type ReclaimPolicy } from './reclaim.js';
@@ -55,7 +56,7 @@ export async function openObjectStore(backend: BackendConfig, options: OpenStore
     // The embedded SQLite store is locked by this process: its own pending writers are all there are.
     orphanMinAgeMs: shared ? (options.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS) : undefined,
     description: describeBackend(backend),
-    rotationJobs: rotationJobsHome(metadataConfig),
+    rotationJobs: rotationJobsHome(metadataConfig, metadata),
   });
   if (options.sweepAtOpen ?? true) {
     try {
@@ -93,7 +94,7 @@ async function openBlobs(config: BlobsConfig): Promise<BlobStore> {
 }
 
 interface PostgresModule {
-  openPostgresMetadataStore(options: { url: string }): Promise<MetadataStore>;
+  openPostgresMetadataStore(options: { url: string }): Promise<PostgresMetadataStore>;
 }
 interface S3Module {
   S3BlobStore: new (options: Omit<S3BlobsConfig, 'ca'> & { ca?: string }) => BlobStore;
@@ -110,9 +111,9 @@ async function loadStoreModule(kind: 'postgres' | 's3'): Promise<PostgresModule 
 }
 
 /** Rotation jobs: in a SQLite file beside SQLite metadata; with PostgreSQL, in PostgreSQL itself. */
-function rotationJobsHome(metadata: MetadataConfig): RotationJobsHome {
-  if ('sqlite' in metadata) return { sqlite: join(dirname(metadata.sqlite.path), 'rotation.db') };
-  return { metadataStore: 'postgres' };
+function rotationJobsHome(config: MetadataConfig, metadata: MetadataStore): RotationJobsHome {
+  if ('sqlite' in config) return { sqlite: join(dirname(config.sqlite.path), 'rotation.db') };
+  return { postgres: (metadata as PostgresMetadataStore).db };
 }
 
 /** Kinds and places only: a postgres URL's user and password and an s3 store's keys never appear. */

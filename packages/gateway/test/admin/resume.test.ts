@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { JobStore } from '../../src/rotation/job-store.js';
+import { SqliteJobStore } from '../../src/rotation/job-store/sqlite.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import { openFsStore } from '../../src/storage/index.js';
 import { content, dataFileHashes, gatewayFiles, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
@@ -60,9 +60,9 @@ test('a job stopped mid-way by a gateway shutdown resumes at the next start and 
   await stopping;
 
   // What the stopped gateway left: the job still running, progress after r2, r0..r2 rotated and r3.. not.
-  const jobs = new JobStore(join(files.dataDir, 'rotation.db'));
-  const paused = jobs.get(id)!;
-  jobs.close();
+  const jobs = new SqliteJobStore(join(files.dataDir, 'rotation.db'));
+  const paused = (await jobs.get(id))!;
+  await jobs.close();
   assert.equal(paused.state, 'running');
   assert.equal(paused.lastKey, 'r2');
   assert.deepEqual([paused.counters.scanned, paused.counters.rotated], [3, 3]);

@@ -98,9 +98,12 @@ export async function openPostgresMetadataStore(options: PostgresMetadataOptions
 export class PostgresMetadataStore implements MetadataStore {
   readonly kind = 'postgres';
 
-  /** `target` is the database URL without its password, for logs and status pages. */
+  /**
+   * `target` is the database URL without its password, for logs and status pages. `db` is shared with the
+   * rotation job store, whose tables these migrations make.
+   */
   constructor(
-    private readonly db: PostgresDatabase,
+    readonly db: PostgresDatabase,
     readonly target: string,
   ) {}
 

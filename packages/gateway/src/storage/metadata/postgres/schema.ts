@@ -96,8 +96,48 @@ CREATE TABLE upload_parts (
 );
 `;
 
+// Version 2: what the gateways sharing the database coordinate through. Rotation jobs (the job store of
+// rotation/, here so that every gateway sees them), named leases with an expiry (one gateway runs a job or
+// sweeps at a time), and one presence row per running gateway, refreshed while it runs. Lease expiries and
+// presence times are the database's clock (ms since the epoch), never a gateway's.
+const V2 = `
+CREATE TABLE rotation_jobs (
+  id                text COLLATE "C" PRIMARY KEY,
+  bucket            text COLLATE "C" NOT NULL,
+  prefix            text COLLATE "C" NOT NULL,
+  to_key            text NOT NULL,
+  from_key          text,
+  dry_run           boolean NOT NULL,
+  state             text NOT NULL,          -- running, done, failed, cancelled
+  target_version    text,
+  total             bigint,
+  counters          text NOT NULL,          -- JSON JobCounters
+  last_key          text COLLATE "C",
+  error             text,
+  failures          text NOT NULL,          -- JSON ObjectFailure[]
+  cancel_requested  boolean NOT NULL DEFAULT false,
+  created_at        bigint NOT NULL,        -- ms since the epoch
+  finished_at       bigint
+);
+CREATE INDEX rotation_jobs_newest ON rotation_jobs (created_at DESC, id DESC);
+CREATE INDEX rotation_jobs_running ON rotation_jobs (created_at, id) WHERE state = 'running';
+
+CREATE TABLE leases (
+  name        text COLLATE "C" PRIMARY KEY,
+  holder      text NOT NULL,
+  expires_at  bigint NOT NULL             -- ms, database clock
+);
+
+CREATE TABLE gateways (
+  id          text COLLATE "C" PRIMARY KEY,
+  address     text NOT NULL,
+  started_at  bigint NOT NULL,            -- ms, the gateway's clock
+  last_seen   bigint NOT NULL             -- ms, database clock
+);
+`;
+
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-const STEPS: readonly string[] = [V1];
+const STEPS: readonly string[] = [V1, V2];
 
 export const SCHEMA_VERSION = STEPS.length;
 

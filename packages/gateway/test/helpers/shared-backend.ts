@@ -1,0 +1,51 @@
+// The shared layout for tests of several gateways: one throwaway PostgreSQL cluster (metadata, rotation
+// jobs, leases) and one moto_server upstream (blobs). `backend()` gives a fresh database and bucket as a
+// gateway config's `backend` section; every gateway started with the same section shares them.
+import type { GatewayConfigInput } from '../../src/config/load.js';
+import { postgresSkipReason, startPostgres, type PostgresCluster } from './postgres.js';
+import { motoMissing, startMoto, type Upstream } from './upstreams.js';
+
+/** For `describe(name, { skip: sharedBackendSkipReason() })`: why PostgreSQL or moto cannot run here, else false. */
+export function sharedBackendSkipReason(): string | false {
+  return postgresSkipReason() || (motoMissing() ?? false);
+}
+
+export interface SharedBackend {
+  postgres: PostgresCluster;
+  upstream: Upstream;
+  /** A fresh database and upstream bucket, as a gateway config's backend section, and the database URL. */
+  backend(): Promise<{ backend: NonNullable<GatewayConfigInput['backend']>; url: string; bucket: string }>;
+  close(): Promise<void>;
+}
+
+let databases = 0;
+
+export async function startSharedBackend(): Promise<SharedBackend> {
+  const postgres = await startPostgres();
+  let upstream: Upstream;
+  try {
+    upstream = await startMoto();
+  } catch (err) {
+    await postgres.close();
+    throw err;
+  }
+  return {
+    postgres,
+    upstream,
+    async backend() {
+      const url = await postgres.createDatabase(`shared_${process.pid}_${++databases}`);
+      const bucket = await upstream.newBucket();
+      const backend = {
+        metadata: { postgres: { url } },
+        blobs: {
+          s3: { endpoint: upstream.endpoint, bucket, region: upstream.region, accessKey: upstream.accessKey, secretKey: upstream.secretKey, pathStyle: true },
+        },
+      };
+      return { backend, url, bucket };
+    },
+    async close() {
+      await upstream.close();
+      await postgres.close();
+    },
+  };
+}
