@@ -1,20 +1,35 @@
 // The README's scale-out recipe, run as a user runs it: `npm run cluster -- --check` starts PostgreSQL,
 // moto_server, kes and two gateways on one database and one bucket, writes through one gateway and reads
-// through the other, prints OK and stops everything; and when one process of a running cluster dies, the
-// others are stopped and the reason shown.
+// through the other, prints OK and stops everything; docker/compose.cluster.yaml's HAProxy config balances a
+// running cluster's gateways; and when one process of a running cluster dies, the others are stopped and the
+// reason shown.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { motoMissing } from '../../../../scripts/lib/moto.js';
 import { postgresMissing } from '../../../../scripts/lib/postgres.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const skip = postgresMissing() ?? motoMissing() ?? false;
+const haproxyMissing = spawnSync('haproxy', ['-v']).status === 0 ? false : 'haproxy is not installed (Debian: apt-get install haproxy)';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -119,6 +134,74 @@ describe('npm run cluster', { skip }, () => {
       if (run?.child.exitCode === null) {
         run.child.kill('SIGINT');
         await run.exited;
+      }
+    });
+
+    test("docker/haproxy.cluster.cfg in front of the two gateways: SigV4 requests over HTTP and HTTPS reach both, a multipart upload crosses them", { skip: haproxyMissing }, async () => {
+      // The compose file's load balancer config, with the gateways' names replaced by this cluster's ports.
+      const [lbHttp, lbHttps] = [await freePort(), await freePort()];
+      const [g1, g2] = run.ports.http as [number, number];
+      const [t1, t2] = run.ports.https as [number, number];
+      const cfg = readFileSync(join(root, 'docker/haproxy.cluster.cfg'), 'utf8')
+        .replace('bind :9000', `bind 127.0.0.1:${lbHttp}`)
+        .replace('bind :9443', `bind 127.0.0.1:${lbHttps}`)
+        .replace('gateway-1:9443 port 9000', `127.0.0.1:${t1} port ${g1}`)
+        .replace('gateway-2:9443 port 9000', `127.0.0.1:${t2} port ${g2}`)
+        .replace('gateway-1:9000', `127.0.0.1:${g1}`)
+        .replace('gateway-2:9000', `127.0.0.1:${g2}`);
+      assert.doesNotMatch(cfg, /gateway-\d:\d/, 'every gateway address was replaced');
+      const dir = mkdtempSync(join(tmpdir(), 'kesgate-haproxy-'));
+      writeFileSync(join(dir, 'haproxy.cfg'), cfg);
+      const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let lbLog = '';
+      lb.stdout!.on('data', (d: Buffer) => (lbLog += d.toString()));
+      lb.stderr!.on('data', (d: Buffer) => (lbLog += d.toString()));
+      const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+      const credentials = { accessKeyId: creds.KESGATE_ROOT_USER!, secretAccessKey: creds.KESGATE_ROOT_PASSWORD! };
+      const common = { region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 };
+      const http = new S3Client({ ...common, endpoint: `http://127.0.0.1:${lbHttp}` });
+      const https = new S3Client({ ...common, endpoint: `https://localhost:${lbHttps}`, requestHandler: { httpsAgent: new Agent({ ca: readFileSync(join(home, 'certs/ca.crt')) }) } });
+      try {
+        // Until HAProxy has seen both gateways healthy (it checks every 5 s, up after 2 checks).
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const up = await http.send(new ListBucketsCommand({})).then(() => true, () => false);
+          if (up && (await https.send(new ListBucketsCommand({})).then(() => true, () => false))) break;
+          assert.equal(lb.exitCode, null, `haproxy exited: ${lbLog}`);
+          assert.ok(Date.now() < deadline, `the load balancer did not pass requests within 60 s: ${lbLog}`);
+          await sleep(500);
+        }
+        const before = run.output().length;
+        await http.send(new CreateBucketCommand({ Bucket: 'through-lb' }));
+        const body = randomBytes(300_000);
+        for (let i = 0; i < 6; i++) {
+          const client = i % 2 ? https : http;
+          await client.send(new PutObjectCommand({ Bucket: 'through-lb', Key: `k${i}`, Body: body }));
+          const got = await (i % 2 ? http : https).send(new GetObjectCommand({ Bucket: 'through-lb', Key: `k${i}` }));
+          assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `k${i} reads back through the other listener`);
+        }
+        const part = randomBytes(5 * 1024 * 1024);
+        const { UploadId } = await http.send(new CreateMultipartUploadCommand({ Bucket: 'through-lb', Key: 'mp' }));
+        const etags: string[] = [];
+        for (let n = 1; n <= 3; n++) {
+          const r = await (n % 2 ? https : http).send(new UploadPartCommand({ Bucket: 'through-lb', Key: 'mp', UploadId, PartNumber: n, Body: part }));
+          etags.push(r.ETag!);
+        }
+        await https.send(new CompleteMultipartUploadCommand({ Bucket: 'through-lb', Key: 'mp', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+        const head = await http.send(new HeadObjectCommand({ Bucket: 'through-lb', Key: 'mp' }));
+        assert.equal(head.ContentLength, 3 * part.length);
+        // Round robin: both gateways served the S3 requests the load balancer passed on.
+        const served = run.output().slice(before);
+        for (const g of ['gateway-1', 'gateway-2']) {
+          assert.match(served, new RegExp(`${g}\\| .*"op":"(PutObject|GetObject|UploadPart)"`), `${g} served requests through the load balancer`);
+        }
+      } finally {
+        http.destroy();
+        https.destroy();
+        const exited = new Promise((r) => lb.once('exit', r));
+        lb.kill('SIGTERM');
+        await exited;
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
