@@ -1,7 +1,7 @@
 // Child processes for benchmarks: servers run apart from the load generator so that client and
 // server never share an event loop, and so their memory and I/O can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -131,3 +131,30 @@ export function procCpuSeconds(pid: number): number {
 
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
+
+/** Linux only: the pids of a process's descendants right now (/proc/<pid>/task/<tid>/children). */
+export function descendantPids(pid: number): number[] {
+  let children: number[];
+  try {
+    children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return []; // exited meanwhile
+  }
+  return children.flatMap((c) => [c, ...descendantPids(c)]);
+}
+
+/**
+ * Linux only: CPU seconds used so far by a process and its live descendants (e.g. PostgreSQL's postmaster
+ * and one backend per connection). A descendant that exits between two readings drops out of the second.
+ */
+export function treeCpuSeconds(pid: number): number {
+  return [pid, ...descendantPids(pid)].reduce((n, p) => {
+    try {
+      return n + procCpuSeconds(p);
+    } catch {
+      return n; // exited meanwhile
+    }
+  }, 0);
+}

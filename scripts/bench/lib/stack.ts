@@ -43,6 +43,8 @@ export interface StackOptions {
   rotationConcurrency?: number;
   /** Write CPU profiles of the gateway process into this directory (node --cpu-prof). */
   gatewayProfileDir?: string;
+  /** The gateway config's `backend` (default: the embedded layout, `{ fs: { path: data/gateway } }`). */
+  backend?: unknown;
 }
 
 export interface BenchStack {
@@ -110,7 +112,7 @@ keys: [${keys.map((k) => `{ name: ${k} }`).join(', ')}]
 tls: { address: 127.0.0.1:${httpsPort}, cert: server.crt, key: server.key }
 region: ${creds.region}
 credentials: { accessKey: ${creds.accessKey}, secretKey: ${creds.secretKey} }
-backend: { fs: { path: data/gateway } }
+backend: ${JSON.stringify(options.backend ?? { fs: { path: 'data/gateway' } })}
 kms: { endpoints: [https://127.0.0.1:${kesPort}], cert: gateway.crt, key: gateway.key, ca: ca.crt, defaultKey: ${DEFAULT_KEY} }
 log: { level: ${options.logLevel ?? 'info'} }
 rotation: { concurrency: ${options.rotationConcurrency ?? 8} }

@@ -1,6 +1,5 @@
 // Upstream S3 servers for the s3 blob store's tests: moto_server (a child process on a free port), s3rver
 // (in this process), and a forwarding proxy that injects upstream failures (errors, stalls) in front of them.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 // s3rver ships no types; its constructor options and run()/close() are all the tests use.
 // @ts-expect-error no declaration file
 import S3rver from 's3rver';
+import { motoMissing, startMotoServer } from '../../../../scripts/lib/moto.js';
 
 export interface Upstream {
   endpoint: string;
@@ -31,13 +31,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Why the moto tests cannot run here, or undefined when moto_server is on PATH. */
-export function motoMissing(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' });
-  return found.status === 0 && found.stdout.trim()
-    ? undefined
-    : 'moto_server is not on PATH (pip install "moto[server]" to run the s3 blob store against moto)';
-}
+// Why the moto tests cannot run here (undefined when moto_server is on PATH): the same check as `npm run cluster`.
+export { motoMissing };
 
 let bucketCounter = 0;
 
@@ -71,33 +66,9 @@ function upstream(endpoint: string, accessKey: string, secretKey: string, close:
 
 /** Starts moto_server on a free port and waits until it answers. */
 export async function startMoto(): Promise<Upstream> {
-  const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(endpoint).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (up) break;
-    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 200))]);
-    if (code !== 'running') throw new Error(`moto_server exited (${code}) before it served: ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`moto_server did not answer on ${endpoint} within 60 s: ${stderr}`);
-    }
-  }
+  const moto = await startMotoServer();
   // moto does not check signatures unless told to: any credentials do.
-  return upstream(endpoint, 'moto-access', 'moto-secret-never-shown', async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
+  return upstream(moto.endpoint, 'moto-access', 'moto-secret-never-shown', () => moto.close());
 }
 
 /** Starts s3rver in this process on a free port, storing into a temp directory. */

@@ -1,0 +1,219 @@
+// A throwaway PostgreSQL server: initdb into a fresh temp dir, postgres on a free port (TCP on 127.0.0.1
+// with a password, and a Unix socket in the same dir), waited for with pg_isready, removed by close().
+// Run as the `postgres` user when the caller is root (postgres refuses root). Fast and unsafe on purpose:
+// no fsync, nothing is meant to survive the process that started it. Used by the tests
+// (packages/gateway/test/helpers/postgres.ts), `npm run cluster` and the cluster benchmark.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+
+const PG_LIB = '/usr/lib/postgresql';
+
+/** The bin directory of the newest installed PostgreSQL (Debian layout), or undefined. */
+export function postgresBinDir(): string | undefined {
+  if (!existsSync(PG_LIB)) return undefined;
+  const versions = readdirSync(PG_LIB)
+    .filter((v) => /^\d+$/.test(v) && existsSync(join(PG_LIB, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(PG_LIB, versions[0], 'bin');
+}
+
+/** Why no PostgreSQL server can be started here, or undefined when one can. */
+export function postgresMissing(): string | undefined {
+  return postgresBinDir() === undefined
+    ? `PostgreSQL is not installed (no ${PG_LIB}/*/bin/postgres; Debian: apt-get install postgresql)`
+    : undefined;
+}
+
+export interface PostgresCluster {
+  readonly port: number;
+  /** The temp directory holding the data directory and the Unix socket. */
+  readonly dir: string;
+  /** The running server process (undefined while stopped). */
+  readonly process: ChildProcess | undefined;
+  /** The last lines the server wrote to stderr. */
+  readonly log: string;
+  /** A URL for the superuser (with its password) to `db` (default 'postgres') over TCP. */
+  url(db?: string): string;
+  /**
+   * Creates a fresh database and returns its URL: the superuser's, or with `owner` a new login role of
+   * that name and password that owns the database (what a deployment gives its gateways).
+   */
+  createDatabase(name: string, owner?: { user: string; password: string }): Promise<string>;
+  /**
+   * Stops the server and waits until it exited. SIGINT (default) is a fast shutdown that ends every
+   * session; SIGQUIT is an immediate one, like a crash (the next start recovers from the WAL). SIGTERM
+   * would wait for every client to disconnect, which a pool never does.
+   */
+  stop(signal?: 'SIGINT' | 'SIGQUIT'): Promise<void>;
+  /** Starts the server again on the same data directory and port. */
+  start(): Promise<void>;
+  /** Stops the server and removes the cluster. */
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** TCP port (default: one the OS says is free). */
+  port?: number;
+  /** Server settings (`-c name=value`) on top of the fast, unsafe defaults. */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresCluster> {
+  const bin = postgresBinDir();
+  if (bin === undefined) throw new Error(postgresMissing());
+  const dir = mkdtempSync(join(tmpdir(), 'kesgate-pg-'));
+  const data = join(dir, 'data');
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  // postgres will not run as root: hand the directory to the postgres user and run as it.
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
+  if (user) chownSync(dir, user.uid, user.gid);
+  const pwfile = join(dir, 'pwfile');
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (user) chownSync(pwfile, user.uid, user.gid);
+
+  // The default collation is ICU's en-US, which does NOT sort bytewise ('a' < 'B' < 'é' there), so a
+  // store that forgets COLLATE "C" lists keys in the wrong order and its tests fail.
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    [
+      '-D', data, '-U', 'postgres', `--pwfile=${pwfile}`,
+      '--auth-local=trust', '--auth-host=scram-sha-256',
+      '-E', 'UTF8', '--locale=C.UTF-8', '--locale-provider=icu', '--icu-locale=en-US',
+      '--no-sync', '--no-instructions',
+    ],
+    { cwd: dir, encoding: 'utf8', ...(user ?? {}) },
+  );
+  rmSync(pwfile, { force: true });
+  if (initdb.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed (${initdb.status}): ${initdb.stderr || initdb.error?.message}`);
+  }
+
+  const port = options.port ?? (await freePort());
+  const settings = { fsync: 'off', full_page_writes: 'off', max_connections: '200', shared_buffers: '32MB', ...options.settings };
+  let server: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let log = '';
+
+  const onExit = (): void => {
+    // The process that started it is going away: take the server (and its files) with it.
+    if (server?.pid !== undefined && server.exitCode === null) {
+      try {
+        process.kill(server.pid, 'SIGQUIT');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on('exit', onExit);
+
+  async function start(): Promise<void> {
+    log = '';
+    const child = spawn(
+      join(bin!, 'postgres'),
+      [
+        '-D', data, '-k', dir, '-p', String(port),
+        '-c', 'listen_addresses=127.0.0.1',
+        ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      ],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...(user ?? {}) },
+    );
+    server = child;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      log = (log + chunk).slice(-8000);
+    });
+    exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    for (let i = 0; i < 300; i++) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`postgres exited at start (${child.exitCode ?? child.signalCode}): ${log}`);
+      }
+      const ready = spawnSync(join(bin!, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
+      if (ready.status === 0) return;
+      await sleep(100);
+    }
+    child.kill('SIGQUIT');
+    throw new Error(`postgres did not become ready on port ${port} within 30 s: ${log}`);
+  }
+
+  async function stop(signal: 'SIGINT' | 'SIGQUIT' = 'SIGINT'): Promise<void> {
+    const child = server;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+    server = undefined;
+  }
+
+  const url = (db = 'postgres', role = 'postgres', pw = password): string =>
+    `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+
+  try {
+    await start();
+  } catch (err) {
+    process.off('exit', onExit);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    port,
+    dir,
+    get process() {
+      return server;
+    },
+    get log() {
+      return log;
+    },
+    url: (db?: string) => url(db),
+    async createDatabase(name: string, owner?: { user: string; password: string }): Promise<string> {
+      const client = new pg.Client({ connectionString: url() });
+      await client.connect();
+      try {
+        if (owner) {
+          await client.query(`CREATE ROLE ${client.escapeIdentifier(owner.user)} LOGIN PASSWORD ${client.escapeLiteral(owner.password)}`);
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} OWNER ${client.escapeIdentifier(owner.user)}`);
+        } else {
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+        }
+      } finally {
+        await client.end();
+      }
+      return owner ? url(name, owner.user, owner.password) : url(name);
+    },
+    stop,
+    start,
+    async close(): Promise<void> {
+      await stop('SIGINT');
+      process.off('exit', onExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string): number => {
+    const out = spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error('running as root needs a `postgres` user to run PostgreSQL as (Debian\'s postgresql package creates it)');
+    return Number(out.stdout.trim());
+  };
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no TCP port for postgres');
+  return address.port;
+}
