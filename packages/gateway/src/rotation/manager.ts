@@ -158,8 +158,9 @@ export class RotationManager {
 
   /**
    * Ends a running job as cancelled once the objects in hand are done; resolves with its final state. A job
-   * another gateway runs ends there, at its next lease renewal: this waits for that, up to a lease's time to
-   * live, and then answers the job as it is (still running, cancelRequested).
+   * another gateway runs ends there, at its next lease renewal; if that gateway is dead, its lease expires
+   * and the job is ended here. This waits for either, up to a lease's time to live, and then answers the
+   * job as it is (still running, cancelRequested: it ends as soon as its holder renews or its lease expires).
    */
   async cancel(id: string): Promise<RotationJob> {
     const runner = this.runners.get(id);
@@ -171,10 +172,10 @@ export class RotationManager {
     const job = await this.get(id);
     if (job.state !== 'running') throw new RotationConflict(`Rotation job ${id} is not running (it is ${job.state}).`);
     await this.jobs.requestCancel(id);
-    const ended = await this.endUnheld(id);
-    if (ended) return ended;
     const deadline = Date.now() + this.leaseTtlMs;
     for (;;) {
+      const ended = await this.endUnheld(id);
+      if (ended) return ended;
       const now = await this.get(id);
       if (now.state !== 'running' || Date.now() >= deadline || this.closed) return now;
       await sleep(CANCEL_POLL_MS);
