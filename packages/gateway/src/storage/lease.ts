@@ -39,11 +39,6 @@ export class HeldLease {
     return new HeldLease(store, name, holder, ttlMs, askedAt, options);
   }
 
-  /** False once the lease was lost or given up. */
-  get held(): boolean {
-    return !this.lost && !this.released && Date.now() < this.validUntil;
-  }
-
   /** Stops renewing and gives the lease up (unless it was lost). Never throws: an unreleased lease expires. */
   async release(): Promise<void> {
     if (this.released) return;

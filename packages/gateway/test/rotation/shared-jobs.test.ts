@@ -119,6 +119,22 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     assert.deepEqual([dry.state, dry.counters.skippedBy.current], ['done', KEYS.length]);
   });
 
+  test('a job outlasting its lease several times stays on its gateway: the lease is renewed while it runs', async () => {
+    const { backend, bucket } = await layout('renewed');
+    const ttl = 600;
+    const a = await gateway(backend, {
+      leaseTtlMs: ttl,
+      // One slow object: the job lasts four times the lease's time to live.
+      beforeObject: (_job, key) => (key === 'k1' ? sleep(4 * ttl) : undefined),
+    });
+    const b = await gateway(backend);
+    await fill(a, bucket);
+    const started = await a.admin.startRotation({ bucket, toKey: 'key-new' });
+    const done = await a.gw.admin.rotation.wait(started.id);
+    await assertRotated(b, bucket, done);
+    assert.deepEqual([await rotatedMetric(a, 'rotated'), await rotatedMetric(b, 'rotated')], [KEYS.length, 0], 'B, looking every 100 ms, never took it');
+  });
+
   test('B takes over a job A stopped in the middle (A shut down), and finishes it from where A left it', async () => {
     const { backend, bucket } = await layout('handover');
     let stopping: Promise<void> | undefined;
