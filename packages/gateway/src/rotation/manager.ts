@@ -195,8 +195,11 @@ export class RotationManager {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.adoptTimer);
+    // Halt the runners now, before any wait: no further object is started (a look for jobs nobody runs,
+    // if one is under way, launches nothing once closed is set).
+    const stopping = [...this.runners.values()].map((r) => r.stop());
     await this.adopting?.catch(() => undefined);
-    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await Promise.all([...stopping, ...[...this.runners.values()].map((r) => r.stop())]);
     await this.jobs.close();
   }
 
