@@ -14,8 +14,10 @@ import { content, getBytes, startKes, startTestGateway, type TestGateway, type T
 import { sharedBackendSkipReason, startSharedBackend, type SharedBackend, type SharedBackendSection } from '../helpers/shared-backend.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-/** Short leases, so a takeover after an expiry comes within a test; frequent looks for jobs nobody runs. */
-const FAST = { leaseTtlMs: 1500, adoptEveryMs: 100 };
+/** Frequent looks for jobs nobody runs, so a takeover comes soon after a lease is free. */
+const FAST = { adoptEveryMs: 100 };
+/** A short lease for the gateway that dies in a test, so that its lease expires within the test. */
+const SHORT_LEASE = 1500;
 const KEYS = Array.from({ length: 8 }, (_, i) => `k${i}`);
 const body = (key: string): Buffer => content(`shared-${key}`, 2000 + key.length);
 
@@ -121,7 +123,7 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
 
   test('a job outlasting its lease several times stays on its gateway: the lease is renewed while it runs', async () => {
     const { backend, bucket } = await layout('renewed');
-    const ttl = 600;
+    const ttl = 1200;
     const a = await gateway(backend, {
       leaseTtlMs: ttl,
       // One slow object: the job lasts four times the lease's time to live.
@@ -165,6 +167,7 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     let b: TestGateway | undefined;
     let cutAt: string | undefined;
     const a = await gateway(throughProxy, {
+      leaseTtlMs: SHORT_LEASE,
       beforeObject: async (job, key) => {
         if (key !== 'k3' || cutAt) return;
         // Once k0..k2 are stored as done (B sees it), A loses the database: it can neither renew its
@@ -227,6 +230,7 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     const throughProxy = { ...backend, metadata: { postgres: { url: url.replace(`:${shared.postgres.port}/`, `:${proxy.port}/`) } } };
     let b: TestGateway | undefined;
     const a = await gateway(throughProxy, {
+      leaseTtlMs: SHORT_LEASE,
       beforeObject: async (job, key) => {
         if (key !== 'k2') return;
         await until(() => b!.admin.rotation(job.id), (j) => j.lastKey === 'k1');
