@@ -163,17 +163,18 @@ export class RotationManager {
    * job as it is (still running, cancelRequested: it ends as soon as its holder renews or its lease expires).
    */
   async cancel(id: string): Promise<RotationJob> {
-    const runner = this.runners.get(id);
-    if (runner) {
-      runner.cancel();
-      await runner.finished;
-      return this.get(id);
-    }
     const job = await this.get(id);
     if (job.state !== 'running') throw new RotationConflict(`Rotation job ${id} is not running (it is ${job.state}).`);
-    await this.jobs.requestCancel(id);
+    if (!this.runners.has(id)) await this.jobs.requestCancel(id);
     const deadline = Date.now() + this.leaseTtlMs;
     for (;;) {
+      // Run here (from the start, or taken over meanwhile): cancelled at once.
+      const runner = this.runners.get(id);
+      if (runner) {
+        runner.cancel();
+        await runner.finished;
+        return this.get(id);
+      }
       const ended = await this.endUnheld(id);
       if (ended) return ended;
       const now = await this.get(id);
