@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import express from 'express';
 import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
@@ -14,7 +16,10 @@ import type { GatewayServices } from './http/context.js';
 import { KesKMS } from './kms/kms.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObjectEncryption } from './sse/encryption.js';
-import { openObjectStore } from './storage/index.js';
+import { openObjectStore, type OpenStoreOptions } from './storage/index.js';
+import { Heartbeat, HEARTBEAT_EVERY_MS } from './storage/heartbeat.js';
+import type { GatewayInstance } from './storage/metadata/types.js';
+import { PeriodicSweep, SWEEP_EVERY_MS } from './storage/periodic-sweep.js';
 
 export interface RunningGateway {
   svc: GatewayServices;
@@ -31,6 +36,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Extra routes under /kesgate/admin/v1 (the admin API), given the services. */
   admin?: (svc: GatewayServices) => express.Router;
+  /** Tuning for tests: the store's options, and how often to beat and (shared stores) sweep. */
+  store?: Omit<OpenStoreOptions, 'holder'>;
+  heartbeatEveryMs?: number;
+  sweepEveryMs?: number;
 }
 
 /**
@@ -73,8 +82,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     timeoutMs: config.kms.timeoutMs,
   });
   const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
-  const store = await openObjectStore(config.backend);
-  const svc: GatewayServices = { config, logger, metrics, store, backend: store, enc: new ObjectEncryption(kms) };
+  // Who this gateway is among those sharing the metadata store; its address is known once it listens.
+  const instance: GatewayInstance = { id: randomUUID(), address: '', startedAt: new Date() };
+  const store = await openObjectStore(config.backend, { ...options.store, holder: instance.id });
+  const svc: GatewayServices = { config, logger, metrics, store, backend: store, instance, enc: new ObjectEncryption(kms) };
+  const heartbeat = new Heartbeat(store.metadata, instance, logger, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
+  // The store swept at open; with shared stores, again now and then (one gateway at a time).
+  const sweeps = store.shared ? new PeriodicSweep(store, logger, options.sweepEveryMs ?? SWEEP_EVERY_MS) : undefined;
   const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc) } : {});
 
   const servers: http.Server[] = [];
@@ -95,8 +109,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       httpsPort = await listen(secure, config.tls.address);
     }
     const host = splitAddress(config.address).host;
-    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    logger.info({ httpPort, httpsPort, backend: store.backend, kes: config.kms.endpoints }, 'kesgate listening');
+    const wildcard = host === '0.0.0.0' || host === '::';
+    const shown = wildcard ? '127.0.0.1' : host;
+    // What other gateways show of this one: a name they can reach it by.
+    const name = wildcard ? hostname() : host;
+    instance.address = `http://${name.includes(':') ? `[${name}]` : name}:${httpPort}`;
+    await heartbeat.start();
+    sweeps?.start();
+    logger.info({ httpPort, httpsPort, backend: store.backend, instance: instance.id, kes: config.kms.endpoints }, 'kesgate listening');
     return {
       svc,
       kes,
@@ -106,12 +126,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       async close() {
         await Promise.all(servers.map(closeServer));
         kes.close();
+        sweeps?.stop();
+        await heartbeat.stop();
         await store.close();
       },
     };
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     kes.close();
+    sweeps?.stop();
+    await heartbeat.stop();
     await store.close();
     throw err;
   }

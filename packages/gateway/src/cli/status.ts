@@ -1,6 +1,7 @@
 // `kesgate status`: the gateway's backend, kes endpoints, default key and rotation jobs.
 import type { AdminClient } from '../admin/client.js';
 import type { GatewayStatus } from '../admin/status.js';
+import type { StoreHealth } from '../storage/probe.js';
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -28,12 +29,25 @@ function backendLine(b: GatewayStatus['backend']): string {
   return `metadata ${place(b.metadata)}, blobs ${place(b.blobs)}`;
 }
 
+/** `reachable (schema 2, 3 ms)` or `UNREACHABLE (why)`. */
+function health(h: StoreHealth): string {
+  if (!h.reachable) return `UNREACHABLE (${h.error ?? 'no answer'})`;
+  const extra = [h.schemaVersion !== undefined ? `schema ${h.schemaVersion}` : '', h.latencyMs !== undefined ? `${h.latencyMs} ms` : ''].filter(Boolean).join(', ');
+  return `reachable${extra ? ` (${extra})` : ''}`;
+}
+
 export function formatStatus(s: GatewayStatus): string {
   const st = s.backend.stats;
-  const lines = [
-    `backend      ${backendLine(s.backend)}`,
-    `             ${plural(st.buckets, 'bucket')}, ${plural(st.objects, 'object')}, ${bytes(st.bytes)} (${bytes(st.storedBytes)} stored), ${plural(st.uploads, 'multipart upload')} in progress`,
-  ];
+  const lines = [`backend      ${backendLine(s.backend)}`];
+  if (s.backend.health) lines.push(`             metadata ${health(s.backend.health.metadata)}, blobs ${health(s.backend.health.blobs)}`);
+  if (st) {
+    lines.push(
+      `             ${plural(st.buckets, 'bucket')}, ${plural(st.objects, 'object')}, ${bytes(st.bytes)} (${bytes(st.storedBytes)} stored), ${plural(st.uploads, 'multipart upload')} in progress`,
+    );
+  }
+  for (const g of s.backend.gateways ?? []) {
+    lines.push(`gateway      ${g.id} at ${g.address}, started ${g.startedAt}, last seen ${g.lastSeen}${g.self ? '  (this one)' : ''}`);
+  }
   for (const e of s.kes.endpoints) {
     const state = !e.online ? `OFFLINE (${e.error ?? 'no answer'})` : e.sealed ? 'online, SEALED' : 'online, unsealed';
     const extra = [e.latencyMs !== undefined ? `${e.latencyMs} ms` : '', e.version ? `kes ${e.version}` : '', e.unseal ? `unseal ${e.unseal.progress}/${e.unseal.threshold}` : '']
@@ -44,7 +58,9 @@ export function formatStatus(s: GatewayStatus): string {
   const k = s.kes.defaultKey;
   const keyInfo = k.error ? `unknown: ${k.error}` : [k.state, k.latestVersion ? `latest ${k.latestVersion}` : ''].filter(Boolean).join(', ');
   lines.push(`default key  ${k.name}${keyInfo ? `  (${keyInfo})` : ''}`);
-  lines.push(`rotation     ${plural(s.rotation.running, 'job')} running`);
+  lines.push(
+    s.rotation.running !== undefined ? `rotation     ${plural(s.rotation.running, 'job')} running` : `rotation     unknown (${s.rotation.error ?? 'no answer'})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ObjectContext } from '../objects/context.js';
+import type { GatewayInstance } from '../storage/metadata/types.js';
 import type { BackendInfo } from '../storage/object-store.js';
 
 /** Everything a handler may use, built once per gateway. */
@@ -12,6 +13,8 @@ export interface GatewayServices extends ObjectContext {
   metrics: GatewayMetrics;
   /** The backend's description (no secrets) and where rotation jobs live. */
   backend: BackendInfo;
+  /** This gateway among those sharing the metadata store: the holder of its leases. */
+  instance: GatewayInstance;
 }
 
 /** One S3 request, addressed and parsed enough for dispatch. */

@@ -2,9 +2,14 @@
 // object, and records progress (the finished prefix of the listing) so a restart goes on where it stopped.
 // Then the unfinished multipart uploads under the prefix, one at a time (they are few); a restart during
 // that phase rotates them again, where those already done are skipped as current.
+//
+// The runner holds the job's lease while it runs. Its writes are fenced by the lease: a write refused, or a
+// renewal lost, means another gateway may have taken the job over, so the runner stops at once without
+// writing anything more (the objects in hand finish; their progress is the new holder's to redo).
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
+import type { HeldLease } from '../storage/lease.js';
 import type { ObjectStore, UploadRef } from '../storage/types.js';
 import { InOrderTracker } from './in-order.js';
 import type { JobStore } from './job-store.js';
@@ -19,6 +24,8 @@ export interface RunnerDeps {
   store: ObjectStore;
   enc: ObjectEncryption;
   jobs: JobStore;
+  /** This gateway's instance id: the holder of the leases of the jobs it runs. */
+  holder: string;
   logger: Logger;
   metrics: GatewayMetrics;
   concurrency: number;
@@ -29,6 +36,13 @@ export interface RunnerDeps {
 
 const PAGE = 1000;
 
+/** A snapshot of the finished prefix, as saved. */
+interface RunnerProgress {
+  counters: JobCounters;
+  lastKey: string | undefined;
+  failures: RotationJob['failures'];
+}
+
 function cloneCounters(c: JobCounters): JobCounters {
   return { ...c, skippedBy: { ...c.skippedBy } };
 }
@@ -38,18 +52,24 @@ export class JobRunner {
   private readonly live: RotationJob;
   /** What is (or will be) in the job store: counters and failures of the finished prefix only. */
   private readonly durable: { counters: JobCounters; failures: RotationJob['failures']; lastKey: string | undefined };
-  private halt: 'stop' | 'cancel' | undefined;
+  private halt: 'stop' | 'cancel' | 'lost' | undefined;
   private running: Promise<void> | undefined;
-  private readonly progress: ProgressWriter<Parameters<JobStore['saveProgress']>>;
+  private readonly progress: ProgressWriter<RunnerProgress>;
 
+  /** `lease` is the job's, held by deps.holder; the runner gives it up when it ends. */
   constructor(
     job: RotationJob,
     private readonly deps: RunnerDeps,
+    private readonly lease: HeldLease,
     private target?: RotationTarget,
   ) {
     this.live = { ...job, counters: cloneCounters(job.counters), failures: [...job.failures] };
     this.durable = { counters: cloneCounters(job.counters), failures: [...job.failures], lastKey: job.lastKey };
-    this.progress = new ProgressWriter((args) => deps.jobs.saveProgress(...args), deps.logger, job.id);
+    this.progress = new ProgressWriter(
+      async (p: RunnerProgress) => this.fenced(await deps.jobs.saveProgress(job.id, deps.holder, p.counters, p.lastKey, p.failures)),
+      deps.logger,
+      job.id,
+    );
   }
 
   get id(): string {
@@ -60,11 +80,14 @@ export class JobRunner {
     return { ...this.live, counters: cloneCounters(this.live.counters), failures: [...this.durable.failures] };
   }
 
-  /** Starts the job; `finished` resolves when it ends, is cancelled or stopped (never rejects). */
+  /** Starts the job; `finished` resolves when it ends, is cancelled or stopped and its lease is given up (never rejects). */
   start(): Promise<void> {
-    this.running ??= this.run().catch((err: unknown) => {
-      this.deps.logger.error({ job: this.id, err }, 'rotation job crashed');
-    });
+    this.running ??= this.run()
+      .catch((err: unknown) => {
+        // Left `running` in the job store: this gateway (at its next start) or another resumes it.
+        this.deps.logger.error({ job: this.id, err }, 'rotation job crashed');
+      })
+      .finally(() => this.lease.release());
     return this.running;
   }
 
@@ -75,6 +98,12 @@ export class JobRunner {
   /** Stops handing out objects; the job ends as cancelled once the objects in hand are done. */
   cancel(): void {
     this.halt ??= 'cancel';
+    this.live.cancelRequested = true;
+  }
+
+  /** The lease is gone: another gateway may run the job now. Stop without writing anything more. */
+  lose(): void {
+    this.halt = 'lost';
   }
 
   /** For shutdown: like cancel, but the job stays `running` in the job store and resumes at the next start. */
@@ -89,14 +118,15 @@ export class JobRunner {
     try {
       this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.deps.retry, () => this.halt !== undefined);
     } catch (err) {
-      if (this.halt === 'stop') return;
+      if (this.halt === 'stop' || this.halt === 'lost') return;
       await this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
       return;
     }
     if (this.target.version !== job.targetVersion) {
       if (this.target.version !== undefined) job.targetVersion = this.target.version;
       else delete job.targetVersion;
-      await this.deps.jobs.saveTarget(job.id, this.target.version);
+      this.fenced(await this.deps.jobs.saveTarget(job.id, this.deps.holder, this.target.version));
+      if (this.halt === 'lost') return;
     }
     logger.info(
       { job: job.id, bucket: job.bucket, prefix: job.prefix, toKey: job.toKey, version: job.targetVersion, dryRun: job.dryRun, after: job.lastKey },
@@ -124,7 +154,7 @@ export class JobRunner {
         const drained = tracker.complete(seq, outcome);
         if (drained.length === 0) continue;
         for (const done of drained) this.advance(done.key, done.value);
-        this.progress.save([job.id, cloneCounters(this.durable.counters), this.durable.lastKey, [...this.durable.failures]]);
+        this.progress.save({ counters: cloneCounters(this.durable.counters), lastKey: this.durable.lastKey, failures: [...this.durable.failures] });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency) }, worker));
@@ -139,7 +169,8 @@ export class JobRunner {
     await counting;
     await this.progress.flush();
 
-    if (listingError !== undefined) await this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
+    if (this.halt === 'lost') logger.warn({ job: job.id, after: this.durable.lastKey }, 'rotation job given up: its lease was lost, another gateway may go on with it');
+    else if (listingError !== undefined) await this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
     else if (uploadsError !== undefined) await this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
     else if (this.halt === 'cancel') await this.end('cancelled');
     else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
@@ -214,7 +245,10 @@ export class JobRunner {
     if (this.durable.lastKey !== undefined) job.lastKey = this.durable.lastKey;
     if (error !== undefined) job.error = error;
     job.finishedAt = new Date().toISOString();
-    await this.deps.jobs.finish(job);
+    if (!(await this.deps.jobs.finish(job, this.deps.holder))) {
+      this.deps.logger.warn({ job: job.id, state }, 'rotation job ended here, but its lease was lost first: the end was not recorded');
+      return;
+    }
     const log = state === 'failed' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
     log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
   }
@@ -236,6 +270,11 @@ export class JobRunner {
     }
   }
 
+  /** The outcome of a fenced write: refused means the lease is gone. */
+  private fenced(written: boolean): void {
+    if (!written) this.lose();
+  }
+
   /** Objects and unfinished multipart uploads under the prefix, for progress bars; best effort, in the background of the job. */
   private async count(): Promise<void> {
     let total = 0;
@@ -255,7 +294,7 @@ export class JobRunner {
       }
       for await (const _ of this.uploads()) total++;
       this.live.total = total;
-      await this.deps.jobs.saveTotal(this.live.id, total);
+      this.fenced(await this.deps.jobs.saveTotal(this.live.id, this.deps.holder, total));
     } catch {
       // The job's own listing reports the error.
     }

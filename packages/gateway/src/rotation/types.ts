@@ -49,6 +49,8 @@ export interface RotationJob extends RotationRequest {
   error?: string;
   /** The first few objects that failed, with the reason. */
   failures: ObjectFailure[];
+  /** Someone asked for the job to be cancelled; the gateway running it ends it as `cancelled`. */
+  cancelRequested?: true;
   createdAt: string;
   finishedAt?: string;
 }

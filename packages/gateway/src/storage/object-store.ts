@@ -14,6 +14,7 @@ import type { BlobStore } from './blobs/types.js';
 import { decodeContinuationToken, encodeContinuationToken } from './continuation-token.js';
 import { InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
 import { keyAfter } from './key-order.js';
+import { HeldLease } from './lease.js';
 import type { PostgresDatabase } from './metadata/postgres/database.js';
 import type { MetadataStore } from './metadata/types.js';
 import { assertParts, checkPrecondition, chooseParts, newRevision, newUploadId } from './object-rules.js';
@@ -76,7 +77,15 @@ export type RotationJobsHome = { sqlite: string } | { postgres: PostgresDatabase
 export interface BackendInfo {
   describe(): BackendDescription;
   readonly rotationJobs: RotationJobsHome;
+  /** True when several gateways may share the stores (a PostgreSQL metadata store). */
+  readonly shared: boolean;
+  /** The two stores, for leases, heartbeats and the status page's probes. */
+  readonly metadata: MetadataStore;
+  readonly blobs: BlobStore;
 }
+
+/** The metadata store's lease the sweep runs under when the stores are shared. */
+export const SWEEP_LEASE = 'sweep';
 
 export interface LayeredStoreOptions {
   metadata: MetadataStore;
@@ -89,6 +98,11 @@ export interface LayeredStoreOptions {
   orphanMinAgeMs: number | undefined;
   description: BackendDescription;
   rotationJobs: RotationJobsHome;
+  /**
+   * For stores several gateways share: the sweep runs under the metadata store's SWEEP_LEASE, held by
+   * `holder` (this gateway's instance id), so one gateway sweeps at a time.
+   */
+  sweepLease?: { holder: string; ttlMs: number };
 }
 
 export class LayeredObjectStore implements ObjectStore, BackendInfo {
@@ -97,12 +111,14 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
   readonly blobs: BlobStore;
   /** Where rotation jobs live, as the factory decided (the store itself keeps none). */
   readonly rotationJobs: RotationJobsHome;
+  readonly shared: boolean;
   /** What the sweep at open removed. */
   startupSweep?: SweepReport;
   private readonly uncommitted: UncommittedBlobs;
   private readonly reclaimer: ReclaimPolicy;
   private readonly orphanMinAgeMs: number | undefined;
   private readonly description: BackendDescription;
+  private readonly sweepLease: { holder: string; ttlMs: number } | undefined;
   private sweeping?: Promise<SweepReport>;
   private closed = false;
 
@@ -113,6 +129,8 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     this.orphanMinAgeMs = options.orphanMinAgeMs;
     this.description = options.description;
     this.rotationJobs = options.rotationJobs;
+    this.sweepLease = options.sweepLease;
+    this.shared = options.sweepLease !== undefined;
     this.backend = options.description.type;
     this.uncommitted = new UncommittedBlobs(options.blobs);
   }
@@ -436,16 +454,32 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   // ------------------------------------------------------------------ maintenance
 
-  /** One sweep at a time: a call while one runs gets its report. */
+  /**
+   * One sweep at a time: a call while one runs gets its report. With shared stores, one gateway at a time:
+   * when another holds the sweep lease, nothing is swept and the report says so.
+   */
   async sweep(): Promise<SweepReport> {
     this.assertOpen();
-    this.sweeping ??= sweep({
-      metadata: this.metadata,
-      blobs: this.blobs,
-      isPending: (id) => this.uncommitted.isPending(id),
-      minAgeMs: this.orphanMinAgeMs,
-    }).finally(() => (this.sweeping = undefined));
+    this.sweeping ??= this.sweepUnderLease().finally(() => (this.sweeping = undefined));
     return this.sweeping;
+  }
+
+  private async sweepUnderLease(): Promise<SweepReport> {
+    const run = (): Promise<SweepReport> =>
+      sweep({ metadata: this.metadata, blobs: this.blobs, isPending: (id) => this.uncommitted.isPending(id), minAgeMs: this.orphanMinAgeMs });
+    if (!this.sweepLease) return run();
+    const { holder, ttlMs } = this.sweepLease;
+    const lease = await HeldLease.take(this.metadata, SWEEP_LEASE, holder, ttlMs);
+    if (!lease) {
+      return { tempFilesRemoved: 0, orphanDataFilesRemoved: 0, bytesReclaimed: 0, unknownFiles: 0, skipped: 'another gateway is sweeping' };
+    }
+    // Losing the lease midway (a very slow sweep) is harmless: two sweeps at once remove the same orphans,
+    // and neither removes a referenced or young blob. The lease only saves the duplicate work.
+    try {
+      return await run();
+    } finally {
+      await lease.release();
+    }
   }
 
   async stats(): Promise<StoreStats> {

@@ -1,6 +1,7 @@
 // The backend factory: picks the metadata store and the blob store from the config's `backend`, and says
 // what the rest of the gateway may know of them (a description without secrets, where rotation jobs live).
 // Nothing outside storage reads the backend's paths or URLs.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BackendConfig, BlobsConfig, MetadataConfig, S3BlobsConfig } from '../config/backend.js';
@@ -22,6 +23,11 @@ const DEFAULT_RECLAIM_GRACE_MS = 15 * 60_000;
  * one whose commit is on its way, so the sweep leaves it alone.
  */
 const DEFAULT_ORPHAN_MIN_AGE_MS = 24 * 60 * 60_000;
+/**
+ * The sweep lease's time to live (renewed every third of it while the sweep runs): a gateway that died
+ * sweeping holds up the others' sweeps for at most this long.
+ */
+const SWEEP_LEASE_TTL_MS = 60_000;
 
 export interface OpenStoreOptions {
   /** Sweep orphans and leftovers before resolving (default true, as the gateway does at start). */
@@ -30,6 +36,8 @@ export interface OpenStoreOptions {
   reclaimGraceMs?: number;
   /** Override DEFAULT_ORPHAN_MIN_AGE_MS for shared metadata stores (postgres). */
   orphanMinAgeMs?: number;
+  /** This gateway's instance id, the holder of the sweep lease on a shared metadata store; default a fresh one. */
+  holder?: string;
 }
 
 /**
@@ -57,6 +65,7 @@ export async function openObjectStore(backend: BackendConfig, options: OpenStore
     orphanMinAgeMs: shared ? (options.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS) : undefined,
     description: describeBackend(backend),
     rotationJobs: rotationJobsHome(metadataConfig, metadata),
+    ...(shared && { sweepLease: { holder: options.holder ?? randomUUID(), ttlMs: SWEEP_LEASE_TTL_MS } }),
   });
   if (options.sweepAtOpen ?? true) {
     try {

@@ -318,6 +318,8 @@ export interface SweepReport {
   bytesReclaimed: number;
   /** Files in data/ whose names this store never creates; left alone. */
   unknownFiles: number;
+  /** Why nothing was swept (another gateway sharing the stores held the sweep lease). */
+  skipped?: string;
 }
 
 export interface StoreStats {

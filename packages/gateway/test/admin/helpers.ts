@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type RunningServer } from '@kesgate/kes';
 import { AdminClient } from '../../src/admin/client.js';
-import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
+import { startGatewayWithAdmin, type AdminGateway, type AdminStartOptions } from '../../src/admin/admin.js';
 import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import type { RotationOptions } from '../../src/rotation/index.js';
 import { pki } from '../helpers/pki.js';
@@ -137,14 +137,21 @@ export const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 
 export async function startTestGateway(
   kes: TestKes,
-  options: { files?: GatewayFiles; concurrency?: number; rotation?: RotationOptions; backend?: GatewayConfigInput['backend'] } = {},
+  options: {
+    files?: GatewayFiles;
+    concurrency?: number;
+    rotation?: RotationOptions;
+    backend?: GatewayConfigInput['backend'];
+    /** Other start options: the store's tuning, how often to beat and sweep. */
+    start?: Omit<AdminStartOptions, 'rotation' | 'logger'>;
+  } = {},
 ): Promise<TestGateway> {
   const files = options.files ?? gatewayFiles();
   const config = gatewayConfig(kes, files, {
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.backend !== undefined && { backend: options.backend }),
   });
-  const gw = await startGatewayWithAdmin(config, { logger: pino({ level: 'silent' }), rotation: { retry: FAST_RETRY, ...options.rotation } });
+  const gw = await startGatewayWithAdmin(config, { logger: pino({ level: 'silent' }), ...options.start, rotation: { retry: FAST_RETRY, ...options.rotation } });
   const s3 = new S3Client({
     endpoint: gw.url,
     region: REGION,

@@ -145,7 +145,13 @@ describe('config: backend', () => {
     // kesgate status prints the same, one line.
     const stats = { buckets: 1, objects: 2, bytes: 3, storedBytes: 4, uploads: 0, uploadParts: 0, uploadStoredBytes: 0 };
     const status = (backend: BackendDescription) =>
-      formatStatus({ region: 'us-east-1', backend: { ...backend, stats }, kes: { endpoints: [], defaultKey: { name: 'k' } }, rotation: { running: 0 } }).split('\n')[0];
+      formatStatus({
+        region: 'us-east-1',
+        instance: 'gw-1',
+        backend: { ...backend, health: { metadata: { reachable: true }, blobs: { reachable: true } }, stats },
+        kes: { endpoints: [], defaultKey: { name: 'k' } },
+        rotation: { running: 0 },
+      }).split('\n')[0];
     assert.equal(
       status(described),
       'backend      metadata postgres (host db.internal, port 5433, database objects), blobs s3 (endpoint https://minio.internal:9000, bucket kesgate-data, prefix gw/, region us-east-1, pathStyle true)',

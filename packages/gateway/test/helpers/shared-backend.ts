@@ -1,7 +1,6 @@
 // The shared layout for tests of several gateways: one throwaway PostgreSQL cluster (metadata, rotation
 // jobs, leases) and one moto_server upstream (blobs). `backend()` gives a fresh database and bucket as a
 // gateway config's `backend` section; every gateway started with the same section shares them.
-import type { GatewayConfigInput } from '../../src/config/load.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from './postgres.js';
 import { motoMissing, startMoto, type Upstream } from './upstreams.js';
 
@@ -10,11 +9,17 @@ export function sharedBackendSkipReason(): string | false {
   return postgresSkipReason() || (motoMissing() ?? false);
 }
 
+/** A gateway config's backend section for the shared layout. */
+export interface SharedBackendSection {
+  metadata: { postgres: { url: string } };
+  blobs: { s3: { endpoint: string; bucket: string; region: string; accessKey: string; secretKey: string; pathStyle: boolean } };
+}
+
 export interface SharedBackend {
   postgres: PostgresCluster;
   upstream: Upstream;
   /** A fresh database and upstream bucket, as a gateway config's backend section, and the database URL. */
-  backend(): Promise<{ backend: NonNullable<GatewayConfigInput['backend']>; url: string; bucket: string }>;
+  backend(): Promise<{ backend: SharedBackendSection; url: string; bucket: string }>;
   close(): Promise<void>;
 }
 
@@ -35,7 +40,7 @@ export async function startSharedBackend(): Promise<SharedBackend> {
     async backend() {
       const url = await postgres.createDatabase(`shared_${process.pid}_${++databases}`);
       const bucket = await upstream.newBucket();
-      const backend = {
+      const backend: SharedBackendSection = {
         metadata: { postgres: { url } },
         blobs: {
           s3: { endpoint: upstream.endpoint, bucket, region: upstream.region, accessKey: upstream.accessKey, secretKey: upstream.secretKey, pathStyle: true },

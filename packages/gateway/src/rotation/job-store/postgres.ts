@@ -1,8 +1,13 @@
 // Rotation jobs in the PostgreSQL metadata database (table rotation_jobs, made by the metadata store's
 // migrations), so every gateway sharing the database sees every job and can take over one whose gateway
 // died. Uses the metadata store's connection pool; times are stored as ms since the epoch.
+//
+// A write of the running gateway locks the row of its lease (FOR SHARE) after checking it holds it: a
+// gateway taking the lease over (an UPDATE of that row) waits for the write to commit, and reads the job
+// after it, so a takeover never misses progress and a stale holder never writes after one.
 import type { PostgresDatabase } from '../../storage/metadata/postgres/database.js';
-import type { JobStore } from '../job-store.js';
+import { jobLeaseName, type JobStore } from '../job-store.js';
+import { NOW_MS } from '../../storage/metadata/postgres/coordination.js';
 import { emptyCounters, type JobCounters, type JobState, type ObjectFailure, type RotationJob } from '../types.js';
 
 interface JobRow {
@@ -47,6 +52,7 @@ function toJob(r: JobRow): RotationJob {
   if (r.last_key !== null) job.lastKey = r.last_key;
   if (r.error !== null) job.error = r.error;
   if (r.finished_at !== null) job.finishedAt = iso(r.finished_at);
+  if (r.cancel_requested) job.cancelRequested = true;
   return job;
 }
 
@@ -102,20 +108,20 @@ export class PostgresJobStore implements JobStore {
     return rows.map(toJob);
   }
 
-  async saveProgress(id: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<void> {
-    await this.update(id, 'counters = $2, last_key = $3, failures = $4', [JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures)]);
+  async saveProgress(id: string, holder: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<boolean> {
+    return this.fenced(id, holder, 'counters = $2, last_key = $3, failures = $4', [JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures)]);
   }
 
-  async saveTarget(id: string, version: string | undefined): Promise<void> {
-    await this.update(id, 'target_version = $2', [version ?? null]);
+  async saveTarget(id: string, holder: string, version: string | undefined): Promise<boolean> {
+    return this.fenced(id, holder, 'target_version = $2', [version ?? null]);
   }
 
-  async saveTotal(id: string, total: number): Promise<void> {
-    await this.update(id, 'total = $2', [total]);
+  async saveTotal(id: string, holder: string, total: number): Promise<boolean> {
+    return this.fenced(id, holder, 'total = $2', [total]);
   }
 
-  async finish(job: RotationJob): Promise<void> {
-    await this.update(job.id, 'state = $2, counters = $3, last_key = $4, failures = $5, error = $6, finished_at = $7', [
+  async finish(job: RotationJob, holder: string): Promise<boolean> {
+    return this.fenced(job.id, holder, 'state = $2, counters = $3, last_key = $4, failures = $5, error = $6, finished_at = $7', [
       job.state,
       JSON.stringify(job.counters),
       job.lastKey ?? null,
@@ -125,10 +131,27 @@ export class PostgresJobStore implements JobStore {
     ]);
   }
 
+  async requestCancel(id: string): Promise<RotationJob | undefined> {
+    const [row] = await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rotation_jobs SET cancel_requested = true WHERE id = $1 AND state = 'running'`, [id]);
+      return (await tx.query<JobRow>(`SELECT ${COLUMNS} FROM rotation_jobs WHERE id = $1`, [id])).rows;
+    });
+    return row ? toJob(row) : undefined;
+  }
+
   /** The pool belongs to the metadata store, which closes it. */
   async close(): Promise<void> {}
 
-  private async update(id: string, set: string, params: unknown[]): Promise<void> {
-    await this.db.transaction((tx) => tx.query(`UPDATE rotation_jobs SET ${set} WHERE id = $1`, [id, ...params]));
+  /** `UPDATE … SET ${set}` of a running job ($1 is its id), if `holder` holds its lease. */
+  private async fenced(id: string, holder: string, set: string, params: unknown[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const lease = await tx.query(`SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND expires_at > ${NOW_MS} FOR SHARE`, [
+        jobLeaseName(id),
+        holder,
+      ]);
+      if (lease.rowCount === 0) return false;
+      const { rowCount } = await tx.query(`UPDATE rotation_jobs SET ${set} WHERE id = $1 AND state = 'running'`, [id, ...params]);
+      return rowCount === 1;
+    });
   }
 }

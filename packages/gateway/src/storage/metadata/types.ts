@@ -42,6 +42,20 @@ export interface UploadPosition {
 /** Blob ids no longer referenced once a transaction committed: the object store reclaims them. */
 export type Superseded = string[];
 
+/** A running gateway, as the gateways sharing a metadata store see each other. */
+export interface GatewayInstance {
+  /** Fresh at every start. */
+  id: string;
+  /** Where it serves S3, e.g. http://10.0.0.5:9000 (never a credential). */
+  address: string;
+  startedAt: Date;
+}
+
+export interface GatewayPresence extends GatewayInstance {
+  /** Its latest heartbeat, by the store's clock. */
+  lastSeen: Date;
+}
+
 export interface MetadataStore {
   /** 'sqlite' or 'postgres', for status pages and logs (never a URL or a password). */
   readonly kind: string;
@@ -111,6 +125,27 @@ export interface MetadataStore {
   abortUpload(ref: UploadRef): Promise<Superseded>;
   /** Reads the upload, calls `update`, stores the SSE fields it returns. → NoSuchBucket, NoSuchUpload */
   updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void>;
+
+  // ------------------------------------------------------------------ gateways sharing the store
+  // Leases let one gateway at a time do a thing (run a rotation job, sweep); a holder that stops renewing
+  // loses the lease when it expires. Expiry is measured by the store's clock (the database's when shared),
+  // never by a gateway's. The embedded SQLite store is held by one process, so it keeps these in memory.
+
+  /**
+   * Takes the lease `name` for `holder` for `ttlMs` from now, or extends it when `holder` holds it already.
+   * True when `holder` holds it now; false while another holder's lease has not expired.
+   */
+  tryLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it; otherwise does nothing. */
+  releaseLease(name: string, holder: string): Promise<void>;
+  /** The holder of an unexpired lease, or undefined. */
+  leaseHolder(name: string): Promise<string | undefined>;
+  /** Records that `instance` is alive now (creating or refreshing its row). */
+  heartbeat(instance: GatewayInstance): Promise<void>;
+  /** The gateways whose latest heartbeat is at most `withinMs` old, oldest start first. */
+  gateways(withinMs: number): Promise<GatewayPresence[]>;
+  /** Removes a gateway's row (it stops cleanly). */
+  removeGateway(id: string): Promise<void>;
 
   // ------------------------------------------------------------------ maintenance
   /** Which of `ids` an object part or an upload part references. */

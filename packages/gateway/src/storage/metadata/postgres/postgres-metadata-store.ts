@@ -35,7 +35,8 @@ import type {
   UploadRef,
   UploadSummary,
 } from '../../types.js';
-import type { MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import type { GatewayInstance, GatewayPresence, MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import * as coordination from './coordination.js';
 import { PostgresDatabase, type PostgresMetadataOptions, type Tx } from './database.js';
 import { lowerBound, storable, upperBound } from './key-bounds.js';
 import {
@@ -495,6 +496,32 @@ export class PostgresMetadataStore implements MetadataStore {
       const { sse } = update(uploadRecord(row));
       await tx.query('UPDATE uploads SET sse = $2 WHERE upload_id = $1', [ref.uploadId, JSON.stringify(sse)]);
     });
+  }
+
+  // ------------------------------------------------------------------ gateways sharing the store
+
+  tryLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return coordination.tryLease(this.db, name, holder, ttlMs);
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return coordination.releaseLease(this.db, name, holder);
+  }
+
+  leaseHolder(name: string): Promise<string | undefined> {
+    return coordination.leaseHolder(this.db, name);
+  }
+
+  heartbeat(instance: GatewayInstance): Promise<void> {
+    return coordination.heartbeat(this.db, instance);
+  }
+
+  gateways(withinMs: number): Promise<GatewayPresence[]> {
+    return coordination.gateways(this.db, withinMs);
+  }
+
+  removeGateway(id: string): Promise<void> {
+    return coordination.removeGateway(this.db, id);
   }
 
   // ------------------------------------------------------------------ maintenance

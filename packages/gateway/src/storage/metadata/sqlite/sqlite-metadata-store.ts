@@ -22,7 +22,8 @@ import type {
   UploadRef,
   UploadSummary,
 } from '../../types.js';
-import type { MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import { InProcessCoordination } from '../in-process-coordination.js';
+import type { GatewayInstance, GatewayPresence, MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
 import { GroupCommit } from './group-commit.js';
 import {
   bucketEncryption,
@@ -48,6 +49,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite';
   private readonly s: Statements;
   private readonly commits: GroupCommit;
+  private readonly coordination = new InProcessCoordination();
   private closed = false;
 
   /** `db` is open, locked and migrated (see database.ts); `path` names it in errors. */
@@ -268,6 +270,37 @@ export class SqliteMetadataStore implements MetadataStore {
       const { sse } = update(uploadRecord(this.requireUpload(ref)));
       this.s.updateUploadSse.run(JSON.stringify(sse), ref.uploadId);
     });
+  }
+
+  // ------------------------------------------------------------------ gateways sharing the store
+  // This process holds the database alone (its lock): leases and heartbeats need no table.
+
+  async tryLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    return this.coordination.tryLease(name, holder, ttlMs);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.coordination.releaseLease(name, holder);
+  }
+
+  async leaseHolder(name: string): Promise<string | undefined> {
+    this.assertOpen();
+    return this.coordination.leaseHolder(name);
+  }
+
+  async heartbeat(instance: GatewayInstance): Promise<void> {
+    this.assertOpen();
+    this.coordination.heartbeat(instance);
+  }
+
+  async gateways(withinMs: number): Promise<GatewayPresence[]> {
+    this.assertOpen();
+    return this.coordination.seen(withinMs);
+  }
+
+  async removeGateway(id: string): Promise<void> {
+    this.coordination.remove(id);
   }
 
   // ------------------------------------------------------------------ maintenance
