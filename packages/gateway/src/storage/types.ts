@@ -1,7 +1,7 @@
 // The storage contract of the gateway. A backend stores opaque (already encrypted) byte streams
 // and metadata records with S3's bucket, listing and multipart semantics; it knows nothing of
-// HTTP, SigV4 or cryptography. The fs backend implements it today; an upstream-S3 backend can
-// implement it later without the handlers changing.
+// HTTP, SigV4 or cryptography. One implementation, LayeredObjectStore (object-store.ts), serves it over a
+// metadata store (metadata/: SQLite, PostgreSQL) and a blob store (blobs/: fs, s3).
 import type { Readable, Writable } from 'node:stream';
 
 // ---------------------------------------------------------------- buckets
@@ -84,7 +84,7 @@ export interface ObjectChecksum {
 }
 
 /**
- * The SSE fields stored with an object or upload (shared/spec/sse-format.md: sse, iv,
+ * The SSE fields stored with an object or upload (packages/sse/FORMAT.md: sse, iv,
  * sealAlgorithm, sealedKey, kmsKey, kmsKeyVersion, kmsCiphertext, kmsContext, sseCKeyMD5, …).
  * Opaque to storage: any JSON-serialisable record, stored and returned as given.
  */
