@@ -33,6 +33,11 @@ export class S3BlobStore implements BlobStore {
   readonly #partSize: number;
   readonly #pageSize: number;
   readonly #errors: UpstreamErrors;
+  /**
+   * Upstream keys of this process's writers whose stream is still open: their multipart uploads are live, whatever
+   * date the upstream reports for them (moto dates every upload 2010), so the leftover sweep never takes them.
+   */
+  readonly #writing = new Set<string>();
 
   constructor(options: S3BlobStoreOptions, tuning: S3BlobTuning = {}) {
     for (const name of ['endpoint', 'bucket', 'region', 'accessKey', 'secretKey'] as const) {
@@ -52,13 +57,17 @@ export class S3BlobStore implements BlobStore {
 
   async createWriter(): Promise<BlobWriter> {
     const id = newBlobId();
-    return new S3BlobWriter(id, {
+    const key = this.#prefix + id;
+    const writer = new S3BlobWriter(id, {
       client: this.#client,
       bucket: this.#bucket,
-      key: this.#prefix + id,
+      key,
       partSize: this.#partSize,
       errors: this.#errors,
     });
+    this.#writing.add(key);
+    writer.stream.once('close', () => this.#writing.delete(key));
+    return writer;
   }
 
   async openRange(id: string, start: number, endExclusive: number): Promise<Readable> {
@@ -186,7 +195,7 @@ export class S3BlobStore implements BlobStore {
       for (const upload of page.Uploads ?? []) {
         const id = upload.Key?.slice(this.#prefix.length);
         if (!upload.Key?.startsWith(this.#prefix) || !id || !isBlobId(id) || !upload.UploadId) continue;
-        if (!upload.Initiated || upload.Initiated >= olderThan) continue;
+        if (!upload.Initiated || upload.Initiated >= olderThan || this.#writing.has(upload.Key)) continue;
         try {
           await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.Key, UploadId: upload.UploadId }));
           removed++;
