@@ -29,7 +29,7 @@ type Row = Partial<Record<string, Route | Choose>>;
 type Table = Record<string, Row>;
 
 const r = (operation: string, handler: S3Handler): Route => ({ operation, handler });
-const todo = (operation: string): Route => r(operation, none.notImplemented(operation));
+const unimplemented = (operation: string): Route => r(operation, none.notImplemented(operation));
 
 /**
  * Analytics, inventory, metrics and intelligent-tiering configurations: GET with an `id` (or the SDK's
@@ -39,9 +39,9 @@ function configurations(kind: string): Row {
   const get = `GetBucket${kind}Configuration`;
   const list = `ListBucket${kind}Configurations`;
   return {
-    GET: (q) => todo(q.get('x-id') === get || (q.get('x-id') !== list && q.has('id')) ? get : list),
-    PUT: todo(`PutBucket${kind}Configuration`),
-    DELETE: todo(`DeleteBucket${kind}Configuration`),
+    GET: (q) => unimplemented(q.get('x-id') === get || (q.get('x-id') !== list && q.has('id')) ? get : list),
+    PUT: unimplemented(`PutBucket${kind}Configuration`),
+    DELETE: unimplemented(`DeleteBucket${kind}Configuration`),
   };
 }
 
@@ -58,8 +58,8 @@ const BUCKET: Table = {
     // POST Object: the browser form upload (authenticated by its signed policy, not SigV4 headers).
     POST: r('PostObject', postObjectHandler),
   },
-  abac: { GET: todo('GetBucketAbac'), PUT: todo('PutBucketAbac') },
-  accelerate: { GET: r('GetBucketAccelerateConfiguration', none.getBucketAccelerateConfiguration), PUT: todo('PutBucketAccelerateConfiguration') },
+  abac: { GET: unimplemented('GetBucketAbac'), PUT: unimplemented('PutBucketAbac') },
+  accelerate: { GET: r('GetBucketAccelerateConfiguration', none.getBucketAccelerateConfiguration), PUT: unimplemented('PutBucketAccelerateConfiguration') },
   acl: { GET: r('GetBucketAcl', acl.getBucketAcl), PUT: r('PutBucketAcl', acl.putBucketAcl) },
   analytics: configurations('Analytics'),
   cors: {
@@ -77,30 +77,30 @@ const BUCKET: Table = {
   inventory: configurations('Inventory'),
   lifecycle: {
     GET: r('GetBucketLifecycleConfiguration', none.getBucketLifecycleConfiguration),
-    PUT: todo('PutBucketLifecycleConfiguration'),
+    PUT: unimplemented('PutBucketLifecycleConfiguration'),
     DELETE: r('DeleteBucketLifecycle', none.deleteBucketLifecycle),
   },
   location: { GET: r('GetBucketLocation', b.getBucketLocation) },
-  logging: { GET: r('GetBucketLogging', none.getBucketLogging), PUT: todo('PutBucketLogging') },
-  metadataAnnotationTable: { PUT: todo('UpdateBucketMetadataAnnotationTableConfiguration') },
+  logging: { GET: r('GetBucketLogging', none.getBucketLogging), PUT: unimplemented('PutBucketLogging') },
+  metadataAnnotationTable: { PUT: unimplemented('UpdateBucketMetadataAnnotationTableConfiguration') },
   metadataConfiguration: {
-    GET: todo('GetBucketMetadataConfiguration'),
-    POST: todo('CreateBucketMetadataConfiguration'),
-    DELETE: todo('DeleteBucketMetadataConfiguration'),
+    GET: unimplemented('GetBucketMetadataConfiguration'),
+    POST: unimplemented('CreateBucketMetadataConfiguration'),
+    DELETE: unimplemented('DeleteBucketMetadataConfiguration'),
   },
-  metadataInventoryTable: { PUT: todo('UpdateBucketMetadataInventoryTableConfiguration') },
-  metadataJournalTable: { PUT: todo('UpdateBucketMetadataJournalTableConfiguration') },
+  metadataInventoryTable: { PUT: unimplemented('UpdateBucketMetadataInventoryTableConfiguration') },
+  metadataJournalTable: { PUT: unimplemented('UpdateBucketMetadataJournalTableConfiguration') },
   metadataTable: {
-    GET: todo('GetBucketMetadataTableConfiguration'),
-    POST: todo('CreateBucketMetadataTableConfiguration'),
-    DELETE: todo('DeleteBucketMetadataTableConfiguration'),
+    GET: unimplemented('GetBucketMetadataTableConfiguration'),
+    POST: unimplemented('CreateBucketMetadataTableConfiguration'),
+    DELETE: unimplemented('DeleteBucketMetadataTableConfiguration'),
   },
   metrics: configurations('Metrics'),
   notification: {
     GET: r('GetBucketNotificationConfiguration', none.getBucketNotificationConfiguration),
-    PUT: todo('PutBucketNotificationConfiguration'),
+    PUT: unimplemented('PutBucketNotificationConfiguration'),
   },
-  'object-lock': { GET: r('GetObjectLockConfiguration', none.getObjectLockConfiguration), PUT: todo('PutObjectLockConfiguration') },
+  'object-lock': { GET: r('GetObjectLockConfiguration', none.getObjectLockConfiguration), PUT: unimplemented('PutObjectLockConfiguration') },
   ownershipControls: {
     GET: r('GetBucketOwnershipControls', access.getBucketOwnershipControls),
     PUT: r('PutBucketOwnershipControls', access.putBucketOwnershipControls),
@@ -108,7 +108,7 @@ const BUCKET: Table = {
   },
   policy: {
     GET: r('GetBucketPolicy', none.getBucketPolicy),
-    PUT: todo('PutBucketPolicy'),
+    PUT: unimplemented('PutBucketPolicy'),
     DELETE: r('DeleteBucketPolicy', none.deleteBucketPolicy),
   },
   policyStatus: { GET: r('GetBucketPolicyStatus', none.getBucketPolicyStatus) },
@@ -119,11 +119,11 @@ const BUCKET: Table = {
   },
   replication: {
     GET: r('GetBucketReplication', none.getBucketReplication),
-    PUT: todo('PutBucketReplication'),
+    PUT: unimplemented('PutBucketReplication'),
     DELETE: r('DeleteBucketReplication', none.deleteBucketReplication),
   },
-  requestPayment: { GET: r('GetBucketRequestPayment', none.getBucketRequestPayment), PUT: todo('PutBucketRequestPayment') },
-  session: { GET: todo('CreateSession') },
+  requestPayment: { GET: r('GetBucketRequestPayment', none.getBucketRequestPayment), PUT: unimplemented('PutBucketRequestPayment') },
+  session: { GET: unimplemented('CreateSession') },
   tagging: {
     GET: r('GetBucketTagging', tagging.getBucketTagging),
     PUT: r('PutBucketTagging', tagging.putBucketTagging),
@@ -132,11 +132,11 @@ const BUCKET: Table = {
   uploads: { GET: r('ListMultipartUploads', listUploads) },
   // Reading a bucket's versioning state is answered (never enabled, as AWS answers for such a bucket):
   // rclone, mc and Terraform ask before they list or delete. Changing it is not implemented.
-  versioning: { GET: r('GetBucketVersioning', b.getBucketVersioning), PUT: todo('PutBucketVersioning') },
+  versioning: { GET: r('GetBucketVersioning', b.getBucketVersioning), PUT: unimplemented('PutBucketVersioning') },
   versions: { GET: r('ListObjectVersions', listObjectVersionsHandler) },
   website: {
     GET: r('GetBucketWebsite', none.getBucketWebsite),
-    PUT: todo('PutBucketWebsite'),
+    PUT: unimplemented('PutBucketWebsite'),
     DELETE: r('DeleteBucketWebsite', none.deleteBucketWebsite),
   },
 };
@@ -158,23 +158,23 @@ const OBJECT: Table = {
   },
   acl: { GET: r('GetObjectAcl', acl.getObjectAcl), PUT: r('PutObjectAcl', acl.putObjectAcl) },
   annotation: {
-    GET: (q) => todo(q.get('x-id') === 'ListObjectAnnotations' || (q.get('x-id') === null && !q.has('annotationName')) ? 'ListObjectAnnotations' : 'GetObjectAnnotation'),
-    PUT: todo('PutObjectAnnotation'),
-    DELETE: todo('DeleteObjectAnnotation'),
+    GET: (q) => unimplemented(q.get('x-id') === 'ListObjectAnnotations' || (q.get('x-id') === null && !q.has('annotationName')) ? 'ListObjectAnnotations' : 'GetObjectAnnotation'),
+    PUT: unimplemented('PutObjectAnnotation'),
+    DELETE: unimplemented('DeleteObjectAnnotation'),
   },
   attributes: { GET: r('GetObjectAttributes', o.getObjectAttributesHandler) },
-  encryption: { PUT: todo('UpdateObjectEncryption') },
-  'legal-hold': { GET: todo('GetObjectLegalHold'), PUT: todo('PutObjectLegalHold') },
-  renameObject: { PUT: todo('RenameObject') },
-  restore: { POST: todo('RestoreObject') },
-  retention: { GET: todo('GetObjectRetention'), PUT: todo('PutObjectRetention') },
-  select: { POST: todo('SelectObjectContent') },
+  encryption: { PUT: unimplemented('UpdateObjectEncryption') },
+  'legal-hold': { GET: unimplemented('GetObjectLegalHold'), PUT: unimplemented('PutObjectLegalHold') },
+  renameObject: { PUT: unimplemented('RenameObject') },
+  restore: { POST: unimplemented('RestoreObject') },
+  retention: { GET: unimplemented('GetObjectRetention'), PUT: unimplemented('PutObjectRetention') },
+  select: { POST: unimplemented('SelectObjectContent') },
   tagging: {
     GET: r('GetObjectTagging', tagging.getObjectTagging),
     PUT: r('PutObjectTagging', tagging.putObjectTagging),
     DELETE: r('DeleteObjectTagging', tagging.deleteObjectTagging),
   },
-  torrent: { GET: todo('GetObjectTorrent') },
+  torrent: { GET: unimplemented('GetObjectTorrent') },
   uploads: { POST: r('CreateMultipartUpload', mp.createUploadHandler) },
 };
 
