@@ -1,162 +1,21 @@
-// Row shapes of the PostgreSQL metadata schema and their mapping to the storage records. bigint
-// columns arrive as numbers (see database.ts); JSON columns are text, parsed here.
-import type {
-  BucketEncryption,
-  ChecksumAlgorithm,
-  ChecksumType,
-  ObjectChecksum,
-  ObjectRecord,
-  ObjectSummary,
-  PartRecord,
-  StandardHeaders,
-  Tag,
-  UploadedPart,
-  UploadRecord,
-  UploadSummary,
-} from '../../types.js';
+// Row shapes of the PostgreSQL metadata schema beyond the shared ones (rows.ts one level up): an object row
+// read with its parts aggregated, and the parameters writes bind. bigint columns arrive as numbers (see
+// database.ts).
+import type { ObjectRecord, PartRecord } from '../../types.js';
+import { jsonOrNull, objectRecord as recordOfRow, tagsOrNull, type ObjectRow as ObjectColumns, type PartRow } from '../rows.js';
 
-export interface BucketRow {
-  name: string;
-  created_at: number;
-  encryption: string | null;
-}
+export * from '../rows.js';
 
-export interface PartRow {
-  number: number;
-  plain_size: number;
-  enc_size: number;
-  etag: string;
-  data_id: string;
-  extra: string | null;
-}
-
-export interface UploadPartRow extends PartRow {
-  last_modified: number;
-}
-
-export interface ObjectRow {
-  id: number;
-  bucket: string;
-  key: string;
-  revision: string;
-  size: number;
-  stored_size: number;
-  etag: string;
-  last_modified: number;
-  content_type: string | null;
-  user_metadata: string;
-  standard_headers: string;
-  checksum: string | null;
-  sse: string;
-  tags: string | null;
+export interface ObjectRow extends ObjectColumns {
   /** json_agg of the object's part rows in number order (null when none). */
   parts: PartRow[] | null;
-}
-
-export interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: string;
-  initiated: number;
-  content_type: string | null;
-  user_metadata: string;
-  standard_headers: string;
-  checksum_algorithm: string | null;
-  checksum_type: string | null;
-  sse: string;
-  tags: string | null;
-}
-
-export interface ListedObjectRow {
-  key: string;
-  size: number;
-  etag: string;
-  last_modified: number;
-  checksum: string | null;
-}
-
-export interface ListedUploadRow {
-  key: string;
-  upload_id: string;
-  initiated: number;
 }
 
 /** The columns of an object row with its parts as one JSON array, for `FROM objects o`. */
 export const OBJECT_COLUMNS = `o.*, (SELECT json_agg(p ORDER BY p.number) FROM object_parts p WHERE p.object_id = o.id) AS parts`;
 
-export function bucketEncryption(row: Pick<BucketRow, 'encryption'>): BucketEncryption | undefined {
-  return row.encryption === null ? undefined : (JSON.parse(row.encryption) as BucketEncryption);
-}
-
-export function partRecord(row: PartRow): PartRecord {
-  const part: PartRecord = {
-    number: row.number,
-    plainSize: row.plain_size,
-    encSize: row.enc_size,
-    etag: row.etag,
-    dataId: row.data_id,
-  };
-  if (row.extra !== null) part.extra = JSON.parse(row.extra) as Record<string, unknown>;
-  return part;
-}
-
-export function uploadedPart(row: UploadPartRow): UploadedPart {
-  return { ...partRecord(row), lastModified: new Date(row.last_modified) };
-}
-
 export function objectRecord(row: ObjectRow): ObjectRecord {
-  const record: ObjectRecord = {
-    bucket: row.bucket,
-    key: row.key,
-    revision: row.revision,
-    size: row.size,
-    etag: row.etag,
-    lastModified: new Date(row.last_modified),
-    userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
-    standardHeaders: JSON.parse(row.standard_headers) as StandardHeaders,
-    sse: JSON.parse(row.sse) as Record<string, unknown>,
-    parts: (row.parts ?? []).map(partRecord),
-  };
-  if (row.content_type !== null) record.contentType = row.content_type;
-  if (row.checksum !== null) record.checksum = JSON.parse(row.checksum) as ObjectChecksum;
-  if (row.tags !== null) record.tags = JSON.parse(row.tags) as Tag[];
-  return record;
-}
-
-export function objectSummary(row: ListedObjectRow): ObjectSummary {
-  const summary: ObjectSummary = {
-    key: row.key,
-    size: row.size,
-    etag: row.etag,
-    lastModified: new Date(row.last_modified),
-  };
-  if (row.checksum !== null) {
-    const checksum = JSON.parse(row.checksum) as ObjectChecksum;
-    summary.checksumAlgorithm = checksum.algorithm;
-    summary.checksumType = checksum.type;
-  }
-  return summary;
-}
-
-export function uploadRecord(row: UploadRow): UploadRecord {
-  const upload: UploadRecord = {
-    bucket: row.bucket,
-    key: row.key,
-    uploadId: row.upload_id,
-    initiated: new Date(row.initiated),
-    userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
-    standardHeaders: JSON.parse(row.standard_headers) as StandardHeaders,
-    sse: JSON.parse(row.sse) as Record<string, unknown>,
-  };
-  if (row.content_type !== null) upload.contentType = row.content_type;
-  if (row.checksum_algorithm !== null) upload.checksumAlgorithm = row.checksum_algorithm as ChecksumAlgorithm;
-  if (row.checksum_type !== null) upload.checksumType = row.checksum_type as ChecksumType;
-  if (row.tags !== null) upload.tags = JSON.parse(row.tags) as Tag[];
-  return upload;
-}
-
-export function uploadSummary(row: ListedUploadRow): UploadSummary {
-  return { key: row.key, uploadId: row.upload_id, initiated: new Date(row.initiated) };
+  return recordOfRow(row, row.parts ?? []);
 }
 
 /** The parameters of an object row, in OBJECT_WRITE_COLUMNS order. */
@@ -204,13 +63,4 @@ export function partArrays(parts: readonly PartRecord[]): unknown[][] {
     parts.map((p) => p.dataId),
     parts.map((p) => jsonOrNull(p.extra)),
   ];
-}
-
-export function jsonOrNull(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
-}
-
-/** An empty tag set is stored as none, so both read back as absent. */
-export function tagsOrNull(tags: readonly Tag[] | undefined): string | null {
-  return tags === undefined || tags.length === 0 ? null : JSON.stringify(tags);
 }
