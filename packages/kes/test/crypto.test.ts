@@ -9,7 +9,7 @@ import { hchacha20 } from '../src/crypto/hchacha20.js';
 import { decryptKes, encryptKes, NotAuthenticError, type Cipher } from '../src/crypto/ciphertext.js';
 import { unwrapKey, wrapKey, UnwrapError } from '../src/crypto/wrap.js';
 
-// A copy of shared/spec/vectors/kes-ciphertexts.json, so the suite runs from a plain checkout.
+// Known-answer KES ciphertexts, kept beside the suite so it runs from a plain checkout.
 const VECTORS = new URL('./fixtures/kes-ciphertexts.json', import.meta.url);
 const b64 = (s: string) => Buffer.from(s, 'base64');
 const hex = (s: string) => Buffer.from(s, 'hex');

@@ -1,5 +1,5 @@
 // Test helpers: an independent, by-hand DARE 2.0 encoder built straight from the formulas of
-// shared/spec/sse-format.md (not from the package's code), and stream plumbing.
+// ../FORMAT.md (not from the package's code), and stream plumbing.
 import { createCipheriv } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 
