@@ -34,8 +34,8 @@ export interface RunningGateway {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Extra routes under /kesgate/admin/v1 (the admin API), given the services. */
-  admin?: (svc: GatewayServices) => express.Router;
+  /** Extra routes under /kesgate/admin/v1 (the admin API), given the services and the gateway's kes client. */
+  admin?: (svc: GatewayServices, kes: KesClient) => express.Router;
   /** Tuning for tests: the store's options, and how often to beat and (shared stores) sweep. */
   store?: Omit<OpenStoreOptions, 'holder'>;
   heartbeatEveryMs?: number;
@@ -89,7 +89,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const heartbeat = new Heartbeat(store.metadata, instance, logger, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   // The store swept at open; with shared stores, again now and then (one gateway at a time).
   const sweeps = store.shared ? new PeriodicSweep(store, logger, options.sweepEveryMs ?? SWEEP_EVERY_MS) : undefined;
-  const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc) } : {});
+  const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc, kes) } : {});
 
   const servers: http.Server[] = [];
   try {

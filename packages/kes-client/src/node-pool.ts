@@ -16,6 +16,8 @@ export interface KesNodeState {
   latencyMs?: number;
   /** Requests being sent to it now. */
   inFlight: number;
+  /** Attempts that failed on it (network error, timeout, 503) and went on to another node or to the caller. */
+  failures: number;
 }
 
 /** What a probe found: `up` when the node answers and is not sealed. */
@@ -40,6 +42,7 @@ export class KesNode {
   lastErrorAt: Date | undefined;
   latencyMs: number | undefined;
   inFlight = 0;
+  failures = 0;
   /** Bumped on every failure: an answer to a request sent before the failure does not bring the node back. */
   generation = 0;
   probeTimer: NodeJS.Timeout | undefined;
@@ -99,6 +102,7 @@ export class NodePool {
   /** Marks `node` down (a network error, a timeout, or a 503) and starts probing it. */
   failed(node: KesNode, error: string, sealed?: boolean): void {
     node.generation++;
+    node.failures++;
     node.lastError = error;
     node.lastErrorAt = new Date();
     if (sealed !== undefined) node.sealed = sealed;
@@ -116,6 +120,7 @@ export class NodePool {
       ...(n.lastError !== undefined ? { lastError: n.lastError, lastErrorAt: n.lastErrorAt!.toISOString() } : {}),
       ...(n.latencyMs !== undefined ? { latencyMs: Math.round(n.latencyMs * 100) / 100 } : {}),
       inFlight: n.inFlight,
+      failures: n.failures,
     }));
   }
 
