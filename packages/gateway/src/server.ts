@@ -80,6 +80,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     key: readFileSync(config.kms.key),
     ...(config.kms.ca ? { ca: readFileSync(config.kms.ca) } : {}),
     timeoutMs: config.kms.timeoutMs,
+    // One line per change of a node's state, not one per request that met it.
+    onNodeChange: (n) =>
+      n.up
+        ? logger.info({ kes: n.endpoint }, 'kes node is back in use')
+        : logger.warn({ kes: n.endpoint, reason: n.lastError }, config.kms.endpoints.length > 1 ? 'kes node marked down: using the other nodes' : 'kes is unavailable'),
   });
   const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
   // Who this gateway is among those sharing the metadata store; its address is known once it listens.

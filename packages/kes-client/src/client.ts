@@ -30,6 +30,8 @@ export interface KesClientOptions {
   /** A node marked down is probed after this many ms (default 200), doubling up to `probeMaxMs` (default 2000). */
   probeMs?: number;
   probeMaxMs?: number;
+  /** Told when a node is marked down (with the reason in `lastError`) and when it comes back. */
+  onNodeChange?: (node: KesNodeState) => void;
 }
 
 interface RawResponse {
@@ -80,6 +82,7 @@ export class KesClient {
       probeMs: opts.probeMs ?? 200,
       probeMaxMs: opts.probeMaxMs ?? 2000,
       probe: (url) => this.probe(url),
+      ...(opts.onNodeChange ? { onChange: opts.onNodeChange } : {}),
     });
   }
 

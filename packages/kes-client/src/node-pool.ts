@@ -33,6 +33,8 @@ export interface PoolOptions {
   probeMs: number;
   probeMaxMs: number;
   probe: (url: URL) => Promise<ProbeResult>;
+  /** Told when a node is marked down or comes back. */
+  onChange?: (node: KesNodeState) => void;
 }
 
 export class KesNode {
@@ -96,6 +98,7 @@ export class NodePool {
       node.up = true;
       node.sealed = false;
       node.probeDelay = this.o.probeMs;
+      this.changed(node);
     }
   }
 
@@ -109,11 +112,16 @@ export class NodePool {
     if (!node.up) return;
     node.up = false;
     node.probeDelay = this.o.probeMs;
+    this.changed(node);
     this.schedule(node);
   }
 
   states(): KesNodeState[] {
-    return this.nodes.map((n) => ({
+    return this.nodes.map((n) => this.state(n));
+  }
+
+  private state(n: KesNode): KesNodeState {
+    return {
       endpoint: n.url.origin,
       up: n.up,
       ...(n.sealed !== undefined ? { sealed: n.sealed } : {}),
@@ -121,7 +129,15 @@ export class NodePool {
       ...(n.latencyMs !== undefined ? { latencyMs: Math.round(n.latencyMs * 100) / 100 } : {}),
       inFlight: n.inFlight,
       failures: n.failures,
-    }));
+    };
+  }
+
+  private changed(node: KesNode): void {
+    try {
+      this.o.onChange?.(this.state(node));
+    } catch {
+      // A listener's failure is not the request's.
+    }
   }
 
   close(): void {
@@ -151,6 +167,7 @@ export class NodePool {
       node.up = true;
       node.probeDelay = this.o.probeMs;
       if (r.latencyMs !== undefined) node.latencyMs = r.latencyMs;
+      this.changed(node);
       return;
     }
     if (!r.up) {

@@ -91,7 +91,8 @@ test('requests spread over every node that is up', async () => {
 });
 
 test('a node killed with SIGKILL mid-stream costs no request; restarted and unsealed, it takes traffic again', async () => {
-  const c = kes.client({ who: 'gateway', probeMs: 50, probeMaxMs: 200 });
+  const changes: string[] = [];
+  const c = kes.client({ who: 'gateway', probeMs: 50, probeMaxMs: 200, onNodeChange: (n) => changes.push(`${n.endpoint} ${n.up ? 'up' : 'down'}`) });
   const load = traffic(c, 8);
   try {
     while (load.ok < 50) await sleep(10);
@@ -116,6 +117,7 @@ test('a node killed with SIGKILL mid-stream costs no request; restarted and unse
     const before = await counter(1, 'kes_http_request_success');
     for (let i = 0; i < 20; i++) await c.generateKey('nodes-key');
     assert.ok((await counter(1, 'kes_http_request_success')) - before > 2, 'the restarted node serves generate calls again');
+    assert.deepEqual(changes, [`${kes.urls[1]} down`, `${kes.urls[1]} up`], 'told once when it went down, once when it came back');
   } finally {
     await load.stop();
     c.close();

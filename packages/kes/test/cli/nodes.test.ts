@@ -92,12 +92,19 @@ test('unseal with a repeated --server and the shares on stdin: read once, given 
   assert.deepEqual((JSON.parse(again.stdout) as { nodes: Array<{ result: string }> }).nodes.map((n) => n.result), ['already unsealed', 'already unsealed']);
 });
 
-test('too few shares: each node says it is still sealed, with its progress', async () => {
+test('too few shares: each node says it is still sealed, with its progress; --reset clears each', async () => {
   await kes(['seal', '--server', `${a},${b}`], { env });
   const r = await kes(['unseal', '--share', nodes.shares[1]!], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(line(r.stdout, a), /still sealed: 1 of 2 shares submitted/);
   assert.match(line(r.stdout, b), /still sealed: 1 of 2 shares submitted/);
+  // --reset forgets them on each node; then the threshold unseals both.
+  const reset = await kes(['unseal', '--reset'], { env });
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(line(reset.stdout, a), /unseal progress reset: sealed \(unseal progress 0 of 2\)/);
+  assert.match(line(reset.stdout, b), /unseal progress reset: sealed \(unseal progress 0 of 2\)/);
+  const one = await kes(['unseal', '--share', nodes.shares[1]!], { env });
+  assert.match(line(one.stdout, b), /still sealed: 1 of 2 shares submitted/);
   const done = await kes(['unseal', '--share', nodes.shares[2]!], { env });
   assert.equal(done.code, 0, done.stderr);
   assert.deepEqual(await sealed(), [false, false]);

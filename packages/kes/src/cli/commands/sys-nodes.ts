@@ -162,3 +162,23 @@ export async function unsealNodes(c: Connection, given: string[] | undefined, ou
   if (results.some((r) => r.error !== undefined)) return EXIT_ERROR;
   return 0;
 }
+
+/** `kes unseal --reset` on each node: the shares each has collected so far are forgotten. */
+export async function resetNodes(c: Connection, out: Out): Promise<number> {
+  const nodes = await Promise.all(
+    c.endpoints.map((endpoint) =>
+      withNode(c, endpoint, 10_000, async (client) => {
+        try {
+          return { endpoint, seal: await client.resetUnseal() };
+        } catch (e) {
+          return { endpoint, error: oneLine(e) };
+        }
+      }),
+    ),
+  );
+  const width = Math.max(...nodes.map((n) => n.endpoint.length));
+  emit(out, { nodes }, () =>
+    nodes.map((n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : `unseal progress reset: ${sealLine(n.seal!)}`}`),
+  );
+  return nodes.some((n) => n.error !== undefined) ? EXIT_ERROR : 0;
+}

@@ -4,7 +4,7 @@ import type { KesClient, KesStatus, SealStatus } from '@kesgate/kes-client';
 import { clientOptions, resolveConnection, withClient, type ConnectionFlags } from '../connection.js';
 import { Input } from '../input.js';
 import { CliError, emit, table } from '../output.js';
-import { exitCodeFor, sealNodes, stateOf, statusOfNodes, unsealNodes } from './sys-nodes.js';
+import { exitCodeFor, resetNodes, sealNodes, stateOf, statusOfNodes, unsealNodes } from './sys-nodes.js';
 
 type Flags = ConnectionFlags & { json?: boolean };
 
@@ -103,9 +103,10 @@ export function unsealCommand(): Command {
       .option('--reset', 'forget the shares submitted so far')
       .addHelpText('after', '\nSeveral endpoints: the same shares go to each node in turn (asked for once), one line per node; exit 1 if any node failed.'),
   ).action(async (flags: UnsealFlags) => {
-    const nodes = flags.reset ? undefined : severalNodes(flags);
+    const nodes = severalNodes(flags);
     if (nodes) {
-      process.exitCode = await unsealNodes(nodes, flags.share, { json: !!flags.json });
+      const out = { json: !!flags.json };
+      process.exitCode = flags.reset ? await resetNodes(nodes, out) : await unsealNodes(nodes, flags.share, out);
       return;
     }
     await withClient(flags, async (client) => {
