@@ -9,7 +9,8 @@ import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
-import { answerClientErrors, logTlsErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
+import { answerClientErrors, countTlsErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
+import { ConnectionProblems, PerClientConnectionLimit } from './http/connection-problems.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import { continueWhenBodyIsRead } from './s3/expect-continue.js';
 import type { GatewayServices } from './http/context.js';
@@ -40,6 +41,8 @@ export interface StartOptions {
   store?: Omit<OpenStoreOptions, 'holder'>;
   heartbeatEveryMs?: number;
   sweepEveryMs?: number;
+  /** How often the connection-problem summary is logged (default 60 s). */
+  connectionSummaryEveryMs?: number;
 }
 
 /**
@@ -97,18 +100,22 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc, kes) } : {});
 
   const servers: http.Server[] = [];
+  const problems = new ConnectionProblems(logger, metrics.registry, options.connectionSummaryEveryMs);
+  const perClient = new PerClientConnectionLimit(config.limits.connectionsPerClient, problems);
   try {
     const plain = keepAlive(http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app));
-    answerClientErrors(plain, logger, 'http');
+    perClient.attach(plain, 'http');
+    answerClientErrors(plain, problems, 'http');
     continueWhenBodyIsRead(plain);
     servers.push(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
       const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES }, app));
-      answerClientErrors(secure, logger, 'https');
+      perClient.attach(secure, 'https');
+      answerClientErrors(secure, problems, 'https');
       continueWhenBodyIsRead(secure);
-      logTlsErrors(secure, logger, 'https');
+      countTlsErrors(secure, problems, 'https');
       parseTlsThroughStream(secure);
       servers.push(secure);
       httpsPort = await listen(secure, config.tls.address);
@@ -130,6 +137,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       url: `http://${shown}:${httpPort}`,
       async close() {
         await Promise.all(servers.map(closeServer));
+        problems.stop();
         kes.close();
         sweeps?.stop();
         await heartbeat.stop();
@@ -138,6 +146,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     };
   } catch (err) {
     await Promise.all(servers.map(closeServer));
+    problems.stop();
     kes.close();
     sweeps?.stop();
     await heartbeat.stop();

@@ -48,6 +48,8 @@ const schema = z
     sse: z.object({ allowInsecureSSEC: z.boolean().default(false) }).strict().default({ allowInsecureSSEC: false }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
     rotation: z.object({ concurrency: z.number().int().min(1).max(256).default(8) }).strict().default({ concurrency: 8 }),
+    /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
+    limits: z.object({ connectionsPerClient: z.number().int().min(0).default(512) }).strict().default({ connectionsPerClient: 512 }),
   })
   .strict();
 

@@ -1,8 +1,8 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { renderError, S3Error } from '../s3/errors.js';
+import type { ConnectionProblems } from './connection-problems.js';
 import { newRequestId } from '../s3/middleware.js';
 
 /** The header section limit of the HTTP parser (the S3 layer's own, smaller limit answers before it). */
@@ -26,14 +26,14 @@ function overflowResponse(): string {
 }
 
 /**
- * Errors on a connection before a request could be parsed (malformed HTTP, a reset, a TLS failure) are
- * logged with their code, then answered: a header section beyond the parser's limit gets the S3 error a
+ * Errors on a connection before a request could be parsed (malformed HTTP, a slow header section, a reset)
+ * are counted (logged at debug, summarised periodically), then answered: a header section beyond the parser's limit gets the S3 error a
  * smaller oversized one gets (400 RequestHeaderSectionTooLarge, as AWS), other parse errors Node's bare 400;
  * a socket that can no longer be written is closed.
  */
-export function answerClientErrors(server: http.Server, logger: Logger, listener: string): void {
+export function answerClientErrors(server: http.Server, problems: ConnectionProblems, listener: string): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    logger.warn({ listener, code: err.code, reason: err.message }, 'connection error before a request was parsed');
+    problems.note(listener, socket, err.code ?? 'unknown', { reason: err.message });
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -42,7 +42,7 @@ export function answerClientErrors(server: http.Server, logger: Logger, listener
   });
 }
 
-/** TLS failures (a handshake, a client speaking plain HTTP to the TLS port) come as 'tlsClientError': logged. */
-export function logTlsErrors(server: https.Server, logger: Logger, listener: string): void {
-  server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.warn({ listener, code: err.code, reason: err.message }, 'TLS error on a connection'));
+/** TLS failures (a handshake, a client speaking plain HTTP to the TLS port) come as 'tlsClientError': counted. */
+export function countTlsErrors(server: https.Server, problems: ConnectionProblems, listener: string): void {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: object) => problems.note(listener, socket, err.code ?? 'tls-error', { reason: err.message }));
 }
