@@ -65,15 +65,8 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
 
   router.use(express.json({ limit: '64kb', type: () => true }));
 
-  const setCookie = (req: Request, res: Response, value: string, maxAgeMs?: number): void => {
-    res.cookie(SESSION_COOKIE, value, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: isTls(req),
-      path: '/console',
-      ...(maxAgeMs !== undefined ? { maxAge: maxAgeMs } : {}),
-    });
-  };
+  // A browser-session cookie: the server ends the session (expiry, sign-out), the browser forgets it on quit.
+  const cookieOptions = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: isTls(req), path: '/console' });
   const sessionView = (s: Session) => ({ user: s.user, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString(), kesWritable: kes.writable, defaultKey: config.kms.defaultKey });
 
   router.post('/session', (req, res) => {
@@ -88,7 +81,7 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
     if (!ok) throw new AdminError(403, 'InvalidCredentials', 'The access key or secret key is wrong.');
     const s = sessions.create(accessKey);
     res.locals.consoleSession = s;
-    setCookie(req, res, s.id);
+    res.cookie(SESSION_COOKIE, s.id, cookieOptions(req));
     res.json(sessionView(s));
   });
 
@@ -112,7 +105,7 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
   });
   router.delete('/session', (req, res) => {
     sessions.end(sessionOf(res).id);
-    setCookie(req, res, '', 0);
+    res.clearCookie(SESSION_COOKIE, cookieOptions(req));
     res.json({ signedOut: true });
   });
 
