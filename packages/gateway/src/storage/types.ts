@@ -322,6 +322,15 @@ export interface SweepReport {
   skipped?: string;
 }
 
+/** What in one bucket depends on one master key: SSE records that name it (their `kmsKey`). */
+export interface KeyDependents {
+  bucket: string;
+  /** Objects whose object key is sealed under data keys of the master key. */
+  objects: number;
+  /** Unfinished multipart uploads under the master key. */
+  uploads: number;
+}
+
 export interface StoreStats {
   buckets: number;
   objects: number;
@@ -433,5 +442,10 @@ export interface ObjectStore {
   /** Removes temp files and data files no object or upload references. Runs at open. */
   sweep(): Promise<SweepReport>;
   stats(): Promise<StoreStats>;
+  /**
+   * Per bucket (only buckets with any), what depends on `masterKey`: a scan of every SSE record, for
+   * an operator about to delete or seal a key, never for a request path.
+   */
+  keyDependents(masterKey: string): Promise<KeyDependents[]>;
   close(): Promise<void>;
 }

@@ -26,6 +26,7 @@ import type {
   BucketSettingName,
   BucketSettings,
   DeleteResult,
+  KeyDependents,
   ObjectRecord,
   ObjectSummary,
   SseFields,
@@ -550,6 +551,17 @@ export class PostgresMetadataStore implements MetadataStore {
        FROM bucket_totals`,
     );
     return { ...row! };
+  }
+
+  async keyDependents(masterKey: string): Promise<KeyDependents[]> {
+    return this.db.read<KeyDependents>(
+      `SELECT bucket, sum(o)::int AS objects, sum(u)::int AS uploads FROM (
+         SELECT bucket, 1 AS o, 0 AS u FROM objects WHERE sse::jsonb ->> 'kmsKey' = $1
+         UNION ALL
+         SELECT bucket, 0, 1 FROM uploads WHERE sse::jsonb ->> 'kmsKey' = $1
+       ) AS dependents GROUP BY bucket ORDER BY bucket COLLATE "C"`,
+      [masterKey],
+    );
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import type {
   BucketInfo,
   BucketSettingName,
   BucketSettings,
+  KeyDependents,
   DeleteResult,
   ObjectRecord,
   ObjectSummary,
@@ -324,6 +325,11 @@ export class SqliteMetadataStore implements MetadataStore {
       uploadParts: uploads.parts,
       uploadStoredBytes: uploads.stored ?? 0,
     };
+  }
+
+  async keyDependents(masterKey: string): Promise<KeyDependents[]> {
+    this.assertOpen();
+    return this.s.keyDependents.all({ key: masterKey });
   }
 
   /** Commits what is queued, then closes meta.db, releasing the lock. */
