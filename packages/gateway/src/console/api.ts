@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { parse as parseCookies } from 'cookie';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AdminError, adminErrorHandler, badRequest } from '../admin/errors.js';
+import { keyDependents, type KeyDependentsReport } from '../admin/key-dependents.js';
 import type { KesProbe } from '../admin/kes-status.js';
 import { parseRotationRequest } from '../admin/router.js';
 import { gatewayStatus } from '../admin/status.js';
@@ -115,7 +116,23 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
 
   // ---- keys
   router.get('/keys', async (_req, res) => {
-    res.json({ writable: kes.writable, defaultKey: config.kms.defaultKey, ...(await kes.keys()) });
+    const { keys, truncated } = await kes.keys();
+    // What each key keeps readable: the objects, versions and uploads sealed under it, per bucket.
+    const rows = await Promise.all(
+      keys.map(async (k) => {
+        let dependents: KeyDependentsReport | undefined;
+        try {
+          dependents = await keyDependents(svc.store, k.name);
+        } catch {
+          // A name the gateway cannot ask about (kes accepted it, the gateway's rule did not): no count shown.
+        }
+        return { ...k, ...(dependents ? { dependents } : {}) };
+      }),
+    );
+    res.json({ writable: kes.writable, defaultKey: config.kms.defaultKey, keys: rows, truncated });
+  });
+  router.get('/keys/:name/dependents', async (req, res) => {
+    res.json(await keyDependents(svc.store, String(req.params.name)));
   });
   router.post('/keys', async (req, res) => {
     const name = str((req.body as Record<string, unknown>)?.name, 'name');
