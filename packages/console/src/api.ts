@@ -79,7 +79,9 @@ export interface Overview {
   region: string;
   instance: string;
   backend: {
-    kind?: string;
+    type: string;
+    metadata: { kind: string };
+    blobs: { kind: string };
     health: { metadata: StoreHealth; blobs: StoreHealth };
     stats?: { buckets: number; objects: number; bytes: number; storedBytes: number; uploads: number };
     gateways?: { id: string; address: string; self: boolean; lastSeen: string }[];
@@ -158,6 +160,7 @@ export interface RotationJob {
 export interface AuditEntry {
   time: string;
   identity: string;
+  identityName?: string;
   method: string;
   path: string;
   key?: string;

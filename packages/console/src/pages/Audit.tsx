@@ -21,7 +21,7 @@ export function AuditPage(_: { session: SessionInfo }) {
       <form class="inline" onSubmit={(e) => e.preventDefault()} aria-label="Filter">
         <label>
           Identity
-          <input value={identity} placeholder="any" onInput={(e) => setIdentity(e.currentTarget.value)} />
+          <input value={identity} placeholder="any, or gateway / console" onInput={(e) => setIdentity(e.currentTarget.value)} />
         </label>
         <label>
           Key
@@ -53,6 +53,7 @@ export function AuditPage(_: { session: SessionInfo }) {
                 <tr key={`${e.time}-${i}`}>
                   <td class="small">{when(e.time)}</td>
                   <td>
+                    {e.identityName && <span class="who">{e.identityName} </span>}
                     <code title={e.identity}>{e.identity.slice(0, 12)}…</code>
                   </td>
                   <td>

@@ -50,9 +50,9 @@ export function OverviewPage(_: { session: SessionInfo }) {
       </Section>
       <Section title="Backend">
         <dl class="facts">
-          <dt>Metadata store</dt>
+          <dt>Metadata store ({backend.metadata.kind})</dt>
           <dd>{health(backend.health.metadata)}</dd>
-          <dt>Blob store</dt>
+          <dt>Blob store ({backend.blobs.kind})</dt>
           <dd>{health(backend.health.blobs)}</dd>
           <dt>Region</dt>
           <dd>{data.region}</dd>
@@ -86,9 +86,9 @@ export function OverviewPage(_: { session: SessionInfo }) {
 
 function health(h: { reachable: boolean; latencyMs?: number; error?: string }) {
   return h.reachable ? (
-    <>
-      <Badge kind="good">answers</Badge> {h.latencyMs !== undefined && <span class="muted">{h.latencyMs} ms</span>}
-    </>
+    <span class="nowrap">
+      <Badge kind="good">answers</Badge> {h.latencyMs !== undefined && <span class="muted">{Math.round(h.latencyMs)} ms</span>}
+    </span>
   ) : (
     <>
       <Badge kind="bad">does not answer</Badge> <span class="muted">{h.error}</span>

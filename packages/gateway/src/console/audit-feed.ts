@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 export interface AuditEntry {
   time: string;
   identity: string;
+  /** "gateway" or "console" for the identities this gateway knows (its own and the console's). */
+  identityName?: string;
   method: string;
   path: string;
   key?: string;
@@ -33,6 +35,7 @@ export class AuditFeed {
   constructor(
     private readonly client: KesClient,
     private readonly logger: Logger,
+    private readonly names: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   start(): void {
@@ -63,6 +66,7 @@ export class AuditFeed {
     const e: AuditEntry = {
       time: String(line.time ?? ''),
       identity: String(line.identity ?? ''),
+      ...(this.names.has(String(line.identity)) ? { identityName: this.names.get(String(line.identity))! } : {}),
       method: String(line.method ?? ''),
       path: String(line.path ?? ''),
       status: Number(line.status ?? 0),
@@ -77,7 +81,7 @@ export class AuditFeed {
   latest(f: AuditFilter = {}): { entries: AuditEntry[]; connected: boolean; error?: string } {
     const status = f.status?.trim().toLowerCase();
     const match = (e: AuditEntry): boolean =>
-      (!f.identity || e.identity.includes(f.identity.trim())) &&
+      (!f.identity || e.identity.includes(f.identity.trim()) || e.identityName === f.identity.trim()) &&
       (!f.key || (e.key ?? '').includes(f.key.trim())) &&
       (!status || (/^\dxx$/.test(status) ? String(e.status)[0] === status[0] : String(e.status) === status));
     const out: AuditEntry[] = [];

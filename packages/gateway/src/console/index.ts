@@ -1,6 +1,8 @@
 // The operator console: its static files and JSON API under /console/, with one lifecycle. Mounted before
 // S3 authentication, it answers only unsigned, path-style requests: a signed request for /console/… is an S3
 // request to a bucket named "console", and goes on to S3.
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type { KesProbe } from '../admin/kes-status.js';
@@ -28,6 +30,12 @@ export interface Console {
   close(): void;
 }
 
+/** kes's identity of a certificate: the SHA-256 of its public key (SPKI, DER), in hex. */
+function identityOf(certFile: string): string {
+  const spki = new X509Certificate(readFileSync(certFile)).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('hex');
+}
+
 function isSigned(req: Request): boolean {
   return req.headers.authorization !== undefined || /[?&](X-Amz-)?(Signature|Credential)=/i.test(req.originalUrl) || /[?&]AWSAccessKeyId=/.test(req.originalUrl);
 }
@@ -36,7 +44,9 @@ export function createConsole(svc: GatewayServices, deps: { rotation: RotationMa
   const { config } = svc;
   const kes = new ConsoleKes(config);
   const sessions = new SessionStore(config.console.sessionTtlSeconds);
-  const audit = kes.operator ? new AuditFeed(kes.operator, svc.logger) : undefined;
+  const names = new Map([[identityOf(config.kms.cert), 'gateway']]);
+  if (config.console.kes) names.set(identityOf(config.console.kes.cert), 'console');
+  const audit = kes.operator ? new AuditFeed(kes.operator, svc.logger, names) : undefined;
   audit?.start();
   const dir = findConsoleDir(config.console.dir);
 

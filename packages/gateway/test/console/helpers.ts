@@ -26,6 +26,8 @@ export function consoleCert(): CertKeyPair {
 
 export interface ConsoleStack {
   dir: string;
+  /** kes's unseal shares (1 of 1). */
+  shares: string[];
   kes: RunningServer;
   kesAdmin: KesClient;
   /** A kes client acting as the console's identity, to probe its policy directly. */
@@ -118,6 +120,7 @@ export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<Co
   });
   return {
     dir,
+    shares,
     kes,
     kesAdmin,
     kesConsole,
