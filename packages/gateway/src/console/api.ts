@@ -71,6 +71,8 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
   const sessionView = (s: Session) => ({ user: s.user, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString(), kesWritable: kes.writable, defaultKey: config.kms.defaultKey });
 
   router.post('/session', (req, res) => {
+    // JSON only: a cross-site form cannot send it without a CORS preflight, which the console never answers.
+    if (!req.is('application/json')) throw new AdminError(415, 'UnsupportedMediaType', 'Sign in with a JSON body: {"accessKey": ..., "secretKey": ...}.');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const accessKey = typeof body.accessKey === 'string' ? body.accessKey : '';
     const secretKey = typeof body.secretKey === 'string' ? body.secretKey : '';

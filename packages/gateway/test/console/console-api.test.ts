@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetBucketEncryptionCommand, ListObjectsV2Command, PutBucketEncryptionCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketEncryptionCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketEncryptionCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { KesError } from '@kesgate/kes-client';
 import { CONSOLE_CSP } from '../../src/console/index.js';
@@ -79,6 +79,14 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     assert.equal(r.status, 403);
     assert.equal(r.json.error, 'InvalidCredentials');
     assert.equal(r.headers['set-cookie'], undefined);
+    // A cross-site form post (not JSON) is refused before the credentials are even looked at.
+    const form = await request(`${s.url}/console/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+    });
+    assert.equal(form.status, 415);
+    assert.equal(form.headers['set-cookie'], undefined);
     const none = await request(`${s.url}/console/api/keys`);
     assert.equal(none.status, 401);
     assert.equal(none.json.error, 'NotSignedIn');
@@ -152,11 +160,21 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     const { cookie, csrf } = await signIn(s.url);
     await request(`${s.url}/console/api/keys`, { method: 'POST', body: { name: 'audited-key' }, cookie, csrf });
     await request(`${s.url}/console/api/unseal`, { method: 'POST', body: { share: 'not-a-real-share-0123456789' }, cookie });
+    // kes is unsealed, so the console asks for its state and does not pass the share on; seal it to have kes see a wrong share.
+    await s.kesAdmin.seal();
+    const wrong = await request(`${s.url}/console/api/unseal`, { method: 'POST', body: { share: 'not-a-real-share-0123456789' }, cookie, csrf });
+    assert.equal(wrong.status, 200);
+    const ep = (wrong.json.endpoints as { error?: string; status?: { sealed: boolean } }[])[0]!;
+    assert.ok(ep.error !== undefined || ep.status?.sealed === true, JSON.stringify(wrong.json));
+    assert.doesNotMatch(wrong.text, /not-a-real-share/);
+    assert.equal((await s.kesAdmin.sealStatus()).sealed, true);
+    await s.kesAdmin.unseal(s.shares[0]!);
     await request(`${s.url}/console/api/session`, { method: 'POST', body: { accessKey: 'intruder', secretKey: 'guess-guess-guess' } });
     await new Promise((r) => setImmediate(r));
     const actions = logLines.filter((l) => l.msg === 'console action').map((l) => l.console as Record<string, unknown>);
     assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /keys' && a.status === 201), JSON.stringify(actions));
     assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 403), JSON.stringify(actions));
+    assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 200), JSON.stringify(actions));
     assert.ok(actions.some((a) => a.user === 'intruder' && a.action === 'POST /session' && a.status === 403), JSON.stringify(actions));
     const all = JSON.stringify(logLines);
     assert.doesNotMatch(all, new RegExp(SECRET_KEY));
@@ -172,10 +190,23 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
   });
 });
 
-describe('console: session expiry', () => {
+describe('console: session expiry and console users', () => {
   let s: ConsoleStack;
   before(async () => {
-    s = await startConsoleStack({ console: { sessionTtlSeconds: 1 } });
+    s = await startConsoleStack({ console: { sessionTtlSeconds: 1, users: [{ accessKey: 'operator', secretKey: 'operator-secret-123' }] } });
+  });
+
+  it('signs in a console user, who cannot sign S3 requests', async () => {
+    const { answer } = await signIn(s.url, { accessKey: 'operator', secretKey: 'operator-secret-123' });
+    assert.equal(answer.json.user, 'operator');
+    const s3 = new S3Client({ endpoint: s.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'operator', secretAccessKey: 'operator-secret-123' }, maxAttempts: 1 });
+    await assert.rejects(s3.send(new CreateBucketCommand({ Bucket: 'by-console-user' })), (e: { name: string; $metadata: { httpStatusCode?: number } }) => {
+      assert.equal(e.$metadata.httpStatusCode, 403);
+      assert.equal(e.name, 'InvalidAccessKeyId');
+      return true;
+    });
+    s3.destroy();
+    assert.equal((await s.s3.send(new ListBucketsCommand({}))).Buckets?.length ?? 0, 0);
   });
   after(() => s.close());
 

@@ -155,7 +155,7 @@ export function request(
   const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
   const headers: Record<string, string> = { ...o.headers };
   if (payload) {
-    headers['content-type'] = 'application/json';
+    headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(payload.length);
   }
   if (o.cookie) headers.cookie = o.cookie;
