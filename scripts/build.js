@@ -3,7 +3,7 @@
 // without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
 // sources through tsx; `npm start`, the Dockerfiles and the benchmarks run these bundles.
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
-// `--console-only` builds just the console.
+// `--console-only` builds just the console, `--servers-only` just the two bundles (the Docker images).
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,6 @@ export async function buildBundles() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const consoleOnly = process.argv.includes('--console-only');
   const out = consoleOnly ? [] : Object.values(await buildBundles());
-  out.push(await buildConsole());
+  if (!process.argv.includes('--servers-only')) out.push(await buildConsole());
   console.log(`built ${out.join(', ')}`);
 }

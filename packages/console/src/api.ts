@@ -22,8 +22,10 @@ export function whenSignedOut(f: (reason: string) => void): void {
   onSignedOut = f;
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/** `background`: a periodic refresh, which does not extend the session (an unattended console still times out). */
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, background = false): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
+  if (background) headers['x-console-background'] = '1';
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   const res = await fetch(`/console/api${path}`, {

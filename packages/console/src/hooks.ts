@@ -6,14 +6,17 @@ export interface Loaded<T> {
   reload: () => Promise<void>;
 }
 
-/** Loads `fetcher` now, again when `deps` change, and every `everyMs` if given (while the page is shown). */
-export function useLoad<T>(fetcher: () => Promise<T>, deps: unknown[] = [], everyMs?: number | (() => number | undefined)): Loaded<T> {
+/**
+ * Loads `fetcher` now, again when `deps` change, and every `everyMs` if given (while the page is shown); the
+ * periodic loads get `background` true.
+ */
+export function useLoad<T>(fetcher: (background: boolean) => Promise<T>, deps: unknown[] = [], everyMs?: number | (() => number | undefined)): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const alive = useRef(true);
-  const reload = useCallback(async () => {
+  const reload = useCallback(async (background = false) => {
     try {
-      const d = await fetcher();
+      const d = await fetcher(background);
       if (!alive.current) return;
       setData(d);
       setError(undefined);
@@ -29,7 +32,7 @@ export function useLoad<T>(fetcher: () => Promise<T>, deps: unknown[] = [], ever
     const schedule = (): void => {
       const ms = typeof everyMs === 'function' ? everyMs() : everyMs;
       if (ms === undefined) return;
-      timer = setTimeout(() => void reload().finally(schedule), ms);
+      timer = setTimeout(() => void reload(true).finally(schedule), ms);
     };
     schedule();
     return () => {

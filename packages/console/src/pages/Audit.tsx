@@ -15,7 +15,7 @@ export function AuditPage(_: { session: SessionInfo }) {
   const [key, setKey] = useState('');
   const [status, setStatus] = useState('');
   const q = new URLSearchParams({ ...(identity ? { identity } : {}), ...(key ? { key } : {}), ...(status ? { status } : {}) }).toString();
-  const { data, error } = useLoad(() => api<AuditAnswer>('GET', `/audit${q ? `?${q}` : ''}`), [q], 3000);
+  const { data, error } = useLoad((bg) => api<AuditAnswer>('GET', `/audit${q ? `?${q}` : ''}`, undefined, bg), [q], 3000);
   return (
     <Section title="kes audit log">
       <form class="inline" onSubmit={(e) => e.preventDefault()} aria-label="Filter">

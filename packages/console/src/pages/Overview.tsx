@@ -4,7 +4,7 @@ import { bytes } from '../format';
 import { useLoad } from '../hooks';
 
 export function OverviewPage(_: { session: SessionInfo }) {
-  const { data, error } = useLoad(() => api<Overview>('GET', '/overview'), [], 5000);
+  const { data, error } = useLoad((bg) => api<Overview>('GET', '/overview', undefined, bg), [], 5000);
   if (!data) return <Loading error={error} />;
   const { backend, kes } = data;
   const stats = backend.stats;

@@ -13,7 +13,7 @@ function percent(j: RotationJob): number {
 export function RotationPage({ session }: { session: SessionInfo }) {
   // Poll fast while a job runs, so its bar moves; slowly otherwise.
   const running = useRef(false);
-  const jobs = useLoad(() => api<{ jobs: RotationJob[] }>('GET', '/rotation'), [], () => (running.current ? 500 : 5000));
+  const jobs = useLoad((bg) => api<{ jobs: RotationJob[] }>('GET', '/rotation', undefined, bg), [], () => (running.current ? 500 : 5000));
   running.current = (jobs.data?.jobs ?? []).some((j) => j.state === 'running');
   const buckets = useLoad(() => api<{ buckets: BucketRow[] }>('GET', '/buckets'), []);
   const keys = useLoad(() => api<KeysAnswer>('GET', '/keys'), []);

@@ -9,7 +9,7 @@ interface SealAnswer {
 }
 
 export function SealPage(_: { session: SessionInfo }) {
-  const { data, error, reload } = useLoad(() => api<SealAnswer>('GET', '/seal'), [], 3000);
+  const { data, error, reload } = useLoad((bg) => api<SealAnswer>('GET', '/seal', undefined, bg), [], 3000);
   const action = useAction();
   const [confirming, setConfirming] = useState(false);
   const [share, setShare] = useState('');

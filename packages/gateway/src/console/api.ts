@@ -26,6 +26,8 @@ export interface ConsoleApiDeps {
 }
 
 export const CSRF_HEADER = 'x-csrf-token';
+/** Sent by the page's own periodic refreshes: they do not extend the session. */
+export const BACKGROUND_HEADER = 'x-console-background';
 
 const notSignedIn = (): AdminError => new AdminError(401, 'NotSignedIn', 'Sign in to the console first (the session is missing, has expired or was signed out).');
 
@@ -91,7 +93,7 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
   // Everything below needs a live session; state changes also its CSRF token.
   router.use((req: Request, res: Response, next: NextFunction) => {
     const id = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
-    const s = sessions.touch(id);
+    const s = sessions.touch(id, req.headers[BACKGROUND_HEADER] !== '1');
     if (!s) throw notSignedIn();
     res.locals.consoleSession = s;
     if (req.method !== 'GET' && req.method !== 'HEAD') {

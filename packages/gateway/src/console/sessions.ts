@@ -28,8 +28,11 @@ export class SessionStore {
     return s;
   }
 
-  /** The live session of this id, its expiry pushed back; undefined when unknown or expired. */
-  touch(id: string | undefined): Session | undefined {
+  /**
+   * The live session of this id, its expiry pushed back unless `extend` is false (a page refreshing itself in
+   * the background must not keep an unattended session alive); undefined when unknown or expired.
+   */
+  touch(id: string | undefined, extend = true): Session | undefined {
     if (!id) return undefined;
     const s = this.sessions.get(id);
     if (!s) return undefined;
@@ -38,7 +41,7 @@ export class SessionStore {
       this.sessions.delete(id);
       return undefined;
     }
-    s.expiresAt = t + this.ttlSeconds * 1000;
+    if (extend) s.expiresAt = t + this.ttlSeconds * 1000;
     return s;
   }
 

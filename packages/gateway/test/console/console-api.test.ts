@@ -210,6 +210,20 @@ describe('console: session expiry and console users', () => {
   });
   after(() => s.close());
 
+  it("does not keep a session alive with the page's background refreshes", async () => {
+    const { cookie } = await signIn(s.url);
+    const bg = { cookie, headers: { 'x-console-background': '1' } };
+    // A refresh every 0.4 s: with a 1 s session, one of the first few finds it ended.
+    let last = await request(`${s.url}/console/api/overview`, bg);
+    assert.equal(last.status, 200);
+    for (let i = 0; i < 5 && last.status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      last = await request(`${s.url}/console/api/overview`, bg);
+    }
+    assert.equal(last.status, 401, 'the refreshes kept the session alive');
+    assert.equal(last.json.error, 'NotSignedIn');
+  });
+
   it('ends a session its time after the last request', async () => {
     const { cookie, csrf } = await signIn(s.url);
     assert.equal((await request(`${s.url}/console/api/session`, { cookie })).status, 200);
