@@ -53,7 +53,7 @@ describe('the console in a browser: an operator journey', () => {
     assert.ok(existsSync(join(DIST, 'index.html')), `the console is not built in ${DIST}: run npm run build`);
     mkdirSync(SHOTS, { recursive: true });
     console.log(`console screenshots: ${SHOTS}`);
-    s = await startConsoleStack({ consoleDir: DIST });
+    s = await startConsoleStack({ consoleDir: DIST, shares: 3, threshold: 2 });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // Any script error or CSP violation is a failure of the console.
@@ -180,15 +180,24 @@ describe('the console in a browser: an operator journey', () => {
     assert.deepEqual(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault, { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'tenant-b' });
   });
 
-  it('seals kes with confirmation and unseals it share by share', async () => {
+  it('seals kes with confirmation and unseals it share by share (2 of 3), with progress', async () => {
     await page.getByRole('link', { name: 'Seal', exact: true }).click();
     await page.getByRole('button', { name: 'Seal kes…' }).click();
     await page.getByRole('button', { name: 'Seal kes', exact: true }).click();
     await page.getByText('kes is sealed.').waitFor();
     assert.equal((await s.kesAdmin.sealStatus()).sealed, true);
     assert.equal((await failure(read(s, 'doc-01.txt'))).status, 503);
-    await page.getByRole('progressbar', { name: /Unseal progress/ }).waitFor();
+    const progress = page.getByRole('progressbar', { name: /Unseal progress/ });
+    await progress.waitFor();
+    assert.equal(await progress.getAttribute('aria-valuenow'), '0');
     await screenshot('seal-sealed');
+    await page.getByLabel('Unseal share').fill(s.shares[2]!);
+    await page.getByRole('button', { name: 'Submit share' }).click();
+    await page.getByText('Share accepted. Enter the next share.').waitFor();
+    await page.getByText('1 of 2 shares').waitFor();
+    assert.equal(await progress.getAttribute('aria-valuenow'), '50');
+    assert.equal((await s.kesAdmin.sealStatus()).sealed, true);
+    await screenshot('seal-one-share');
     await page.getByLabel('Unseal share').fill(s.shares[0]!);
     await page.getByRole('button', { name: 'Submit share' }).click();
     await page.getByText('kes is unsealed.').waitFor();

@@ -26,7 +26,7 @@ export function consoleCert(): CertKeyPair {
 
 export interface ConsoleStack {
   dir: string;
-  /** kes's unseal shares (1 of 1). */
+  /** kes's unseal shares (`threshold` of them unseal it). */
   shares: string[];
   kes: RunningServer;
   kesAdmin: KesClient;
@@ -49,6 +49,9 @@ export interface ConsoleStackOptions {
   console?: Partial<NonNullable<GatewayConfigInput['console']>>;
   keys?: string[];
   logger?: Logger;
+  /** Unseal shares made and needed (default 1 of 1). */
+  shares?: number;
+  threshold?: number;
 }
 
 export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<ConsoleStack> {
@@ -92,8 +95,9 @@ export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<Co
     },
     { baseDir: dir },
   );
-  const { shares } = await initStore(kesConfig, { shares: 1, threshold: 1 });
-  file('unseal.key', `${shares.join('\n')}\n`);
+  const threshold = o.threshold ?? 1;
+  const { shares } = await initStore(kesConfig, { shares: o.shares ?? 1, threshold });
+  file('unseal.key', `${shares.slice(0, threshold).join('\n')}\n`);
   const kes = await startServer(kesConfig);
 
   const config = parseConfig(
