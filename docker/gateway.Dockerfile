@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # gateway: built from the repository root: docker build -f docker/gateway.Dockerfile .
-FROM node:20-bookworm-slim AS build
+# Node 24.18.1 for the build: better-sqlite3 12 compiled against the headers of 24.19 or later aborts at
+# exit (nodejs/node#65446); built against 24.18.1's it runs cleanly on every 24.x, including the newest below.
+FROM node:24.18.1-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary fits.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -17,7 +19,7 @@ COPY scripts/build.js ./scripts/
 # Vite, a development dependency: this image answers /console/ with how to build it.)
 RUN node scripts/build.js --servers-only
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app

@@ -34,8 +34,8 @@ export interface RunningGateway {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Extra routes under /kesgate/admin/v1 (the admin API), given the services. */
-  admin?: (svc: GatewayServices) => express.Router;
+  /** Extra routes under /kesgate/admin/v1 (the admin API), given the services and the gateway's kes client. */
+  admin?: (svc: GatewayServices, kes: KesClient) => express.Router;
   /** The operator console at /console, given the services (made after the admin routes). */
   console?: (svc: GatewayServices) => express.RequestHandler;
   /** Tuning for tests: the store's options, and how often to beat and (shared stores) sweep. */
@@ -82,6 +82,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     key: readFileSync(config.kms.key),
     ...(config.kms.ca ? { ca: readFileSync(config.kms.ca) } : {}),
     timeoutMs: config.kms.timeoutMs,
+    // One line per change of a node's state, not one per request that met it.
+    onNodeChange: (n) =>
+      n.up
+        ? logger.info({ kes: n.endpoint }, 'kes node is back in use')
+        : logger.warn({ kes: n.endpoint, reason: n.lastError }, config.kms.endpoints.length > 1 ? 'kes node marked down: using the other nodes' : 'kes is unavailable'),
   });
   const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
   // Who this gateway is among those sharing the metadata store; its address is known once it listens.
@@ -92,7 +97,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // The store swept at open; with shared stores, again now and then (one gateway at a time).
   const sweeps = store.shared ? new PeriodicSweep(store, logger, options.sweepEveryMs ?? SWEEP_EVERY_MS) : undefined;
   const app = createGatewayApp(svc, {
-    ...(options.admin ? { admin: options.admin(svc) } : {}),
+    ...(options.admin ? { admin: options.admin(svc, kes) } : {}),
     ...(options.console ? { console: options.console(svc) } : {}),
   });
 

@@ -2,24 +2,36 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KesError, KesUnavailableError, isNetworkError } from './errors.js';
+import { NodePool, type KesNodeState, type ProbeResult } from './node-pool.js';
 import type { DataKey, KesCipher, KeyDescription, KeyList, KesStatus, SealStatus } from './types.js';
 
 export interface KesClientOptions {
-  /** One or more base URLs, e.g. `https://127.0.0.1:7373`. Tried in order; the last one that answered is tried first. */
+  /**
+   * One or more base URLs, e.g. `https://127.0.0.1:7373`. Requests are spread over the nodes that are up
+   * (fewest in flight first); a node that fails is marked down and probed back in the background.
+   */
   endpoints: string[];
   /** PEM client certificate and key: the client's identity at kes. */
   cert: string | Buffer;
   key: string | Buffer;
   /** PEM CA that signed the server certificate. Without it the system roots are used. */
   ca?: string | Buffer;
-  /** Per-request timeout in milliseconds (default 10 s). */
+  /** Per-attempt timeout in milliseconds (default 10 s): a node silent for this long is failed over. */
   timeoutMs?: number;
-  /** Extra rounds over all endpoints after a network failure (default 2). HTTP errors are never retried. */
+  /**
+   * Extra rounds over all endpoints after a network failure (default 2). An HTTP answer is final, except a
+   * 503 (sealed, or unavailable), which moves the request on to the next node when there is one.
+   */
   retries?: number;
   /** Pause before each extra round, doubled every round (default 100 ms). */
   backoffMs?: number;
   /** Most sockets kept open per endpoint (default 64). */
   maxSockets?: number;
+  /** A node marked down is probed after this many ms (default 200), doubling up to `probeMaxMs` (default 2000). */
+  probeMs?: number;
+  probeMaxMs?: number;
+  /** Told when a node is marked down (with the reason in `lastError`) and when it comes back. */
+  onNodeChange?: (node: KesNodeState) => void;
 }
 
 interface RawResponse {
@@ -36,7 +48,7 @@ const seg = (name: string): string => encodeURIComponent(name);
 
 /**
  * A typed client of the kes (KES-compatible) API over mutual TLS with keep-alive connections,
- * failover across endpoints, and retries on network errors only.
+ * requests spread over several nodes, failover on network errors, timeouts and 503s.
  */
 export class KesClient {
   private readonly agent: https.Agent;
@@ -44,7 +56,9 @@ export class KesClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
-  private preferred = 0;
+  private readonly pool: NodePool;
+  /** The probe path a node's policy lets us use, once known (see `probe`). */
+  private probePath: '/v1/status' | '/v1/sys/seal-status' | undefined = '/v1/status';
 
   constructor(opts: KesClientOptions) {
     if (opts.endpoints.length === 0) throw new TypeError('KesClient needs at least one endpoint');
@@ -64,14 +78,26 @@ export class KesClient {
       // the rotation benchmark went to the agent's pool lookups), and each new connection would parse the PEMs again.
       secureContext: tls.createSecureContext({ cert: opts.cert, key: opts.key, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) }),
     });
+    this.pool = new NodePool(this.endpoints, {
+      probeMs: opts.probeMs ?? 200,
+      probeMaxMs: opts.probeMaxMs ?? 2000,
+      probe: (url) => this.probe(url),
+      ...(opts.onNodeChange ? { onChange: opts.onNodeChange } : {}),
+    });
   }
 
   get endpointUrls(): string[] {
     return this.endpoints.map((u) => u.origin);
   }
 
-  /** Close idle keep-alive sockets. */
+  /** Each node as this client sees it: up or down, why it went down, its latency, its requests in flight. */
+  nodes(): KesNodeState[] {
+    return this.pool.states();
+  }
+
+  /** Close idle keep-alive sockets and stop probing. */
   close(): void {
+    this.pool.close();
     this.agent.destroy();
   }
 
@@ -205,30 +231,85 @@ export class KesClient {
     return r;
   }
 
-  /** Send with failover: each round tries every endpoint once, starting with the last one that answered. */
+  /**
+   * Send with failover: each round tries every node once, up nodes first (see NodePool.order). A network
+   * error, a timeout or a 503 marks the node down and moves on; any other answer (a 404 too) is final.
+   * When every node answered 503 that answer is returned (kes is sealed everywhere), else after the last
+   * round KesUnavailableError.
+   */
   async send(method: string, path: string, body?: unknown): Promise<RawResponse & { endpoint: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const causes: { endpoint: string; error: string }[] = [];
+    let unavailable: (RawResponse & { endpoint: string }) | undefined;
     for (let round = 0; round <= this.retries; round++) {
       if (round > 0) await sleep(this.backoffMs * 2 ** (round - 1));
-      for (let i = 0; i < this.endpoints.length; i++) {
-        const idx = (this.preferred + i) % this.endpoints.length;
-        const endpoint = this.endpoints[idx]!;
+      let networkFailure = false;
+      for (const node of this.pool.order()) {
+        const endpoint = node.url.origin;
+        const generation = this.pool.begin(node);
+        const start = performance.now();
         try {
-          const r = await this.once(endpoint, method, path, payload);
-          this.preferred = idx;
-          return { ...r, endpoint: endpoint.origin };
+          const r = await this.once(node.url, method, path, payload);
+          if (r.status === 503) {
+            const why = errorMessage(r);
+            this.pool.failed(node, `answered 503: ${why}`, /sealed/.test(why) ? true : undefined);
+            unavailable = { ...r, endpoint };
+            continue;
+          }
+          this.pool.succeeded(node, generation, performance.now() - start);
+          return { ...r, endpoint };
         } catch (err) {
           if (!isNetworkError(err)) throw err;
-          causes.push({ endpoint: endpoint.origin, error: (err as Error).message });
+          const error = (err as Error).message;
+          this.pool.failed(node, error);
+          causes.push({ endpoint, error });
+          networkFailure = true;
+        } finally {
+          this.pool.end(node);
         }
       }
+      // Every node answered, with 503: asking again at once would not change that.
+      if (!networkFailure) break;
     }
+    if (unavailable) return unavailable;
     const last = causes[causes.length - 1];
     throw new KesUnavailableError(
       `kes is unavailable: no endpoint answered ${method} ${path} (last error from ${last?.endpoint}: ${last?.error})`,
       causes,
     );
+  }
+
+  /**
+   * Whether a down node may take traffic again: /v1/status says whether it is sealed; a policy that does not
+   * allow it (403) makes us ask /v1/sys/seal-status, and a policy allowing neither leaves "it answers".
+   */
+  private async probe(url: URL): Promise<ProbeResult> {
+    const start = performance.now();
+    const path = this.probePath;
+    if (path === undefined) {
+      await this.once(url, 'GET', '/version');
+      return { up: true, latencyMs: performance.now() - start };
+    }
+    let r: RawResponse;
+    try {
+      r = await this.once(url, 'GET', path);
+    } catch (err) {
+      return { up: false, error: (err as Error).message };
+    }
+    const latencyMs = performance.now() - start;
+    if (r.status === 403 || r.status === 404) {
+      this.probePath = path === '/v1/status' ? '/v1/sys/seal-status' : undefined;
+      return this.probe(url);
+    }
+    if (r.status !== 200) return { up: false, error: `answered ${r.status}: ${errorMessage(r)}`, ...(r.status === 503 ? { sealed: /sealed/.test(errorMessage(r)) } : {}) };
+    let sealed: unknown;
+    try {
+      sealed = (JSON.parse(r.body.toString('utf8')) as { sealed?: unknown }).sealed;
+    } catch {
+      sealed = undefined;
+    }
+    if (sealed === true) return { up: false, sealed: true, error: 'system is sealed', latencyMs };
+    return { up: true, ...(sealed === false ? { sealed: false } : {}), latencyMs };
   }
 
   private once(endpoint: URL, method: string, path: string, payload?: Buffer): Promise<RawResponse> {
@@ -263,7 +344,7 @@ export class KesClient {
   }
 
   private openStream(path: string, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
-    const endpoint = this.endpoints[this.preferred]!;
+    const endpoint = this.pool.order()[0]!.url;
     return new Promise((resolve, reject) => {
       const req = https.request(
         { agent: this.agent, hostname: endpoint.hostname, port: endpoint.port, method: 'GET', path, signal },

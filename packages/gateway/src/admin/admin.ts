@@ -1,5 +1,6 @@
 // The admin side of a gateway: the router, the rotation jobs and the kes probe, with one lifecycle.
 import type { Router } from 'express';
+import type { KesClient } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayServices } from '../http/context.js';
 import { RotationManager, type RotationOptions } from '../rotation/index.js';
@@ -16,9 +17,10 @@ export interface Admin {
   close(): Promise<void>;
 }
 
-export function createAdmin(svc: GatewayServices, options: RotationOptions = {}): Admin {
+/** `traffic` is the gateway's own kes client: the status shows which nodes it sends requests to. */
+export function createAdmin(svc: GatewayServices, options: RotationOptions = {}, traffic?: KesClient): Admin {
   const rotation = new RotationManager(svc, options);
-  const kes = new KesProbe(svc.config.kms);
+  const kes = new KesProbe(svc.config.kms, traffic);
   return {
     router: createAdminRouter({ svc, rotation, kes }),
     rotation,
@@ -50,7 +52,7 @@ export async function startGatewayWithAdmin(config: GatewayConfig, options: Admi
   try {
     gw = await startGateway(config, {
       ...start,
-      admin: (svc) => (admin = createAdmin(svc, rotation)).router,
+      admin: (svc, kes) => (admin = createAdmin(svc, rotation, kes)).router,
       console: (svc) => (operatorConsole = createConsole(svc, { rotation: admin!.rotation, probe: admin!.kes })).handler,
     });
   } catch (err) {

@@ -1,5 +1,5 @@
 // The state of each kes endpoint, asked one by one (the gateway's own client fails over between them,
-// which is right for traffic and wrong for a status page).
+// which is right for traffic and wrong for a status page), beside whether that client sends it traffic.
 import { readFileSync } from 'node:fs';
 import { KesClient, KesError, type KeyDescription } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
@@ -15,6 +15,11 @@ export interface KesEndpointState {
   /** Unseal progress while sealed: `progress` of `threshold` shares submitted. */
   unseal?: { threshold: number; shares: number; progress: number };
   error?: string;
+  /**
+   * Whether the gateway's own client sends this node requests (`up`), or has marked it down after a
+   * failure (`lastError`) and probes it until it answers unsealed.
+   */
+  traffic?: { up: boolean; lastError?: string; inFlight: number };
 }
 
 export interface DefaultKeyState {
@@ -30,7 +35,10 @@ const PROBE_TIMEOUT_MS = 3000;
 export class KesProbe {
   private readonly clients: KesClient[];
 
-  constructor(private readonly kms: GatewayConfig['kms']) {
+  constructor(
+    private readonly kms: GatewayConfig['kms'],
+    private readonly traffic?: KesClient,
+  ) {
     const cert = readFileSync(kms.cert);
     const key = readFileSync(kms.key);
     const ca = kms.ca ? readFileSync(kms.ca) : undefined;
@@ -40,8 +48,14 @@ export class KesProbe {
     );
   }
 
-  endpoints(): Promise<KesEndpointState[]> {
-    return Promise.all(this.clients.map((c) => probeOne(c)));
+  async endpoints(): Promise<KesEndpointState[]> {
+    const states = await Promise.all(this.clients.map((c) => probeOne(c)));
+    const seen = this.traffic?.nodes() ?? [];
+    return states.map((s, i) => {
+      const n = seen[i];
+      if (!n) return s;
+      return { ...s, traffic: { up: n.up, ...(!n.up && n.lastError !== undefined ? { lastError: n.lastError } : {}), inFlight: n.inFlight } };
+    });
   }
 
   /** The default key as the first unsealed endpoint describes it. */

@@ -53,7 +53,8 @@ export function formatStatus(s: GatewayStatus): string {
     const extra = [e.latencyMs !== undefined ? `${e.latencyMs} ms` : '', e.version ? `kes ${e.version}` : '', e.unseal ? `unseal ${e.unseal.progress}/${e.unseal.threshold}` : '']
       .filter(Boolean)
       .join(', ');
-    lines.push(`kes          ${e.endpoint}  ${state}${extra ? `  (${extra})` : ''}`);
+    const traffic = !e.traffic ? '' : e.traffic.up ? ', takes traffic' : `, NO TRAFFIC (marked down${e.traffic.lastError ? `: ${e.traffic.lastError}` : ''})`;
+    lines.push(`kes          ${e.endpoint}  ${state}${traffic}${extra ? `  (${extra})` : ''}`);
   }
   const k = s.kes.defaultKey;
   const keyInfo = k.error ? `unknown: ${k.error}` : [k.state, k.latestVersion ? `latest ${k.latestVersion}` : ''].filter(Boolean).join(', ');

@@ -84,6 +84,20 @@ describe('docker/compose.cluster.yaml', () => {
     assert.equal(config.tls?.address, '0.0.0.0:9443');
   });
 
+  test("the gateways' config has a commented kms.endpoints line for two kes nodes that is valid once enabled", () => {
+    const env = { KESGATE_ROOT_USER: 'root-user', KESGATE_ROOT_PASSWORD: 'root-password', KESGATE_PG_PASSWORD: 'pg-password', KESGATE_S3_ACCESS_KEY: 'minio-user', KESGATE_S3_SECRET_KEY: 'minio-password' };
+    const text = read('cluster-gateway.yaml');
+    const enabled = text.replace(/^  endpoints: \[https:\/\/kes:7373\]\n/m, '').replace(/^  # (endpoints: \[.*\])$/m, '  $1');
+    assert.notEqual(enabled, text);
+    const dir = mkdtempSync(join(tmpdir(), 'kesgate-kes-nodes-'));
+    try {
+      writeFileSync(join(dir, 'gateway.yaml'), enabled);
+      assert.deepEqual(loadConfig(join(dir, 'gateway.yaml'), env).kms.endpoints, ['https://kes:7373', 'https://kes-2:7373']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the load balancer sends HTTP and HTTPS to every gateway, health-checked', () => {
     const cfg = read('haproxy.cluster.cfg');
     for (const g of gateways) {

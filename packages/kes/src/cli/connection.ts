@@ -26,7 +26,9 @@ export interface Connection {
 /** Adds --server, --cert, --key, --ca and --json to a client command. */
 export function clientOptions(cmd: Command): Command {
   return cmd
-    .option('--server <url>', `kes endpoint(s), comma-separated (env KES_SERVER, default ${DEFAULT_SERVER})`)
+    .option('--server <url>', `kes endpoint(s), comma-separated or repeated (env KES_SERVER, default ${DEFAULT_SERVER})`, (v: string, prev?: string) =>
+      prev ? `${prev},${v}` : v,
+    )
     .option('--cert <file>', 'client certificate, PEM (env KES_CLIENT_CERT)')
     .option('--key <file>', 'private key of the client certificate, PEM (env KES_CLIENT_KEY)')
     .option('--ca <file>', 'CA certificate(s) that signed the server certificate, PEM (env KES_CA; default: system roots)')

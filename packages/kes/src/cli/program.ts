@@ -6,7 +6,7 @@ import { keyCommand } from './commands/key.js';
 import { logCommand } from './commands/log.js';
 import { initCommand, serverCommand } from './commands/server.js';
 import { backupCommand, exportCommand, importBundleCommand } from './commands/store.js';
-import { sealCommand, statusCommand, unsealCommand } from './commands/sys.js';
+import { sealCommand, statusCommand, sysCommand, unsealCommand } from './commands/sys.js';
 
 export function buildProgram(): Command {
   const program = new Command('kes')
@@ -19,6 +19,7 @@ export function buildProgram(): Command {
     statusCommand(),
     sealCommand(),
     unsealCommand(),
+    sysCommand(),
     keyCommand(),
     logCommand(),
     identityCommand(),

@@ -92,14 +92,13 @@ describe('kes CLI against a running server', () => {
     // (that the original shares still unseal is shown by the next tests)
   });
 
-  test('status shows the server sealed with unseal progress 0 of 2', async () => {
-    const [json, human] = await Promise.all([
-      kesJson<{ seal: SealStatus; status: { sealed: boolean; version: string } }>(['status'], as),
-      kes(['status'], as),
-    ]);
+  test('status shows the server sealed with unseal progress 0 of 2, and exits 2 (as `vault status`)', async () => {
+    const [jsonRun, human] = await Promise.all([kes(['status', '--json'], as), kes(['status'], as)]);
+    assert.equal(jsonRun.code, 2, jsonRun.stderr);
+    const json = JSON.parse(jsonRun.stdout) as { seal: SealStatus; status: { sealed: boolean; version: string } };
     assert.deepEqual(json.seal, { initialized: true, sealed: true, t: 2, n: 3, progress: 0 });
     assert.equal(json.status.sealed, true);
-    assert.equal(human.code, 0);
+    assert.equal(human.code, 2);
     assert.match(human.stdout, /state\s+sealed \(unseal progress 0 of 2; 3 shares exist\)/);
   });
 
@@ -249,8 +248,9 @@ describe('kes CLI against a running server', () => {
   test('seal → status sealed → unseal with 2 shares from stdin → a data key from before the seal decrypts', async () => {
     const sealed = await kesJson<SealStatus>(['seal'], as);
     assert.equal(sealed.sealed, true);
-    const status = await kesJson<{ seal: SealStatus }>(['status'], as);
-    assert.equal(status.seal.sealed, true);
+    const statusRun = await kes(['status', '--json'], as);
+    assert.equal(statusRun.code, 2, 'sealed: exit 2');
+    assert.equal((JSON.parse(statusRun.stdout) as { seal: SealStatus }).seal.sealed, true);
     await assert.rejects(admin.generateKey('app-1'), { status: 503, message: 'system is sealed' });
 
     const unseal = await kes(['unseal'], { ...as, input: `${shares[0]}\n${shares[1]}\n` });

@@ -1,9 +1,10 @@
 // `kes status`, `kes seal`, `kes unseal`: the service-wide seal state of a running kes.
 import { Command } from 'commander';
 import type { KesClient, KesStatus, SealStatus } from '@kesgate/kes-client';
-import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
+import { clientOptions, resolveConnection, withClient, type ConnectionFlags } from '../connection.js';
 import { Input } from '../input.js';
 import { CliError, emit, table } from '../output.js';
+import { exitCodeFor, resetNodes, sealNodes, stateOf, statusOfNodes, unsealNodes } from './sys-nodes.js';
 
 type Flags = ConnectionFlags & { json?: boolean };
 
@@ -21,10 +22,27 @@ function duration(seconds: number): string {
   return [d && `${d}d`, (d || h) && `${h}h`, (d || h || m) && `${m}m`, `${s}s`].filter(Boolean).join('');
 }
 
+/** Several endpoints: each node is asked on its own (sys-nodes.ts). */
+const severalNodes = (flags: Flags) => {
+  const c = resolveConnection(flags);
+  return c.endpoints.length > 1 ? c : undefined;
+};
+
+const STATUS_EXIT_HELP = `
+Several endpoints (--server a,b, a repeated --server, or KES_SERVER=a,b) are each asked, one line per node.
+Exit status, as \`vault status\`: 0 every node unsealed, 2 a node sealed (or not initialized), 1 a node
+unreachable or another error.`;
+
 export function statusCommand(): Command {
-  return clientOptions(new Command('status').description('show whether kes is sealed, the unseal progress, and server status')).action(
-    (flags: Flags) =>
-      withClient(flags, async (client) => {
+  return clientOptions(new Command('status').description('show whether kes is sealed, the unseal progress, and server status'))
+    .addHelpText('after', STATUS_EXIT_HELP)
+    .action(async (flags: Flags) => {
+      const nodes = severalNodes(flags);
+      if (nodes) {
+        process.exitCode = await statusOfNodes(nodes, { json: !!flags.json });
+        return;
+      }
+      await withClient(flags, async (client) => {
         const [st, seal] = await Promise.allSettled([client.status(), client.sealStatus()]);
         if (st.status === 'rejected' && seal.status === 'rejected') throw st.reason;
         const status = st.status === 'fulfilled' ? st.value : undefined;
@@ -33,8 +51,9 @@ export function statusCommand(): Command {
           `kes at ${client.endpointUrls.join(', ')}`,
           ...table(statusRows(status, sealStatus), '  '),
         ]);
-      }),
-  );
+        process.exitCode = exitCodeFor([stateOf(status, sealStatus)]);
+      });
+    });
 }
 
 function statusRows(status: KesStatus | undefined, seal: SealStatus | undefined): Array<[string, string]> {
@@ -52,16 +71,22 @@ function statusRows(status: KesStatus | undefined, seal: SealStatus | undefined)
 }
 
 export function sealCommand(): Command {
-  return clientOptions(new Command('seal').description('seal kes: drop the root key and every master key from memory (admin)')).action(
-    (flags: Flags) =>
-      withClient(flags, async (client) => {
+  return clientOptions(new Command('seal').description('seal kes: drop the root key and every master key from memory (admin); with several endpoints, each')).action(
+    async (flags: Flags) => {
+      const nodes = severalNodes(flags);
+      if (nodes) {
+        process.exitCode = await sealNodes(nodes, { json: !!flags.json });
+        return;
+      }
+      await withClient(flags, async (client) => {
         await client.seal();
         const s = await client.sealStatus();
         emit({ json: !!flags.json }, s, () => [
           'kes is sealed: the root key and every master key were dropped from memory; every key operation answers 503 until unsealed.',
           `Unseal with ${s.t} of the ${s.n} shares: \`kes unseal\`.`,
         ]);
-      }),
+      });
+    },
   );
 }
 
@@ -75,9 +100,16 @@ export function unsealCommand(): Command {
     new Command('unseal')
       .description('submit unseal shares: --share, one per line on stdin, or typed without echo at a terminal')
       .option('--share <share>', 'an unseal share (repeatable); prefer stdin or the prompt, flags land in shell history', (v: string, all: string[] = []) => [...all, v])
-      .option('--reset', 'forget the shares submitted so far'),
-  ).action((flags: UnsealFlags) =>
-    withClient(flags, async (client) => {
+      .option('--reset', 'forget the shares submitted so far')
+      .addHelpText('after', '\nSeveral endpoints: the same shares go to each node in turn (asked for once), one line per node; exit 1 if any node failed.'),
+  ).action(async (flags: UnsealFlags) => {
+    const nodes = severalNodes(flags);
+    if (nodes) {
+      const out = { json: !!flags.json };
+      process.exitCode = flags.reset ? await resetNodes(nodes, out) : await unsealNodes(nodes, flags.share, out);
+      return;
+    }
+    await withClient(flags, async (client) => {
       const out = { json: !!flags.json };
       if (flags.reset) {
         const s = await client.resetUnseal();
@@ -92,8 +124,17 @@ export function unsealCommand(): Command {
       }
       const after = await submitShares(client, before, flags, out.json);
       emit(out, after, () => (after.sealed ? `still sealed: ${after.progress} of ${after.t} shares submitted; submit ${after.t - after.progress} more with \`kes unseal\`` : 'kes is unsealed'));
-    }),
-  );
+    });
+  });
+}
+
+/** `kes sys status|seal|unseal`: the same commands under the name of the API they call (/v1/sys/...). */
+export function sysCommand(): Command {
+  return new Command('sys')
+    .description('the service-wide seal state: status, seal, unseal (also available as `kes status`, `kes seal`, `kes unseal`)')
+    .addCommand(statusCommand())
+    .addCommand(sealCommand())
+    .addCommand(unsealCommand());
 }
 
 async function submitShares(client: KesClient, start: SealStatus, flags: UnsealFlags, json: boolean): Promise<SealStatus> {
