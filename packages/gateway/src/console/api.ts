@@ -82,7 +82,10 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
     const accounts = [config.credentials, ...config.console.users];
     // Every account is compared, whatever matched, so the time taken tells nothing.
     let ok = false;
-    for (const a of accounts) if (sameSecret(a.accessKey, accessKey) && sameSecret(a.secretKey, secretKey) && accessKey !== '') ok = true;
+    for (const a of accounts) {
+      const both = [sameSecret(a.accessKey, accessKey), sameSecret(a.secretKey, secretKey)];
+      if (both.every(Boolean) && accessKey !== '') ok = true;
+    }
     if (!ok) throw new AdminError(403, 'InvalidCredentials', 'The access key or secret key is wrong.');
     const s = sessions.create(accessKey);
     res.locals.consoleSession = s;
