@@ -11,11 +11,13 @@ COPY packages/sse/package.json packages/sse/
 COPY packages/kes-client/package.json packages/kes-client/
 COPY packages/kes/package.json packages/kes/
 COPY packages/gateway/package.json packages/gateway/
+COPY packages/console/package.json packages/console/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY packages ./packages
 COPY scripts/build.js ./scripts/
-# The server as one bundled JavaScript file: no TypeScript loader at run time.
-RUN node scripts/build.js
+# The server as one bundled JavaScript file: no TypeScript loader at run time. (The operator console needs
+# Vite, a development dependency: this image answers /console/ with how to build it.)
+RUN node scripts/build.js --servers-only
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

@@ -2,6 +2,8 @@
 // Bundles the two servers into dist/ (esbuild, which tsx already brings): production runs plain JavaScript
 // without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
 // sources through tsx; `npm start`, the Dockerfiles and the benchmarks run these bundles.
+// Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
+// `--console-only` builds just the console, `--servers-only` just the two bundles (the Docker images).
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,15 @@ const common = {
   banner: { js: "import { createRequire as __kesgateRequire } from 'node:module'; const require = __kesgateRequire(import.meta.url);" },
 };
 
+export const CONSOLE_DIST = join(root, 'packages/console/dist');
+
+/** The console's static files (packages/console/vite.config.ts says how). */
+export async function buildConsole() {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ root: join(root, 'packages/console'), logLevel: 'warn' });
+  return CONSOLE_DIST;
+}
+
 export async function buildBundles() {
   await Promise.all([
     build({ ...common, entryPoints: [join(root, 'packages/kes/src/cli/main.ts')], outfile: BUNDLES.kes }),
@@ -41,6 +52,8 @@ export async function buildBundles() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const out = await buildBundles();
-  console.log(`built ${Object.values(out).join(', ')}`);
+  const consoleOnly = process.argv.includes('--console-only');
+  const out = consoleOnly ? [] : Object.values(await buildBundles());
+  if (!process.argv.includes('--servers-only')) out.push(await buildConsole());
+  console.log(`built ${out.join(', ')}`);
 }

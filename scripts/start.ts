@@ -2,7 +2,7 @@
 // certificates, configs, an initialised kes store with a 1-of-1 unseal share, a default master key and root
 // S3 credentials — made on the first run, reused afterwards. Ctrl-C stops both; if one dies, so does the other.
 import { writeFileSync } from 'node:fs';
-import { buildBundles } from './build.js';
+import { buildBundles, buildConsole } from './build.js';
 import { DEFAULT_KEY, gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
 import { Supervisor } from './lib/supervisor.js';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
 
   // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory.
-  const bundles = await buildBundles();
+  const [bundles] = await Promise.all([buildBundles(), buildConsole()]);
   const env = { ...process.env, KESGATE_ROOT_USER: creds.user, KESGATE_ROOT_PASSWORD: creds.password, KESGATE_HOME: home };
   const kes = processes.runNode('kes', bundles.kes, ['server', '--config', at('kes.yaml')], { cwd: home, env });
   await processes.waitFor('kes', () => kesAnswers(state), kes);
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
 kesgate is running (development state in ${home})
   S3 endpoint     http://${s3Address}   https://${s3TlsAddress} (CA: ${c('ca.crt')})
   credentials     ${creds.user} / ${creds.password}   (saved in ${at('credentials')})
+  console         http://${s3Address.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/console/   (sign in with the credentials; its kes identity: ${c('console.crt')})
   kes             https://${kesAddress}   admin cert ${c('admin.crt')}
   default key     ${DEFAULT_KEY}
 ${loud(`  WARNING: the unseal share is stored in ${at('unseal.key')} so kes unseals itself. This is for development only.`)}

@@ -7,7 +7,8 @@ import { get as httpGet } from 'node:http';
 import { Agent, request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initStore, issueServerCert, loadConfig } from '@kesgate/kes';
+import { identityOf, initStore, issueClientCert, issueServerCert, loadConfig } from '@kesgate/kes';
+import { CONSOLE_KES_ROUTES } from '../../packages/gateway/src/console/config.js';
 import { writeDevCerts } from '../../packages/kes/src/cli/dev-certs.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,6 +17,8 @@ export const DEFAULT_KEY = 'kesgate-default';
 export interface Identities {
   adminIdentity: string;
   gatewayIdentity: string;
+  /** The operator console's identity at kes (certs/console.{crt,key}; its policy: CONSOLE_KES_ROUTES). */
+  consoleIdentity: string;
 }
 
 export interface RootCredentials {
@@ -41,16 +44,26 @@ export function devHome(): string {
 
 function ensureCerts(at: (...p: string[]) => string): Identities {
   const idFile = at('certs', 'identities.json');
-  if (existsSync(idFile)) return JSON.parse(readFileSync(idFile, 'utf8')) as Identities;
+  if (existsSync(idFile)) return ensureConsoleCert(at, JSON.parse(readFileSync(idFile, 'utf8')) as Identities);
   const certs = writeDevCerts(at('certs'), ['localhost', '127.0.0.1', 'kes']);
   // The gateway's HTTPS listener (SSE-C needs TLS) gets its own server certificate from the same CA.
   const ca = { cert: readFileSync(certs.files.ca, 'utf8'), key: readFileSync(certs.files.caKey, 'utf8') };
   const s3 = issueServerCert(ca, ['localhost', '127.0.0.1', 'gateway']);
   writeFileSync(at('certs', 's3.key'), s3.key, { mode: 0o600 });
   writeFileSync(at('certs', 's3.crt'), s3.cert);
-  const ids = { adminIdentity: certs.adminIdentity, gatewayIdentity: certs.gatewayIdentity };
-  writeFileSync(idFile, JSON.stringify(ids, null, 2));
-  return ids;
+  return ensureConsoleCert(at, { adminIdentity: certs.adminIdentity, gatewayIdentity: certs.gatewayIdentity } as Identities);
+}
+
+/** The console's client certificate from the same CA: made once (states older than the console get it too). */
+function ensureConsoleCert(at: (...p: string[]) => string, ids: Identities): Identities {
+  if (ids.consoleIdentity && existsSync(at('certs', 'console.crt'))) return ids;
+  const ca = { cert: readFileSync(at('certs', 'ca.crt'), 'utf8'), key: readFileSync(at('certs', 'ca.key'), 'utf8') };
+  const pair = issueClientCert(ca, 'console');
+  writeFileSync(at('certs', 'console.key'), pair.key, { mode: 0o600 });
+  writeFileSync(at('certs', 'console.crt'), pair.cert);
+  const out = { ...ids, consoleIdentity: identityOf(pair.cert) };
+  writeFileSync(at('certs', 'identities.json'), JSON.stringify(out, null, 2));
+  return out;
 }
 
 /** Root S3 credentials: from the environment, else generated once and kept in $KESGATE_HOME/credentials. */
@@ -96,6 +109,11 @@ policy:
       - /v1/sys/seal-status
     identities:
       - ${ids.gatewayIdentity}
+  console:   # the operator console at the gateway's /console/: exactly the routes its pages use
+    allow:
+${CONSOLE_KES_ROUTES.map((r) => `      - ${r}`).join('\n')}
+    identities:
+      - ${ids.consoleIdentity}
 keystore:
   sqlite:
     path: data/kes.db
@@ -166,6 +184,10 @@ kms:
   key: ${c}/gateway.key
   ca: ${c}/ca.crt
   defaultKey: ${DEFAULT_KEY}
+console:
+  kes:
+    cert: ${c}/console.crt
+    key: ${c}/console.key
 `;
 }
 

@@ -37,6 +37,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Extra routes under /kesgate/admin/v1 (the admin API), given the services and the gateway's kes client. */
   admin?: (svc: GatewayServices, kes: KesClient) => express.Router;
+  /** The operator console at /console, given the services (made after the admin routes). */
+  console?: (svc: GatewayServices) => express.RequestHandler;
   /** Tuning for tests: the store's options, and how often to beat and (shared stores) sweep. */
   store?: Omit<OpenStoreOptions, 'holder'>;
   heartbeatEveryMs?: number;
@@ -97,7 +99,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const heartbeat = new Heartbeat(store.metadata, instance, logger, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   // The store swept at open; with shared stores, again now and then (one gateway at a time).
   const sweeps = store.shared ? new PeriodicSweep(store, logger, options.sweepEveryMs ?? SWEEP_EVERY_MS) : undefined;
-  const app = createGatewayApp(svc, options.admin ? { admin: options.admin(svc, kes) } : {});
+  const app = createGatewayApp(svc, {
+    ...(options.admin ? { admin: options.admin(svc, kes) } : {}),
+    ...(options.console ? { console: options.console(svc) } : {}),
+  });
 
   const servers: http.Server[] = [];
   const problems = new ConnectionProblems(logger, metrics.registry, options.connectionSummaryEveryMs);

@@ -4,6 +4,7 @@ import type { KesClient } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayServices } from '../http/context.js';
 import { RotationManager, type RotationOptions } from '../rotation/index.js';
+import { createConsole, type Console } from '../console/index.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../server.js';
 import { KesProbe } from './kes-status.js';
 import { createAdminRouter } from './router.js';
@@ -11,6 +12,7 @@ import { createAdminRouter } from './router.js';
 export interface Admin {
   router: Router;
   rotation: RotationManager;
+  kes: KesProbe;
   /** Pauses running rotation jobs (they resume at the next start) and releases what the admin side holds. */
   close(): Promise<void>;
 }
@@ -22,6 +24,7 @@ export function createAdmin(svc: GatewayServices, options: RotationOptions = {},
   return {
     router: createAdminRouter({ svc, rotation, kes }),
     rotation,
+    kes,
     async close() {
       await rotation.close();
       kes.close();
@@ -43,11 +46,17 @@ export interface AdminStartOptions extends Omit<StartOptions, 'admin'> {
  */
 export async function startGatewayWithAdmin(config: GatewayConfig, options: AdminStartOptions = {}): Promise<AdminGateway> {
   let admin: Admin | undefined;
+  let operatorConsole: Console | undefined;
   const { rotation, ...start } = options;
   let gw: RunningGateway;
   try {
-    gw = await startGateway(config, { ...start, admin: (svc, kes) => (admin = createAdmin(svc, rotation, kes)).router });
+    gw = await startGateway(config, {
+      ...start,
+      admin: (svc, kes) => (admin = createAdmin(svc, rotation, kes)).router,
+      console: (svc) => (operatorConsole = createConsole(svc, { rotation: admin!.rotation, probe: admin!.kes })).handler,
+    });
   } catch (err) {
+    operatorConsole?.close();
     await admin?.close();
     throw err;
   }
@@ -65,6 +74,7 @@ export async function startGatewayWithAdmin(config: GatewayConfig, options: Admi
     admin: a,
     close(): Promise<void> {
       closing ??= (async () => {
+        operatorConsole?.close();
         await a.close();
         await closeGateway();
       })();

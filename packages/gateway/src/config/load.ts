@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYAML } from 'yaml';
 import { z } from 'zod';
 import { backendSchema, resolveBackendPaths } from './backend.js';
+import { CONSOLE_DEFAULTS, consoleConfigSchema, resolveConsolePaths } from '../console/config.js';
 
 /** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -50,6 +51,7 @@ const schema = z
     rotation: z.object({ concurrency: z.number().int().min(1).max(256).default(8) }).strict().default({ concurrency: 8 }),
     /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
     limits: z.object({ connectionsPerClient: z.number().int().min(0).default(512) }).strict().default({ connectionsPerClient: 512 }),
+    console: consoleConfigSchema.default(CONSOLE_DEFAULTS),
   })
   .strict();
 
@@ -68,6 +70,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): GatewayConfi
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   if (c.tls) c.tls = { ...c.tls, cert: abs(c.tls.cert), key: abs(c.tls.key) };
   c.backend = resolveBackendPaths(c.backend, abs);
+  c.console = resolveConsolePaths(c.console, abs);
   c.kms = { ...c.kms, cert: abs(c.kms.cert), key: abs(c.kms.key), ...(c.kms.ca ? { ca: abs(c.kms.ca) } : {}) };
   for (const e of c.kms.endpoints) {
     if (!e.startsWith('https://')) throw new ConfigError(`invalid gateway config:\n  kms.endpoints: ${e} must use https://`);

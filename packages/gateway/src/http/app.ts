@@ -38,6 +38,8 @@ function observe(svc: GatewayServices) {
 export interface AppExtras {
   /** Mounted under /kesgate/admin/v1 after SigV4 authentication (root credentials only). */
   admin?: express.Router;
+  /** The operator console, mounted at /console before SigV4 (it has its own sign-in; signed requests pass on to S3). */
+  console?: express.RequestHandler;
 }
 
 export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): Express {
@@ -62,6 +64,8 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
   app.get(`/${RESERVED}/metrics`, metrics);
   // Prometheus scrapes /metrics unsigned; a signed GET /metrics is ListObjects on a bucket named "metrics".
   app.get('/metrics', (req, res, next) => (isSigned(req) ? next() : void metrics(req, res).catch(next)));
+
+  if (extras.console) app.use('/console', extras.console);
 
   // Before SigV4: preflights are unsigned, and a refused signature must still carry CORS headers.
   app.use(cors(svc, RESERVED));

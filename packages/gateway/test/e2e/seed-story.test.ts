@@ -93,6 +93,33 @@ test('npm start made the development state and says where it is', () => {
   assert.match(output, new RegExp(`--endpoint-url http://127.0.0.1:${ports.s3}`));
 });
 
+test('npm start wires up the console: its URL, its page, and its own identity at kes', async () => {
+  assert.match(output, new RegExp(`console +http://127.0.0.1:${ports.s3}/console/`));
+  const page = await fetch(`http://127.0.0.1:${ports.s3}/console/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<script type="module"[^>]* src="\/console\/assets\//);
+  const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+  const signIn = await fetch(`http://127.0.0.1:${ports.s3}/console/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accessKey: creds.KESGATE_ROOT_USER, secretKey: creds.KESGATE_ROOT_PASSWORD }),
+  });
+  assert.equal(signIn.status, 200);
+  const session = (await signIn.json()) as { csrf: string; kesWritable: boolean };
+  assert.equal(session.kesWritable, true, 'gateway.yaml gives the console its kes identity');
+  const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+  const made = await fetch(`http://127.0.0.1:${ports.s3}/console/api/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': session.csrf },
+    body: JSON.stringify({ name: 'made-in-console' }),
+  });
+  assert.equal(made.status, 201, await made.clone().text());
+  const { kes } = clients();
+  assert.equal((await kes.describeKey('made-in-console')).name, 'made-in-console');
+  await kes.deleteKey('made-in-console');
+  kes.close();
+});
+
 test('seal, per-key seal, rotate then delete, delete: the seed\'s promises with real processes and clients', async () => {
   const { s3, s3tls, kes, admin } = clients();
   const B = 'seed-story';
