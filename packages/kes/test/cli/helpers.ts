@@ -24,10 +24,10 @@ export interface RunOptions {
   cwd?: string;
 }
 
-// The parent's KES_* variables must not leak into a test's child.
+// The parent's KES_* and KESGATE_* variables (KESGATE_HOME fills in connections) must not leak into a test's child.
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KES_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KES_') && !k.startsWith('KESGATE_')) env[k] = v;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
