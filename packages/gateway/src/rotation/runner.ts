@@ -120,7 +120,7 @@ export class JobRunner {
     const { logger } = this.deps;
     const job = this.live;
     try {
-      this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.deps.retry, () => this.halt !== undefined);
+      this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.retry, () => this.halt !== undefined);
     } catch (err) {
       if (this.halt === 'stop' || this.halt === 'lost') return;
       await this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
