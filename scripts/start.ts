@@ -3,7 +3,8 @@
 // S3 credentials — made on the first run, reused afterwards. Ctrl-C stops both; if one dies, so does the other.
 import { writeFileSync } from 'node:fs';
 import { buildBundles, buildConsole } from './build.js';
-import { DEFAULT_KEY, gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
+import { banner } from './lib/banner.js';
+import { gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
 import { Supervisor } from './lib/supervisor.js';
 
 const s3Address = process.env.KESGATE_ADDRESS ?? '127.0.0.1:9000';
@@ -40,24 +41,7 @@ async function main(): Promise<void> {
   const gw = processes.runNode('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], { cwd: home, env });
   await processes.waitFor('the gateway', () => gatewayHealthy(s3Address), gw);
 
-  const c = (p: string) => at('certs', p);
-  console.log(`
-kesgate is running (development state in ${home})
-  S3 endpoint     http://${s3Address}   https://${s3TlsAddress} (CA: ${c('ca.crt')})
-  credentials     ${creds.user} / ${creds.password}   (saved in ${at('credentials')})
-  console         http://${s3Address.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}/console/   (sign in with the credentials; its kes identity: ${c('console.crt')})
-  kes             https://${kesAddress}   admin cert ${c('admin.crt')}
-  default key     ${DEFAULT_KEY}
-${loud(`  WARNING: the unseal share is stored in ${at('unseal.key')} so kes unseals itself. This is for development only.`)}
-
-Try it:
-  export AWS_ACCESS_KEY_ID=${creds.user} AWS_SECRET_ACCESS_KEY=${creds.password} AWS_DEFAULT_REGION=us-east-1
-  /usr/bin/aws --endpoint-url http://${s3Address} s3 mb s3://demo
-  /usr/bin/aws --endpoint-url http://${s3Address} s3 cp README.md s3://demo/README.md --sse AES256
-  curl --cacert ${c('ca.crt')} --cert ${c('admin.crt')} --key ${c('admin.key')} -X PUT https://${kesAddress}/v1/sys/seal
-  curl --cacert ${c('ca.crt')} --cert ${c('admin.crt')} --key ${c('admin.key')} https://${kesAddress}/v1/sys/seal-status
-
-Ctrl-C stops both.`);
+  console.log(banner({ home, at, user: creds.user, password: creds.password, kesAddress, s3Address, s3TlsAddress, loud }));
 }
 
 main().catch((err: Error) => void processes.stopAll(`npm start failed: ${err.message}`, 1));

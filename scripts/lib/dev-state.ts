@@ -122,6 +122,9 @@ unseal:
 log:
   error: on
   audit: data/audit.log
+api:
+  /v1/ready:
+    skip_auth: on   # readiness probes (load balancers, compose health checks) need no client certificate
 keys:
   - name: ${DEFAULT_KEY}
 `,

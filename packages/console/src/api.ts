@@ -149,7 +149,7 @@ export interface RotationJob {
   toKey: string;
   fromKey?: string;
   dryRun: boolean;
-  state: 'running' | 'done' | 'failed' | 'cancelled';
+  state: 'running' | 'done' | 'incomplete' | 'failed' | 'cancelled';
   total?: number;
   counters: { scanned: number; rotated: number; skipped: number; failed: number };
   error?: string;

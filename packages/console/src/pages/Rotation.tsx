@@ -131,7 +131,7 @@ export function RotationPage({ session }: { session: SessionInfo }) {
                     ))}
                   </td>
                   <td>
-                    <Badge kind={j.state === 'done' ? 'good' : j.state === 'running' ? 'warn' : j.state === 'failed' ? 'bad' : 'muted'}>{j.state}</Badge>
+                    <Badge kind={j.state === 'done' ? 'good' : j.state === 'running' ? 'warn' : j.state === 'failed' || j.state === 'incomplete' ? 'bad' : 'muted'}>{j.state}</Badge>
                   </td>
                   <td>
                     {j.state === 'running' && !j.cancelRequested && (

@@ -27,6 +27,10 @@ export function formatSummary(j: RotationJob): string {
   if (j.error) lines.push(`  error: ${j.error}`);
   for (const f of j.failures) lines.push(`  failed: ${f.key}: ${f.error}`);
   if (c.failed > j.failures.length) lines.push(`  … and ${c.failed - j.failures.length} more failures (see the gateway log)`);
+  if (j.state === 'incomplete') {
+    const old = j.fromKey ?? 'the old key';
+    lines.push(`  ${c.failed} object${c.failed === 1 ? ' is' : 's are'} still under ${old}: fix the cause and run the same rotation again (it retries only those); do not delete ${old} before \`kesgate key dependents ${j.fromKey ?? 'KEY'}\` says nothing depends on it`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

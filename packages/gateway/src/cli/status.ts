@@ -1,6 +1,7 @@
 // `kesgate status`: the gateway's backend, kes endpoints, default key and rotation jobs.
 import type { AdminClient } from '../admin/client.js';
 import type { GatewayStatus } from '../admin/status.js';
+import { kesReadiness } from '../admin/kes-readiness.js';
 import type { StoreHealth } from '../storage/probe.js';
 
 function bytes(n: number): string {
@@ -65,7 +66,33 @@ export function formatStatus(s: GatewayStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function runStatus(client: AdminClient, json: boolean): Promise<void> {
+/**
+ * What is wrong, worst first: an unreachable store or kes is an error; kes answering but sealed is the
+ * sealed state (fixed by unsealing, as `vault status` tells apart); nothing means ready.
+ */
+export function statusProblems(s: GatewayStatus): { errors: string[]; sealed: boolean } {
+  const errors: string[] = [];
+  if (!s.backend.health.metadata.reachable) errors.push('metadata store unreachable');
+  if (!s.backend.health.blobs.reachable) errors.push('blob store unreachable');
+  const kes = kesReadiness(s.kes.endpoints);
+  if (kes === 'unreachable') errors.push('no kes endpoint reachable');
+  return { errors, sealed: kes === 'sealed' };
+}
+
+/** As `vault status`: 0 ready (kes unsealed, stores answering), 2 kes sealed, 1 an error (also: gateway unreachable). */
+export function statusExitCode(s: GatewayStatus): number {
+  const p = statusProblems(s);
+  return p.errors.length > 0 ? 1 : p.sealed ? 2 : 0;
+}
+
+function verdict(s: GatewayStatus): string {
+  const p = statusProblems(s);
+  const problems = [...p.errors, ...(p.sealed ? ['kes sealed (unseal it: kes unseal)'] : [])];
+  return `ready        ${problems.length === 0 ? 'yes' : `NO: ${problems.join(', ')}`}\n`;
+}
+
+export async function runStatus(client: AdminClient, json: boolean): Promise<number> {
   const status = await client.status();
-  process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status) + verdict(status));
+  return statusExitCode(status);
 }

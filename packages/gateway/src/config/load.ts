@@ -48,7 +48,14 @@ const schema = z
       .strict(),
     sse: z.object({ allowInsecureSSEC: z.boolean().default(false) }).strict().default({ allowInsecureSSEC: false }),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
-    rotation: z.object({ concurrency: z.number().int().min(1).max(256).default(8) }).strict().default({ concurrency: 8 }),
+    rotation: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(8),
+        // How long a job waits for kes through one outage (sealed, unreachable) before leaving objects behind.
+        waitForKesSeconds: z.number().int().min(0).default(600),
+      })
+      .strict()
+      .default({ concurrency: 8, waitForKesSeconds: 600 }),
     /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
     limits: z.object({ connectionsPerClient: z.number().int().min(0).default(512) }).strict().default({ connectionsPerClient: 512 }),
     console: consoleConfigSchema.default(CONSOLE_DEFAULTS),

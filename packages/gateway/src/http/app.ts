@@ -6,6 +6,7 @@ import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/m
 import { toS3Error } from '../objects/errors.js';
 import type { GatewayServices } from './context.js';
 import { cors } from './cors.js';
+import { readinessRoutes } from './readiness.js';
 import { query, requireTLSForSSEC } from './request.js';
 import { route } from './router.js';
 
@@ -56,6 +57,7 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
     res.locals.operation = 'Health';
     res.json({ status: 'ok' });
   });
+  app.use(readinessRoutes(svc, isSigned));
   const metrics = async (_req: Request, res: Response): Promise<void> => {
     res.locals.operation = 'Metrics';
     res.setHeader('Content-Type', svc.metrics.registry.contentType);

@@ -93,7 +93,7 @@ export class RotationManager {
       logger: svc.logger,
       metrics: svc.metrics,
       concurrency: options.concurrency ?? svc.config.rotation.concurrency,
-      retry: options.retry ?? DEFAULT_RETRY,
+      retry: options.retry ?? { ...DEFAULT_RETRY, waitForKesMs: svc.config.rotation.waitForKesSeconds * 1000 },
       ...(options.beforeObject ? { beforeObject: options.beforeObject } : {}),
     };
   }

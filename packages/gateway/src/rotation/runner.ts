@@ -12,13 +12,14 @@ import type { ObjectEncryption } from '../sse/encryption.js';
 import type { HeldLease } from '../storage/lease.js';
 import type { ObjectStore, UploadRef } from '../storage/types.js';
 import { InOrderTracker } from './in-order.js';
+import { jobRetryPolicy } from './kes-outage.js';
 import type { JobStore } from './job-store.js';
 import { ProgressWriter } from './progress-writer.js';
 import type { RotationTarget } from './plan.js';
 import type { RetryPolicy } from './retry.js';
 import { describeError, rotateObject, rotateUpload, type ObjectRotation } from './rotate-object.js';
 import { resolveTarget } from './target.js';
-import { addOutcome, MAX_RECORDED_FAILURES, type JobCounters, type ObjectOutcome, type RotationJob } from './types.js';
+import { addOutcome, MAX_RECORDED_FAILURES, type JobCounters, type JobState, type ObjectOutcome, type RotationJob } from './types.js';
 
 export interface RunnerDeps {
   store: ObjectStore;
@@ -55,6 +56,8 @@ export class JobRunner {
   private halt: 'stop' | 'cancel' | 'lost' | undefined;
   private running: Promise<void> | undefined;
   private readonly progress: ProgressWriter<RunnerProgress>;
+  /** The job's retries: it waits through a kes outage up to its limit, its workers together. */
+  private readonly retry: RetryPolicy;
 
   /** `lease` is the job's, held by deps.holder; the runner gives it up when it ends. */
   constructor(
@@ -65,6 +68,7 @@ export class JobRunner {
   ) {
     this.live = { ...job, counters: cloneCounters(job.counters), failures: [...job.failures] };
     this.durable = { counters: cloneCounters(job.counters), failures: [...job.failures], lastKey: job.lastKey };
+    this.retry = jobRetryPolicy(deps.retry);
     this.progress = new ProgressWriter(
       async (p: RunnerProgress) => this.fenced(await deps.jobs.saveProgress(job.id, deps.holder, p.counters, p.lastKey, p.failures)),
       deps.logger,
@@ -116,7 +120,7 @@ export class JobRunner {
     const { logger } = this.deps;
     const job = this.live;
     try {
-      this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.deps.retry, () => this.halt !== undefined);
+      this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.retry, () => this.halt !== undefined);
     } catch (err) {
       if (this.halt === 'stop' || this.halt === 'lost') return;
       await this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
@@ -174,7 +178,9 @@ export class JobRunner {
     else if (uploadsError !== undefined) await this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
     else if (this.halt === 'cancel') await this.end('cancelled');
     else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
-    else await this.end('done');
+    // Objects left behind (under their old key) must not read as a finished rotation: deleting the old key
+    // after a `done` job would erase them.
+    else await this.end(this.durable.counters.failed > 0 ? 'incomplete' : 'done');
   }
 
   private async handle(key: string, rotate: (ctx: ObjectRotation) => Promise<ObjectOutcome>): Promise<ObjectOutcome> {
@@ -187,7 +193,7 @@ export class JobRunner {
         target: this.target!,
         ...(job.fromKey !== undefined ? { fromKey: job.fromKey } : {}),
         dryRun: job.dryRun,
-        retry: this.deps.retry,
+        retry: this.retry,
         stopped: () => this.halt !== undefined,
       });
     } catch (err) {
@@ -236,7 +242,7 @@ export class JobRunner {
     }
   }
 
-  private async end(state: 'done' | 'failed' | 'cancelled', error?: string): Promise<void> {
+  private async end(state: Exclude<JobState, 'running'>, error?: string): Promise<void> {
     const job = this.live;
     job.state = state;
     // Every object handed out has finished, so the live counters and the durable ones agree now.
@@ -249,7 +255,7 @@ export class JobRunner {
       this.deps.logger.warn({ job: job.id, state }, 'rotation job ended here, but its lease was lost first: the end was not recorded');
       return;
     }
-    const log = state === 'failed' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
+    const log = state === 'failed' || state === 'incomplete' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
     log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
   }
 

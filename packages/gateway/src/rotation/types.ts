@@ -13,7 +13,12 @@ export interface RotationRequest {
   dryRun: boolean;
 }
 
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+/**
+ * `done`: every object looked at is rotated or rightly skipped. `incomplete`: the job went through its
+ * objects but some failed (kes stayed sealed or unreachable past the job's wait, a key was sealed, …) and
+ * are still under their old key: `failures` names them, and rotating again retries exactly those.
+ */
+export type JobState = 'running' | 'done' | 'incomplete' | 'failed' | 'cancelled';
 
 /** Why an object was left as it was. */
 export type SkipReason = 'sse-c' | 'current' | 'other-key' | 'gone';

@@ -154,8 +154,9 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
     assert.equal(down.backend.health.metadata.reachable, true, 'the database still answers');
     assert.equal(down.backend.stats?.buckets, 0);
     const cli = await kesgateStatus(c!);
-    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(cli.code, 1, 'a store that does not answer is an error, as `vault status` exits');
     assert.match(cli.stdout, /blobs UNREACHABLE \(/);
+    assert.match(cli.stdout, /^ready +NO: blob store unreachable$/m);
     for (const secret of secrets()) assert.equal(JSON.stringify(down).includes(secret) || cli.stdout.includes(secret), false);
 
     failBlobs = false;

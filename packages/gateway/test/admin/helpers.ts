@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
@@ -37,7 +38,8 @@ export interface TestKes {
   shares: string[];
   /** A client with the admin identity: create, rotate, delete, seal, unseal. */
   admin: KesClient;
-  restart(): Promise<void>;
+  /** Stops kes and starts it again on the same port and store, after `downMs` without it (default 0). */
+  restart(downMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,8 +78,9 @@ export async function startKes(keys: string[] = ['kesgate-default']): Promise<Te
     dir,
     shares,
     admin,
-    async restart() {
+    async restart(downMs = 0) {
       await srv.close();
+      if (downMs > 0) await sleep(downMs);
       // Same port, so the gateway's configured endpoint stays right.
       srv = await startServer({ ...config, address: `127.0.0.1:${kes.srv.port}`, port: kes.srv.port });
       kes.srv = srv;

@@ -182,7 +182,7 @@ describe('kesgate CLI', () => {
       const r = await kesgate(['rotate', '--bucket', 'cli-fail', '--to-key', 'key-b', '--json', '--poll', '50', ...credFlags()]);
       assert.equal(r.code, 1);
       const job = JSON.parse(r.stdout) as RotationJob;
-      assert.deepEqual([job.state, job.counters.failed], ['done', 1]);
+      assert.deepEqual([job.state, job.counters.failed], ['incomplete', 1]);
       assert.equal(job.failures[0]!.key, 'under-c');
       assert.match(job.failures[0]!.error, /KMS\.DisabledException/);
     } finally {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Agent } from 'node:https';
+import { get as httpGet } from 'node:http';
+import { Agent, get as httpsGet } from 'node:https';
 import { KesClient } from '@kesgate/kes-client';
 import { AdminClient } from '../../src/admin/index.js';
 import { exists, getBytes, s3Error, ssec } from '../helpers/s3.js';
@@ -118,6 +119,33 @@ test('npm start wires up the console: its URL, its page, and its own identity at
   assert.equal((await kes.describeKey('made-in-console')).name, 'made-in-console');
   await kes.deleteKey('made-in-console');
   kes.close();
+});
+
+test('the banner prints the kes CLI exports, HTTPS with SSE-C, mc, health, readiness and metrics URLs and kesgate status; they answer', async () => {
+  const at = (p: string) => join(home, p).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const line = (re: string) => assert.match(output, new RegExp(`^  ${re}$`, 'm'));
+  line(`export KESGATE_HOME=${at('')}`);
+  line(`export KES_SERVER=https://127\\.0\\.0\\.1:${ports.kes} KES_CLIENT_CERT=${at('certs/admin.crt')} KES_CLIENT_KEY=${at('certs/admin.key')} KES_CA=${at('certs/ca.crt')}`);
+  line(`/usr/bin/aws --endpoint-url https://127\\.0\\.0\\.1:${ports.tls} --ca-bundle ${at('certs/ca.crt')} s3 cp README\\.md s3://demo/private\\.md --sse-c AES256 --sse-c-key fileb://${at('ssec.key')}`);
+  assert.match(output, new RegExp(`^  head -c 32 /dev/urandom > ${at('ssec.key')} `, 'm'), 'the SSE-C key goes under the state directory');
+  assert.match(output, new RegExp(`^  mc alias set kesgate http://127\\.0\\.0\\.1:${ports.s3} \\S+ \\S+$`, 'm'));
+  assert.match(output, /^  npx kesgate status +# exits 0 ready, 2 kes sealed, 1 error$/m);
+  const urls = /^  health +(\S+) \(live\) +(\S+) \(ready: [^)]*\) +(\S+)$/m.exec(output);
+  assert.ok(urls, 'a health line');
+  const metrics = /^  metrics +(\S+)$/m.exec(output);
+  assert.ok(metrics, 'a metrics line');
+  const ca = readFileSync(join(home, 'certs/ca.crt'));
+  // Each URL answers as printed; kes's /v1/ready without a client certificate (skip_auth in kes.yaml).
+  const answer = (url: string) =>
+    new Promise<number>((resolve, reject) => {
+      const u = new URL(url);
+      const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, u.protocol === 'https:' ? { ca } : {}, (r) => {
+        r.resume();
+        resolve(r.statusCode!);
+      });
+      req.on('error', reject);
+    });
+  for (const url of [urls[1]!, urls[2]!, urls[3]!, metrics[1]!]) assert.equal(await answer(url), 200, url);
 });
 
 test('seal, per-key seal, rotate then delete, delete: the seed\'s promises with real processes and clients', async () => {

@@ -5,6 +5,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { KesClient } from '@kesgate/kes-client';
 import { readFileFor } from './files.js';
+import { withHomeDefaults } from './home.js';
 import { CliError } from './output.js';
 
 export const DEFAULT_SERVER = 'https://127.0.0.1:7373';
@@ -35,7 +36,8 @@ export function clientOptions(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessEnv = process.env): Connection {
+  const env = withHomeDefaults(given, flags); // what flags and KES_* leave unset, from $KESGATE_HOME
   const server = flags.server ?? env.KES_SERVER ?? DEFAULT_SERVER;
   const endpoints = server
     .split(',')

@@ -24,10 +24,10 @@ export interface RunOptions {
   cwd?: string;
 }
 
-// The parent's KES_* variables must not leak into a test's child.
+// The parent's KES_* and KESGATE_* variables (KESGATE_HOME fills in connections) must not leak into a test's child.
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KES_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KES_') && !k.startsWith('KESGATE_')) env[k] = v;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
@@ -36,7 +36,8 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 
 /** Spawns `kes args...` (not waiting for it). */
 export function spawnKes(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [KES_BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: 'pipe' });
+  // An empty working directory by default: a ./.kesgate where the tests run would fill in connections.
+  const child = spawn(process.execPath, [KES_BIN, ...args], { cwd: options.cwd ?? tempDir('kes-cli-cwd-'), env: childEnv(options.env), stdio: 'pipe' });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -50,7 +51,7 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Spawns `kes args...` on a pseudo-terminal: write keystrokes to stdin, read the screen (stdout and stderr) from stdout. */
 export function spawnKesInTerminal(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
   const command = [process.execPath, KES_BIN, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: options.cwd, env: childEnv(options.env), stdio: 'pipe' });
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: options.cwd ?? tempDir('kes-cli-cwd-'), env: childEnv(options.env), stdio: 'pipe' });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

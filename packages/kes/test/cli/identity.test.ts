@@ -122,7 +122,8 @@ describe('bad invocations exit 1 with a message', { concurrency: true }, () => {
   ];
   for (const [what, args, message] of cases) {
     test(what, async () => {
-      const r = await kes(args);
+      // Away from any ./.kesgate, whose certificates would be used.
+      const r = await kes(args, { cwd: tempDir() });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');

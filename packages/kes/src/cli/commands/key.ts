@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { KeyDescription, KesCipher } from '@kesgate/kes-client';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
 import { readFileFor } from '../files.js';
+import { guardKeyDelete, type GuardFlags } from '../gateway-guard.js';
 import { Input } from '../input.js';
 import { CliError, emit, note, table } from '../output.js';
 import { base64Option, decodeBase64, keyVersion } from '../parse.js';
@@ -51,10 +52,15 @@ export function keyCommand(): Command {
     }),
   );
 
-  sub('rm <name>', 'delete a key for good: cryptographic erasure of every version')
+  sub('rm <name>', 'delete a key for good: cryptographic erasure of every version (refused while a kesgate gateway has objects under it)')
+    .alias('delete')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action((name: string, flags: Flags & { yes?: boolean }) =>
+    .option('--force', 'delete even while objects depend on the key (or the gateway cannot be asked): they are erased for good')
+    .option('--gateway <url>', 'the kesgate gateway to ask what depends on the key (default: $KESGATE_ADDRESS, else $KESGATE_HOME/gateway.yaml)')
+    .option('--gateway-ca <file>', 'PEM CA of an https:// gateway (default: $KESGATE_HOME/certs/ca.crt)')
+    .action((name: string, flags: Flags & GuardFlags & { yes?: boolean; force?: boolean }) =>
       withClient(flags, async (c) => {
+        note(flags.force ? `--force: not asking a gateway what depends on key ${name}` : await guardKeyDelete(name, flags));
         await confirmDelete(name, !!flags.yes);
         await c.deleteKey(name);
         emit(out(flags), { name, deleted: true }, () => `deleted key ${name}: every version was erased (cryptographic erasure); data encrypted under it can never be decrypted again`);
