@@ -158,7 +158,7 @@ CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-const STEPS: readonly string[] = [V1, V2, V3];
+export const STEPS: readonly string[] = [V1, V2, V3];
 
 export const SCHEMA_VERSION = STEPS.length;
 

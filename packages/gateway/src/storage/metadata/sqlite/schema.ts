@@ -126,7 +126,7 @@ CREATE INDEX objects_history ON objects (bucket, key, id);
 `;
 
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
