@@ -72,9 +72,14 @@ export function newVersionId(): string {
 
 const VERSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
-/** A version id this store may have issued: "null" or one of newVersionId's. Anything else → InvalidArgument. */
+/** Whether this store may have issued `versionId`: "null" or one of newVersionId's. */
+export function isVersionId(versionId: string): boolean {
+  return versionId === NULL_VERSION || VERSION_ID.test(versionId);
+}
+
+/** A version id this store may have issued; anything else → InvalidArgument. */
 export function assertVersionId(versionId: string): void {
-  if (versionId !== NULL_VERSION && !VERSION_ID.test(versionId)) throw new InvalidArgument('Invalid version id specified');
+  if (!isVersionId(versionId)) throw new InvalidArgument('Invalid version id specified');
 }
 
 /** The id a write stores its object under: a new version while versioning is Enabled, else the null version. */
