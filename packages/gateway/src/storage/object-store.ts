@@ -296,7 +296,8 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       const result: DeleteResult = { key: r.key, deleted: r.removed !== 'none' || r.markerAdded, versioning };
       if (named) {
         result.versionId = r.versionId;
-        if (r.removed === 'marker') result.deleteMarker = true;
+        // Removing a delete marker: S3 names it as the marker deleted, too.
+        if (r.removed === 'marker') Object.assign(result, { deleteMarker: true, deleteMarkerVersionId: r.versionId });
       } else if (r.markerAdded) {
         result.deleteMarker = true;
         result.deleteMarkerVersionId = r.versionId;

@@ -103,7 +103,7 @@ for (const layout of layouts) {
       await rejectsWith(store.deleteBucket('v2'), 'BucketNotEmpty');
 
       const unmarked = await store.deleteObject('v2', 'doc', marked.deleteMarkerVersionId);
-      assert.deepEqual(unmarked, { key: 'doc', deleted: true, versionId: marked.deleteMarkerVersionId, deleteMarker: true, versioning: 'Enabled' });
+      assert.deepEqual(unmarked, { key: 'doc', deleted: true, versionId: marked.deleteMarkerVersionId, deleteMarker: true, deleteMarkerVersionId: marked.deleteMarkerVersionId, versioning: 'Enabled' });
       assert.equal((await readObject(store, (await store.getObject('v2', 'doc'))!)).toString(), 'kept');
       assert.equal((await store.getVersion('v2', 'doc', kept.versionId)).isLatest, true);
     });
