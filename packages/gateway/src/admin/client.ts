@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { uriEncode } from '../s3/auth/canonical.js';
 import type { RotationJob } from '../rotation/index.js';
+import type { KeyDependentsReport } from './key-dependents.js';
 import type { ObjectStatus } from './object-info.js';
 import { signRequest, type SigningCredentials } from './sign.js';
 import type { GatewayStatus } from './status.js';
@@ -82,6 +83,10 @@ export class AdminClient {
 
   cancelRotation(id: string): Promise<RotationJob> {
     return this.json('DELETE', `/rotate/${uriEncode(id)}`);
+  }
+
+  keyDependents(key: string): Promise<KeyDependentsReport> {
+    return this.json('GET', `/keys/${uriEncode(key)}/dependents`);
   }
 
   /** What is stored for one version of an object (the latest without `versionId`). */

@@ -8,6 +8,7 @@ import { authOf, bodyStream, readBody } from '../s3/middleware.js';
 import type { RotationManager, RotationRequest } from '../rotation/index.js';
 import { AdminError, adminErrorHandler, badRequest } from './errors.js';
 import type { KesProbe } from './kes-status.js';
+import { keyDependents } from './key-dependents.js';
 import { objectStatus, openRawPart, parsePartNumber, parseVersionIdParam } from './object-info.js';
 import { gatewayStatus } from './status.js';
 
@@ -92,6 +93,10 @@ export function createAdminRouter({ svc, rotation, kes }: AdminDeps): Router {
 
   router.delete('/rotate/:id', async (req, res) => {
     res.json(await rotation.cancel(String(req.params.id)));
+  });
+
+  router.get('/keys/:name/dependents', async (req, res) => {
+    res.json(await keyDependents(svc.store, String(req.params.name)));
   });
 
   router.get('/object-status', async (req, res) => {

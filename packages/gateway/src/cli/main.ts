@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AdminClient, AdminRequestError } from '../admin/client.js';
 import { ConnectionError, resolveConnection, type ConnectionFlags } from './connection.js';
+import { runKeyDependents } from './key-dependents.js';
 import { runRotate } from './rotate.js';
 import { runStatus } from './status.js';
 
@@ -79,5 +80,16 @@ withConnection(program.command('status').description("the gateway's backend, kes
     await guarded(() => runStatus(client(opts), opts.json));
   },
 );
+
+const key = program.command('key').description('master keys as the gateway sees them');
+withConnection(
+  key
+    .command('dependents')
+    .description('how many objects and uploads depend on a master key (exit 0: none, 3: some)')
+    .argument('<name>', 'the kes key name')
+    .option('--json', 'print JSON', false),
+).action(async (name: string, opts: ConnectionFlags & { json: boolean }) => {
+  await guarded(() => runKeyDependents(client(opts), name, opts.json));
+});
 
 await program.parseAsync(process.argv);

@@ -19,7 +19,12 @@ export function jobLeaseName(id: string): string {
 export interface JobStore {
   /** True when several gateways share these jobs (PostgreSQL); false for the embedded file. */
   readonly shared: boolean;
-  insert(job: RotationJob): Promise<void>;
+  /**
+   * Stores a new job. A running job is stored only if no running job's scope overlaps it (scopesOverlap),
+   * checked and inserted atomically — two gateways starting overlapping jobs at the same moment cannot
+   * both succeed. Returns the running job that overlaps (and stores nothing), or undefined when stored.
+   */
+  insert(job: RotationJob): Promise<RotationJob | undefined>;
   get(id: string): Promise<RotationJob | undefined>;
   /** Newest first. */
   list(limit?: number): Promise<RotationJob[]>;

@@ -14,6 +14,7 @@ import { HeldLease } from '../storage/lease.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
 import { jobLeaseName, openJobStore, type JobStore } from './job-store.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { scopesOverlap } from './overlap.js';
 import { JobRunner, type RunnerDeps } from './runner.js';
 import type { RotationTarget } from './plan.js';
 import { resolveTarget } from './target.js';
@@ -49,16 +50,18 @@ export class RotationConflict extends Error {
   readonly status = 409;
 }
 
+function conflictWith(running: RotationJob): RotationConflict {
+  return new RotationConflict(
+    `Rotation job ${running.id} is already running on bucket "${running.bucket}"${running.prefix ? ` with prefix "${running.prefix}"` : ''}; wait for it or cancel it first.`,
+  );
+}
+
 export class UnknownJob extends Error {
   override readonly name = 'UnknownJob';
   readonly status = 404;
   constructor(readonly id: string) {
     super(`There is no rotation job with the id "${id}".`);
   }
-}
-
-function overlaps(a: string, b: string): boolean {
-  return a.startsWith(b) || b.startsWith(a);
 }
 
 export class RotationManager {
@@ -102,13 +105,10 @@ export class RotationManager {
   async start(request: RotationRequest): Promise<RotationJob> {
     this.assertOpen();
     await this.svc.store.headBucket(request.bucket);
-    // Every running job, whichever gateway runs it.
-    const clash = (await this.jobs.running()).find((j) => j.bucket === request.bucket && overlaps(j.prefix, request.prefix));
-    if (clash) {
-      throw new RotationConflict(
-        `Rotation job ${clash.id} is already running on bucket "${clash.bucket}"${clash.prefix ? ` with prefix "${clash.prefix}"` : ''}; wait for it or cancel it first.`,
-      );
-    }
+    // Every running job, whichever gateway runs it: refused before asking kes for the target. The store's
+    // insert checks again, atomically, for a job started meanwhile.
+    const clash = (await this.jobs.running()).find((j) => scopesOverlap(j, request));
+    if (clash) throw conflictWith(clash);
     const target = await resolveTarget(this.svc.enc.kms, request.toKey, this.deps.retry);
     const job: RotationJob = {
       id: randomUUID(),
@@ -122,11 +122,16 @@ export class RotationManager {
     // The lease first: a gateway looking for jobs nobody runs must not take this one as it appears.
     const lease = await this.takeLease(job.id);
     if (!lease) throw new Error(`the lease of the new rotation job ${job.id} is held by another gateway`);
+    let raced: RotationJob | undefined;
     try {
-      await this.jobs.insert(job);
+      raced = await this.jobs.insert(job);
     } catch (err) {
       await lease.release();
       throw err;
+    }
+    if (raced) {
+      await lease.release();
+      throw conflictWith(raced);
     }
     this.launch(job, lease, target);
     return this.get(job.id);

@@ -54,6 +54,7 @@ import type {
   PartRecord,
   PutObjectInput,
   SseFields,
+  KeyDependents,
   StoreStats,
   SweepReport,
   Tag,
@@ -596,6 +597,11 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
   async stats(): Promise<StoreStats> {
     this.assertOpen();
     return this.metadata.stats();
+  }
+
+  async keyDependents(masterKey: string): Promise<KeyDependents[]> {
+    this.assertOpen();
+    return this.metadata.keyDependents(masterKey);
   }
 
   /**

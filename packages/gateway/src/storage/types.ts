@@ -404,6 +404,17 @@ export interface SweepReport {
   skipped?: string;
 }
 
+/** What in one bucket depends on one master key: SSE records that name it (their `kmsKey`). */
+export interface KeyDependents {
+  bucket: string;
+  /** Objects (their latest version) whose object key is sealed under data keys of the master key. */
+  objects: number;
+  /** Every stored version under the master key: the latest ones and noncurrent ones (delete markers have no key). */
+  versions: number;
+  /** Unfinished multipart uploads under the master key. */
+  uploads: number;
+}
+
 export interface StoreStats {
   buckets: number;
   objects: number;
@@ -536,5 +547,10 @@ export interface ObjectStore {
   /** Removes temp files and data files no object or upload references. Runs at open. */
   sweep(): Promise<SweepReport>;
   stats(): Promise<StoreStats>;
+  /**
+   * Per bucket (only buckets with any), what depends on `masterKey`: a scan of every SSE record, for
+   * an operator about to delete or seal a key, never for a request path.
+   */
+  keyDependents(masterKey: string): Promise<KeyDependents[]>;
   close(): Promise<void>;
 }

@@ -51,7 +51,7 @@ describe('admin API', () => {
   let gate: Promise<void> | undefined;
 
   before(async () => {
-    kes = await startKes(['kesgate-default', 'key-a']);
+    kes = await startKes(['kesgate-default', 'key-a', 'key-b']);
     t = await startTestGateway(kes, { rotation: { beforeObject: () => gate } });
     await t.s3.send(new CreateBucketCommand({ Bucket: 'adm' }));
   });
@@ -225,5 +225,28 @@ describe('admin API', () => {
     const all = await t.admin.rotations();
     assert.equal(all.length, 2);
     assert.ok(all.every((j) => j.state === 'done' || j.state === 'running'));
+  });
+  test('key dependents: objects and uploads per bucket under a master key, matching what rotation then moves', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'deps' }));
+    for (const k of ['one', 'two']) {
+      await t.s3.send(new PutObjectCommand({ Bucket: 'deps', Key: k, Body: content(k, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+    }
+    await t.s3.send(new PutObjectCommand({ Bucket: 'deps', Key: 'default', Body: content('d', 100) }));
+    await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'deps', Key: 'mp', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+
+    const before = await t.admin.keyDependents('key-a');
+    assert.deepEqual(before.buckets.find((b) => b.bucket === 'deps'), { bucket: 'deps', objects: 2, versions: 2, uploads: 1 });
+    const total = (f: 'objects' | 'versions' | 'uploads') => before.buckets.reduce((n, b) => n + b[f], 0);
+    assert.deepEqual([before.key, before.objects, before.versions, before.uploads], ['key-a', total('objects'), total('versions'), total('uploads')]);
+    assert.deepEqual((await t.admin.keyDependents('key-b')).buckets.filter((b) => b.bucket === 'deps'), []);
+
+    const job = await t.admin.startRotation({ bucket: 'deps', fromKey: 'key-a', toKey: 'key-b' });
+    const done = await t.gw.admin.rotation.wait(job.id);
+    assert.equal(done.counters.rotated, 3, 'the two objects and the upload the count named');
+    assert.equal((await t.admin.keyDependents('key-a')).buckets.find((b) => b.bucket === 'deps'), undefined);
+    assert.deepEqual((await t.admin.keyDependents('key-b')).buckets.find((b) => b.bucket === 'deps'), { bucket: 'deps', objects: 2, versions: 2, uploads: 1 });
+
+    await rejectsWith(t.admin.keyDependents('-bad-'), 400, 'InvalidRequest', /not a kes key name/);
+    await rejectsWith(t.admin.keyDependents('x'.repeat(81)), 400, 'InvalidRequest', /not a kes key name/);
   });
 });

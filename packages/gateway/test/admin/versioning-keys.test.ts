@@ -2,7 +2,8 @@
 // key sealed under a master key, so a rotation job re-wraps every version (noncurrent ones and those under a
 // delete marker too, and unfinished uploads), sealing a master key locks every version under it, and deleting
 // it erases every version under it while versions rotated away first stay readable. Each version is read
-// back before and after, through the SDK; object-status by version id shows what is stored.
+// back before and after, through the SDK; object-status by version id shows what is stored, and the admin
+// "dependents" count of a key (every version under it) is what a rotation then moves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -76,8 +77,14 @@ describe('master keys reach every version of an object', () => {
     const rotatable = [['a', a1], ['a', a2], ['b', b1]] as const;
     for (const [key, id] of rotatable) assert.equal((await t.admin.objectStatus(B, key, id)).sse.kmsKey, 'key-old');
 
+    // What depends on key-old: no current object (a's latest is SSE-C, b's a delete marker), but three versions
+    // and the upload — exactly what the rotation then moves.
+    const dependents = await t.admin.keyDependents('key-old');
+    assert.deepEqual(dependents.buckets, [{ bucket: B, objects: 0, versions: 3, uploads: 1 }]);
     const job = await rotate({ bucket: B, fromKey: 'key-old', toKey: 'key-new' });
     assert.equal(job.state, 'done');
+    assert.equal(job.counters.rotated, dependents.versions + dependents.uploads, 'the dependents count is what rotation moves');
+    assert.deepEqual((await t.admin.keyDependents('key-old')).buckets, [], 'nothing depends on the old key any more');
     // Versions that are objects (a ×3, b, c) and the upload; the delete marker has no key.
     assert.equal(job.total, 6);
     assert.deepEqual(

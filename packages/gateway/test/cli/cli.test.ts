@@ -197,6 +197,28 @@ describe('kesgate CLI', () => {
     assert.match(refused.stderr, /the gateway refused: NoSuchBucket \(HTTP 404\)/);
   });
 
+  test('key dependents: exit 3 and a per-bucket count when objects depend on the key, exit 0 when none do', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'cli-deps' }));
+    for (const k of ['a', 'b']) {
+      await s3.send(new PutObjectCommand({ Bucket: 'cli-deps', Key: k, Body: content(k, 50), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-c' }));
+    }
+    const some = await kesgate(['key', 'dependents', 'key-c', ...credFlags()]);
+    assert.equal(some.code, 3, some.stderr);
+    assert.match(some.stdout, /^ {2}cli-deps: 2 objects \(2 versions\), 0 uploads$/m);
+    assert.match(some.stdout, /rotate them first: kesgate rotate --bucket B --from-key key-c/);
+    const json = await kesgate(['key', 'dependents', 'key-c', '--json', ...credFlags()]);
+    assert.equal(json.code, 3, json.stderr);
+    const report = JSON.parse(json.stdout) as { key: string; buckets: { bucket: string; objects: number }[] };
+    assert.deepEqual(report.buckets.find((b) => b.bucket === 'cli-deps'), { bucket: 'cli-deps', objects: 2, versions: 2, uploads: 0 });
+
+    const none = await kesgate(['key', 'dependents', 'unused-key', ...credFlags()]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, "nothing in this gateway's buckets depends on key unused-key\n");
+    const bad = await kesgate(['key', 'dependents', ...credFlags(), '--', 'bad-']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /the gateway refused: InvalidRequest \(HTTP 400\): That is not a kes key name/);
+  });
+
   test('server: a bad config is a clear error and exit 1', async () => {
     const dir = tempDir('kesgate-cli-bad-');
     const file = join(dir, 'gateway.yaml');

@@ -252,4 +252,27 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     await proxy.restore();
     assert.deepEqual(await a.admin.rotation(started.id), ended);
   });
+  test('two overlapping jobs started on A and B at the same moment: exactly one runs, the other is refused with 409', async () => {
+    const { backend, bucket } = await layout('race');
+    const a = await gateway(backend);
+    const b = await gateway(backend);
+    await fill(a, bucket);
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.allSettled([
+        a.admin.startRotation({ bucket, toKey: round % 2 ? 'key-old' : 'key-new' }),
+        b.admin.startRotation({ bucket, prefix: 'k', toKey: round % 2 ? 'key-old' : 'key-new' }),
+      ]);
+      const started = results.filter((r): r is PromiseFulfilledResult<RotationJob> => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(started.length, 1, `round ${round}: one job starts`);
+      const err = refused[0]!.reason as unknown;
+      assert.ok(err instanceof AdminRequestError && err.status === 409, String(err));
+      assert.match(err.message, new RegExp(`Rotation job ${started[0]!.value.id} is already running`));
+      const runner = started[0]!.value.prefix === '' ? a : b;
+      assert.equal((await runner.gw.admin.rotation.wait(started[0]!.value.id)).state, 'done');
+    }
+    const jobs = await a.admin.rotations();
+    assert.equal(jobs.length, 5, 'no refused start left a job behind');
+    assert.ok(jobs.every((j) => j.state === 'done'));
+  });
 });

@@ -7,6 +7,7 @@
 // after it, so a takeover never misses progress and a stale holder never writes after one.
 import type { PostgresDatabase } from '../../storage/metadata/postgres/database.js';
 import { jobLeaseName, type JobStore } from '../job-store.js';
+import { scopesOverlap } from '../overlap.js';
 import { NOW_MS } from '../../storage/metadata/postgres/coordination.js';
 import { emptyCounters, type JobCounters, type JobState, type ObjectFailure, type RotationJob } from '../types.js';
 
@@ -68,9 +69,17 @@ export class PostgresJobStore implements JobStore {
 
   constructor(private readonly db: PostgresDatabase) {}
 
-  async insert(job: RotationJob): Promise<void> {
-    await this.db.transaction((tx) =>
-      tx.query(
+  async insert(job: RotationJob): Promise<RotationJob | undefined> {
+    return this.db.transaction(async (tx) => {
+      if (job.state === 'running') {
+        // Starts on one bucket take turns (a transaction-scoped advisory lock): the running jobs read after
+        // the lock include every job a concurrent start committed, so overlapping starts cannot both pass.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('kesgate rotation start ' || $1, 0))`, [job.bucket]);
+        const running = await tx.query<JobRow>(`SELECT ${COLUMNS} FROM rotation_jobs WHERE state = 'running' AND bucket = $1`, [job.bucket]);
+        const clash = running.rows.map(toJob).find((r) => scopesOverlap(r, job));
+        if (clash) return clash;
+      }
+      await tx.query(
         `INSERT INTO rotation_jobs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14, $15)`,
         [
           job.id,
@@ -89,8 +98,9 @@ export class PostgresJobStore implements JobStore {
           ms(job.createdAt),
           job.finishedAt !== undefined ? ms(job.finishedAt) : null,
         ],
-      ),
-    );
+      );
+      return undefined;
+    });
   }
 
   async get(id: string): Promise<RotationJob | undefined> {

@@ -5,6 +5,7 @@
 import DatabaseConstructor from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import { jobLeaseName, type JobStore, type LeaseHolders } from '../job-store.js';
+import { scopesOverlap } from '../overlap.js';
 import { emptyCounters, type JobCounters, type JobState, type ObjectFailure, type RotationJob } from '../types.js';
 
 const SCHEMA_VERSION = 2;
@@ -135,24 +136,33 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  async insert(job: RotationJob): Promise<void> {
-    this.s.insert.run({
-      id: job.id,
-      bucket: job.bucket,
-      prefix: job.prefix,
-      to_key: job.toKey,
-      from_key: job.fromKey ?? null,
-      dry_run: job.dryRun ? 1 : 0,
-      state: job.state,
-      target_version: job.targetVersion ?? null,
-      total: job.total ?? null,
-      counters: JSON.stringify(job.counters),
-      last_key: job.lastKey ?? null,
-      error: job.error ?? null,
-      failures: JSON.stringify(job.failures),
-      created_at: job.createdAt,
-      finished_at: job.finishedAt ?? null,
-    });
+  async insert(job: RotationJob): Promise<RotationJob | undefined> {
+    // One synchronous transaction: nothing else runs between the check and the insert (the embedded
+    // store has one gateway).
+    return this.db.transaction(() => {
+      if (job.state === 'running') {
+        const clash = this.s.running.all().map(toJob).find((r) => scopesOverlap(r, job));
+        if (clash) return clash;
+      }
+      this.s.insert.run({
+        id: job.id,
+        bucket: job.bucket,
+        prefix: job.prefix,
+        to_key: job.toKey,
+        from_key: job.fromKey ?? null,
+        dry_run: job.dryRun ? 1 : 0,
+        state: job.state,
+        target_version: job.targetVersion ?? null,
+        total: job.total ?? null,
+        counters: JSON.stringify(job.counters),
+        last_key: job.lastKey ?? null,
+        error: job.error ?? null,
+        failures: JSON.stringify(job.failures),
+        created_at: job.createdAt,
+        finished_at: job.finishedAt ?? null,
+      });
+      return undefined;
+    })();
   }
 
   async saveProgress(id: string, holder: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<boolean> {

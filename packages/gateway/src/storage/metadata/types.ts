@@ -16,6 +16,7 @@ import type {
   ObjectVersion,
   BucketSettingName,
   BucketSettings,
+  KeyDependents,
   ObjectRecord,
   ObjectSummary,
   SseFields,
@@ -239,5 +240,10 @@ export interface MetadataStore {
   referencedBlobs(ids: readonly string[]): Promise<Set<string>>;
   /** Counts from maintained totals, never a scan of every object. */
   stats(): Promise<StoreStats>;
+  /**
+   * Per bucket, the objects and unfinished uploads whose SSE record's `kmsKey` is `masterKey`, in bucket
+   * order, only buckets with any. The one place storage reads inside the otherwise opaque SSE record.
+   */
+  keyDependents(masterKey: string): Promise<KeyDependents[]>;
   close(): Promise<void>;
 }

@@ -23,11 +23,11 @@ const LONG = 60_000;
 const SHORT = 150;
 
 let clock = Date.parse('2030-01-01T00:00:00.000Z');
-/** Jobs created one ms apart, so "newest first" is well defined. */
+/** Jobs created one ms apart, so "newest first" is well defined; each in its own bucket unless told. */
 function job(fields: Partial<RotationJob> = {}): RotationJob {
   return {
     id: randomUUID(),
-    bucket: 'photos',
+    bucket: `photos-${clock + 1}`,
     prefix: '',
     toKey: 'key-new',
     dryRun: false,
@@ -89,6 +89,34 @@ export function describeJobStore(name: string, open: () => Promise<JobStoreFixtu
       const mine = running.filter((id) => made.some((j) => j.id === id));
       assert.deepEqual(mine, [made[0]!.id, made[2]!.id]);
       assert.ok((await jobs.running()).every((j) => j.state === 'running'));
+    });
+
+    it('stores a running job only if no running job overlaps its keys; ended jobs and other buckets never clash', async () => {
+      const whole = job({ bucket: 'overlap' });
+      assert.equal(await jobs.insert(whole), undefined);
+      for (const prefix of ['', 'a/', 'a/b/']) {
+        const refused = job({ bucket: 'overlap', prefix });
+        assert.deepEqual(await jobs.insert(refused), whole, `prefix "${prefix}" overlaps the whole bucket`);
+        assert.equal(await jobs.get(refused.id), undefined, 'nothing stored');
+      }
+      assert.equal(await jobs.insert(job({ bucket: 'overlap-2' })), undefined, 'another bucket');
+      assert.equal(await jobs.insert(job({ bucket: 'overlap', state: 'done', finishedAt: new Date(clock).toISOString() })), undefined, 'an ended job');
+      await hold(whole.id, 'gw-a');
+      assert.equal(await jobs.finish({ ...whole, state: 'done', finishedAt: new Date().toISOString() }, 'gw-a'), true);
+      await f.metadata.releaseLease(jobLeaseName(whole.id), 'gw-a');
+      const docs = job({ bucket: 'overlap', prefix: 'docs/' });
+      assert.equal(await jobs.insert(docs), undefined, 'free again once the first ended');
+      assert.equal(await jobs.insert(job({ bucket: 'overlap', prefix: 'photos/' })), undefined, 'disjoint prefixes run side by side');
+      assert.deepEqual(await jobs.insert(job({ bucket: 'overlap', prefix: 'docs/2026/' })), docs);
+    });
+
+    it('lets exactly one of many overlapping jobs started at the same moment in', async () => {
+      const racing = Array.from({ length: 8 }, (_, i) => job({ bucket: 'race', prefix: i % 2 ? 'x/' : '' }));
+      const results = await Promise.all(racing.map((j) => jobs.insert(j)));
+      const stored = racing.filter((_, i) => results[i] === undefined);
+      assert.equal(stored.length, 1, 'one winner');
+      assert.ok(results.every((r) => r === undefined || r.id === stored[0]!.id), 'every loser is told who won');
+      assert.deepEqual((await jobs.running()).filter((j) => j.bucket === 'race').map((j) => j.id), [stored[0]!.id]);
     });
 
     it("writes the holder's progress, target, total and end only while it holds the job's lease", async () => {

@@ -522,6 +522,39 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual([...(await m.referencedBlobs([...many, p.dataId]))], [p.dataId], 'a large batch');
     });
 
+    it('counts, per bucket, the objects and uploads whose SSE record names a master key', async () => {
+      const kms = (kmsKey: string) => ({ sse: { sse: 'SSE-KMS', kmsKey, kmsCiphertext: 'c2VhbGVk' } });
+      await m.createBucket('dep-b', now(), undefined);
+      await m.createBucket('dep-a', now(), undefined);
+      await m.putObject(object('dep-b', 'one', [part(1)], kms('dep-key')), () => {});
+      await m.putObject(object('dep-b', 'two', [part(1)], kms('dep-key')), () => {});
+      await m.putObject(object('dep-b', 'other', [part(1)], kms('dep-key-2')), () => {});
+      await m.putObject(object('dep-b', 'customer', [part(1)], { sse: { sse: 'SSE-C', keyMD5: 'x' } }), () => {});
+      await m.putObject(object('dep-a', 'one', [part(1)], kms('dep-key')), () => {});
+      const u = upload('dep-a', 'up', kms('dep-key'));
+      await m.createUpload(u);
+      await m.createUpload(upload('dep-a', 'up2', kms('dep-key-2')));
+      assert.deepEqual(await m.keyDependents('dep-key'), [
+        { bucket: 'dep-a', objects: 1, versions: 1, uploads: 1 },
+        { bucket: 'dep-b', objects: 2, versions: 2, uploads: 0 },
+      ]);
+      assert.deepEqual(await m.keyDependents('dep-key-2'), [
+        { bucket: 'dep-a', objects: 0, versions: 0, uploads: 1 },
+        { bucket: 'dep-b', objects: 1, versions: 1, uploads: 0 },
+      ]);
+      assert.deepEqual(await m.keyDependents('dep'), [], 'a prefix of a key name is another key');
+      // A replaced object counts under its new key only; a deleted one not at all.
+      await m.putObject(object('dep-b', 'two', [part(1)], kms('dep-key-2')), () => {});
+      await deleteKeys(m, 'dep-a', ['one']);
+      await m.abortUpload(ref(u));
+      assert.deepEqual(await m.keyDependents('dep-key'), [{ bucket: 'dep-b', objects: 1, versions: 1, uploads: 0 }]);
+      // Noncurrent versions count as versions, not objects; a delete marker has no key and counts as neither.
+      await m.setBucketVersioning('dep-b', 'Enabled');
+      await m.putObject(object('dep-b', 'one', [part(1)], { versionId: 'V'.repeat(32), ...kms('dep-key') }), () => {});
+      await m.deleteObjects('dep-b', () => [{ key: 'one', versionId: 'M'.repeat(32), marker: { lastModified: now() } }]);
+      assert.deepEqual(await m.keyDependents('dep-key'), [{ bucket: 'dep-b', objects: 0, versions: 2, uploads: 0 }]);
+    });
+
     it('keeps totals of buckets, objects, bytes and upload parts through every kind of write', async () => {
       const base = await m.stats();
       await m.createBucket('totals', now(), undefined);

@@ -27,6 +27,7 @@ import type {
   BucketSettingName,
   BucketSettings,
   BucketVersioning,
+  KeyDependents,
   ObjectRecord,
   ObjectSummary,
   ObjectVersion,
@@ -640,6 +641,17 @@ export class PostgresMetadataStore implements MetadataStore {
        FROM bucket_totals`,
     );
     return { ...row! };
+  }
+
+  async keyDependents(masterKey: string): Promise<KeyDependents[]> {
+    return this.db.read<KeyDependents>(
+      `SELECT bucket, sum(o)::int AS objects, sum(v)::int AS versions, sum(u)::int AS uploads FROM (
+         SELECT bucket, is_latest::int AS o, 1 AS v, 0 AS u FROM objects WHERE sse::jsonb ->> 'kmsKey' = $1
+         UNION ALL
+         SELECT bucket, 0, 0, 1 FROM uploads WHERE sse::jsonb ->> 'kmsKey' = $1
+       ) AS dependents GROUP BY bucket ORDER BY bucket COLLATE "C"`,
+      [masterKey],
+    );
   }
 
   async close(): Promise<void> {

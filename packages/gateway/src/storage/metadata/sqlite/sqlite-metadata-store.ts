@@ -14,6 +14,7 @@ import type {
   BucketSettingName,
   BucketSettings,
   BucketVersioning,
+  KeyDependents,
   ObjectRecord,
   ObjectSummary,
   ObjectVersion,
@@ -416,6 +417,11 @@ export class SqliteMetadataStore implements MetadataStore {
       uploadParts: uploads.parts,
       uploadStoredBytes: uploads.stored ?? 0,
     };
+  }
+
+  async keyDependents(masterKey: string): Promise<KeyDependents[]> {
+    this.assertOpen();
+    return this.s.keyDependents.all({ key: masterKey });
   }
 
   /** Commits what is queued, then closes meta.db, releasing the lock. */

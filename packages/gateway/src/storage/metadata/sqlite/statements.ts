@@ -81,6 +81,7 @@ export class Statements {
   readonly listUploadsFrom: Statement<[string, string, string, number], ListedUploadRow>;
   readonly listUploadsBetween: Statement<[string, string, string, string, number], ListedUploadRow>;
   readonly uploadTotals: Statement<[], UploadTotals>;
+  readonly keyDependents: Statement<[{ key: string }], { bucket: string; objects: number; versions: number; uploads: number }>;
 
   constructor(db: Database) {
     this.getBucket = db.prepare('SELECT name, created_at, encryption, versioning FROM buckets WHERE name = ?');
@@ -191,6 +192,13 @@ export class Statements {
     this.uploadTotals = db.prepare(
       `SELECT (SELECT COUNT(*) FROM uploads) AS uploads, COUNT(*) AS parts, SUM(enc_size) AS stored
        FROM upload_parts`,
+    );
+    this.keyDependents = db.prepare(
+      `SELECT bucket, SUM(o) AS objects, SUM(v) AS versions, SUM(u) AS uploads FROM (
+         SELECT bucket, is_latest AS o, 1 AS v, 0 AS u FROM objects WHERE json_extract(sse, '$.kmsKey') = @key
+         UNION ALL
+         SELECT bucket, 0, 0, 1 FROM uploads WHERE json_extract(sse, '$.kmsKey') = @key
+       ) GROUP BY bucket ORDER BY bucket`,
     );
   }
 }
