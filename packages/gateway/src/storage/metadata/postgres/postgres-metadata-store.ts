@@ -373,20 +373,24 @@ export class PostgresMetadataStore implements MetadataStore {
     const params: unknown[] = [bucket, limit];
     const bounds: string[] = [];
     if (upper !== undefined) bounds.push(keyRange('key', upperBound(upper), '<', params));
-    let range: string;
-    if (from.beforeSeq !== undefined && storable(from.key)) {
-      // The rest of from.key's versions, then greater keys: the objects_history index serves both branches.
-      const k = param(params, from.key);
-      range = `((key = ${k} COLLATE "C" AND id < ${param(params, from.beforeSeq)}) OR key > ${k} COLLATE "C")`;
-    } else {
-      range = keyRange('key', lowerBound(from.key), '>', params);
-    }
     const columns = 'id, key, version_id, is_latest, delete_marker, size, etag, last_modified, checksum';
+    const order = 'ORDER BY key COLLATE "C", id DESC LIMIT $2';
+    let versions: string;
+    if (from.beforeSeq !== undefined && storable(from.key)) {
+      // The rest of from.key's versions, then greater keys: two range scans of the objects_history index, each
+      // at most a page long (an OR of the two would let the planner read every greater key of the bucket).
+      const k = param(params, from.key);
+      versions = `(SELECT ${columns} FROM objects WHERE bucket = $1 AND key = ${k} COLLATE "C" AND id < ${param(params, from.beforeSeq)}
+                   ORDER BY id DESC LIMIT $2)
+                  UNION ALL
+                  (SELECT ${columns} FROM objects WHERE bucket = $1 AND ${[`key > ${k} COLLATE "C"`, ...bounds].join(' AND ')} ${order})`;
+    } else {
+      const range = [keyRange('key', lowerBound(from.key), '>', params), ...bounds];
+      versions = `SELECT ${columns} FROM objects WHERE bucket = $1 AND ${range.join(' AND ')} ${order}`;
+    }
     const rows = await this.db.read<{ bucket_name: string } & { [K in keyof ListedVersionRow]: ListedVersionRow[K] | null }>(
       `SELECT b.name AS bucket_name, o.* FROM buckets b LEFT JOIN LATERAL (
-         SELECT ${columns} FROM objects
-         WHERE bucket = $1 AND ${[range, ...bounds].join(' AND ')}
-         ORDER BY key COLLATE "C", id DESC LIMIT $2
+         SELECT * FROM (${versions}) AS v ${order}
        ) o ON true
        WHERE b.name = $1`,
       params,

@@ -122,7 +122,7 @@ CREATE UNIQUE INDEX objects_latest ON objects (bucket, key) WHERE is_latest = 1;
 -- ListObjects: the latest versions that are objects, in key order
 CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest = 1 AND delete_marker = 0;
 -- ListObjectVersions: every version, key ascending, newest first
-CREATE INDEX objects_history ON objects (bucket, key, id);
+CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
