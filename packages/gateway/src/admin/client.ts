@@ -89,12 +89,18 @@ export class AdminClient {
     return this.json('GET', `/keys/${uriEncode(key)}/dependents`);
   }
 
-  objectStatus(bucket: string, key: string): Promise<ObjectStatus> {
-    return this.json('GET', '/object-status', undefined, { bucket, key });
+  /** What is stored for one version of an object (the latest without `versionId`). */
+  objectStatus(bucket: string, key: string, versionId?: string): Promise<ObjectStatus> {
+    return this.json('GET', '/object-status', undefined, { bucket, key, ...(versionId !== undefined ? { versionId } : {}) });
   }
 
-  async objectRaw(bucket: string, key: string, part?: number): Promise<Buffer> {
-    const r = await this.send('GET', '/object-raw', undefined, { bucket, key, ...(part !== undefined ? { part: String(part) } : {}) });
+  async objectRaw(bucket: string, key: string, part?: number, versionId?: string): Promise<Buffer> {
+    const r = await this.send('GET', '/object-raw', undefined, {
+      bucket,
+      key,
+      ...(part !== undefined ? { part: String(part) } : {}),
+      ...(versionId !== undefined ? { versionId } : {}),
+    });
     if (r.status !== 200) throw errorOf(r);
     return r.body;
   }

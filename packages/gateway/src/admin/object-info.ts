@@ -1,7 +1,7 @@
 // What the store holds for one object: its SSE fields and parts as JSON (all of it sealed or public),
 // and the raw ciphertext of a part, for audits, backup checks and offline recovery.
 import type { Readable } from 'node:stream';
-import { NoSuchKey, type ObjectRecord, type ObjectStore } from '../storage/index.js';
+import { NoSuchKey, NoSuchVersion, type ObjectRecord, type ObjectStore } from '../storage/index.js';
 import { AdminError, badRequest } from './errors.js';
 
 /** The SSE fields the spec lists, in a fixed order; whatever else is stored follows. */
@@ -10,6 +10,7 @@ const SSE_FIELDS = ['sse', 'iv', 'sealAlgorithm', 'sealedKey', 'kmsKey', 'kmsKey
 export interface ObjectStatus {
   bucket: string;
   key: string;
+  versionId: string;
   size: number;
   etag: string;
   lastModified: string;
@@ -19,20 +20,32 @@ export interface ObjectStatus {
   parts: { number: number; plainSize: number; encSize: number; etag: string; dataId: string; extra?: Record<string, unknown> }[];
 }
 
-async function record(store: ObjectStore, bucket: string, key: string): Promise<ObjectRecord> {
-  const r = await store.getObject(bucket, key);
-  if (!r) throw new NoSuchKey(bucket, key);
-  return r;
+/** The version asked for (the latest without a version id); a delete marker holds nothing to show. */
+async function record(store: ObjectStore, bucket: string, key: string, versionId: string | undefined): Promise<ObjectRecord> {
+  const { version } = await store.getVersion(bucket, key, versionId);
+  if (version?.deleteMarker) {
+    throw new AdminError(404, 'DeleteMarker', `Version ${version.versionId} of ${key} is a delete marker: it has no data or keys.`);
+  }
+  if (!version) throw versionId === undefined ? new NoSuchKey(bucket, key) : new NoSuchVersion(key, versionId);
+  return version;
 }
 
-export async function objectStatus(store: ObjectStore, bucket: string, key: string): Promise<ObjectStatus> {
-  const r = await record(store, bucket, key);
+/** The versionId query parameter: absent or one this gateway issues. */
+export function parseVersionIdParam(raw: string | null): string | undefined {
+  if (raw === null) return undefined;
+  if (raw === '') throw badRequest('versionId must not be empty.');
+  return raw;
+}
+
+export async function objectStatus(store: ObjectStore, bucket: string, key: string, versionId?: string): Promise<ObjectStatus> {
+  const r = await record(store, bucket, key, versionId);
   const sse: Record<string, unknown> = {};
   for (const f of SSE_FIELDS) if (r.sse[f] !== undefined) sse[f] = r.sse[f];
   for (const [f, v] of Object.entries(r.sse)) if (!(f in sse)) sse[f] = v;
   return {
     bucket: r.bucket,
     key: r.key,
+    versionId: r.versionId,
     size: r.size,
     etag: r.etag,
     lastModified: r.lastModified.toISOString(),
@@ -66,8 +79,8 @@ export interface RawPart {
 }
 
 /** The stored bytes of one part; without a part number, the object must have exactly one part. */
-export async function openRawPart(store: ObjectStore, bucket: string, key: string, part: number | undefined): Promise<RawPart> {
-  const r = await record(store, bucket, key);
+export async function openRawPart(store: ObjectStore, bucket: string, key: string, part: number | undefined, versionId?: string): Promise<RawPart> {
+  const r = await record(store, bucket, key, versionId);
   const numbers = r.parts.map((p) => p.number);
   if (part === undefined && r.parts.length > 1) {
     throw badRequest(`The object has ${r.parts.length} parts (${numbers.join(', ')}): name one with part=N.`);

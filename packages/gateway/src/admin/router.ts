@@ -9,7 +9,7 @@ import type { RotationManager, RotationRequest } from '../rotation/index.js';
 import { AdminError, adminErrorHandler, badRequest } from './errors.js';
 import type { KesProbe } from './kes-status.js';
 import { keyDependents } from './key-dependents.js';
-import { objectStatus, openRawPart, parsePartNumber } from './object-info.js';
+import { objectStatus, openRawPart, parsePartNumber, parseVersionIdParam } from './object-info.js';
 import { gatewayStatus } from './status.js';
 
 export interface AdminDeps {
@@ -101,14 +101,14 @@ export function createAdminRouter({ svc, rotation, kes }: AdminDeps): Router {
 
   router.get('/object-status', async (req, res) => {
     const q = params(req);
-    res.json(await objectStatus(svc.store, required(q, 'bucket'), required(q, 'key')));
+    res.json(await objectStatus(svc.store, required(q, 'bucket'), required(q, 'key'), parseVersionIdParam(q.get('versionId'))));
   });
 
   router.get('/object-raw', async (req, res) => {
     const q = params(req);
     const bucket = required(q, 'bucket');
     const key = required(q, 'key');
-    const raw = await openRawPart(svc.store, bucket, key, parsePartNumber(q.get('part')));
+    const raw = await openRawPart(svc.store, bucket, key, parsePartNumber(q.get('part')), parseVersionIdParam(q.get('versionId')));
     res.status(200);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(raw.size));

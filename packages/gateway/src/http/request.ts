@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
-import { requireCurrentVersion } from '../objects/version-id.js';
+import { parseVersionId } from '../objects/version-id.js';
 import { S3Error } from '../s3/errors.js';
 import { extractUserMetadata, validateUserMetadata } from '../s3/names.js';
 import { STANDARD_HEADERS, type ObjectMetadata, type StandardHeaders } from '../storage/types.js';
@@ -57,12 +57,12 @@ export function intParam(q: URLSearchParams, name: string, def: number, min: num
 }
 
 /** `x-amz-copy-source: /bucket/key[?versionId=...]` (URL-encoded), as AWS clients send it. */
-export function parseCopySource(value: string): { bucket: string; key: string } {
+export function parseCopySource(value: string): { bucket: string; key: string; versionId?: string } {
   let v = value.trim();
   const q = v.indexOf('?');
+  let versionId: string | undefined;
   if (q >= 0) {
-    // The source's only version is "null" (no bucket is versioned): a copy from it is a copy of the object.
-    requireCurrentVersion(new URLSearchParams(v.slice(q + 1)).get('versionId'), 'x-amz-copy-source');
+    versionId = parseVersionId(new URLSearchParams(v.slice(q + 1)).get('versionId'), 'x-amz-copy-source');
     v = v.slice(0, q);
   }
   let decoded: string;
@@ -76,5 +76,5 @@ export function parseCopySource(value: string): { bucket: string; key: string } 
   if (slash <= 0 || slash === decoded.length - 1) {
     throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', { extra: { ArgumentName: 'x-amz-copy-source' } });
   }
-  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), ...(versionId !== undefined ? { versionId } : {}) };
 }

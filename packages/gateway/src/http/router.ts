@@ -11,6 +11,7 @@ import * as o from './handlers/objects.js';
 import { postObjectHandler } from './handlers/post-object.js';
 import * as tagging from './handlers/tagging.js';
 import * as none from './handlers/unconfigured.js';
+import * as versioning from './handlers/versioning.js';
 import { listObjectVersionsHandler } from './handlers/versions.js';
 
 export interface Route {
@@ -130,9 +131,7 @@ const BUCKET: Table = {
     DELETE: r('DeleteBucketTagging', tagging.deleteBucketTagging),
   },
   uploads: { GET: r('ListMultipartUploads', listUploads) },
-  // Reading a bucket's versioning state is answered (never enabled, as AWS answers for such a bucket):
-  // rclone, mc and Terraform ask before they list or delete. Changing it is not implemented.
-  versioning: { GET: r('GetBucketVersioning', b.getBucketVersioning), PUT: unimplemented('PutBucketVersioning') },
+  versioning: { GET: r('GetBucketVersioning', versioning.getBucketVersioning), PUT: r('PutBucketVersioning', versioning.putBucketVersioning) },
   versions: { GET: r('ListObjectVersions', listObjectVersionsHandler) },
   website: {
     GET: r('GetBucketWebsite', none.getBucketWebsite),

@@ -6,14 +6,15 @@ import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
-import { decryptRange, getRecord } from './read.js';
+import { decryptRange } from './read.js';
+import { NULL_VERSION_ID, resolveVersion, writtenVersionHeaders } from './version-id.js';
 import { putObject, sealTarget, verified } from './write.js';
 
 /** AWS's limit for a single CopyObject; larger objects are copied with UploadPartCopy. */
 export const MAX_COPY_SIZE = 5 * 1024 ** 3;
 
 export interface CopyRequest {
-  source: { bucket: string; key: string; customer?: CustomerKey; conditions?: Conditions };
+  source: { bucket: string; key: string; versionId?: string; customer?: CustomerKey; conditions?: Conditions };
   target: {
     bucket: string;
     key: string;
@@ -39,22 +40,27 @@ const metadataOf = (r: ObjectRecord): ObjectMetadata => ({
 
 /**
  * CopyObject between any two SSE modes: the source is decrypted and the target encrypted under a fresh OEK.
- * The one exception is an SSE-C key change of an object onto itself, which reseals its key: metadata only.
+ * The one exception is an SSE-C key change of an unversioned object onto itself, which reseals its key:
+ * metadata only. In a versioning-enabled bucket that copy makes a new version under the new key (a real copy),
+ * and the old version keeps the old key.
  */
 export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<CopyResult> {
   try {
     const { source: src, target: dst } = req;
-    const record = await getRecord(ctx.store, src.bucket, src.key);
+    const source = await resolveVersion(ctx.store, src.bucket, src.key, src.versionId, 'copy-source');
+    const { record } = source;
     if (src.conditions) checkConditions(src.conditions, record.etag, record.lastModified, true);
     const stored = record.sse as unknown as StoredSSE;
-    const same = src.bucket === dst.bucket && src.key === dst.key;
+    // The same object: the key's latest version onto itself (an older version copied onto its key restores it).
+    const same = src.bucket === dst.bucket && src.key === dst.key && source.isLatest;
+    const sourceHeaders: Record<string, string> = source.versioning === 'Unversioned' ? {} : { 'x-amz-copy-source-version-id': record.versionId };
 
-    if (same && dst.directive === 'COPY' && stored.sse === 'SSE-C' && dst.sse?.kind === 'SSE-C') {
+    if (same && dst.directive === 'COPY' && stored.sse === 'SSE-C' && dst.sse?.kind === 'SSE-C' && source.versioning !== 'Enabled' && record.versionId === NULL_VERSION_ID) {
       const path = { bucket: dst.bucket, key: dst.key };
       const resealed = await ctx.enc.changeCustomerKey(stored, path, src.customer, dst.sse);
-      let updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>);
-      if (dst.tags) updated = await ctx.store.putObjectTags(dst.bucket, dst.key, dst.tags);
-      return { record: updated, headers: copyHeaders(ctx, updated) };
+      let updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>, record.versionId);
+      if (dst.tags) updated = await ctx.store.putObjectTags(dst.bucket, dst.key, dst.tags, record.versionId);
+      return { record: updated, headers: { ...copyHeaders(ctx, updated), ...sourceHeaders } };
     }
     if (same && dst.directive === 'COPY' && !dst.sse) {
       throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -79,7 +85,7 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
         body: verified(plaintext, { expectedSize: record.size }),
         sealed,
       });
-      return { record: put.record, headers: copyHeaders(ctx, put.record) };
+      return { record: put.record, headers: { ...copyHeaders(ctx, put.record), ...sourceHeaders, ...writtenVersionHeaders(put.record) } };
     } finally {
       sealed.oek.fill(0);
       plaintext?.destroy();

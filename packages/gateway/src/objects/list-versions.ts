@@ -1,10 +1,9 @@
-// ListObjectVersions over the store's object listing. Without versioning every object is one version,
-// "null" and the latest; the page types already carry what versioned buckets will need (several
-// versions per key, delete markers, a version-id marker) so that real versions change this module,
-// not the handler or the clients.
+// ListObjectVersions: every version and delete marker under a prefix, in S3's order (key ascending, newest
+// version first), paged by key-marker and version-id-marker. The store does the paging over its index; this
+// module turns S3's request rules into storage arguments and the store's page into entries.
 import { S3Error } from '../s3/errors.js';
 import type { ChecksumAlgorithm, ObjectStore } from '../storage/types.js';
-import { invalidVersionId, NULL_VERSION_ID } from './version-id.js';
+import { parseVersionId } from './version-id.js';
 
 export interface ListVersionsQuery {
   bucket: string;
@@ -54,35 +53,35 @@ function checkMarkers(keyMarker: string | undefined, versionIdMarker: string | u
       extra: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker },
     });
   }
-  if (versionIdMarker !== NULL_VERSION_ID) throw invalidVersionId(versionIdMarker, 'version-id-marker');
+  parseVersionId(versionIdMarker, 'version-id-marker');
 }
 
 export async function listObjectVersions(store: ObjectStore, q: ListVersionsQuery): Promise<ListVersionsPage> {
   checkMarkers(q.keyMarker, q.versionIdMarker);
-  // The one version of the marker's key is "null", so "after (key, null)" and "after key" are the same
-  // place: the listing resumes at the next key (or past the whole common prefix the marker names).
-  const page = await store.listObjects({
+  const page = await store.listVersions({
     bucket: q.bucket,
     prefix: q.prefix,
     delimiter: q.delimiter,
     maxKeys: q.maxKeys,
-    ...(q.keyMarker !== undefined ? { startAfter: q.keyMarker } : {}),
+    ...(q.keyMarker !== undefined ? { keyMarker: q.keyMarker } : {}),
+    ...(q.versionIdMarker !== undefined ? { versionIdMarker: q.versionIdMarker } : {}),
   });
-  const entries: ObjectVersionEntry[] = page.contents.map((o) => ({
-    kind: 'version',
-    key: o.key,
-    versionId: NULL_VERSION_ID,
-    isLatest: true,
-    lastModified: o.lastModified,
-    etag: o.etag,
-    size: o.size,
-    ...(o.checksumAlgorithm ? { checksumAlgorithm: o.checksumAlgorithm } : {}),
-  }));
+  const entries = page.versions.map((v): ObjectVersionEntry | DeleteMarkerEntry =>
+    v.deleteMarker
+      ? { kind: 'deleteMarker', key: v.key, versionId: v.versionId, isLatest: v.isLatest, lastModified: v.lastModified }
+      : {
+          kind: 'version',
+          key: v.key,
+          versionId: v.versionId,
+          isLatest: v.isLatest,
+          lastModified: v.lastModified,
+          etag: v.etag,
+          size: v.size,
+          ...(v.checksumAlgorithm ? { checksumAlgorithm: v.checksumAlgorithm } : {}),
+        },
+  );
   const result: ListVersionsPage = { entries, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated };
-  if (page.isTruncated && page.nextMarker !== undefined) {
-    result.nextKeyMarker = page.nextMarker;
-    const last = entries.at(-1);
-    if (last !== undefined && last.key === page.nextMarker) result.nextVersionIdMarker = last.versionId;
-  }
+  if (page.nextKeyMarker !== undefined) result.nextKeyMarker = page.nextKeyMarker;
+  if (page.nextVersionIdMarker !== undefined) result.nextVersionIdMarker = page.nextVersionIdMarker;
   return result;
 }

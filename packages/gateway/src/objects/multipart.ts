@@ -17,7 +17,8 @@ import type {
 import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
-import { decryptRange, getRecord } from './read.js';
+import { decryptRange } from './read.js';
+import { resolveVersion, writtenVersionHeaders } from './version-id.js';
 import { etagFor, verified, writeEncrypted, type WriteBody } from './write.js';
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -129,7 +130,7 @@ export interface UploadPartCopyRequest {
   ref: UploadRef;
   partNumber: number;
   customer?: CustomerKey;
-  source: { bucket: string; key: string; customer?: CustomerKey; conditions?: Conditions; range?: string };
+  source: { bucket: string; key: string; versionId?: string; customer?: CustomerKey; conditions?: Conditions; range?: string };
 }
 
 /** UploadPartCopy: a byte range of any object, decrypted, re-encrypted as a part of this upload. */
@@ -137,7 +138,8 @@ export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequ
   try {
     checkPartNumber(req.partNumber);
     await ctx.store.getUpload(req.ref); // NoSuchUpload before any source byte is read
-    const record = await getRecord(ctx.store, req.source.bucket, req.source.key);
+    const source = await resolveVersion(ctx.store, req.source.bucket, req.source.key, req.source.versionId, 'copy-source');
+    const { record } = source;
     if (req.source.conditions) checkConditions(req.source.conditions, record.etag, record.lastModified, true);
     const range = copySourceRange(req.source.range, record.size);
     if (range.length > MAX_PART_SIZE) throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
@@ -149,7 +151,9 @@ export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequ
     try {
       const srcKey = await ctx.enc.unseal(stored, { bucket: req.source.bucket, key: req.source.key }, req.source.customer);
       plaintext = decryptRange(ctx.store, record, stored, srcKey, range);
-      return await writePart(ctx, req.ref, req.partNumber, target, verified(plaintext, { expectedSize: range.length }));
+      const written = await writePart(ctx, req.ref, req.partNumber, target, verified(plaintext, { expectedSize: range.length }));
+      if (source.versioning !== 'Unversioned') written.headers['x-amz-copy-source-version-id'] = record.versionId;
+      return written;
     } finally {
       target.key.fill(0);
       plaintext?.destroy();
@@ -216,7 +220,7 @@ export async function completeUpload(
     // The object takes the upload's SSE fields as they are at the commit, not as read above: a rotation job
     // may re-wrap the upload in between.
     const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), ...(precondition && { precondition }) });
-    return { record, headers: ctx.enc.responseHeaders(sseOf(record)) };
+    return { record, headers: { ...ctx.enc.responseHeaders(sseOf(record)), ...writtenVersionHeaders(record) } };
   } catch (err) {
     throw toS3Error(err);
   }

@@ -8,6 +8,7 @@ import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
+import { resolveVersion } from './version-id.js';
 
 /** An unsatisfiable Range as AWS answers it: 416 InvalidRange naming the range and the size, with a Content-Range of the size alone. */
 function unsatisfiableAsS3<T>(parse: () => T, header: string | undefined, size: number): T {
@@ -26,6 +27,8 @@ function unsatisfiableAsS3<T>(parse: () => T, header: string | undefined, size: 
 export interface ReadRequest {
   bucket: string;
   key: string;
+  /** The version to read; the latest when absent. */
+  versionId?: string;
   customer?: CustomerKey;
   /** The Range header as sent. */
   range?: string;
@@ -60,7 +63,7 @@ export async function getRecord(store: ObjectStore, bucket: string, key: string)
  */
 export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<OpenedObject> {
   try {
-    const record = await getRecord(ctx.store, req.bucket, req.key);
+    const { record, headers: versionHeaders } = await resolveVersion(ctx.store, req.bucket, req.key, req.versionId);
     const stored = record.sse as unknown as StoredSSE;
     if (req.conditions) checkConditions(req.conditions, record.etag, record.lastModified);
     const path = { bucket: req.bucket, key: req.key };
@@ -81,7 +84,7 @@ export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<
         status = 206;
       }
     }
-    const headers = objectHeaders(record, ctx.enc, req.withChecksum === true && status === 200);
+    const headers = { ...objectHeaders(record, ctx.enc, req.withChecksum === true && status === 200), ...versionHeaders };
     headers['content-length'] = String(range.length);
     if (status === 206) headers['content-range'] = `bytes ${range.offset}-${range.offset + range.length - 1}/${record.size}`;
     const body = (): Readable => {

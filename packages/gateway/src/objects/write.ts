@@ -10,6 +10,7 @@ import type { ChecksumAlgorithm, ObjectMetadata, ObjectRecord, ObjectStore, Writ
 import type { ObjectContext } from './context.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
+import { writtenVersionHeaders } from './version-id.js';
 
 /**
  * A body to store: a PayloadVerifier that checks (MD5, SHA-256, checksums, size) the bytes passing through
@@ -130,7 +131,7 @@ export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<Pu
     const all = objectHeaders(record, ctx.enc, true);
     const headers: Record<string, string> = { etag: all.etag! };
     for (const [k, v] of Object.entries(all)) if (k.startsWith('x-amz-server-side-encryption') || k.startsWith('x-amz-checksum-')) headers[k] = v;
-    return { record, headers };
+    return { record, headers: { ...headers, ...writtenVersionHeaders(record) } };
   } catch (err) {
     throw toS3Error(err);
   }

@@ -6,7 +6,7 @@
 import { S3Error } from '../s3/errors.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
 import type { StoredSSE } from '../sse/types.js';
-import { NoSuchKey, NoSuchUpload, PreconditionFailed, type ObjectStore, type SseFields, type UploadRef } from '../storage/index.js';
+import { NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed, type ObjectStore, type SseFields, type UploadRef } from '../storage/index.js';
 import { decide, type RotationTarget } from './plan.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { ObjectOutcome } from './types.js';
@@ -55,7 +55,7 @@ async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }
       await current.write(next);
       return { result: 'rotated', retries };
     } catch (err) {
-      if (err instanceof NoSuchKey || err instanceof NoSuchUpload) return { result: 'skipped', reason: 'gone', retries };
+      if (err instanceof NoSuchKey || err instanceof NoSuchVersion || err instanceof NoSuchUpload) return { result: 'skipped', reason: 'gone', retries };
       if (err instanceof PreconditionFailed && reread === 0) {
         current = await read();
         continue;
@@ -65,10 +65,12 @@ async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }
   }
 }
 
-export function rotateObject(ctx: ObjectRotation, bucket: string, key: string): Promise<ObjectOutcome> {
+/** One version of an object (the latest when `versionId` is undefined); a delete marker has no key to rotate. */
+export function rotateObject(ctx: ObjectRotation, bucket: string, key: string, versionId?: string): Promise<ObjectOutcome> {
   return rotate(ctx, { bucket, key }, async () => {
-    const record = await ctx.store.getObject(bucket, key);
-    return record && { sse: record.sse, write: (next) => ctx.store.updateObjectSSE(bucket, key, record.revision, { ...next }) };
+    const { version } = await ctx.store.getVersion(bucket, key, versionId);
+    if (!version || version.deleteMarker) return undefined;
+    return { sse: version.sse, write: (next) => ctx.store.updateObjectSSE(bucket, key, version.revision, { ...next }, version.versionId) };
   });
 }
 

@@ -1,5 +1,6 @@
-// Runs one rotation job: walks the bucket's listing in key order with a pool of workers, rotates each
-// object, and records progress (the finished prefix of the listing) so a restart goes on where it stopped.
+// Runs one rotation job: walks the bucket's version listing in key order with a pool of workers, rotates every
+// version of each key (noncurrent ones too: each has its own object key, sealed under a master key), and
+// records progress (the finished prefix of the listing, by key) so a restart goes on where it stopped.
 // Then the unfinished multipart uploads under the prefix, one at a time (they are few); a restart during
 // that phase rotates them again, where those already done are skipped as current.
 //
@@ -10,7 +11,7 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
 import type { HeldLease } from '../storage/lease.js';
-import type { ObjectStore, UploadRef } from '../storage/types.js';
+import type { ObjectStore, UploadRef, VersionSummary } from '../storage/types.js';
 import { InOrderTracker } from './in-order.js';
 import { jobRetryPolicy } from './kes-outage.js';
 import type { JobStore } from './job-store.js';
@@ -36,6 +37,12 @@ export interface RunnerDeps {
 }
 
 const PAGE = 1000;
+
+/** One key of the listing and the versions of it to rotate. */
+interface KeyVersions {
+  key: string;
+  versionIds: string[];
+}
 
 /** A snapshot of the finished prefix, as saved. */
 interface RunnerProgress {
@@ -139,11 +146,11 @@ export class JobRunner {
 
     const counting = this.count();
     const keys = this.keys();
-    const tracker = new InOrderTracker<ObjectOutcome>();
+    const tracker = new InOrderTracker<ObjectOutcome[]>();
     let listingError: unknown;
     const worker = async (): Promise<void> => {
       while (this.halt === undefined && listingError === undefined) {
-        let next: IteratorResult<string>;
+        let next: IteratorResult<KeyVersions>;
         try {
           next = await keys.next();
         } catch (err) {
@@ -151,11 +158,17 @@ export class JobRunner {
           return;
         }
         if (next.done) return;
-        const key = next.value;
+        const { key, versionIds } = next.value;
         const seq = tracker.begin(key);
-        const outcome = await this.handle(key, (ctx) => rotateObject(ctx, job.bucket, key));
-        this.record(outcome);
-        const drained = tracker.complete(seq, outcome);
+        // A key's versions one after another: the key is the unit of progress.
+        const outcomes: ObjectOutcome[] = [];
+        for (const versionId of versionIds) {
+          if (this.halt === 'lost') break;
+          const outcome = await this.handle(key, (ctx) => rotateObject(ctx, job.bucket, key, versionId));
+          this.record(outcome);
+          outcomes.push(outcome);
+        }
+        const drained = tracker.complete(seq, outcomes);
         if (drained.length === 0) continue;
         for (const done of drained) this.advance(done.key, done.value);
         this.progress.save({ counters: cloneCounters(this.durable.counters), lastKey: this.durable.lastKey, failures: [...this.durable.failures] });
@@ -206,8 +219,8 @@ export class JobRunner {
     if (!this.live.dryRun) this.deps.metrics.rotated.inc({ result: o.result });
   }
 
-  private advance(key: string, o: ObjectOutcome): void {
-    this.settle(key, o);
+  private advance(key: string, outcomes: ObjectOutcome[]): void {
+    for (const o of outcomes) this.settle(key, o);
     this.durable.lastKey = key;
     this.live.lastKey = key;
   }
@@ -259,20 +272,32 @@ export class JobRunner {
     log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
   }
 
-  /** Keys after the last finished one, in listing order, page by page. */
-  private async *keys(): AsyncGenerator<string> {
-    const job = this.live;
-    let token: string | undefined;
+  /**
+   * Keys after the last finished one, in listing order, each with the ids of its versions that are objects
+   * (delete markers have no key), newest first. A key's versions may span pages of the listing.
+   */
+  private async *keys(): AsyncGenerator<KeyVersions> {
+    let pending: KeyVersions | undefined;
+    for await (const v of this.versions(this.live.lastKey)) {
+      if (pending && pending.key !== v.key) {
+        yield pending;
+        pending = undefined;
+      }
+      pending ??= { key: v.key, versionIds: [] };
+      if (!v.deleteMarker) pending.versionIds.push(v.versionId);
+    }
+    if (pending) yield pending;
+  }
+
+  /** Every version under the job's prefix after `afterKey`'s, page by page. */
+  private async *versions(afterKey: string | undefined): AsyncGenerator<VersionSummary> {
+    const { bucket, prefix } = this.live;
+    let marker: { keyMarker?: string; versionIdMarker?: string } = afterKey !== undefined ? { keyMarker: afterKey } : {};
     for (;;) {
-      const page = await this.deps.store.listObjects({
-        bucket: job.bucket,
-        prefix: job.prefix,
-        maxKeys: PAGE,
-        ...(token !== undefined ? { continuationToken: token } : job.lastKey !== undefined ? { startAfter: job.lastKey } : {}),
-      });
-      for (const o of page.contents) yield o.key;
-      if (!page.isTruncated || page.nextToken === undefined) return;
-      token = page.nextToken;
+      const page = await this.deps.store.listVersions({ bucket, prefix, maxKeys: PAGE, ...marker });
+      yield* page.versions;
+      if (!page.isTruncated || page.nextKeyMarker === undefined) return;
+      marker = { keyMarker: page.nextKeyMarker, ...(page.nextVersionIdMarker !== undefined ? { versionIdMarker: page.nextVersionIdMarker } : {}) };
     }
   }
 
@@ -281,22 +306,13 @@ export class JobRunner {
     if (!written) this.lose();
   }
 
-  /** Objects and unfinished multipart uploads under the prefix, for progress bars; best effort, in the background of the job. */
+  /** Object versions and unfinished multipart uploads under the prefix, for progress bars; best effort, in the background of the job. */
   private async count(): Promise<void> {
     let total = 0;
-    let token: string | undefined;
     try {
-      for (;;) {
+      for await (const v of this.versions(undefined)) {
         if (this.halt !== undefined) return;
-        const page = await this.deps.store.listObjects({
-          bucket: this.live.bucket,
-          prefix: this.live.prefix,
-          maxKeys: PAGE,
-          ...(token !== undefined ? { continuationToken: token } : {}),
-        });
-        total += page.contents.length;
-        if (!page.isTruncated || page.nextToken === undefined) break;
-        token = page.nextToken;
+        if (!v.deleteMarker) total++;
       }
       for await (const _ of this.uploads()) total++;
       this.live.total = total;

@@ -24,7 +24,7 @@ export type JobState = 'running' | 'done' | 'incomplete' | 'failed' | 'cancelled
 export type SkipReason = 'sse-c' | 'current' | 'other-key' | 'gone';
 
 export interface JobCounters {
-  /** Objects (and unfinished multipart uploads) looked at. */
+  /** Object versions (and unfinished multipart uploads) looked at. */
   scanned: number;
   /** Objects re-wrapped (in a dry run: that would be). */
   rotated: number;
@@ -45,7 +45,7 @@ export interface RotationJob extends RotationRequest {
   state: JobState;
   /** The target key version found when the job (re)started, if kes reports versions. */
   targetVersion?: string;
-  /** Objects and unfinished multipart uploads under the prefix when the job (re)started, once counted. */
+  /** Object versions and unfinished multipart uploads under the prefix when the job (re)started, once counted. */
   total?: number;
   counters: JobCounters;
   /** The last key fully handled in listing order: a restarted job goes on after it. */

@@ -159,3 +159,12 @@ export class BackendUnavailable extends StorageError {
     if (options.cause !== undefined) this.cause = options.cause;
   }
 }
+
+/** A version id the key does not have (a well-formed one: a malformed id is InvalidArgument). */
+export class NoSuchVersion extends StorageError {
+  readonly code = 'NoSuchVersion';
+  readonly status = 404;
+  constructor(readonly key: string, readonly versionId: string) {
+    super(`The specified version does not exist: ${versionId} of ${key}`);
+  }
+}

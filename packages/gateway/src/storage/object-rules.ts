@@ -2,8 +2,8 @@
 // metadata store), and the values it generates: revisions and upload ids. Written once, for every
 // metadata store.
 import { randomBytes } from 'node:crypto';
-import { InvalidPart, PreconditionFailed } from './errors.js';
-import type { CompletePart, ObjectRecord, PartRecord, UploadedPart, WritePrecondition } from './types.js';
+import { InvalidArgument, InvalidPart, PreconditionFailed } from './errors.js';
+import { NULL_VERSION, type BucketVersioning, type CompletePart, type ObjectRecord, type PartRecord, type UploadedPart, type WritePrecondition } from './types.js';
 import { assertPartNumber, assertSize } from './validation.js';
 
 /** Every given condition must hold for the object as it is now, else PreconditionFailed. */
@@ -63,4 +63,26 @@ export function newRevision(): string {
 /** Time-ordered (so ids sort in initiation order, as S3 lists them) and 128 random bits. */
 export function newUploadId(): string {
   return Date.now().toString(16).padStart(12, '0') + randomBytes(16).toString('hex');
+}
+
+/** 192 random bits, base64url: opaque, unique and URL-safe (it appears in query strings and XML unescaped). */
+export function newVersionId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+const VERSION_ID = /^[A-Za-z0-9_-]{32}$/;
+
+/** Whether this store may have issued `versionId`: "null" or one of newVersionId's. */
+export function isVersionId(versionId: string): boolean {
+  return versionId === NULL_VERSION || VERSION_ID.test(versionId);
+}
+
+/** A version id this store may have issued; anything else → InvalidArgument. */
+export function assertVersionId(versionId: string): void {
+  if (!isVersionId(versionId)) throw new InvalidArgument('Invalid version id specified');
+}
+
+/** The id a write stores its object under: a new version while versioning is Enabled, else the null version. */
+export function versionIdFor(versioning: BucketVersioning): string {
+  return versioning === 'Enabled' ? newVersionId() : NULL_VERSION;
 }

@@ -12,15 +12,24 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore } from './blobs/types.js';
 import { decodeContinuationToken, encodeContinuationToken } from './continuation-token.js';
-import { InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
+import { InvalidArgument, InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
 import { keyAfter } from './key-order.js';
 import { HeldLease } from './lease.js';
 import type { PostgresDatabase } from './metadata/postgres/database.js';
-import type { MetadataStore } from './metadata/types.js';
-import { assertParts, checkPrecondition, chooseParts, newRevision, newUploadId } from './object-rules.js';
+import type { DeleteOp, MetadataStore } from './metadata/types.js';
+import { assertParts, assertVersionId, checkPrecondition, chooseParts, newRevision, newUploadId, newVersionId, versionIdFor } from './object-rules.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { scanRolledUp, startPosition } from './rolled-up-scan.js';
 import { sweep } from './sweep.js';
+import {
+  NULL_VERSION,
+  type BucketVersioning,
+  type DeleteTarget,
+  type ListVersionsPage,
+  type ListVersionsQuery,
+  type VersionLookup,
+  type VersionSummary,
+} from './types.js';
 import type {
   BucketEncryption,
   BucketInfo,
@@ -190,6 +199,17 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     await this.metadata.putBucketSetting(name, setting, value);
   }
 
+  async getBucketVersioning(name: string): Promise<BucketVersioning> {
+    this.assertOpen();
+    return this.metadata.getBucketVersioning(name);
+  }
+
+  async putBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void> {
+    this.assertOpen();
+    if (state !== 'Enabled' && state !== 'Suspended') throw new TypeError(`a bucket's versioning is Enabled or Suspended, not ${String(state)}`);
+    await this.metadata.setBucketVersioning(name, state);
+  }
+
   // ------------------------------------------------------------------ objects
 
   async createDataWriter(bucket: string): Promise<DataWriter> {
@@ -213,8 +233,13 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       }
       this.uncommitted.assertReady(input.parts);
       const { precondition, ...fields } = input;
-      record = newObjectRecord(fields);
-      superseded = await this.metadata.putObject(record, (existing) => checkPrecondition(existing, precondition));
+      const written = newObjectRecord(fields);
+      superseded = await this.metadata.putObject(written, (existing, versioning) => {
+        checkPrecondition(existing, precondition);
+        written.versionId = versionIdFor(versioning);
+        return written.versionId;
+      });
+      record = written;
     } catch (err) {
       await this.uncommitted.discard(dataIds); // putObject owns the data: a failed put leaves none
       throw err;
@@ -230,6 +255,13 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     return this.metadata.getObject(bucket, key);
   }
 
+  async getVersion(bucket: string, key: string, versionId?: string): Promise<VersionLookup> {
+    this.assertOpen();
+    assertObjectKey(key);
+    if (versionId !== undefined) assertVersionId(versionId);
+    return this.metadata.getVersion(bucket, key, versionId);
+  }
+
   async openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable> {
     this.assertOpen();
     assertRange(dataId, start, endExclusive);
@@ -242,36 +274,63 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     return this.blobs.openReader(dataId, start, endExclusive);
   }
 
-  async deleteObject(bucket: string, key: string): Promise<boolean> {
-    const [result] = await this.deleteObjects(bucket, [key]);
-    return result?.deleted ?? false;
+  async deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> {
+    const [result] = await this.deleteObjects(bucket, [{ key, ...(versionId !== undefined ? { versionId } : {}) }]);
+    return result!;
   }
 
-  async deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteResult[]> {
+  async deleteObjects(bucket: string, targets: readonly (string | DeleteTarget)[]): Promise<DeleteResult[]> {
     this.assertOpen();
-    keys.forEach(assertObjectKey);
-    const { results, superseded } = await this.metadata.deleteObjects(bucket, keys);
+    const wanted = targets.map((t) => (typeof t === 'string' ? { key: t } : t));
+    for (const t of wanted) {
+      assertObjectKey(t.key);
+      if (t.versionId !== undefined) assertVersionId(t.versionId);
+    }
+    let versioning: BucketVersioning = 'Unversioned';
+    const { results, superseded } = await this.metadata.deleteObjects(bucket, (state) => {
+      versioning = state;
+      return wanted.map((t) => deleteOp(t, state));
+    });
     await this.reclaimer.reclaim(superseded);
-    return results;
-  }
-
-  async updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields): Promise<ObjectRecord> {
-    this.assertOpen();
-    assertObjectKey(key);
-    return this.metadata.updateObject(bucket, key, (existing) => {
-      if (existing.revision !== expectRevision) {
-        throw new PreconditionFailed(
-          `The object ${key} changed since it was read (revision ${existing.revision}, expected ${expectRevision})`,
-        );
+    return results.map((r, i) => {
+      const named = wanted[i]!.versionId !== undefined;
+      const result: DeleteResult = { key: r.key, deleted: r.removed !== 'none' || r.markerAdded, versioning };
+      if (named) {
+        result.versionId = r.versionId;
+        // Removing a delete marker: S3 names it as the marker deleted, too.
+        if (r.removed === 'marker') Object.assign(result, { deleteMarker: true, deleteMarkerVersionId: r.versionId });
+      } else if (r.markerAdded) {
+        result.deleteMarker = true;
+        result.deleteMarkerVersionId = r.versionId;
       }
-      return { sse, revision: newRevision() };
+      return result;
     });
   }
 
-  async putObjectTags(bucket: string, key: string, tags: Tag[]): Promise<ObjectRecord> {
+  async updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields, versionId?: string): Promise<ObjectRecord> {
     this.assertOpen();
     assertObjectKey(key);
-    return this.metadata.updateObject(bucket, key, () => ({ tags }));
+    if (versionId !== undefined) assertVersionId(versionId);
+    return this.metadata.updateObject(
+      bucket,
+      key,
+      (existing) => {
+        if (existing.revision !== expectRevision) {
+          throw new PreconditionFailed(
+            `The object ${key} changed since it was read (revision ${existing.revision}, expected ${expectRevision})`,
+          );
+        }
+        return { sse, revision: newRevision() };
+      },
+      versionId,
+    );
+  }
+
+  async putObjectTags(bucket: string, key: string, tags: Tag[], versionId?: string): Promise<ObjectRecord> {
+    this.assertOpen();
+    assertObjectKey(key);
+    if (versionId !== undefined) assertVersionId(versionId);
+    return this.metadata.updateObject(bucket, key, () => ({ tags }), versionId);
   }
 
   async listObjects(query: ListObjectsQuery): Promise<ListObjectsPage> {
@@ -303,6 +362,56 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       const last = 'row' in page.last ? page.last.row.key : page.last.prefix;
       result.nextToken = encodeContinuationToken(last);
       result.nextMarker = last;
+    }
+    return result;
+  }
+
+  async listVersions(query: ListVersionsQuery): Promise<ListVersionsPage> {
+    this.assertOpen();
+    const prefix = query.prefix ?? '';
+    const delimiter = query.delimiter ?? '';
+    const maxKeys = query.maxKeys ?? DEFAULT_MAX;
+    assertListArgument('prefix', prefix);
+    assertListArgument('delimiter', delimiter);
+    assertListArgument('key-marker', query.keyMarker);
+    assertMaxCount('max-keys', maxKeys);
+    if (query.versionIdMarker !== undefined) {
+      if (query.keyMarker === undefined) throw new InvalidArgument('A version-id marker cannot be specified without a key marker.');
+      assertVersionId(query.versionIdMarker);
+    }
+    // After (key, version): the key's versions older than it. A version no longer stored (deleted since the
+    // page that named it) leaves nothing of that key to resume at, so the listing goes on at the next key.
+    let afterId = '';
+    if (query.keyMarker !== undefined && query.versionIdMarker !== undefined) {
+      const seq = await this.metadata.versionSeq(query.bucket, query.keyMarker, query.versionIdMarker);
+      if (seq !== undefined) afterId = String(seq);
+    }
+
+    let asked = false;
+    const page = await scanRolledUp({
+      prefix,
+      delimiter,
+      maxEntries: maxKeys,
+      start: startPosition(prefix, delimiter, query.keyMarker, afterId),
+      rowsFrom: (from, upper, limit) => {
+        asked = true;
+        return this.metadata.listVersions(query.bucket, { key: from.key, ...(from.afterId !== '' ? { beforeSeq: Number(from.afterId) } : {}) }, upper, limit);
+      },
+      positionAfter: (row) => ({ key: row.key, afterId: String(row.seq) }),
+    });
+    if (!asked) await this.metadata.getBucket(query.bucket);
+    const result: ListVersionsPage = {
+      versions: page.rows.map(({ seq: _seq, ...v }): VersionSummary => v),
+      commonPrefixes: page.commonPrefixes,
+      isTruncated: page.truncated,
+    };
+    if (page.truncated && page.last) {
+      if ('row' in page.last) {
+        result.nextKeyMarker = page.last.row.key;
+        result.nextVersionIdMarker = page.last.row.versionId;
+      } else {
+        result.nextKeyMarker = page.last.prefix;
+      }
     }
     return result;
   }
@@ -415,10 +524,10 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       if (i > 0 && part.number <= chosen[i - 1]!.number) throw new InvalidPartOrder();
     });
     let record: ObjectRecord | undefined;
-    const superseded = await this.metadata.completeUpload(ref, (upload, uploaded, existing) => {
+    const superseded = await this.metadata.completeUpload(ref, (upload, uploaded, existing, versioning) => {
       const parts = chooseParts(uploaded, chosen, ref.uploadId);
       checkPrecondition(existing, input.precondition);
-      record = newObjectRecord({
+      const built = newObjectRecord({
         bucket: ref.bucket,
         key: ref.key,
         size: parts.reduce((sum, part) => sum + part.plainSize, 0),
@@ -431,7 +540,9 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
         sse: input.sse ?? upload.sse,
         parts,
       });
-      return record;
+      built.versionId = versionIdFor(versioning);
+      record = built;
+      return built;
     });
     await this.reclaimer.reclaim(superseded);
     return record!;
@@ -514,11 +625,27 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
   }
 }
 
-/** A new version of an object: a fresh revision, stamped now; optional fields only when they hold something. */
+/**
+ * The metadata steps of one delete target: a named version is removed; otherwise the bucket's versioning
+ * decides (Unversioned: remove the null version; Enabled: a new delete marker; Suspended: the null version
+ * replaced by a delete marker).
+ */
+function deleteOp(target: DeleteTarget, versioning: BucketVersioning): DeleteOp {
+  if (target.versionId !== undefined) return { key: target.key, versionId: target.versionId };
+  if (versioning === 'Unversioned') return { key: target.key, versionId: NULL_VERSION };
+  const marker = { lastModified: new Date() };
+  return { key: target.key, versionId: versioning === 'Enabled' ? newVersionId() : NULL_VERSION, marker };
+}
+
+/**
+ * A new version of an object: a fresh revision, stamped now; optional fields only when they hold something.
+ * Its version id is chosen in the commit (the bucket's versioning then).
+ */
 function newObjectRecord(fields: Omit<PutObjectInput, 'precondition'>): ObjectRecord {
   const { contentType, checksum, tags, parts, ...rest } = fields;
   const record: ObjectRecord = {
     ...rest,
+    versionId: NULL_VERSION,
     revision: newRevision(),
     lastModified: new Date(),
     parts: parts.map((part) => ({ ...part })),

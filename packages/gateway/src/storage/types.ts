@@ -19,6 +19,15 @@ export interface BucketInfo {
   createdAt: Date;
 }
 
+/**
+ * A bucket's versioning state (PutBucketVersioning). A bucket starts Unversioned; once Enabled it can only
+ * be Suspended and Enabled again, never Unversioned.
+ */
+export type BucketVersioning = 'Unversioned' | 'Enabled' | 'Suspended';
+
+/** The id of the version written while versioning was off (Unversioned or Suspended), as S3 names it. */
+export const NULL_VERSION = 'null';
+
 export interface CreateBucketOptions {
   encryption?: BucketEncryption;
 }
@@ -115,6 +124,9 @@ export interface ObjectMetadata {
 export interface ObjectRecord extends ObjectMetadata {
   bucket: string;
   key: string;
+  /** The version's id: NULL_VERSION ("null"), or an opaque URL-safe id issued while versioning was Enabled. */
+  versionId: string;
+  deleteMarker?: false;
   /**
    * Changes on every write of the object, including updateObjectSSE. Opaque. The handle for
    * compare-and-swap: an ETag is not one (two PUTs of the same bytes under SSE-S3 share an ETag).
@@ -127,6 +139,27 @@ export interface ObjectRecord extends ObjectMetadata {
   checksum?: ObjectChecksum;
   sse: SseFields;
   parts: PartRecord[];
+}
+
+/** A delete marker: the version a DELETE without a version id writes in a versioned bucket. It has no data. */
+export interface DeleteMarker {
+  bucket: string;
+  key: string;
+  versionId: string;
+  deleteMarker: true;
+  lastModified: Date;
+}
+
+/** One version of a key: an object or a delete marker. */
+export type ObjectVersion = ObjectRecord | DeleteMarker;
+
+/** A version looked up, with the bucket's versioning state (which decides the x-amz-version-id header). */
+export interface VersionLookup {
+  /** undefined when the key (or the asked version) does not exist. */
+  version: ObjectVersion | undefined;
+  /** Whether that version is the key's latest. */
+  isLatest: boolean;
+  versioning: BucketVersioning;
 }
 
 /**
@@ -155,10 +188,25 @@ export interface PutObjectInput extends ObjectMetadata {
   precondition?: WritePrecondition;
 }
 
+/** What DeleteObject(s) names: a key (its latest version, as the bucket's versioning says) or one version. */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+}
+
 export interface DeleteResult {
   key: string;
   /** false when there was no such object (S3 still reports success for it). */
   deleted: boolean;
+  /** The version removed for good, when a version id was named. */
+  versionId?: string;
+  /**
+   * With a version id: whether the version removed was a delete marker. Without one: whether the delete
+   * wrote a delete marker (a versioned bucket), whose id is deleteMarkerVersionId.
+   */
+  deleteMarker?: boolean;
+  deleteMarkerVersionId?: string;
+  versioning?: BucketVersioning;
 }
 
 /** Reads a byte range of stored data in order. */
@@ -205,6 +253,40 @@ export interface ObjectSummary {
   lastModified: Date;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+}
+
+export interface ListVersionsQuery {
+  bucket: string;
+  prefix?: string;
+  delimiter?: string;
+  /** Entries after this key, or (with versionIdMarker) after this version of it. */
+  keyMarker?: string;
+  versionIdMarker?: string;
+  /** Default 1000. Versions, delete markers and common prefixes all count. */
+  maxKeys?: number;
+}
+
+export interface VersionSummary {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  lastModified: Date;
+  /** 0 and '' for a delete marker. */
+  size: number;
+  etag: string;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+export interface ListVersionsPage {
+  /** In key order (UTF-8 bytes), newest version first within a key. */
+  versions: VersionSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  /** When the page ends with a version (not a common prefix): its id. */
+  nextVersionIdMarker?: string;
 }
 
 export interface ListObjectsPage {
@@ -325,8 +407,10 @@ export interface SweepReport {
 /** What in one bucket depends on one master key: SSE records that name it (their `kmsKey`). */
 export interface KeyDependents {
   bucket: string;
-  /** Objects whose object key is sealed under data keys of the master key. */
+  /** Objects (their latest version) whose object key is sealed under data keys of the master key. */
   objects: number;
+  /** Every stored version under the master key: the latest ones and noncurrent ones (delete markers have no key). */
+  versions: number;
   /** Unfinished multipart uploads under the master key. */
   uploads: number;
 }
@@ -370,12 +454,25 @@ export interface ObjectStore {
   /** → NoSuchBucket (checked before any byte is written) */
   createDataWriter(bucket: string): Promise<DataWriter>;
   /**
-   * Commits an object (replacing any previous version, whose data is removed after the commit).
+   * The bucket's versioning state. → NoSuchBucket
+   */
+  getBucketVersioning(name: string): Promise<BucketVersioning>;
+  /** Enabled or Suspended (a bucket never goes back to Unversioned). → NoSuchBucket */
+  putBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void>;
+
+  /**
+   * Commits an object as the key's latest version: a new version when the bucket's versioning is Enabled,
+   * else the "null" version, replacing an earlier null version (whose data is removed after the commit).
    * → NoSuchBucket, PreconditionFailed, KeyTooLong, InvalidArgument
    */
   putObject(input: PutObjectInput): Promise<ObjectRecord>;
-  /** undefined when there is no such key. → NoSuchBucket */
+  /** The latest version when it is an object; undefined when there is no such key or its latest is a delete marker. → NoSuchBucket */
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /**
+   * One version (the latest when `versionId` is undefined), object or delete marker. → NoSuchBucket,
+   * InvalidArgument (a version id this store never issues)
+   */
+  getVersion(bucket: string, key: string, versionId?: string): Promise<VersionLookup>;
   /**
    * The encrypted bytes [start, endExclusive) of one part's data file. The file is opened before
    * this resolves, so the stream keeps reading the version it opened even if the object is
@@ -384,27 +481,35 @@ export interface ObjectStore {
   openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable>;
   /** The same range as a pull reader into the caller's buffer (the GET path: no allocation per read). → DataUnavailable */
   openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader>;
-  /** true if an object was deleted. → NoSuchBucket */
-  deleteObject(bucket: string, key: string): Promise<boolean>;
-  /** One transaction for all keys. → NoSuchBucket */
-  deleteObjects(bucket: string, keys: readonly string[]): Promise<DeleteResult[]>;
+  /** true if an object was deleted (or a delete marker written). → NoSuchBucket */
+  deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
   /**
-   * Replaces the SSE fields only (key rotation), if the object still has `expectRevision`.
-   * → NoSuchKey, PreconditionFailed (the object changed since it was read)
+   * One transaction for all targets. A target without a version id deletes the key as the bucket's
+   * versioning says (Unversioned: removes it; Enabled: writes a delete marker; Suspended: replaces the null
+   * version with a delete marker); with one, removes that version for good (its data is reclaimed).
+   * → NoSuchBucket, InvalidArgument
+   */
+  deleteObjects(bucket: string, targets: readonly (string | DeleteTarget)[]): Promise<DeleteResult[]>;
+  /**
+   * Replaces the SSE fields only (key rotation) of one version (the latest when `versionId` is undefined),
+   * if it still has `expectRevision`. → NoSuchKey, NoSuchVersion, PreconditionFailed (it changed since it was read)
    */
   updateObjectSSE(
     bucket: string,
     key: string,
     expectRevision: string,
     sse: SseFields,
+    versionId?: string,
   ): Promise<ObjectRecord>;
   /**
-   * Replaces the object's tag set (an empty array removes it). Tags are not part of the object's data:
-   * the ETag, Last-Modified and revision stay. → NoSuchBucket, NoSuchKey
+   * Replaces the tag set of one version (the latest when `versionId` is undefined; an empty array removes it).
+   * Tags are not part of the object's data: the ETag, Last-Modified and revision stay. → NoSuchBucket, NoSuchKey, NoSuchVersion
    */
-  putObjectTags(bucket: string, key: string, tags: Tag[]): Promise<ObjectRecord>;
-  /** S3 listing semantics. → NoSuchBucket, InvalidArgument (a bad continuation token) */
+  putObjectTags(bucket: string, key: string, tags: Tag[], versionId?: string): Promise<ObjectRecord>;
+  /** S3 listing semantics; latest versions only, delete markers left out. → NoSuchBucket, InvalidArgument (a bad continuation token) */
   listObjects(query: ListObjectsQuery): Promise<ListObjectsPage>;
+  /** Every version and delete marker, in S3's order (key, then newest first). → NoSuchBucket, InvalidArgument */
+  listVersions(query: ListVersionsQuery): Promise<ListVersionsPage>;
 
   /** → NoSuchBucket */
   createUpload(input: CreateUploadInput): Promise<UploadRecord>;

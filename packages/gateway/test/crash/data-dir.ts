@@ -16,6 +16,7 @@ function filesUnder(dir: string): string[] {
 export interface DataDirCheck {
   /** What the open's sweep removed: the leftovers of the writes the crash cut short. */
   startupSweep: SweepReport;
+  /** Object versions (one per object in an unversioned bucket). */
   objects: number;
   uploads: number;
 }
@@ -34,11 +35,14 @@ export async function checkDataDir(root: string): Promise<DataDirCheck> {
     let objects = 0;
     let uploads = 0;
     for (const { name: bucket } of await store.listBuckets()) {
-      const page = await store.listObjects({ bucket, maxKeys: 1000 });
+      // Every version (noncurrent ones too); delete markers have no data.
+      const page = await store.listVersions({ bucket, maxKeys: 1000 });
       assert.equal(page.isTruncated, false);
-      for (const { key } of page.contents) {
-        const record = (await store.getObject(bucket, key))!;
-        for (const part of record.parts) reference(`${bucket}/${key} part ${part.number}`, part.dataId, part.encSize);
+      for (const { key, versionId, deleteMarker } of page.versions) {
+        if (deleteMarker) continue;
+        const { version } = await store.getVersion(bucket, key, versionId);
+        assert.ok(version && !version.deleteMarker);
+        for (const part of version.parts) reference(`${bucket}/${key} ${versionId} part ${part.number}`, part.dataId, part.encSize);
         objects++;
       }
       const pending = await store.listUploads({ bucket, maxUploads: 1000 });

@@ -53,7 +53,7 @@ for (const layout of layouts) {
       assert.ok(stored.lastModified.getTime() >= before);
       assert.match(stored.revision, /^[0-9a-f]{24}$/);
       const { precondition: _none, ...fields } = input;
-      assert.deepEqual({ ...stored, revision: 'r', lastModified: 0 }, { ...fields, revision: 'r', lastModified: 0 });
+      assert.deepEqual({ ...stored, revision: 'r', lastModified: 0 }, { ...fields, versionId: 'null', revision: 'r', lastModified: 0 });
 
       await t.reopen();
       const read = await t.store.getObject(B, 'docs/report.pdf');
@@ -145,22 +145,23 @@ for (const layout of layouts) {
 
     it('deletes objects and their data; deleting a missing key reports false', async () => {
       const record = await putBytes(t.store, B, 'doomed', Buffer.from('bye'));
-      assert.equal(await t.store.deleteObject(B, 'doomed'), true);
+      assert.equal((await t.store.deleteObject(B, 'doomed')).deleted, true);
       assert.equal(await t.store.getObject(B, 'doomed'), undefined);
       await t.settle();
       assert.equal((await t.blobIds()).includes(record.parts[0]!.dataId), false);
-      assert.equal(await t.store.deleteObject(B, 'doomed'), false);
+      assert.equal((await t.store.deleteObject(B, 'doomed')).deleted, false);
     });
 
     it('deletes many objects in one call, reporting each key', async () => {
       const a = await putBytes(t.store, B, 'many/a', Buffer.from('a'));
       const b = await putBytes(t.store, B, 'many/b', [Buffer.from('b1'), Buffer.from('b2')]);
       const results = await t.store.deleteObjects(B, ['many/a', 'many/missing', 'many/b', 'many/a']);
+      const v = { versioning: 'Unversioned' };
       assert.deepEqual(results, [
-        { key: 'many/a', deleted: true },
-        { key: 'many/missing', deleted: false },
-        { key: 'many/b', deleted: true },
-        { key: 'many/a', deleted: false },
+        { key: 'many/a', deleted: true, ...v },
+        { key: 'many/missing', deleted: false, ...v },
+        { key: 'many/b', deleted: true, ...v },
+        { key: 'many/a', deleted: false, ...v },
       ]);
       await t.settle();
       const onDisk = (await t.blobIds());

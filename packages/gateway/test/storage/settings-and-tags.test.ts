@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import DatabaseConstructor from 'better-sqlite3';
 import { openFsStore } from '../../src/storage/index.js';
+import { STEPS } from '../../src/storage/metadata/sqlite/schema.js';
 import { layouts, md5, openEmbeddedStore, putBytes, rejectsWith, writeData, type TempStore } from './helpers.js';
 
 for (const layout of layouts) {
@@ -74,12 +76,19 @@ describe('embedded store: meta.db from an earlier kesgate', () => {
   it('migrates a version-1 meta.db: objects keep everything and gain an empty tag set', async () => {
     const v1 = await openEmbeddedStore();
     try {
-      await v1.store.createBucket('old');
-      await putBytes(v1.store, 'old', 'k', Buffer.from('kept'));
       await v1.store.close();
-      // Turn the database back into what a version-1 kesgate wrote.
+      // A meta.db as a version-1 kesgate wrote it: its schema step alone, one bucket and one object.
+      for (const f of ['meta.db', 'meta.db-wal']) rmSync(join(v1.root, f), { force: true });
       const db = new DatabaseConstructor(join(v1.root, 'meta.db'));
-      db.exec('DROP TABLE bucket_settings; ALTER TABLE objects DROP COLUMN tags; ALTER TABLE uploads DROP COLUMN tags; PRAGMA user_version = 1');
+      db.exec(`${STEPS[0]!}; PRAGMA user_version = 1`);
+      db.prepare("INSERT INTO buckets (name, created_at) VALUES ('old', 0)").run();
+      const { lastInsertRowid } = db
+        .prepare(
+          `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified, user_metadata, standard_headers, sse)
+           VALUES ('old', 'k', 'r', 4, 36, 'e', 0, '{"sha256":"x"}', '{}', '{"sse":"SSE-S3"}')`,
+        )
+        .run();
+      db.prepare("INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id) VALUES (?, 1, 4, 36, 'e', 'no-such-blob')").run(lastInsertRowid);
       db.close();
       v1.store = await openFsStore({ path: v1.root });
       const record = await v1.store.getObject('old', 'k');

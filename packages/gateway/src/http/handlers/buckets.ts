@@ -56,12 +56,6 @@ export async function getBucketLocation(c: S3Call): Promise<void> {
   sendXML(c.res, 'LocationConstraint', { '#text': region });
 }
 
-/** Versioning is never enabled on this gateway's buckets: an empty configuration, as AWS writes it then. */
-export async function getBucketVersioning(c: S3Call): Promise<void> {
-  await c.svc.store.headBucket(c.bucket);
-  sendXML(c.res, 'VersioningConfiguration', {});
-}
-
 export async function putBucketEncryption(c: S3Call): Promise<void> {
   const rule = parseServerSideEncryptionConfiguration(await smallBody(c));
   await c.svc.store.putBucketEncryption(c.bucket, { sse: rule.sseAlgorithm, ...(rule.kmsMasterKeyId ? { kmsKeyId: rule.kmsMasterKeyId } : {}) });

@@ -5,8 +5,9 @@ import { parseDeleteObjects } from '../../s3/xml.js';
 import { parseConditions } from '../../objects/conditions.js';
 import { copyObject } from '../../objects/copy.js';
 import { quoteETag } from '../../objects/headers.js';
-import { getRecord, openObject } from '../../objects/read.js';
-import { NULL_VERSION_ID, requireCurrentVersion } from '../../objects/version-id.js';
+import { openObject } from '../../objects/read.js';
+import { parseVersionId, resolveVersion } from '../../objects/version-id.js';
+import { isVersionId } from '../../storage/object-rules.js';
 import { etagIsMD5, putObject } from '../../objects/write.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { StoredSSE } from '../../sse/types.js';
@@ -50,7 +51,7 @@ const OVERRIDES: Record<string, string> = {
 };
 
 async function open(c: S3Call, metadataOnly: boolean) {
-  requireCurrentVersion(c.query.get('versionId'));
+  const versionId = parseVersionId(c.query.get('versionId'));
   const customer = parseReadSSE(c.req.headers);
   const pn = c.query.get('partNumber');
   if (pn !== null && !/^\d+$/.test(pn)) {
@@ -60,6 +61,7 @@ async function open(c: S3Call, metadataOnly: boolean) {
   return openObject(c.svc, {
     bucket: c.bucket,
     key: c.key,
+    ...(versionId !== undefined ? { versionId } : {}),
     ...(customer ? { customer } : {}),
     ...(range !== undefined ? { range } : {}),
     ...(pn !== null ? { partNumber: Number(pn) } : {}),
@@ -86,23 +88,35 @@ export async function headObjectHandler(c: S3Call): Promise<void> {
   c.res.status(opened.status).end();
 }
 
+/**
+ * DeleteObject: without a version id, the key as the bucket's versioning says (a delete marker once versioned);
+ * with one, that version for good. The headers say which: x-amz-delete-marker and x-amz-version-id.
+ */
 export async function deleteObjectHandler(c: S3Call): Promise<void> {
-  requireCurrentVersion(c.query.get('versionId'));
-  await c.svc.store.deleteObject(c.bucket, c.key);
+  const versionId = parseVersionId(c.query.get('versionId'));
+  const r = await c.svc.store.deleteObject(c.bucket, c.key, versionId);
+  if (r.deleteMarker) c.res.setHeader('x-amz-delete-marker', 'true');
+  const id = r.versionId ?? r.deleteMarkerVersionId;
+  if (id !== undefined) c.res.setHeader('x-amz-version-id', id);
   c.res.status(204).end();
 }
 
 export async function deleteObjectsHandler(c: S3Call): Promise<void> {
   // AWS requires Content-MD5 or a checksum on DeleteObjects: a corrupted key list must not delete other objects.
   const request = parseDeleteObjects(await smallBody(c, 1024 * 1024, true));
-  // VersionId "null" names the current object (emptying a bucket version by version does that); any
-  // other id is an error for that entry alone, and that object is left as it is.
-  const valid = request.objects.filter((o) => o.versionId === undefined || o.versionId === NULL_VERSION_ID);
+  // A version id this gateway never issues is an error for that entry alone; the rest are deleted.
+  const valid = request.objects.filter((o) => o.versionId === undefined || isVersionId(o.versionId));
   const invalid = request.objects.filter((o) => !valid.includes(o));
-  const versionOf = new Map(valid.map((o) => [o.key, o.versionId]));
-  const results = valid.length > 0 ? await c.svc.store.deleteObjects(c.bucket, valid.map((o) => o.key)) : [];
+  const results = valid.length > 0 ? await c.svc.store.deleteObjects(c.bucket, valid.map((o) => ({ key: o.key, ...(o.versionId !== undefined ? { versionId: o.versionId } : {}) }))) : [];
   sendXML(c.res, 'DeleteResult', {
-    Deleted: request.quiet ? [] : results.map((r) => ({ Key: r.key, ...(versionOf.get(r.key) !== undefined ? { VersionId: versionOf.get(r.key) } : {}) })),
+    Deleted: request.quiet
+      ? []
+      : results.map((r) => ({
+          Key: r.key,
+          ...(r.versionId !== undefined ? { VersionId: r.versionId } : {}),
+          ...(r.deleteMarker ? { DeleteMarker: true } : {}),
+          ...(r.deleteMarkerVersionId !== undefined ? { DeleteMarkerVersionId: r.deleteMarkerVersionId } : {}),
+        })),
     Error: invalid.map((o) => ({ Key: o.key, VersionId: o.versionId, Code: 'InvalidArgument', Message: 'Invalid version id specified' })),
   });
 }
@@ -131,9 +145,9 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   if (wanted.length === 0 || wanted.some((a) => !ATTRIBUTES.has(a))) {
     throw new S3Error('InvalidArgument', `x-amz-object-attributes must list some of: ${[...ATTRIBUTES].join(', ')}.`, { extra: { ArgumentName: 'x-amz-object-attributes' } });
   }
-  requireCurrentVersion(c.query.get('versionId'));
+  const versionId = parseVersionId(c.query.get('versionId'));
   const customer = parseReadSSE(c.req.headers);
-  const record = await getRecord(c.svc.store, c.bucket, c.key);
+  const { record, headers: versionHeaders } = await resolveVersion(c.svc.store, c.bucket, c.key, versionId);
   // The SSE-C key is checked as on GET: attributes of an SSE-C object need its key.
   const stored = record.sse as unknown as StoredSSE;
   await c.svc.enc.checkMetadataAccess(stored, { bucket: c.bucket, key: c.key }, customer);
@@ -155,6 +169,6 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   if (wanted.includes('StorageClass')) body.StorageClass = 'STANDARD';
   if (wanted.includes('ObjectSize')) body.ObjectSize = record.size;
   c.res.setHeader('last-modified', record.lastModified.toUTCString());
-  setHeaders(c.res, c.svc.enc.responseHeaders(stored));
+  setHeaders(c.res, { ...c.svc.enc.responseHeaders(stored), ...versionHeaders });
   sendXML(c.res, 'GetObjectAttributesResponse', body);
 }

@@ -2,11 +2,11 @@
 // write takes from x-amz-tagging. Tagging an object changes neither its ETag nor its Last-Modified.
 import { S3Error } from '../../s3/errors.js';
 import { parseTagging, parseTaggingHeader, taggingDocument } from '../../s3/tagging.js';
-import { getRecord } from '../../objects/read.js';
+import { parseVersionId, resolveVersion } from '../../objects/version-id.js';
 import type { Tag } from '../../storage/types.js';
 import { amzValue } from '../amz-values.js';
 import type { S3Call } from '../context.js';
-import { sendXML } from '../reply.js';
+import { sendXML, setHeaders } from '../reply.js';
 import { smallBody } from './buckets.js';
 
 /** 50 bucket tags of 128 + 256 characters fit even written as character references (&#x4E2D; per character). */
@@ -35,20 +35,32 @@ export function copyTags(c: S3Call): Tag[] | undefined {
   return tagsOfRequest(c).tags ?? [];
 }
 
+/**
+ * Replaces the tags of the version the request names (the latest without versionId), found as a GET finds it:
+ * a delete marker has no tags to change (404/405 with x-amz-delete-marker).
+ */
+async function retag(c: S3Call, tags: Tag[]): Promise<void> {
+  const versionId = parseVersionId(c.query.get('versionId'));
+  const { record, headers } = await resolveVersion(c.svc.store, c.bucket, c.key, versionId);
+  await c.svc.store.putObjectTags(c.bucket, c.key, tags, record.versionId);
+  setHeaders(c.res, headers);
+}
+
 export async function putObjectTagging(c: S3Call): Promise<void> {
   const tags = parseTagging(await smallBody(c, TAGGING_BODY_LIMIT), 'object');
-  await c.svc.store.putObjectTags(c.bucket, c.key, tags);
+  await retag(c, tags);
   c.res.status(200).end();
 }
 
 /** An object without tags answers an empty TagSet (AWS does; only buckets have NoSuchTagSet). */
 export async function getObjectTagging(c: S3Call): Promise<void> {
-  const record = await getRecord(c.svc.store, c.bucket, c.key);
+  const { record, headers } = await resolveVersion(c.svc.store, c.bucket, c.key, parseVersionId(c.query.get('versionId')));
+  setHeaders(c.res, headers);
   sendXML(c.res, 'Tagging', taggingDocument(record.tags ?? []));
 }
 
 export async function deleteObjectTagging(c: S3Call): Promise<void> {
-  await c.svc.store.putObjectTags(c.bucket, c.key, []);
+  await retag(c, []);
   c.res.status(204).end();
 }
 

@@ -1,13 +1,17 @@
 // The row shapes both metadata databases share (SQLite and PostgreSQL have one logical schema) and their
 // mapping to the storage records; JSON columns are text, parsed here.
+import type { ListedVersion } from './types.js';
 import type {
   BucketEncryption,
   BucketInfo,
+  BucketVersioning,
+  DeleteMarker,
   ChecksumAlgorithm,
   ChecksumType,
   ObjectChecksum,
   ObjectRecord,
   ObjectSummary,
+  ObjectVersion,
   PartRecord,
   StandardHeaders,
   Tag,
@@ -20,12 +24,17 @@ export interface BucketRow {
   name: string;
   created_at: number;
   encryption: string | null;
+  versioning?: string | null;
 }
 
 export interface ObjectRow {
   id: number;
   bucket: string;
   key: string;
+  version_id: string;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  is_latest: number | boolean;
+  delete_marker: number | boolean;
   revision: string;
   size: number;
   stored_size: number;
@@ -74,6 +83,18 @@ export interface ListedObjectRow {
   checksum: string | null;
 }
 
+export interface ListedVersionRow {
+  id: number;
+  key: string;
+  version_id: string;
+  is_latest: number | boolean;
+  delete_marker: number | boolean;
+  size: number;
+  etag: string;
+  last_modified: number;
+  checksum: string | null;
+}
+
 export interface ListedUploadRow {
   key: string;
   upload_id: string;
@@ -86,6 +107,11 @@ export function bucketInfo(row: BucketRow): BucketInfo {
 
 export function bucketEncryption(row: Pick<BucketRow, 'encryption'>): BucketEncryption | undefined {
   return row.encryption === null ? undefined : (JSON.parse(row.encryption) as BucketEncryption);
+}
+
+/** The versioning column: NULL for a bucket never versioned. */
+export function bucketVersioning(value: string | null | undefined): BucketVersioning {
+  return value === 'Enabled' || value === 'Suspended' ? value : 'Unversioned';
 }
 
 export function partRecord(row: PartRow): PartRecord {
@@ -108,6 +134,7 @@ export function objectRecord(row: ObjectRow, parts: PartRow[]): ObjectRecord {
   const record: ObjectRecord = {
     bucket: row.bucket,
     key: row.key,
+    versionId: row.version_id,
     revision: row.revision,
     size: row.size,
     etag: row.etag,
@@ -121,6 +148,41 @@ export function objectRecord(row: ObjectRow, parts: PartRow[]): ObjectRecord {
   if (row.checksum !== null) record.checksum = JSON.parse(row.checksum) as ObjectChecksum;
   if (row.tags !== null) record.tags = JSON.parse(row.tags) as Tag[];
   return record;
+}
+
+/** A stored version: a delete marker, or an object with its parts. */
+export function objectVersion(row: ObjectRow, parts: PartRow[]): ObjectVersion {
+  if (row.delete_marker === 1 || row.delete_marker === true) {
+    const marker: DeleteMarker = {
+      bucket: row.bucket,
+      key: row.key,
+      versionId: row.version_id,
+      deleteMarker: true,
+      lastModified: new Date(row.last_modified),
+    };
+    return marker;
+  }
+  return objectRecord(row, parts);
+}
+
+export function listedVersion(row: ListedVersionRow): ListedVersion {
+  const marker = row.delete_marker === 1 || row.delete_marker === true;
+  const v: ListedVersion = {
+    key: row.key,
+    versionId: row.version_id,
+    seq: row.id,
+    isLatest: row.is_latest === 1 || row.is_latest === true,
+    deleteMarker: marker,
+    lastModified: new Date(row.last_modified),
+    size: row.size,
+    etag: row.etag,
+  };
+  if (row.checksum !== null) {
+    const checksum = JSON.parse(row.checksum) as ObjectChecksum;
+    v.checksumAlgorithm = checksum.algorithm;
+    v.checksumType = checksum.type;
+  }
+  return v;
 }
 
 export function objectSummary(row: ListedObjectRow): ObjectSummary {

@@ -10,9 +10,12 @@
 import type {
   BucketEncryption,
   BucketInfo,
+  BucketVersioning,
+  ChecksumAlgorithm,
+  ChecksumType,
+  ObjectVersion,
   BucketSettingName,
   BucketSettings,
-  DeleteResult,
   KeyDependents,
   ObjectRecord,
   ObjectSummary,
@@ -31,6 +34,53 @@ export interface ObjectPatch {
   sse?: SseFields;
   /** [] removes the tag set. */
   tags?: Tag[];
+}
+
+/**
+ * What an object write stores: `check` (the S3 rules, above) sees the key's latest version when it is an
+ * object (undefined when there is none or it is a delete marker) and the bucket's versioning, and returns
+ * the version id to store the object under (nothing: object.versionId). A version of that id already stored
+ * is replaced.
+ */
+export type PutCheck = (existing: ObjectRecord | undefined, versioning: BucketVersioning) => string | void;
+
+/**
+ * One step of a delete: remove version `versionId` of `key` if it is stored (object or delete marker);
+ * then, with `marker`, store a delete marker of that id as the key's latest version.
+ */
+export interface DeleteOp {
+  key: string;
+  versionId: string;
+  marker?: { lastModified: Date };
+}
+
+export interface DeleteOutcome {
+  key: string;
+  versionId: string;
+  /** What was removed: nothing, an object version or a delete marker. */
+  removed: 'none' | 'object' | 'marker';
+  markerAdded: boolean;
+}
+
+/** A version as listed: the summary and its place in the key's history (greater is newer). */
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  /** Orders a key's versions: a greater one is newer. Opaque, stable while the version exists. */
+  seq: number;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  lastModified: Date;
+  size: number;
+  etag: string;
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: ChecksumType;
+}
+
+/** Where a version listing resumes: versions of `key` older than `beforeSeq` (all when undefined), then greater keys. */
+export interface VersionPosition {
+  key: string;
+  beforeSeq?: number;
 }
 
 /** A position in (key, upload id) order, as listing uploads resumes from it. */
@@ -72,6 +122,10 @@ export interface MetadataStore {
   getBucket(name: string): Promise<BucketInfo & { encryption?: BucketEncryption }>;
   /** Ordered by name (bytewise). */
   listBuckets(): Promise<BucketInfo[]>;
+  /** → NoSuchBucket */
+  getBucketVersioning(name: string): Promise<BucketVersioning>;
+  /** → NoSuchBucket */
+  setBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void>;
   /** undefined removes it. → NoSuchBucket */
   setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
   /** → NoSuchBucket */
@@ -80,26 +134,59 @@ export interface MetadataStore {
   putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void>;
 
   // ------------------------------------------------------------------ objects
-  /** undefined when there is no such key. → NoSuchBucket */
+  // A key has versions (objects and delete markers); one of them is its latest, the newest written. Versions
+  // are kept in one table whatever the bucket's versioning: an unversioned bucket's objects are "null" versions.
+
+  /** The latest version when it is an object; undefined when there is none or it is a delete marker. → NoSuchBucket */
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>;
   /**
-   * Reads the current object of (object.bucket, object.key), calls `check` with it (or undefined), and
-   * replaces it with `object` (stored as given: revision, lastModified and all). Returns the replaced
-   * version's blobs. → NoSuchBucket, whatever `check` throws
+   * Version `versionId` of the key (its latest when undefined), and whether it is the latest, with the
+   * bucket's versioning state. → NoSuchBucket
    */
-  putObject(object: ObjectRecord, check: (existing: ObjectRecord | undefined) => void): Promise<Superseded>;
-  /** Deletes each key that exists. → NoSuchBucket */
-  deleteObjects(bucket: string, keys: readonly string[]): Promise<{ results: DeleteResult[]; superseded: Superseded }>;
+  getVersion(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+  ): Promise<{ version: ObjectVersion | undefined; isLatest: boolean; versioning: BucketVersioning }>;
   /**
-   * Reads the object, calls `update` with it, writes the fields it returns. → NoSuchBucket, NoSuchKey,
+   * Reads the latest version of (object.bucket, object.key), calls `check`, and stores `object` under the
+   * version id it returns as the key's latest version (stored as given: revision, lastModified and all),
+   * replacing a stored version of that id. Returns the replaced version's blobs. → NoSuchBucket, whatever
+   * `check` throws
+   */
+  putObject(object: ObjectRecord, check: PutCheck): Promise<Superseded>;
+  /**
+   * Calls `plan` with the bucket's versioning and applies its steps in order, in one transaction. When a
+   * key's latest version is removed, its newest remaining version becomes the latest. → NoSuchBucket
+   */
+  deleteObjects(
+    bucket: string,
+    plan: (versioning: BucketVersioning) => DeleteOp[],
+  ): Promise<{ results: DeleteOutcome[]; superseded: Superseded }>;
+  /**
+   * Reads the object version (the latest when `versionId` is undefined; delete markers are not objects),
+   * calls `update` with it, writes the fields it returns. → NoSuchBucket, NoSuchKey, NoSuchVersion,
    * whatever `update` throws
    */
-  updateObject(bucket: string, key: string, update: (existing: ObjectRecord) => ObjectPatch): Promise<ObjectRecord>;
+  updateObject(
+    bucket: string,
+    key: string,
+    update: (existing: ObjectRecord) => ObjectPatch,
+    versionId?: string,
+  ): Promise<ObjectRecord>;
   /**
-   * Up to `limit` objects with fromKey <= key < upper (no upper bound when undefined), in bytewise key
-   * order. The listing above rolls them up into common prefixes and seeks. → NoSuchBucket
+   * Up to `limit` latest object versions (no delete markers) with fromKey <= key < upper (no upper bound
+   * when undefined), in bytewise key order. The listing above rolls them up into common prefixes and seeks.
+   * → NoSuchBucket
    */
   listObjects(bucket: string, fromKey: string, upper: string | undefined, limit: number): Promise<ObjectSummary[]>;
+  /**
+   * Up to `limit` versions from `from` with key < upper, in (key ascending, newest first) order, delete
+   * markers included. → NoSuchBucket
+   */
+  listVersions(bucket: string, from: VersionPosition, upper: string | undefined, limit: number): Promise<ListedVersion[]>;
+  /** The seq of a stored version, to resume a listing after it; undefined when it is not stored. → NoSuchBucket */
+  versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined>;
 
   // ------------------------------------------------------------------ multipart uploads
   /** Stores a new upload (its id chosen above). → NoSuchBucket */
@@ -113,14 +200,14 @@ export interface MetadataStore {
   /** Up to `limit` uploads from `from` with key < upper, in (key, upload id) order. → NoSuchBucket */
   listUploads(bucket: string, from: UploadPosition, upper: string | undefined, limit: number): Promise<UploadSummary[]>;
   /**
-   * Reads the upload, all its parts and the current object of its key, calls `build` (which applies
-   * S3's rules and returns the object to store), stores that object in place of the current one and
-   * ends the upload. Returns the replaced version's blobs and those of the parts `build` did not use.
+   * Reads the upload, all its parts, the latest object version of its key and the bucket's versioning, calls
+   * `build` (which applies S3's rules and returns the object to store, its version id chosen), stores that
+   * object as the key's latest version (replacing a stored version of the same id) and ends the upload. Returns the replaced version's blobs and those of the parts `build` did not use.
    * → NoSuchBucket, NoSuchUpload, whatever `build` throws
    */
   completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded>;
   /** Ends the upload. Returns its parts' blobs. → NoSuchBucket, NoSuchUpload */
   abortUpload(ref: UploadRef): Promise<Superseded>;

@@ -30,6 +30,7 @@ function object(bucket: string, key: string, parts: PartRecord[] = [part(1)], fi
   return {
     bucket,
     key,
+    versionId: 'null',
     revision: revision(),
     size: parts.reduce((sum, p) => sum + p.plainSize, 0),
     etag: randomBytes(16).toString('hex'),
@@ -66,6 +67,16 @@ async function rejects(promise: Promise<unknown>, name: string): Promise<Error> 
     return err as Error;
   }
   assert.fail(`expected ${name}, but the call succeeded`);
+}
+
+/** Deletes the null version of each key (what a delete in an unversioned bucket does), reporting each as deleted or not. */
+export async function deleteKeys(
+  m: MetadataStore,
+  bucket: string,
+  keys: readonly string[],
+): Promise<{ results: { key: string; deleted: boolean }[]; superseded: string[] }> {
+  const { results, superseded } = await m.deleteObjects(bucket, () => keys.map((key) => ({ key, versionId: 'null' })));
+  return { results: results.map((r) => ({ key: r.key, deleted: r.removed !== 'none' })), superseded };
 }
 
 class Refused extends Error {
@@ -129,7 +140,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await rejects(m.putBucketSetting(missing, 'cors', []), 'NoSuchBucket');
       await rejects(m.getObject(missing, 'k'), 'NoSuchBucket');
       await rejects(m.putObject(object(missing, 'k'), count), 'NoSuchBucket');
-      await rejects(m.deleteObjects(missing, ['k']), 'NoSuchBucket');
+      await rejects(deleteKeys(m, missing, ['k']), 'NoSuchBucket');
       await rejects(m.updateObject(missing, 'k', () => (count(), {})), 'NoSuchBucket');
       await rejects(m.listObjects(missing, '', undefined, 10), 'NoSuchBucket');
       await rejects(m.createUpload(u), 'NoSuchBucket');
@@ -271,7 +282,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const b = object('obj', 'del/b', [part(1), part(2)]);
       await m.putObject(a, () => {});
       await m.putObject(b, () => {});
-      const { results, superseded } = await m.deleteObjects('obj', ['del/a', 'del/missing', 'del/b', 'del/a']);
+      const { results, superseded } = await deleteKeys(m, 'obj', ['del/a', 'del/missing', 'del/b', 'del/a']);
       assert.deepEqual(results, [
         { key: 'del/a', deleted: true },
         { key: 'del/missing', deleted: false },
@@ -281,7 +292,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(sorted(superseded), sorted([...ids(a.parts), ...ids(b.parts)]));
       assert.equal(await m.getObject('obj', 'del/a'), undefined);
       assert.equal(await m.getObject('obj', 'del/b'), undefined);
-      assert.deepEqual(await m.deleteObjects('obj', []), { results: [], superseded: [] });
+      assert.deepEqual(await deleteKeys(m, 'obj', []), { results: [], superseded: [] });
     });
 
     it('updates an object with what update returns: revision, SSE fields and tags only', async () => {
@@ -524,19 +535,24 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.createUpload(u);
       await m.createUpload(upload('dep-a', 'up2', kms('dep-key-2')));
       assert.deepEqual(await m.keyDependents('dep-key'), [
-        { bucket: 'dep-a', objects: 1, uploads: 1 },
-        { bucket: 'dep-b', objects: 2, uploads: 0 },
+        { bucket: 'dep-a', objects: 1, versions: 1, uploads: 1 },
+        { bucket: 'dep-b', objects: 2, versions: 2, uploads: 0 },
       ]);
       assert.deepEqual(await m.keyDependents('dep-key-2'), [
-        { bucket: 'dep-a', objects: 0, uploads: 1 },
-        { bucket: 'dep-b', objects: 1, uploads: 0 },
+        { bucket: 'dep-a', objects: 0, versions: 0, uploads: 1 },
+        { bucket: 'dep-b', objects: 1, versions: 1, uploads: 0 },
       ]);
       assert.deepEqual(await m.keyDependents('dep'), [], 'a prefix of a key name is another key');
       // A replaced object counts under its new key only; a deleted one not at all.
       await m.putObject(object('dep-b', 'two', [part(1)], kms('dep-key-2')), () => {});
-      await m.deleteObjects('dep-a', ['one']);
+      await deleteKeys(m, 'dep-a', ['one']);
       await m.abortUpload(ref(u));
-      assert.deepEqual(await m.keyDependents('dep-key'), [{ bucket: 'dep-b', objects: 1, uploads: 0 }]);
+      assert.deepEqual(await m.keyDependents('dep-key'), [{ bucket: 'dep-b', objects: 1, versions: 1, uploads: 0 }]);
+      // Noncurrent versions count as versions, not objects; a delete marker has no key and counts as neither.
+      await m.setBucketVersioning('dep-b', 'Enabled');
+      await m.putObject(object('dep-b', 'one', [part(1)], { versionId: 'V'.repeat(32), ...kms('dep-key') }), () => {});
+      await m.deleteObjects('dep-b', () => [{ key: 'one', versionId: 'M'.repeat(32), marker: { lastModified: now() } }]);
+      assert.deepEqual(await m.keyDependents('dep-key'), [{ bucket: 'dep-b', objects: 0, versions: 2, uploads: 0 }]);
     });
 
     it('keeps totals of buckets, objects, bytes and upload parts through every kind of write', async () => {
@@ -565,7 +581,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         uploadParts: base.uploadParts + 2,
         uploadStoredBytes: base.uploadStoredBytes + 300 + 32 + 100 + 32,
       });
-      await m.deleteObjects('totals', ['b']);
+      await deleteKeys(m, 'totals', ['b']);
       await m.abortUpload(ref(u));
       stats = await m.stats();
       assert.deepEqual(stats, {
@@ -575,7 +591,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         bytes: base.bytes + a2.size,
         storedBytes: base.storedBytes + stored(a2.parts),
       });
-      await m.deleteObjects('totals', ['a']);
+      await deleteKeys(m, 'totals', ['a']);
       await m.deleteBucket('totals');
       assert.deepEqual(await m.stats(), base);
     });

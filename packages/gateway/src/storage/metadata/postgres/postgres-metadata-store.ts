@@ -11,7 +11,7 @@
 //
 // Objects are updated in place (same row id) when replaced, so a writer waiting on the row lock follows
 // the update instead of finding the row gone.
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import {
   BucketAlreadyExists,
   BucketNotEmpty,
@@ -19,16 +19,18 @@ import {
   NoSuchBucket,
   NoSuchKey,
   NoSuchUpload,
+  NoSuchVersion,
 } from '../../errors.js';
 import type {
   BucketEncryption,
   BucketInfo,
   BucketSettingName,
   BucketSettings,
-  DeleteResult,
+  BucketVersioning,
   KeyDependents,
   ObjectRecord,
   ObjectSummary,
+  ObjectVersion,
   SseFields,
   StoreStats,
   UploadedPart,
@@ -36,18 +38,34 @@ import type {
   UploadRef,
   UploadSummary,
 } from '../../types.js';
-import type { GatewayInstance, GatewayPresence, MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import type {
+  DeleteOp,
+  DeleteOutcome,
+  GatewayInstance,
+  GatewayPresence,
+  ListedVersion,
+  MetadataStore,
+  ObjectPatch,
+  PutCheck,
+  Superseded,
+  UploadPosition,
+  VersionPosition,
+} from '../types.js';
 import * as coordination from './coordination.js';
 import { PostgresDatabase, type PostgresMetadataOptions, type Tx } from './database.js';
 import { lowerBound, storable, upperBound } from './key-bounds.js';
 import {
   bucketEncryption,
+  bucketVersioning,
   jsonOrNull,
+  listedVersion,
+  markerParams,
   OBJECT_COLUMNS,
   OBJECT_WRITE_COLUMNS,
   objectParams,
   objectRecord,
   objectSummary,
+  objectVersion,
   partArrays,
   tagsOrNull,
   uploadedPart,
@@ -56,6 +74,7 @@ import {
   type BucketRow,
   type ListedObjectRow,
   type ListedUploadRow,
+  type ListedVersionRow,
   type ObjectRow,
   type UploadPartRow,
   type UploadRow,
@@ -206,70 +225,92 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  // ------------------------------------------------------------------ versioning
+
+  async getBucketVersioning(name: string): Promise<BucketVersioning> {
+    const [row] = storable(name) ? await this.db.read<{ versioning: string | null }>('SELECT versioning FROM buckets WHERE name = $1', [name]) : [];
+    if (!row) throw new NoSuchBucket(name);
+    return bucketVersioning(row.versioning);
+  }
+
+  async setBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void> {
+    if (!storable(name)) throw new NoSuchBucket(name);
+    await this.db.transaction(async (tx) => {
+      const { rowCount } = await tx.query('UPDATE buckets SET versioning = $2 WHERE name = $1', [name, state]);
+      if (rowCount === 0) throw new NoSuchBucket(name);
+    });
+  }
+
   // ------------------------------------------------------------------ objects
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    if (!storable(bucket)) throw new NoSuchBucket(bucket);
-    // One statement: the object row and its parts from one snapshot.
-    const [row] = await this.db.read<Omit<ObjectRow, 'id'> & { id: number | null; bucket_name: string }>(
-      `SELECT b.name AS bucket_name, ${OBJECT_COLUMNS}
-       FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2
-       WHERE b.name = $1`,
-      [bucket, storable(key) ? key : ''],
-    );
-    if (!row) throw new NoSuchBucket(bucket);
-    return row.id === null || !storable(key) ? undefined : objectRecord({ ...row, id: row.id });
+    const { version } = await this.getVersion(bucket, key, undefined);
+    return version && !version.deleteMarker ? version : undefined;
   }
 
-  async putObject(object: ObjectRecord, check: (existing: ObjectRecord | undefined) => void): Promise<Superseded> {
+  async getVersion(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+  ): Promise<{ version: ObjectVersion | undefined; isLatest: boolean; versioning: BucketVersioning }> {
+    if (!storable(bucket)) throw new NoSuchBucket(bucket);
+    const findable = storable(key) && (versionId === undefined || storable(versionId));
+    // One statement: the bucket's versioning, the version row and its parts from one snapshot.
+    const which = versionId === undefined ? 'o.is_latest' : 'o.version_id = $3';
+    const [row] = await this.db.read<Omit<ObjectRow, 'id'> & { id: number | null; bucket_name: string; bucket_versioning: string | null }>(
+      `SELECT b.name AS bucket_name, b.versioning AS bucket_versioning, ${OBJECT_COLUMNS}
+       FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND ${which}
+       WHERE b.name = $1`,
+      versionId === undefined ? [bucket, findable ? key : ''] : [bucket, findable ? key : '', findable ? versionId : ''],
+    );
+    if (!row) throw new NoSuchBucket(bucket);
+    const versioning = bucketVersioning(row.bucket_versioning);
+    if (row.id === null || !findable) return { version: undefined, isLatest: false, versioning };
+    return { version: objectVersion({ ...row, id: row.id }), isLatest: row.is_latest === true, versioning };
+  }
+
+  async putObject(object: ObjectRecord, check: PutCheck): Promise<Superseded> {
     if (!storable(object.bucket)) throw new NoSuchBucket(object.bucket);
     assertStorable('An object key', object.key);
     return this.db.transaction(async (tx) => {
-      const existing = await this.lockObject(tx, object.bucket, object.key);
-      check(existing && objectRecord(existing));
-      const superseded = await this.writeObject(tx, object, existing);
-      await this.addTotals(tx, object.bucket, objectDelta(object, existing));
-      return superseded;
+      await lockKeys(tx, object.bucket, [object.key]);
+      const { latest, versioning } = await this.readLatest(tx, object.bucket, object.key);
+      const chosen = check(latest && !latest.delete_marker ? objectRecord(latest) : undefined, versioning);
+      const stored: ObjectRecord = { ...object, versionId: typeof chosen === 'string' ? chosen : object.versionId };
+      const removed = await this.removeVersion(tx, object.bucket, object.key, stored.versionId, latest);
+      await this.insertLatest(tx, stored, removed.latest);
+      await this.addTotals(tx, object.bucket, sumDeltas(removed.delta, objectDelta(stored)));
+      return removed.blobs;
     });
   }
 
   async deleteObjects(
     bucket: string,
-    keys: readonly string[],
-  ): Promise<{ results: DeleteResult[]; superseded: Superseded }> {
+    plan: (versioning: BucketVersioning) => DeleteOp[],
+  ): Promise<{ results: DeleteOutcome[]; superseded: Superseded }> {
     if (!storable(bucket)) throw new NoSuchBucket(bucket);
-    const wanted = [...new Set(keys.filter(storable))];
     return this.db.transaction(async (tx) => {
-      // Locked in key order, so two batch deletes never wait on each other in a cycle.
-      const { rows } = wanted.length
-        ? await tx.query<{ id: number; key: string; size: number; stored_size: number }>(
-            `SELECT id, key, size, stored_size FROM objects WHERE bucket = $1 AND key = ANY($2::text[])
-             ORDER BY key COLLATE "C" FOR UPDATE`,
-            [bucket, wanted],
-          )
-        : { rows: [] };
-      if (rows.length === 0) await this.requireBucket(tx, bucket);
-      let superseded: string[] = [];
-      if (rows.length > 0) {
-        const ids = rows.map((row) => row.id);
-        const parts = await tx.query<{ data_id: string }>(
-          'DELETE FROM object_parts WHERE object_id = ANY($1::bigint[]) RETURNING data_id',
-          [ids],
-        );
-        await tx.query('DELETE FROM objects WHERE id = ANY($1::bigint[])', [ids]);
-        superseded = parts.rows.map((row) => row.data_id);
-        await this.addTotals(tx, bucket, {
-          objects: -rows.length,
-          plainBytes: -rows.reduce((sum, row) => sum + row.size, 0),
-          storedBytes: -rows.reduce((sum, row) => sum + row.stored_size, 0),
-        });
+      const versioning = bucketVersioning((await this.requireBucketRow(tx, bucket)).versioning);
+      const ops = plan(versioning);
+      await lockKeys(tx, bucket, ops.map((op) => op.key).filter(storable));
+      const results: DeleteOutcome[] = [];
+      const superseded: string[] = [];
+      let delta: TotalsDelta = {};
+      for (const op of ops) {
+        if (!storable(op.key) || !storable(op.versionId)) {
+          results.push({ key: op.key, versionId: op.versionId, removed: 'none', markerAdded: false });
+          continue;
+        }
+        const { latest } = await this.readLatest(tx, bucket, op.key);
+        const removed = await this.removeVersion(tx, bucket, op.key, op.versionId, latest);
+        superseded.push(...removed.blobs);
+        delta = sumDeltas(delta, removed.delta);
+        if (op.marker) {
+          await this.insertMarker(tx, bucket, op.key, op.versionId, op.marker.lastModified, removed.latest);
+        }
+        results.push({ key: op.key, versionId: op.versionId, removed: removed.kind, markerAdded: op.marker !== undefined });
       }
-      // A key named twice is deleted once; the second time it no longer exists.
-      const found = new Set(rows.map((row) => row.key));
-      const results = keys.map((key) => {
-        const deleted = found.delete(key);
-        return { key, deleted };
-      });
+      await this.addTotals(tx, bucket, delta);
       return { results, superseded };
     });
   }
@@ -278,11 +319,19 @@ export class PostgresMetadataStore implements MetadataStore {
     bucket: string,
     key: string,
     update: (existing: ObjectRecord) => ObjectPatch,
+    versionId?: string,
   ): Promise<ObjectRecord> {
     if (!storable(bucket)) throw new NoSuchBucket(bucket);
     return this.db.transaction(async (tx) => {
-      const row = storable(key) ? await this.lockObject(tx, bucket, key) : await this.requireBucket(tx, bucket);
-      if (!row) throw new NoSuchKey(bucket, key);
+      const missing = (): Error => (versionId === undefined ? new NoSuchKey(bucket, key) : new NoSuchVersion(key, versionId));
+      if (!storable(key) || (versionId !== undefined && !storable(versionId))) {
+        await this.requireBucket(tx, bucket);
+        throw missing();
+      }
+      await lockKeys(tx, bucket, [key]);
+      const row =
+        versionId === undefined ? (await this.readLatest(tx, bucket, key)).latest : await this.readVersion(tx, bucket, key, versionId);
+      if (!row || row.delete_marker) throw missing();
       const patch = update(objectRecord(row));
       const changed: ObjectRow = {
         ...row,
@@ -305,11 +354,11 @@ export class PostgresMetadataStore implements MetadataStore {
     const params: unknown[] = [bucket, limit];
     const range = [keyRange('key', lowerBound(fromKey), '>', params)];
     if (upper !== undefined) range.push(keyRange('key', upperBound(upper), '<', params));
-    // One statement: the bucket's existence and the range scan of the (bucket, key) index.
+    // One statement: the bucket's existence and the range scan of the objects_listed index.
     const rows = await this.db.read<{ bucket_name: string } & { [K in keyof ListedObjectRow]: ListedObjectRow[K] | null }>(
       `SELECT b.name AS bucket_name, o.* FROM buckets b LEFT JOIN LATERAL (
          SELECT key, size, etag, last_modified, checksum FROM objects
-         WHERE bucket = $1 AND ${range.join(' AND ')}
+         WHERE bucket = $1 AND is_latest AND NOT delete_marker AND ${range.join(' AND ')}
          ORDER BY key COLLATE "C" LIMIT $2
        ) o ON true
        WHERE b.name = $1`,
@@ -317,6 +366,49 @@ export class PostgresMetadataStore implements MetadataStore {
     );
     if (rows.length === 0) throw new NoSuchBucket(bucket);
     return rows.filter((row) => row.key !== null).map((row) => objectSummary(row as ListedObjectRow));
+  }
+
+  async listVersions(bucket: string, from: VersionPosition, upper: string | undefined, limit: number): Promise<ListedVersion[]> {
+    if (!storable(bucket)) throw new NoSuchBucket(bucket);
+    const params: unknown[] = [bucket, limit];
+    const bounds: string[] = [];
+    if (upper !== undefined) bounds.push(keyRange('key', upperBound(upper), '<', params));
+    const columns = 'id, key, version_id, is_latest, delete_marker, size, etag, last_modified, checksum';
+    const order = 'ORDER BY key COLLATE "C", id DESC LIMIT $2';
+    let versions: string;
+    if (from.beforeSeq !== undefined && storable(from.key)) {
+      // The rest of from.key's versions, then greater keys: two range scans of the objects_history index, each
+      // at most a page long (an OR of the two would let the planner read every greater key of the bucket).
+      const k = param(params, from.key);
+      versions = `(SELECT ${columns} FROM objects WHERE bucket = $1 AND key = ${k} COLLATE "C" AND id < ${param(params, from.beforeSeq)}
+                   ORDER BY id DESC LIMIT $2)
+                  UNION ALL
+                  (SELECT ${columns} FROM objects WHERE bucket = $1 AND ${[`key > ${k} COLLATE "C"`, ...bounds].join(' AND ')} ${order})`;
+    } else {
+      const range = [keyRange('key', lowerBound(from.key), '>', params), ...bounds];
+      versions = `SELECT ${columns} FROM objects WHERE bucket = $1 AND ${range.join(' AND ')} ${order}`;
+    }
+    const rows = await this.db.read<{ bucket_name: string } & { [K in keyof ListedVersionRow]: ListedVersionRow[K] | null }>(
+      `SELECT b.name AS bucket_name, o.* FROM buckets b LEFT JOIN LATERAL (
+         SELECT * FROM (${versions}) AS v ${order}
+       ) o ON true
+       WHERE b.name = $1`,
+      params,
+    );
+    if (rows.length === 0) throw new NoSuchBucket(bucket);
+    return rows.filter((row) => row.key !== null).map((row) => listedVersion(row as ListedVersionRow));
+  }
+
+  async versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined> {
+    if (!storable(bucket)) throw new NoSuchBucket(bucket);
+    const findable = storable(key) && storable(versionId);
+    const [row] = await this.db.read<{ id: number | null }>(
+      `SELECT o.id FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND o.version_id = $3
+       WHERE b.name = $1`,
+      [bucket, findable ? key : '', findable ? versionId : ''],
+    );
+    if (!row) throw new NoSuchBucket(bucket);
+    return row.id === null || !findable ? undefined : row.id;
   }
 
   // ------------------------------------------------------------------ multipart uploads
@@ -444,31 +536,33 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded> {
     if (!storable(ref.bucket)) throw new NoSuchBucket(ref.bucket);
     return this.db.transaction(async (tx) => {
       const upload = await this.lockUpload(tx, ref, 'FOR UPDATE');
+      await lockKeys(tx, ref.bucket, [ref.key]);
       const { rows: parts } = await tx.query<UploadPartRow>(
         `SELECT ${UPLOAD_PART_COLUMNS} FROM upload_parts WHERE upload_id = $1 ORDER BY number`,
         [ref.uploadId],
       );
-      const existing = await this.lockObject(tx, ref.bucket, ref.key);
-      const object = build(uploadRecord(upload), parts.map(uploadedPart), existing && objectRecord(existing));
+      const { latest, versioning } = await this.readLatest(tx, ref.bucket, ref.key);
+      const object = build(uploadRecord(upload), parts.map(uploadedPart), latest && !latest.delete_marker ? objectRecord(latest) : undefined, versioning);
       if (object.bucket !== ref.bucket || object.key !== ref.key) {
         throw new TypeError(`completeUpload built an object for ${object.bucket}/${object.key}, not ${ref.bucket}/${ref.key}`);
       }
-      const superseded = await this.writeObject(tx, object, existing);
+      const removed = await this.removeVersion(tx, ref.bucket, ref.key, object.versionId, latest);
+      await this.insertLatest(tx, object, removed.latest);
       await tx.query('DELETE FROM uploads WHERE upload_id = $1', [ref.uploadId]); // its part rows cascade
       const used = new Set(object.parts.map((part) => part.dataId));
       const unused = parts.filter((part) => !used.has(part.data_id)).map((part) => part.data_id);
       await this.addTotals(tx, ref.bucket, {
-        ...objectDelta(object, existing),
+        ...sumDeltas(removed.delta, objectDelta(object)),
         uploads: -1,
         uploadParts: -parts.length,
         uploadStoredBytes: -parts.reduce((sum, part) => sum + part.enc_size, 0),
       });
-      return [...superseded, ...unused];
+      return [...removed.blobs, ...unused];
     });
   }
 
@@ -555,10 +649,10 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async keyDependents(masterKey: string): Promise<KeyDependents[]> {
     return this.db.read<KeyDependents>(
-      `SELECT bucket, sum(o)::int AS objects, sum(u)::int AS uploads FROM (
-         SELECT bucket, 1 AS o, 0 AS u FROM objects WHERE sse::jsonb ->> 'kmsKey' = $1
+      `SELECT bucket, sum(o)::int AS objects, sum(v)::int AS versions, sum(u)::int AS uploads FROM (
+         SELECT bucket, is_latest::int AS o, 1 AS v, 0 AS u FROM objects WHERE sse::jsonb ->> 'kmsKey' = $1
          UNION ALL
-         SELECT bucket, 0, 1 FROM uploads WHERE sse::jsonb ->> 'kmsKey' = $1
+         SELECT bucket, 0, 0, 1 FROM uploads WHERE sse::jsonb ->> 'kmsKey' = $1
        ) AS dependents GROUP BY bucket ORDER BY bucket COLLATE "C"`,
       [masterKey],
     );
@@ -576,20 +670,97 @@ export class PostgresMetadataStore implements MetadataStore {
     return undefined;
   }
 
-  /**
-   * Locks the object row, then reads it with its parts. Two statements on purpose: a statement that
-   * waited for the lock sees the new row but would read the parts of the old one; the next statement
-   * sees what the other writer committed. → NoSuchBucket when there is no row and no bucket.
-   */
-  private async lockObject(tx: Tx, bucket: string, key: string): Promise<ObjectRow | undefined> {
-    const locked = await tx.query<{ id: number }>(
-      'SELECT id FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
+  /** The bucket row (its versioning). → NoSuchBucket */
+  private async requireBucketRow(tx: Tx, name: string): Promise<{ versioning: string | null }> {
+    const { rows } = await tx.query<{ versioning: string | null }>('SELECT versioning FROM buckets WHERE name = $1', [name]);
+    if (!rows[0]) throw new NoSuchBucket(name);
+    return rows[0];
+  }
+
+  /** The key's latest version with its parts (the key's lock held), and the bucket's versioning. → NoSuchBucket */
+  private async readLatest(tx: Tx, bucket: string, key: string): Promise<{ latest: ObjectRow | undefined; versioning: BucketVersioning }> {
+    const { rows } = await tx.query<Omit<ObjectRow, 'id'> & { id: number | null; bucket_versioning: string | null }>(
+      `SELECT b.versioning AS bucket_versioning, ${OBJECT_COLUMNS}
+       FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND o.is_latest
+       WHERE b.name = $1`,
       [bucket, key],
     );
-    const id = locked.rows[0]?.id;
-    if (id === undefined) return this.requireBucket(tx, bucket);
-    const { rows } = await tx.query<ObjectRow>(`SELECT ${OBJECT_COLUMNS} FROM objects o WHERE o.id = $1`, [id]);
-    return rows[0];
+    const row = rows[0];
+    if (!row) throw new NoSuchBucket(bucket);
+    return { latest: row.id === null ? undefined : { ...row, id: row.id }, versioning: bucketVersioning(row.bucket_versioning) };
+  }
+
+  private async readVersion(tx: Tx, bucket: string, key: string, versionId: string): Promise<ObjectRow | undefined> {
+    const { rows } = await tx.query<Omit<ObjectRow, 'id'> & { id: number | null }>(
+      `SELECT ${OBJECT_COLUMNS} FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND o.version_id = $3
+       WHERE b.name = $1`,
+      [bucket, key, versionId],
+    );
+    const row = rows[0];
+    if (!row) throw new NoSuchBucket(bucket);
+    return row.id === null ? undefined : { ...row, id: row.id };
+  }
+
+  /**
+   * Deletes version `versionId` of the key if stored (its part rows too), the key's lock held. When it was the
+   * latest, the newest remaining version becomes the latest. Returns its blobs, what it takes from the totals,
+   * and the key's latest version's id after the removal.
+   */
+  private async removeVersion(
+    tx: Tx,
+    bucket: string,
+    key: string,
+    versionId: string,
+    latest: ObjectRow | undefined,
+  ): Promise<{ blobs: string[]; delta: TotalsDelta; kind: 'none' | 'object' | 'marker'; latest: number | undefined }> {
+    const { rows } = await tx.query<{ id: number; size: number; stored_size: number; is_latest: boolean; delete_marker: boolean }>(
+      'SELECT id, size, stored_size, is_latest, delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3',
+      [bucket, key, versionId],
+    );
+    const gone = rows[0];
+    if (!gone) return { blobs: [], delta: {}, kind: 'none', latest: latest?.id };
+    // The parts first: deleting the object row would cascade to them before their blobs were read.
+    const parts = await tx.query<{ data_id: string }>('DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id', [gone.id]);
+    await tx.query('DELETE FROM objects WHERE id = $1', [gone.id]);
+    let newest = latest?.id;
+    if (gone.is_latest) {
+      const promoted = await tx.query<{ id: number }>(
+        `UPDATE objects SET is_latest = true WHERE id = (
+           SELECT id FROM objects WHERE bucket = $1 AND key = $2 ORDER BY id DESC LIMIT 1) RETURNING id`,
+        [bucket, key],
+      );
+      newest = promoted.rows[0]?.id;
+    }
+    return {
+      blobs: parts.rows.map((row) => row.data_id),
+      delta: gone.delete_marker ? {} : { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size },
+      kind: gone.delete_marker ? 'marker' : 'object',
+      latest: newest,
+    };
+  }
+
+  /** Stores `object` as the key's latest version; `latest` is the row id of the latest one so far. */
+  private async insertLatest(tx: Tx, object: ObjectRecord, latest: number | undefined): Promise<void> {
+    if (latest !== undefined) await tx.query('UPDATE objects SET is_latest = false WHERE id = $1', [latest]);
+    const values = objectParams(object);
+    const n = values.length;
+    const parts = partArrays(object.parts);
+    const columns = OBJECT_WRITE_COLUMNS.join(', ');
+    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
+    await tx.query(
+      `WITH o AS (INSERT INTO objects (${columns}) VALUES (${placeholders}) RETURNING id)
+       INSERT INTO object_parts (object_id, ${PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(n + 1)} AS p`,
+      [...values, ...parts],
+    );
+  }
+
+  private async insertMarker(tx: Tx, bucket: string, key: string, versionId: string, at: Date, latest: number | undefined): Promise<void> {
+    if (latest !== undefined) await tx.query('UPDATE objects SET is_latest = false WHERE id = $1', [latest]);
+    const values = markerParams(bucket, key, versionId, randomBytes(12).toString('hex'), at);
+    await tx.query(
+      `INSERT INTO objects (${OBJECT_WRITE_COLUMNS.join(', ')}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`,
+      values,
+    );
   }
 
   /** → NoSuchBucket, NoSuchUpload */
@@ -605,31 +776,6 @@ export class PostgresMetadataStore implements MetadataStore {
     if (rows[0]) return rows[0];
     await this.requireBucket(tx, ref.bucket);
     throw new NoSuchUpload(ref.uploadId);
-  }
-
-  /** Stores `object` in place of `existing` (same row) or as a new row. Returns the blobs no longer used. */
-  private async writeObject(tx: Tx, object: ObjectRecord, existing: ObjectRow | undefined): Promise<string[]> {
-    const values = objectParams(object);
-    const n = values.length;
-    const parts = partArrays(object.parts);
-    const columns = OBJECT_WRITE_COLUMNS.join(', ');
-    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
-    if (existing) {
-      await tx.query('DELETE FROM object_parts WHERE object_id = $1', [existing.id]);
-      await tx.query(
-        `WITH o AS (UPDATE objects SET (${columns}) = (${placeholders}) WHERE id = $${n + 1} RETURNING id)
-         INSERT INTO object_parts (object_id, ${PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(n + 2)} AS p`,
-        [...values, existing.id, ...parts],
-      );
-      const kept = new Set(object.parts.map((part) => part.dataId));
-      return (existing.parts ?? []).map((part) => part.data_id).filter((id) => !kept.has(id));
-    }
-    await tx.query(
-      `WITH o AS (INSERT INTO objects (${columns}) VALUES (${placeholders}) RETURNING id)
-       INSERT INTO object_parts (object_id, ${PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(n + 1)} AS p`,
-      [...values, ...parts],
-    );
-    return [];
   }
 
   /** Adds to one stripe of the bucket's totals. Always a transaction's last statement (lock order). */
@@ -656,14 +802,29 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
-/** What replacing `existing` (or nothing) with `object` adds to the bucket's totals. */
-function objectDelta(object: ObjectRecord, existing: ObjectRow | undefined): TotalsDelta {
-  const stored = object.parts.reduce((sum, part) => sum + part.encSize, 0);
-  return {
-    objects: existing ? 0 : 1,
-    plainBytes: object.size - (existing?.size ?? 0),
-    storedBytes: stored - (existing?.stored_size ?? 0),
-  };
+/** What storing `object` adds to the bucket's totals. */
+function objectDelta(object: ObjectRecord): TotalsDelta {
+  return { objects: 1, plainBytes: object.size, storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0) };
+}
+
+function sumDeltas(a: TotalsDelta, b: TotalsDelta): TotalsDelta {
+  const out: TotalsDelta = { ...a };
+  for (const [name, value] of Object.entries(b) as [keyof TotalsDelta, number][]) out[name] = (out[name] ?? 0) + value;
+  return out;
+}
+
+/**
+ * Takes the advisory locks of the keys (in one order, so two writers of several keys never wait in a cycle):
+ * every writer of a key holds its lock until its commit, so a key's versions change one transaction at a time
+ * and a later version gets a greater row id.
+ */
+async function lockKeys(tx: Tx, bucket: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended($1 || '/' || k, 0) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS locks`,
+    [bucket, [...keys]],
+  );
 }
 
 /** Adds `value` as the next parameter and returns its placeholder. */

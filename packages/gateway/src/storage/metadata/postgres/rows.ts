@@ -2,7 +2,15 @@
 // read with its parts aggregated, and the parameters writes bind. bigint columns arrive as numbers (see
 // database.ts).
 import type { ObjectRecord, PartRecord } from '../../types.js';
-import { jsonOrNull, objectRecord as recordOfRow, tagsOrNull, type ObjectRow as ObjectColumns, type PartRow } from '../rows.js';
+import type { ObjectVersion } from '../../types.js';
+import {
+  jsonOrNull,
+  objectRecord as recordOfRow,
+  objectVersion as versionOfRow,
+  tagsOrNull,
+  type ObjectRow as ObjectColumns,
+  type PartRow,
+} from '../rows.js';
 
 export * from '../rows.js';
 
@@ -18,11 +26,18 @@ export function objectRecord(row: ObjectRow): ObjectRecord {
   return recordOfRow(row, row.parts ?? []);
 }
 
+export function objectVersion(row: ObjectRow): ObjectVersion {
+  return versionOfRow(row, row.parts ?? []);
+}
+
 /** The parameters of an object row, in OBJECT_WRITE_COLUMNS order. */
 export function objectParams(record: ObjectRecord): unknown[] {
   return [
     record.bucket,
     record.key,
+    record.versionId,
+    true,
+    false,
     record.revision,
     record.size,
     record.parts.reduce((sum, part) => sum + part.encSize, 0),
@@ -37,9 +52,17 @@ export function objectParams(record: ObjectRecord): unknown[] {
   ];
 }
 
+/** The parameters of a delete marker's row, in OBJECT_WRITE_COLUMNS order. */
+export function markerParams(bucket: string, key: string, versionId: string, revision: string, lastModified: Date): unknown[] {
+  return [bucket, key, versionId, true, true, revision, 0, 0, '', lastModified.getTime(), null, '{}', '{}', null, '{}', null];
+}
+
 export const OBJECT_WRITE_COLUMNS = [
   'bucket',
   'key',
+  'version_id',
+  'is_latest',
+  'delete_marker',
   'revision',
   'size',
   'stored_size',

@@ -136,8 +136,29 @@ CREATE TABLE gateways (
 );
 `;
 
+// Version 3: object versions. A key has one row per version (objects and delete markers), each with its
+// version id ('null' for the version written while versioning is off); exactly one is the key's latest. The
+// row id orders a key's versions (writers of one key take its advisory lock, so a later commit has a greater
+// id). Every object stored before becomes the null version and the latest of its key.
+const V3 = `
+ALTER TABLE buckets ADD COLUMN versioning text;     -- NULL (never versioned), 'Enabled' or 'Suspended'
+ALTER TABLE objects
+  ADD COLUMN version_id text COLLATE "C" NOT NULL DEFAULT 'null',
+  ADD COLUMN is_latest boolean NOT NULL DEFAULT true,
+  ADD COLUMN delete_marker boolean NOT NULL DEFAULT false;
+ALTER TABLE objects
+  ALTER COLUMN version_id DROP DEFAULT,
+  ALTER COLUMN is_latest DROP DEFAULT,
+  ALTER COLUMN delete_marker DROP DEFAULT,
+  DROP CONSTRAINT objects_bucket_key_key;
+CREATE UNIQUE INDEX objects_by_version ON objects (bucket, key, version_id);
+CREATE UNIQUE INDEX objects_latest ON objects (bucket, key) WHERE is_latest;
+CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest AND NOT delete_marker;
+CREATE INDEX objects_history ON objects (bucket, key, id DESC);
+`;
+
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-const STEPS: readonly string[] = [V1, V2];
+export const STEPS: readonly string[] = [V1, V2, V3];
 
 export const SCHEMA_VERSION = STEPS.length;
 

@@ -25,8 +25,8 @@ export function openMetaDb(file: string, root: string): Database {
     throw new Error(`meta.db could not be switched to WAL mode (it is in ${String(mode)} mode)`);
   }
   db.pragma('synchronous = FULL');
+  migrate(db); // before foreign keys are on: a step may rebuild a table
   db.pragma('foreign_keys = ON');
-  migrate(db);
   return db;
 }
 

@@ -9,6 +9,9 @@ export function objectInsert(object: ObjectRecord): Omit<ObjectRow, 'id'> {
   return {
     bucket: object.bucket,
     key: object.key,
+    version_id: object.versionId,
+    is_latest: 1,
+    delete_marker: 0,
     revision: object.revision,
     size: object.size,
     stored_size: storedSize(object.parts),
@@ -20,6 +23,28 @@ export function objectInsert(object: ObjectRecord): Omit<ObjectRow, 'id'> {
     checksum: jsonOrNull(object.checksum),
     sse: JSON.stringify(object.sse),
     tags: tagsOrNull(object.tags),
+  };
+}
+
+/** A delete marker's row: no data, no metadata. */
+export function markerInsert(bucket: string, key: string, versionId: string, revision: string, lastModified: Date): Omit<ObjectRow, 'id'> {
+  return {
+    bucket,
+    key,
+    version_id: versionId,
+    is_latest: 1,
+    delete_marker: 1,
+    revision,
+    size: 0,
+    stored_size: 0,
+    etag: '',
+    last_modified: lastModified.getTime(),
+    content_type: null,
+    user_metadata: '{}',
+    standard_headers: '{}',
+    checksum: null,
+    sse: '{}',
+    tags: null,
   };
 }
 

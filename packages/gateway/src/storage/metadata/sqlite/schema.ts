@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -83,8 +83,50 @@ CREATE TABLE bucket_settings (
 ) STRICT, WITHOUT ROWID;
 `;
 
+// Version 3: object versions. A key has any number of rows, one per version (objects and delete markers),
+// each with its version id ('null' for the version written while versioning is off); exactly one is the
+// key's latest. The row id orders a key's versions (a new row's id is greater than every stored one). Every
+// object stored before becomes the null version and the latest of its key. SQLite cannot drop a UNIQUE
+// constraint, so the table is rebuilt (the documented way: foreign keys are off while migrate() runs, and
+// object_parts keeps referring to the table by name).
+const SCHEMA_V3 = `
+ALTER TABLE buckets ADD COLUMN versioning TEXT;   -- NULL (never versioned), 'Enabled' or 'Suspended'
+CREATE TABLE objects_v3 (
+  id                INTEGER PRIMARY KEY,
+  bucket            TEXT NOT NULL REFERENCES buckets(name),
+  key               TEXT NOT NULL,
+  version_id        TEXT NOT NULL,
+  is_latest         INTEGER NOT NULL,         -- 1 for the key's latest version
+  delete_marker     INTEGER NOT NULL,         -- 1 for a delete marker (no parts, no data)
+  revision          TEXT NOT NULL,
+  size              INTEGER NOT NULL,
+  stored_size       INTEGER NOT NULL,
+  etag              TEXT NOT NULL,
+  last_modified     INTEGER NOT NULL,
+  content_type      TEXT,
+  user_metadata     TEXT NOT NULL,
+  standard_headers  TEXT NOT NULL,
+  checksum          TEXT,
+  sse               TEXT NOT NULL,
+  tags              TEXT
+) STRICT;
+INSERT INTO objects_v3 (id, bucket, key, version_id, is_latest, delete_marker, revision, size, stored_size, etag,
+  last_modified, content_type, user_metadata, standard_headers, checksum, sse, tags)
+  SELECT id, bucket, key, 'null', 1, 0, revision, size, stored_size, etag, last_modified, content_type,
+    user_metadata, standard_headers, checksum, sse, tags FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v3 RENAME TO objects;
+CREATE UNIQUE INDEX objects_by_version ON objects (bucket, key, version_id);
+-- one latest version per key; GET without a version id reads it
+CREATE UNIQUE INDEX objects_latest ON objects (bucket, key) WHERE is_latest = 1;
+-- ListObjects: the latest versions that are objects, in key order
+CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest = 1 AND delete_marker = 0;
+-- ListObjectVersions: every version, key ascending, newest first
+CREATE INDEX objects_history ON objects (bucket, key, id DESC);
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -94,8 +136,12 @@ export function migrate(db: Database): void {
       `meta.db has schema version ${version}, this kesgate knows ${SCHEMA_VERSION}: use a matching kesgate release`,
     );
   }
+  // Foreign keys are off while the steps run (a table rebuild must not cascade), and checked before the commit.
+  db.pragma('foreign_keys = OFF');
   db.transaction(() => {
     for (const step of STEPS.slice(version)) db.exec(step);
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`meta.db migration left ${broken.length} rows with a broken reference`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

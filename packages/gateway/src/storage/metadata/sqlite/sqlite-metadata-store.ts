@@ -5,17 +5,19 @@
 // inside it. Object and part writes go through a group commit: the writes asked for in one turn of the
 // event loop share one transaction (and one fsync), each in its own savepoint; none resolves before that
 // commit. Bucket, upload and settings changes are rare and commit on their own.
+import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload } from '../../errors.js';
+import { BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion } from '../../errors.js';
 import type {
   BucketEncryption,
   BucketInfo,
   BucketSettingName,
   BucketSettings,
+  BucketVersioning,
   KeyDependents,
-  DeleteResult,
   ObjectRecord,
   ObjectSummary,
+  ObjectVersion,
   SseFields,
   StoreStats,
   UploadedPart,
@@ -24,15 +26,31 @@ import type {
   UploadSummary,
 } from '../../types.js';
 import { InProcessCoordination } from '../in-process-coordination.js';
-import type { GatewayInstance, GatewayPresence, MetadataStore, ObjectPatch, Superseded, UploadPosition } from '../types.js';
+import type {
+  DeleteOp,
+  DeleteOutcome,
+  GatewayInstance,
+  GatewayPresence,
+  ListedVersion,
+  MetadataStore,
+  ObjectPatch,
+  PutCheck,
+  Superseded,
+  UploadPosition,
+  VersionPosition,
+} from '../types.js';
 import { GroupCommit } from './group-commit.js';
 import {
   bucketEncryption,
   bucketInfo,
+  bucketVersioning,
   jsonOrNull,
+  listedVersion,
+  markerInsert,
   objectInsert,
   objectRecord,
   objectSummary,
+  objectVersion,
   partInsert,
   storedSize,
   tagsOrNull,
@@ -41,6 +59,7 @@ import {
   uploadRecord,
   uploadSummary,
   type BucketRow,
+  type ListedVersionRow,
   type ObjectRow,
   type UploadRow,
 } from './rows.js';
@@ -128,6 +147,19 @@ export class SqliteMetadataStore implements MetadataStore {
     })();
   }
 
+  // ------------------------------------------------------------------ versioning
+
+  async getBucketVersioning(name: string): Promise<BucketVersioning> {
+    this.assertOpen();
+    return bucketVersioning(this.requireBucket(name).versioning);
+  }
+
+  async setBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void> {
+    this.assertOpen();
+    const { changes } = this.s.setBucketVersioning.run(state, name);
+    if (changes === 0) throw new NoSuchBucket(name);
+  }
+
   // ------------------------------------------------------------------ objects
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
@@ -137,50 +169,79 @@ export class SqliteMetadataStore implements MetadataStore {
       this.requireBucket(bucket);
       return undefined;
     }
-    return objectRecord(row, this.s.getObjectParts.all(row.id));
+    const version = objectVersion(row, this.s.getObjectParts.all(row.id));
+    return version.deleteMarker ? undefined : version;
   }
 
-  async putObject(object: ObjectRecord, check: (existing: ObjectRecord | undefined) => void): Promise<Superseded> {
+  async getVersion(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+  ): Promise<{ version: ObjectVersion | undefined; isLatest: boolean; versioning: BucketVersioning }> {
+    this.assertOpen();
+    const versioning = bucketVersioning(this.requireBucket(bucket).versioning);
+    const row = versionId === undefined ? this.s.getObject.get(bucket, key) : this.s.getVersion.get(bucket, key, versionId);
+    if (!row) return { version: undefined, isLatest: false, versioning };
+    return { version: objectVersion(row, this.s.getObjectParts.all(row.id)), isLatest: row.is_latest === 1, versioning };
+  }
+
+  async putObject(object: ObjectRecord, check: PutCheck): Promise<Superseded> {
     this.assertOpen();
     return this.commits.run(() => {
-      this.requireBucket(object.bucket);
-      const existing = this.readObject(object.bucket, object.key);
-      check(existing?.record);
-      const superseded = existing ? this.removeObject(existing.row, existing.record) : [];
-      this.insertObject(object);
+      const bucket = this.requireBucket(object.bucket);
+      const latest = this.readObject(object.bucket, object.key);
+      const current = latest && !latest.record.deleteMarker ? (latest.record as ObjectRecord) : undefined;
+      const chosen = check(current, bucketVersioning(bucket.versioning));
+      const versionId = typeof chosen === 'string' ? chosen : object.versionId;
+      const stored: ObjectRecord = { ...object, versionId };
+      const superseded = this.removeVersion(object.bucket, object.key, versionId);
+      this.insertLatest(stored);
       return superseded;
     });
   }
 
-  async deleteObjects(bucket: string, keys: readonly string[]): Promise<{ results: DeleteResult[]; superseded: Superseded }> {
+  async deleteObjects(
+    bucket: string,
+    plan: (versioning: BucketVersioning) => DeleteOp[],
+  ): Promise<{ results: DeleteOutcome[]; superseded: Superseded }> {
     this.assertOpen();
     return this.commits.run(() => {
-      this.requireBucket(bucket);
-      const results: DeleteResult[] = [];
+      const row = this.requireBucket(bucket);
+      const results: DeleteOutcome[] = [];
       const superseded: string[] = [];
-      for (const key of keys) {
-        const existing = this.readObject(bucket, key);
-        if (existing) superseded.push(...this.removeObject(existing.row, existing.record));
-        results.push({ key, deleted: existing !== undefined });
+      for (const op of plan(bucketVersioning(row.versioning))) {
+        const existing = this.s.getVersion.get(bucket, op.key, op.versionId);
+        const removed = existing ? (existing.delete_marker === 1 ? 'marker' : 'object') : 'none';
+        superseded.push(...this.removeVersion(bucket, op.key, op.versionId));
+        if (op.marker) {
+          this.insertMarker(bucket, op.key, op.versionId, op.marker.lastModified);
+        }
+        results.push({ key: op.key, versionId: op.versionId, removed, markerAdded: op.marker !== undefined });
       }
       return { results, superseded };
     });
   }
 
-  async updateObject(bucket: string, key: string, update: (existing: ObjectRecord) => ObjectPatch): Promise<ObjectRecord> {
+  async updateObject(
+    bucket: string,
+    key: string,
+    update: (existing: ObjectRecord) => ObjectPatch,
+    versionId?: string,
+  ): Promise<ObjectRecord> {
     this.assertOpen();
     return this.commits.run(() => {
-      const existing = this.readObject(bucket, key);
-      if (!existing) {
+      const row = versionId === undefined ? this.s.getObject.get(bucket, key) : this.s.getVersion.get(bucket, key, versionId);
+      if (!row || row.delete_marker === 1) {
         this.requireBucket(bucket);
-        throw new NoSuchKey(bucket, key);
+        throw versionId === undefined ? new NoSuchKey(bucket, key) : new NoSuchVersion(key, versionId);
       }
-      const patch = update(existing.record);
-      const { tags: _tags, ...record } = existing.record;
+      const existing = objectRecord(row, this.s.getObjectParts.all(row.id));
+      const patch = update(existing);
+      const { tags: _tags, ...record } = existing;
       const updated: ObjectRecord = { ...record, revision: patch.revision ?? record.revision, sse: patch.sse ?? record.sse };
-      const tags = patch.tags ?? existing.record.tags;
+      const tags = patch.tags ?? existing.tags;
       if (tags !== undefined && tags.length > 0) updated.tags = tags;
-      this.s.updateObject.run(updated.revision, JSON.stringify(updated.sse), tagsOrNull(updated.tags), existing.row.id);
+      this.s.updateObject.run(updated.revision, JSON.stringify(updated.sse), tagsOrNull(updated.tags), row.id);
       return updated;
     });
   }
@@ -193,6 +254,36 @@ export class SqliteMetadataStore implements MetadataStore {
         ? this.s.listObjectsFrom.all(bucket, fromKey, limit)
         : this.s.listObjectsBetween.all(bucket, fromKey, upper, limit);
     return rows.map(objectSummary);
+  }
+
+  async listVersions(bucket: string, from: VersionPosition, upper: string | undefined, limit: number): Promise<ListedVersion[]> {
+    this.assertOpen();
+    this.requireBucket(bucket);
+    const rows: ListedVersionRow[] = [];
+    if (from.beforeSeq !== undefined) {
+      rows.push(...this.s.listVersionsOfKey.all(bucket, from.key, from.beforeSeq, limit));
+      if (rows.length < limit) {
+        const rest = limit - rows.length;
+        rows.push(
+          ...(upper === undefined
+            ? this.s.listVersionsAfterFrom.all(bucket, from.key, rest)
+            : this.s.listVersionsAfterBetween.all(bucket, from.key, upper, rest)),
+        );
+      }
+    } else {
+      rows.push(
+        ...(upper === undefined
+          ? this.s.listVersionsFrom.all(bucket, from.key, limit)
+          : this.s.listVersionsBetween.all(bucket, from.key, upper, limit)),
+      );
+    }
+    return rows.map(listedVersion);
+  }
+
+  async versionSeq(bucket: string, key: string, versionId: string): Promise<number | undefined> {
+    this.assertOpen();
+    this.requireBucket(bucket);
+    return this.s.getVersion.get(bucket, key, versionId)?.id;
   }
 
   // ------------------------------------------------------------------ multipart uploads
@@ -239,16 +330,17 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded> {
     this.assertOpen();
     return this.commits.run(() => {
       const upload = uploadRecord(this.requireUpload(ref));
       const parts = this.s.getUploadParts.all(ref.uploadId).map(uploadedPart);
-      const existing = this.readObject(ref.bucket, ref.key);
-      const object = build(upload, parts, existing?.record);
-      const superseded = existing ? this.removeObject(existing.row, existing.record) : [];
-      this.insertObject(object);
+      const latest = this.readObject(ref.bucket, ref.key);
+      const current = latest && !latest.record.deleteMarker ? (latest.record as ObjectRecord) : undefined;
+      const object = build(upload, parts, current, bucketVersioning(this.requireBucket(ref.bucket).versioning));
+      const superseded = this.removeVersion(ref.bucket, ref.key, object.versionId);
+      this.insertLatest(object);
       this.s.deleteUpload.run(ref.uploadId); // cascades to the upload's part rows
       const used = new Set(object.parts.map((part) => part.dataId));
       return [...superseded, ...parts.filter((part) => !used.has(part.dataId)).map((part) => part.dataId)];
@@ -361,23 +453,47 @@ export class SqliteMetadataStore implements MetadataStore {
     return row;
   }
 
-  private readObject(bucket: string, key: string): { row: ObjectRow; record: ObjectRecord } | undefined {
+  /** The key's latest version (object or delete marker). */
+  private readObject(bucket: string, key: string): { row: ObjectRow; record: ObjectVersion } | undefined {
     const row = this.s.getObject.get(bucket, key);
-    return row ? { row, record: objectRecord(row, this.s.getObjectParts.all(row.id)) } : undefined;
+    return row ? { row, record: objectVersion(row, this.s.getObjectParts.all(row.id)) } : undefined;
   }
 
-  /** Deletes an object row (its part rows cascade) and returns its blobs. */
-  private removeObject(row: ObjectRow, record: ObjectRecord): string[] {
+  /**
+   * Deletes a stored version (its part rows cascade) and returns its blobs; when it was the latest, the newest
+   * remaining version of the key becomes the latest.
+   */
+  private removeVersion(bucket: string, key: string, versionId: string): string[] {
+    const row = this.s.getVersion.get(bucket, key, versionId);
+    if (!row) return [];
+    const blobs = this.s.getObjectParts.all(row.id).map((part) => part.data_id);
     this.s.deleteObject.run(row.id);
-    this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
-    return record.parts.map((part) => part.dataId);
+    if (row.delete_marker === 0) this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
+    if (row.is_latest === 1) {
+      const newest = this.s.newestVersion.get(bucket, key);
+      if (newest) this.s.setLatest.run(newest.id);
+    }
+    return blobs;
   }
 
-  private insertObject(object: ObjectRecord): void {
+  /** The key's latest version so far stops being the latest. */
+  private demoteLatest(bucket: string, key: string): void {
+    const latest = this.s.getObject.get(bucket, key);
+    if (latest) this.s.unsetLatest.run(latest.id);
+  }
+
+  /** Stores `object` as the key's latest version (a version of its id was removed before). */
+  private insertLatest(object: ObjectRecord): void {
+    this.demoteLatest(object.bucket, object.key);
     const row = objectInsert(object);
     const { lastInsertRowid } = this.s.insertObject.run(row);
     const objectId = Number(lastInsertRowid);
     for (const part of object.parts) this.s.insertObjectPart.run(partInsert(objectId, part));
     this.s.adjustBucketTotals.run(1, row.size, storedSize(object.parts), object.bucket);
+  }
+
+  private insertMarker(bucket: string, key: string, versionId: string, lastModified: Date): void {
+    this.demoteLatest(bucket, key);
+    this.s.insertObject.run(markerInsert(bucket, key, versionId, randomBytes(12).toString('hex'), lastModified));
   }
 }

@@ -4,6 +4,7 @@ import type {
   BucketRow,
   ListedObjectRow,
   ListedUploadRow,
+  ListedVersionRow,
   ObjectRow,
   PartRow,
   UploadPartRow,
@@ -47,7 +48,17 @@ export class Statements {
   readonly deleteBucketSetting: Statement<[string, string]>;
   readonly deleteBucketSettings: Statement<[string]>;
 
+  readonly setBucketVersioning: Statement<[string, string]>;
   readonly getObject: Statement<[string, string], ObjectRow>;
+  readonly getVersion: Statement<[string, string, string], ObjectRow>;
+  readonly unsetLatest: Statement<[number]>;
+  readonly newestVersion: Statement<[string, string], { id: number }>;
+  readonly setLatest: Statement<[number]>;
+  readonly listVersionsOfKey: Statement<[string, string, number, number], ListedVersionRow>;
+  readonly listVersionsFrom: Statement<[string, string, number], ListedVersionRow>;
+  readonly listVersionsBetween: Statement<[string, string, string, number], ListedVersionRow>;
+  readonly listVersionsAfterFrom: Statement<[string, string, number], ListedVersionRow>;
+  readonly listVersionsAfterBetween: Statement<[string, string, string, number], ListedVersionRow>;
   readonly getObjectParts: Statement<[number], PartRow>;
   readonly insertObject: Statement<[ObjectInsert]>;
   readonly insertObjectPart: Statement<[PartInsert]>;
@@ -70,10 +81,10 @@ export class Statements {
   readonly listUploadsFrom: Statement<[string, string, string, number], ListedUploadRow>;
   readonly listUploadsBetween: Statement<[string, string, string, string, number], ListedUploadRow>;
   readonly uploadTotals: Statement<[], UploadTotals>;
-  readonly keyDependents: Statement<[{ key: string }], { bucket: string; objects: number; uploads: number }>;
+  readonly keyDependents: Statement<[{ key: string }], { bucket: string; objects: number; versions: number; uploads: number }>;
 
   constructor(db: Database) {
-    this.getBucket = db.prepare('SELECT name, created_at, encryption FROM buckets WHERE name = ?');
+    this.getBucket = db.prepare('SELECT name, created_at, encryption, versioning FROM buckets WHERE name = ?');
     this.listBuckets = db.prepare('SELECT name, created_at, encryption FROM buckets ORDER BY name');
     this.insertBucket = db.prepare('INSERT INTO buckets (name, created_at, encryption) VALUES (?, ?, ?)');
     this.deleteBucket = db.prepare('DELETE FROM buckets WHERE name = ?');
@@ -95,15 +106,37 @@ export class Statements {
     this.deleteBucketSetting = db.prepare('DELETE FROM bucket_settings WHERE bucket = ? AND name = ?');
     this.deleteBucketSettings = db.prepare('DELETE FROM bucket_settings WHERE bucket = ?');
 
-    this.getObject = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ?');
+    this.setBucketVersioning = db.prepare('UPDATE buckets SET versioning = ? WHERE name = ?');
+    this.getObject = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1');
+    this.getVersion = db.prepare('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?');
+    this.unsetLatest = db.prepare('UPDATE objects SET is_latest = 0 WHERE id = ?');
+    this.newestVersion = db.prepare('SELECT id FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1');
+    this.setLatest = db.prepare('UPDATE objects SET is_latest = 1 WHERE id = ?');
+    // The objects_history index (bucket, key, id) serves each: a key's versions newest first, then greater keys.
+    const listedVersion = 'SELECT id, key, version_id, is_latest, delete_marker, size, etag, last_modified, checksum FROM objects';
+    this.listVersionsOfKey = db.prepare(
+      `${listedVersion} WHERE bucket = ? AND key = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+    );
+    this.listVersionsFrom = db.prepare(
+      `${listedVersion} WHERE bucket = ? AND key >= ? ORDER BY key, id DESC LIMIT ?`,
+    );
+    this.listVersionsBetween = db.prepare(
+      `${listedVersion} WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, id DESC LIMIT ?`,
+    );
+    this.listVersionsAfterFrom = db.prepare(
+      `${listedVersion} WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?`,
+    );
+    this.listVersionsAfterBetween = db.prepare(
+      `${listedVersion} WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, id DESC LIMIT ?`,
+    );
     this.getObjectParts = db.prepare(
       `SELECT number, plain_size, enc_size, etag, data_id, extra FROM object_parts
          WHERE object_id = ? ORDER BY number`,
     );
     this.insertObject = db.prepare(
-      `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified,
-         content_type, user_metadata, standard_headers, checksum, sse, tags)
-       VALUES (@bucket, @key, @revision, @size, @stored_size, @etag, @last_modified,
+      `INSERT INTO objects (bucket, key, version_id, is_latest, delete_marker, revision, size, stored_size, etag,
+         last_modified, content_type, user_metadata, standard_headers, checksum, sse, tags)
+       VALUES (@bucket, @key, @version_id, @is_latest, @delete_marker, @revision, @size, @stored_size, @etag, @last_modified,
          @content_type, @user_metadata, @standard_headers, @checksum, @sse, @tags)`,
     );
     this.insertObjectPart = db.prepare(
@@ -113,12 +146,14 @@ export class Statements {
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
     this.updateObject = db.prepare('UPDATE objects SET revision = ?, sse = ?, tags = ? WHERE id = ?');
     this.updateUploadSse = db.prepare('UPDATE uploads SET sse = ? WHERE upload_id = ?');
+    // The objects_listed partial index serves these (its WHERE terms are repeated for the planner).
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
+    const current = 'is_latest = 1 AND delete_marker = 0';
     this.listObjectsFrom = db.prepare(
-      `${listedObject} WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?`,
+      `${listedObject} WHERE bucket = ? AND key >= ? AND ${current} ORDER BY key LIMIT ?`,
     );
     this.listObjectsBetween = db.prepare(
-      `${listedObject} WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+      `${listedObject} WHERE bucket = ? AND key >= ? AND key < ? AND ${current} ORDER BY key LIMIT ?`,
     );
     this.dataIsReferenced = db.prepare(
       `SELECT 1 AS one FROM object_parts WHERE data_id = ?
@@ -159,10 +194,10 @@ export class Statements {
        FROM upload_parts`,
     );
     this.keyDependents = db.prepare(
-      `SELECT bucket, SUM(o) AS objects, SUM(u) AS uploads FROM (
-         SELECT bucket, 1 AS o, 0 AS u FROM objects WHERE json_extract(sse, '$.kmsKey') = @key
+      `SELECT bucket, SUM(o) AS objects, SUM(v) AS versions, SUM(u) AS uploads FROM (
+         SELECT bucket, is_latest AS o, 1 AS v, 0 AS u FROM objects WHERE json_extract(sse, '$.kmsKey') = @key
          UNION ALL
-         SELECT bucket, 0, 1 FROM uploads WHERE json_extract(sse, '$.kmsKey') = @key
+         SELECT bucket, 0, 0, 1 FROM uploads WHERE json_extract(sse, '$.kmsKey') = @key
        ) GROUP BY bucket ORDER BY bucket`,
     );
   }
