@@ -53,7 +53,7 @@ keys: [ { name: sse-default } ]
   assert.equal(c.admin.identity, ID_A);
   assert.deepEqual(c.tls, { key: join(dir, 'certs/server.key'), cert: '/abs/server.crt', ca: join(dir, 'ca.crt'), auth: false });
   assert.deepEqual(c.policy.gateway, { allow: ['/v1/key/generate/*', '/v1/key/decrypt/*'], deny: [], identities: [ID_B.toLowerCase()] });
-  assert.equal(c.keystore.sqlite.path, join(dir, 'data/kes.db'));
+  assert.equal(c.keystore.sqlite?.path, join(dir, 'data/kes.db'));
   assert.deepEqual(c.unseal, { file: join(dir, 'dev-unseal.key') });
   assert.deepEqual(c.log, { error: true, audit: join(dir, 'data/audit.log') });
   assert.deepEqual(c.keys, [{ name: 'sse-default' }]);

@@ -80,7 +80,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dir,
     config,
     shares,
-    dbPath: config.keystore.sqlite.path,
+    dbPath: config.keystore.sqlite?.path ?? '',
     auditPath: join(dir, 'data/audit.log'),
     get: (p, who) => as(request(ts.srv.server).get(p), who),
     put: (p, who, body) => withBody(as(request(ts.srv.server).put(p), who), body),
