@@ -66,6 +66,8 @@ export type KeystoreConfig =
         timeoutMs: number;
         /** How often a node reads the cluster's seal epoch besides LISTEN/NOTIFY, ms (default 500). */
         sealPollMs: number;
+        /** How long a node waits before re-opening a broken LISTEN connection, ms (default 2000). */
+        listenRetryMs: number;
       };
     };
 
@@ -145,6 +147,7 @@ const schema = z
                 pool_size: z.number({ error: 'expected a number of connections, 1 to 100' }).int().min(1).max(100).optional(),
                 timeout: duration.optional(),
                 seal_poll: duration.optional(),
+                listen_retry: duration.optional(),
               },
               { error: 'expected a mapping with `url`' },
             )
@@ -261,6 +264,7 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
             poolSize: c.keystore.postgres!.pool_size ?? 10,
             timeoutMs: c.keystore.postgres!.timeout ?? 5_000,
             sealPollMs: c.keystore.postgres!.seal_poll ?? 500,
+            listenRetryMs: c.keystore.postgres!.listen_retry ?? 2_000,
           },
         },
     node: c.node,

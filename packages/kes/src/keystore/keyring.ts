@@ -43,8 +43,8 @@ interface Cached {
 
 type Purpose = 'key' | 'hmac';
 
-/** Compare-and-swap attempts of one change before giving up (another node kept changing the key). */
-const MAX_ATTEMPTS = 8;
+/** Compare-and-swap attempts of one change before giving up (other requests kept changing the key). */
+const MAX_ATTEMPTS = 50;
 
 /** AAD binding a wrapped value to its key name, version and purpose. */
 export function wrapContext(name: string, version: number, purpose: Purpose): Buffer {
@@ -94,6 +94,7 @@ export class KeyRing {
         const row = this.#row(name, state.latestVersion + 1, cipher, key, hmacKey, createdBy);
         const next = sealState(this.#barrier, name, { ...state, latestVersion: row.version, digest: extendDigest(state.digest, row) });
         if (await this.#store.addVersion(name, blob, next, row)) return row.version;
+        await backoff(attempt);
       }
       throw busy();
     } finally {
@@ -218,6 +219,7 @@ export class KeyRing {
       const swapped = await this.#store.updateState(name, blob, next);
       this.#drop(name);
       if (swapped) return;
+      await backoff(attempt);
     }
     throw busy();
   }
@@ -260,6 +262,11 @@ export class KeyRing {
       throw e;
     }
   }
+}
+
+/** Lost a race to another writer of the same key: wait a little (jittered) before reading again. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 * (attempt + 1), 20)));
 }
 
 function busy(): KesError {

@@ -7,7 +7,7 @@ import type { KeyStore } from './types.js';
 export async function openKeyStore(config: KeystoreConfig): Promise<KeyStore> {
   if (config.sqlite) return new SqliteKeyStore(config.sqlite.path);
   const pg = config.postgres;
-  return PostgresKeyStore.open({ url: pg.url, poolSize: pg.poolSize, timeoutMs: pg.timeoutMs });
+  return PostgresKeyStore.open({ url: pg.url, poolSize: pg.poolSize, timeoutMs: pg.timeoutMs, listenReconnectMs: pg.listenRetryMs });
 }
 
 /** How often a node reads the seal epoch besides pushes (a local SQLite read is cheap). */
