@@ -119,8 +119,9 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async readState(name: string): Promise<StateRead> {
-    const row = this.#stmt.readState.get(name) as { name: string; state: Buffer | null } | undefined;
-    return { row: row && { name: row.name, state: row.state }, sealEpoch: this.#epoch() };
+    // One statement, as on PostgreSQL; no meta row (not initialized) means no keys either.
+    const r = this.#stmt.readState.get(name) as { name: string | null; state: Buffer | null; epoch: number } | undefined;
+    return { row: r?.name ? { name: r.name, state: r.state } : undefined, sealEpoch: r?.epoch ?? 0 };
   }
 
   async getVersions(name: string): Promise<KeyVersionRow[]> {
@@ -304,7 +305,7 @@ function prepareStatements(db: Database.Database, schema: number) {
   return {
     loadMeta: db.prepare('SELECT wrapped_root_key, threshold, shares, initialized_at FROM meta WHERE id = 1'),
     insertMeta: db.prepare('INSERT INTO meta (id, wrapped_root_key, threshold, shares, initialized_at) VALUES (1, ?, ?, ?, ?)'),
-    readState: db.prepare(`SELECT name, ${stateColumn} FROM key_state WHERE name = ?`),
+    readState: db.prepare(`SELECT s.name, ${schema === 1 ? 'NULL AS state' : 's.state'}, m.seal_epoch AS epoch FROM meta m LEFT JOIN key_state s ON s.name = ? WHERE m.id = 1`),
     stateOf: db.prepare(`SELECT ${stateColumn} FROM key_state WHERE name = ?`),
     // Version 1's table has no state column to write: writes wait for the upgrade (the first unseal).
     insertState: schema === 1 ? notUpgraded : db.prepare('INSERT INTO key_state (name, state) VALUES (?, ?)'),
