@@ -10,7 +10,7 @@
 // breaks (the seal watch polls meanwhile).
 //
 // Delete removes the rows in one transaction and then VACUUMs both key tables, so the dead tuples'
-// space is reclaimed promptly. That is not erasure of every copy: see the README ("Deleting a key").
+// space is reclaimed promptly. That is not erasure of every copy: see the README ("Deleting a key on PostgreSQL").
 import pg from 'pg';
 import type { BarrierRecord } from '../barrier/barrier.js';
 import { errors, KesError } from '../errors.js';
