@@ -12,7 +12,7 @@ import { Barrier } from '../src/barrier/barrier.js';
 import { SqliteKeyStore } from '../src/keystore/sqlite-store.js';
 import type { KeyVersionRow } from '../src/keystore/types.js';
 import { KeyRing, wrapContext } from '../src/keystore/keyring.js';
-import { sealState, versionsDigest } from '../src/keystore/key-state.js';
+import { firstState, sealState } from '../src/keystore/key-state.js';
 import { KeyService } from '../src/service/keys.js';
 import { KesError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';
@@ -183,7 +183,7 @@ test('importKey writes a whole key in one transaction: refused if it exists, rep
       createdBy: 'test',
     }));
   const stateFor = (name: string, rows: KeyVersionRow[], sealed: boolean, min: number) =>
-    sealState(barrier, name, { sealed, minDecryptionVersion: min, latestVersion: rows.length, digest: versionsDigest(name, rows) });
+    sealState(barrier, name, firstState(name, rows, { sealed, minDecryptionVersion: min }));
   const first = rowsFor('moved', 3);
   assert.equal(await store.importKey('moved', stateFor('moved', first, false, 2), first, false), false);
   assert.equal((await service.describe('moved')).minDecryptionVersion, 'v2');

@@ -5,7 +5,7 @@
 import { CompactEncrypt, compactDecrypt, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import type { Barrier } from '../barrier/barrier.js';
-import { sealState, versionsDigest } from '../keystore/key-state.js';
+import { firstState, sealState } from '../keystore/key-state.js';
 import { wrapContext, type KeyRing } from '../keystore/keyring.js';
 import type { KeyStore, KeyVersionRow } from '../keystore/types.js';
 import { isValidName, parseListPrefix, validateName } from '../service/names.js';
@@ -156,12 +156,7 @@ export async function importKeys(store: KeyStore, barrier: Barrier, keys: Bundle
   for (const k of keys) {
     try {
       const rows = k.versions.map((v) => wrappedRow(barrier, k.name, v));
-      const state = sealState(barrier, k.name, {
-        sealed: k.sealed,
-        minDecryptionVersion: k.min_decryption_version,
-        latestVersion: k.latest_version,
-        digest: versionsDigest(k.name, rows),
-      });
+      const state = sealState(barrier, k.name, firstState(k.name, rows, { sealed: k.sealed, minDecryptionVersion: k.min_decryption_version }));
       await store.importKey(k.name, state, rows, options.force === true);
     } catch (e) {
       throw new CliError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);

@@ -6,14 +6,23 @@
 // The state also carries a digest chained over the key's version rows (version, algorithm, wrapped
 // key, wrapped HMAC key, created_at, created_by, in order), so a version row removed, added,
 // reordered, edited or copied from elsewhere is detected too. (The wrapped keys are additionally bound
-// to their name and version by their own AAD; see keyring.ts.) What this cannot detect is a rollback
-// of a whole key — state and versions together — to an older copy from the same keystore.
-import { createHash } from 'node:crypto';
+// to their name and version by their own AAD; see keyring.ts.)
+//
+// Replays: a state saved earlier and written back (e.g. the unsealed state over a sealed key) does
+// authenticate. Each state therefore carries its key's incarnation (random, fixed at creation) and a
+// sequence number that every change increments; a node refuses a state older than one it has already
+// seen for that incarnation. A node that never saw the newer state (one started after the replay)
+// cannot tell: the database alone cannot prove freshness.
+import { createHash, randomBytes } from 'node:crypto';
 import type { Barrier } from '../barrier/barrier.js';
 import { UnwrapError } from '../crypto/wrap.js';
 import type { KeyVersionRow } from './types.js';
 
 export interface KeyState {
+  /** Random per key creation (hex): tells a re-created key from an old state of the same name. */
+  incarnation: string;
+  /** 1 at creation, +1 with every change of the state. */
+  sequence: number;
   sealed: boolean;
   minDecryptionVersion: number;
   latestVersion: number;
@@ -36,7 +45,7 @@ function stateContext(name: string): Buffer {
 }
 
 export function sealState(barrier: Barrier, name: string, s: KeyState): Buffer {
-  const json = JSON.stringify({ s: s.sealed, m: s.minDecryptionVersion, l: s.latestVersion, d: s.digest.toString('hex') });
+  const json = JSON.stringify({ i: s.incarnation, n: s.sequence, s: s.sealed, m: s.minDecryptionVersion, l: s.latestVersion, d: s.digest.toString('hex') });
   return barrier.wrap(stateContext(name), Buffer.from(json));
 }
 
@@ -49,12 +58,20 @@ export function openState(barrier: Barrier, name: string, blob: Buffer): KeyStat
     if (e instanceof UnwrapError) throw new KeyIntegrityError(name, 'its state does not authenticate under the root key (edited, or copied from another key)');
     throw e;
   }
-  const v = JSON.parse(json.toString('utf8')) as { s?: unknown; m?: unknown; l?: unknown; d?: unknown };
+  const v = JSON.parse(json.toString('utf8')) as { i?: unknown; n?: unknown; s?: unknown; m?: unknown; l?: unknown; d?: unknown };
   const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (typeof v.s !== 'boolean' || !whole(v.m) || !whole(v.l) || typeof v.d !== 'string' || !/^[0-9a-f]{64}$/.test(v.d) || v.m > v.l) {
+  if (
+    typeof v.i !== 'string' || !whole(v.n) || typeof v.s !== 'boolean' || !whole(v.m) || !whole(v.l) ||
+    typeof v.d !== 'string' || !/^[0-9a-f]{64}$/.test(v.d) || v.m > v.l
+  ) {
     throw new KeyIntegrityError(name, 'its state is malformed');
   }
-  return { sealed: v.s, minDecryptionVersion: v.m, latestVersion: v.l, digest: Buffer.from(v.d, 'hex') };
+  return { incarnation: v.i, sequence: v.n, sealed: v.s, minDecryptionVersion: v.m, latestVersion: v.l, digest: Buffer.from(v.d, 'hex') };
+}
+
+/** The state of a new key (or of one written whole: an import, the schema 1 upgrade). */
+export function firstState(name: string, rows: KeyVersionRow[], s: { sealed: boolean; minDecryptionVersion: number }): KeyState {
+  return { incarnation: randomBytes(8).toString('hex'), sequence: 1, ...s, latestVersion: rows.length, digest: versionsDigest(name, rows) };
 }
 
 /** The digest before version 1. */

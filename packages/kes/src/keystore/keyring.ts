@@ -13,7 +13,7 @@ import type { Barrier } from '../barrier/barrier.js';
 import type { Cipher } from '../crypto/ciphertext.js';
 import { UnwrapError } from '../crypto/wrap.js';
 import { errors, KesError } from '../errors.js';
-import { checkVersions, extendDigest, KeyIntegrityError, openState, sealState, versionsDigest, type KeyState } from './key-state.js';
+import { checkVersions, extendDigest, firstState, KeyIntegrityError, openState, sealState, type KeyState } from './key-state.js';
 import type { KeyStore, KeyVersionRow } from './types.js';
 
 export interface KeyVersion {
@@ -61,6 +61,8 @@ export class KeyRing {
   readonly #barrier: Barrier;
   readonly #onSealEpoch: (epoch: number) => void;
   readonly #cache = new Map<string, Cached>();
+  /** The newest state sequence seen per key incarnation (not secret: kept across seals). */
+  readonly #seen = new Map<string, { incarnation: string; sequence: number }>();
 
   constructor(store: KeyStore, barrier: Barrier, options: KeyRingOptions = {}) {
     this.#store = store;
@@ -75,7 +77,7 @@ export class KeyRing {
     const hmacKey = randomBytes(32);
     try {
       const row = this.#row(name, 1, cipher, key, hmacKey, createdBy);
-      const state = sealState(this.#barrier, name, { sealed: false, minDecryptionVersion: 1, latestVersion: 1, digest: versionsDigest(name, [row]) });
+      const state = sealState(this.#barrier, name, firstState(name, [row], { sealed: false, minDecryptionVersion: 1 }));
       await this.#store.createKey(name, state, row);
     } finally {
       key.fill(0);
@@ -92,8 +94,11 @@ export class KeyRing {
         const { blob, state, entry } = await this.#load(name);
         const cipher = entry.versions.at(-1)?.cipher ?? 'AES256';
         const row = this.#row(name, state.latestVersion + 1, cipher, key, hmacKey, createdBy);
-        const next = sealState(this.#barrier, name, { ...state, latestVersion: row.version, digest: extendDigest(state.digest, row) });
-        if (await this.#store.addVersion(name, blob, next, row)) return row.version;
+        const nextState = { ...state, sequence: state.sequence + 1, latestVersion: row.version, digest: extendDigest(state.digest, row) };
+        if (await this.#store.addVersion(name, blob, sealState(this.#barrier, name, nextState), row)) {
+          this.#checkFresh(name, nextState);
+          return row.version;
+        }
         await backoff(attempt);
       }
       throw busy();
@@ -163,8 +168,10 @@ export class KeyRing {
     for (const { name, legacy: l } of legacy) {
       // Sealed over the rows as they are: a key whose rows were already inconsistent stays refused on use.
       const rows = await this.#store.getVersions(name);
-      const min = Math.min(Math.max(l.minDecryptionVersion, 1), l.latestVersion);
-      states.push({ name, state: sealState(this.#barrier, name, { sealed: l.sealed, minDecryptionVersion: min, latestVersion: l.latestVersion, digest: versionsDigest(name, rows) }) });
+      const min = Math.min(Math.max(l.minDecryptionVersion, 1), rows.length);
+      const state = firstState(name, rows, { sealed: l.sealed, minDecryptionVersion: min });
+      // latest_version as the plain column said: rows that disagree with it stay refused on use
+      states.push({ name, state: sealState(this.#barrier, name, { ...state, latestVersion: Math.max(l.latestVersion, 1) }) });
     }
     await this.#store.completeUpgrade(states);
     return states.length;
@@ -191,6 +198,7 @@ export class KeyRing {
     const cached = this.#cache.get(name);
     if (cached?.blob.equals(row.state)) return cached;
     const state = openState(this.#barrier, name, row.state);
+    this.#checkFresh(name, state);
     const rows = await this.#store.getVersions(name);
     checkVersions(name, state, rows);
     // Unwrapping and caching happen in one synchronous step: a seal in between cannot leave keys behind.
@@ -215,13 +223,27 @@ export class KeyRing {
   async #change(name: string, update: (s: KeyState) => KeyState): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { blob, state } = await this.#load(name);
-      const next = sealState(this.#barrier, name, update(state));
-      const swapped = await this.#store.updateState(name, blob, next);
+      const nextState = { ...update(state), sequence: state.sequence + 1 };
+      const swapped = await this.#store.updateState(name, blob, sealState(this.#barrier, name, nextState));
       this.#drop(name);
-      if (swapped) return;
+      if (swapped) {
+        this.#checkFresh(name, nextState);
+        return;
+      }
       await backoff(attempt);
     }
     throw busy();
+  }
+
+  /** Refuses a state older than one this node already saw for the same incarnation (a replayed row). */
+  #checkFresh(name: string, state: KeyState): void {
+    const seen = this.#seen.get(name);
+    if (seen?.incarnation === state.incarnation && state.sequence < seen.sequence) {
+      throw new KeyIntegrityError(name, `its state is older than one this node already used (sequence ${state.sequence} < ${seen.sequence}): an old row was written back`);
+    }
+    if (!seen || seen.incarnation !== state.incarnation || state.sequence > seen.sequence) {
+      this.#seen.set(name, { incarnation: state.incarnation, sequence: state.sequence });
+    }
   }
 
   #drop(name: string): void {

@@ -186,6 +186,16 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
         await assert.rejects(b.service.generate('t-algo'), integrity);
       });
 
+      test('an older state of the key written back (the unsealed state over the sealed key): refused by a node that saw the newer one', async () => {
+        await a.service.create('t-replay', 'me');
+        const unsealedState = await fx.tamper.readState('t-replay');
+        await a.service.seal('t-replay');
+        await assert.rejects(b.service.generate('t-replay'), is(403, 'key is sealed'));
+        await fx.tamper.writeState('t-replay', unsealedState);
+        await assert.rejects(a.service.generate('t-replay'), integrity);
+        await assert.rejects(b.service.generate('t-replay'), integrity);
+      });
+
       test('the state of another keystore does not open here', async () => {
         await a.service.create('t-foreign', 'me');
         const saved = await fx.tamper.readState('t-foreign');
