@@ -188,9 +188,16 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
       }
       const ready = await b.get('/v1/ready', admin());
       assert.deepEqual([ready.status, ready.body], [503, { message: 'keystore is not available' }]);
+      // A seal still seals the node it reached, and says that the others could not be told.
+      const sealed = await a.put('/v1/sys/seal', admin());
+      assert.equal(sealed.status, 503);
+      assert.match(sealed.body.message, /^this node is sealed, but the keystore did not record the seal/);
+      assert.equal((await sealStatus(a)).sealed, true);
     } finally {
       await cluster.start();
     }
     await eventually('b serves again', async () => (await b.put('/v1/key/generate/sse-default', admin(), {})).status === 200, 15_000);
+    await eventually('a unseals again', async () => (await a.put('/v1/sys/unseal', admin(), { key: a.shares[0] })).status === 200, 15_000);
+    assert.equal((await a.put('/v1/key/generate/sse-default', admin(), {})).status, 200);
   });
 });

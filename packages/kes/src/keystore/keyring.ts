@@ -32,6 +32,11 @@ export interface KeyEntry {
   latestVersion: number;
   /** Ascending by version. */
   versions: KeyVersion[];
+  /**
+   * Set (before its keys are zeroed) when the keyring drops this entry: on seal, delete, or a newer
+   * state. Users check it in the same synchronous turn as they use the keys (KeyService.#withKey).
+   */
+  dropped: boolean;
 }
 
 interface Cached {
@@ -61,8 +66,12 @@ export class KeyRing {
   readonly #barrier: Barrier;
   readonly #onSealEpoch: (epoch: number) => void;
   readonly #cache = new Map<string, Cached>();
-  /** The newest state sequence seen per key incarnation (not secret: kept across seals). */
-  readonly #seen = new Map<string, { incarnation: string; sequence: number }>();
+  /**
+   * The newest state sequence seen per key incarnation (not secret: kept across seals), and when
+   * (`at`, a tick of #clock): only a read that began after that may be held to it.
+   */
+  readonly #seen = new Map<string, { incarnation: string; sequence: number; at: number }>();
+  #clock = 0;
 
   constructor(store: KeyStore, barrier: Barrier, options: KeyRingOptions = {}) {
     this.#store = store;
@@ -96,7 +105,7 @@ export class KeyRing {
         const row = this.#row(name, state.latestVersion + 1, cipher, key, hmacKey, createdBy);
         const nextState = { ...state, sequence: state.sequence + 1, latestVersion: row.version, digest: extendDigest(state.digest, row) };
         if (await this.#store.addVersion(name, blob, sealState(this.#barrier, name, nextState), row)) {
-          this.#checkFresh(name, nextState);
+          this.#remember(name, nextState);
           return row.version;
         }
         await backoff(attempt);
@@ -182,9 +191,25 @@ export class KeyRing {
     for (const name of [...this.#cache.keys()]) this.#drop(name);
   }
 
-  /** Reads, checks and unwraps the key: from the cache when its state is the one just read. */
+  /**
+   * Reads, checks and unwraps the key: from the cache when its state is the one just read. The state
+   * and the versions are two reads: a change committed between them (by another node) makes them
+   * disagree without any tampering, so a disagreement is believed only when the state is unchanged.
+   */
   async #load(name: string): Promise<Cached> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#loadOnce(name);
+      } catch (e) {
+        if (!(e instanceof VersionsChanged)) throw e;
+        if (attempt >= MAX_ATTEMPTS) throw busy();
+      }
+    }
+  }
+
+  async #loadOnce(name: string): Promise<Cached> {
     if (this.#barrier.sealed) throw errors.systemSealed();
+    const readStart = ++this.#clock;
     const { row, sealEpoch } = await this.#store.readState(name);
     this.#onSealEpoch(sealEpoch);
     if (this.#barrier.sealed) throw errors.systemSealed();
@@ -198,9 +223,16 @@ export class KeyRing {
     const cached = this.#cache.get(name);
     if (cached?.blob.equals(row.state)) return cached;
     const state = openState(this.#barrier, name, row.state);
-    this.#checkFresh(name, state);
-    const rows = await this.#store.getVersions(name);
-    checkVersions(name, state, rows);
+    this.#checkFresh(name, state, readStart);
+    // Versions above the state's latest were added after the state was read (their state is newer).
+    const rows = (await this.#store.getVersions(name)).filter((r) => r.version <= state.latestVersion);
+    try {
+      checkVersions(name, state, rows);
+    } catch (e) {
+      const now = (await this.#store.readState(name)).row?.state;
+      if (!now?.equals(row.state)) throw new VersionsChanged();
+      throw e;
+    }
     // Unwrapping and caching happen in one synchronous step: a seal in between cannot leave keys behind.
     const versions: KeyVersion[] = [];
     try {
@@ -212,7 +244,13 @@ export class KeyRing {
       }
       throw e;
     }
-    const entry: KeyEntry = { name, sealed: state.sealed, minDecryptionVersion: state.minDecryptionVersion, latestVersion: state.latestVersion, versions };
+    const entry: KeyEntry = { name, sealed: state.sealed, minDecryptionVersion: state.minDecryptionVersion, latestVersion: state.latestVersion, versions, dropped: false };
+    const again = this.#cache.get(name);
+    if (again?.blob.equals(row.state)) {
+      // A concurrent request unwrapped the same state first: keep its entry (it may be in use) and drop ours.
+      zero(entry);
+      return again;
+    }
     this.#drop(name);
     const fresh = { blob: row.state, state, entry };
     this.#cache.set(name, fresh);
@@ -227,7 +265,7 @@ export class KeyRing {
       const swapped = await this.#store.updateState(name, blob, sealState(this.#barrier, name, nextState));
       this.#drop(name);
       if (swapped) {
-        this.#checkFresh(name, nextState);
+        this.#remember(name, nextState);
         return;
       }
       await backoff(attempt);
@@ -235,24 +273,31 @@ export class KeyRing {
     throw busy();
   }
 
-  /** Refuses a state older than one this node already saw for the same incarnation (a replayed row). */
-  #checkFresh(name: string, state: KeyState): void {
+  /**
+   * Refuses a state older than one this node already saw for the same incarnation (a replayed row),
+   * when the read began after this node saw the newer one: a read already in flight then may
+   * legitimately return the state it replaced.
+   */
+  #checkFresh(name: string, state: KeyState, readStart: number): void {
     const seen = this.#seen.get(name);
-    if (seen?.incarnation === state.incarnation && state.sequence < seen.sequence) {
+    if (seen?.incarnation === state.incarnation && state.sequence < seen.sequence && readStart > seen.at) {
       throw new KeyIntegrityError(name, `its state is older than one this node already used (sequence ${state.sequence} < ${seen.sequence}): an old row was written back`);
     }
+    this.#remember(name, state);
+  }
+
+  /** Notes a state this node read or committed. */
+  #remember(name: string, state: KeyState): void {
+    const seen = this.#seen.get(name);
     if (!seen || seen.incarnation !== state.incarnation || state.sequence > seen.sequence) {
-      this.#seen.set(name, { incarnation: state.incarnation, sequence: state.sequence });
+      this.#seen.set(name, { incarnation: state.incarnation, sequence: state.sequence, at: ++this.#clock });
     }
   }
 
   #drop(name: string): void {
     const cached = this.#cache.get(name);
     if (!cached) return;
-    for (const v of cached.entry.versions) {
-      v.key.fill(0);
-      v.hmacKey.fill(0);
-    }
+    zero(cached.entry);
     this.#cache.delete(name);
   }
 
@@ -283,6 +328,17 @@ export class KeyRing {
       if (e instanceof UnwrapError) throw new KeyIntegrityError(row.name, `version ${row.version} does not unwrap under this name and version (copied from another key, or from another keystore)`);
       throw e;
     }
+  }
+}
+
+/** The key changed between the read of its state and of its versions: read again. */
+class VersionsChanged extends Error {}
+
+function zero(entry: KeyEntry): void {
+  entry.dropped = true;
+  for (const v of entry.versions) {
+    v.key.fill(0);
+    v.hmacKey.fill(0);
   }
 }
 

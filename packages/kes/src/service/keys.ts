@@ -105,53 +105,28 @@ export class KeyService {
   }
 
   async generate(name: string, context?: Uint8Array): Promise<DataKey> {
-    const latest = this.#latest(await this.#usable(name));
-    const plaintext = randomBytesFromPool(32);
-    return { plaintext, ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version: formatVersion(latest.version) };
+    return this.#withKey(name, (entry) => {
+      const latest = this.#latest(entry);
+      const plaintext = randomBytesFromPool(32);
+      return { plaintext, ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version: formatVersion(latest.version) };
+    });
   }
 
   async encrypt(name: string, plaintext: Uint8Array, context?: Uint8Array): Promise<{ ciphertext: Buffer; version: string }> {
     if (plaintext.length > MAX_PLAINTEXT) throw errors.badRequest(`plaintext is too large: at most ${MAX_PLAINTEXT} bytes`);
-    const latest = this.#latest(await this.#usable(name));
-    return { ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version: formatVersion(latest.version) };
+    return this.#withKey(name, (entry) => {
+      const latest = this.#latest(entry);
+      return { ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version: formatVersion(latest.version) };
+    });
   }
 
-  /**
-   * With `version`, decrypts with that version only. Without it, tries the live versions newest
-   * first (authentication picks the right one). A ciphertext that only a version below
-   * min_decryption_version opens is refused with "key version is too old".
-   */
+  /** See decryptWith(). */
   async decrypt(name: string, ciphertext: Uint8Array, context?: Uint8Array, version?: number): Promise<{ plaintext: Buffer; version: string }> {
-    const entry = await this.#usable(name);
-    const min = entry.minDecryptionVersion;
-    if (version !== undefined) {
-      const v = entry.versions.find((x) => x.version === version);
-      if (!v) throw errors.badRequest(`key version ${formatVersion(version)} does not exist`);
-      if (version < min) throw errors.versionTooOld();
-      const plaintext = tryDecrypt(v, ciphertext, context);
-      if (!plaintext) throw errors.notAuthentic();
-      return { plaintext, version: formatVersion(version) };
-    }
-    const newestFirst = [...entry.versions].reverse();
-    for (const v of newestFirst) {
-      if (v.version < min) continue;
-      const plaintext = tryDecrypt(v, ciphertext, context);
-      if (plaintext) return { plaintext, version: formatVersion(v.version) };
-    }
-    for (const v of newestFirst) {
-      if (v.version >= min) continue;
-      const plaintext = tryDecrypt(v, ciphertext, context);
-      if (plaintext) {
-        plaintext.fill(0);
-        throw errors.versionTooOld();
-      }
-    }
-    throw errors.notAuthentic();
+    return this.#withKey(name, (entry) => decryptWith(entry, ciphertext, context, version));
   }
 
   async hmac(name: string, message: Uint8Array): Promise<Buffer> {
-    const latest = this.#latest(await this.#usable(name));
-    return createHmac('sha256', latest.hmacKey).update(message).digest();
+    return this.#withKey(name, (entry) => createHmac('sha256', this.#latest(entry).hmacKey).update(message).digest());
   }
 
   async seal(name: string): Promise<void> {
@@ -208,6 +183,20 @@ export class KeyService {
     return entry;
   }
 
+  /**
+   * Runs `use` on the key's unwrapped versions. `use` is synchronous and runs in the same turn as the
+   * check that the entry is still live: a seal or a newer state read by a concurrent request (which
+   * zero the keys they drop) cannot slip in between, so a zeroed key is never used. A dropped entry
+   * is read again.
+   */
+  async #withKey<T>(name: string, use: (entry: KeyEntry) => T): Promise<T> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.#usable(name);
+      if (!entry.dropped) return use(entry);
+    }
+    throw new KesError(503, 'the key is being changed by other requests: try again');
+  }
+
   #latest(entry: KeyEntry): KeyVersion {
     const latest = entry.versions.find((v) => v.version === entry.latestVersion);
     if (!latest) throw errors.store('read');
@@ -231,6 +220,38 @@ export class KeyService {
       throw errors.store(op);
     }
   }
+}
+
+/**
+ * With `version`, decrypts with that version only. Without it, tries the live versions newest
+ * first (authentication picks the right one). A ciphertext that only a version below
+ * min_decryption_version opens is refused with "key version is too old".
+ */
+function decryptWith(entry: KeyEntry, ciphertext: Uint8Array, context: Uint8Array | undefined, version: number | undefined): { plaintext: Buffer; version: string } {
+  const min = entry.minDecryptionVersion;
+  if (version !== undefined) {
+    const v = entry.versions.find((x) => x.version === version);
+    if (!v) throw errors.badRequest(`key version ${formatVersion(version)} does not exist`);
+    if (version < min) throw errors.versionTooOld();
+    const plaintext = tryDecrypt(v, ciphertext, context);
+    if (!plaintext) throw errors.notAuthentic();
+    return { plaintext, version: formatVersion(version) };
+  }
+  const newestFirst = [...entry.versions].reverse();
+  for (const v of newestFirst) {
+    if (v.version < min) continue;
+    const plaintext = tryDecrypt(v, ciphertext, context);
+    if (plaintext) return { plaintext, version: formatVersion(v.version) };
+  }
+  for (const v of newestFirst) {
+    if (v.version >= min) continue;
+    const plaintext = tryDecrypt(v, ciphertext, context);
+    if (plaintext) {
+      plaintext.fill(0);
+      throw errors.versionTooOld();
+    }
+  }
+  throw errors.notAuthentic();
 }
 
 function tryDecrypt(v: KeyVersion, ciphertext: Uint8Array, context?: Uint8Array): Buffer | undefined {

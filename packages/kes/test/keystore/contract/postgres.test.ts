@@ -1,6 +1,7 @@
 // The keystore contract on PostgreSQL: one throwaway cluster for this file, a fresh database per
 // fixture; two pools on one database stand for two kes nodes.
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresKeyStore } from '../../../src/keystore/postgres-store.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
@@ -41,3 +42,19 @@ if (postgresSkipReason() === false) {
     return { open: () => PostgresKeyStore.open({ url, poolSize: 4 }), tamper, close: () => client.end() };
   });
 }
+
+test('PostgreSQL: nodes starting at the same moment migrate one at a time (advisory lock); the schema is versioned', { skip: postgresSkipReason() }, async () => {
+  cluster ??= await startPostgres();
+  const url = await cluster.createDatabase('migrate_race');
+  const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresKeyStore.open({ url, poolSize: 2 })));
+  try {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query('SELECT version FROM kes_schema_migrations ORDER BY version');
+    await client.end();
+    assert.deepEqual(rows, [{ version: 1 }]);
+    for (const s of stores) assert.equal(await s.sealEpoch(), 0);
+  } finally {
+    for (const s of stores) await s.close();
+  }
+});

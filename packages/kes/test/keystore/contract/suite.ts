@@ -125,6 +125,31 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
       assert.equal((await a.service.generate('k-race')).version, 'v11');
     });
 
+    test('generate under churn (rotations on the other node, a seal in flight): every data key returned decrypts', async () => {
+      await a.service.create('k-churn', 'me');
+      const deks = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          if (i % 10 === 0) await b.service.rotate('k-churn', 'me');
+          return a.service.generate('k-churn');
+        }),
+      );
+      for (const dek of deks) assert.deepEqual((await b.service.decrypt('k-churn', dek.ciphertext)).plaintext, dek.plaintext);
+
+      // A seal while generates are in flight: each one fails with 503 or returns a key that decrypts.
+      const inFlight = Array.from({ length: 20 }, () => a.service.generate('k-churn').catch((e: unknown) => e));
+      await new Promise((r) => setImmediate(r));
+      a.barrier.seal();
+      const outcomes = await Promise.all(inFlight);
+      await a.barrier.unseal(share);
+      for (const o of outcomes) {
+        if (o instanceof KesError) assert.equal(o.status, 503);
+        else {
+          const dek = o as { ciphertext: Buffer; plaintext: Buffer };
+          assert.deepEqual((await b.service.decrypt('k-churn', dek.ciphertext)).plaintext, dek.plaintext);
+        }
+      }
+    });
+
     test('list: bytewise order, prefixes and pages', async () => {
       for (const n of ['L-b', 'L-a', 'L-B', 'L-_', 'L-0', 'Lx']) await a.service.create(n, 'me');
       assert.deepEqual((await b.service.list('L-*')).names, ['L-0', 'L-B', 'L-_', 'L-a', 'L-b']);
