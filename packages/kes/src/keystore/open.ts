@@ -1,11 +1,12 @@
 // The keystore a config names: the one place that knows both implementations.
 import type { KeystoreConfig } from '../config/config.js';
-import { PostgresKeyStore } from './postgres-store.js';
 import { SqliteKeyStore } from './sqlite-store.js';
 import type { KeyStore } from './types.js';
 
 export async function openKeyStore(config: KeystoreConfig): Promise<KeyStore> {
   if (config.sqlite) return new SqliteKeyStore(config.sqlite.path);
+  // `pg` is loaded only when a PostgreSQL keystore is configured (CLI commands start faster without it).
+  const { PostgresKeyStore } = await import('./postgres-store.js');
   const pg = config.postgres;
   return PostgresKeyStore.open({ url: pg.url, poolSize: pg.poolSize, timeoutMs: pg.timeoutMs, listenReconnectMs: pg.listenRetryMs });
 }
