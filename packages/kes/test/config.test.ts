@@ -90,6 +90,20 @@ test('errors name the field and what was expected', () => {
   assert.throws(() => loadConfig(join(dir, 'missing.yml')), /cannot read config file/);
 });
 
+test('keystore: sqlite or postgres (with ${ENV} in the URL and its defaults); exactly one; node name', () => {
+  const pgConfig = parseConfig(
+    { tls: { key: 'k', cert: 'c' }, node: 'kes-2', keystore: { postgres: { url: 'postgres://kes:${PW}@db:5432/kes', seal_poll: '200ms' } } },
+    { baseDir: '/srv', env: { PW: 's3cret' } },
+  );
+  assert.deepEqual(pgConfig.keystore, { postgres: { url: 'postgres://kes:s3cret@db:5432/kes', poolSize: 10, timeoutMs: 5000, sealPollMs: 200, listenRetryMs: 2000 } });
+  assert.equal(pgConfig.node, 'kes-2');
+  const base = 'tls: { key: k, cert: c }\n';
+  rejects(`${base}keystore: { sqlite: { path: db }, postgres: { url: "postgres://h/d" } }\n`, /keystore: expected exactly one of/);
+  rejects(`${base}keystore: { postgres: { url: "mysql://h/d" } }\n`, /keystore\.postgres\.url: expected postgres:\/\/user:password@host:5432\/database/);
+  rejects(`${base}keystore: { postgres: { url: "postgres://h/d", pool_size: 0 } }\n`, /keystore\.postgres\.pool_size/);
+  rejects(`${base}keystore: { postgres: { url: "postgres://h/d", timeout: soon } }\n`, /keystore\.postgres\.timeout: expected a duration/);
+});
+
 test('api timeouts are Go-style durations (or seconds); a bad one names the path', () => {
   for (const [text, seconds] of [['15s', 15], ['1m30s', 90], ['500ms', 0.5], ['2h', 7200], ['0', 0], ['0s', 0], [7, 7], ['1.5s', 1.5]] as const) {
     assert.equal(parseDuration(text), seconds, String(text));
