@@ -2,7 +2,8 @@
 // with a password, and a Unix socket in the same dir), waited for with pg_isready, removed by close().
 // Run as the `postgres` user when the caller is root (postgres refuses root). Fast and unsafe on purpose:
 // no fsync, nothing is meant to survive the process that started it. Used by the tests
-// (packages/gateway/test/helpers/postgres.ts), `npm run cluster` and the cluster benchmark.
+// (packages/gateway/test/helpers/postgres.ts, packages/kes/test/helpers/postgres.ts), `npm run cluster` and the
+// cluster and kes benchmarks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,17 +1,19 @@
-// Starting a kes server from a config: open the keystore, wire barrier → keyring → services →
-// HTTP app, unseal from the development unseal file if one is configured, create the config's
-// keys once unsealed, and listen with mTLS.
+// Starting a kes server from a config: open the keystore (SQLite or PostgreSQL), wire barrier →
+// seal watch → keyring → services → HTTP app, unseal from the development unseal file if one is
+// configured, upgrade an old keystore and create the config's keys once unsealed, and listen with mTLS.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { PolicySet } from './auth/policy.js';
 import { Barrier } from './barrier/barrier.js';
+import { SealWatch } from './barrier/seal-watch.js';
 import { loadConfig, type KesConfig } from './config/config.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import type { AppDeps } from './http/route.js';
 import { KeyRing } from './keystore/keyring.js';
-import { KeyStore } from './keystore/store.js';
+import { openKeyStore, sealPollMs } from './keystore/open.js';
 import { AuditLog } from './log/audit.js';
 import { ErrorLog } from './log/errors.js';
 import { KeyService } from './service/keys.js';
@@ -54,37 +56,48 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   const metrics = new Metrics(startedAt);
   const errorLog = new ErrorLog(config.log.error, () => metrics.errorEvent());
   const log = errorLog.logger;
-  const store = new KeyStore(config.keystore.sqlite.path);
-  const barrier = new Barrier(store);
-  const ring = new KeyRing(store, barrier);
+  const store = await openKeyStore(config.keystore);
+  const barrier = await Barrier.open(store);
+  const watch = new SealWatch(store, barrier, log, { pollMs: sealPollMs(config.keystore) });
+  const ring = new KeyRing(store, barrier, { onSealEpoch: (epoch) => watch.observe(epoch) });
   const keys = new KeyService(ring, barrier, log);
-  const system = new SystemService(barrier);
+  const system = new SystemService(barrier, watch, log);
   const audit = new AuditLog(
     config.log.audit,
     () => metrics.auditEvent(),
     (e) => log.error({ file: config.log.audit, err: e.message }, 'cannot write the audit log'),
   );
 
-  const ensureConfiguredKeys = () => {
+  const ensureConfiguredKeys = async () => {
     const createdBy = options.systemIdentity ?? config.admin.identity ?? '';
     for (const { name } of config.keys) {
       try {
-        if (keys.ensure(name, createdBy)) log.info({ key: name }, 'created key listed in the config');
+        if (await keys.ensure(name, createdBy)) log.info({ key: name }, 'created key listed in the config');
       } catch (e) {
         log.error({ key: name, err: (e as Error).message }, 'could not create key listed in the config');
       }
     }
   };
+  // A SQLite keystore of schema version 1 gets sealed key states at its first unseal (sqlite-store.ts).
+  barrier.onUnseal(async () => {
+    try {
+      const upgraded = await ring.upgrade();
+      if (upgraded > 0) log.info({ keys: upgraded }, 'upgraded the keystore to schema version 2: key states are now sealed under the root key');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'could not upgrade the keystore to sealed key states; its keys are refused until an unseal upgrades it');
+    }
+  });
   barrier.onUnseal(ensureConfiguredKeys);
   barrier.onUnseal(() => log.info('system unsealed'));
   barrier.onSeal(() => log.info('system sealed'));
 
   try {
-    if (config.unseal) await unsealFromFile(barrier, config.unseal.file, log);
-    else if (!barrier.initialized) log.warn(`keystore ${store.path} is not initialized: run \`kes init\`, then unseal`);
+    if (config.unseal) await unsealFromFile(barrier, watch, config.unseal.file, log);
+    else if (!barrier.initialized) log.warn(`keystore ${store.description} is not initialized: run \`kes init\`, then unseal`);
     else log.info('system is sealed: submit the unseal shares (`kes unseal`)');
   } catch (e) {
-    store.close();
+    watch.stop();
+    await store.close();
     throw e;
   }
 
@@ -118,6 +131,8 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   });
   const bound = server.address() as AddressInfo;
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  // Every node writes its own audit log; its lines name the node.
+  audit.node = config.node ?? `${hostname()}:${bound.port}`;
   log.info({ address: `${host}:${bound.port}` }, 'kes server listening');
 
   const reload = (next?: KesConfig): KesConfig => {
@@ -130,7 +145,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     deps.skipAuth = skipAuthPaths(fresh);
     deps.timeouts = routeTimeouts(fresh);
     config = { ...fresh, address: config.address, host: config.host, port: config.port, keystore: config.keystore };
-    if (!barrier.sealed) ensureConfiguredKeys();
+    if (!barrier.sealed) void ensureConfiguredKeys();
     log.info('configuration reloaded (policies, certificates, keys)');
     return config;
   };
@@ -158,10 +173,11 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
+        watch.stop();
         barrier.seal();
         errorLog.close();
         await audit.close();
-        store.close();
+        await store.close();
       })()),
   };
 }
@@ -194,7 +210,7 @@ function readPem(path: string, field: string): Buffer {
 }
 
 /** Development only: unseal with the shares in `file` (one per line). */
-async function unsealFromFile(barrier: Barrier, file: string, log: { warn(msg: string): void }): Promise<void> {
+async function unsealFromFile(barrier: Barrier, watch: SealWatch, file: string, log: { warn(msg: string): void }): Promise<void> {
   log.warn(`unsealing from ${file}: keeping unseal shares next to the server is for development only`);
   if (!barrier.initialized) throw new Error(`cannot unseal from ${file}: the keystore is not initialized (run \`kes init\` first)`);
   let text: string;
@@ -207,7 +223,7 @@ async function unsealFromFile(barrier: Barrier, file: string, log: { warn(msg: s
   for (const share of shares) {
     if (!barrier.sealed) break;
     try {
-      await barrier.unseal(share);
+      await watch.unseal(() => barrier.unseal(share));
     } catch (e) {
       throw new Error(`unseal file ${file}: ${(e as Error).message}`);
     }

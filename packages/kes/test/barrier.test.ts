@@ -4,14 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Barrier } from '../src/barrier/barrier.js';
-import { KeyStore } from '../src/keystore/store.js';
+import { SqliteKeyStore } from '../src/keystore/sqlite-store.js';
 import { KesError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';
 
 const dir = tempDir();
 let counter = 0;
-function freshStore(): KeyStore {
-  return new KeyStore(join(dir, `store-${counter++}.db`));
+function freshStore(): SqliteKeyStore {
+  return new SqliteKeyStore(join(dir, `store-${counter++}.db`));
 }
 
 function subsets<T>(items: T[], k: number): T[][] {
@@ -27,7 +27,7 @@ async function rejects400(p: Promise<unknown>): Promise<void> {
 
 test('3-of-5: every 3-subset unseals, in any order; 2 shares do not', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const shares = await barrier.initialize(5, 3);
   assert.equal(shares.length, 5);
   assert.equal(new Set(shares).size, 5);
@@ -42,7 +42,7 @@ test('3-of-5: every 3-subset unseals, in any order; 2 shares do not', async () =
     const wrapped = barrier.wrap(Buffer.from('aad'), Buffer.from('value'));
     barrier.seal();
     // A reopened barrier (same file) unseals with the same shares and opens what was wrapped.
-    const again = new Barrier(store);
+    const again = await Barrier.open(store);
     for (const share of set) await again.unseal(share);
     assert.deepEqual(again.unwrap(Buffer.from('aad'), wrapped), Buffer.from('value'));
     again.seal();
@@ -55,12 +55,12 @@ test('3-of-5: every 3-subset unseals, in any order; 2 shares do not', async () =
     assert.equal(s2.sealed, true);
     barrier.resetUnseal();
   }
-  store.close();
+  await store.close();
 });
 
 test('a duplicate share is counted once and cannot stand in for a missing one', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const shares = await barrier.initialize(3, 2);
   assert.equal((await barrier.unseal(shares[0]!)).progress, 1);
   assert.equal((await barrier.unseal(shares[0]!)).progress, 1);
@@ -68,14 +68,14 @@ test('a duplicate share is counted once and cannot stand in for a missing one', 
   assert.equal(barrier.sealed, true);
   await barrier.unseal(shares[2]!);
   assert.equal(barrier.sealed, false);
-  store.close();
+  await store.close();
 });
 
 test('shares from another init, or mixed with it, are refused and progress resets', async () => {
   const storeA = freshStore();
   const storeB = freshStore();
-  const a = new Barrier(storeA);
-  const b = new Barrier(storeB);
+  const a = await Barrier.open(storeA);
+  const b = await Barrier.open(storeB);
   const sharesA = await a.initialize(3, 2);
   const sharesB = await b.initialize(3, 2);
   // all foreign
@@ -97,30 +97,30 @@ test('shares from another init, or mixed with it, are refused and progress reset
   await a.unseal(sharesA[1]!);
   await a.unseal(sharesA[2]!);
   assert.equal(a.sealed, false);
-  storeA.close();
-  storeB.close();
+  await storeA.close();
+  await storeB.close();
 });
 
 test('malformed shares are a 400 that names the expected form, without touching progress', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const shares = await barrier.initialize(2, 2);
   await barrier.unseal(shares[0]!);
   for (const bad of ['', 'zz', shares[1]!.slice(2), `${shares[1]!}00`]) {
     await assert.rejects(barrier.unseal(bad), (e: unknown) => e instanceof KesError && e.status === 400 && /66 hexadecimal/.test(e.message));
   }
   assert.equal(barrier.status().progress, 1);
-  store.close();
+  await store.close();
 });
 
 test('1-of-1: the single share unseals (the unseal key itself, with x = 0)', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const [share] = await barrier.initialize(1, 1);
   assert.match(share!, /^[0-9a-f]{64}00$/);
   await barrier.unseal(share!);
   assert.equal(barrier.sealed, false);
-  store.close();
+  await store.close();
 });
 
 test('N and T are validated: 1 ≤ T ≤ N ≤ 255 and T ≥ 2 when N > 1', async () => {
@@ -135,18 +135,18 @@ test('N and T are validated: 1 ≤ T ≤ N ≤ 255 and T ≥ 2 when N > 1', asyn
 
 test('a second init is refused and keeps the first root key', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const shares = await barrier.initialize(1, 1);
   await assert.rejects(barrier.initialize(1, 1), /already initialized/);
-  await assert.rejects(new Barrier(store).initialize(3, 2), /already initialized/);
+  await assert.rejects((await Barrier.open(store)).initialize(3, 2), /already initialized/);
   await barrier.unseal(shares[0]!);
   assert.equal(barrier.sealed, false);
-  store.close();
+  await store.close();
 });
 
 test('seal is idempotent, drops the root key and notifies listeners; wrap then says sealed', async () => {
   const store = freshStore();
-  const barrier = new Barrier(store);
+  const barrier = await Barrier.open(store);
   const [share] = await barrier.initialize(1, 1);
   let notified = 0;
   barrier.onSeal(() => notified++);
@@ -158,7 +158,7 @@ test('seal is idempotent, drops the root key and notifies listeners; wrap then s
   assert.equal(notified, 2);
   assert.throws(() => barrier.wrap(Buffer.from('x'), Buffer.from('y')), (e: unknown) => e instanceof KesError && e.status === 503 && e.message === 'system is sealed');
   assert.throws(() => barrier.unwrap(Buffer.from('x'), w), /system is sealed/);
-  store.close();
+  await store.close();
 });
 
 test('unseal before init is refused', async () => {

@@ -53,7 +53,7 @@ keys: [ { name: sse-default } ]
   assert.equal(c.admin.identity, ID_A);
   assert.deepEqual(c.tls, { key: join(dir, 'certs/server.key'), cert: '/abs/server.crt', ca: join(dir, 'ca.crt'), auth: false });
   assert.deepEqual(c.policy.gateway, { allow: ['/v1/key/generate/*', '/v1/key/decrypt/*'], deny: [], identities: [ID_B.toLowerCase()] });
-  assert.equal(c.keystore.sqlite.path, join(dir, 'data/kes.db'));
+  assert.equal(c.keystore.sqlite?.path, join(dir, 'data/kes.db'));
   assert.deepEqual(c.unseal, { file: join(dir, 'dev-unseal.key') });
   assert.deepEqual(c.log, { error: true, audit: join(dir, 'data/audit.log') });
   assert.deepEqual(c.keys, [{ name: 'sse-default' }]);
@@ -88,6 +88,20 @@ test('errors name the field and what was expected', () => {
   rejects('tls: { key: k, cert: c, auth: on }\nkeystore: { sqlite: { path: db } }\n', /tls\.ca: required when tls\.auth is on/);
   rejects('tls: [\n', /not valid YAML/);
   assert.throws(() => loadConfig(join(dir, 'missing.yml')), /cannot read config file/);
+});
+
+test('keystore: sqlite or postgres (with ${ENV} in the URL and its defaults); exactly one; node name', () => {
+  const pgConfig = parseConfig(
+    { tls: { key: 'k', cert: 'c' }, node: 'kes-2', keystore: { postgres: { url: 'postgres://kes:${PW}@db:5432/kes', seal_poll: '200ms' } } },
+    { baseDir: '/srv', env: { PW: 's3cret' } },
+  );
+  assert.deepEqual(pgConfig.keystore, { postgres: { url: 'postgres://kes:s3cret@db:5432/kes', poolSize: 10, timeoutMs: 5000, sealPollMs: 200, listenRetryMs: 2000 } });
+  assert.equal(pgConfig.node, 'kes-2');
+  const base = 'tls: { key: k, cert: c }\n';
+  rejects(`${base}keystore: { sqlite: { path: db }, postgres: { url: "postgres://h/d" } }\n`, /keystore: expected exactly one of/);
+  rejects(`${base}keystore: { postgres: { url: "mysql://h/d" } }\n`, /keystore\.postgres\.url: expected postgres:\/\/user:password@host:5432\/database/);
+  rejects(`${base}keystore: { postgres: { url: "postgres://h/d", pool_size: 0 } }\n`, /keystore\.postgres\.pool_size/);
+  rejects(`${base}keystore: { postgres: { url: "postgres://h/d", timeout: soon } }\n`, /keystore\.postgres\.timeout: expected a duration/);
 });
 
 test('api timeouts are Go-style durations (or seconds); a bad one names the path', () => {

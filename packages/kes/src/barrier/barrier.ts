@@ -22,9 +22,9 @@ export interface BarrierRecord {
 }
 
 export interface BarrierStorage {
-  loadBarrier(): BarrierRecord | undefined;
-  /** Must fail if a record already exists (a second init is refused). */
-  saveBarrier(record: BarrierRecord): void;
+  loadBarrier(): Promise<BarrierRecord | undefined>;
+  /** Must fail with alreadyInitialized if a record already exists (a second init is refused). */
+  saveBarrier(record: BarrierRecord): Promise<void>;
 }
 
 export interface SealStatus {
@@ -43,13 +43,19 @@ export class Barrier {
   #rootKey: Buffer | undefined;
   #pending: Buffer[] = [];
   #sealListeners: Array<() => void> = [];
-  #unsealListeners: Array<() => void> = [];
+  #unsealListeners: Array<() => void | Promise<void>> = [];
   // Unseal rebuilds keys asynchronously; serialize calls so shares are counted one at a time.
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(storage: BarrierStorage) {
+  /** `record`: what the storage holds (see open()); undefined for a keystore not initialized yet. */
+  constructor(storage: BarrierStorage, record?: BarrierRecord) {
     this.#storage = storage;
-    this.#record = storage.loadBarrier();
+    this.#record = record;
+  }
+
+  /** A barrier over `storage` with its record loaded. */
+  static async open(storage: BarrierStorage): Promise<Barrier> {
+    return new Barrier(storage, await storage.loadBarrier());
   }
 
   get initialized(): boolean {
@@ -75,14 +81,17 @@ export class Barrier {
     this.#sealListeners.push(listener);
   }
 
-  /** Called (synchronously) each time the barrier becomes unsealed. */
-  onUnseal(listener: () => void): void {
+  /**
+   * Called each time the barrier becomes unsealed, in order, before the unseal call returns (an
+   * async listener is awaited; listeners handle their own errors).
+   */
+  onUnseal(listener: () => void | Promise<void>): void {
     this.#unsealListeners.push(listener);
   }
 
   async initialize(shares: number, threshold: number): Promise<string[]> {
     validateSharing(shares, threshold);
-    if (this.#record ?? this.#storage.loadBarrier()) throw errors.alreadyInitialized();
+    if (this.#record ?? (await this.#storage.loadBarrier())) throw errors.alreadyInitialized();
     const rootKey = randomBytes(32);
     const unsealKey = randomBytes(UNSEAL_KEY_SIZE);
     try {
@@ -93,7 +102,7 @@ export class Barrier {
         shares,
         initializedAt: new Date().toISOString(),
       };
-      this.#storage.saveBarrier(record);
+      await this.#storage.saveBarrier(record);
       this.#record = record;
       return encoded;
     } finally {
@@ -109,7 +118,8 @@ export class Barrier {
   }
 
   async #unsealOne(text: string): Promise<SealStatus> {
-    const record = this.#record;
+    // Another node (or `kes init`) may have initialized the shared keystore since this one started.
+    const record = (this.#record ??= await this.#storage.loadBarrier());
     if (!record) throw errors.notInitialized();
     if (!this.sealed) return this.status();
     const share = parseShare(text);
@@ -132,7 +142,13 @@ export class Barrier {
       unsealKey?.fill(0);
       this.#clearPending();
     }
-    for (const listener of this.#unsealListeners) listener();
+    for (const listener of this.#unsealListeners) {
+      try {
+        await listener();
+      } catch {
+        // listeners report their own failures
+      }
+    }
     return this.status();
   }
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { KeyStore } from '../keystore/store.js';
+import { SqliteKeyStore } from '../keystore/sqlite-store.js';
 import { CliError } from './output.js';
 
 export interface BackupResult {
@@ -21,7 +21,7 @@ export interface BackupResult {
   initializedAt: string;
 }
 
-export function backupStore(dbPath: string, outPath: string): BackupResult {
+export async function backupStore(dbPath: string, outPath: string): Promise<BackupResult> {
   const source = resolve(dbPath);
   const out = resolve(outPath);
   if (existsSync(out)) throw new CliError(`refusing to overwrite ${out}: choose a new file for the backup`);
@@ -30,7 +30,7 @@ export function backupStore(dbPath: string, outPath: string): BackupResult {
   try {
     closeSync(openSync(tmp, 'wx', 0o600)); // VACUUM INTO fills an empty file and keeps its mode
     snapshot(source, tmp);
-    const summary = inspect(tmp, source);
+    const summary = await inspect(tmp, source);
     syncFile(tmp);
     try {
       linkSync(tmp, out);
@@ -68,19 +68,19 @@ function snapshot(source: string, target: string): void {
 }
 
 /** Opens the copy the way kes will (schema version, barrier record) and counts its keys. */
-function inspect(copy: string, source: string): Omit<BackupResult, 'source' | 'out' | 'bytes'> {
-  const store = new KeyStore(copy);
+async function inspect(copy: string, source: string): Promise<Omit<BackupResult, 'source' | 'out' | 'bytes'>> {
+  const store = new SqliteKeyStore(copy);
   try {
-    const barrier = store.loadBarrier();
+    const barrier = await store.loadBarrier();
     if (!barrier) throw new CliError(`the copy of ${source} has no root key record; the backup was not written`);
     return {
-      keys: store.listNames('', '', Number.MAX_SAFE_INTEGER).length,
+      keys: (await store.listNames('', '', Number.MAX_SAFE_INTEGER)).length,
       threshold: barrier.threshold,
       shares: barrier.shares,
       initializedAt: barrier.initializedAt,
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -5,8 +5,9 @@
 import { CompactEncrypt, compactDecrypt, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import type { Barrier } from '../barrier/barrier.js';
+import { firstState, sealState } from '../keystore/key-state.js';
 import { wrapContext, type KeyRing } from '../keystore/keyring.js';
-import type { KeyStore, KeyVersionRow } from '../keystore/store.js';
+import type { KeyStore, KeyVersionRow } from '../keystore/types.js';
 import { isValidName, parseListPrefix, validateName } from '../service/names.js';
 import { CliError } from './output.js';
 
@@ -52,24 +53,25 @@ export type Bundle = z.infer<typeof bundleSchema>;
 export type BundleKey = z.infer<typeof keySchema>;
 
 /** Names matching any of `patterns` (exact names, or prefixes ending in '*'), sorted, without duplicates. */
-export function matchNames(store: KeyStore, patterns: string[]): string[] {
+export async function matchNames(store: KeyStore, patterns: string[]): Promise<string[]> {
   const names = new Set<string>();
   for (const p of patterns) {
     if (p.endsWith('*')) {
-      for (const n of store.listNames(parseListPrefix(p), '', Number.MAX_SAFE_INTEGER)) names.add(n);
+      for (const n of await store.listNames(parseListPrefix(p), '', Number.MAX_SAFE_INTEGER)) names.add(n);
     } else {
       validateName(p);
-      if (store.getState(p)) names.add(p);
+      if ((await store.readState(p)).row) names.add(p);
     }
   }
   return [...names].sort();
 }
 
 /** The named keys with every version unwrapped (the barrier must be unsealed). */
-export function collectKeys(ring: KeyRing, names: string[]): BundleKey[] {
-  return names.map((name) => {
-    const entry = ring.get(name);
-    return {
+export async function collectKeys(ring: KeyRing, names: string[]): Promise<BundleKey[]> {
+  const keys: BundleKey[] = [];
+  for (const name of names) {
+    const entry = await ring.get(name);
+    keys.push({
       name,
       sealed: entry.sealed,
       min_decryption_version: entry.minDecryptionVersion,
@@ -82,8 +84,9 @@ export function collectKeys(ring: KeyRing, names: string[]): BundleKey[] {
         created_at: v.createdAt,
         created_by: v.createdBy,
       })),
-    };
-  });
+    });
+  }
+  return keys;
 }
 
 // The bundle's JSON holds key material in strings, which cannot be wiped; the buffer that
@@ -139,12 +142,13 @@ export interface ImportResult {
 }
 
 /**
- * Writes the bundle's keys, wrapped under this store's root key. Existing names are refused (nothing is
- * written) unless `force`, which replaces them. Each key is one transaction (KeyStore.importKey): a crash or a
- * failure leaves that key as it was before, never half-written.
+ * Writes the bundle's keys, wrapped under this store's root key, each with its state sealed over its
+ * versions. Existing names are refused (nothing is written) unless `force`, which replaces them. Each key
+ * is one transaction (KeyStore.importKey): a crash or a failure leaves that key as it was before.
  */
-export function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[], options: { force?: boolean } = {}): ImportResult {
-  const existing = keys.filter((k) => store.getState(k.name)).map((k) => k.name);
+export async function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[], options: { force?: boolean } = {}): Promise<ImportResult> {
+  const existing: string[] = [];
+  for (const k of keys) if ((await store.readState(k.name)).row) existing.push(k.name);
   if (existing.length && !options.force) {
     throw new CliError(`keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`);
   }
@@ -152,7 +156,8 @@ export function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[],
   for (const k of keys) {
     try {
       const rows = k.versions.map((v) => wrappedRow(barrier, k.name, v));
-      store.importKey({ name: k.name, sealed: k.sealed, minDecryptionVersion: k.min_decryption_version }, rows, options.force === true);
+      const state = sealState(barrier, k.name, firstState(k.name, rows, { sealed: k.sealed, minDecryptionVersion: k.min_decryption_version }));
+      await store.importKey(k.name, state, rows, options.force === true);
     } catch (e) {
       throw new CliError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);
     }

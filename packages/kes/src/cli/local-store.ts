@@ -1,37 +1,42 @@
-// Direct access to a keystore file for the commands that move key material (export, import):
-// the file from the config, its barrier unsealed in this process with the operator's shares.
-// The server may keep running: SQLite in WAL mode lets both processes read and write.
+// Direct access to a keystore for the commands that move key material (export, import): the
+// keystore from the config, its barrier unsealed in this process with the operator's shares. The
+// servers may keep running: SQLite in WAL mode lets both processes read and write, PostgreSQL too,
+// and servers read each key's state per operation, so they see the change at once.
 import { existsSync } from 'node:fs';
 import { Barrier } from '../barrier/barrier.js';
 import type { KesConfig } from '../config/config.js';
 import { KesError } from '../errors.js';
 import { KeyRing } from '../keystore/keyring.js';
-import { KeyStore } from '../keystore/store.js';
+import { describeKeystore, openKeyStore } from '../keystore/open.js';
+import type { KeyStore } from '../keystore/types.js';
 import { CliError } from './output.js';
 
 export interface LocalStore {
+  /** What and where, for messages. */
   path: string;
   store: KeyStore;
   barrier: Barrier;
   ring: KeyRing;
-  /** Seals (zeroing the root key and cached master keys) and closes the file. */
-  close(): void;
+  /** Seals (zeroing the root key and cached master keys) and closes the keystore. */
+  close(): Promise<void>;
 }
 
 /** Opens the config's keystore and unseals it with shares from `nextShare` (undefined: no more). */
 export async function openUnsealed(config: KesConfig, nextShare: (progress: number, threshold: number) => Promise<string | undefined>): Promise<LocalStore> {
-  const path = config.keystore.sqlite.path;
-  if (!existsSync(path)) throw new CliError(`keystore ${path} does not exist: check keystore.sqlite.path in the config`);
-  const store = new KeyStore(path);
-  const barrier = new Barrier(store);
+  const file = config.keystore.sqlite?.path;
+  if (file !== undefined && !existsSync(file)) throw new CliError(`keystore ${file} does not exist: check keystore.sqlite.path in the config`);
+  const path = file ?? describeKeystore(config.keystore);
+  const store = await openKeyStore(config.keystore);
+  const barrier = await Barrier.open(store);
+  const ring = new KeyRing(store, barrier);
   const local: LocalStore = {
     path,
     store,
     barrier,
-    ring: new KeyRing(store, barrier),
-    close: () => {
+    ring,
+    close: async () => {
       barrier.seal();
-      store.close();
+      await store.close();
     },
   };
   try {
@@ -46,9 +51,11 @@ export async function openUnsealed(config: KesConfig, nextShare: (progress: numb
         throw e instanceof KesError ? new CliError(e.message) : e;
       }
     }
+    // A SQLite keystore of schema version 1 is upgraded to sealed key states before anything is written.
+    await ring.upgrade();
     return local;
   } catch (e) {
-    local.close();
+    await local.close();
     throw e;
   }
 }

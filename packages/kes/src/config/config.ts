@@ -30,7 +30,10 @@ export interface KesConfig {
     auth: boolean;
   };
   policy: Record<string, PolicyConfig>;
-  keystore: { sqlite: { path: string } };
+  /** Exactly one of the two. */
+  keystore: KeystoreConfig;
+  /** This node's name in its audit log (config `node`; default hostname:port). */
+  node: string | undefined;
   /** Development only: a file of unseal shares, one per line. */
   unseal: { file: string } | undefined;
   log: {
@@ -49,6 +52,24 @@ export interface KesConfig {
   /** The file this config was read from, if any. */
   source: string | undefined;
 }
+
+export type KeystoreConfig =
+  | { sqlite: { path: string }; postgres?: undefined }
+  | {
+      sqlite?: undefined;
+      postgres: {
+        /** postgres://user:password@host:5432/database */
+        url: string;
+        /** Pooled connections at most (default 10). */
+        poolSize: number;
+        /** Connect and statement timeout, ms (default 5000). */
+        timeoutMs: number;
+        /** How often a node reads the cluster's seal epoch besides LISTEN/NOTIFY, ms (default 500). */
+        sealPollMs: number;
+        /** How long a node waits before re-opening a broken LISTEN connection, ms (default 2000). */
+        listenRetryMs: number;
+      };
+    };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -73,6 +94,16 @@ const pattern = z
   .refine((s) => s.startsWith('/'), { message: "expected an API path pattern starting with '/', such as /v1/key/generate/*" });
 
 const path = z.string({ error: 'expected a file path' }).min(1, { message: 'expected a file path' });
+
+/** A duration (15s, 500ms) as milliseconds, more than 0. */
+const duration = z.unknown().transform((v, ctx) => {
+  const seconds = parseDuration(v);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 5s or 500ms; got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return Math.round(seconds * 1000);
+});
 
 const schema = z
   .object({
@@ -104,10 +135,31 @@ const schema = z
       )
       .nullish()
       .transform((v) => v ?? {}),
-    keystore: z.object(
-      { sqlite: z.object({ path }, { error: 'expected a mapping with `path`' }) },
-      { error: 'expected `keystore: { sqlite: { path: <file> } }`' },
-    ),
+    node: z.string({ error: 'expected a name for this kes node, e.g. kes-1' }).min(1).optional(),
+    keystore: z
+      .object(
+        {
+          sqlite: z.object({ path }, { error: 'expected a mapping with `path`' }).strict().optional(),
+          postgres: z
+            .object(
+              {
+                url: z.string({ error: 'expected postgres://user:password@host:5432/database' }).regex(/^postgres(ql)?:\/\//, { message: 'expected postgres://user:password@host:5432/database' }),
+                pool_size: z.number({ error: 'expected a number of connections, 1 to 100' }).int().min(1).max(100).optional(),
+                timeout: duration.optional(),
+                seal_poll: duration.optional(),
+                listen_retry: duration.optional(),
+              },
+              { error: 'expected a mapping with `url`' },
+            )
+            .strict()
+            .optional(),
+        },
+        { error: 'expected `keystore: { sqlite: { path: <file> } }` or `keystore: { postgres: { url: postgres://… } }`' },
+      )
+      .strict()
+      .refine((k) => (k.sqlite === undefined) !== (k.postgres === undefined), {
+        message: 'expected exactly one of `keystore: { sqlite: { path: <file> } }` or `keystore: { postgres: { url: postgres://… } }`',
+      }),
     unseal: z.object({ file: path }, { error: 'expected a mapping with `file`' }).nullish(),
     log: z
       .object({
@@ -204,7 +256,18 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
     admin: { identity: adminIdentity },
     tls: { key: at(c.tls.key), cert: at(c.tls.cert), ca: c.tls.ca ? at(c.tls.ca) : undefined, auth: c.tls.auth },
     policy: c.policy,
-    keystore: { sqlite: { path: at(c.keystore.sqlite.path) } },
+    keystore: c.keystore.sqlite
+      ? { sqlite: { path: at(c.keystore.sqlite.path) } }
+      : {
+          postgres: {
+            url: c.keystore.postgres!.url,
+            poolSize: c.keystore.postgres!.pool_size ?? 10,
+            timeoutMs: c.keystore.postgres!.timeout ?? 5_000,
+            sealPollMs: c.keystore.postgres!.seal_poll ?? 500,
+            listenRetryMs: c.keystore.postgres!.listen_retry ?? 2_000,
+          },
+        },
+    node: c.node,
     unseal: c.unseal ? { file: at(c.unseal.file) } : undefined,
     log: {
       error: c.log?.error ?? true,

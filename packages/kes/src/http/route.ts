@@ -2,7 +2,7 @@
 // read plain values from the context, call the service, and return what to render.
 import type { Request, Response } from 'express';
 import type { PolicySet } from '../auth/policy.js';
-import type { KeyStore } from '../keystore/store.js';
+import type { KeyStore } from '../keystore/types.js';
 import type { AuditLog } from '../log/audit.js';
 import type { ErrorLog } from '../log/errors.js';
 import type { KeyService } from '../service/keys.js';

@@ -11,6 +11,8 @@ import { dirname } from 'node:path';
 
 export interface AuditEvent {
   time: string;
+  /** The kes node that served the request (several nodes may share one keystore). */
+  node?: string;
   identity: string;
   ip: string;
   method: string;
@@ -28,6 +30,8 @@ export class AuditLog {
   readonly #stdout: boolean;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onEvent: () => void;
+  /** Set once the server knows its address; added to every line as `node`. */
+  node: string | undefined;
   #pending: string[] = [];
   #flushScheduled = false;
   /** Settles when every batch handed to the stream so far has been written. */
@@ -47,6 +51,7 @@ export class AuditLog {
   write(event: AuditEvent): void {
     // The nested request/response objects are KES's own audit shape, for KES tooling.
     const line = `${JSON.stringify({
+      ...(this.node !== undefined && event.node === undefined ? { node: this.node } : {}),
       ...event,
       request: { ip: event.ip, path: event.path, identity: event.identity },
       response: { code: event.status, time: Math.round(event.latency_ms * 1000) },

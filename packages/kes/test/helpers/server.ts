@@ -1,5 +1,7 @@
-// A real kes server for a test file: PEM files and SQLite in a temp dir, a config built the way
-// the YAML loader builds it, `kes init` shares, and supertest helpers that speak mTLS.
+// A real kes server for a test file: PEM files and SQLite (or a PostgreSQL URL) in a temp dir, a
+// config built the way the YAML loader builds it, `kes init` shares, and supertest helpers that
+// speak mTLS. Several nodes over one PostgreSQL keystore: start the first, then the others with
+// `join: first.shares` (no second init; the same shares unseal them).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -19,6 +21,16 @@ export interface TestServerOptions {
   keys?: string[];
   policy?: Record<string, { allow?: string[]; deny?: string[]; identities?: string[] }>;
   api?: Record<string, { skip_auth?: boolean; timeout?: string }>;
+  /** A PostgreSQL keystore at this URL instead of SQLite. */
+  postgres?: string;
+  /** Seal poll interval of a PostgreSQL keystore (e.g. '200ms', '1h'). */
+  sealPoll?: string;
+  /** How long a broken LISTEN connection waits before reconnecting (e.g. '1h'). */
+  listenRetry?: string;
+  /** Join an initialized keystore: no init; these shares go into the unseal file (unless sealed). */
+  join?: string[];
+  /** The node name in audit lines. */
+  node?: string;
 }
 
 export interface TestServer {
@@ -62,7 +74,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           identities: [pki.restricted.identity, pki.issued.identity, pki.foreign.identity],
         },
       },
-      keystore: { sqlite: { path: 'data/kes.db' } },
+      keystore: options.postgres
+        ? { postgres: { url: options.postgres, timeout: '3s', ...(options.sealPoll ? { seal_poll: options.sealPoll } : {}), ...(options.listenRetry ? { listen_retry: options.listenRetry } : {}) } }
+        : { sqlite: { path: 'data/kes.db' } },
+      ...(options.node ? { node: options.node } : {}),
       ...(options.sealed ? {} : { unseal: { file: 'unseal.key' } }),
       log: { error: 'off', audit: options.audit === 'off' ? 'off' : 'data/audit.log' },
       keys: (options.keys ?? []).map((name) => ({ name })),
@@ -70,7 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     { baseDir: dir },
   );
-  const { shares } = await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 });
+  const shares = options.join ?? (await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 })).shares;
   if (!options.sealed) writeFileSync(join(dir, 'unseal.key'), `${shares.join('\n')}\n`);
   const as = (t: request.Test, who?: Client) => (who ? t.key(who.key).cert(who.cert).ca(pki.ca.cert) : t.ca(pki.ca.cert));
   const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.send(body as object));
@@ -80,7 +95,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dir,
     config,
     shares,
-    dbPath: config.keystore.sqlite.path,
+    dbPath: config.keystore.sqlite?.path ?? '',
     auditPath: join(dir, 'data/audit.log'),
     get: (p, who) => as(request(ts.srv.server).get(p), who),
     put: (p, who, body) => withBody(as(request(ts.srv.server).put(p), who), body),

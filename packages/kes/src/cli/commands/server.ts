@@ -35,24 +35,27 @@ export function serverCommand(): Command {
 export function initCommand(): Command {
   return new Command('init')
     .description('create the root key of a new keystore and print the unseal shares (once)')
-    .requiredOption('--config <file>', 'kes config (YAML); its keystore.sqlite.path is initialized')
+    .requiredOption('--config <file>', 'kes config (YAML); its keystore (sqlite or postgres) is initialized, once for all nodes')
     .requiredOption('--shares <n>', 'number of unseal shares (1-255)', integer(1, 255))
     .requiredOption('--threshold <t>', 'shares needed to unseal (at least 2 when there is more than one share)', integer(1, 255))
     .option('--json', 'print JSON: {"shares": [...], "threshold": T}')
     .action(async (flags: { config: string; shares: number; threshold: number; json?: boolean }) => {
-      const [{ loadConfig }, { KesError }, { initStore }] = await Promise.all([
+      const [{ loadConfig }, { KesError }, { initStore }, { describeKeystore }] = await Promise.all([
         import('../../config/config.js'),
         import('../../errors.js'),
         import('../../init.js'),
+        import('../../keystore/open.js'),
       ]);
       const config = loadConfig(flags.config);
-      const path = config.keystore.sqlite.path;
+      const path = describeKeystore(config.keystore);
       let result: { shares: string[]; threshold: number };
       try {
         result = await initStore(config, { shares: flags.shares, threshold: flags.threshold });
       } catch (e) {
         if (e instanceof KesError && e.message === 'system is already initialized') {
-          throw new CliError(`keystore ${path} is already initialized: \`kes init\` runs once per keystore (its root key and shares already exist). Nothing was changed.`);
+          throw new CliError(
+            `keystore ${path} is already initialized: \`kes init\` runs once per keystore (its root key and shares already exist; further kes nodes start with the same config and are unsealed with the same shares). Nothing was changed.`,
+          );
         }
         throw e;
       }

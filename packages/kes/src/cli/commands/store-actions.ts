@@ -4,6 +4,7 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { loadConfig, type KesConfig } from '../../config/config.js';
+import { describeKeystore } from '../../keystore/open.js';
 import { AuditLog } from '../../log/audit.js';
 import { backupStore } from '../backup.js';
 import { collectKeys, importKeys, matchNames, MIN_PASSPHRASE, openBundle, sealBundle } from '../bundle.js';
@@ -13,9 +14,12 @@ import { openUnsealed, type LocalStore } from '../local-store.js';
 import { CliError, emit, note } from '../output.js';
 import { PASSPHRASE_ENV, type BackupFlags, type ExportFlags, type ImportFlags, type ShareFlags } from './store.js';
 
-export function runBackup(flags: BackupFlags): void {
+export async function runBackup(flags: BackupFlags): Promise<void> {
   const config = loadConfig(flags.config);
-  const r = backupStore(config.keystore.sqlite.path, flags.out);
+  if (!config.keystore.sqlite) {
+    throw new CliError('kes backup copies a SQLite keystore; a PostgreSQL keystore is backed up with the database (pg_dump, base backups): its copy stays sealed under the same shares');
+  }
+  const r = await backupStore(config.keystore.sqlite.path, flags.out);
   emit({ json: !!flags.json }, r, () => [
     `Wrote a consistent copy of ${r.source} to ${r.out}: ${r.keys} key(s), ${r.bytes} bytes.`,
     `It is sealed under the same unseal shares (${r.threshold} of ${r.shares}). To restore, stop kes and put the file at keystore.sqlite.path.`,
@@ -34,13 +38,13 @@ export async function runExport(flags: ExportFlags): Promise<void> {
     let names: string[];
     let jwe: string;
     try {
-      names = matchNames(local.store, patterns);
+      names = await matchNames(local.store, patterns);
       if (names.length === 0) throw new CliError(`no key in ${local.path} matches ${patterns.join(', ')}`);
-      const keys = collectKeys(local.ring, names);
+      const keys = await collectKeys(local.ring, names);
       const passphrase = await readPassphrase(input, true);
       jwe = await sealBundle(keys, passphrase);
     } finally {
-      local.close();
+      await local.close();
     }
     writeNewFile(out, `${jwe}\n`, { mode: 0o600 });
     audit(config, 'kes export', names);
@@ -62,15 +66,15 @@ export async function runImportBundle(file: string, flags: ImportFlags): Promise
     let result: { imported: string[]; replaced: string[] };
     try {
       const bundle = await openBundle(jwe, await readPassphrase(input, false), file);
-      result = importKeys(local.store, local.barrier, bundle.keys, { force: flags.force });
+      result = await importKeys(local.store, local.barrier, bundle.keys, { force: flags.force });
     } finally {
-      local.close();
+      await local.close();
     }
     audit(config, 'kes import-bundle', result.imported);
     if (result.replaced.length) {
-      note(`replaced ${result.replaced.join(', ')}: a running kes may keep serving the old key from memory until it is sealed and unsealed, or restarted`);
+      note(`replaced ${result.replaced.join(', ')}: running kes servers use the new keys from their next request`);
     }
-    emit({ json: !!flags.json }, result, () => `Imported ${result.imported.length} key(s) into ${config.keystore.sqlite.path}: ${result.imported.join(', ') || '(none)'}`);
+    emit({ json: !!flags.json }, result, () => `Imported ${result.imported.length} key(s) into ${describeKeystore(config.keystore)}: ${result.imported.join(', ') || '(none)'}`);
   } finally {
     input.close();
   }

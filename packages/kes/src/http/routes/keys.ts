@@ -33,8 +33,8 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
   const audited = { audited: true };
   const noBody = { audited: true, maxBody: 0 };
   return [
-    route('PUT', '/v1/key/create/', noBody, (c) => {
-      keys.create(keyName(c), caller(c));
+    route('PUT', '/v1/key/create/', noBody, async (c) => {
+      await keys.create(keyName(c), caller(c));
       c.audit.version = 'v1';
       return undefined;
     }),
@@ -43,21 +43,21 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
       const body = await c.body();
       const key = base64Field(body, 'key', true);
       try {
-        keys.import(name, key, body.cipher ?? 'AES256', caller(c));
+        await keys.import(name, key, body.cipher ?? 'AES256', caller(c));
       } finally {
         key.fill(0);
       }
       c.audit.version = 'v1';
       return undefined;
     }),
-    route('GET', '/v1/key/describe/', audited, (c) => ({ json: describeJson(keys.describe(keyName(c))) })),
-    route('DELETE', '/v1/key/delete/', noBody, (c) => {
-      keys.delete(keyName(c));
+    route('GET', '/v1/key/describe/', audited, async (c) => ({ json: describeJson(await keys.describe(keyName(c))) })),
+    route('DELETE', '/v1/key/delete/', noBody, async (c) => {
+      await keys.delete(keyName(c));
       return undefined;
     }),
-    route('GET', '/v1/key/list/', {}, (c) => {
+    route('GET', '/v1/key/list/', {}, async (c) => {
       const limit = c.query.get('limit');
-      const page = keys.list(c.resource, {
+      const page = await keys.list(c.resource, {
         continueAt: c.query.get('continue_at') ?? c.query.get('continue') ?? undefined,
         limit: limit === null ? undefined : Number(limit) || undefined,
       });
@@ -66,7 +66,7 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
     route('PUT', '/v1/key/generate/', audited, async (c) => {
       const name = keyName(c);
       const context = base64Field(await c.body(), 'context');
-      const dek = keys.generate(name, context);
+      const dek = await keys.generate(name, context);
       c.audit.version = dek.version;
       const json = { plaintext: b64(dek.plaintext), ciphertext: b64(dek.ciphertext), version: dek.version };
       dek.plaintext.fill(0);
@@ -76,7 +76,7 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
       const name = keyName(c);
       const body = await c.body();
       const plaintext = base64Field(body, 'plaintext', true);
-      const r = keys.encrypt(name, plaintext, base64Field(body, 'context'));
+      const r = await keys.encrypt(name, plaintext, base64Field(body, 'context'));
       plaintext.fill(0);
       c.audit.version = r.version;
       return { json: { ciphertext: b64(r.ciphertext), version: r.version } };
@@ -86,7 +86,7 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
       const body = await c.body();
       const ciphertext = base64Field(body, 'ciphertext', true);
       const version = body.version === undefined || body.version === null || body.version === '' ? undefined : parseVersion(body.version);
-      const r = keys.decrypt(name, ciphertext, base64Field(body, 'context'), version);
+      const r = await keys.decrypt(name, ciphertext, base64Field(body, 'context'), version);
       c.audit.version = r.version;
       const json = { plaintext: b64(r.plaintext) };
       r.plaintext.fill(0);
@@ -95,28 +95,28 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
     route('PUT', '/v1/key/hmac/', audited, async (c) => {
       const name = keyName(c);
       const message = base64Field(await c.body(), 'message', true);
-      return { json: { hmac: b64(keys.hmac(name, message)) } };
+      return { json: { hmac: b64(await keys.hmac(name, message)) } };
     }),
-    route('PUT', '/v1/key/seal/', noBody, (c) => {
-      keys.seal(keyName(c));
+    route('PUT', '/v1/key/seal/', noBody, async (c) => {
+      await keys.seal(keyName(c));
       return undefined;
     }),
-    route('PUT', '/v1/key/unseal/', noBody, (c) => {
-      keys.unseal(keyName(c));
+    route('PUT', '/v1/key/unseal/', noBody, async (c) => {
+      await keys.unseal(keyName(c));
       return undefined;
     }),
-    route('PUT', '/v1/key/rotate/', noBody, (c) => {
+    route('PUT', '/v1/key/rotate/', noBody, async (c) => {
       const name = keyName(c);
-      const { version } = keys.rotate(name, caller(c));
+      const { version } = await keys.rotate(name, caller(c));
       c.audit.version = version;
-      return { json: describeJson(keys.describe(name)) };
+      return { json: describeJson(await keys.describe(name)) };
     }),
     route('PUT', '/v1/key/config/', audited, async (c) => {
       const name = keyName(c);
       const body = await c.body();
       if (body.min_decryption_version === undefined) throw errors.badRequest("invalid request body: 'min_decryption_version' is required, e.g. \"v2\"");
       const min = parseVersion(body.min_decryption_version, 'min_decryption_version');
-      return { json: describeJson(keys.configure(name, min)) };
+      return { json: describeJson(await keys.configure(name, min)) };
     }),
   ];
 }

@@ -8,19 +8,19 @@ import { route, type AppDeps, type Route } from '../route.js';
 export function metaRoutes(d: AppDeps, routes: () => Route[]): Route[] {
   return [
     route('GET', '/version', { access: 'public', whileSealed: true, timeout: 10 }, () => ({ json: { version: VERSION, commit: COMMIT } })),
-    route('GET', '/v1/ready', { whileSealed: true }, () => {
+    route('GET', '/v1/ready', { whileSealed: true }, async () => {
       if (d.system.sealed) throw new KesError(503, 'system is sealed');
       try {
-        d.store.ping();
+        await d.store.ping();
       } catch {
         throw new KesError(503, 'keystore is not available');
       }
       return undefined;
     }),
-    route('GET', '/v1/status', { whileSealed: true }, () => {
+    route('GET', '/v1/status', { whileSealed: true }, async () => {
       let latency: number | undefined;
       try {
-        latency = d.store.ping();
+        latency = await d.store.ping();
       } catch {
         latency = undefined;
       }

@@ -5,7 +5,7 @@ import { route, type AppDeps, type Route } from '../route.js';
 export function sysRoutes({ system }: AppDeps): Route[] {
   return [
     route('GET', '/v1/sys/seal-status', { access: 'client', whileSealed: true }, () => ({ json: system.status() })),
-    route('PUT', '/v1/sys/seal', { whileSealed: true, maxBody: 0 }, () => ({ json: system.seal() })),
+    route('PUT', '/v1/sys/seal', { whileSealed: true, maxBody: 0 }, async () => ({ json: await system.seal() })),
     route('PUT', '/v1/sys/unseal', { whileSealed: true, maxBody: 64 * 1024 }, async (c) => {
       const body = await c.body();
       if (body.reset === true) return { json: system.resetUnseal() };
