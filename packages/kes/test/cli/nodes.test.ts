@@ -58,8 +58,9 @@ test('status with KES_SERVER=a,b: one line per node, exit 0 when every node is u
 });
 
 test('one node sealed: status exits 2 and says which; a single endpoint that is sealed exits 2 too', async () => {
-  const seal = await kes(['seal', '--server', b], { env });
-  assert.equal(seal.code, 0, seal.stderr);
+  // Seal is cluster-wide (the nodes share a keystore): a node sealed on its own is one that restarted.
+  await nodes.kill(1);
+  await nodes.start(1);
   assert.deepEqual(await sealed(), [false, true]);
   const r = await kes(['status'], { env });
   assert.equal(r.code, 2, r.stderr);
@@ -70,6 +71,22 @@ test('one node sealed: status exits 2 and says which; a single endpoint that is 
   assert.match(one.stdout, /state\s+sealed/);
   const other = await kes(['status', '--server', a], { env });
   assert.equal(other.code, 0, other.stderr);
+});
+
+test('seal through one node seals every node sharing the keystore', async () => {
+  await nodes.unseal(1);
+  assert.deepEqual(await sealed(), [false, false]);
+  const seal = await kes(['seal', '--server', a], { env });
+  assert.equal(seal.code, 0, seal.stderr);
+  // The other node learns of it from the keystore's seal epoch: at once for key operations, within the
+  // poll interval (under a second) for its seal status.
+  let states = await sealed();
+  for (let i = 0; i < 20 && !states[1]; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    states = await sealed();
+  }
+  assert.deepEqual(states, [true, true]);
+  for (const i of [0, 1]) await nodes.unseal(i);
 });
 
 test('unseal with a repeated --server and the shares on stdin: read once, given to each sealed node; one line per node', async () => {
@@ -118,7 +135,8 @@ test('a node unreachable: status and unseal name it on its line and exit 1; the 
   assert.match(line(r.stdout, dead), /ERROR: kes is unavailable.*ECONNREFUSED/);
 
   // Sealed and unreachable: the error wins (the unreachable node's state is unknown).
-  await kes(['seal', '--server', b], { env });
+  await nodes.kill(1);
+  await nodes.start(1);
   const both = await kes(['status', '--server', `${b},${dead}`], { env });
   assert.equal(both.code, 1);
   assert.match(line(both.stdout, b), /\bsealed\b/);
