@@ -14,8 +14,7 @@
 import pg from 'pg';
 import type { BarrierRecord } from '../barrier/barrier.js';
 import { errors, KesError } from '../errors.js';
-import { checkImport } from './sqlite-store.js';
-import { toCipher } from './rows.js';
+import { checkImport, toVersion, type RawVersion } from './rows.js';
 import { KeystoreUnavailable, type DeleteResult, type KeyStore, type KeyVersionRow, type LegacyState, type StateRead } from './types.js';
 
 export interface PostgresKeyStoreOptions {
@@ -59,16 +58,6 @@ const STEPS = [
   `,
 ];
 const SCHEMA_VERSION = STEPS.length;
-
-interface RawVersion {
-  name: string;
-  version: number;
-  algorithm: string;
-  wrapped_key: Buffer;
-  wrapped_hmac_key: Buffer;
-  created_at: string;
-  created_by: string;
-}
 
 type Client = pg.PoolClient;
 
@@ -398,18 +387,6 @@ function versionValues(r: KeyVersionRow): unknown[] {
 
 async function insertVersion(c: Client, r: KeyVersionRow): Promise<void> {
   await c.query('INSERT INTO kes_keys (name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', versionValues(r));
-}
-
-function toVersion(r: RawVersion): KeyVersionRow {
-  return {
-    name: r.name,
-    version: r.version,
-    algorithm: toCipher(r.algorithm, r.name),
-    wrappedKey: r.wrapped_key,
-    wrappedHmacKey: r.wrapped_hmac_key,
-    createdAt: r.created_at,
-    createdBy: r.created_by,
-  };
 }
 
 /** The URL without its password, for logs. */

@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import type { BarrierRecord } from '../barrier/barrier.js';
 import { errors } from '../errors.js';
 import type { DeleteResult, KeyStateRow, KeyStore, KeyVersionRow, LegacyState, StateRead } from './types.js';
-import { toCipher } from './rows.js';
+import { checkImport, toVersion, type RawVersion } from './rows.js';
 
 const SCHEMA_VERSION = 2;
 
@@ -53,16 +53,6 @@ CREATE TABLE key_state_v2 (
   state BLOB NOT NULL
 ) WITHOUT ROWID;
 `;
-
-interface RawVersion {
-  name: string;
-  version: number;
-  algorithm: string;
-  wrapped_key: Buffer;
-  wrapped_hmac_key: Buffer;
-  created_at: string;
-  created_by: string;
-}
 
 export class SqliteKeyStore implements KeyStore {
   readonly path: string;
@@ -281,14 +271,6 @@ export class SqliteKeyStore implements KeyStore {
   }
 }
 
-/** Versions 1..N of `name`, in order, at least one: checked before anything is written. */
-export function checkImport(name: string, versions: KeyVersionRow[]): void {
-  versions.forEach((v, i) => {
-    if (v.name !== name || v.version !== i + 1) throw new Error(`key ${name}: version ${i + 1} expected, got ${v.name} v${v.version}`);
-  });
-  if (versions.length === 0) throw new Error(`key ${name} has no versions`);
-}
-
 function sameState(current: Buffer | null, expected: Buffer | null): boolean {
   return current === null || expected === null ? current === expected : current.equals(expected);
 }
@@ -319,18 +301,6 @@ function prepareStatements(db: Database.Database, schema: number) {
     epoch: db.prepare('SELECT seal_epoch FROM meta WHERE id = 1').pluck(),
     advanceEpoch: db.prepare('UPDATE meta SET seal_epoch = seal_epoch + 1 WHERE id = 1'),
     ping: db.prepare('SELECT 1'),
-  };
-}
-
-function toVersion(r: RawVersion): KeyVersionRow {
-  return {
-    name: r.name,
-    version: r.version,
-    algorithm: toCipher(r.algorithm, r.name),
-    wrappedKey: r.wrapped_key,
-    wrappedHmacKey: r.wrapped_hmac_key,
-    createdAt: r.created_at,
-    createdBy: r.created_by,
   };
 }
 
