@@ -266,17 +266,11 @@ export interface ListVersionsQuery {
   maxKeys?: number;
 }
 
-export interface VersionSummary {
-  key: string;
+/** An object summary with its version; size 0 and etag '' for a delete marker. */
+export interface VersionSummary extends ObjectSummary {
   versionId: string;
   isLatest: boolean;
   deleteMarker: boolean;
-  lastModified: Date;
-  /** 0 and '' for a delete marker. */
-  size: number;
-  etag: string;
-  checksumAlgorithm?: ChecksumAlgorithm;
-  checksumType?: ChecksumType;
 }
 
 export interface ListVersionsPage {

@@ -83,16 +83,11 @@ export interface ListedObjectRow {
   checksum: string | null;
 }
 
-export interface ListedVersionRow {
+export interface ListedVersionRow extends ListedObjectRow {
   id: number;
-  key: string;
   version_id: string;
   is_latest: number | boolean;
   delete_marker: number | boolean;
-  size: number;
-  etag: string;
-  last_modified: number;
-  checksum: string | null;
 }
 
 export interface ListedUploadRow {
@@ -166,23 +161,13 @@ export function objectVersion(row: ObjectRow, parts: PartRow[]): ObjectVersion {
 }
 
 export function listedVersion(row: ListedVersionRow): ListedVersion {
-  const marker = row.delete_marker === 1 || row.delete_marker === true;
-  const v: ListedVersion = {
-    key: row.key,
+  return {
+    ...objectSummary(row),
     versionId: row.version_id,
     seq: row.id,
     isLatest: row.is_latest === 1 || row.is_latest === true,
-    deleteMarker: marker,
-    lastModified: new Date(row.last_modified),
-    size: row.size,
-    etag: row.etag,
+    deleteMarker: row.delete_marker === 1 || row.delete_marker === true,
   };
-  if (row.checksum !== null) {
-    const checksum = JSON.parse(row.checksum) as ObjectChecksum;
-    v.checksumAlgorithm = checksum.algorithm;
-    v.checksumType = checksum.type;
-  }
-  return v;
 }
 
 export function objectSummary(row: ListedObjectRow): ObjectSummary {

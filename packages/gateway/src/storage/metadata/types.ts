@@ -11,8 +11,6 @@ import type {
   BucketEncryption,
   BucketInfo,
   BucketVersioning,
-  ChecksumAlgorithm,
-  ChecksumType,
   ObjectVersion,
   BucketSettingName,
   BucketSettings,
@@ -25,6 +23,7 @@ import type {
   UploadedPart,
   UploadRecord,
   UploadRef,
+  VersionSummary,
   UploadSummary,
 } from '../types.js';
 
@@ -63,18 +62,9 @@ export interface DeleteOutcome {
 }
 
 /** A version as listed: the summary and its place in the key's history (greater is newer). */
-export interface ListedVersion {
-  key: string;
-  versionId: string;
+export interface ListedVersion extends VersionSummary {
   /** Orders a key's versions: a greater one is newer. Opaque, stable while the version exists. */
   seq: number;
-  isLatest: boolean;
-  deleteMarker: boolean;
-  lastModified: Date;
-  size: number;
-  etag: string;
-  checksumAlgorithm?: ChecksumAlgorithm;
-  checksumType?: ChecksumType;
 }
 
 /** Where a version listing resumes: versions of `key` older than `beforeSeq` (all when undefined), then greater keys. */
