@@ -205,7 +205,7 @@ function readPem(path: string, field: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new Error(`cannot read ${field} ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${field} ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -217,7 +217,7 @@ async function unsealFromFile(barrier: Barrier, watch: SealWatch, file: string, 
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read unseal file ${file}: ${(e as Error).message}`);
+    throw new Error(`cannot read unseal file ${file}: ${(e as Error).message}`, { cause: e });
   }
   const shares = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   for (const share of shares) {
@@ -225,7 +225,7 @@ async function unsealFromFile(barrier: Barrier, watch: SealWatch, file: string, 
     try {
       await watch.unseal(() => barrier.unseal(share));
     } catch (e) {
-      throw new Error(`unseal file ${file}: ${(e as Error).message}`);
+      throw new Error(`unseal file ${file}: ${(e as Error).message}`, { cause: e });
     }
   }
   if (barrier.sealed) {

@@ -35,14 +35,13 @@ async function storedSSE(dataDir: string, bucket: string, keys: string[]): Promi
 test('a job stopped mid-way by a gateway shutdown resumes at the next start and does not redo finished objects', async () => {
   const files = gatewayFiles();
   let stopping: Promise<void> | undefined;
-  let first: TestGateway | undefined;
-  first = await startTestGateway(kes, {
+  const first: TestGateway = await startTestGateway(kes, {
     files,
     concurrency: 1,
     rotation: {
       beforeObject: (_job: RotationJob, key: string) => {
         // Shut the gateway down while the third object is in hand: that one is finished, no further one starts.
-        if (key === 'r2' && !stopping) stopping = first!.close();
+        if (key === 'r2' && !stopping) stopping = first.close();
       },
     },
   });

@@ -140,11 +140,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
   test('B takes over a job A stopped in the middle (A shut down), and finishes it from where A left it', async () => {
     const { backend, bucket } = await layout('handover');
     let stopping: Promise<void> | undefined;
-    let a: TestGateway | undefined;
-    a = await gateway(backend, {
+    const a: TestGateway = await gateway(backend, {
       beforeObject: (_job, key) => {
         // Shut A down while k3 is in hand: k3 is finished, no further object is started there.
-        if (key === 'k3' && !stopping) stopping = a!.close();
+        if (key === 'k3' && !stopping) stopping = a.close();
       },
     });
     const b = await gateway(backend);
@@ -198,13 +197,12 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
 
   test('a cancel through B ends a job A runs, after the objects A has in hand', async () => {
     const { backend, bucket } = await layout('cancel-held');
-    let a: TestGateway | undefined;
-    a = await gateway(backend, {
+    const a: TestGateway = await gateway(backend, {
       leaseTtlMs: 3000,
       beforeObject: async (job, key) => {
         // From k2 on, A waits until it has learnt (at a lease renewal) that a cancel was asked for.
         if (key < 'k2') return;
-        await until(() => a!.gw.admin.rotation.get(job.id), (j) => j.cancelRequested === true);
+        await until(() => a.gw.admin.rotation.get(job.id), (j) => j.cancelRequested === true);
       },
     });
     const b = await gateway(backend);

@@ -84,7 +84,7 @@ async function run(data: Buffer, options: PayloadVerifierOptions): Promise<Paylo
   const verifier = new PayloadVerifier(options);
   const pieces = [data.subarray(0, 7), data.subarray(7)];
   const out: Buffer[] = [];
-  await pipeline(Readable.from(pieces), verifier, async function* (source) {
+  await pipeline(Readable.from(pieces), verifier, async (source: AsyncIterable<Buffer>) => {
     for await (const c of source) out.push(c as Buffer);
   });
   assert.ok(Buffer.concat(out).equals(data), 'bytes pass through unchanged');

@@ -273,7 +273,7 @@ async function decode(decoder: AwsChunkedDecoder, body: Buffer, piece = 997): Pr
   const pieces: Buffer[] = [];
   for (let i = 0; i < body.length; i += piece) pieces.push(body.subarray(i, i + piece));
   const out: Buffer[] = [];
-  await pipeline(Readable.from(pieces), decoder, async function* (source) {
+  await pipeline(Readable.from(pieces), decoder, async (source: AsyncIterable<Buffer>) => {
     for await (const c of source) out.push(c as Buffer);
   });
   return Buffer.concat(out);

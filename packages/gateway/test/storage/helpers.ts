@@ -254,9 +254,9 @@ export async function rejectsWith(
     await promise;
   } catch (err) {
     const e = err as Error & { code?: string; status?: number };
-    if (e.name !== name) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`);
-    if (code !== undefined && e.code !== code) throw new Error(`expected code ${code}, got ${e.code}`);
-    if (status !== undefined && e.status !== status) throw new Error(`expected status ${status}, got ${e.status}`);
+    if (e.name !== name) throw new Error(`expected ${name}, got ${e.name}: ${e.message}`, { cause: err });
+    if (code !== undefined && e.code !== code) throw new Error(`expected code ${code}, got ${e.code}`, { cause: err });
+    if (status !== undefined && e.status !== status) throw new Error(`expected status ${status}, got ${e.status}`, { cause: err });
     return e;
   }
   throw new Error(`expected ${name}, but the call succeeded`);

@@ -217,7 +217,11 @@ for (const layout of layouts) {
       const expected = [...oracle].sort((x, y) => Buffer.compare(utf8(x.key), utf8(y.key)) || y.seq - x.seq);
       const latest = new Set<string>();
       const seen = new Set<string>();
-      for (const e of expected) if (!seen.has(e.key)) (seen.add(e.key), latest.add(e.versionId));
+      for (const e of expected) {
+        if (seen.has(e.key)) continue;
+        seen.add(e.key);
+        latest.add(e.versionId);
+      }
       for (const maxKeys of [1, 2, 7, 1000]) {
         const { versions } = await allVersions(store, { bucket: 'pages', maxKeys });
         assert.deepEqual(

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BarrierRecord } from '../barrier/barrier.js';
 import { errors } from '../errors.js';
-import type { DeleteResult, KeyStateRow, KeyStore, KeyVersionRow, LegacyState, StateRead } from './types.js';
+import type { DeleteResult, KeyStore, KeyVersionRow, LegacyState, StateRead } from './types.js';
 import { checkImport, toVersion, type RawVersion } from './rows.js';
 
 const SCHEMA_VERSION = 2;

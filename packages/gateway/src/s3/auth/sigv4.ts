@@ -420,6 +420,7 @@ export class SigV4Verifier {
         // Non-ASCII header values: clients sign the UTF-8 of their text but may put it on the wire
         // as UTF-8 (matched above) or as latin1 (Node's http client does, depending on the body
         // type); the latter is matched by hashing the latin1-decoded text as UTF-8.
+        // eslint-disable-next-line no-control-regex -- the test is for bytes outside ASCII, NUL included
         if (/[^\x00-\x7f]/.test(canonical)) {
           const latin1Sts = stringToSign(amzDate, scope, canonical);
           if (constantTimeEqualHex(signatureHex(signingKey, latin1Sts), auth.signature)) return;

@@ -47,7 +47,7 @@ export async function runExport(flags: ExportFlags): Promise<void> {
       await local.close();
     }
     writeNewFile(out, `${jwe}\n`, { mode: 0o600 });
-    audit(config, 'kes export', names);
+    await audit(config, 'kes export', names);
     emit({ json: !!flags.json }, { out, keys: names }, () => [
       `Exported ${names.length} key(s) to ${out}: ${names.join(', ')}`,
       'The bundle holds the keys themselves: keep it and its passphrase apart, and delete it once imported.',
@@ -70,7 +70,7 @@ export async function runImportBundle(file: string, flags: ImportFlags): Promise
     } finally {
       await local.close();
     }
-    audit(config, 'kes import-bundle', result.imported);
+    await audit(config, 'kes import-bundle', result.imported);
     if (result.replaced.length) {
       note(`replaced ${result.replaced.join(', ')}: running kes servers use the new keys from their next request`);
     }
@@ -111,7 +111,7 @@ async function readPassphrase(input: Input, confirm: boolean): Promise<string> {
 }
 
 /** One audit line per key moved, in the config's audit file (not stdout: it carries our output). */
-function audit(config: KesConfig, action: string, names: string[]): void {
+async function audit(config: KesConfig, action: string, names: string[]): Promise<void> {
   if (config.log.audit === 'off' || config.log.audit === 'stdout') return;
   let user = 'unknown';
   try {
@@ -125,6 +125,7 @@ function audit(config: KesConfig, action: string, names: string[]): void {
       log.write({ time: new Date().toISOString(), identity: `local:${user}`, ip: 'local', method: 'CLI', path: action, key, status: 200, latency_ms: 0 });
     }
   } finally {
-    log.close();
+    // The CLI exits soon after: wait until the entries are on disk.
+    await log.close();
   }
 }

@@ -86,7 +86,7 @@ function readPem(ca: string): string {
   try {
     return readFileSync(ca, 'utf8');
   } catch (err) {
-    throw new Error(`blobs.s3.ca: cannot read the CA certificate file ${ca}: ${(err as Error).message}`);
+    throw new Error(`blobs.s3.ca: cannot read the CA certificate file ${ca}: ${(err as Error).message}`, { cause: err });
   }
 }
 

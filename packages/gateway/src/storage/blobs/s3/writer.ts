@@ -91,7 +91,8 @@ export class S3BlobWriter implements BlobWriter {
         this.storing.then(() => callback(), callback);
       },
       destroy: (err, callback) => {
-        this.discard();
+        // discard() never rejects (parts in flight record their failure instead); the stream's error is err.
+        void this.discard();
         callback(err);
       },
     });
