@@ -24,6 +24,20 @@ if (files.length === 0) {
   console.error(`no test files found for: ${packages.join(', ')}`);
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files];
+// The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
+const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+const times = join(root, 'scripts/lib/package-times.js');
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=300000',
+  `--test-reporter=${reporter}`,
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${times}`,
+  '--test-reporter-destination=stdout',
+  ...files,
+];
 const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 process.exit(res.status ?? 1);
