@@ -3,7 +3,7 @@
 // every key the gateway's and kes's config schemas accept has its row in docs/configuration.md.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { kesConfigSchema } from '@kesgate/kes';
@@ -12,9 +12,21 @@ import { configKeys } from './config-keys.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 
-const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
-  .split('\0')
-  .filter((f) => f !== '' && existsSync(join(root, f)) && statSync(join(root, f)).isFile());
+/** The repository's files: git's list, or (in a copy without .git) the tree without what builds and runs make. */
+function repositoryFiles(): string[] {
+  try {
+    return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\0');
+  } catch {
+    const skip = new Set(['node_modules', '.git', 'dist', '.kesgate']);
+    const walk = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        skip.has(e.name) ? [] : e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    return walk('');
+  }
+}
+
+const tracked = repositoryFiles().filter((f) => f !== '' && existsSync(join(root, f)) && statSync(join(root, f)).isFile());
 
 function text(file: string): string | undefined {
   const bytes = readFileSync(join(root, file));
