@@ -1,4 +1,4 @@
-// Gateway benchmark: every figure beside a baseline measured in the same run (quality.md).
+// Gateway benchmark: every figure beside a baseline measured in the same run.
 // Processes: kes and the gateway as `kes server` / `kesgate server` (info-level logs to a file),
 // the baselines (a bare Node HTTP(S) server; s3rver) as children too; this process only generates load
 // with a lean hand-signed HTTP client. Measurements of gateway and baseline are interleaved in

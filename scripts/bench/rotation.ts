@@ -1,4 +1,4 @@
-// Rotation benchmark (quality.md): a rotation job over BENCH_ROTATION_OBJECTS SSE-S3 objects, objects/s,
+// Rotation benchmark: a rotation job over BENCH_ROTATION_OBJECTS SSE-S3 objects, objects/s,
 // beside the baseline of kes generate+decrypt pairs/s alone — measured against the same kes process, with
 // the gateway's identity, at the job's concurrency. Rotating an object is one decrypt (unseal the object key
 // under the old master key) and one generate (seal it under the new one) plus a metadata update, so the

@@ -1,4 +1,4 @@
-// Typed service errors: each carries the HTTP status and the exact message of kes-api.md, so the
+// Typed service errors: each carries the HTTP status and the exact message of docs/kes-api.md, so the
 // HTTP layer renders them without knowing where they came from. Messages never contain secrets.
 
 export class KesError extends Error {

@@ -115,7 +115,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     timeouts: routeTimeouts(config),
   };
   const server = createServer(
-    // The certificate is requested at the handshake but checked in code (see ecosystem-notes):
+    // The certificate is requested at the handshake but checked in code, as KES does:
     // a refused chain must become an audited 403, not a bare connection reset.
     { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
     createApp(deps),

@@ -3,7 +3,7 @@
 import { createCipheriv } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 
-/** Encrypts `pt` exactly as the spec writes it down, one createCipheriv per package. */
+/** Encrypts `pt` exactly as FORMAT.md writes it down, one createCipheriv per package. */
 export function handEncrypt(key: Buffer, nonce: Buffer, pt: Buffer, cipherByte: 0 | 1 = 0): Buffer {
   const algo = cipherByte === 0 ? 'aes-256-gcm' : 'chacha20-poly1305';
   const out: Buffer[] = [];

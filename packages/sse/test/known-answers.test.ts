@@ -1,4 +1,4 @@
-// Known answers: the spec's partKey vectors, streams and seals compared with by-hand constructions from
+// Known answers: the partKey vectors of docs/object-format.md, streams and seals compared with by-hand constructions from
 // the formulas (helpers.ts handEncrypt, createHmac here), literal vectors computed with an independent
 // implementation (Python `cryptography`, see the comment at each), and a sealed key written by MinIO.
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ import { chunksOf, handEncrypt, run } from './helpers.js';
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
 describe('partKey', () => {
-  it('matches the spec vectors for an all-zero OEK', () => {
+  it('matches the vectors of docs/object-format.md for an all-zero OEK', () => {
     const oek = Buffer.alloc(32);
     assert.equal(partKey(oek, 0).toString('hex'), 'aa7855e13839dd767cd5da7c1ff5036540c9264b7a803029315e55375287b4af');
     assert.equal(partKey(oek, 1).toString('hex'), 'a3e7181c6eed030fd52f79537c56c4d07da92e56d374ff1dd2043350785b37d8');
@@ -62,7 +62,7 @@ describe('package stream encryption equals the formulas', () => {
     }
   }
 
-  it('writes the header fields the spec lists', () => {
+  it('writes the header fields FORMAT.md lists', () => {
     const nonce = hex('ffeeddccbbaa998877665544');
     const enc = encryptBuffer(key, Buffer.alloc(65536 + 5), { nonce });
     const p0 = enc.subarray(0, 16);
@@ -76,7 +76,7 @@ describe('package stream encryption equals the formulas', () => {
     assert.equal(enc.length, 65568 + 5 + 32);
   });
 
-  // Literal answers computed with Python's `cryptography` (AESGCM / ChaCha20Poly1305) from the spec's
+  // Literal answers computed with Python's `cryptography` (AESGCM / ChaCha20Poly1305) from FORMAT.md's
   // formulas, key = 00 01 .. 1f, nonce = f0e1d2c3b4a5968778695a4b.
   it('matches vectors from an independent implementation', () => {
     const nonce = hex('f0e1d2c3b4a5968778695a4b');

@@ -26,7 +26,7 @@ import { chunksOf, pseudoRandom, run } from './helpers.js';
 const MiB = 1024 * 1024;
 
 describe('sizes', () => {
-  it('has the spec constants and examples', () => {
+  it('has the format constants and examples', () => {
     assert.equal(PACKAGE_SIZE, 65536);
     assert.equal(PACKAGE_OVERHEAD, 32);
     assert.equal(ENC_PACKAGE_SIZE, 65568);

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { NoSuchKey, NoSuchVersion, type ObjectRecord, type ObjectStore } from '../storage/index.js';
 import { AdminError, badRequest } from './errors.js';
 
-/** The SSE fields the spec lists, in a fixed order; whatever else is stored follows. */
+/** The SSE fields docs/object-format.md lists, in a fixed order; whatever else is stored follows. */
 const SSE_FIELDS = ['sse', 'iv', 'sealAlgorithm', 'sealedKey', 'kmsKey', 'kmsKeyVersion', 'kmsCiphertext', 'kmsContext', 'sseCKeyMD5', 'multipart'];
 
 export interface ObjectStatus {

@@ -22,7 +22,7 @@ const address = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000');
 
-const schema = z
+export const schema = z
   .object({
     address: address.default('127.0.0.1:9000'),
     tls: z.object({ address, cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),

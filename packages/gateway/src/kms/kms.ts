@@ -11,7 +11,7 @@ export interface KMS {
 export type KmsObserver = (op: 'generate' | 'decrypt', seconds: number, outcome: string) => void;
 
 /**
- * The kes-backed KMS. Every kes failure becomes the S3 error the spec's table names, so handlers never see
+ * The kes-backed KMS. Every kes failure becomes the S3 error docs/s3-api.md's SSE table names, so handlers never see
  * kes's own errors and a client always gets a retryable 503 when kes is sealed or away.
  */
 export class KesKMS implements KMS {
@@ -44,7 +44,7 @@ export class KesKMS implements KMS {
   }
 }
 
-/** kes's answers → the S3 errors of gateway-s3.md's SSE error table. */
+/** kes's answers → the S3 errors of the SSE error table in docs/s3-api.md. */
 export function mapKesError(err: unknown, keyName: string, op: 'generate' | 'decrypt'): S3Error {
   if (err instanceof S3Error) return err;
   if (err instanceof KesUnavailableError) {

@@ -51,7 +51,7 @@ export async function writeEncrypted(store: ObjectStore, bucket: string, body: W
 }
 
 /**
- * The ETag of new data (sse-format.md): SSE-S3 → hex MD5 of the plaintext, as AWS returns; SSE-C and
+ * The ETag of new data (docs/object-format.md, ETags): SSE-S3 → hex MD5 of the plaintext, as AWS returns; SSE-C and
  * SSE-KMS → random, so the ETag tells nothing about the plaintext.
  */
 export function etagFor(kind: StoredSSE['sse'], digests: PayloadDigests): string {

@@ -25,7 +25,7 @@ export class ObjectEncryption {
     return this.modes[kind];
   }
 
-  /** gateway-s3.md's choice rules: SSE-C headers, then the SSE header, then the bucket default, then SSE-S3. */
+  /** The choice rules of docs/s3-api.md: SSE-C headers, then the SSE header, then the bucket default, then SSE-S3. */
   choose(requested: SSERequest | undefined, bucketDefault: BucketEncryption | undefined): SSERequest {
     if (requested) return requested;
     if (bucketDefault?.sse === 'aws:kms') {

@@ -7,7 +7,7 @@ import type { CustomerKey, SSERequest, StoredSSE } from './types.js';
 
 const pathOf = (p: ObjectPath): string => `${p.bucket}/${p.key}`;
 
-/** SSE-C headers on an object that is not SSE-C: 400 InvalidRequest (gateway-s3.md's error table). */
+/** SSE-C headers on an object that is not SSE-C: 400 InvalidRequest (the SSE error table of docs/s3-api.md). */
 export function refuseCustomerKey(customer: CustomerKey | undefined): void {
   if (customer) {
     throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: it is not encrypted with a customer-provided key.');

@@ -15,7 +15,7 @@ export interface CustomerKey {
 }
 
 /**
- * The encryption fields stored with an object (sse-format.md, "What the gateway stores"). All of it is safe
+ * The encryption fields stored with an object (docs/object-format.md, "What the gateway stores"). All of it is safe
  * to show: the OEK is sealed, the EK is a kes ciphertext or (SSE-C) never stored.
  */
 export interface StoredSSE {

@@ -1,4 +1,4 @@
-// The README's story, run as a reader runs it: the fenced shell block under "The seed's story, by hand",
+// The README's story, run as a reader runs it: the fenced shell block under "Seal, rotate and delete, by hand",
 // taken from README.md as it is, run with bash from the repository root against `npm start`'s two
 // processes under a non-default KESGATE_HOME and non-default ports, with Debian's AWS CLI. It completes and
 // prints what its comments promise, leaving nothing in the repository root. A variant whose `kesgate rotate`
@@ -23,9 +23,9 @@ after(() => {
 /** The first ```sh block of the story's section of README.md. */
 function storyBlock(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf("## The seed's story, by hand"));
+  const section = readme.slice(readme.indexOf("## Seal, rotate and delete, by hand"));
   const block = /```sh\n([\s\S]*?)\n```/.exec(section)?.[1];
-  assert.ok(block, "README.md has a ```sh block under \"The seed's story, by hand\"");
+  assert.ok(block, "README.md has a ```sh block under \"Seal, rotate and delete, by hand\"");
   return block;
 }
 

@@ -1,4 +1,4 @@
-// The seed's promises end to end, as an operator lives them: `npm start` (kes and the gateway as two real
+// The README's promises end to end, as an operator lives them: `npm start` (kes and the gateway as two real
 // processes), objects under two master keys and SSE-C, then seal, per-key seal, rotate + delete, delete.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,7 +148,7 @@ test('the banner prints the kes CLI exports, HTTPS with SSE-C, mc, health, readi
   for (const url of [urls[1]!, urls[2]!, urls[3]!, metrics[1]!]) assert.equal(await answer(url), 200, url);
 });
 
-test('seal, per-key seal, rotate then delete, delete: the seed\'s promises with real processes and clients', async () => {
+test('seal, per-key seal, rotate then delete, delete: what the README promises, with real processes and clients', async () => {
   const { s3, s3tls, kes, admin } = clients();
   const B = 'seed-story';
   const data = (name: string) => Buffer.concat([Buffer.from(`${name}:`), randomBytes(70_000)]);

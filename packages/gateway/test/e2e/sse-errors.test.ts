@@ -1,4 +1,4 @@
-// Every row of the SSE error table of gateway-s3.md: the status, the code, and that nothing was written.
+// Every row of the SSE error table of docs/s3-api.md: the status, the code, and that nothing was written.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The kes server configuration: KES-shaped YAML (kes-api.md, "Config"), `${ENV}` substitution
+// The kes server configuration: KES-shaped YAML (docs/configuration.md), `${ENV}` substitution
 // in every string value, validation with zod (errors name the field and what was expected),
 // and relative paths resolved against the directory of the config file.
 import { readFileSync } from 'node:fs';
@@ -105,7 +105,7 @@ const duration = z.unknown().transform((v, ctx) => {
   return Math.round(seconds * 1000);
 });
 
-const schema = z
+export const schema = z
   .object({
     version: z.string().optional(),
     address: z.string({ error: 'expected host:port, e.g. 0.0.0.0:7373' }).default('0.0.0.0:7373'),

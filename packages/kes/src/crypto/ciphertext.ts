@@ -1,4 +1,4 @@
-// The KES ciphertext format (see kes-api.md, "Ciphertext format"):
+// The KES ciphertext format (see docs/kes-api.md, "Ciphertext format"):
 //
 //   AEAD(subkey, nonce, plaintext, aad = context) ‖ iv[16] ‖ nonce[12]
 //   AES256:   subkey = HMAC-SHA256(masterKey, iv),   AEAD = AES-256-GCM

@@ -1,5 +1,5 @@
 // Key operations as plain functions over the keyring: no HTTP here. Every failure is a KesError
-// with the status and message of kes-api.md: keystore failures become 502 "failed to <op> key", an
+// with the status and message of docs/kes-api.md: keystore failures become 502 "failed to <op> key", an
 // unreachable keystore 503, a key whose rows fail their integrity check 502 with its own message;
 // each is written to the error log (never with key material).
 import { createHmac } from 'node:crypto';

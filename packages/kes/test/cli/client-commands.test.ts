@@ -45,7 +45,7 @@ interface Dek {
   version: string;
 }
 
-/** KES's AES256 ciphertext opened from the spec's formula: ct‖tag‖iv16‖nonce12, subkey = HMAC-SHA256(key, iv). */
+/** KES's AES256 ciphertext opened from the formula of docs/kes-api.md: ct‖tag‖iv16‖nonce12, subkey = HMAC-SHA256(key, iv). */
 function openByHand(key: Buffer, ciphertext: Buffer, context = Buffer.alloc(0)): Buffer {
   const nonce = ciphertext.subarray(-12);
   const iv = ciphertext.subarray(-28, -12);

@@ -11,7 +11,7 @@ export function serverCommand(): Command {
     .requiredOption('--config <file>', 'kes config (YAML)')
     .action(async (flags: { config: string }) => {
       const { startServer } = await import('../../server.js');
-      // SIGHUP reloads policies, certificates and the configured keys (spec: kes-api.md, Config).
+      // SIGHUP reloads policies, certificates and the configured keys (docs/configuration.md, kes).
       const srv = await startServer(flags.config, { reloadOnSighup: true });
       note(`kes ${VERSION} listening on ${srv.url} (${srv.sealed() ? 'sealed: submit the unseal shares with `kes unseal`' : 'unsealed'})`);
       await new Promise<void>((resolve, reject) => {
