@@ -3,7 +3,11 @@
 // writes within the cache's bound.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CompleteMultipartUploadCommand,
@@ -17,11 +21,26 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes, s3Error, ssec, withHeaders } from '../helpers/s3.js';
 
 const BK = 'x-amz-server-side-encryption-bucket-key-enabled';
+const sseCli = fileURLToPath(new URL('../../../sse/bin/kesgate-sse.js', import.meta.url));
+
+function cli(args: string[], input: Buffer = Buffer.alloc(0)): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [sseCli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
+    p.stdin.end(input);
+  });
+}
 
 async function stored(st: Stack, bucket: string, key: string): Promise<StoredSSE> {
   const rec = await st.gw.svc.store.getObject(bucket, key);
@@ -102,6 +121,21 @@ describe('bucket keys, cache bound 1 s', () => {
     await st.gw.svc.store.updateObjectSSE(B, 'ctx', rec.revision, forged as unknown as Record<string, unknown>, rec.versionId);
     const r = await failsWithin5s(() => getBytes(st.s3, { Bucket: B, Key: 'ctx' }));
     assert.equal(r.status >= 400, true, `refused, got ${r.status} ${r.code}`);
+  });
+
+  test('the kesgate-sse CLI opens a bucket-key object from what is stored and the bucket key kes unwraps', async () => {
+    // Large enough to have a data file of its own (small objects may live in the metadata store).
+    const big = randomBytes(300_000);
+    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'cli/obj', Body: big, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a', BucketKeyEnabled: true }));
+    const rec = (await st.gw.svc.store.getObject(B, 'cli/obj'))!;
+    const sse = rec.sse as unknown as StoredSSE;
+    const ek = await st.kesAdmin.decryptKey(sse.kmsKey!, Buffer.from(sse.bucketKey!.kmsCiphertext, 'base64'), bucketKeyContext(B, sse.bucketKey!.id), sse.kmsKeyVersion);
+    const unsealed = await cli(['unseal', '--ek', ek.toString('hex'), '--iv', sse.iv, '--domain', sse.sse, '--path', `${B}/cli/obj`, '--sealed', sse.sealedKey]);
+    assert.equal(unsealed.code, 0, unsealed.stderr);
+    const id = rec.parts[0]!.dataId;
+    const plain = await cli(['decrypt', '--key', unsealed.stdout.toString().trim()], readFileSync(join(st.dataDir, 'data', id.slice(0, 2), id)));
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.ok(plain.stdout.equals(big));
   });
 
   test('a bad header value → 400 InvalidArgument, nothing stored; with SSE-C → 400 InvalidArgument', async () => {
