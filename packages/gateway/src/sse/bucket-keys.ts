@@ -38,6 +38,8 @@ export function bucketKeyContext(bucket: string, id: string, client?: Record<str
   return Buffer.from(canonicalJSON({ ...(client ?? {}), 'aws:s3:arn': `arn:aws:s3:::${bucket}`, 'kesgate:bucket-key': id }), 'utf8');
 }
 
+const PRUNE_AT = 1024;
+
 interface Current {
   stored: StoredBucketKey;
   ciphertext: Buffer;
@@ -96,9 +98,18 @@ export class BucketKeyPool {
       this.making.set(slot, pending);
     }
     const cur = await pending;
-    if (this.current.get(slot) !== cur) this.current.set(slot, cur);
+    if (this.current.get(slot) !== cur) {
+      this.current.set(slot, cur);
+      this.prune();
+    }
     cur.uses++;
     return { ...loanOf(cur), plaintext: await this.kms.decrypt(cur.keyName, cur.ciphertext, cur.context, cur.version) };
+  }
+
+  /** Bucket keys past their lifetime or count are dropped now and then, so many buckets and contexts do not pile up. */
+  private prune(): void {
+    if (this.current.size < PRUNE_AT) return;
+    for (const [slot, cur] of this.current) if (!this.usable(cur, undefined)) this.current.delete(slot);
   }
 
   private async make(bucket: string, keyName: string, client: Record<string, string> | undefined): Promise<Current> {

@@ -21,7 +21,8 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
+import type { CachingKMS } from '../../src/kms/caching-kms.js';
+import { BucketKeyPool, bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes, s3Error, ssec, withHeaders } from '../helpers/s3.js';
@@ -314,6 +315,32 @@ describe('bucket keys: kes calls saved, and sse.bucketKeys', () => {
     const off = await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'switch-off', Body: body, BucketKeyEnabled: false }));
     assert.equal(off.BucketKeyEnabled, undefined);
     assert.equal((await stored(st, B, 'switch-off')).bucketKey, undefined);
+  });
+
+  test('a bucket key is renewed after bucketKeyMaxObjects objects and after bucketKeyLifetimeSeconds; one generate for concurrent misses', async () => {
+    // The gateway's own caching KMS against the real kes, with a clock the test moves.
+    let now = 0;
+    const kms = st.gw.svc.enc.kms as CachingKMS;
+    const pool = new BucketKeyPool(kms, { lifetimeSeconds: 10, maxObjects: 2 }, () => now);
+    const lend = async (bucket = 'b') => {
+      const loan = await pool.lend(bucket, 'kesgate-default', undefined);
+      loan.plaintext.fill(0);
+      return loan.stored.id;
+    };
+    const generates = async () => (await st.gw.svc.metrics.kms.get()).values.filter((v) => v.metricName === 'kesgate_kms_request_duration_seconds_count' && v.labels.operation === 'generate').reduce((n, v) => n + v.value, 0);
+    const before = await generates();
+    const ids = await Promise.all([lend(), lend()]);
+    assert.equal(ids[0], ids[1], 'concurrent first uses share one bucket key');
+    assert.equal((await generates()) - before, 1, 'made by one generate');
+    const third = await lend();
+    assert.notEqual(third, ids[0], 'renewed after maxObjects');
+    const other = await lend('other-bucket');
+    assert.notEqual(other, third, 'another bucket has its own');
+    now += 9_000;
+    assert.equal(await lend('other-bucket'), other, 'used again within its lifetime');
+    now += 1_000;
+    // `third` served one object of two: only its age retires it.
+    assert.notEqual(await lend(), third, 'renewed after its lifetime');
   });
 
   test(`${N} PUTs + ${N} GETs: at least 10× fewer kes calls with bucket keys`, async () => {
