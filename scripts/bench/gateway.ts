@@ -10,7 +10,8 @@
 //          of the plaintext file; ciphertext read = the gateway process's rchar delta (/proc/<pid>/io)
 //   put    PUT of a BENCH_LARGE_MIB object, SSE-S3 over HTTP and SSE-C over HTTPS, UNSIGNED-PAYLOAD, MB/s
 //   get    GET of the same objects, MB/s
-//   small  PUT+GET of 4 KiB objects, 32 concurrent keep-alive clients, vs s3rver
+//   small  PUT+GET of 4 KiB objects, 32 concurrent keep-alive clients, vs s3rver: SSE-S3 with a data key per
+//          object, then SSE-S3 and SSE-KMS with S3 Bucket Keys; kes calls per 1,000 objects for each
 // Env: BENCH_BIG_MIB (1024), BENCH_LARGE_MIB (256), BENCH_ROUNDS (3), BENCH_SMALL_SECONDS (3 per slot),
 //      BENCH_RANGE_REPS (15), BENCH_GATEWAY_LOG (info), BENCH_KEEP=1 (keep the temp directories),
 //      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof).
@@ -21,10 +22,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapRange } from '@kesgate/sse';
-import { describeKesCalls, kesCalls } from './lib/gateway-metrics.js';
+import { describeKesCalls, kesCalls, type KesCalls as KesCallCounts } from './lib/gateway-metrics.js';
 import { benchScript, procCpuSeconds, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';
-import { sseC, sseS3 } from './lib/sse-headers.js';
+import { bucketKey, sseC, sseKms, sseS3 } from './lib/sse-headers.js';
 import { startBenchStack, type BenchStack } from './lib/stack.js';
 import { MiB, fmt, loadAverage, median, percentile, table } from './lib/stats.js';
 import { emptyResult, mergeInto, putGetLoop, timedGet, timedPut, type LoopResult } from './lib/transfer.js';
@@ -221,8 +222,28 @@ function describe(r: LoopResult): { opsPerSec: number; line: string } {
   return { opsPerSec, line: `${fmt(opsPerSec, 0)} ops/s; ${lat('PUT')}; ${lat('GET')}` };
 }
 
+/** One way of writing the small objects to the gateway: what its PUTs (and GETs) send. */
+interface SmallCase {
+  name: string;
+  figure: string;
+  put?: Record<string, string>;
+  get?: Record<string, string>;
+}
+
+const BENCH_KMS_KEY = 'bench-kms';
+
+function smallCases(): SmallCase[] {
+  return [
+    { name: 'SSE-S3 (a data key per object)', figure: `PUT+GET 4 KiB, ${CLIENTS} clients` },
+    { name: 'SSE-S3 bucket key', figure: `PUT+GET 4 KiB SSE-S3 bucket key, ${CLIENTS} clients`, put: bucketKey(sseS3()), get: {} },
+    { name: 'SSE-KMS bucket key', figure: `PUT+GET 4 KiB SSE-KMS bucket key, ${CLIENTS} clients`, put: bucketKey(sseKms(BENCH_KMS_KEY)), get: {} },
+  ];
+}
+
 async function smallPhase(e: Env): Promise<void> {
-  console.log(`\n[small] 4 KiB PUT+GET, ${CLIENTS} keep-alive clients, ${ROUNDS} interleaved rounds of ${SMALL_SECONDS} s each, vs s3rver`);
+  const cases = smallCases();
+  console.log(`\n[small] 4 KiB PUT+GET, ${CLIENTS} keep-alive clients, ${ROUNDS} interleaved rounds of ${SMALL_SECONDS} s per case, vs s3rver`);
+  console.log(`  cases: ${cases.map((c) => c.name).join('; ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'kesgate-bench-s3rver-'));
   let child: ChildProcess | undefined;
   try {
@@ -232,44 +253,58 @@ async function smallPhase(e: Env): Promise<void> {
     await base.createBucket('small');
     await e.gw.createBucket('small');
     const opts = { clients: CLIENTS, size: 4096, keysPerClient: 64, pool: e.block };
+    const withCase = (c: SmallCase) => ({ ...opts, ...(c.put ? { headers: c.put } : {}), ...(c.get ? { getHeaders: c.get } : {}) });
     // Warm-up: connections, JIT, the first writes of every key.
     await putGetLoop(base, 'small', { ...opts, seconds: 1 });
-    await putGetLoop(e.gw, 'small', { ...opts, seconds: 1 });
-    const totals = { base: emptyResult(), gw: emptyResult() };
-    const kesBefore = await kesCalls(e.stack.url);
-    // Server CPU per operation does not depend on how busy the machine is: the gateway's is counted
-    // with kes's (every PUT asks kes for a data key, every GET asks it to decrypt one).
-    const cpu = { base: 0, gw: 0, kes: 0 };
-    const serverCpu = (pids: number[]) => pids.reduce((n, pid) => n + procCpuSeconds(pid), 0);
+    for (const c of cases) await putGetLoop(e.gw, 'small', { ...withCase(c), seconds: 1 });
+    const baseTotal = emptyResult();
+    let baseCpu = 0;
+    // Server CPU per operation does not depend on how busy the machine is: the gateway's is counted with kes's.
+    // kes calls are counted per case from the gateway's metrics: objects written and read cost them.
+    const per = new Map(cases.map((c) => [c, { total: emptyResult(), gwCpu: 0, kesCpu: 0, kes: 0 }]));
+    const serverCpu = (pid: number) => procCpuSeconds(pid);
+    const callCount = (k: KesCallCounts) => Object.values(k).reduce((n, v) => n + v.count, 0);
     for (let r = 0; r < ROUNDS; r++) {
-      let c0 = serverCpu([child.pid!]);
+      const c0 = serverCpu(child.pid!);
       const b = await putGetLoop(base, 'small', { ...opts, seconds: SMALL_SECONDS });
-      cpu.base += serverCpu([child.pid!]) - c0;
-      c0 = serverCpu([e.stack.gatewayPid]);
-      const k0 = serverCpu([e.stack.kesPid]);
-      const g = await putGetLoop(e.gw, 'small', { ...opts, seconds: SMALL_SECONDS });
-      cpu.gw += serverCpu([e.stack.gatewayPid]) - c0;
-      cpu.kes += serverCpu([e.stack.kesPid]) - k0;
-      mergeInto(totals.base, b);
-      mergeInto(totals.gw, g);
-      console.log(`  round ${r + 1}: s3rver ${fmt(b.ops / b.seconds, 0)} ops/s, gateway ${fmt(g.ops / g.seconds, 0)} ops/s`);
+      baseCpu += serverCpu(child.pid!) - c0;
+      mergeInto(baseTotal, b);
+      const line = [`s3rver ${fmt(b.ops / b.seconds, 0)} ops/s`];
+      for (const c of cases) {
+        const m = per.get(c)!;
+        const g0 = serverCpu(e.stack.gatewayPid);
+        const k0 = serverCpu(e.stack.kesPid);
+        const calls0 = callCount(await kesCalls(e.stack.url));
+        const g = await putGetLoop(e.gw, 'small', { ...withCase(c), seconds: SMALL_SECONDS });
+        m.gwCpu += serverCpu(e.stack.gatewayPid) - g0;
+        m.kesCpu += serverCpu(e.stack.kesPid) - k0;
+        m.kes += callCount(await kesCalls(e.stack.url)) - calls0;
+        mergeInto(m.total, g);
+        line.push(`${c.name} ${fmt(g.ops / g.seconds, 0)} ops/s`);
+      }
+      console.log(`  round ${r + 1}: ${line.join(', ')}`);
     }
     base.close();
-    console.log(`  the gateway's calls to kes during the measured rounds: ${describeKesCalls(kesBefore, await kesCalls(e.stack.url))}`);
-    for (const [name, t] of Object.entries(totals)) {
-      if (Object.keys(t.errors).length > 0) throw new Error(`small objects: ${name} had errors: ${JSON.stringify(t.errors)}`);
-    }
-    const g = describe(totals.gw);
-    const b = describe(totals.base);
-    console.log(`  gateway (SSE-S3 by default): ${g.line}\n  s3rver (no encryption):      ${b.line}`);
-    const ratio = g.opsPerSec / b.opsPerSec;
-    row(`PUT+GET 4 KiB, ${CLIENTS} clients`, `${fmt(g.opsPerSec, 0)} ops/s`, `s3rver ${fmt(b.opsPerSec, 0)} ops/s`, ratio, '≥ 1.0×', ratio >= 1);
+    if (Object.keys(baseTotal.errors).length > 0) throw new Error(`small objects: s3rver had errors: ${JSON.stringify(baseTotal.errors)}`);
+    for (const [c, m] of per) if (Object.keys(m.total.errors).length > 0) throw new Error(`small objects: ${c.name} had errors: ${JSON.stringify(m.total.errors)}`);
+    const b = describe(baseTotal);
+    console.log(`  s3rver (no encryption): ${b.line}`);
     const p = (t: LoopResult, op: string) => `${fmt(percentile(t.latencies[op]!, 50), 1)}/${fmt(percentile(t.latencies[op]!, 99), 1)} ms`;
-    row('  4 KiB PUT p50/p99', p(totals.gw, 'PUT'), `s3rver ${p(totals.base, 'PUT')}`, undefined, '', undefined);
-    row('  4 KiB GET p50/p99', p(totals.gw, 'GET'), `s3rver ${p(totals.base, 'GET')}`, undefined, '', undefined);
     const perOp = (seconds: number, t: LoopResult) => (seconds * 1000) / t.ops;
-    const [gCpu, kCpu, bCpu] = [perOp(cpu.gw, totals.gw), perOp(cpu.kes, totals.gw), perOp(cpu.base, totals.base)];
-    row('  (info) server CPU per op, gateway + kes', `${fmt(gCpu, 2)} + ${fmt(kCpu, 2)} ms`, `s3rver ${fmt(bCpu, 2)} ms`, (gCpu + kCpu) / bCpu, '', undefined);
+    const bCpu = perOp(baseCpu, baseTotal);
+    for (const [c, m] of per) {
+      const g = describe(m.total);
+      console.log(`  gateway, ${c.name}: ${g.line}`);
+      const ratio = g.opsPerSec / b.opsPerSec;
+      row(c.figure, `${fmt(g.opsPerSec, 0)} ops/s`, `s3rver ${fmt(b.opsPerSec, 0)} ops/s`, ratio, '≥ 1.0×', ratio >= 1);
+      row('  4 KiB PUT p50/p99', p(m.total, 'PUT'), `s3rver ${p(baseTotal, 'PUT')}`, undefined, '', undefined);
+      row('  4 KiB GET p50/p99', p(m.total, 'GET'), `s3rver ${p(baseTotal, 'GET')}`, undefined, '', undefined);
+      const [gCpu, kCpu] = [perOp(m.gwCpu, m.total), perOp(m.kesCpu, m.total)];
+      row('  (info) server CPU per op, gateway + kes', `${fmt(gCpu, 2)} + ${fmt(kCpu, 2)} ms`, `s3rver ${fmt(bCpu, 2)} ms`, (gCpu + kCpu) / bCpu, '', undefined);
+      // An object here is one PUT and one GET of it.
+      const objects = m.total.ops / 2;
+      row('  (info) kes calls per 1,000 objects (PUT + GET)', fmt((m.kes * 1000) / objects, 1), `${m.kes} calls, ${fmt(objects, 0)} objects`, undefined, '', undefined);
+    }
   } finally {
     if (child) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
@@ -280,7 +315,7 @@ async function main(): Promise<void> {
   const loadBefore = await loadAverage();
   console.log(`gateway benchmark: ${[...only].join(', ')}; load average ${loadBefore}`);
   const profileDir = process.env.BENCH_GATEWAY_PROFILE;
-  const stack = await startBenchStack({ logLevel: process.env.BENCH_GATEWAY_LOG ?? 'info', ...(profileDir ? { gatewayProfileDir: profileDir } : {}) });
+  const stack = await startBenchStack({ logLevel: process.env.BENCH_GATEWAY_LOG ?? 'info', keys: [BENCH_KMS_KEY], ...(profileDir ? { gatewayProfileDir: profileDir } : {}) });
   const bareDir = mkdtempSync(join(tmpdir(), 'kesgate-bench-bare-'));
   let bareChild: ChildProcess | undefined;
   const clients: RawS3[] = [];

@@ -18,6 +18,12 @@ export class GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   });
+  readonly kmsCache = new Counter({
+    name: 'kesgate_kms_cache_lookups_total',
+    help: 'Lookups of unwrapped data keys in the gateway key cache, by result (hit, miss); a miss asks kes',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly rotated = new Counter({
     name: 'kesgate_rotation_objects_total',
     help: 'Objects handled by rotation jobs, by result (rotated, skipped, failed)',

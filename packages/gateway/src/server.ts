@@ -14,9 +14,11 @@ import { ConnectionProblems, PerClientConnectionLimit } from './http/connection-
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import { continueWhenBodyIsRead } from './s3/expect-continue.js';
 import type { GatewayServices } from './http/context.js';
+import { CachingKMS } from './kms/caching-kms.js';
+import { KeyCache } from './kms/key-cache.js';
 import { KesKMS } from './kms/kms.js';
 import { GatewayMetrics } from './metrics.js';
-import { ObjectEncryption } from './sse/encryption.js';
+import { objectEncryption } from './sse/setup.js';
 import { openObjectStore, type OpenStoreOptions } from './storage/index.js';
 import { Heartbeat, HEARTBEAT_EVERY_MS } from './storage/heartbeat.js';
 import type { GatewayInstance } from './storage/metadata/types.js';
@@ -91,11 +93,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         ? logger.info({ kes: n.endpoint }, 'kes node is back in use')
         : logger.warn({ kes: n.endpoint, reason: n.lastError }, config.kms.endpoints.length > 1 ? 'kes node marked down: using the other nodes' : 'kes is unavailable'),
   });
-  const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
+  const keyCache = new KeyCache(config.kms.cache, (result) => metrics.kmsCache.inc({ result }));
+  const kms = new CachingKMS(
+    new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds)),
+    keyCache,
+  );
   // Who this gateway is among those sharing the metadata store; its address is known once it listens.
   const instance: GatewayInstance = { id: randomUUID(), address: '', startedAt: new Date() };
   const store = await openObjectStore(config.backend, { ...options.store, holder: instance.id });
-  const svc: GatewayServices = { config, logger, metrics, store, backend: store, instance, enc: new ObjectEncryption(kms) };
+  const svc: GatewayServices = { config, logger, metrics, store, backend: store, instance, enc: objectEncryption(config, kms) };
   const heartbeat = new Heartbeat(store.metadata, instance, logger, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   // The store swept at open; with shared stores, again now and then (one gateway at a time).
   const sweeps = store.shared ? new PeriodicSweep(store, logger, options.sweepEveryMs ?? SWEEP_EVERY_MS) : undefined;
@@ -144,6 +150,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await Promise.all(servers.map(closeServer));
         problems.stop();
         kes.close();
+        keyCache.close();
         sweeps?.stop();
         await heartbeat.stop();
         await store.close();
@@ -153,6 +160,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     await Promise.all(servers.map(closeServer));
     problems.stop();
     kes.close();
+    keyCache.close();
     sweeps?.stop();
     await heartbeat.stop();
     await store.close();

@@ -9,6 +9,11 @@ export function sseKms(keyId: string): Record<string, string> {
   return { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyId };
 }
 
+/** S3 Bucket Keys on a write (SSE-S3 or SSE-KMS): one kes data key for many objects of a bucket. */
+export function bucketKey(headers: Record<string, string>): Record<string, string> {
+  return { ...headers, 'x-amz-server-side-encryption-bucket-key-enabled': 'true' };
+}
+
 /** SSE-C: the customer's 256-bit key and its MD5, both base64; sent on PUT and on every GET. */
 export function sseC(key: Buffer): Record<string, string> {
   return {

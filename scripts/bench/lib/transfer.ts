@@ -44,7 +44,16 @@ export function mergeInto(into: LoopResult, r: LoopResult): void {
 export async function putGetLoop(
   client: RawS3,
   bucket: string,
-  opts: { clients: number; seconds: number; size: number; keysPerClient: number; pool: Buffer; headers?: Record<string, string> },
+  opts: {
+    clients: number;
+    seconds: number;
+    size: number;
+    keysPerClient: number;
+    pool: Buffer;
+    headers?: Record<string, string>;
+    /** Headers of the GETs, when not `headers` (which SSE-C needs on both, and SSE-S3/KMS must not send on a GET). */
+    getHeaders?: Record<string, string>;
+  },
 ): Promise<LoopResult> {
   const result: LoopResult = { ops: 0, seconds: 0, latencies: { PUT: [], GET: [] }, errors: {} };
   const fail = (what: string) => {
@@ -65,7 +74,8 @@ export async function putGetLoop(
         }
         result.latencies.PUT!.push(put.ms);
         result.ops++;
-        const get = await client.get(bucket, key, { ...(opts.headers ? { headers: opts.headers } : {}), sink: 'buffer' });
+        const getHeaders = opts.getHeaders ?? opts.headers;
+        const get = await client.get(bucket, key, { ...(getHeaders ? { headers: getHeaders } : {}), sink: 'buffer' });
         if (get.status !== 200) {
           fail(`GET ${get.status} ${get.code ?? ''}`);
           continue;

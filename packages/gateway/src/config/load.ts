@@ -44,9 +44,29 @@ export const schema = z
         ca: z.string().min(1).optional(),
         defaultKey: z.string().min(1).default('kesgate-default'),
         timeoutMs: z.number().int().positive().default(10_000),
+        /**
+         * Unwrapped data keys (bucket keys, keys of objects read) kept in memory: at most maxEntries, each for
+         * ttlSeconds after kes gave it out. ttlSeconds bounds how long a seal or delete at kes takes to stop
+         * reads and writes of the objects under it; 0 asks kes every time.
+         */
+        cache: z
+          .object({ maxEntries: z.number().int().min(0).default(10_000), ttlSeconds: z.number().min(0).max(3600).default(1) })
+          .strict()
+          .prefault({}),
       })
       .strict(),
-    sse: z.object({ allowInsecureSSEC: z.boolean().default(false) }).strict().default({ allowInsecureSSEC: false }),
+    sse: z
+      .object({
+        allowInsecureSSEC: z.boolean().default(false),
+        /** New SSE-S3 objects use S3 Bucket Keys unless a request or the bucket's encryption says otherwise. */
+        bucketKeys: z.boolean().default(false),
+        /** A bucket key seals new objects for at most this long after kes made it… */
+        bucketKeyLifetimeSeconds: z.number().int().min(1).default(300),
+        /** …and for at most this many objects. */
+        bucketKeyMaxObjects: z.number().int().min(1).default(100_000),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
     rotation: z
       .object({

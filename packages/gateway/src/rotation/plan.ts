@@ -21,7 +21,9 @@ export function decide(fields: SseFields, target: RotationTarget, fromKey: strin
   if (sse.sse !== 'SSE-S3' && sse.sse !== 'SSE-KMS') {
     return { action: 'fail', error: `the object metadata names no known encryption ("${String(sse.sse)}")` };
   }
-  if (typeof sse.kmsKey !== 'string' || typeof sse.kmsCiphertext !== 'string') {
+  // A data key of its own (kmsCiphertext), or a bucket key's (bucketKey.kmsCiphertext).
+  const ciphertext = sse.bucketKey ? sse.bucketKey.kmsCiphertext : sse.kmsCiphertext;
+  if (typeof sse.kmsKey !== 'string' || typeof ciphertext !== 'string') {
     return { action: 'fail', error: 'the object metadata has no KMS key reference' };
   }
   if (fromKey !== undefined && sse.kmsKey !== fromKey) return { action: 'skip', reason: 'other-key' };

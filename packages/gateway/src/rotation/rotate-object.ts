@@ -47,7 +47,7 @@ async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }
     if (ctx.dryRun) return { result: 'rotated', retries };
     try {
       const next = await withRetries(
-        () => ctx.enc.rewrap(decision.sse, path, ctx.target.key),
+        async () => ctx.enc.rewrap(decision.sse, path, ctx.target.key, ctx.target.version, await ctx.store.getBucketEncryption(path.bucket)),
         ctx.retry,
         () => retries++,
         ctx.stopped,

@@ -6,6 +6,7 @@ import type { CustomerKey, SSERequest } from './types.js';
 const SSE = 'x-amz-server-side-encryption';
 const KMS_KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id';
 const KMS_CONTEXT = 'x-amz-server-side-encryption-context';
+const BUCKET_KEY = 'x-amz-server-side-encryption-bucket-key-enabled';
 // The SSE-C triple: `x-amz-` + name for the target, `x-amz-copy-source-` + name for a copy source.
 const C_ALG = 'server-side-encryption-customer-algorithm';
 const C_KEY = 'server-side-encryption-customer-key';
@@ -74,6 +75,10 @@ export function parseWriteSSE(h: IncomingHttpHeaders): SSERequest | undefined {
   const sse = header(h, SSE);
   const keyId = header(h, KMS_KEY_ID);
   const context = header(h, KMS_CONTEXT);
+  const bucketKey = parseBucketKey(header(h, BUCKET_KEY));
+  if (customer && bucketKey === true) {
+    throw new S3Error('InvalidArgument', 'S3 Bucket Keys are not supported with Server Side Encryption with Customer provided keys (SSE-C).', { extra: { ArgumentName: BUCKET_KEY } });
+  }
   if (customer && (sse !== undefined || keyId !== undefined || context !== undefined)) {
     throw new S3Error('InvalidArgument', 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified.', { extra: { ArgumentName: SSE } });
   }
@@ -82,16 +87,16 @@ export function parseWriteSSE(h: IncomingHttpHeaders): SSERequest | undefined {
     if (keyId !== undefined || context !== undefined) {
       throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption-aws-kms-key-id and -context are only valid with x-amz-server-side-encryption: aws:kms.', { extra: { ArgumentName: SSE } });
     }
-    return undefined;
+    return bucketKey === undefined ? undefined : { kind: 'SSE-S3', bucketKey, bucketDefault: true };
   }
   if (sse === 'AES256') {
     if (keyId !== undefined || context !== undefined) {
       throw new S3Error('InvalidArgument', 'Server Side Encryption with AES256 does not take a KMS key id or context; use aws:kms.', { extra: { ArgumentName: KMS_KEY_ID } });
     }
-    return { kind: 'SSE-S3' };
+    return bucketKey === undefined ? { kind: 'SSE-S3' } : { kind: 'SSE-S3', bucketKey };
   }
   if (sse === 'aws:kms') {
-    const req: SSERequest = { kind: 'SSE-KMS' };
+    const req: SSERequest = { kind: 'SSE-KMS', ...(bucketKey !== undefined ? { bucketKey } : {}) };
     if (keyId !== undefined) {
       if (keyId === '') throw new S3Error('InvalidArgument', 'The KMS key id must not be empty.', { extra: { ArgumentName: KMS_KEY_ID } });
       req.keyId = stripArn(keyId);
@@ -100,6 +105,15 @@ export function parseWriteSSE(h: IncomingHttpHeaders): SSERequest | undefined {
     return req;
   }
   throw new S3Error('InvalidArgument', `The encryption method "${sse}" is not supported: use AES256 or aws:kms.`, { extra: { ArgumentName: SSE } });
+}
+
+/** The bucket-key header: `true` or `false` (any case), as AWS parses a boolean header; anything else is refused. */
+function parseBucketKey(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new S3Error('InvalidArgument', `The ${BUCKET_KEY} header must be true or false; got "${value}".`, { extra: { ArgumentName: BUCKET_KEY, ArgumentValue: value } });
 }
 
 /** GET and HEAD must not carry SSE-S3/KMS headers (AWS: 400 InvalidArgument); they may carry an SSE-C key. */

@@ -12,6 +12,8 @@ export type BucketSse = 'AES256' | 'aws:kms';
 export interface BucketEncryption {
   sse: BucketSse;
   kmsKeyId?: string;
+  /** BucketKeyEnabled, when the configuration said either way. */
+  bucketKeyEnabled?: boolean;
 }
 
 export interface BucketInfo {

@@ -119,7 +119,8 @@ export function gatewayConfig(kes: TestKes, files: GatewayFiles, extra: { concur
     credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     users: [{ accessKey: 'kesgate-test-user', secretKey: 'kesgate-test-user-secret' }],
     backend: extra.backend ?? { fs: { path: files.dataDir } },
-    kms: { endpoints: [kes.url], cert: files.certFile, key: files.keyFile, ca: files.caFile, defaultKey: 'kesgate-default' },
+    // No key cache (as in helpers/stack.ts): these suites expect a seal or delete at kes to refuse the next request.
+    kms: { endpoints: [kes.url], cert: files.certFile, key: files.keyFile, ca: files.caFile, defaultKey: 'kesgate-default', cache: { ttlSeconds: 0 } },
     sse: { allowInsecureSSEC: true },
     log: { level: 'silent' },
     rotation: { concurrency: extra.concurrency ?? 4 },

@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { pino } from 'pino';
 import { unsealObjectKey } from '@kesgate/sse';
 import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
+import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
@@ -42,16 +43,19 @@ test('no plaintext, SSE-C key, data key or object key in the data dir, the kes s
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3', Body: plain }));
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms', Body: plain, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', SSEKMSEncryptionContext: Buffer.from('{"app":"x"}').toString('base64') }));
   await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c', Body: plain, ...k.put }));
+  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'bk', Body: plain, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', BucketKeyEnabled: true }));
   const big = Buffer.concat(Array.from({ length: 6 * 1024 }, () => plain.subarray(0, 1024)));
   await new Upload({ client: st.s3, params: { Bucket: B, Key: 'mp', Body: big }, partSize: 5 * 1024 * 1024 }).done();
 
-  // The secrets: the SSE-C key (raw and as sent), every data key (EK) and object key (OEK).
+  // The secrets: the SSE-C key (raw and as sent), every data key or bucket key (EK) and object key (OEK).
   const secrets: [string, Buffer][] = [['SSE-C key', k.key], ['SSE-C key base64', Buffer.from(k.key.toString('base64'))]];
-  for (const key of ['s3', 'kms', 'mp']) {
+  for (const key of ['s3', 'kms', 'mp', 'bk']) {
     const rec = await st.gw.svc.store.getObject(B, key);
     const sse = rec!.sse as unknown as StoredSSE;
-    const ctx = kmsContext(B, key, decodeClientContext(sse.kmsContext));
-    const ek = await st.kesAdmin.decryptKey(sse.kmsKey!, Buffer.from(sse.kmsCiphertext!, 'base64'), ctx);
+    const client = decodeClientContext(sse.kmsContext);
+    const ctx = sse.bucketKey ? bucketKeyContext(B, sse.bucketKey.id, client) : kmsContext(B, key, client);
+    const ciphertext = sse.bucketKey ? sse.bucketKey.kmsCiphertext : sse.kmsCiphertext!;
+    const ek = await st.kesAdmin.decryptKey(sse.kmsKey!, Buffer.from(ciphertext, 'base64'), ctx);
     const oek = unsealObjectKey({ ek, domain: sse.sse, path: `${B}/${key}`, iv: Buffer.from(sse.iv, 'base64'), sealedKey: Buffer.from(sse.sealedKey, 'base64') });
     secrets.push([`data key of ${key}`, ek], [`data key of ${key} base64`, Buffer.from(ek.toString('base64'))], [`object key of ${key}`, oek]);
   }

@@ -155,6 +155,25 @@ describe('POST Object: forms made by @aws-sdk/s3-presigned-post', () => {
     await storedEncrypted('kms/report.txt', plain, 'SSE-KMS', KMS_KEY);
   });
 
+  test('a bucket-key field: the object is written under a bucket key and says so; a bad value is refused', async () => {
+    const plain = plaintext(20_000);
+    const { url, fields } = await presigned({
+      Key: 'bk/one',
+      Fields: { 'x-amz-server-side-encryption': 'AES256', 'x-amz-server-side-encryption-bucket-key-enabled': 'true' },
+    });
+    const r = await post(url, form(fields, { data: plain, name: 'one' }));
+    assert.equal(r.status, 204, r.body);
+    assert.equal(r.headers.get('x-amz-server-side-encryption-bucket-key-enabled'), 'true');
+    const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'bk/one' }));
+    assert.deepEqual([head.ServerSideEncryption, head.BucketKeyEnabled], ['AES256', true]);
+    assert.ok(((await st.gw.svc.store.getObject(B, 'bk/one'))!.sse as { bucketKey?: unknown }).bucketKey);
+    const bad = await presigned({ Key: 'bk/bad', Fields: { 'x-amz-server-side-encryption-bucket-key-enabled': 'maybe' } });
+    const refused = await post(bad.url, form(bad.fields, { data: plain, name: 'bad' }));
+    assert.equal(refused.status, 400, refused.body);
+    assert.match(refused.body, /<Code>InvalidArgument<\/Code>/);
+    assert.equal(await st.gw.svc.store.getObject(B, 'bk/bad'), undefined);
+  });
+
   test("without SSE fields the bucket's default encryption applies; success_action_status 200 → empty 200", async () => {
     const bucket = 'post-default-kms';
     await st.s3.send(new CreateBucketCommand({ Bucket: bucket }));

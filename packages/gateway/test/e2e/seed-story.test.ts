@@ -57,6 +57,21 @@ async function npmStart(): Promise<ChildProcess> {
   return child;
 }
 
+/** [status, code] of the first refusal of `attempt`, polled for at most 5 s (the 1 s key cache bound plus a margin). */
+async function refusedWithin5s(attempt: () => Promise<unknown>): Promise<[number, string]> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    try {
+      await attempt();
+    } catch (e) {
+      const err = e as { name: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+      return [err.$metadata?.httpStatusCode ?? 0, err.Code ?? err.name];
+    }
+    if (Date.now() > until) assert.fail('still served 5 s after kes refused the key');
+    await sleep(100);
+  }
+}
+
 async function stop(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -176,9 +191,10 @@ test('seal, per-key seal, rotate then delete, delete: what the README promises, 
   assert.equal(status.sealed, false);
   await readsBack(['a1', 'a2', 'b1', 's3', 'c']);
 
-  // 2. Seal key A → only A's objects fail with 403 KMS.DisabledException; unseal A → they read.
+  // 2. Seal key A → only A's objects fail with 403 KMS.DisabledException, once the keys the gateway holds
+  //    (just read) expire: kms.cache.ttlSeconds, 1 s by default; unseal A → they read.
   await kes.sealKey('key-a');
-  for (const key of ['a1', 'a2']) assert.deepEqual(await s3Error(read(key)).then((e) => [e.status, e.code]), [403, 'KMS.DisabledException']);
+  for (const key of ['a1', 'a2']) assert.deepEqual(await refusedWithin5s(() => read(key)), [403, 'KMS.DisabledException']);
   await readsBack(['b1', 's3', 'c']);
   await kes.unsealKey('key-a');
   await readsBack(['a1', 'a2']);
@@ -195,9 +211,10 @@ test('seal, per-key seal, rotate then delete, delete: what the README promises, 
   await kes.deleteKey('key-a');
   await readsBack(['a1', 'a2', 'b1', 's3', 'c']);
 
-  // 4. Delete key B → B's objects (now a1, a2, b1) fail forever, even after re-creating a key named B.
+  // 4. Delete key B → B's objects (now a1, a2, b1) fail forever (within the cache's bound: they were just read),
+  //    even after re-creating a key named B.
   await kes.deleteKey('key-b');
-  for (const key of ['a1', 'a2', 'b1']) assert.deepEqual(await s3Error(read(key)).then((e) => [e.status, e.code]), [400, 'KMS.NotFoundException']);
+  for (const key of ['a1', 'a2', 'b1']) assert.deepEqual(await refusedWithin5s(() => read(key)), [400, 'KMS.NotFoundException']);
   await kes.createKey('key-b');
   for (const key of ['a1', 'a2', 'b1']) assert.deepEqual(await s3Error(read(key)).then((e) => [e.status, e.code]), [400, 'KMS.NotFoundException']);
   await readsBack(['s3', 'c']);

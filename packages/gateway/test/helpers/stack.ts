@@ -24,6 +24,11 @@ export interface StackOptions {
   /** Gateway config overrides. */
   gateway?: Partial<GatewayConfigInput>;
   gatewayOptions?: StartOptions;
+  /**
+   * kms.cache.ttlSeconds: 0 (no key cache) unless a suite asks, so that suites checking that a seal or delete at
+   * kes refuses the very next request need not wait out the cache's bound; the bucket-keys suite sets it.
+   */
+  keyCacheSeconds?: number;
 }
 
 export interface Stack {
@@ -111,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tls: { address: '127.0.0.1:0', cert: 'server.crt', key: 'server.key' },
       credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
       backend: { fs: { path: 'gateway-data' } },
-      kms: { endpoints: [kes.url], cert: 'gateway.crt', key: 'gateway.key', ca: 'ca.crt', defaultKey: DEFAULT_KEY, timeoutMs: 5000 },
+      kms: { endpoints: [kes.url], cert: 'gateway.crt', key: 'gateway.key', ca: 'ca.crt', defaultKey: DEFAULT_KEY, timeoutMs: 5000, cache: { ttlSeconds: options.keyCacheSeconds ?? 0 } },
       log: { level: 'silent' },
       ...options.gateway,
     },

@@ -58,7 +58,11 @@ export async function getBucketLocation(c: S3Call): Promise<void> {
 
 export async function putBucketEncryption(c: S3Call): Promise<void> {
   const rule = parseServerSideEncryptionConfiguration(await smallBody(c));
-  await c.svc.store.putBucketEncryption(c.bucket, { sse: rule.sseAlgorithm, ...(rule.kmsMasterKeyId ? { kmsKeyId: rule.kmsMasterKeyId } : {}) });
+  await c.svc.store.putBucketEncryption(c.bucket, {
+    sse: rule.sseAlgorithm,
+    ...(rule.kmsMasterKeyId ? { kmsKeyId: rule.kmsMasterKeyId } : {}),
+    ...(rule.bucketKeyEnabled !== undefined ? { bucketKeyEnabled: rule.bucketKeyEnabled } : {}),
+  });
   c.res.status(200).end();
 }
 
@@ -68,7 +72,7 @@ export async function getBucketEncryption(c: S3Call): Promise<void> {
   sendXML(c.res, 'ServerSideEncryptionConfiguration', {
     Rule: {
       ApplyServerSideEncryptionByDefault: { SSEAlgorithm: cfg.sse, ...(cfg.kmsKeyId ? { KMSMasterKeyID: cfg.kmsKeyId } : {}) },
-      BucketKeyEnabled: 'false',
+      BucketKeyEnabled: cfg.bucketKeyEnabled === true ? 'true' : 'false',
     },
   });
 }
