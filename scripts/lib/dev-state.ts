@@ -98,18 +98,21 @@ export interface KesConfigOptions {
   node?: string;
   /** Relative paths are relative to the config file. */
   audit?: string;
+  /** The certificates directory relative to the config file (default `certs`). */
+  certs?: string;
 }
 
 /** A kes config over the development state's identities (certs/ beside the config file). */
 export function kesConfig(ids: Identities, o: KesConfigOptions): string {
+  const c = o.certs ?? 'certs';
   return `# ${o.header}
 address: ${o.address}
 ${o.node ? `node: ${o.node}\n` : ''}admin:
   identity: ${ids.adminIdentity}
 tls:
-  key: certs/kes.key
-  cert: certs/kes.crt
-  ca: certs/ca.crt
+  key: ${c}/kes.key
+  cert: ${c}/kes.crt
+  ca: ${c}/ca.crt
   auth: off
 policy:
   gateway:
