@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Bundles the two servers into dist/ (esbuild, which tsx already brings): production runs plain JavaScript
 // without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
-// sources through tsx; `npm start`, the Dockerfiles and the benchmarks run these bundles.
+// sources through tsx; `npm start`, the Docker images and the benchmarks run these bundles.
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
-// `--console-only` builds just the console, `--servers-only` just the two bundles (the Docker images).
+// `--console-only` builds just the console, `--servers-only` just the two bundles.
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -168,7 +168,7 @@ async function ensureInitialised(at: (...p: string[]) => string): Promise<void> 
 export async function prepareDevState(home = devHome()): Promise<DevState> {
   const at = (...p: string[]): string => join(home, ...p);
   const kesAddress = process.env.KES_ADDRESS ?? '127.0.0.1:7373';
-  // How the gateway reaches kes: the kes address by default; `https://kes:7373` under docker compose.
+  // How the gateway reaches kes: the kes address by default.
   const kesEndpoint = process.env.KESGATE_KES_ENDPOINT ?? `https://${kesAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
   mkdirSync(at('data'), { recursive: true, mode: 0o700 });
   const ids = ensureCerts(at);
