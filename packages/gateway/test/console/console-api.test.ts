@@ -156,7 +156,7 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     const grown = (after: Record<string, [number, number]>): Record<string, [number, number]> =>
       Object.fromEntries(
         Object.entries(after)
-          .map(([m, [o, b]]) => [m, [o - (before[m]?.[0] ?? 0), b - (before[m]?.[1] ?? 0)]] as const)
+          .map(([m, [o, b]]): [string, [number, number]] => [m, [o - (before[m]?.[0] ?? 0), b - (before[m]?.[1] ?? 0)]])
           .filter(([, [o, b]]) => o !== 0 || b !== 0),
       );
     // One object per mode (SSE-C over HTTPS), then a second version of the SSE-S3 one.
