@@ -40,8 +40,15 @@ function readEnvFile(file: string): Record<string, string> {
 
 export async function dockerInit(home = dockerHome()): Promise<string> {
   // The host's side as `npm start -- --init-only` makes it, kes reached on the published loopback port.
+  const kesAddress = process.env.KES_ADDRESS;
   process.env.KES_ADDRESS = '127.0.0.1:7373';
-  const state = await prepareDevState(home);
+  let state: Awaited<ReturnType<typeof prepareDevState>>;
+  try {
+    state = await prepareDevState(home);
+  } finally {
+    if (kesAddress === undefined) delete process.env.KES_ADDRESS;
+    else process.env.KES_ADDRESS = kesAddress;
+  }
   const { at, ids } = state;
   const hostTls = '127.0.0.1:9443';
   writeFileSync(

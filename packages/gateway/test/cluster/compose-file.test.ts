@@ -52,12 +52,7 @@ const haproxyMissing = spawnSync('haproxy', ['-v']).status === 0 ? false : 'hapr
 describe('docker/compose.cluster.yaml', () => {
   // The state its containers mount, as `npm run docker:init` makes it.
   const home = mkdtempSync(join(tmpdir(), 'kesgate-docker-home-'));
-  const savedKesAddress = process.env.KES_ADDRESS;
-  before(async () => {
-    await dockerInit(home);
-    if (savedKesAddress === undefined) delete process.env.KES_ADDRESS;
-    else process.env.KES_ADDRESS = savedKesAddress;
-  });
+  before(() => dockerInit(home));
   after(() => rmSync(home, { recursive: true, force: true }));
 
   test('has PostgreSQL, MinIO and a job that makes the bucket with mc, two kes nodes, two gateways and a load balancer, with healthchecks', () => {

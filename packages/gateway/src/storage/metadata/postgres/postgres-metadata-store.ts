@@ -6,7 +6,8 @@
 // unique constraints decide: the loser of two racing INSERTs fails with a unique violation, and the
 // whole transaction runs again from BEGIN (database.ts, bounded), now finding the winner's row: two
 // `If-None-Match: *` PUTs of one key from two gateways let exactly one win. Rows are locked in one
-// order (upload, then object rows in key order, then a bucket totals stripe, always last), which keeps
+// order (upload, then object rows in key order, then a bucket totals stripe and that stripe's per-SSE-mode
+// rows in mode order, always last), which keeps
 // deadlocks out of the common paths; the rare one left (deleteBucket against writers) is retried too.
 //
 // Objects are updated in place (same row id) when replaced, so a writer waiting on the row lock follows
