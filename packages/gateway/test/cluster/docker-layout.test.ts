@@ -1,13 +1,14 @@
 // docker/Dockerfile, docker/compose.yaml and the state `npm run docker:init` makes for them. No container
 // engine runs here, so: the Dockerfile's stages are read; the compose file is checked by its shape and by
 // `docker compose config` (or Debian's docker-compose); and each container is stood in for by a directory
-// holding exactly what the compose file mounts into it, from which the real kes and the real gateway are
-// started (through their CLIs), the kes health check of the compose file is run as written, kes is unsealed
+// holding exactly what the compose file mounts into it, beside an /app laid out as the image's runtime stage,
+// from which the real kes and the real gateway bundles are started as the images' entrypoints start them,
+// the kes health check of the compose file is run as written, kes is unsealed
 // from the host's side as the compose file's header says, and an object is written and read with the SDK.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
+import { buildBundles } from '../../../../scripts/build.js';
 import { dockerInit, GATEWAY_CERTS, KES_CERTS } from '../../../../scripts/docker-init.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
@@ -77,6 +79,16 @@ function kesVersionAnswers(port: number, ca: Buffer): Promise<boolean> {
   });
 }
 
+/** The runtime stage's COPY lines: /app holds the production node_modules, the bundles and package.json. */
+const RUNTIME_COPIES = ['--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist', 'package.json ./'];
+
+/** The runtime stage's COPY lines as the Dockerfile has them. */
+function runtimeCopies(): string[] {
+  const text = read('Dockerfile');
+  const start = text.indexOf('AS runtime\n');
+  return [...text.slice(start, text.indexOf('\nFROM ', start)).matchAll(/^COPY (.*)$/gm)].map((m) => m[1]!);
+}
+
 describe('docker/Dockerfile', () => {
   const text = read('Dockerfile');
   const stages = [...text.matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((m) => ({ from: m[1]!, name: m[2]! }));
@@ -108,7 +120,8 @@ describe('docker/Dockerfile', () => {
     assert.match(body('build'), /npm ci --no-audit/);
     assert.match(body('build'), /RUN node scripts\/build\.js\n/);
     const runtime = body('runtime');
-    assert.deepEqual([...runtime.matchAll(/^COPY (.*)$/gm)].map((m) => m[1]), ['--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist']);
+    // What the runtime stage holds (the test below runs the servers from exactly this layout).
+    assert.deepEqual([...runtime.matchAll(/^COPY (.*)$/gm)].map((m) => m[1]), RUNTIME_COPIES);
     assert.doesNotMatch(runtime + body('kes') + body('gateway'), /npm (ci|install)|tsx/);
     assert.match(body('gateway'), /COPY --from=build \/app\/packages\/console\/dist \.\/packages\/console\/dist/);
     assert.doesNotMatch(body('kes'), /console/);
@@ -226,8 +239,9 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       assert.notEqual(script, services.kes!.healthcheck!.test[3]);
       return spawnSync('node', ['-e', script], { encoding: 'utf8', timeout: 20_000 }).status;
     };
-    const start = (name: string, cli: string, config: string, cwd: string, env: Record<string, string>): ChildProcess => {
-      const child = spawn('node', ['--import', import.meta.resolve('tsx'), join(root, cli), 'server', '--config', config], {
+    /** Runs a bundle from /app as the image's entrypoint does: `node /app/dist/<bundle> server --config <config>`. */
+    const start = (name: string, bundle: string, config: string, cwd: string, env: Record<string, string>): ChildProcess => {
+      const child = spawn('node', [join(roots, 'app/dist', bundle), 'server', '--config', config], {
         cwd,
         env: { PATH: process.env.PATH, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -247,6 +261,20 @@ describe('docker/compose.yaml and npm run docker:init', () => {
     };
 
     before(async () => {
+      // The image's /app as the runtime stage's COPY lines fill it: the bundles (scripts/build.js, as the build
+      // stage runs it), node_modules (here the repository's, which holds the production ones), files of the
+      // build context.
+      const app = join(roots, 'app');
+      mkdirSync(app, { recursive: true });
+      for (const line of runtimeCopies()) {
+        if (line === '--from=deps /app/node_modules ./node_modules') symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+        else if (line === '--from=build /app/dist ./dist') await buildBundles(join(app, 'dist'));
+        else {
+          const m = /^([^-\s]\S*) \.\/$/.exec(line);
+          assert.ok(m, `a COPY this test knows how to stand in for: ${line}`);
+          cpSync(join(root, m[1]!), join(app, m[1]!));
+        }
+      }
       // Each container's filesystem, as its bind mounts make it (outer mounts first).
       for (const [name, s] of Object.entries(services)) {
         for (const m of mounts(s, home).sort((a, b) => a.target.split('/').length - b.target.split('/').length)) {
@@ -282,7 +310,7 @@ describe('docker/compose.yaml and npm run docker:init', () => {
     });
 
     test('kes starts sealed (its health check fails), is unsealed from the host, then passes its health check without a client certificate', async () => {
-      const kes = start('kes', 'packages/kes/src/cli/main.ts', join(roots, 'kes/kes/kes.yaml'), join(roots, 'kes/kes'), {});
+      const kes = start('kes', 'kes.mjs', join(roots, 'kes/kes/kes.yaml'), join(roots, 'kes/kes'), {});
       await waitFor('kes', () => kesVersionAnswers(kesPort, readFileSync(join(home, 'certs/ca.crt'))), kes);
       assert.equal(kesHealth(), 1, 'sealed: not ready');
       // The compose file's header: `KESGATE_HOME=.kesgate-docker npx kes unseal < .kesgate-docker/unseal.key`.
@@ -301,7 +329,7 @@ describe('docker/compose.yaml and npm run docker:init', () => {
 
     test('the gateway runs from its mounts alone: an SSE-S3 object written with the SDK reads back, its data under the read-write mount', async () => {
       const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
-      const gw = start('gateway', 'packages/gateway/src/cli/main.ts', join(roots, 'gateway/kesgate/gateway.yaml'), join(roots, 'gateway/kesgate'), creds);
+      const gw = start('gateway', 'kesgate.mjs', join(roots, 'gateway/kesgate/gateway.yaml'), join(roots, 'gateway/kesgate'), creds);
       await waitFor('the gateway', () => fetch(`http://127.0.0.1:${s3Port}/kesgate/health`).then((r) => r.ok, () => false), gw);
       const s3 = new S3Client({
         endpoint: `http://127.0.0.1:${s3Port}`,
