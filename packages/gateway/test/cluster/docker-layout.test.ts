@@ -233,6 +233,16 @@ describe('docker/compose.yaml and npm run docker:init', () => {
     let kesPort = 0;
     let s3Port = 0;
     let log = '';
+    /** Each read-only mount's files (path, size, mtime) once laid out: they must be so when the servers ran. */
+    const readOnly = new Map<string, string[]>();
+    const roSnapshots = new Map<string, string[]>();
+    const snapshot = (dir: string, rw: string[]): string[] =>
+      files(dir)
+        .filter((f) => !rw.some((w) => f.startsWith(`${w}/`)))
+        .map((f) => {
+          const st = statSync(join(dir, f));
+          return `${f} ${st.size} ${st.mtimeMs}`;
+        });
     /** Runs the compose file's kes health check as written, pointed at this kes. */
     const kesHealth = (): number | null => {
       const script = services.kes!.healthcheck!.test[3]!.replace("'/kes/certs/ca.crt'", JSON.stringify(join(roots, 'kes/kes/certs/ca.crt'))).replace('port:7373', `port:${kesPort}`);
@@ -282,6 +292,10 @@ describe('docker/compose.yaml and npm run docker:init', () => {
           mkdirSync(dirname(dest), { recursive: true });
           cpSync(m.source, dest, { recursive: true });
         }
+        for (const m of mounts(s, home).filter((x) => x.ro)) {
+          const rw = mounts(s, home).filter((x) => !x.ro && x.target.startsWith(`${m.target}/`)).map((x) => relative(m.target, x.target));
+          readOnly.set(join(roots, name, m.target), rw);
+        }
       }
       kesPort = await freePort();
       s3Port = await freePort();
@@ -297,6 +311,7 @@ describe('docker/compose.yaml and npm run docker:init', () => {
         .replace('https://kes:7373', `https://127.0.0.1:${kesPort}`);
       assert.equal(moved.split('\n').filter((l, i) => l !== gwText.split('\n')[i]).length, 3, 'three lines moved');
       writeFileSync(gwYaml, moved);
+      for (const [dir, rw] of readOnly) roSnapshots.set(dir, snapshot(dir, rw));
     });
     after(async () => {
       for (const c of children) {
@@ -348,6 +363,8 @@ describe('docker/compose.yaml and npm run docker:init', () => {
         s3.destroy();
       }
       assert.ok(files(join(roots, 'gateway/kesgate/data')).length > 0, 'the object went to /kesgate/data');
+      // Neither server wrote into its read-only mounts (the tests run as root here, so nothing else would stop it).
+      for (const [dir, rw] of readOnly) assert.deepEqual(snapshot(dir, rw), roSnapshots.get(dir), `nothing written under ${dir}`);
     });
   });
 });
