@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Bundles the two servers into dist/ (esbuild, which tsx already brings): production runs plain JavaScript
 // without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
-// sources through tsx; `npm start`, the Dockerfiles and the benchmarks run these bundles.
+// sources through tsx; `npm start`, the Docker images and the benchmarks run these bundles.
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
-// `--console-only` builds just the console, `--servers-only` just the two bundles (the Docker images).
+// `--console-only` builds just the console, `--servers-only` just the two bundles.
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,18 +37,20 @@ export async function buildConsole() {
   return CONSOLE_DIST;
 }
 
-export async function buildBundles() {
+/** `outDir`: elsewhere than dist/ (a test's copy, built while another process runs those in dist/). */
+export async function buildBundles(outDir) {
+  const out = outDir ? { kes: join(outDir, 'kes.mjs'), kesgate: join(outDir, 'kesgate.mjs') } : BUNDLES;
   await Promise.all([
-    build({ ...common, entryPoints: [join(root, 'packages/kes/src/cli/main.ts')], outfile: BUNDLES.kes }),
+    build({ ...common, entryPoints: [join(root, 'packages/kes/src/cli/main.ts')], outfile: out.kes }),
     build({
       ...common,
       entryPoints: [join(root, 'packages/gateway/src/cli/main.ts')],
-      outfile: BUNDLES.kesgate,
+      outfile: out.kesgate,
       // Object writes run open/write/fsync/close/rename/fsync on libuv's pool; 4 threads serialise concurrent PUTs.
       banner: { js: `${common.banner.js}\nprocess.env.UV_THREADPOOL_SIZE ??= '16';` },
     }),
   ]);
-  return BUNDLES;
+  return out;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

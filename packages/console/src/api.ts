@@ -86,6 +86,8 @@ export interface Overview {
     blobs: { kind: string };
     health: { metadata: StoreHealth; blobs: StoreHealth };
     stats?: { buckets: number; objects: number; bytes: number; storedBytes: number; uploads: number };
+    /** Per SSE mode with any objects (every stored version counts). */
+    sseTotals?: { sse: string; objects: number; bytes: number; storedBytes: number }[];
     gateways?: { id: string; address: string; self: boolean; lastSeen: string }[];
     [k: string]: unknown;
   };
@@ -122,7 +124,9 @@ export interface KeysAnswer {
 export interface BucketRow {
   name: string;
   createdAt: string;
-  encryption: { sse: string; kmsKeyId?: string } | null;
+  /** `bucketKeyEnabled` is present only when the gateway stores bucket keys. */
+  encryption: { sse: string; kmsKeyId?: string; bucketKeyEnabled?: boolean } | null;
+  versioning: 'Unversioned' | 'Enabled' | 'Suspended';
   objects: number;
   bytes: number;
   truncated: boolean;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { GetBucketEncryptionCommand, GetObjectCommand, CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetObjectCommand, CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { KesError } from '@kesgate/kes-client';
 import { ACCESS_KEY, SECRET_KEY, startConsoleStack, type ConsoleStack } from '../../gateway/test/console/helpers.js';
@@ -178,6 +178,25 @@ describe('the console in a browser: an operator journey', () => {
     await screenshot('buckets');
     const enc = await s.s3.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }));
     assert.deepEqual(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault, { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'tenant-b' });
+  });
+
+  it("shows each bucket's versioning state, and objects and bytes by SSE mode on the overview", async () => {
+    await page.getByRole('row').filter({ hasText: BUCKET }).getByRole('cell', { name: 'Unversioned', exact: true }).waitFor();
+    await s.s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain.txt', Body: 'x'.repeat(2048), ServerSideEncryption: 'AES256' }));
+    await page.reload();
+    await page.getByRole('row').filter({ hasText: BUCKET }).getByRole('cell', { name: 'Enabled', exact: true }).waitFor();
+    await screenshot('buckets-versioning');
+
+    await go('Overview');
+    const byMode = page.getByRole('table', { name: 'Objects by SSE mode' });
+    const mode = (name: string) => byMode.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+    // The 40 documents, rotated from tenant-a to tenant-b, are still SSE-KMS; the new one is SSE-S3; none SSE-C.
+    await mode('SSE-KMS').getByRole('cell', { name: '40', exact: true }).waitFor();
+    await mode('SSE-S3').getByRole('cell', { name: '1', exact: true }).waitFor();
+    assert.equal(await mode('SSE-S3').getByRole('cell').nth(1).textContent(), '2.0 KiB', 'its plaintext bytes');
+    await mode('SSE-C').getByRole('cell', { name: '0', exact: true }).waitFor();
+    await screenshot('overview-by-sse-mode');
   });
 
   it('seals kes with confirmation and unseals it share by share (2 of 3), with progress', async () => {

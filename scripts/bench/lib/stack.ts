@@ -123,7 +123,7 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
 
   const kesLog = at('kes.log');
   const gatewayLog = at('gateway.log');
-  // The servers run as `npm start` and the Dockerfiles run them: bundled JavaScript (scripts/build.js).
+  // The servers run as `npm start` and the Docker images run them: bundled JavaScript (scripts/build.js).
   const bundles = await buildBundles();
   const kes = spawnNode(bundles.kes, ['server', '--config', at('kes.yaml')], { cwd: dir, logFile: kesLog });
   let gateway: ChildProcess | undefined;

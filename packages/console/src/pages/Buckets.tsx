@@ -10,6 +10,8 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const action = useAction();
   if (!buckets.data) return <Loading error={buckets.error} />;
+  // A bucket-key column only when the gateway reports the setting.
+  const bucketKeys = buckets.data.buckets.some((b) => typeof b.encryption?.bucketKeyEnabled === 'boolean');
   // Which keys each bucket's objects are sealed under, from the keys' dependents.
   const keysOf = (bucket: string): string[] =>
     (keys.data?.keys ?? []).flatMap((k) => {
@@ -27,6 +29,8 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
             <tr>
               <th scope="col">Bucket</th>
               <th scope="col">Default encryption</th>
+              {bucketKeys && <th scope="col">Bucket key</th>}
+              <th scope="col">Versioning</th>
               <th scope="col">Objects under master keys</th>
               <th scope="col">Objects</th>
               <th scope="col">Size</th>
@@ -39,6 +43,8 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
               <tr key={b.name}>
                 <th scope="row">{b.name}</th>
                 <td>{sseLabel(b.encryption, session.defaultKey)}</td>
+                {bucketKeys && <td>{b.encryption?.bucketKeyEnabled === undefined ? '—' : b.encryption.bucketKeyEnabled ? 'Enabled' : 'Disabled'}</td>}
+                <td>{b.versioning}</td>
                 <td>{keysOf(b.name).join(', ') || '—'}</td>
                 <td>
                   {b.objects}

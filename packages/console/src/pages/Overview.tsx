@@ -64,23 +64,59 @@ export function OverviewPage(_: { session: SessionInfo }) {
       </Section>
       <Section title="Objects">
         {stats ? (
-          <dl class="facts">
-            <dt>Buckets</dt>
-            <dd>{stats.buckets}</dd>
-            <dt>Objects</dt>
-            <dd>{stats.objects}</dd>
-            <dt>Plaintext bytes</dt>
-            <dd>{bytes(stats.bytes)}</dd>
-            <dt>Stored (encrypted) bytes</dt>
-            <dd>{bytes(stats.storedBytes)}</dd>
-            <dt>Unfinished uploads</dt>
-            <dd>{stats.uploads}</dd>
-          </dl>
+          <>
+            <dl class="facts">
+              <dt>Buckets</dt>
+              <dd>{stats.buckets}</dd>
+              <dt>Objects</dt>
+              <dd>{stats.objects}</dd>
+              <dt>Plaintext bytes</dt>
+              <dd>{bytes(stats.bytes)}</dd>
+              <dt>Stored (encrypted) bytes</dt>
+              <dd>{bytes(stats.storedBytes)}</dd>
+              <dt>Unfinished uploads</dt>
+              <dd>{stats.uploads}</dd>
+            </dl>
+            <BySseMode totals={backend.sseTotals ?? []} />
+          </>
         ) : (
           <p class="muted">The metadata store does not answer.</p>
         )}
       </Section>
     </div>
+  );
+}
+
+/** Every SSE mode, with none where nothing is stored under it; every stored version counts, as in the totals. */
+const MODES = ['SSE-S3', 'SSE-KMS', 'SSE-C'];
+
+function BySseMode({ totals }: { totals: { sse: string; objects: number; bytes: number; storedBytes: number }[] }) {
+  const rows = [...MODES, ...totals.map((t) => t.sse).filter((m) => !MODES.includes(m))];
+  return (
+    <table aria-label="Objects by SSE mode">
+      <caption>By SSE mode (every stored version)</caption>
+      <thead>
+        <tr>
+          <th scope="col">SSE mode</th>
+          <th scope="col">Objects</th>
+          <th scope="col">Plaintext bytes</th>
+          <th scope="col">Stored bytes</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((mode) => {
+          const t = totals.find((x) => x.sse === mode) ?? { objects: 0, bytes: 0, storedBytes: 0 };
+          return (
+            <tr key={mode}>
+              <th scope="row">{mode}</th>
+              <td>{t.objects}</td>
+              <td>{bytes(t.bytes)}</td>
+              <td>{bytes(t.storedBytes)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 

@@ -5,7 +5,7 @@ import type { RotationManager } from '../rotation/index.js';
 import { SEEN_WITHIN_MS } from '../storage/heartbeat.js';
 import type { BackendDescription } from '../storage/object-store.js';
 import { probeBlobs, probeMetadata, type StoreHealth } from '../storage/probe.js';
-import type { StoreStats } from '../storage/types.js';
+import type { SseModeTotals, StoreStats } from '../storage/types.js';
 import type { DefaultKeyState, KesEndpointState, KesProbe } from './kes-status.js';
 
 /** A gateway sharing the metadata store, as its heartbeat row says. */
@@ -29,6 +29,8 @@ export interface GatewayStatus {
   backend: BackendDescription & {
     health: { metadata: StoreHealth; blobs: StoreHealth };
     stats?: StoreStats;
+    /** The objects (every stored version) and their bytes per SSE mode, from maintained totals. */
+    sseTotals?: SseModeTotals[];
     /** Gateways whose heartbeat is recent, oldest start first (this one included). */
     gateways?: SharingGateway[];
   };
@@ -41,8 +43,9 @@ export async function gatewayStatus(svc: GatewayServices, kes: KesProbe, rotatio
   const [metadata, blobs, endpoints] = await Promise.all([probeMetadata(svc.backend.metadata), probeBlobs(svc.backend.blobs), kes.endpoints()]);
   const backend: GatewayStatus['backend'] = { ...svc.backend.describe(), health: { metadata, blobs } };
   if (metadata.reachable) {
-    const [stats, gateways] = await Promise.all([svc.store.stats(), svc.backend.metadata.gateways(SEEN_WITHIN_MS)]);
+    const [stats, sseTotals, gateways] = await Promise.all([svc.store.stats(), svc.store.sseTotals(), svc.backend.metadata.gateways(SEEN_WITHIN_MS)]);
     backend.stats = stats;
+    backend.sseTotals = sseTotals;
     backend.gateways = gateways.map((g) => ({
       id: g.id,
       address: g.address,

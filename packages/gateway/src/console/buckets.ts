@@ -1,13 +1,15 @@
-// The Buckets page: each bucket's default encryption and its objects counted by listing (bounded, so a
-// huge bucket shows "at least N"); and the one change it offers, the default encryption.
+// The Buckets page: each bucket's default encryption, versioning state and its objects counted by listing
+// (bounded, so a huge bucket shows "at least N"); and the one change it offers, the default encryption.
 import { z } from 'zod';
 import { badRequest } from '../admin/errors.js';
-import type { ObjectStore } from '../storage/types.js';
+import type { BucketVersioning, ObjectStore } from '../storage/types.js';
 
 export interface BucketRow {
   name: string;
   createdAt: string;
-  encryption: { sse: string; kmsKeyId?: string } | null;
+  /** `bucketKeyEnabled` only where the stored default encryption has that field. */
+  encryption: { sse: string; kmsKeyId?: string; bucketKeyEnabled?: boolean } | null;
+  versioning: BucketVersioning;
   objects: number;
   bytes: number;
   /** More objects than were counted. */
@@ -35,11 +37,15 @@ export async function bucketRows(store: ObjectStore): Promise<BucketRow[]> {
   const buckets = await store.listBuckets();
   return Promise.all(
     buckets.map(async (b) => {
-      const [enc, counted] = await Promise.all([store.getBucketEncryption(b.name), count(store, b.name)]);
+      const [enc, versioning, counted] = await Promise.all([store.getBucketEncryption(b.name), store.getBucketVersioning(b.name), count(store, b.name)]);
+      const bucketKey = (enc as { bucketKeyEnabled?: unknown } | undefined)?.bucketKeyEnabled;
       return {
         name: b.name,
         createdAt: b.createdAt.toISOString(),
-        encryption: enc ? { sse: enc.sse, ...(enc.kmsKeyId ? { kmsKeyId: enc.kmsKeyId } : {}) } : null,
+        encryption: enc
+          ? { sse: enc.sse, ...(enc.kmsKeyId ? { kmsKeyId: enc.kmsKeyId } : {}), ...(typeof bucketKey === 'boolean' ? { bucketKeyEnabled: bucketKey } : {}) }
+          : null,
+        versioning,
         ...counted,
       };
     }),

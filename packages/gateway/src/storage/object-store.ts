@@ -55,6 +55,7 @@ import type {
   PutObjectInput,
   SseFields,
   KeyDependents,
+  SseModeTotals,
   StoreStats,
   SweepReport,
   Tag,
@@ -597,6 +598,11 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
   async stats(): Promise<StoreStats> {
     this.assertOpen();
     return this.metadata.stats();
+  }
+
+  async sseTotals(): Promise<SseModeTotals[]> {
+    this.assertOpen();
+    return this.metadata.sseTotals();
   }
 
   async keyDependents(masterKey: string): Promise<KeyDependents[]> {

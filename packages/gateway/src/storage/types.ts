@@ -423,6 +423,15 @@ export interface StoreStats {
   uploadStoredBytes: number;
 }
 
+/** The objects (every stored version, delete markers aside) under one SSE mode, from maintained totals. */
+export interface SseModeTotals {
+  /** The stored record's mode: SSE-S3, SSE-KMS or SSE-C. */
+  sse: string;
+  objects: number;
+  bytes: number;
+  storedBytes: number;
+}
+
 // ---------------------------------------------------------------- the store
 
 export interface ObjectStore {
@@ -543,6 +552,8 @@ export interface ObjectStore {
   /** Removes temp files and data files no object or upload references. Runs at open. */
   sweep(): Promise<SweepReport>;
   stats(): Promise<StoreStats>;
+  /** Per SSE mode with any objects, in mode order: counts from maintained totals, never a scan. */
+  sseTotals(): Promise<SseModeTotals[]>;
   /**
    * Per bucket (only buckets with any), what depends on `masterKey`: a scan of every SSE record, for
    * an operator about to delete or seal a key, never for a request path.

@@ -1,5 +1,5 @@
 // The README's scale-out recipe, run as a user runs it: `npm run cluster -- --check` starts PostgreSQL,
-// moto_server, kes and two gateways on one database and one bucket, writes through one gateway and reads
+// moto_server, two kes nodes on one PostgreSQL keystore and two gateways on one database and one bucket, writes through one gateway and reads
 // through the other, prints OK and stops everything; docker/compose.cluster.yaml's HAProxy config balances a
 // running cluster's gateways; and when one process of a running cluster dies, the others are stopped and the
 // reason shown.
@@ -54,11 +54,11 @@ interface Run {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
-  ports: { kes: number; http: number[]; https: number[] };
+  ports: { kes: number[]; http: number[]; https: number[] };
 }
 
 async function cluster(home: string, args: string[]): Promise<Run> {
-  const ports = { kes: await freePort(), http: [await freePort(), await freePort()], https: [await freePort(), await freePort()] };
+  const ports = { kes: [await freePort(), await freePort()], http: [await freePort(), await freePort()], https: [await freePort(), await freePort()] };
   let output = '';
   // `npm run cluster`, exactly as the README says (npm passes what follows `--` to the script).
   const child = spawn('npm', ['run', '--silent', 'cluster', '--', ...args], {
@@ -66,7 +66,7 @@ async function cluster(home: string, args: string[]): Promise<Run> {
     env: {
       ...process.env,
       KESGATE_HOME: home,
-      KES_ADDRESS: `127.0.0.1:${ports.kes}`,
+      KES_CLUSTER_ADDRESSES: ports.kes.map((p) => `127.0.0.1:${p}`).join(','),
       KESGATE_CLUSTER_ADDRESSES: ports.http.map((p) => `127.0.0.1:${p}`).join(','),
       KESGATE_CLUSTER_TLS_ADDRESSES: ports.https.map((p) => `127.0.0.1:${p}`).join(','),
       KESGATE_ROOT_USER: undefined,
@@ -90,7 +90,7 @@ function backendPorts(output: string): { postgres: number; moto: number; pgDir: 
 
 async function assertAllStopped(run: Run, output: string): Promise<void> {
   const { postgres, moto, pgDir } = backendPorts(output);
-  for (const port of [run.ports.kes, ...run.ports.http, ...run.ports.https, postgres, moto]) {
+  for (const port of [...run.ports.kes, ...run.ports.http, ...run.ports.https, postgres, moto]) {
     assert.equal(await listening(port), false, `nothing listens on ${port} once the cluster stopped`);
   }
   assert.equal(existsSync(pgDir), false, 'the throwaway PostgreSQL cluster was removed');
@@ -116,6 +116,15 @@ describe('npm run cluster', { skip }, () => {
     assert.match(backendOf(configs[0]!), /postgres:\n\s+url: postgres:\/\/kesgate:/);
     assert.match(backendOf(configs[0]!), /s3:\n\s+endpoint: http:\/\/127\.0\.0\.1:\d+\n\s+bucket: kesgate-data/);
     assert.equal(backendOf(configs[0]!), backendOf(configs[1]!));
+    // Two kes nodes on one PostgreSQL keystore (the gateways' database), both unsealed, both in every gateway's kms.endpoints.
+    const kesEndpoints = run.ports.kes.map((p) => `https://127.0.0.1:${p}`);
+    for (const [i, e] of kesEndpoints.entries()) assert.match(output, new RegExp(`kes-${i + 1}\\s+${e.replace(/[.]/g, '\\.')}\\s+\\(unsealed; the PostgreSQL keystore`));
+    for (const c of configs) assert.match(c, new RegExp(`endpoints: \\[${kesEndpoints.join(', ').replace(/[.]/g, '\\.')}\\]`));
+    for (const n of ['kes-1', 'kes-2']) {
+      const kes = readFileSync(join(home, 'cluster', `${n}.yaml`), 'utf8');
+      assert.match(kes, /keystore:\n  postgres:\n    url: postgres:\/\/kesgate:/);
+      assert.match(kes, new RegExp(`^node: ${n}$`, 'm'));
+    }
     await assertAllStopped(run, output);
   });
 
@@ -217,7 +226,7 @@ describe('npm run cluster', { skip }, () => {
       process.kill(pid, 'SIGKILL');
       const code = await run.exited;
       assert.equal(code, 1, 'a dead member makes the whole cluster exit with an error');
-      assert.match(run.output(), /gateway-2 stopped \(SIGKILL\); stopping postgres, moto, kes, gateway-1 too/);
+      assert.match(run.output(), /gateway-2 stopped \(SIGKILL\); stopping postgres, moto, kes-1, kes-2, gateway-1 too/);
       await assertAllStopped(run, run.output());
     });
   });

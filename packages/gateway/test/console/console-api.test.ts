@@ -2,11 +2,22 @@
 // refusals that change nothing, the CSP, session expiry and sign-out, the audit trail, read-only mode without
 // a console identity, and that the console identity at kes can do no more than its policy allows.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import https from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetBucketEncryptionCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketEncryptionCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { KesError } from '@kesgate/kes-client';
 import { CONSOLE_CSP } from '../../src/console/index.js';
@@ -128,6 +139,70 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     const ok = await request(`${s.url}/console/api/keys`, { method: 'POST', body: { name: 'csrf-victim' }, cookie, csrf });
     assert.equal(ok.status, 201, ok.text);
     assert.equal((await s.kesAdmin.describeKey('csrf-victim')).name, 'csrf-victim');
+  });
+
+  it('shows objects and bytes by SSE mode on the overview, and each bucket\'s versioning state', async () => {
+    const { cookie } = await signIn(s.url);
+    type ModeRow = { sse: string; objects: number; bytes: number; storedBytes: number };
+    const modes = async (): Promise<Record<string, [number, number]>> => {
+      const r = await request(`${s.url}/console/api/overview`, { cookie });
+      assert.equal(r.status, 200, r.text);
+      const backend = r.json.backend as { sseTotals: ModeRow[]; stats: { objects: number } };
+      assert.equal(backend.sseTotals.reduce((n, t) => n + t.objects, 0), backend.stats.objects, 'the modes add up to the object total');
+      for (const t of backend.sseTotals) assert.ok(t.storedBytes >= t.bytes, `${t.sse}: stored bytes include the encryption overhead`);
+      return Object.fromEntries(backend.sseTotals.map((t) => [t.sse, [t.objects, t.bytes]]));
+    };
+    const before = await modes();
+    const grown = (after: Record<string, [number, number]>): Record<string, [number, number]> =>
+      Object.fromEntries(
+        Object.entries(after)
+          .map(([m, [o, b]]): [string, [number, number]] => [m, [o - (before[m]?.[0] ?? 0), b - (before[m]?.[1] ?? 0)]])
+          .filter(([, [o, b]]) => o !== 0 || b !== 0),
+      );
+    // One object per mode (SSE-C over HTTPS), then a second version of the SSE-S3 one.
+    const tls = new S3Client({
+      endpoint: s.httpsUrl,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      requestHandler: { httpsAgent: new https.Agent({ ca: s.caPem }) },
+    });
+    try {
+      await s.s3.send(new CreateBucketCommand({ Bucket: 'by-mode' }));
+      await s.s3.send(new PutBucketVersioningCommand({ Bucket: 'by-mode', VersioningConfiguration: { Status: 'Enabled' } }));
+      await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 's3', Body: 'x'.repeat(10), ServerSideEncryption: 'AES256' }));
+      await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 's3', Body: 'y'.repeat(11), ServerSideEncryption: 'AES256' }));
+      await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 'kms', Body: 'z'.repeat(20), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: DEFAULT_KEY }));
+      const key = randomBytes(32);
+      await tls.send(
+        new PutObjectCommand({
+          Bucket: 'by-mode',
+          Key: 'c',
+          Body: 'c'.repeat(30),
+          SSECustomerAlgorithm: 'AES256',
+          SSECustomerKey: key.toString('base64'),
+          SSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+        }),
+      );
+    } finally {
+      tls.destroy();
+    }
+    assert.deepEqual(grown(await modes()), { 'SSE-C': [1, 30], 'SSE-KMS': [1, 20], 'SSE-S3': [2, 21] });
+
+    // Versioning per bucket: never versioned, enabled, suspended.
+    await s.s3.send(new CreateBucketCommand({ Bucket: 'by-mode-suspended' }));
+    await s.s3.send(new PutBucketVersioningCommand({ Bucket: 'by-mode-suspended', VersioningConfiguration: { Status: 'Enabled' } }));
+    await s.s3.send(new PutBucketVersioningCommand({ Bucket: 'by-mode-suspended', VersioningConfiguration: { Status: 'Suspended' } }));
+    await s.s3.send(new CreateBucketCommand({ Bucket: 'by-mode-never' }));
+    const list = await request(`${s.url}/console/api/buckets`, { cookie });
+    assert.equal(list.status, 200, list.text);
+    const rows = list.json.buckets as { name: string; versioning: string; objects: number; encryption: Record<string, unknown> | null }[];
+    const row = (name: string) => rows.find((b) => b.name === name)!;
+    assert.equal(row('by-mode').versioning, 'Enabled');
+    assert.equal(row('by-mode').objects, 3, 'the listing counts current objects');
+    assert.equal(row('by-mode-suspended').versioning, 'Suspended');
+    assert.equal(row('by-mode-never').versioning, 'Unversioned');
   });
 
   it('deletes a key only when its name is typed out', async () => {

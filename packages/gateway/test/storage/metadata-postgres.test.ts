@@ -605,7 +605,7 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         const bucket = i % 3 ? 't1' : 't2';
         const key = `k${i % 17}`;
         if (i % 5 === 4) ops.push(deleteKeys(s, bucket, [key, `k${(i + 1) % 17}`]));
-        else ops.push(s.putObject(object(bucket, key, [i + 1, (i * 7) % 50]), accept));
+        else ops.push(s.putObject(object(bucket, key, [i + 1, (i * 7) % 50], i % 4 < 2 ? { sse: { sse: 'SSE-KMS', kmsKey: 'k' } } : {}), accept));
       }
       await Promise.all(ops);
       await store.createUpload(upload('t1', 'u', 'u1'));
@@ -621,6 +621,15 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.ok(truth!.objects! > 0);
       assert.deepEqual(await store.stats(), truth);
       assert.deepEqual(await other.stats(), truth);
+      // The per-SSE-mode totals too (half the writes above are SSE-KMS), written in the same transactions.
+      const byMode = await sql<Record<string, number | string>>(
+        url,
+        `SELECT o.sse::jsonb ->> 'sse' AS sse, count(*)::int AS objects, sum(o.size)::int AS bytes,
+           sum((SELECT sum(enc_size) FROM object_parts p WHERE p.object_id = o.id))::int AS "storedBytes"
+         FROM objects o WHERE NOT o.delete_marker GROUP BY 1 ORDER BY 1`,
+      );
+      assert.deepEqual(byMode.map((r) => r.sse), ['SSE-KMS', 'SSE-S3']);
+      assert.deepEqual(await store.sseTotals(), byMode);
     });
   });
 

@@ -1,7 +1,7 @@
 // Schema v3 (object versions) over data written by schema v2, in both metadata databases: a database is
 // brought to v2 with the released steps, filled with an object the way v2 wrote it, then opened by this
 // release. The object must come back as its key's null version and latest, its parts intact, and the bucket
-// unversioned; a second open migrates nothing.
+// unversioned, and (v4) counted under its SSE mode; a second open migrates nothing.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +28,8 @@ const V2_ROWS = {
   ],
 };
 
-async function checkMigrated(m: MetadataStore): Promise<void> {
-  assert.equal(await m.schemaVersion(), 3);
+async function checkMigrated(m: MetadataStore, version: number): Promise<void> {
+  assert.equal(await m.schemaVersion(), version);
   assert.equal(await m.getBucketVersioning('b'), 'Unversioned');
   const record = await m.getObject('b', 'docs/a.txt');
   assert.ok(record);
@@ -43,6 +43,8 @@ async function checkMigrated(m: MetadataStore): Promise<void> {
   assert.deepEqual(listed.map((v) => [v.key, v.versionId, v.isLatest, v.deleteMarker, v.size]), [['docs/a.txt', 'null', true, false, 30]]);
   assert.deepEqual((await m.listObjects('b', '', undefined, 10)).map((o) => o.key), ['docs/a.txt']);
   assert.deepEqual(await m.referencedBlobs(['blob-one', 'blob-two', 'other']), new Set(['blob-one', 'blob-two']));
+  // Schema v4 counted the objects already stored per SSE mode.
+  assert.deepEqual(await m.sseTotals(), [{ sse: 'SSE-S3', objects: 1, bytes: 30, storedBytes: 94 }]);
   // The migrated row behaves as any null version: enabling versioning keeps it as a noncurrent version.
   await m.setBucketVersioning('b', 'Enabled');
   await m.putObject({ ...record, versionId: 'A'.repeat(32), revision: 'rev2', parts: [{ ...record.parts[0]!, dataId: 'blob-three' }] }, () => {});
@@ -72,12 +74,12 @@ describe('schema v3 migration: sqlite', () => {
 
       const m = await openSqliteMetadataStore({ path: file });
       try {
-        await checkMigrated(m);
+        await checkMigrated(m, SQLITE_STEPS.length);
       } finally {
         await m.close();
       }
       const again = await openSqliteMetadataStore({ path: file });
-      assert.equal(await again.schemaVersion(), 3);
+      assert.equal(await again.schemaVersion(), SQLITE_STEPS.length);
       assert.equal((await again.listVersions('b', { key: '' }, undefined, 10)).length, 2);
       await again.close();
     } finally {
@@ -122,7 +124,7 @@ describe('schema v3 migration: postgres', { skip: postgresSkipReason() }, () => 
     }
     const m = await openPostgresMetadataStore({ url });
     try {
-      await checkMigrated(m);
+      await checkMigrated(m, POSTGRES_STEPS.length);
     } finally {
       await m.close();
     }

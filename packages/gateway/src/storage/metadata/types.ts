@@ -18,6 +18,7 @@ import type {
   ObjectRecord,
   ObjectSummary,
   SseFields,
+  SseModeTotals,
   StoreStats,
   Tag,
   UploadedPart,
@@ -230,6 +231,8 @@ export interface MetadataStore {
   referencedBlobs(ids: readonly string[]): Promise<Set<string>>;
   /** Counts from maintained totals, never a scan of every object. */
   stats(): Promise<StoreStats>;
+  /** Per SSE mode with any objects (the record's `sse` field), in mode order: from maintained totals too. */
+  sseTotals(): Promise<SseModeTotals[]>;
   /**
    * Per bucket, the objects and unfinished uploads whose SSE record's `kmsKey` is `masterKey`, in bucket
    * order, only buckets with any. The one place storage reads inside the otherwise opaque SSE record.

@@ -595,5 +595,52 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.deleteBucket('totals');
       assert.deepEqual(await m.stats(), base);
     });
+
+    it('keeps objects and bytes per SSE mode through writes, replacements, versions, re-keys and deletes', async () => {
+      const base = await m.sseTotals();
+      /** The totals minus what was there before this test, modes with nothing left out. */
+      const grown = async (): Promise<Record<string, [number, number, number]>> => {
+        const out: Record<string, [number, number, number]> = {};
+        for (const t of await m.sseTotals()) {
+          const b = base.find((x) => x.sse === t.sse) ?? { objects: 0, bytes: 0, storedBytes: 0 };
+          const d: [number, number, number] = [t.objects - b.objects, t.bytes - b.bytes, t.storedBytes - b.storedBytes];
+          if (d.some((v) => v !== 0)) out[t.sse] = d;
+        }
+        return out;
+      };
+      const kms = { sse: { sse: 'SSE-KMS', kmsKey: 'mode-key' } };
+      const ssec = { sse: { sse: 'SSE-C', sseCKeyMD5: 'x' } };
+      await m.createBucket('modes', now(), undefined);
+      await m.putObject(object('modes', 's3', [part(1, 10)]), () => {});
+      await m.putObject(object('modes', 'kms', [part(1, 20), part(2, 30)], kms), () => {});
+      await m.putObject(object('modes', 'c', [part(1, 40)], ssec), () => {});
+      assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [1, 50, 114], 'SSE-S3': [1, 10, 42] });
+      // A replacement under another mode moves the key's object; a refused write changes nothing.
+      await m.putObject(object('modes', 's3', [part(1, 5)], kms), () => {});
+      await rejects(m.putObject(object('modes', 'c', [part(1, 1)]), refuse), 'Refused');
+      assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [2, 55, 151] });
+      // A re-key in place (an SSE-C object re-sealed under SSE-S3) moves it too; one that keeps the mode does not.
+      await m.updateObject('modes', 'c', () => ({ revision: revision(), sse: { sse: 'SSE-S3', iv: 'aXY=' } }));
+      await m.updateObject('modes', 'kms', () => ({ revision: revision(), sse: { sse: 'SSE-KMS', kmsKey: 'other-key' } }));
+      assert.deepEqual(await grown(), { 'SSE-KMS': [2, 55, 151], 'SSE-S3': [1, 40, 72] });
+      // Every stored version counts, as in stats(); a delete marker does not.
+      await m.setBucketVersioning('modes', 'Enabled');
+      await m.putObject(object('modes', 'c', [part(1, 7)], { versionId: 'A'.repeat(32), ...ssec }), () => {});
+      await m.deleteObjects('modes', () => [{ key: 'kms', versionId: 'M'.repeat(32), marker: { lastModified: now() } }]);
+      assert.deepEqual(await grown(), { 'SSE-C': [1, 7, 39], 'SSE-KMS': [2, 55, 151], 'SSE-S3': [1, 40, 72] });
+      // Removing every version and the bucket leaves the totals as they were.
+      await m.deleteObjects('modes', () => [
+        { key: 's3', versionId: 'null' },
+        { key: 'kms', versionId: 'null' },
+        { key: 'kms', versionId: 'M'.repeat(32) },
+        { key: 'c', versionId: 'null' },
+        { key: 'c', versionId: 'A'.repeat(32) },
+      ]);
+      assert.deepEqual(await grown(), {});
+      await m.deleteBucket('modes');
+      assert.deepEqual(await grown(), {});
+      const total = await m.stats();
+      assert.equal((await m.sseTotals()).reduce((n, t) => n + t.objects, 0), total.objects, 'the modes add up to the object total');
+    });
   });
 }

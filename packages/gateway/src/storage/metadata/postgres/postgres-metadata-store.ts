@@ -6,7 +6,8 @@
 // unique constraints decide: the loser of two racing INSERTs fails with a unique violation, and the
 // whole transaction runs again from BEGIN (database.ts, bounded), now finding the winner's row: two
 // `If-None-Match: *` PUTs of one key from two gateways let exactly one win. Rows are locked in one
-// order (upload, then object rows in key order, then a bucket totals stripe, always last), which keeps
+// order (upload, then object rows in key order, then a bucket totals stripe and that stripe's per-SSE-mode
+// rows in mode order, always last), which keeps
 // deadlocks out of the common paths; the rare one left (deleteBucket against writers) is retried too.
 //
 // Objects are updated in place (same row id) when replaced, so a writer waiting on the row lock follows
@@ -32,6 +33,7 @@ import type {
   ObjectSummary,
   ObjectVersion,
   SseFields,
+  SseModeTotals,
   StoreStats,
   UploadedPart,
   UploadRecord,
@@ -99,6 +101,14 @@ interface TotalsDelta {
   uploads?: number;
   uploadParts?: number;
   uploadStoredBytes?: number;
+  /** The object deltas again, per SSE mode (sse_totals). */
+  bySse?: Record<string, ModeDelta>;
+}
+
+interface ModeDelta {
+  objects: number;
+  plainBytes: number;
+  storedBytes: number;
 }
 
 /** Opens the store: connects, brings the schema to this release's version, and returns it. */
@@ -345,6 +355,13 @@ export class PostgresMetadataStore implements MetadataStore {
         changed.sse,
         changed.tags,
       ]);
+      // A re-key that changes the mode moves the object between the per-mode totals.
+      const [from, to] = [sseMode(JSON.parse(row.sse) as SseFields), sseMode(JSON.parse(changed.sse) as SseFields)];
+      if (from !== to) {
+        const moved = { objects: 1, plainBytes: Number(row.size), storedBytes: Number(row.stored_size) };
+        const negated = { objects: -moved.objects, plainBytes: -moved.plainBytes, storedBytes: -moved.storedBytes };
+        await this.addTotals(tx, bucket, { bySse: { [from]: negated, [to]: moved } });
+      }
       return objectRecord(changed);
     });
   }
@@ -647,6 +664,13 @@ export class PostgresMetadataStore implements MetadataStore {
     return { ...row! };
   }
 
+  async sseTotals(): Promise<SseModeTotals[]> {
+    return this.db.read<SseModeTotals>(
+      `SELECT sse, sum(objects)::bigint AS objects, sum(plain_bytes)::bigint AS bytes, sum(stored_bytes)::bigint AS "storedBytes"
+       FROM sse_totals GROUP BY sse HAVING sum(objects) > 0 ORDER BY sse COLLATE "C"`,
+    );
+  }
+
   async keyDependents(masterKey: string): Promise<KeyDependents[]> {
     return this.db.read<KeyDependents>(
       `SELECT bucket, sum(o)::int AS objects, sum(v)::int AS versions, sum(u)::int AS uploads FROM (
@@ -713,8 +737,8 @@ export class PostgresMetadataStore implements MetadataStore {
     versionId: string,
     latest: ObjectRow | undefined,
   ): Promise<{ blobs: string[]; delta: TotalsDelta; kind: 'none' | 'object' | 'marker'; latest: number | undefined }> {
-    const { rows } = await tx.query<{ id: number; size: number; stored_size: number; is_latest: boolean; delete_marker: boolean }>(
-      'SELECT id, size, stored_size, is_latest, delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3',
+    const { rows } = await tx.query<{ id: number; size: number; stored_size: number; is_latest: boolean; delete_marker: boolean; sse: string }>(
+      'SELECT id, size, stored_size, is_latest, delete_marker, sse FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3',
       [bucket, key, versionId],
     );
     const gone = rows[0];
@@ -733,7 +757,9 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     return {
       blobs: parts.rows.map((row) => row.data_id),
-      delta: gone.delete_marker ? {} : { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size },
+      delta: gone.delete_marker
+        ? {}
+        : modeDelta(sseMode(JSON.parse(gone.sse) as SseFields), { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size }),
       kind: gone.delete_marker ? 'marker' : 'object',
       latest: newest,
     };
@@ -788,7 +814,11 @@ export class PostgresMetadataStore implements MetadataStore {
       delta.uploadParts ?? 0,
       delta.uploadStoredBytes ?? 0,
     ];
-    if (values.every((v) => v === 0)) return;
+    const modes = Object.entries(delta.bySse ?? {})
+      .filter(([, d]) => d.objects !== 0 || d.plainBytes !== 0 || d.storedBytes !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (values.every((v) => v === 0) && modes.length === 0) return;
+    const stripe = randomInt(TOTAL_STRIPES);
     await tx.query(
       `INSERT INTO bucket_totals AS t (bucket, stripe, objects, plain_bytes, stored_bytes, uploads, upload_parts,
          upload_stored_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -797,19 +827,51 @@ export class PostgresMetadataStore implements MetadataStore {
          stored_bytes = t.stored_bytes + excluded.stored_bytes, uploads = t.uploads + excluded.uploads,
          upload_parts = t.upload_parts + excluded.upload_parts,
          upload_stored_bytes = t.upload_stored_bytes + excluded.upload_stored_bytes`,
-      [bucket, randomInt(TOTAL_STRIPES), ...values],
+      [bucket, stripe, ...values],
+    );
+    if (modes.length === 0) return;
+    // The same stripe, its mode rows in mode order: every writer locks rows in one order, so none waits in a cycle.
+    await tx.query(
+      `INSERT INTO sse_totals AS t (bucket, stripe, sse, objects, plain_bytes, stored_bytes)
+       SELECT $1, $2, m.sse, m.objects, m.plain_bytes, m.stored_bytes
+       FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS m (sse, objects, plain_bytes, stored_bytes, n)
+       ORDER BY m.n
+       ON CONFLICT (bucket, stripe, sse) DO UPDATE SET objects = t.objects + excluded.objects,
+         plain_bytes = t.plain_bytes + excluded.plain_bytes, stored_bytes = t.stored_bytes + excluded.stored_bytes`,
+      [bucket, stripe, modes.map(([m]) => m), modes.map(([, d]) => d.objects), modes.map(([, d]) => d.plainBytes), modes.map(([, d]) => d.storedBytes)],
     );
   }
 }
 
 /** What storing `object` adds to the bucket's totals. */
 function objectDelta(object: ObjectRecord): TotalsDelta {
-  return { objects: 1, plainBytes: object.size, storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0) };
+  return modeDelta(sseMode(object.sse), { objects: 1, plainBytes: object.size, storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0) });
+}
+
+/** The SSE mode a stored record names (its `sse` field), as the per-mode totals count it. */
+function sseMode(sse: SseFields): string {
+  return typeof sse.sse === 'string' ? sse.sse : 'unknown';
+}
+
+/** An object delta, counted in the totals and again under its SSE mode. */
+function modeDelta(mode: string, d: ModeDelta): TotalsDelta {
+  return { ...d, bySse: { [mode]: d } };
 }
 
 function sumDeltas(a: TotalsDelta, b: TotalsDelta): TotalsDelta {
   const out: TotalsDelta = { ...a };
-  for (const [name, value] of Object.entries(b) as [keyof TotalsDelta, number][]) out[name] = (out[name] ?? 0) + value;
+  for (const [name, value] of Object.entries(b) as [keyof TotalsDelta, number | Record<string, ModeDelta>][]) {
+    if (name === 'bySse') {
+      const modes: Record<string, ModeDelta> = { ...a.bySse };
+      for (const [mode, d] of Object.entries(value as Record<string, ModeDelta>)) {
+        const was = modes[mode] ?? { objects: 0, plainBytes: 0, storedBytes: 0 };
+        modes[mode] = { objects: was.objects + d.objects, plainBytes: was.plainBytes + d.plainBytes, storedBytes: was.storedBytes + d.storedBytes };
+      }
+      out.bySse = modes;
+    } else {
+      out[name] = (out[name] ?? 0) + (value as number);
+    }
+  }
   return out;
 }
 

@@ -157,8 +157,26 @@ CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest AND NOT del
 CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
+// Version 4: the totals per SSE mode (the console's objects and bytes by SSE-S3, SSE-KMS, SSE-C), striped and
+// counted as bucket_totals are (every stored version, delete markers aside) and written with them, last in a
+// writer's transaction. The objects already stored are counted once, here, into stripe 0.
+const V4 = `
+CREATE TABLE sse_totals (
+  bucket        text COLLATE "C" NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+  stripe        smallint NOT NULL,
+  sse           text COLLATE "C" NOT NULL,
+  objects       bigint NOT NULL DEFAULT 0,
+  plain_bytes   bigint NOT NULL DEFAULT 0,
+  stored_bytes  bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (bucket, stripe, sse)
+);
+INSERT INTO sse_totals (bucket, stripe, sse, objects, plain_bytes, stored_bytes)
+  SELECT bucket, 0, coalesce(sse::jsonb ->> 'sse', 'unknown'), count(*), sum(size), sum(stored_size)
+  FROM objects WHERE NOT delete_marker GROUP BY 1, 3;
+`;
+
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-export const STEPS: readonly string[] = [V1, V2, V3];
+export const STEPS: readonly string[] = [V1, V2, V3, V4];
 
 export const SCHEMA_VERSION = STEPS.length;
 

@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -125,8 +125,46 @@ CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest = 1 AND del
 CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
+// Version 4: the totals per SSE mode (the console's objects and bytes by SSE-S3, SSE-KMS, SSE-C), counted as the
+// bucket totals are (every stored version, delete markers aside). Triggers keep them, so every write path
+// that inserts, deletes or re-keys an object row (an SSE-C re-key in place may change the mode) counts; the
+// objects already stored are counted once, here.
+const SCHEMA_V4 = `
+CREATE TABLE sse_totals (
+  bucket        TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+  sse           TEXT NOT NULL,
+  objects       INTEGER NOT NULL DEFAULT 0,
+  plain_bytes   INTEGER NOT NULL DEFAULT 0,
+  stored_bytes  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (bucket, sse)
+) STRICT, WITHOUT ROWID;
+INSERT INTO sse_totals (bucket, sse, objects, plain_bytes, stored_bytes)
+  SELECT bucket, coalesce(json_extract(sse, '$.sse'), 'unknown'), count(*), sum(size), sum(stored_size)
+  FROM objects WHERE delete_marker = 0 GROUP BY 1, 2;
+CREATE TRIGGER sse_totals_add AFTER INSERT ON objects WHEN NEW.delete_marker = 0 BEGIN
+  INSERT INTO sse_totals (bucket, sse, objects, plain_bytes, stored_bytes)
+    VALUES (NEW.bucket, coalesce(json_extract(NEW.sse, '$.sse'), 'unknown'), 1, NEW.size, NEW.stored_size)
+    ON CONFLICT (bucket, sse) DO UPDATE SET objects = objects + 1, plain_bytes = plain_bytes + excluded.plain_bytes,
+      stored_bytes = stored_bytes + excluded.stored_bytes;
+END;
+CREATE TRIGGER sse_totals_remove AFTER DELETE ON objects WHEN OLD.delete_marker = 0 BEGIN
+  UPDATE sse_totals SET objects = objects - 1, plain_bytes = plain_bytes - OLD.size, stored_bytes = stored_bytes - OLD.stored_size
+    WHERE bucket = OLD.bucket AND sse = coalesce(json_extract(OLD.sse, '$.sse'), 'unknown');
+END;
+CREATE TRIGGER sse_totals_rekey AFTER UPDATE OF sse ON objects
+  WHEN OLD.delete_marker = 0 AND coalesce(json_extract(OLD.sse, '$.sse'), 'unknown') IS NOT coalesce(json_extract(NEW.sse, '$.sse'), 'unknown')
+BEGIN
+  UPDATE sse_totals SET objects = objects - 1, plain_bytes = plain_bytes - OLD.size, stored_bytes = stored_bytes - OLD.stored_size
+    WHERE bucket = OLD.bucket AND sse = coalesce(json_extract(OLD.sse, '$.sse'), 'unknown');
+  INSERT INTO sse_totals (bucket, sse, objects, plain_bytes, stored_bytes)
+    VALUES (NEW.bucket, coalesce(json_extract(NEW.sse, '$.sse'), 'unknown'), 1, NEW.size, NEW.stored_size)
+    ON CONFLICT (bucket, sse) DO UPDATE SET objects = objects + 1, plain_bytes = plain_bytes + excluded.plain_bytes,
+      stored_bytes = stored_bytes + excluded.stored_bytes;
+END;
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;

@@ -19,6 +19,7 @@ import type {
   ObjectSummary,
   ObjectVersion,
   SseFields,
+  SseModeTotals,
   StoreStats,
   UploadedPart,
   UploadRecord,
@@ -417,6 +418,11 @@ export class SqliteMetadataStore implements MetadataStore {
       uploadParts: uploads.parts,
       uploadStoredBytes: uploads.stored ?? 0,
     };
+  }
+
+  async sseTotals(): Promise<SseModeTotals[]> {
+    this.assertOpen();
+    return this.s.sseTotals.all();
   }
 
   async keyDependents(masterKey: string): Promise<KeyDependents[]> {

@@ -81,6 +81,7 @@ export class Statements {
   readonly listUploadsFrom: Statement<[string, string, string, number], ListedUploadRow>;
   readonly listUploadsBetween: Statement<[string, string, string, string, number], ListedUploadRow>;
   readonly uploadTotals: Statement<[], UploadTotals>;
+  readonly sseTotals: Statement<[], { sse: string; objects: number; bytes: number; storedBytes: number }>;
   readonly keyDependents: Statement<[{ key: string }], { bucket: string; objects: number; versions: number; uploads: number }>;
 
   constructor(db: Database) {
@@ -192,6 +193,10 @@ export class Statements {
     this.uploadTotals = db.prepare(
       `SELECT (SELECT COUNT(*) FROM uploads) AS uploads, COUNT(*) AS parts, SUM(enc_size) AS stored
        FROM upload_parts`,
+    );
+    this.sseTotals = db.prepare(
+      `SELECT sse, SUM(objects) AS objects, SUM(plain_bytes) AS bytes, SUM(stored_bytes) AS storedBytes
+       FROM sse_totals GROUP BY sse HAVING SUM(objects) > 0 ORDER BY sse`,
     );
     this.keyDependents = db.prepare(
       `SELECT bucket, SUM(o) AS objects, SUM(v) AS versions, SUM(u) AS uploads FROM (
