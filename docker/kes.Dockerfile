@@ -12,12 +12,13 @@ COPY packages/kes-client/package.json packages/kes-client/
 COPY packages/kes/package.json packages/kes/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/console/package.json packages/console/
-RUN npm ci --omit=dev --no-audit --no-fund
+# Development dependencies too: the build needs esbuild; they are pruned once the bundles are built.
+RUN npm ci --no-audit --no-fund
 COPY packages ./packages
 COPY scripts/build.js ./scripts/
 # The server as one bundled JavaScript file: no TypeScript loader at run time. (The operator console needs
 # Vite, a development dependency: this image answers /console/ with how to build it.)
-RUN node scripts/build.js --servers-only
+RUN node scripts/build.js --servers-only && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
