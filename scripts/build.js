@@ -26,7 +26,7 @@ const ENTRY_POINTS = {
   'kesgate-sse': join(root, 'packages/sse/src/cli.ts'),
 };
 
-/** The repository files the bundles were built from (paths relative to the root), for scripts/run-cli.js. */
+/** Per command, the repository files its bundle was built from (paths relative to the root), for scripts/run-cli.js. */
 export const INPUTS = join(root, 'dist/inputs.json');
 const CHUNKS = join(root, 'dist/chunks');
 
@@ -73,16 +73,30 @@ export async function buildConsole() {
  * one, never half of one. The entry points' time is set to when the build began, so a source saved during
  * the build counts as newer than the bundle. Chunks no entry point of this build uses are removed.
  */
+/** The repository files (not node_modules) in an entry point's output and every chunk it may load, sorted. */
+function sourcesOf(metafile, entry) {
+  const seen = new Set();
+  const sources = new Set();
+  const visit = (output) => {
+    if (seen.has(output) || !metafile.outputs[output]) return;
+    seen.add(output);
+    for (const input of Object.keys(metafile.outputs[output].inputs)) {
+      if (!input.includes('node_modules/')) sources.add(relative(root, join(process.cwd(), input)));
+    }
+    for (const { path } of metafile.outputs[output].imports) visit(path);
+  };
+  visit(entry);
+  return [...sources].sort();
+}
+
 export async function buildBundles() {
   const began = new Date();
   const result = await build({ ...common, entryPoints: ENTRY_POINTS, write: false, metafile: true });
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((p) => !p.includes('node_modules/'))
-    .map((p) => relative(root, join(process.cwd(), p)));
+  const inputs = Object.fromEntries(Object.entries(BUNDLES).map(([name, file]) => [name, sourcesOf(result.metafile, relative(process.cwd(), file))]));
   mkdirSync(CHUNKS, { recursive: true });
   const entries = new Set(Object.values(BUNDLES));
   const isEntry = (path) => entries.has(path.replace(/\.map$/, ''));
-  const files = [...result.outputFiles.map((f) => [f.path, f.contents]), [INPUTS, `${JSON.stringify(inputs.sort())}\n`]];
+  const files = [...result.outputFiles.map((f) => [f.path, f.contents]), [INPUTS, `${JSON.stringify(inputs, null, 1)}\n`]];
   files.sort(([a], [b]) => Number(isEntry(a)) - Number(isEntry(b)));
   for (const [path, contents] of files) {
     const tmp = `${path}.${process.pid}.tmp`;

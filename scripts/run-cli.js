@@ -9,13 +9,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Whether the bundle is newer than each source of the build (dist/inputs.json, written by scripts/build.js). */
-function isFresh(bundle) {
+/** Whether command `name`'s bundle is newer than each of its sources (dist/inputs.json, written by scripts/build.js). */
+function isFresh(name, bundle) {
   let built;
   let inputs;
   try {
     built = statSync(bundle).mtimeMs;
-    inputs = JSON.parse(readFileSync(join(root, 'dist', 'inputs.json'), 'utf8'));
+    inputs = JSON.parse(readFileSync(join(root, 'dist', 'inputs.json'), 'utf8'))[name];
   } catch {
     return false; // not built
   }
@@ -36,7 +36,7 @@ function isFresh(bundle) {
  */
 export async function runCli(name, source) {
   const bundle = join(root, 'dist', `${name}.mjs`);
-  if (isFresh(bundle)) {
+  if (isFresh(name, bundle)) {
     await import(pathToFileURL(bundle).href);
     return;
   }
