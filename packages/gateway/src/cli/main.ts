@@ -44,6 +44,8 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
 const program = new Command('kesgate')
   .description('kesgate: an S3 gateway that encrypts every object with keys from kes')
   .version(VERSION, '-v, --version')
+  // Options after a subcommand are the subcommand's (`rotate list --json`), not its parent's (inherited).
+  .enablePositionalOptions()
   .addHelpText(
     'after',
     `

@@ -4,7 +4,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import { KesClient } from '@kesgate/kes-client';
-import { readFileFor } from './files.js';
+import { readFileFor } from '../files.js';
 import { withHomeDefaults } from './home.js';
 import { CliError } from './output.js';
 

@@ -4,7 +4,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { writeDevCerts } from '../../src/cli/dev-certs.js';
+import { writeDevCerts } from '../../src/pki/dev-certs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { kes, kesJson, stopAllChildren } from './helpers.js';
 

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { readFileFor, refuseExisting, writeNewFile } from '../files.js';
+import { readFileFor, refuseExisting, writeNewFile } from '../../files.js';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
 import { CliError, emit, note, table } from '../output.js';
 import { hostList, integer } from '../parse.js';
@@ -114,7 +114,7 @@ export function devCertsCommand(): Command {
     .option('--force', 'overwrite existing files')
     .option('--json', 'print JSON')
     .action(async (flags: { out: string; hosts: string[]; force?: boolean; json?: boolean }) => {
-      const { writeDevCerts } = await import('../dev-certs.js');
+      const { writeDevCerts } = await import('../../pki/dev-certs.js');
       const r = writeDevCerts(flags.out, flags.hosts, { force: flags.force });
       emit({ json: !!flags.json }, { admin_identity: r.adminIdentity, gateway_identity: r.gatewayIdentity, files: r.files }, () => [
         `Development certificates in ${resolve(flags.out)} (server certificate for ${flags.hosts.join(', ')}):`,

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import type { KeyDescription, KesCipher } from '@kesgate/kes-client';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
-import { readFileFor } from '../files.js';
+import { readFileFor } from '../../files.js';
 import { guardKeyDelete, type GuardFlags } from '../gateway-guard.js';
 import { Input } from '../input.js';
 import { CliError, emit, note, table } from '../output.js';
