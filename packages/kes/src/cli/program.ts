@@ -14,7 +14,14 @@ export function buildProgram(): Command {
   const program = new Command('kes')
     .description('kes: a KES-compatible key encryption service with a sealed SQLite keystore')
     .version(VERSION, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 success, 1 an error (kes answered with one or was unreachable, a local file was wrong),
+2 sealed or not initialized (status), 64 a usage error, 77 refused credentials (not authorized, or a TLS
+handshake failed on a certificate).`,
+    );
   for (const cmd of [
     serverCommand(),
     initCommand(),
