@@ -1,6 +1,9 @@
 // Types of scripts/build.js (plain JavaScript so that `npm run build` needs no TypeScript loader).
-export declare const BUNDLES: { kes: string; kesgate: string };
-export declare function buildBundles(outDir?: string): Promise<{ kes: string; kesgate: string }>;
+export declare const BUNDLES: { kes: string; kesgate: string; 'kesgate-sse': string };
+export declare const INPUTS: string;
+export declare const GATEWAY_ENV: { UV_THREADPOOL_SIZE: string };
+/** `outDir`: elsewhere than dist/ (default). */
+export declare function buildBundles(outDir?: string): Promise<{ kes: string; kesgate: string; 'kesgate-sse': string }>;
 export declare const CONSOLE_DIST: string;
 /** Builds the operator console into packages/console/dist; resolves to that directory. */
 export declare function buildConsole(): Promise<string>;

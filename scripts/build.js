@@ -1,25 +1,58 @@
 #!/usr/bin/env node
-// Bundles the two servers into dist/ (esbuild, which tsx already brings): production runs plain JavaScript
-// without a TypeScript loader in memory (about 30 MiB less per process). Tests and the CLIs in bin/ run the
-// sources through tsx; `npm start`, the Docker images and the benchmarks run these bundles.
+// Bundles the commands into dist/ (esbuild, a development dependency that tsx brings): `kes`, `kesgate` (each
+// CLI and its server) and `kesgate-sse`. Production runs plain JavaScript without a TypeScript loader in
+// memory (about 30 MiB less per process), and a CLI command starts in a fraction of the time tsx takes to
+// compile its sources. `npm start`, the Dockerfiles and the benchmarks run these bundles; the commands in
+// packages/*/bin run them while they are newer than every source they were built from (scripts/run-cli.js),
+// else the sources through tsx. dist/inputs.json lists those sources.
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
-// `--console-only` builds just the console, `--servers-only` just the two bundles.
+// `--console-only` builds just the console, `--servers-only` just the bundles (the Docker images, the tests).
 import { build } from 'esbuild';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const BUNDLES = {
-  kes: join(root, 'dist/kes.mjs'),
-  kesgate: join(root, 'dist/kesgate.mjs'),
+const DIST = join(root, 'dist');
+
+/** The entry points' files in `dir`. */
+const bundlesIn = (dir) => ({
+  kes: join(dir, 'kes.mjs'),
+  kesgate: join(dir, 'kesgate.mjs'),
+  'kesgate-sse': join(dir, 'kesgate-sse.mjs'),
+});
+
+export const BUNDLES = bundlesIn(DIST);
+
+const ENTRY_POINTS = {
+  kes: join(root, 'packages/kes/src/cli/main.ts'),
+  kesgate: join(root, 'packages/gateway/src/cli/main.ts'),
+  'kesgate-sse': join(root, 'packages/sse/src/cli.ts'),
 };
+
+/** Per command, the repository files its bundle was built from (paths relative to the root), for scripts/run-cli.js. */
+export const INPUTS = join(DIST, 'inputs.json');
+
+/**
+ * The environment to start `kesgate server` with. Every object write is open + write + fsync + close + rename
+ * + fsync(dir) on libuv's thread pool; its default of 4 threads serialises concurrent PUTs behind each other's
+ * fsyncs. libuv sizes the pool when the process loads its first module, so setting the variable from
+ * JavaScript has no effect (measured on Node 20): it must come from the parent (scripts, docker/Dockerfile).
+ */
+export const GATEWAY_ENV = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  // Code a command loads only for some subcommands (the servers, SQLite, PostgreSQL…) goes into shared
+  // chunks, loaded when first imported: a client command parses tens of kilobytes, not megabytes.
+  splitting: true,
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   sourcemap: true,
   logLevel: 'warning',
   // Native code and packages that locate their own files at run time stay in node_modules.
@@ -37,20 +70,50 @@ export async function buildConsole() {
   return CONSOLE_DIST;
 }
 
-/** `outDir`: elsewhere than dist/ (a test's copy, built while another process runs those in dist/). */
-export async function buildBundles(outDir) {
-  const out = outDir ? { kes: join(outDir, 'kes.mjs'), kesgate: join(outDir, 'kesgate.mjs') } : BUNDLES;
-  await Promise.all([
-    build({ ...common, entryPoints: [join(root, 'packages/kes/src/cli/main.ts')], outfile: out.kes }),
-    build({
-      ...common,
-      entryPoints: [join(root, 'packages/gateway/src/cli/main.ts')],
-      outfile: out.kesgate,
-      // Object writes run open/write/fsync/close/rename/fsync on libuv's pool; 4 threads serialise concurrent PUTs.
-      banner: { js: `${common.banner.js}\nprocess.env.UV_THREADPOOL_SIZE ??= '16';` },
-    }),
-  ]);
-  return out;
+/** The repository files (not node_modules) in an entry point's output and every chunk it may load, sorted. */
+function sourcesOf(metafile, entry) {
+  const seen = new Set();
+  const sources = new Set();
+  const visit = (output) => {
+    if (seen.has(output) || !metafile.outputs[output]) return;
+    seen.add(output);
+    for (const input of Object.keys(metafile.outputs[output].inputs)) {
+      if (!input.includes('node_modules/')) sources.add(relative(root, join(process.cwd(), input)));
+    }
+    for (const { path } of metafile.outputs[output].imports) visit(path);
+  };
+  visit(entry);
+  return [...sources].sort();
+}
+
+/**
+ * Builds in memory, then writes each file beside its target and renames it into place, chunks (named by
+ * their content) first and the entry points last: a command started meanwhile runs the old build or the new
+ * one, never half of one. The entry points' time is set to when the build began, so a source saved during
+ * the build counts as newer than the bundle. Chunks no entry point of this build uses are removed.
+ * `outDir`: elsewhere than dist/ (a test's copy, built while other processes run those in dist/).
+ */
+export async function buildBundles(outDir = DIST) {
+  const began = new Date();
+  const bundles = bundlesIn(outDir);
+  const inputsFile = join(outDir, 'inputs.json');
+  const chunks = join(outDir, 'chunks');
+  const result = await build({ ...common, outdir: outDir, entryPoints: ENTRY_POINTS, write: false, metafile: true });
+  const inputs = Object.fromEntries(Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(process.cwd(), file))]));
+  mkdirSync(chunks, { recursive: true });
+  const entries = new Set(Object.values(bundles));
+  const isEntry = (path) => entries.has(path.replace(/\.map$/, ''));
+  const files = [...result.outputFiles.map((f) => [f.path, f.contents]), [inputsFile, `${JSON.stringify(inputs, null, 1)}\n`]];
+  files.sort(([a], [b]) => Number(isEntry(a)) - Number(isEntry(b)));
+  for (const [path, contents] of files) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, contents);
+    if (entries.has(path)) utimesSync(tmp, began, began);
+    renameSync(tmp, path);
+  }
+  const written = new Set(result.outputFiles.map((f) => basename(f.path)));
+  for (const name of readdirSync(chunks)) if (!written.has(name)) rmSync(join(chunks, name), { force: true });
+  return bundles;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

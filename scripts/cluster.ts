@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { relative } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { buildBundles } from './build.js';
+import { buildBundles, GATEWAY_ENV } from './build.js';
 import { checkCluster } from './lib/cluster-check.js';
 import { initStore, loadConfig as loadKesConfig } from '@kesgate/kes';
 import { gatewayConfig, gatewayHealthy, kesConfig, localUrl, prepareDevState } from './lib/dev-state.js';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     return file;
   });
   // Started together on purpose: the schema migration must be safe when gateways start at the same moment.
-  const gateways = configs.map((file, i) => processes.runNode(names[i]!, bundles.kesgate, ['server', '--config', file], { cwd: at('cluster'), env }));
+  const gateways = configs.map((file, i) => processes.runNode(names[i]!, bundles.kesgate, ['server', '--config', file], { cwd: at('cluster'), env: { ...env, ...GATEWAY_ENV } }));
   await Promise.all(gateways.map((gw, i) => processes.waitFor(names[i]!, () => gatewayHealthy(addresses[i]!), gw, 90_000)));
 
   const shown = (p: string): string => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every package's test suites with Node's own test runner through tsx.
+// Runs every package's test suites with Node's own test runner through tsx, after building the bundles.
 // Usage: node scripts/run-tests.js [package ...]   (default: all packages)
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -24,6 +24,10 @@ if (files.length === 0) {
   console.error(`no test files found for: ${packages.join(', ')}`);
   process.exit(1);
 }
+// The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
+// (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
+const { buildBundles } = await import('./build.js');
+await buildBundles();
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');

@@ -2,7 +2,7 @@
 // certificates, configs, an initialised kes store with a 1-of-1 unseal share, a default master key and root
 // S3 credentials — made on the first run, reused afterwards. Ctrl-C stops both; if one dies, so does the other.
 import { writeFileSync } from 'node:fs';
-import { buildBundles, buildConsole } from './build.js';
+import { buildBundles, buildConsole, GATEWAY_ENV } from './build.js';
 import { banner } from './lib/banner.js';
 import { gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
 import { Supervisor } from './lib/supervisor.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const kes = processes.runNode('kes', bundles.kes, ['server', '--config', at('kes.yaml')], { cwd: home, env });
   await processes.waitFor('kes', () => kesAnswers(state), kes);
 
-  const gw = processes.runNode('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], { cwd: home, env });
+  const gw = processes.runNode('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], { cwd: home, env: { ...env, ...GATEWAY_ENV } });
   await processes.waitFor('the gateway', () => gatewayHealthy(s3Address), gw);
 
   console.log(banner({ home, at, user: creds.user, password: creds.password, kesAddress, s3Address, s3TlsAddress, loud }));

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { identityOf, initStore, issueClientCert, issueServerCert, loadConfig } from '@kesgate/kes';
 import { CONSOLE_KES_ROUTES } from '../../packages/gateway/src/console/config.js';
-import { writeDevCerts } from '../../packages/kes/src/cli/dev-certs.js';
+import { writeDevCerts } from '../../packages/kes/src/pki/dev-certs.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_KEY = 'kesgate-default';

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KesError, KesUnavailableError, isNetworkError } from './errors.js';
 import { NodePool, type KesNodeState, type ProbeResult } from './node-pool.js';
-import type { DataKey, KesCipher, KeyDescription, KeyList, KesStatus, SealStatus } from './types.js';
+import type { DataKey, IdentityDescription, KesCipher, KeyDescription, KeyList, KesStatus, PolicyDescription, PolicyDocument, SealStatus } from './types.js';
 
 export interface KesClientOptions {
   /**
@@ -16,6 +16,8 @@ export interface KesClientOptions {
   key: string | Buffer;
   /** PEM CA that signed the server certificate. Without it the system roots are used. */
   ca?: string | Buffer;
+  /** Do not verify the server certificate (KES's `--insecure`): for tests against self-signed servers only. */
+  insecure?: boolean;
   /** Per-attempt timeout in milliseconds (default 10 s): a node silent for this long is failed over. */
   timeoutMs?: number;
   /**
@@ -73,6 +75,7 @@ export class KesClient {
     this.agent = new https.Agent({
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 64,
+      ...(opts.insecure ? { rejectUnauthorized: false } : {}),
       // One parsed context instead of PEM options: an agent names its socket pools by joining every PEM
       // option into a string, rebuilt and hashed on each request (measured: ~5% of the gateway's busy time in
       // the rotation benchmark went to the agent's pool lookups), and each new connection would parse the PEMs again.
@@ -126,6 +129,29 @@ export class KesClient {
   }
   selfDescribe(): Promise<Record<string, unknown>> {
     return this.json('GET', '/v1/identity/self/describe');
+  }
+  /** The server's metrics in the Prometheus text format. */
+  async metrics(): Promise<string> {
+    return (await this.call('GET', '/v1/metrics')).body.toString('utf8');
+  }
+
+  // ---- identities and policies ------------------------------------------------------------
+  /** Identities (hex) starting with `pattern` (a prefix, with an optional trailing `*`). */
+  async listIdentities(pattern = '*'): Promise<string[]> {
+    return (await this.json<{ identities?: string[] }>('GET', `/v1/identity/list/${seg(pattern)}`)).identities ?? [];
+  }
+  describeIdentity(identity: string): Promise<IdentityDescription> {
+    return this.json('GET', `/v1/identity/describe/${seg(identity)}`);
+  }
+  async listPolicies(pattern = '*'): Promise<string[]> {
+    return (await this.json<{ names?: string[] }>('GET', `/v1/policy/list/${seg(pattern)}`)).names ?? [];
+  }
+  describePolicy(name: string): Promise<PolicyDescription> {
+    return this.json('GET', `/v1/policy/describe/${seg(name)}`);
+  }
+  /** The policy itself: its allow and deny rules (path patterns). */
+  readPolicy(name: string): Promise<PolicyDocument> {
+    return this.json('GET', `/v1/policy/read/${seg(name)}`);
   }
 
   // ---- keys -------------------------------------------------------------------------------

@@ -40,3 +40,23 @@ export interface KeyList {
   names: string[];
   continue_at?: string;
 }
+
+export interface IdentityDescription {
+  /** The admin identity (it has no policy: everything is allowed). */
+  admin?: boolean;
+  policy?: string;
+  created_at?: string;
+  created_by?: string;
+}
+
+export interface PolicyDescription {
+  name: string;
+  created_at?: string;
+  created_by?: string;
+}
+
+export interface PolicyDocument extends PolicyDescription {
+  /** Allowed API paths (patterns) as keys; the values are empty objects, as KES writes them. */
+  allow?: Record<string, unknown>;
+  deny?: Record<string, unknown>;
+}

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader, so there is no build step between a checkout and a working CLI.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The built bundle (dist/kes.mjs) while it is current, else the TypeScript sources through tsx: see scripts/run-cli.js.
+import { runCli } from '../../../scripts/run-cli.js';
+await runCli('kes', new URL('../src/cli/main.ts', import.meta.url));

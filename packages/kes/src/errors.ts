@@ -34,3 +34,11 @@ export const errors = {
 export function isKesError(e: unknown): e is KesError {
   return e instanceof KesError;
 }
+
+/**
+ * A local operation (backup, export, import, writing certificates) failed in a way the operator can act
+ * on: the message says what and, when known, what to do. The CLI prints it as it is.
+ */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+}

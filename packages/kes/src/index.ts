@@ -8,4 +8,4 @@ export { KesError } from './errors.js';
 export type { SealStatus } from './barrier/barrier.js';
 export { encryptKes, decryptKes, type Cipher } from './crypto/ciphertext.js';
 export { VERSION } from './version.js';
-export { writeDevCerts, type DevCerts, type DevCertFiles } from './cli/dev-certs.js';
+export { writeDevCerts, type DevCerts, type DevCertFiles } from './pki/dev-certs.js';

@@ -105,7 +105,6 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     keys,
     system,
     policies: new PolicySet(config.admin.identity, config.policy, startedAt.toISOString()),
-    store,
     audit,
     errorLog,
     metrics,

@@ -1,7 +1,5 @@
-// The server's version (from package.json) and build commit (KESGATE_COMMIT, when set at build).
-import { readFileSync } from 'node:fs';
+// The server's version (from package.json, inlined into the bundle by the build) and build commit (KESGATE_COMMIT, when set at build).
+import pkg from '../package.json' with { type: 'json' };
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-
-export const VERSION: string = pkg.version ?? '0.0.0';
+export const VERSION: string = (pkg as { version?: string }).version ?? '0.0.0';
 export const COMMIT: string = process.env.KESGATE_COMMIT ?? 'unknown';

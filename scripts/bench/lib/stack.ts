@@ -8,7 +8,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cachedInTempDir, createCA, identityOf, initStore, issueClientCert, issueServerCert, type CertKeyPair } from '@kesgate/kes';
-import { buildBundles } from '../../build.js';
+import { buildBundles, GATEWAY_ENV } from '../../build.js';
 import { freePort, spawnNode, stopChild, waitUntil } from './processes.js';
 import type { Credentials } from './sigv4.js';
 
@@ -132,6 +132,7 @@ rotation: { concurrency: ${options.rotationConcurrency ?? 8} }
   const startGatewayProcess = async (): Promise<void> => {
     const child = spawnNode(bundles.kesgate, ['server', '--config', at('gateway.yaml')], {
       cwd: dir,
+      env: { ...process.env, ...GATEWAY_ENV },
       logFile: gatewayLog,
       nodeArgs: [
         ...(options.gatewayProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`] : []),

@@ -1,9 +1,12 @@
 // The `kesgate` command: run the gateway, and talk to a running one through its admin API.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { AdminClient, AdminRequestError } from '../admin/client.js';
+import { VERSION } from '../version.js';
 import { ConnectionError, resolveConnection, type ConnectionFlags } from './connection.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
 import { runKeyDependents } from './key-dependents.js';
 import { runRotate } from './rotate.js';
+import { runRotateCancel, runRotateList } from './rotate-jobs.js';
 import { runStatus } from './status.js';
 
 function withConnection(cmd: Command): Command {
@@ -34,11 +37,21 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
     if (err instanceof AdminRequestError) process.stderr.write(`kesgate: the gateway refused: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
     else if (err instanceof ConnectionError) process.stderr.write(`kesgate: ${err.message}\n`);
     else process.stderr.write(`kesgate: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(err);
   }
 }
 
-const program = new Command('kesgate').description('kesgate: an S3 gateway that encrypts every object with keys from kes');
+const program = new Command('kesgate')
+  .description('kesgate: an S3 gateway that encrypts every object with keys from kes')
+  .version(VERSION, '-v, --version')
+  // Options after a subcommand are the subcommand's (`rotate list --json`), not its parent's (inherited).
+  .enablePositionalOptions()
+  .addHelpText(
+    'after',
+    `
+Exit status: 0 success, 1 an error (the gateway refused or was unreachable; a rotation left objects behind),
+2 kes sealed (status), 3 something depends on the key (key dependents), 64 a usage error, 77 refused credentials.`,
+  );
 
 program
   .command('server')
@@ -50,29 +63,50 @@ program
     await runServer(opts.config);
   });
 
-withConnection(
+const rotate = withConnection(
   program
     .command('rotate')
-    .description('re-wrap the object keys of a bucket under a new data key (metadata only), following the job')
-    .requiredOption('--bucket <name>', 'the bucket')
+    .description('re-wrap the object keys of a bucket under a new data key (metadata only), following the job; `rotate list` and `rotate cancel ID` for jobs')
+    // Checked in the action: a required option here would be required by `rotate list` and `rotate cancel` too.
+    .option('--bucket <name>', 'the bucket (required to start a rotation)')
     .option('--prefix <prefix>', 'only keys starting with this')
     .option('--to-key <name>', 'target master key (default: the gateway default key, latest version)')
     .option('--from-key <name>', 'only objects currently under this master key')
     .option('--dry-run', 'count what would be rotated; change nothing', false)
     .option('--json', 'print the final job as JSON (no progress)', false)
-    .option('--poll <ms>', 'milliseconds between progress updates', positiveInt, 500),
-).action(async (opts: ConnectionFlags & { bucket: string; prefix?: string; toKey?: string; fromKey?: string; dryRun: boolean; json: boolean; poll: number }) => {
+    .option('--poll <ms>', 'milliseconds between progress updates', positiveInt, 500)
+    .option('--progress-every <seconds>', 'seconds between progress lines when stderr is not a terminal (a bar otherwise)', positiveInt, 5),
+).action(async (opts: ConnectionFlags & { bucket?: string; prefix?: string; toKey?: string; fromKey?: string; dryRun: boolean; json: boolean; poll: number; progressEvery: number }) => {
+  const bucket = opts.bucket;
+  if (bucket === undefined) return rotate.error("error: required option '--bucket <name>' not specified (or run `kesgate rotate list` / `kesgate rotate cancel ID`)");
   await guarded(() =>
     runRotate(client(opts), {
-      bucket: opts.bucket,
+      bucket,
       ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
       ...(opts.toKey !== undefined ? { toKey: opts.toKey } : {}),
       ...(opts.fromKey !== undefined ? { fromKey: opts.fromKey } : {}),
       dryRun: opts.dryRun,
       json: opts.json,
       poll: opts.poll,
+      progressEvery: opts.progressEvery,
     }),
   );
+});
+
+withConnection(rotate.command('list').description('the rotation jobs, newest first (100)').option('--json', 'print JSON', false)).action(
+  async (opts: ConnectionFlags & { json: boolean }) => {
+    await guarded(() => runRotateList(client(opts), opts.json));
+  },
+);
+
+withConnection(
+  rotate
+    .command('cancel')
+    .description('cancel a running rotation job: the objects in hand finish, the others keep their key (exit 0 once cancelled or requested)')
+    .argument('<id>', 'the job id (`kesgate rotate list`)')
+    .option('--json', 'print the job as JSON', false),
+).action(async (id: string, opts: ConnectionFlags & { json: boolean }) => {
+  await guarded(() => runRotateCancel(client(opts), id, opts.json));
 });
 
 withConnection(program.command('status').description("the gateway's backend, kes endpoints, default key and rotation jobs").option('--json', 'print JSON', false)).action(
@@ -92,4 +126,15 @@ withConnection(
   await guarded(() => runKeyDependents(client(opts), name, opts.json));
 });
 
-await program.parseAsync(process.argv);
+// Usage errors throw instead of exiting, so they get their own exit status (commander has printed them).
+const throwUsage = (cmd: Command): void => {
+  cmd.exitOverride();
+  cmd.commands.forEach(throwUsage);
+};
+throwUsage(program);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+}

@@ -1,13 +1,15 @@
 // `kesgate rotate`: start a rotation job on the gateway, follow it, and summarise.
 import { setTimeout as sleep } from 'node:timers/promises';
-import cliProgress from 'cli-progress';
 import type { AdminClient, RotateInput } from '../admin/client.js';
 import type { RotationJob } from '../rotation/index.js';
+import { progressBar, progressLines, type ProgressView } from './rotate-progress.js';
 
 export interface RotateFlags extends RotateInput {
   json: boolean;
   /** Milliseconds between progress polls. */
   poll: number;
+  /** Seconds between plain progress lines when stderr is not a terminal. */
+  progressEvery: number;
 }
 
 function counts(j: RotationJob): string {
@@ -37,17 +39,9 @@ export function formatSummary(j: RotationJob): string {
 /** Follows the job until it ends; returns its final state. */
 async function follow(client: AdminClient, first: RotationJob, flags: RotateFlags): Promise<RotationJob> {
   let job = first;
-  const tty = !flags.json && process.stderr.isTTY === true;
-  const bar = tty
-    ? new cliProgress.SingleBar(
-        { format: ' {bar} {value}/{total} objects | rotated {rotated} skipped {skipped} failed {failed}', hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  let barStarted = false;
-  let last = '';
+  const view: ProgressView | undefined = flags.json ? undefined : process.stderr.isTTY === true ? progressBar() : progressLines(flags.progressEvery * 1000);
   const interrupt = (): void => {
-    if (barStarted) bar?.stop();
+    view?.stop(job);
     process.stderr.write(`\nkesgate: stopped following; job ${job.id} goes on in the gateway (GET /kesgate/admin/v1/rotate/${job.id})\n`);
     process.exit(130);
   };
@@ -56,22 +50,10 @@ async function follow(client: AdminClient, first: RotationJob, flags: RotateFlag
     while (job.state === 'running') {
       await sleep(flags.poll);
       job = await client.rotation(job.id);
-      if (bar) {
-        // Started on the first answer: before the job has counted its objects, a bar would have no total.
-        const total = job.total ?? Math.max(job.counters.scanned, 1);
-        const payload = { rotated: job.counters.rotated, skipped: job.counters.skipped, failed: job.counters.failed };
-        if (!barStarted) bar.start(total, job.counters.scanned, payload);
-        barStarted = true;
-        bar.setTotal(total);
-        bar.update(job.counters.scanned, payload);
-      } else if (!flags.json) {
-        const line = counts(job);
-        if (line !== last && job.state === 'running') process.stderr.write(`${line}\n`);
-        last = line;
-      }
+      if (job.state === 'running') view?.update(job);
     }
   } finally {
-    if (barStarted) bar?.stop();
+    view?.stop(job);
     process.off('SIGINT', interrupt);
   }
   return job;

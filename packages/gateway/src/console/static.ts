@@ -4,12 +4,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 
-/** Where the built console is: next to these sources, or next to the bundle in dist/. */
+/** Where the built console is: next to these sources, or next to the bundle in dist/ (or its chunk in dist/chunks/). */
 export function findConsoleDir(configured?: string): string {
   if (configured) return configured;
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../console/dist'), resolve(here, '../packages/console/dist')];
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+  const candidates = [resolve(here, '../../../console/dist'), resolve(here, '../packages/console/dist'), resolve(here, '../../packages/console/dist')];
+  // Not built: the one inside the console's workspace (its package.json beside it), for the message that says to build it.
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates.find((d) => existsSync(join(d, '../package.json'))) ?? candidates[0]!;
 }
 
 export function consoleFiles(dir: string): Router {

@@ -130,6 +130,11 @@ export class JobRunner {
       this.target ??= await resolveTarget(this.deps.enc.kms, job.toKey, this.retry, () => this.halt !== undefined);
     } catch (err) {
       if (this.halt === 'stop' || this.halt === 'lost') return;
+      // Cancelled while it waited for kes to give a data key of the target: nothing was rotated, nothing failed.
+      if (this.halt === 'cancel') {
+        await this.end('cancelled');
+        return;
+      }
       await this.end('failed', `cannot use the target key "${job.toKey}": ${describeError(err)}`);
       return;
     }

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AdminClient } from '../../src/admin/client.js';
 import type { GatewayStatus } from '../../src/admin/status.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import { content, customerKey, gatewayFiles, REGION, startKes, tempDir, type GatewayFiles, type TestKes } from '../admin/helpers.js';
@@ -172,6 +173,9 @@ describe('kesgate CLI', () => {
     assert.match(dry.stderr, /^started rotation job \S+ on bucket cli to key-a v1$/m);
     assert.match(dry.stdout, /^rotation job \S+ done \(dry run: nothing changed\)$/m);
     assert.match(dry.stdout, /scanned 4\/4, would rotate 3, skipped 1, failed 0/);
+    // stderr is not a terminal: no bar (no escape codes), a plain progress line at the end.
+    assert.match(dry.stderr, /^progress: scanned 4\/4 \(100%\), would rotate 3, skipped 1, failed 0; [\d.]+ objects\/s, done after \d+s$/m);
+    assert.doesNotMatch(dry.stderr, /\x1b\[/);
   });
 
   test('rotate exits 1 when an object fails, and names it; a missing gateway is a clear error', async () => {
@@ -217,6 +221,81 @@ describe('kesgate CLI', () => {
     const bad = await kesgate(['key', 'dependents', ...credFlags(), '--', 'bad-']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /the gateway refused: InvalidRequest \(HTTP 400\): That is not a kes key name/);
+  });
+
+  test('--version; usage errors exit 64 and refused credentials 77, and start no job', async () => {
+    const version = await kesgate(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const jobsBefore = (await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations()).length;
+
+    const [noBucket, unknown, badFlag] = await Promise.all([
+      kesgate(['rotate', '--to-key', 'key-b', ...credFlags()]),
+      kesgate(['frobnicate']),
+      kesgate(['rotate', 'list', '--colour', ...credFlags()]),
+    ]);
+    assert.equal(noBucket.code, 64);
+    assert.match(noBucket.stderr, /required option '--bucket <name>' not specified/);
+    assert.equal(unknown.code, 64);
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    assert.equal(badFlag.code, 64);
+    assert.match(badFlag.stderr, /unknown option '--colour'/);
+
+    const wrongSecret = await kesgate(['rotate', '--bucket', 'cli', '--endpoint', server.url, '--access-key', USER, '--secret-key', 'not-the-secret-0123456789']);
+    assert.equal(wrongSecret.code, 77, wrongSecret.stderr);
+    assert.match(wrongSecret.stderr, /the gateway refused: SignatureDoesNotMatch \(HTTP 403\)/);
+    const unknownKey = await kesgate(['rotate', 'list', '--endpoint', server.url, '--access-key', 'nobody', '--secret-key', PASSWORD]);
+    assert.equal(unknownKey.code, 77, unknownKey.stderr);
+    assert.match(unknownKey.stderr, /InvalidAccessKeyId/);
+    assert.equal((await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations()).length, jobsBefore);
+  });
+
+  test('rotate list shows the jobs newest first (a table, or JSON as the admin API has them)', async () => {
+    const admin = new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION });
+    const jobs = await admin.rotations();
+    assert.ok(jobs.length >= 3, 'the tests above ran rotations');
+    const [table, json] = await Promise.all([kesgate(['rotate', 'list', ...credFlags()]), kesgate(['rotate', 'list', '--json', ...credFlags()])]);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^ID\s+STATE\s+BUCKET\s+KEY\s+SCANNED\s+ROTATED\s+FAILED\s+CREATED$/);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]), jobs.map((j) => j.id));
+    assert.match(table.stdout, /^\S+\s+incomplete\s+cli-fail\s+key-b v1\s+1\/1\s+0\s+1\s/m);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual((JSON.parse(json.stdout) as { jobs: RotationJob[] }).jobs.map((j) => [j.id, j.state]), jobs.map((j) => [j.id, j.state]));
+  });
+
+  test('rotate cancel ends a running job as cancelled, the objects it did not reach keep their key; a job that ended is refused (exit 1)', async () => {
+    const admin = new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION });
+    const OBJECTS = 60;
+    await s3.send(new CreateBucketCommand({ Bucket: 'cli-cancel' }));
+    for (let i = 0; i < OBJECTS; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) =>
+          s3.send(new PutObjectCommand({ Bucket: 'cli-cancel', Key: `o${i + j}`, Body: content(`c${i + j}`, 20), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' })),
+        ),
+      );
+    }
+    // Sealed right after the start, kes makes the job wait on its first objects (a job waits through a kes
+    // outage): it is still running when the cancel comes, whatever the machine's speed.
+    const job = await admin.startRotation({ bucket: 'cli-cancel', toKey: 'key-b' });
+    await kes.admin.seal();
+    let cancelled: RotationJob;
+    try {
+      const r = await kesgate(['rotate', 'cancel', job.id, '--json', ...credFlags()]);
+      assert.equal(r.code, 0, r.stderr);
+      cancelled = JSON.parse(r.stdout) as RotationJob;
+      assert.equal(cancelled.state, 'cancelled');
+    } finally {
+      for (const share of kes.shares) if ((await kes.admin.sealStatus()).sealed) await kes.admin.unseal(share);
+    }
+    assert.equal((await admin.rotation(job.id)).state, 'cancelled');
+    assert.ok(cancelled.counters.rotated < OBJECTS, 'the job stopped before the end');
+    const left = await admin.keyDependents('key-a');
+    assert.ok((left.buckets.find((b) => b.bucket === 'cli-cancel')?.objects ?? 0) >= OBJECTS - cancelled.counters.rotated, 'what it did not rotate is still under key-a');
+
+    const again = await kesgate(['rotate', 'cancel', job.id, ...credFlags()]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`the gateway refused: \\w+ \\(HTTP 409\\): Rotation job ${job.id} is not running \\(it is cancelled\\)`));
   });
 
   test('server: a bad config is a clear error and exit 1', async () => {

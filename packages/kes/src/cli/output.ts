@@ -2,6 +2,7 @@
 // as one message a user can act on (what failed, and what to do about it when we know).
 // (Kept free of the server's modules: client commands load only what they use.)
 import { KesError, KesUnavailableError } from '@kesgate/kes-client';
+import { isTlsRefusal } from './exit-codes.js';
 
 /** A failure the CLI itself detected; its message is shown as is. */
 export class CliError extends Error {
@@ -37,6 +38,9 @@ export function table(rows: Array<[string, string]>, indent = ''): string[] {
 /** The one-line message for any error a command can end with. */
 export function describeError(e: unknown): string {
   if (e instanceof KesError) return `${e.message} (HTTP ${e.status} from ${e.endpoint})${hintFor(e)}`;
+  if (isTlsRefusal(e)) {
+    return `${e.message}\n  the TLS handshake failed on a certificate: pass the CA that signed the server certificate with --ca / KES_CA (or -k / --insecure to skip the check, for testing only)`;
+  }
   if (e instanceof KesUnavailableError) return `${e.message}\n  is kes running there? Check --server / KES_SERVER, and that --ca / KES_CA names the CA of the server certificate`;
   // CliError, the server library's ConfigError and KesError: their messages are written for users.
   if (e instanceof Error) return e.message;

@@ -2,7 +2,6 @@
 // read plain values from the context, call the service, and return what to render.
 import type { Request, Response } from 'express';
 import type { PolicySet } from '../auth/policy.js';
-import type { KeyStore } from '../keystore/types.js';
 import type { AuditLog } from '../log/audit.js';
 import type { ErrorLog } from '../log/errors.js';
 import type { KeyService } from '../service/keys.js';
@@ -14,7 +13,6 @@ export interface AppDeps {
   keys: KeyService;
   system: SystemService;
   policies: PolicySet;
-  store: KeyStore;
   audit: AuditLog;
   errorLog: ErrorLog;
   metrics: Metrics;

@@ -56,6 +56,15 @@ export function wrapContext(name: string, version: number, purpose: Purpose): Bu
   return Buffer.from(`kesgate/master-key/v1\0${name}\0${version}\0${purpose}`);
 }
 
+/** A whole key from elsewhere (an export bundle): every version's key material and its state. */
+export interface ImportedKey {
+  name: string;
+  sealed: boolean;
+  minDecryptionVersion: number;
+  /** Versions 1..N in order. The key material is zeroed once written. */
+  versions: Array<Omit<KeyVersion, 'key' | 'hmacKey'> & { key: Buffer; hmacKey: Buffer }>;
+}
+
 export interface KeyRingOptions {
   /** Told the seal epoch read with every key state (the seal watch seals this node when it moved on). */
   onSealEpoch?: (epoch: number) => void;
@@ -91,6 +100,28 @@ export class KeyRing {
     } finally {
       key.fill(0);
       hmacKey.fill(0);
+    }
+  }
+
+  /**
+   * Writes a whole key (every version wrapped under this root key, its state sealed over them) in one
+   * transaction: an existing key of the name is refused (keyExists), or with `replace` erased in the same
+   * transaction. Returns whether a key was replaced. The given key material is zeroed either way.
+   */
+  async importKey(key: ImportedKey, replace: boolean): Promise<boolean> {
+    try {
+      if (this.#barrier.sealed) throw errors.systemSealed();
+      const rows = key.versions.map((v) => this.#row(key.name, v.version, v.cipher, v.key, v.hmacKey, v.createdBy, v.createdAt));
+      const state = sealState(this.#barrier, key.name, firstState(key.name, rows, { sealed: key.sealed, minDecryptionVersion: key.minDecryptionVersion }));
+      this.#drop(key.name);
+      const replaced = await this.#store.importKey(key.name, state, rows, replace);
+      this.#drop(key.name);
+      return replaced;
+    } finally {
+      for (const v of key.versions) {
+        v.key.fill(0);
+        v.hmacKey.fill(0);
+      }
     }
   }
 
@@ -155,6 +186,11 @@ export class KeyRing {
     this.#drop(name);
     if (!removed) throw errors.keyNotFound();
     return erased;
+  }
+
+  /** How long the keystore takes to answer a trivial query, in microseconds; throws when it does not answer. */
+  ping(): Promise<number> {
+    return this.#store.ping();
   }
 
   list(prefix: string, start: string, limit: number): Promise<string[]> {
@@ -301,14 +337,15 @@ export class KeyRing {
     this.#cache.delete(name);
   }
 
-  #row(name: string, version: number, cipher: Cipher, key: Buffer, hmacKey: Buffer, createdBy: string): KeyVersionRow {
+  /** The one place a key version is wrapped under the root key for storing (create, rotate, import). */
+  #row(name: string, version: number, cipher: Cipher, key: Buffer, hmacKey: Buffer, createdBy: string, createdAt = new Date().toISOString()): KeyVersionRow {
     return {
       name,
       version,
       algorithm: cipher,
       wrappedKey: this.#barrier.wrap(wrapContext(name, version, 'key'), key),
       wrappedHmacKey: this.#barrier.wrap(wrapContext(name, version, 'hmac'), hmacKey),
-      createdAt: new Date().toISOString(),
+      createdAt,
       createdBy,
     };
   }

@@ -55,6 +55,11 @@ export class KeyService {
     this.#log = log;
   }
 
+  /** The keystore's answer time in microseconds (for /v1/status and /v1/ready); throws when it does not answer. */
+  pingKeystore(): Promise<number> {
+    return this.#ring.ping();
+  }
+
   async create(name: string, createdBy: string): Promise<void> {
     this.#ready(name);
     await this.#guard('create', () => this.#ring.create(name, 'AES256', createdBy));

@@ -123,7 +123,7 @@ describe('kes CLI against a running server', () => {
 
   test('key create, describe and ls (with a prefix pattern)', async () => {
     const created = await kesJson(['key', 'create', 'app-1'], as);
-    assert.deepEqual(created, { name: 'app-1' });
+    assert.deepEqual(created, { names: ['app-1'] });
     await admin.createKey('app-2');
     await admin.createKey('other');
     const [d, listed, human] = await Promise.all([
@@ -218,9 +218,9 @@ describe('kes CLI against a running server', () => {
     await assert.rejects(admin.describeKey('other'), { status: 404 });
   });
 
-  test('an identity outside the policy is refused with the reason, and the refusal is audited', async () => {
+  test('an identity outside the policy is refused with the reason, and exits 77 (auth)', async () => {
     const r = await kes(['key', 'create', 'nope'], { env: inst.gatewayEnv });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 77);
     assert.match(r.stderr, /not authorized: insufficient permissions \(HTTP 403 from https:\/\/127\.0\.0\.1:\d+\)/);
     assert.match(r.stderr, /use the admin identity or extend its policy/);
     await assert.rejects(admin.describeKey('nope'), { status: 404 });

@@ -28,7 +28,7 @@ describe('kes client commands honour KESGATE_HOME', () => {
     const unseal = await kes(['unseal'], { ...home, input: `${shares[0]}\n` });
     assert.equal(unseal.code, 0, unseal.stderr);
     assert.match(unseal.stdout, /kes is unsealed/);
-    assert.deepEqual(await kesJson(['key', 'create', 'from-home'], home), { name: 'from-home' });
+    assert.deepEqual(await kesJson(['key', 'create', 'from-home'], home), { names: ['from-home'] });
     const ls = await kes(['key', 'ls'], home);
     assert.equal(ls.code, 0, ls.stderr);
     assert.match(ls.stdout, /^from-home$/m);

@@ -4,7 +4,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { writeDevCerts } from '../../src/cli/dev-certs.js';
+import { writeDevCerts } from '../../src/pki/dev-certs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { kes, kesJson, stopAllChildren } from './helpers.js';
 
@@ -110,21 +110,24 @@ describe('kes dev-certs', () => {
 });
 
 // Each case is its own process; they run side by side.
-describe('bad invocations exit 1 with a message', { concurrency: true }, () => {
-  const cases: Array<[string, string[], RegExp]> = [
-    ['unknown option', ['key', 'ls', '--colour'], /unknown option '--colour'/],
-    ['missing argument', ['key', 'create'], /missing required argument 'name'/],
-    ['not a number', ['init', '--config', 'x.yaml', '--shares', 'three', '--threshold', '2'], /--shares <n>.*expected an integer from 1 to 255/],
-    ['bad cipher', ['key', 'import', 'k', '--cipher', 'DES'], /--cipher.*DES.*AES256, ChaCha20/],
-    ['bad version', ['key', 'config', 'k', '--min-decryption-version', 'latest'], /expected a key version such as v2/],
-    ['no client certificate', ['key', 'ls'], /no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY/],
-    ['missing config file', ['backup', '--config', '/nonexistent/kes.yaml', '--out', '/tmp/x.db'], /cannot read config file \/nonexistent\/kes\.yaml/],
+// Usage errors (commander's) exit 64, other errors 1.
+describe('bad invocations exit 64 (usage) or 1 with a message', { concurrency: true }, () => {
+  const cases: Array<[string, string[], RegExp, number]> = [
+    ['unknown option', ['key', 'ls', '--colour'], /unknown option '--colour'/, 64],
+    ['missing argument', ['key', 'create'], /missing required argument 'name'/, 64],
+    ['unknown command', ['key', 'frobnicate', 'k'], /unknown command 'frobnicate'/, 64],
+    ['not a number', ['init', '--config', 'x.yaml', '--shares', 'three', '--threshold', '2'], /--shares <n>.*expected an integer from 1 to 255/, 64],
+    ['bad cipher', ['key', 'import', 'k', '--cipher', 'DES'], /--cipher.*DES.*AES256, ChaCha20/, 64],
+    ['bad version', ['key', 'config', 'k', '--min-decryption-version', 'latest'], /expected a key version such as v2/, 64],
+    ['ciphertext not base64', ['key', 'decrypt', 'k', 'not base64!'], /the ciphertext is not base64/, 64],
+    ['no client certificate', ['key', 'ls'], /no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY/, 1],
+    ['missing config file', ['backup', '--config', '/nonexistent/kes.yaml', '--out', '/tmp/x.db'], /cannot read config file \/nonexistent\/kes\.yaml/, 1],
   ];
-  for (const [what, args, message] of cases) {
+  for (const [what, args, message, code] of cases) {
     test(what, async () => {
       // Away from any ./.kesgate, whose certificates would be used.
       const r = await kes(args, { cwd: tempDir() });
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
     });

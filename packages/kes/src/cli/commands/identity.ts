@@ -1,10 +1,14 @@
-// `kes identity new|of` and `kes dev-certs`: certificates and the identities kes derives from them.
+// `kes identity new|of` and `kes dev-certs`: certificates and the identities kes derives from them;
+// `kes identity ls|info`: the identities a running kes knows.
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { readFileFor, refuseExisting, writeNewFile } from '../files.js';
-import { CliError, emit, table } from '../output.js';
+import { readFileFor, refuseExisting, writeNewFile } from '../../files.js';
+import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
+import { CliError, emit, note, table } from '../output.js';
 import { hostList, integer } from '../parse.js';
+
+type ClientFlags = ConnectionFlags & { json?: boolean };
 
 interface NewFlags {
   key?: string;
@@ -62,6 +66,43 @@ export function identityCommand(): Command {
       emit({ json: !!flags.json }, { identity: id, subject: x509.subject, not_after: new Date(x509.validTo).toISOString() }, () => id);
     });
 
+  clientOptions(identity.command('ls').description("list the identities kes knows: the admin's and those its policies name (a prefix with a trailing '*', as KES)"))
+    .argument('[pattern]', 'identity prefix', '*')
+    .action((pattern: string, flags: ClientFlags) =>
+      withClient(flags, async (c) => {
+        const identities = await c.listIdentities(pattern);
+        if (!flags.json && identities.length === 0) note(`no identity matches '${pattern}'`);
+        emit({ json: !!flags.json }, { identities }, () => identities);
+      }),
+    );
+
+  clientOptions(identity.command('info').description('show an identity: admin, or the policy it has (default: your own, from the client certificate)'))
+    .argument('[identity]', 'hex identity (see `kes identity of`)')
+    .action((id: string | undefined, flags: ClientFlags) =>
+      withClient(flags, async (c) => {
+        if (id === undefined) {
+          const self = await c.selfDescribe();
+          const policy = self.policy as { name?: string } | undefined;
+          emit({ json: !!flags.json }, self, () =>
+            table([
+              ['identity', String(self.identity ?? '')],
+              ['role', self.admin === true ? 'admin' : policy?.name ? `policy ${policy.name}` : 'none (no policy names it)'],
+              ['created', String(self.created_at ?? '?')],
+            ]),
+          );
+          return;
+        }
+        const d = await c.describeIdentity(id);
+        emit({ json: !!flags.json }, { identity: id.toLowerCase(), ...d }, () =>
+          table([
+            ['identity', id.toLowerCase()],
+            ['role', d.admin ? 'admin' : `policy ${d.policy ?? '?'}`],
+            ['created', `${d.created_at ?? '?'}${d.created_by ? ` by ${d.created_by}` : ''}`],
+          ]),
+        );
+      }),
+    );
+
   return identity;
 }
 
@@ -73,7 +114,7 @@ export function devCertsCommand(): Command {
     .option('--force', 'overwrite existing files')
     .option('--json', 'print JSON')
     .action(async (flags: { out: string; hosts: string[]; force?: boolean; json?: boolean }) => {
-      const { writeDevCerts } = await import('../dev-certs.js');
+      const { writeDevCerts } = await import('../../pki/dev-certs.js');
       const r = writeDevCerts(flags.out, flags.hosts, { force: flags.force });
       emit({ json: !!flags.json }, { admin_identity: r.adminIdentity, gateway_identity: r.gatewayIdentity, files: r.files }, () => [
         `Development certificates in ${resolve(flags.out)} (server certificate for ${flags.hosts.join(', ')}):`,

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import type { KeyDescription, KesCipher } from '@kesgate/kes-client';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
-import { readFileFor } from '../files.js';
+import { readFileFor } from '../../files.js';
 import { guardKeyDelete, type GuardFlags } from '../gateway-guard.js';
 import { Input } from '../input.js';
 import { CliError, emit, note, table } from '../output.js';
@@ -15,10 +15,20 @@ export function keyCommand(): Command {
   const key = new Command('key').description('create, inspect, use, rotate, seal and delete master keys');
   const sub = (spec: string, description: string) => clientOptions(key.command(spec).description(description));
 
-  sub('create <name>', 'create a master key (random AES-256 key and HMAC key, version v1)').action((name: string, flags: Flags) =>
+  sub('create <name...>', 'create master keys (each a random AES-256 key and HMAC key, version v1), in the order given').action((names: string[], flags: Flags) =>
     withClient(flags, async (c) => {
-      await c.createKey(name);
-      emit(out(flags), { name }, () => `created key ${name}`);
+      const created: string[] = [];
+      for (const name of names) {
+        try {
+          await c.createKey(name);
+        } catch (e) {
+          // As KES: stop at the first failure; say what was done before it.
+          if (created.length) note(`created ${created.join(', ')}; stopped at ${name}${names.length > created.length + 1 ? ` (not tried: ${names.slice(created.length + 1).join(', ')})` : ''}`);
+          throw e;
+        }
+        created.push(name);
+      }
+      emit(out(flags), { names: created }, () => created.map((n) => `created key ${n}`));
     }),
   );
 
@@ -37,14 +47,16 @@ export function keyCommand(): Command {
       }),
     );
 
-  sub('describe <name>', 'show a key: algorithm, state, versions, creator').action((name: string, flags: Flags) =>
-    withClient(flags, async (c) => {
-      const d = await c.describeKey(name);
-      emit(out(flags), d, () => describeLines(d));
-    }),
-  );
+  sub('info <name>', 'show a key: algorithm, state, versions, creator')
+    .alias('describe')
+    .action((name: string, flags: Flags) =>
+      withClient(flags, async (c) => {
+        const d = await c.describeKey(name);
+        emit(out(flags), d, () => describeLines(d));
+      }),
+    );
 
-  sub('ls [pattern]', "list key names (a prefix with a trailing '*'; default all)").action((pattern: string | undefined, flags: Flags) =>
+  sub('ls [pattern]', "list key names (a prefix with a trailing '*', as KES; default all)").action((pattern: string | undefined, flags: Flags) =>
     withClient(flags, async (c) => {
       const names = await c.allKeys(pattern ?? '*');
       if (!flags.json && names.length === 0) note(`no key matches '${pattern ?? '*'}'`);
@@ -75,6 +87,28 @@ export function keyCommand(): Command {
         const value = { plaintext: dek.plaintext.toString('base64'), ciphertext: dek.ciphertext.toString('base64'), ...(dek.version ? { version: dek.version } : {}) };
         dek.plaintext.fill(0);
         emit(out(flags), value, () => table([['plaintext', value.plaintext], ['ciphertext', value.ciphertext], ...(value.version ? [['version', value.version] as [string, string]] : [])]));
+      }),
+    );
+
+  sub('encrypt <name> <message>', 'encrypt a small message (the text as given, UTF-8) under the key; prints the ciphertext, base64')
+    .option('--context <base64>', 'associated data, base64; decrypt must present the same bytes', base64Option('--context'))
+    .action((name: string, message: string, flags: Flags & { context?: Buffer }) =>
+      withClient(flags, async (c) => {
+        const r = await c.encrypt(name, Buffer.from(message, 'utf8'), flags.context);
+        const value = { ciphertext: r.ciphertext.toString('base64'), ...(r.version ? { version: r.version } : {}) };
+        emit(out(flags), value, () => value.ciphertext);
+      }),
+    );
+
+  sub('decrypt <name>', 'decrypt a ciphertext made by `kes key encrypt` or `kes key dek`; prints the plaintext, base64')
+    .argument('<ciphertext>', 'the ciphertext, base64', base64Option('the ciphertext'))
+    .option('--context <base64>', 'the associated data given when it was encrypted, base64', base64Option('--context'))
+    .action((name: string, ciphertext: Buffer, flags: Flags & { context?: Buffer }) =>
+      withClient(flags, async (c) => {
+        const plaintext = await c.decryptKey(name, ciphertext, flags.context);
+        const value = { plaintext: plaintext.toString('base64') };
+        plaintext.fill(0);
+        emit(out(flags), value, () => value.plaintext);
       }),
     );
 

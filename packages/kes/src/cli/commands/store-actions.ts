@@ -6,11 +6,11 @@ import { resolve } from 'node:path';
 import { loadConfig, type KesConfig } from '../../config/config.js';
 import { describeKeystore } from '../../keystore/open.js';
 import { AuditLog } from '../../log/audit.js';
-import { backupStore } from '../backup.js';
-import { collectKeys, importKeys, matchNames, MIN_PASSPHRASE, openBundle, sealBundle } from '../bundle.js';
-import { readFileFor, refuseExisting, writeNewFile } from '../files.js';
+import { backupStore } from '../../keystore/backup.js';
+import { collectKeys, importKeys, matchNames, MIN_PASSPHRASE, openBundle, sealBundle } from '../../transfer/bundle.js';
+import { readFileFor, refuseExisting, writeNewFile } from '../../files.js';
 import { Input } from '../input.js';
-import { openUnsealed, type LocalStore } from '../local-store.js';
+import { openUnsealed, type LocalStore } from '../../keystore/local-store.js';
 import { CliError, emit, note } from '../output.js';
 import { PASSPHRASE_ENV, type BackupFlags, type ExportFlags, type ImportFlags, type ShareFlags } from './store.js';
 
@@ -38,7 +38,7 @@ export async function runExport(flags: ExportFlags): Promise<void> {
     let names: string[];
     let jwe: string;
     try {
-      names = await matchNames(local.store, patterns);
+      names = await matchNames(local.ring, patterns);
       if (names.length === 0) throw new CliError(`no key in ${local.path} matches ${patterns.join(', ')}`);
       const keys = await collectKeys(local.ring, names);
       const passphrase = await readPassphrase(input, true);
@@ -66,7 +66,7 @@ export async function runImportBundle(file: string, flags: ImportFlags): Promise
     let result: { imported: string[]; replaced: string[] };
     try {
       const bundle = await openBundle(jwe, await readPassphrase(input, false), file);
-      result = await importKeys(local.store, local.barrier, bundle.keys, { force: flags.force });
+      result = await importKeys(local.ring, bundle.keys, { force: flags.force });
     } finally {
       await local.close();
     }

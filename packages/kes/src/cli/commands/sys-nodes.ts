@@ -1,14 +1,15 @@
 // `kes status`, `kes seal` and `kes unseal` with several endpoints (`--server a,b`, a repeated --server, or a
 // KES_SERVER list): each node is asked on its own (a failover client would answer for whichever node it
 // reached), and one line per node is printed. Unseal is per node, as in Vault: the same shares go to each.
-import { KesClient, type KesStatus, type SealStatus } from '@kesgate/kes-client';
-import type { Connection } from '../connection.js';
+import type { KesClient, KesStatus, SealStatus } from '@kesgate/kes-client';
+import { clientFor, type Connection } from '../connection.js';
+import { EXIT } from '../exit-codes.js';
 import { Input } from '../input.js';
 import { describeError, emit, type Out } from '../output.js';
 
 /** Exit status of `kes status`, as `vault status`: 0 every node unsealed, 2 one sealed (or not initialized), 1 an error. */
-export const EXIT_SEALED = 2;
-export const EXIT_ERROR = 1;
+export const EXIT_SEALED = EXIT.sealed;
+export const EXIT_ERROR = EXIT.error;
 
 export type NodeState = 'unsealed' | 'sealed' | 'not initialized' | 'error';
 
@@ -33,7 +34,7 @@ export function stateOf(status: KesStatus | undefined, seal: SealStatus | undefi
 }
 
 function nodeClient(c: Connection, endpoint: string, timeoutMs: number): KesClient {
-  return new KesClient({ endpoints: [endpoint], cert: c.cert, key: c.key, ca: c.ca, retries: 0, timeoutMs });
+  return clientFor(c, { endpoints: [endpoint], retries: 0, timeoutMs });
 }
 
 async function withNode<T>(c: Connection, endpoint: string, timeoutMs: number, fn: (client: KesClient) => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ export function metaRoutes(d: AppDeps, routes: () => Route[]): Route[] {
     route('GET', '/v1/ready', { whileSealed: true }, async () => {
       if (d.system.sealed) throw new KesError(503, 'system is sealed');
       try {
-        await d.store.ping();
+        await d.keys.pingKeystore();
       } catch {
         throw new KesError(503, 'keystore is not available');
       }
@@ -20,7 +20,7 @@ export function metaRoutes(d: AppDeps, routes: () => Route[]): Route[] {
     route('GET', '/v1/status', { whileSealed: true }, async () => {
       let latency: number | undefined;
       try {
-        latency = await d.store.ping();
+        latency = await d.keys.pingKeystore();
       } catch {
         latency = undefined;
       }

@@ -241,7 +241,7 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
     });
 
     test('a whole key imported in one transaction (export bundles): refused when taken, replaced with --force', async () => {
-      const { importKeys } = await import('../../../src/cli/bundle.js');
+      const { importKeys } = await import('../../../src/transfer/bundle.js');
       const key = (name: string, sealed: boolean) => ({
         name,
         sealed,
@@ -249,10 +249,10 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
         latest_version: 2,
         versions: [1, 2].map((version) => ({ version, algorithm: 'AES256' as const, key: Buffer.alloc(32, version).toString('base64'), hmac_key: Buffer.alloc(32, 9).toString('base64'), created_at: 'now', created_by: 'bundle' })),
       });
-      assert.deepEqual(await importKeys(a.store, a.barrier, [key('i-moved', false)]), { imported: ['i-moved'], replaced: [] });
+      assert.deepEqual(await importKeys(a.ring, [key('i-moved', false)]), { imported: ['i-moved'], replaced: [] });
       assert.equal((await b.service.generate('i-moved')).version, 'v2');
-      await assert.rejects(importKeys(a.store, a.barrier, [key('i-moved', true)]), /already exist/);
-      assert.deepEqual(await importKeys(a.store, a.barrier, [key('i-moved', true)], { force: true }), { imported: ['i-moved'], replaced: ['i-moved'] });
+      await assert.rejects(importKeys(a.ring, [key('i-moved', true)]), /already exist/);
+      assert.deepEqual(await importKeys(a.ring, [key('i-moved', true)], { force: true }), { imported: ['i-moved'], replaced: ['i-moved'] });
       await assert.rejects(b.service.generate('i-moved'), is(403, 'key is sealed'));
     });
 

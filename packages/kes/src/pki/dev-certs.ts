@@ -3,8 +3,8 @@
 // verify under `tls.auth: on`). The dev-start script and `kes dev-certs` both use this.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createCA, identityOf, issueClientCert, issueServerCert, type CertKeyPair } from '../pki/pki.js';
-import { refuseExisting, writeNewFile } from './files.js';
+import { createCA, identityOf, issueClientCert, issueServerCert, type CertKeyPair } from './pki.js';
+import { refuseExisting, writeNewFile } from '../files.js';
 
 export interface DevCertFiles {
   ca: string;

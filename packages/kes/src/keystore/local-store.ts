@@ -5,11 +5,10 @@
 import { existsSync } from 'node:fs';
 import { Barrier } from '../barrier/barrier.js';
 import type { KesConfig } from '../config/config.js';
-import { KesError } from '../errors.js';
-import { KeyRing } from '../keystore/keyring.js';
-import { describeKeystore, openKeyStore } from '../keystore/open.js';
-import type { KeyStore } from '../keystore/types.js';
-import { CliError } from './output.js';
+import { KesError, OperatorError } from '../errors.js';
+import { KeyRing } from './keyring.js';
+import { describeKeystore, openKeyStore } from './open.js';
+import type { KeyStore } from './types.js';
 
 export interface LocalStore {
   /** What and where, for messages. */
@@ -24,7 +23,7 @@ export interface LocalStore {
 /** Opens the config's keystore and unseals it with shares from `nextShare` (undefined: no more). */
 export async function openUnsealed(config: KesConfig, nextShare: (progress: number, threshold: number) => Promise<string | undefined>): Promise<LocalStore> {
   const file = config.keystore.sqlite?.path;
-  if (file !== undefined && !existsSync(file)) throw new CliError(`keystore ${file} does not exist: check keystore.sqlite.path in the config`);
+  if (file !== undefined && !existsSync(file)) throw new OperatorError(`keystore ${file} does not exist: check keystore.sqlite.path in the config`);
   const path = file ?? describeKeystore(config.keystore);
   const store = await openKeyStore(config.keystore);
   const barrier = await Barrier.open(store);
@@ -40,15 +39,15 @@ export async function openUnsealed(config: KesConfig, nextShare: (progress: numb
     },
   };
   try {
-    if (!barrier.initialized) throw new CliError(`keystore ${path} is not initialized (run \`kes init\` first)`);
+    if (!barrier.initialized) throw new OperatorError(`keystore ${path} is not initialized (run \`kes init\` first)`);
     while (barrier.sealed) {
       const { progress, t } = barrier.status();
       const share = await nextShare(progress, t);
-      if (share === undefined) throw new CliError(`keystore ${path} needs ${t} unseal shares; only ${progress} were given (--shares-file, or one per line on stdin)`);
+      if (share === undefined) throw new OperatorError(`keystore ${path} needs ${t} unseal shares; only ${progress} were given (--shares-file, or one per line on stdin)`);
       try {
         await barrier.unseal(share);
       } catch (e) {
-        throw e instanceof KesError ? new CliError(e.message) : e;
+        throw e instanceof KesError ? new OperatorError(e.message) : e;
       }
     }
     // A SQLite keystore of schema version 1 is upgraded to sealed key states before anything is written.

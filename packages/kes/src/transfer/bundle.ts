@@ -4,12 +4,9 @@
 // and wrapped again under the target's root key on import, with the target's name/version AAD.
 import { CompactEncrypt, compactDecrypt, errors as joseErrors } from 'jose';
 import { z } from 'zod';
-import type { Barrier } from '../barrier/barrier.js';
-import { firstState, sealState } from '../keystore/key-state.js';
-import { wrapContext, type KeyRing } from '../keystore/keyring.js';
-import type { KeyStore, KeyVersionRow } from '../keystore/types.js';
+import type { KeyRing } from '../keystore/keyring.js';
 import { isValidName, parseListPrefix, validateName } from '../service/names.js';
-import { CliError } from './output.js';
+import { OperatorError } from '../errors.js';
 
 export const BUNDLE_FORMAT = 'kesgate-key-bundle/v1';
 const ALG = 'PBES2-HS512+A256KW';
@@ -53,14 +50,14 @@ export type Bundle = z.infer<typeof bundleSchema>;
 export type BundleKey = z.infer<typeof keySchema>;
 
 /** Names matching any of `patterns` (exact names, or prefixes ending in '*'), sorted, without duplicates. */
-export async function matchNames(store: KeyStore, patterns: string[]): Promise<string[]> {
+export async function matchNames(ring: KeyRing, patterns: string[]): Promise<string[]> {
   const names = new Set<string>();
   for (const p of patterns) {
     if (p.endsWith('*')) {
-      for (const n of await store.listNames(parseListPrefix(p), '', Number.MAX_SAFE_INTEGER)) names.add(n);
+      for (const n of await ring.list(parseListPrefix(p), '', Number.MAX_SAFE_INTEGER)) names.add(n);
     } else {
       validateName(p);
-      if ((await store.readState(p)).row) names.add(p);
+      if (await ring.exists(p)) names.add(p);
     }
   }
   return [...names].sort();
@@ -92,7 +89,7 @@ export async function collectKeys(ring: KeyRing, names: string[]): Promise<Bundl
 // The bundle's JSON holds key material in strings, which cannot be wiped; the buffer that
 // carries it into the cipher is wiped, and the process is short-lived.
 export async function sealBundle(keys: BundleKey[], passphrase: string): Promise<string> {
-  if (passphrase.length < MIN_PASSPHRASE) throw new CliError(`the passphrase is too short: use at least ${MIN_PASSPHRASE} characters`);
+  if (passphrase.length < MIN_PASSPHRASE) throw new OperatorError(`the passphrase is too short: use at least ${MIN_PASSPHRASE} characters`);
   const bundle: Bundle = { format: BUNDLE_FORMAT, created_at: new Date().toISOString(), keys };
   const plaintext = new TextEncoder().encode(JSON.stringify(bundle));
   try {
@@ -115,21 +112,21 @@ export async function openBundle(jwe: string, passphrase: string, source: string
       maxPBES2Count: MAX_P2C,
     }));
   } catch (e) {
-    if (e instanceof joseErrors.JWEDecryptionFailed) throw new CliError(`cannot open ${source}: wrong passphrase, or the bundle was modified`);
+    if (e instanceof joseErrors.JWEDecryptionFailed) throw new OperatorError(`cannot open ${source}: wrong passphrase, or the bundle was modified`);
     if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
-      throw new CliError(`cannot open ${source}: not a kesgate key bundle (expected ${ALG} with ${ENC})`);
+      throw new OperatorError(`cannot open ${source}: not a kesgate key bundle (expected ${ALG} with ${ENC})`);
     }
-    throw new CliError(`cannot open ${source}: not a kesgate key bundle (${(e as Error).message})`);
+    throw new OperatorError(`cannot open ${source}: not a kesgate key bundle (${(e as Error).message})`);
   }
   try {
     const parsed = bundleSchema.safeParse(JSON.parse(Buffer.from(plaintext).toString('utf8')));
     if (!parsed.success) {
       const i = parsed.error.issues[0];
-      throw new CliError(`${source} is not a valid ${BUNDLE_FORMAT} bundle: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}`);
+      throw new OperatorError(`${source} is not a valid ${BUNDLE_FORMAT} bundle: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}`);
     }
     return parsed.data;
   } catch (e) {
-    throw e instanceof CliError ? e : new CliError(`${source} does not hold a key bundle: ${(e as Error).message}`);
+    throw e instanceof OperatorError ? e : new OperatorError(`${source} does not hold a key bundle: ${(e as Error).message}`);
   } finally {
     plaintext.fill(0);
   }
@@ -142,45 +139,39 @@ export interface ImportResult {
 }
 
 /**
- * Writes the bundle's keys, wrapped under this store's root key, each with its state sealed over its
- * versions. Existing names are refused (nothing is written) unless `force`, which replaces them. Each key
- * is one transaction (KeyStore.importKey): a crash or a failure leaves that key as it was before.
+ * Writes the bundle's keys through the keyring (KeyRing.importKey: wrapped under this keystore's root key,
+ * each with its state sealed over its versions). Existing names are refused (nothing is written) unless
+ * `force`, which replaces them. Each key is one transaction: a crash or a failure leaves that key as it was.
  */
-export async function importKeys(store: KeyStore, barrier: Barrier, keys: BundleKey[], options: { force?: boolean } = {}): Promise<ImportResult> {
+export async function importKeys(ring: KeyRing, keys: BundleKey[], options: { force?: boolean } = {}): Promise<ImportResult> {
   const existing: string[] = [];
-  for (const k of keys) if ((await store.readState(k.name)).row) existing.push(k.name);
+  for (const k of keys) if (await ring.exists(k.name)) existing.push(k.name);
   if (existing.length && !options.force) {
-    throw new CliError(`keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`);
+    throw new OperatorError(`keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`);
   }
   const imported: string[] = [];
   for (const k of keys) {
     try {
-      const rows = k.versions.map((v) => wrappedRow(barrier, k.name, v));
-      const state = sealState(barrier, k.name, firstState(k.name, rows, { sealed: k.sealed, minDecryptionVersion: k.min_decryption_version }));
-      await store.importKey(k.name, state, rows, options.force === true);
+      await ring.importKey(
+        {
+          name: k.name,
+          sealed: k.sealed,
+          minDecryptionVersion: k.min_decryption_version,
+          versions: k.versions.map((v) => ({
+            version: v.version,
+            cipher: v.algorithm,
+            key: Buffer.from(v.key, 'base64'),
+            hmacKey: Buffer.from(v.hmac_key, 'base64'),
+            createdAt: v.created_at,
+            createdBy: v.created_by,
+          })),
+        },
+        options.force === true,
+      );
     } catch (e) {
-      throw new CliError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);
+      throw new OperatorError(`importing key ${k.name} failed, it was not imported: ${(e as Error).message}`);
     }
     imported.push(k.name);
   }
   return { imported, replaced: existing };
-}
-
-function wrappedRow(barrier: Barrier, name: string, v: BundleKey['versions'][number]): KeyVersionRow {
-  const key = Buffer.from(v.key, 'base64');
-  const hmacKey = Buffer.from(v.hmac_key, 'base64');
-  try {
-    return {
-      name,
-      version: v.version,
-      algorithm: v.algorithm,
-      wrappedKey: barrier.wrap(wrapContext(name, v.version, 'key'), key),
-      wrappedHmacKey: barrier.wrap(wrapContext(name, v.version, 'hmac'), hmacKey),
-      createdAt: v.created_at,
-      createdBy: v.created_by,
-    };
-  } finally {
-    key.fill(0);
-    hmacKey.fill(0);
-  }
 }

@@ -1,7 +1,7 @@
-// File helpers with the CLI's rules: never overwrite unless asked, private keys readable by the
+// File helpers with the CLI's rules (used by it and by dev-certs): never overwrite unless asked, private keys readable by the
 // owner only, and errors that say which file and what it was for.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CliError } from './output.js';
+import { OperatorError } from './errors.js';
 
 const reason = (e: unknown) => ((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
 
@@ -10,7 +10,7 @@ export function readFileFor(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${reason(e)}`);
+    throw new OperatorError(`cannot read ${what} ${path}: ${reason(e)}`);
   }
 }
 
@@ -18,7 +18,7 @@ export function readFileFor(path: string, what: string): Buffer {
 export function refuseExisting(paths: string[], force = false, hint = 'pass --force to overwrite'): void {
   if (force) return;
   const existing = paths.filter((p) => existsSync(p));
-  if (existing.length) throw new CliError(`refusing to overwrite ${existing.join(', ')}: ${hint}`);
+  if (existing.length) throw new OperatorError(`refusing to overwrite ${existing.join(', ')}: ${hint}`);
 }
 
 export interface WriteOptions {
@@ -34,7 +34,7 @@ export function writeNewFile(path: string, data: string | Uint8Array, options: W
     writeFileSync(path, data, { mode, flag: options.force ? 'w' : 'wx' });
     if (options.force) chmodSync(path, mode);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`refusing to overwrite ${path}: pass --force to overwrite`);
-    throw new CliError(`cannot write ${path}: ${reason(e)}`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new OperatorError(`refusing to overwrite ${path}: pass --force to overwrite`);
+    throw new OperatorError(`cannot write ${path}: ${reason(e)}`);
   }
 }

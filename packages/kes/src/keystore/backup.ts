@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SqliteKeyStore } from '../keystore/sqlite-store.js';
-import { CliError } from './output.js';
+import { SqliteKeyStore } from './sqlite-store.js';
+import { OperatorError } from '../errors.js';
 
 export interface BackupResult {
   source: string;
@@ -24,8 +24,8 @@ export interface BackupResult {
 export async function backupStore(dbPath: string, outPath: string): Promise<BackupResult> {
   const source = resolve(dbPath);
   const out = resolve(outPath);
-  if (existsSync(out)) throw new CliError(`refusing to overwrite ${out}: choose a new file for the backup`);
-  if (!existsSync(source)) throw new CliError(`keystore ${source} does not exist: check keystore.sqlite.path in the config`);
+  if (existsSync(out)) throw new OperatorError(`refusing to overwrite ${out}: choose a new file for the backup`);
+  if (!existsSync(source)) throw new OperatorError(`keystore ${source} does not exist: check keystore.sqlite.path in the config`);
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     closeSync(openSync(tmp, 'wx', 0o600)); // VACUUM INTO fills an empty file and keeps its mode
@@ -35,14 +35,14 @@ export async function backupStore(dbPath: string, outPath: string): Promise<Back
     try {
       linkSync(tmp, out);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`refusing to overwrite ${out}: it appeared while the backup was written`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new OperatorError(`refusing to overwrite ${out}: it appeared while the backup was written`);
       throw e;
     }
     syncFile(dirname(out));
     return { source, out, bytes: statSync(out).size, ...summary };
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`backup of ${source} to ${out} failed: ${(e as Error).message}`);
+    if (e instanceof OperatorError) throw e;
+    throw new OperatorError(`backup of ${source} to ${out} failed: ${(e as Error).message}`);
   } finally {
     for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) {
       try {
@@ -59,7 +59,7 @@ function snapshot(source: string, target: string): void {
   try {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get();
     if (!hasMeta || !db.prepare('SELECT 1 FROM meta WHERE id = 1').get()) {
-      throw new CliError(`keystore ${source} is not initialized: there is nothing to back up (run \`kes init\` first)`);
+      throw new OperatorError(`keystore ${source} is not initialized: there is nothing to back up (run \`kes init\` first)`);
     }
     db.prepare('VACUUM INTO ?').run(target);
   } finally {
@@ -72,7 +72,7 @@ async function inspect(copy: string, source: string): Promise<Omit<BackupResult,
   const store = new SqliteKeyStore(copy);
   try {
     const barrier = await store.loadBarrier();
-    if (!barrier) throw new CliError(`the copy of ${source} has no root key record; the backup was not written`);
+    if (!barrier) throw new OperatorError(`the copy of ${source} has no root key record; the backup was not written`);
     return {
       keys: (await store.listNames('', '', Number.MAX_SAFE_INTEGER)).length,
       threshold: barrier.threshold,
