@@ -87,5 +87,5 @@ export async function openRawPart(store: ObjectStore, bucket: string, key: strin
   }
   const p = part === undefined ? r.parts[0] : r.parts.find((x) => x.number === part);
   if (!p) throw new AdminError(404, 'NoSuchPart', `The object has no part ${part}; its parts are ${numbers.join(', ')}.`);
-  return { number: p.number, partsCount: r.parts.length, size: p.encSize, dataId: p.dataId, stream: await store.openPartRange(p.dataId, 0, p.encSize) };
+  return { number: p.number, partsCount: r.parts.length, size: p.encSize, dataId: p.dataId, stream: await store.openPartRange(p, 0, p.encSize) };
 }

@@ -1,22 +1,40 @@
-// The blobs this process is writing or has written but not yet committed. A commit may only reference a
+// The data this process is writing or has written but not yet committed. A commit may only reference a
 // finished writer of this store, once, with the size it wrote (so a caller can never hand in, and later
 // destroy, data that belongs to a committed object); the sweep leaves these blobs alone; a failed commit
-// or an aborted writer removes them.
+// or an aborted writer removes them. With an inline threshold, a writer keeps small data in memory (no
+// blob at all) until the object store either stores it inline or has it written out to a blob (`spill`).
 import type { BlobStore, BlobWriter } from './blobs/types.js';
+import { MemoryFirstStream, newInlineId } from './inline-data.js';
 import type { DataWriter } from './types.js';
 
 interface Uncommitted {
   state: 'writing' | 'ready';
   size: number;
-  blob: BlobWriter;
+  /** The blob, or undefined while the data is in memory (`stream`). */
+  blob?: BlobWriter;
+  stream?: MemoryFirstStream;
 }
 
 export class UncommittedBlobs {
   private readonly pending = new Map<string, Uncommitted>();
 
-  constructor(private readonly blobs: BlobStore) {}
+  /** `inlineThreshold`: data of at most this many bytes stays in memory until commit; 0: every writer writes a blob. */
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly inlineThreshold = 0,
+  ) {}
 
   async createWriter(): Promise<DataWriter> {
+    if (this.inlineThreshold > 0) {
+      const id = newInlineId();
+      const stream = new MemoryFirstStream(this.inlineThreshold, async () => {
+        const blob = await this.blobs.createWriter();
+        this.pending.set(blob.id, { state: 'writing', size: 0, blob });
+        return blob;
+      });
+      this.pending.set(id, { state: 'writing', size: 0, stream });
+      return new MemoryFirstWriter(id, stream, this);
+    }
     const blob = await this.blobs.createWriter();
     this.pending.set(blob.id, { state: 'writing', size: 0, blob });
     return new TrackedWriter(blob, this);
@@ -29,6 +47,34 @@ export class UncommittedBlobs {
   markReady(id: string, size: number): void {
     const entry = this.pending.get(id);
     if (entry) this.pending.set(id, { ...entry, state: 'ready', size });
+  }
+
+  /** The finished in-memory data of `id`, or undefined when it is a blob. */
+  inMemory(id: string): Buffer | undefined {
+    const entry = this.pending.get(id);
+    return entry?.state === 'ready' && !entry.blob ? entry.stream!.bytes() : undefined;
+  }
+
+  /**
+   * Writes finished in-memory data out to a blob (data that must not be inline: a multipart part) and
+   * returns the blob's id, which replaces `id` as the uncommitted data. A blob's id is returned as is.
+   */
+  async spill(id: string): Promise<string> {
+    const entry = this.pending.get(id);
+    if (entry?.state !== 'ready' || entry.blob) return id;
+    const bytes = entry.stream!.bytes();
+    const blob = await this.blobs.createWriter();
+    this.pending.set(blob.id, { state: 'writing', size: 0, blob });
+    try {
+      blob.stream.end(bytes);
+      const size = await blob.finish();
+      this.pending.set(blob.id, { state: 'ready', size, blob });
+    } catch (err) {
+      await this.discard([blob.id]);
+      throw err;
+    }
+    this.pending.delete(id);
+    return blob.id;
   }
 
   /**
@@ -49,12 +95,12 @@ export class UncommittedBlobs {
     }
   }
 
-  /** The blobs are now referenced by committed metadata. */
+  /** The data is now referenced by committed metadata. */
   settle(ids: readonly string[]): void {
     for (const id of ids) this.pending.delete(id);
   }
 
-  /** Removes uncommitted blobs (an aborted writer, a refused commit), finished or not. */
+  /** Removes uncommitted data (an aborted writer, a refused commit), finished or not. */
   async discard(ids: readonly string[]): Promise<void> {
     // Only uncommitted ids: a caller passing a committed id by mistake must not destroy its data.
     const entries = ids.flatMap((id) => {
@@ -62,10 +108,16 @@ export class UncommittedBlobs {
       this.pending.delete(id);
       return entry ? [entry] : [];
     });
-    if (entries.length === 0) return;
+    // In-memory data has nothing to remove; one that outgrew memory has its blob, pending under its own id.
+    const blobs = entries.flatMap((e) => {
+      const blob = e.blob ?? e.stream?.spilled;
+      if (blob) this.pending.delete(blob.id);
+      return blob ? [blob] : [];
+    });
+    if (blobs.length === 0) return;
     // abort() stops a writer still writing; a finished blob is the store's to remove.
-    await Promise.all(entries.map((e) => e.blob.abort().catch(() => {})));
-    await this.blobs.remove(entries.map((e) => e.blob.id)).catch(() => {});
+    await Promise.all(blobs.map((b) => b.abort().catch(() => {})));
+    await this.blobs.remove(blobs.map((b) => b.id)).catch(() => {});
   }
 }
 
@@ -100,6 +152,63 @@ class TrackedWriter implements DataWriter {
     const size = await this.blob.finish();
     if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
     this.registry.markReady(this.id, size);
+    return size;
+  }
+}
+
+/**
+ * A writer that starts in memory. Its id is known only once it is finished: its own (in-memory data), or the
+ * blob's it moved to when the data outgrew the threshold (read `id` after finish(), as every caller does).
+ */
+class MemoryFirstWriter implements DataWriter {
+  private finishing?: Promise<number>;
+  private aborted = false;
+
+  constructor(
+    private readonly memoryId: string,
+    readonly stream: MemoryFirstStream,
+    private readonly registry: UncommittedBlobs,
+  ) {}
+
+  get id(): string {
+    return this.stream.spilled?.id ?? this.memoryId;
+  }
+
+  finish(): Promise<number> {
+    this.finishing ??= this.complete();
+    return this.finishing;
+  }
+
+  async abort(): Promise<void> {
+    if (this.aborted) return;
+    this.aborted = true;
+    if (!this.stream.destroyed && !this.stream.writableFinished) this.stream.destroy();
+    // Whichever is still pending: the memory entry (it discards the blob it moved to), or the blob alone.
+    const ids = [this.memoryId, this.stream.spilled?.id].filter((id): id is string => id !== undefined && this.registry.isPending(id));
+    await this.registry.discard(ids);
+  }
+
+  private async complete(): Promise<number> {
+    if (this.stream.errored) throw this.stream.errored;
+    if (this.stream.destroyed && !this.stream.writableFinished) throw new Error(`data writer ${this.id} was destroyed before it finished`);
+    if (!this.stream.writableFinished) {
+      if (!this.stream.writableEnded) this.stream.end();
+      await new Promise<void>((resolve, reject) => {
+        this.stream.once('finish', resolve);
+        this.stream.once('error', reject);
+      });
+    }
+    if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
+    const blob = this.stream.spilled;
+    if (!blob) {
+      this.registry.markReady(this.memoryId, this.stream.size);
+      return this.stream.size;
+    }
+    const size = await blob.finish();
+    if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
+    // The data is the blob's now: its pending entry stands for it, the memory entry goes.
+    this.registry.markReady(blob.id, size);
+    this.registry.settle([this.memoryId]);
     return size;
   }
 }

@@ -157,8 +157,14 @@ CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest AND NOT del
 CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
+// Version 4: small objects inline. A part whose encrypted package is at most the gateway's inline threshold
+// keeps its bytes (ciphertext, never plaintext) in its row instead of a blob; its data_id names no blob then.
+const V4 = `
+ALTER TABLE object_parts ADD COLUMN inline_data bytea;   -- the part's encrypted package, NULL when in a blob
+`;
+
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-export const STEPS: readonly string[] = [V1, V2, V3];
+export const STEPS: readonly string[] = [V1, V2, V3, V4];
 
 export const SCHEMA_VERSION = STEPS.length;
 

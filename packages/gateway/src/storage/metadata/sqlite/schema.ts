@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -125,8 +125,15 @@ CREATE INDEX objects_listed ON objects (bucket, key) WHERE is_latest = 1 AND del
 CREATE INDEX objects_history ON objects (bucket, key, id DESC);
 `;
 
+// Version 4: small objects inline. A part whose encrypted package is at most the gateway's inline threshold
+// keeps its bytes (ciphertext, never plaintext) in its row instead of a blob; its data_id names no blob then.
+// Existing parts keep NULL: their bytes stay in their blobs.
+const SCHEMA_V4 = `
+ALTER TABLE object_parts ADD COLUMN inline_data BLOB;   -- the part's encrypted package, NULL when in a blob
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
