@@ -52,16 +52,23 @@ export class UncommittedBlobs {
   /** The finished in-memory data of `id`, or undefined when it is a blob. */
   inMemory(id: string): Buffer | undefined {
     const entry = this.pending.get(id);
-    return entry?.state === 'ready' && !entry.blob ? entry.stream!.bytes() : undefined;
+    return entry?.state === 'ready' && entry.stream && !entry.stream.spilled ? entry.stream.bytes() : undefined;
   }
 
   /**
-   * Writes finished in-memory data out to a blob (data that must not be inline: a multipart part) and
-   * returns the blob's id, which replaces `id` as the uncommitted data. A blob's id is returned as is.
+   * The blob id to commit for the finished data `id`: a memory-first writer's data is written out to a blob now
+   * (data that must not be inline: a multipart part) unless it moved to one while written; that blob's id then
+   * replaces `id` as the uncommitted data. A blob writer's id is returned as is.
    */
   async spill(id: string): Promise<string> {
     const entry = this.pending.get(id);
-    if (entry?.state !== 'ready' || entry.blob) return id;
+    if (entry?.state !== 'ready' || entry.blob || !entry.stream) return id;
+    const moved = entry.stream.spilled;
+    if (moved) {
+      // It outgrew memory while written: its blob (pending, finished) stands for it from now on.
+      this.pending.delete(id);
+      return moved.id;
+    }
     const bytes = entry.stream!.bytes();
     const blob = await this.blobs.createWriter();
     this.pending.set(blob.id, { state: 'writing', size: 0, blob });
@@ -157,22 +164,18 @@ class TrackedWriter implements DataWriter {
 }
 
 /**
- * A writer that starts in memory. Its id is known only once it is finished: its own (in-memory data), or the
- * blob's it moved to when the data outgrew the threshold (read `id` after finish(), as every caller does).
+ * A writer that starts in memory. Its id is its own whether the data stays in memory or outgrows it into a
+ * blob; the object store resolves it to the blob's id when it commits (UncommittedBlobs.spill).
  */
 class MemoryFirstWriter implements DataWriter {
   private finishing?: Promise<number>;
   private aborted = false;
 
   constructor(
-    private readonly memoryId: string,
+    readonly id: string,
     readonly stream: MemoryFirstStream,
     private readonly registry: UncommittedBlobs,
   ) {}
-
-  get id(): string {
-    return this.stream.spilled?.id ?? this.memoryId;
-  }
 
   finish(): Promise<number> {
     this.finishing ??= this.complete();
@@ -184,7 +187,7 @@ class MemoryFirstWriter implements DataWriter {
     this.aborted = true;
     if (!this.stream.destroyed && !this.stream.writableFinished) this.stream.destroy();
     // Whichever is still pending: the memory entry (it discards the blob it moved to), or the blob alone.
-    const ids = [this.memoryId, this.stream.spilled?.id].filter((id): id is string => id !== undefined && this.registry.isPending(id));
+    const ids = [this.id, this.stream.spilled?.id].filter((id): id is string => id !== undefined && this.registry.isPending(id));
     await this.registry.discard(ids);
   }
 
@@ -201,14 +204,14 @@ class MemoryFirstWriter implements DataWriter {
     if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
     const blob = this.stream.spilled;
     if (!blob) {
-      this.registry.markReady(this.memoryId, this.stream.size);
+      this.registry.markReady(this.id, this.stream.size);
       return this.stream.size;
     }
     const size = await blob.finish();
     if (this.aborted) throw new Error(`data writer ${this.id} was aborted`);
-    // The data is the blob's now: its pending entry stands for it, the memory entry goes.
+    // Both entries are ready: the writer's id (what the caller commits) and the blob's (the sweep's view).
     this.registry.markReady(blob.id, size);
-    this.registry.settle([this.memoryId]);
+    this.registry.markReady(this.id, size);
     return size;
   }
 }
