@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import DatabaseConstructor from 'better-sqlite3';
 import pg from 'pg';
 import { openPostgresMetadataStore } from '../../src/storage/metadata/postgres/index.js';
-import { STEPS as POSTGRES_STEPS } from '../../src/storage/metadata/postgres/schema.js';
+import { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION, STEPS as POSTGRES_STEPS } from '../../src/storage/metadata/postgres/schema.js';
 import { openSqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
-import { STEPS as SQLITE_STEPS } from '../../src/storage/metadata/sqlite/schema.js';
+import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION, STEPS as SQLITE_STEPS } from '../../src/storage/metadata/sqlite/schema.js';
 import type { MetadataStore } from '../../src/storage/metadata/types.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 
@@ -28,8 +28,8 @@ const V2_ROWS = {
   ],
 };
 
-async function checkMigrated(m: MetadataStore): Promise<void> {
-  assert.equal(await m.schemaVersion(), 3);
+async function checkMigrated(m: MetadataStore, latest: number): Promise<void> {
+  assert.equal(await m.schemaVersion(), latest);
   assert.equal(await m.getBucketVersioning('b'), 'Unversioned');
   const record = await m.getObject('b', 'docs/a.txt');
   assert.ok(record);
@@ -72,12 +72,12 @@ describe('schema v3 migration: sqlite', () => {
 
       const m = await openSqliteMetadataStore({ path: file });
       try {
-        await checkMigrated(m);
+        await checkMigrated(m, SQLITE_SCHEMA_VERSION);
       } finally {
         await m.close();
       }
       const again = await openSqliteMetadataStore({ path: file });
-      assert.equal(await again.schemaVersion(), 3);
+      assert.equal(await again.schemaVersion(), SQLITE_SCHEMA_VERSION);
       assert.equal((await again.listVersions('b', { key: '' }, undefined, 10)).length, 2);
       await again.close();
     } finally {
@@ -122,7 +122,7 @@ describe('schema v3 migration: postgres', { skip: postgresSkipReason() }, () => 
     }
     const m = await openPostgresMetadataStore({ url });
     try {
-      await checkMigrated(m);
+      await checkMigrated(m, POSTGRES_SCHEMA_VERSION);
     } finally {
       await m.close();
     }
