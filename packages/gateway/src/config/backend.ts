@@ -4,11 +4,12 @@
 //   backend:
 //     metadata: { sqlite: { path } } | { postgres: { url } }
 //     blobs:    { fs: { path } }     | { s3: { endpoint, bucket, region, accessKey, secretKey, prefix, pathStyle, ca } }
-//   inlineThreshold: 8192          objects of at most this many stored (encrypted) bytes live in their metadata row; 0: never
+//   inlineThreshold: 8192          objects of at most this many stored (encrypted) bytes live in their metadata row;
+//                                  0: never (absent: DEFAULT_INLINE_THRESHOLD)
 //
 // Messages name the field and never echo a value (a URL may carry a password).
 import { z } from 'zod';
-import { DEFAULT_INLINE_THRESHOLD, MAX_INLINE_THRESHOLD } from '../storage/inline-data.js';
+import { MAX_INLINE_THRESHOLD } from '../storage/inline-data.js';
 
 /** A required non-empty string; the message says what belongs there. */
 function required(what: string) {
@@ -90,7 +91,7 @@ export const backendSchema = z
       .int('expected a whole number of bytes')
       .min(0, 'must not be negative (0 keeps every object in a blob)')
       .max(MAX_INLINE_THRESHOLD, `must be at most ${MAX_INLINE_THRESHOLD} bytes (a metadata row stays small)`)
-      .default(DEFAULT_INLINE_THRESHOLD),
+      .optional(), // absent: DEFAULT_INLINE_THRESHOLD, applied where the store is opened
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -106,11 +107,11 @@ export const backendSchema = z
     }
   })
   .transform((b): BackendConfig => {
-    const { inlineThreshold } = b;
-    if (b.fs) return { fs: b.fs, inlineThreshold };
+    const inline = b.inlineThreshold !== undefined ? { inlineThreshold: b.inlineThreshold } : {};
+    if (b.fs) return { fs: b.fs, ...inline };
     const metadata: MetadataConfig = b.metadata!.sqlite ? { sqlite: b.metadata!.sqlite } : { postgres: b.metadata!.postgres! };
     const blobs: BlobsConfig = b.blobs!.fs ? { fs: b.blobs!.fs } : { s3: b.blobs!.s3! };
-    return { metadata, blobs, inlineThreshold };
+    return { metadata, blobs, ...inline };
   });
 
 /** The same backend with its file paths resolved by `abs` (relative paths are relative to the config file). */

@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { getBytes, ssec } from '../helpers/s3.js';
+import { objectStatus, openRawPart } from '../../src/admin/object-info.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const B = 'inline';
@@ -62,6 +63,15 @@ describe('small objects inline (default threshold)', () => {
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'kms-small', Range: 'bytes=-10' })).equals(small.subarray(-10)));
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 's3-small' }));
     assert.equal(head.ContentLength, small.length);
+
+    // What the admin API's object-status and object-raw answer: where the bytes are, and the stored package.
+    const status = await objectStatus(st.gw.svc.store, B, 's3-small');
+    assert.equal(status.parts[0]!.inline, true);
+    assert.equal((await objectStatus(st.gw.svc.store, B, 's3-large')).parts[0]!.inline, undefined);
+    const raw = await openRawPart(st.gw.svc.store, B, 's3-small', undefined);
+    const chunks: Buffer[] = [];
+    for await (const chunk of raw.stream) chunks.push(chunk as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(record!.parts[0]!.inline!), 'the raw part is the stored package');
   });
 
   it('copies inline objects to inline objects, and overwriting a large object with a small one removes its file', async () => {
