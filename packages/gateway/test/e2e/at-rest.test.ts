@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { pino } from 'pino';
 import { unsealObjectKey } from '@kesgate/sse';
 import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
+import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
@@ -30,7 +31,11 @@ before(async () => {
   // The gateway logs at debug level to a file, so the log can be searched too.
   logPath = join(mkdtempSync(join(tmpdir(), 'kesgate-log-')), 'gateway.log');
   const logger = pino({ level: 'debug' }, pino.destination({ dest: logPath, sync: true }));
-  st = await startStack({ keys: ['tenant-x'], gatewayOptions: { logger } });
+  st = await startStack({
+    keys: ['tenant-x'],
+    gatewayOptions: { logger },
+    gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } },
+  });
   await st.s3.send(new CreateBucketCommand({ Bucket: B }));
 });
 after(async () => st?.close());

@@ -1,5 +1,5 @@
 // Small objects inline, through the AWS SDK against a real gateway and kes: a PUT (or copy) of an object whose
-// encrypted package fits backend.inlineThreshold (default 8 KiB stored) writes no data file; a larger one
+// encrypted package fits backend.inlineThreshold (8 KiB stored, as recommended) writes no data file; a larger one
 // writes one; both read whole and by range in every SSE mode; overwrites and versions mix the two; and
 // `inlineThreshold: 0` keeps every object in a file.
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getBytes, ssec } from '../helpers/s3.js';
 import { objectStatus, openRawPart } from '../../src/admin/object-info.js';
+import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const B = 'inline';
@@ -31,10 +32,10 @@ function dataFiles(dir: string): string[] {
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
-describe('small objects inline (default threshold)', () => {
+describe('small objects inline (the recommended threshold)', () => {
   let st: Stack;
   before(async () => {
-    st = await startStack({ keys: ['tenant-i'] });
+    st = await startStack({ keys: ['tenant-i'], gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } } });
     await st.s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(async () => st?.close());

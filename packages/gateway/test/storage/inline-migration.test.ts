@@ -12,6 +12,7 @@ import DatabaseConstructor from 'better-sqlite3';
 import pg from 'pg';
 import type { BackendConfig } from '../../src/config/backend.js';
 import { openObjectStore, type LayeredObjectStore } from '../../src/storage/index.js';
+import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterSkipReason, freshClusterBackend } from '../helpers/cluster-services.js';
 import { putBytes, readObject } from './helpers.js';
 
@@ -38,7 +39,7 @@ async function upgradeFromV3(backend: BackendConfig, rollBack: () => Promise<voi
   await store.close();
 
   await rollBack();
-  store = await open(backend); // the default threshold: small objects inline
+  store = await open({ ...backend, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD });
   try {
     assert.equal(await store.metadata.schemaVersion(), 4, 'the store upgraded on open');
     const readSmall = (await store.getObject(B, 'small'))!;
