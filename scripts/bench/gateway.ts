@@ -14,7 +14,8 @@
 //          object, then SSE-S3 and SSE-KMS with S3 Bucket Keys; kes calls per 1,000 objects for each
 // Env: BENCH_BIG_MIB (1024), BENCH_LARGE_MIB (256), BENCH_ROUNDS (3), BENCH_SMALL_SECONDS (3 per slot),
 //      BENCH_RANGE_REPS (15), BENCH_GATEWAY_LOG (info), BENCH_KEEP=1 (keep the temp directories),
-//      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof).
+//      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof),
+//      BENCH_INLINE_THRESHOLD=<bytes> (backend.inlineThreshold, e.g. 8192: 4 KiB objects inline).
 // Run: npm run bench -- gateway   (node --import tsx --expose-gc scripts/bench/gateway.ts)
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -315,7 +316,14 @@ async function main(): Promise<void> {
   const loadBefore = await loadAverage();
   console.log(`gateway benchmark: ${[...only].join(', ')}; load average ${loadBefore}`);
   const profileDir = process.env.BENCH_GATEWAY_PROFILE;
-  const stack = await startBenchStack({ logLevel: process.env.BENCH_GATEWAY_LOG ?? 'info', keys: [BENCH_KMS_KEY], ...(profileDir ? { gatewayProfileDir: profileDir } : {}) });
+  // BENCH_INLINE_THRESHOLD: the embedded layout's backend.inlineThreshold (small objects in the metadata row).
+  const inline = process.env.BENCH_INLINE_THRESHOLD;
+  const stack = await startBenchStack({
+    logLevel: process.env.BENCH_GATEWAY_LOG ?? 'info',
+    keys: [BENCH_KMS_KEY],
+    ...(profileDir ? { gatewayProfileDir: profileDir } : {}),
+    ...(inline !== undefined ? { backend: { fs: { path: 'data/gateway' }, inlineThreshold: Number(inline) } } : {}),
+  });
   const bareDir = mkdtempSync(join(tmpdir(), 'kesgate-bench-bare-'));
   let bareChild: ChildProcess | undefined;
   const clients: RawS3[] = [];

@@ -17,7 +17,8 @@ export interface ObjectStatus {
   revision: string;
   contentType?: string;
   sse: Record<string, unknown>;
-  parts: { number: number; plainSize: number; encSize: number; etag: string; dataId: string; extra?: Record<string, unknown> }[];
+  /** `inline`: the part's encrypted bytes are in the metadata row (a small object), not in a blob named dataId. */
+  parts: { number: number; plainSize: number; encSize: number; etag: string; dataId: string; inline?: true; extra?: Record<string, unknown> }[];
 }
 
 /** The version asked for (the latest without a version id); a delete marker holds nothing to show. */
@@ -58,6 +59,7 @@ export async function objectStatus(store: ObjectStore, bucket: string, key: stri
       encSize: p.encSize,
       etag: p.etag,
       dataId: p.dataId,
+      ...(p.inline !== undefined ? { inline: true as const } : {}),
       ...(p.extra !== undefined ? { extra: p.extra } : {}),
     })),
   };
@@ -87,5 +89,5 @@ export async function openRawPart(store: ObjectStore, bucket: string, key: strin
   }
   const p = part === undefined ? r.parts[0] : r.parts.find((x) => x.number === part);
   if (!p) throw new AdminError(404, 'NoSuchPart', `The object has no part ${part}; its parts are ${numbers.join(', ')}.`);
-  return { number: p.number, partsCount: r.parts.length, size: p.encSize, dataId: p.dataId, stream: await store.openPartRange(p.dataId, 0, p.encSize) };
+  return { number: p.number, partsCount: r.parts.length, size: p.encSize, dataId: p.dataId, stream: await store.openPartRange(p, 0, p.encSize) };
 }

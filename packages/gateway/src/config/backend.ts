@@ -4,9 +4,12 @@
 //   backend:
 //     metadata: { sqlite: { path } } | { postgres: { url } }
 //     blobs:    { fs: { path } }     | { s3: { endpoint, bucket, region, accessKey, secretKey, prefix, pathStyle, ca } }
+//   inlineThreshold: 8192          objects of at most this many stored (encrypted) bytes live in their metadata row;
+//                                  0: never (absent: DEFAULT_INLINE_THRESHOLD)
 //
 // Messages name the field and never echo a value (a URL may carry a password).
 import { z } from 'zod';
+import { MAX_INLINE_THRESHOLD } from '../storage/inline-data.js';
 
 /** A required non-empty string; the message says what belongs there. */
 function required(what: string) {
@@ -59,8 +62,8 @@ export type S3BlobsConfig = z.output<typeof s3BlobsSchema>;
 
 export type MetadataConfig = { sqlite: SqliteMetadataConfig } | { postgres: PostgresMetadataConfig };
 export type BlobsConfig = { fs: FsBlobsConfig } | { s3: S3BlobsConfig };
-/** The embedded shorthand, or the two stores named. */
-export type BackendConfig = { fs: FsBlobsConfig } | { metadata: MetadataConfig; blobs: BlobsConfig };
+/** The embedded shorthand, or the two stores named; and how small an object must be to live inline. */
+export type BackendConfig = ({ fs: FsBlobsConfig } | { metadata: MetadataConfig; blobs: BlobsConfig }) & { inlineThreshold?: number };
 
 /** Exactly one of the given members must be present. */
 function oneOf<T extends Record<string, z.ZodType>>(members: T, hint: string) {
@@ -79,7 +82,17 @@ const metadataSchema = oneOf({ sqlite: sqliteSchema, postgres: postgresSchema },
 const blobsSchema = oneOf({ fs: fsBlobsSchema, s3: s3BlobsSchema }, 'fs: { path } or s3: { endpoint, bucket, accessKey, secretKey, … }');
 
 export const backendSchema = z
-  .object({ fs: fsBlobsSchema.optional(), metadata: metadataSchema.optional(), blobs: blobsSchema.optional() })
+  .object({
+    fs: fsBlobsSchema.optional(),
+    metadata: metadataSchema.optional(),
+    blobs: blobsSchema.optional(),
+    inlineThreshold: z
+      .number({ error: `expected a number of bytes (0 to ${MAX_INLINE_THRESHOLD}; 0 keeps every object in a blob)` })
+      .int('expected a whole number of bytes')
+      .min(0, 'must not be negative (0 keeps every object in a blob)')
+      .max(MAX_INLINE_THRESHOLD, `must be at most ${MAX_INLINE_THRESHOLD} bytes (a metadata row stays small)`)
+      .optional(), // absent: DEFAULT_INLINE_THRESHOLD, applied where the store is opened
+  })
   .strict()
   .superRefine((b, ctx) => {
     const split = b.metadata !== undefined || b.blobs !== undefined;
@@ -94,15 +107,17 @@ export const backendSchema = z
     }
   })
   .transform((b): BackendConfig => {
-    if (b.fs) return { fs: b.fs };
+    const inline = b.inlineThreshold !== undefined ? { inlineThreshold: b.inlineThreshold } : {};
+    if (b.fs) return { fs: b.fs, ...inline };
     const metadata: MetadataConfig = b.metadata!.sqlite ? { sqlite: b.metadata!.sqlite } : { postgres: b.metadata!.postgres! };
     const blobs: BlobsConfig = b.blobs!.fs ? { fs: b.blobs!.fs } : { s3: b.blobs!.s3! };
-    return { metadata, blobs };
+    return { metadata, blobs, ...inline };
   });
 
 /** The same backend with its file paths resolved by `abs` (relative paths are relative to the config file). */
 export function resolveBackendPaths(b: BackendConfig, abs: (path: string) => string): BackendConfig {
-  if ('fs' in b) return { fs: { path: abs(b.fs.path) } };
+  const inline = b.inlineThreshold !== undefined ? { inlineThreshold: b.inlineThreshold } : {};
+  if ('fs' in b) return { fs: { path: abs(b.fs.path) }, ...inline };
   const metadata: MetadataConfig = 'sqlite' in b.metadata ? { sqlite: { path: abs(b.metadata.sqlite.path) } } : b.metadata;
   let blobs: BlobsConfig;
   if ('fs' in b.blobs) blobs = { fs: { path: abs(b.blobs.fs.path) } };
@@ -110,5 +125,5 @@ export function resolveBackendPaths(b: BackendConfig, abs: (path: string) => str
     const { ca, ...s3 } = b.blobs.s3;
     blobs = { s3: { ...s3, ...(ca !== undefined && { ca: abs(ca) }) } };
   }
-  return { metadata, blobs };
+  return { metadata, blobs, ...inline };
 }

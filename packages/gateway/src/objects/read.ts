@@ -149,7 +149,7 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
       for (const [i, seg] of segments.entries()) {
         const part = record.parts[seg.part - 1]!;
         const key = stored.multipart ? partKey(oek, part.number) : oek;
-        const reader = await store.openPartReader(part.dataId, seg.encOffset, seg.encOffset + seg.encLength);
+        const reader = await store.openPartReader(part, seg.encOffset, seg.encOffset + seg.encLength);
         try {
           const opts = { startSeq: seg.startSeq, skip: seg.skip, length: seg.take };
           await decryptPull(key, opts, (into) => reader.read(into), (plain) => writeOrWait(out, plain), Math.max(1, Math.min(READ_BUFFER, seg.encLength)));

@@ -14,6 +14,7 @@ import type { BlobStore } from './blobs/types.js';
 import { decodeContinuationToken, encodeContinuationToken } from './continuation-token.js';
 import { InvalidArgument, InvalidPart, InvalidPartOrder, PreconditionFailed } from './errors.js';
 import { keyAfter } from './key-order.js';
+import { inlineRange, inlineReader } from './inline-data.js';
 import { HeldLease } from './lease.js';
 import type { PostgresDatabase } from './metadata/postgres/database.js';
 import type { DeleteOp, MetadataStore } from './metadata/types.js';
@@ -49,6 +50,7 @@ import type {
   ListUploadsQuery,
   ObjectRecord,
   ObjectStore,
+  PartData,
   PartInput,
   PartReader,
   PartRecord,
@@ -114,6 +116,11 @@ export interface LayeredStoreOptions {
    * `holder` (this gateway's instance id), so one gateway sweeps at a time.
    */
   sweepLease?: { holder: string; ttlMs: number };
+  /**
+   * A single-part object whose stored (encrypted) bytes are at most this many is kept in its metadata row:
+   * no blob, one commit. 0 (the default here) stores every object's data as a blob.
+   */
+  inlineThreshold?: number;
 }
 
 export class LayeredObjectStore implements ObjectStore, BackendInfo {
@@ -143,7 +150,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     this.sweepLease = options.sweepLease;
     this.shared = options.sweepLease !== undefined;
     this.backend = options.description.type;
-    this.uncommitted = new UncommittedBlobs(options.blobs);
+    this.uncommitted = new UncommittedBlobs(options.blobs, options.inlineThreshold ?? 0);
   }
 
   /** Kinds and places of the two stores, for status pages and logs: no credential, no password. */
@@ -221,6 +228,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   async putObject(input: PutObjectInput): Promise<ObjectRecord> {
     this.assertOpen();
+    // The data this put owns: the writers' ids, and the blobs data kept in memory was written out to.
     const dataIds = input.parts.map((part) => part.dataId);
     let record: ObjectRecord;
     let superseded: string[];
@@ -234,7 +242,20 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       }
       this.uncommitted.assertReady(input.parts);
       const { precondition, ...fields } = input;
-      const written = newObjectRecord(fields);
+      // Data still in memory is small: a single-part object keeps it inline; parts of a larger one get blobs.
+      const parts: PartRecord[] = [];
+      for (const part of input.parts) {
+        const { inline: _given, ...rest } = part;
+        const inline = input.parts.length === 1 ? this.uncommitted.inMemory(part.dataId) : undefined;
+        if (inline) {
+          parts.push({ ...rest, inline });
+        } else {
+          const blobId = await this.uncommitted.spill(part.dataId);
+          if (blobId !== part.dataId) dataIds.push(blobId);
+          parts.push({ ...rest, dataId: blobId });
+        }
+      }
+      const written = newObjectRecord({ ...fields, parts });
       superseded = await this.metadata.putObject(written, (existing, versioning) => {
         checkPrecondition(existing, precondition);
         written.versionId = versionIdFor(versioning);
@@ -263,15 +284,19 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     return this.metadata.getVersion(bucket, key, versionId);
   }
 
-  async openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable> {
+  async openPartRange(part: PartData, start: number, endExclusive: number): Promise<Readable> {
     this.assertOpen();
+    const { dataId, inline } = typeof part === 'string' ? { dataId: part, inline: undefined } : part;
     assertRange(dataId, start, endExclusive);
+    if (inline) return inlineRange(dataId, inline, start, endExclusive);
     return this.blobs.openRange(dataId, start, endExclusive);
   }
 
-  async openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader> {
+  async openPartReader(part: PartData, start: number, endExclusive: number): Promise<PartReader> {
     this.assertOpen();
+    const { dataId, inline } = typeof part === 'string' ? { dataId: part, inline: undefined } : part;
     assertRange(dataId, start, endExclusive);
+    if (inline) return inlineReader(dataId, inline, start, endExclusive);
     return this.blobs.openReader(dataId, start, endExclusive);
   }
 
@@ -452,6 +477,8 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       const record: PartRecord = { number, dataId, ...part };
       assertParts([record]);
       this.uncommitted.assertReady([record]);
+      // Parts are never inline: data a writer kept in memory is written out to a blob first.
+      record.dataId = dataId = await this.uncommitted.spill(dataId);
       uploaded = { ...record, lastModified: new Date() };
       superseded = await this.metadata.putPart(ref, uploaded);
     } catch (err) {

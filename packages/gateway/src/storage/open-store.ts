@@ -11,6 +11,7 @@ import { openSqliteMetadataStore } from './metadata/sqlite/index.js';
 import type { PostgresMetadataStore } from './metadata/postgres/postgres-metadata-store.js';
 import type { MetadataStore } from './metadata/types.js';
 import { LayeredObjectStore, type BackendDescription, type RotationJobsHome } from './object-store.js';
+import { DEFAULT_INLINE_THRESHOLD } from './inline-data.js';
 import { ReclaimAfterGrace, ReclaimAtOnce, type ReclaimPolicy } from './reclaim.js';
 
 /**
@@ -66,6 +67,7 @@ export async function openObjectStore(backend: BackendConfig, options: OpenStore
     description: describeBackend(backend),
     rotationJobs: rotationJobsHome(metadataConfig, metadata),
     ...(shared && { sweepLease: { holder: options.holder ?? randomUUID(), ttlMs: SWEEP_LEASE_TTL_MS } }),
+    inlineThreshold: backend.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD,
   });
   if (options.sweepAtOpen ?? true) {
     try {
@@ -79,8 +81,9 @@ export async function openObjectStore(backend: BackendConfig, options: OpenStore
 }
 
 /** The embedded layout in one directory: SQLite at `path/meta.db`, blobs under `path/data/`. */
-export async function openFsStore(options: { path: string }, more: OpenStoreOptions = {}): Promise<LayeredObjectStore> {
-  return openObjectStore({ fs: { path: options.path } }, more);
+export async function openFsStore(options: { path: string; inlineThreshold?: number }, more: OpenStoreOptions = {}): Promise<LayeredObjectStore> {
+  const { inlineThreshold, ...fs } = options;
+  return openObjectStore({ fs, ...(inlineThreshold !== undefined && { inlineThreshold }) }, more);
 }
 
 function storesOf(backend: BackendConfig): { metadata: MetadataConfig; blobs: BlobsConfig } {

@@ -101,7 +101,10 @@ export interface ObjectChecksum {
  */
 export type SseFields = Record<string, unknown>;
 
-/** One part of an object: its encrypted bytes live in their own data file named by `dataId`. */
+/**
+ * One part of an object: its encrypted bytes live in their own data file named by `dataId`, or, for a small
+ * object's one part, in the metadata row itself (`inline`; `dataId` then names no data file).
+ */
 export interface PartRecord {
   /** 1..10000; a single-part object has one part (conventionally number 1). */
   number: number;
@@ -113,7 +116,12 @@ export interface PartRecord {
   dataId: string;
   /** Opaque per-part fields (e.g. a part checksum), stored and returned as given. */
   extra?: Record<string, unknown>;
+  /** The encrypted bytes (encSize of them) when stored inline, which the store decides; never plaintext. */
+  inline?: Buffer;
 }
+
+/** Where a part's bytes are read from: its record (inline or a data file), or a data file's id. */
+export type PartData = string | Pick<PartRecord, 'dataId' | 'inline'>;
 
 export interface ObjectMetadata {
   contentType?: string;
@@ -483,9 +491,9 @@ export interface ObjectStore {
    * this resolves, so the stream keeps reading the version it opened even if the object is
    * overwritten or deleted meanwhile. → DataUnavailable
    */
-  openPartRange(dataId: string, start: number, endExclusive: number): Promise<Readable>;
+  openPartRange(part: PartData, start: number, endExclusive: number): Promise<Readable>;
   /** The same range as a pull reader into the caller's buffer (the GET path: no allocation per read). → DataUnavailable */
-  openPartReader(dataId: string, start: number, endExclusive: number): Promise<PartReader>;
+  openPartReader(part: PartData, start: number, endExclusive: number): Promise<PartReader>;
   /** true if an object was deleted (or a delete marker written). → NoSuchBucket */
   deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
   /**

@@ -1,4 +1,4 @@
-// What a cluster keeps where: after SSE-S3, SSE-KMS and SSE-C writes (single PUTs, a completed multipart
+// What a cluster keeps where: after SSE-S3, SSE-KMS and SSE-C writes (single PUTs, small ones inline, a completed multipart
 // upload, an upload left open, an SSE-C copy to a new key) of bodies full of known plaintext markers, every
 // row of every table of the PostgreSQL database (pg_dump) and every object of the upstream bucket are
 // searched for the markers, the SSE-C keys, the data keys kes handed out, the object and part keys sealed
@@ -24,6 +24,7 @@ import {
 import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/sse';
 import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
 import type { SseFields } from '../../src/storage/index.js';
+import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterServices, clusterSkipReason } from '../helpers/cluster-services.js';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.js';
 import { postgresBinDir } from '../helpers/postgres.js';
@@ -51,7 +52,7 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
   const keys: string[] = [];
 
   before(async () => {
-    st = await startClusterStack({ keys: ['tenant-s'] });
+    st = await startClusterStack({ keys: ['tenant-s'], inlineThreshold: RECOMMENDED_INLINE_THRESHOLD });
     await st.s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(async () => st?.close());
@@ -106,6 +107,9 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
       }),
     );
     await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'sse-c.txt', Body: markedBody(marker('SSE-C'), 100_000), ...customer.put }));
+    // Small objects live inline in the database (bytea): pg_dump shows them, so they are searched too.
+    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'small-s3.txt', Body: markedBody(marker('small SSE-S3'), 3000), ServerSideEncryption: 'AES256' }));
+    await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'small-c.txt', Body: markedBody(marker('small SSE-C'), 3000), ...customer.put }));
     await st.s3tls.send(new CopyObjectCommand({ Bucket: B, Key: 'sse-c-copy.txt', CopySource: `${B}/sse-c.txt`, ...customer.copySource, ...rekeyed.put }));
 
     const mpMarker = marker('multipart');
@@ -121,7 +125,7 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     const open = await st.s3tls.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'open-upload.bin', ...pending.put }));
     await st.s3tls.send(new UploadPartCommand({ Bucket: B, Key: 'open-upload.bin', UploadId: open.UploadId, PartNumber: 1, Body: markedBody(marker('open upload'), 9000), ...pending.put }));
 
-    keys.push('sse-s3.txt', 'sse-kms.txt', 'sse-c.txt', 'sse-c-copy.txt', 'multipart.bin', 'open-upload.bin');
+    keys.push('sse-s3.txt', 'sse-kms.txt', 'sse-c.txt', 'sse-c-copy.txt', 'multipart.bin', 'open-upload.bin', 'small-s3.txt', 'small-c.txt');
     // The writes are readable (so the keys recovered below are the ones in use).
     assert.ok((await getBytes(st.s3tls, { Bucket: B, Key: 'multipart.bin', ...customer.put })).equals(Buffer.concat(parts)));
     const kms = await st.s3.send(new GetObjectCommand({ Bucket: B, Key: 'sse-kms.txt' }));
@@ -133,6 +137,9 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     await objectKeys('sse-kms.txt', (await store.getObject(B, 'sse-kms.txt'))!.sse);
     await objectKeys('sse-c.txt', (await store.getObject(B, 'sse-c.txt'))!.sse, customer.key);
     await objectKeys('sse-c-copy.txt', (await store.getObject(B, 'sse-c-copy.txt'))!.sse, rekeyed.key);
+    for (const key of ['small-s3.txt', 'small-c.txt']) assert.ok((await store.getObject(B, key))!.parts[0]!.inline, `${key} is inline`);
+    await objectKeys('small-s3.txt', (await store.getObject(B, 'small-s3.txt'))!.sse);
+    await objectKeys('small-c.txt', (await store.getObject(B, 'small-c.txt'))!.sse, customer.key);
     await objectKeys('multipart.bin', (await store.getObject(B, 'multipart.bin'))!.sse, customer.key);
     const upload = await store.getUpload({ bucket: B, key: 'open-upload.bin', uploadId: open.UploadId! });
     await objectKeys('open-upload.bin', upload.sse, pending.key);
@@ -155,7 +162,8 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     const { moto } = await clusterServices();
     const listed = await moto.client.send(new ListObjectsV2Command({ Bucket: st.upstreamBucket }));
     const names = (listed.Contents ?? []).map((o) => o.Key!);
-    // sse-s3, sse-kms, sse-c, the copy, two parts of the completed upload, one of the open one.
+    // sse-s3, sse-kms, sse-c, the copy, two parts of the completed upload, one of the open one; the two small
+    // objects are inline in the database, with no upstream object.
     assert.equal(names.length, 7);
     for (const name of names) {
       assert.match(name, /^[0-9a-f]{32}$/, 'an opaque id');

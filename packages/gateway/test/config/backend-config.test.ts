@@ -102,6 +102,16 @@ describe('config: backend', () => {
     assert.throws(() => loadConfig(file, { ...env, S3_SECRET: undefined }), /environment variable S3_SECRET is referenced in the config but not set/);
   });
 
+  it('takes inlineThreshold beside either form, and refuses one that is not a byte count from 0 to 256 KiB', () => {
+    assert.deepEqual(backendOf({ fs: { path: 'store' }, inlineThreshold: 0 }), { fs: { path: '/etc/kesgate/store' }, inlineThreshold: 0 });
+    assert.equal(backendOf({ ...cluster, inlineThreshold: 16384 }).inlineThreshold, 16384);
+    assert.equal(backendOf({ fs: { path: 'store' } }).inlineThreshold, undefined, 'absent: the store applies its default');
+    assert.match(configError({ fs: { path: 'x' }, inlineThreshold: -1 }), /backend\.inlineThreshold: must not be negative/);
+    assert.match(configError({ fs: { path: 'x' }, inlineThreshold: 262145 }), /backend\.inlineThreshold: must be at most 262144 bytes/);
+    assert.match(configError({ fs: { path: 'x' }, inlineThreshold: 1.5 }), /backend\.inlineThreshold: expected a whole number of bytes/);
+    assert.match(configError({ fs: { path: 'x' }, inlineThreshold: '4k' }), /backend\.inlineThreshold: expected a number of bytes/);
+  });
+
   it('refuses an incomplete or ambiguous backend with a message naming the field, never a secret', () => {
     const cases: [unknown, RegExp][] = [
       [{ ...cluster, blobs: { s3: { ...cluster.blobs.s3, bucket: undefined } } }, /backend\.blobs\.s3\.bucket is required \(the upstream bucket/],

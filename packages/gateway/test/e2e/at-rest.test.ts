@@ -1,5 +1,5 @@
-// Nothing reaches the disk in plaintext: after writes in every SSE mode, no file of the gateway's data
-// directory, of kes's store or of the gateway's log holds the plaintext, the SSE-C key, a data key or an object key.
+// Nothing reaches the disk in plaintext: after writes in every SSE mode (small objects inline in the metadata
+// store among them), no file of the gateway's data directory, of kes's store or of the gateway's log holds the plaintext, the SSE-C key, a data key or an object key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { unsealObjectKey } from '@kesgate/sse';
 import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
 import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
+import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
@@ -31,7 +32,11 @@ before(async () => {
   // The gateway logs at debug level to a file, so the log can be searched too.
   logPath = join(mkdtempSync(join(tmpdir(), 'kesgate-log-')), 'gateway.log');
   const logger = pino({ level: 'debug' }, pino.destination({ dest: logPath, sync: true }));
-  st = await startStack({ keys: ['tenant-x'], gatewayOptions: { logger } });
+  st = await startStack({
+    keys: ['tenant-x'],
+    gatewayOptions: { logger },
+    gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } },
+  });
   await st.s3.send(new CreateBucketCommand({ Bucket: B }));
 });
 after(async () => st?.close());
@@ -46,10 +51,18 @@ test('no plaintext, SSE-C key, data key or object key in the data dir, the kes s
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'bk', Body: plain, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', BucketKeyEnabled: true }));
   const big = Buffer.concat(Array.from({ length: 6 * 1024 }, () => plain.subarray(0, 1024)));
   await new Upload({ client: st.s3, params: { Bucket: B, Key: 'mp', Body: big }, partSize: 5 * 1024 * 1024 }).done();
+  // Small objects live inline in meta.db (its scan below covers them): still only ciphertext there.
+  const small = plain.subarray(0, 3000);
+  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3-small', Body: small }));
+  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms-small', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x' }));
+  await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c-small', Body: small, ...k.put }));
+  for (const key of ['s3-small', 'kms-small', 'c-small']) {
+    assert.ok((await st.gw.svc.store.getObject(B, key))!.parts[0]!.inline, `${key} is stored inline`);
+  }
 
   // The secrets: the SSE-C key (raw and as sent), every data key or bucket key (EK) and object key (OEK).
   const secrets: [string, Buffer][] = [['SSE-C key', k.key], ['SSE-C key base64', Buffer.from(k.key.toString('base64'))]];
-  for (const key of ['s3', 'kms', 'mp', 'bk']) {
+  for (const key of ['s3', 'kms', 'mp', 'bk', 's3-small', 'kms-small']) {
     const rec = await st.gw.svc.store.getObject(B, key);
     const sse = rec!.sse as unknown as StoredSSE;
     const client = decodeClientContext(sse.kmsContext);

@@ -63,6 +63,8 @@ const portOf = (url: string): number => Number(new URL(url).port);
 export interface ClusterStackOptions extends StackOptions {
   /** Where the gateways reach the upstream, when not at moto itself (e.g. a switch in front of it). */
   upstreamEndpoint?: string;
+  /** backend.inlineThreshold of the gateways (default: the gateway's). */
+  inlineThreshold?: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function startClusterStack(options: ClusterStackOptions = {}): Prom
   if (options.upstreamEndpoint !== undefined && 'blobs' in backend && 's3' in backend.blobs) {
     backend = { ...backend, blobs: { s3: { ...backend.blobs.s3, endpoint: options.upstreamEndpoint } } };
   }
+  if (options.inlineThreshold !== undefined) backend = { ...backend, inlineThreshold: options.inlineThreshold };
   const st = await startStack({ ...options, gateway: { ...options.gateway, backend } });
   const gateways: RunningGateway[] = [st.gw];
   const closeFirst = st.close.bind(st);

@@ -47,14 +47,21 @@ class ChildLines {
   }
 }
 
-async function verify(store: ObjectStore, root: string, expected: Map<string, KeyState>): Promise<{ objects: number; uploads: number }> {
+async function verify(store: ObjectStore, root: string, expected: Map<string, KeyState>): Promise<{ objects: number; uploads: number; inline: number }> {
   assert.deepEqual(tmpFiles(root), [], 'no temp file survives the open');
   const referenced: string[] = [];
+  let inline = 0;
   const page = await store.listObjects({ bucket: BUCKET, maxKeys: 1000 });
   assert.equal(page.isTruncated, false);
   for (const { key } of page.contents) {
     const record = (await store.getObject(BUCKET, key))!;
     for (const part of record.parts) {
+      if (part.inline) {
+        // A small object lives in its metadata row (no data file: the check of every data file below holds it).
+        assert.equal(part.inline.length, part.encSize, `${key}: inline part size`);
+        inline++;
+        continue;
+      }
       assert.equal(dataFileSize(root, part.dataId), part.encSize, `${key}: part ${part.number} file size`);
       referenced.push(part.dataId);
     }
@@ -80,7 +87,7 @@ async function verify(store: ObjectStore, root: string, expected: Map<string, Ke
     if (state === 'absent') assert.equal(record, undefined, `${key} was reported deleted`);
     else assert.equal(record?.userMetadata.sha256, state.sha, `${key} holds what was reported committed`);
   }
-  return { objects: page.contents.length, uploads: uploads.uploads.length };
+  return { objects: page.contents.length, uploads: uploads.uploads.length, inline };
 }
 
 describe('embedded store: crash safety', () => {
@@ -92,6 +99,7 @@ describe('embedded store: crash safety', () => {
     const expected = new Map<string, KeyState>();
     let committed = 0;
     let completedMultipart = 0;
+    let inlineSeen = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const child = spawn(process.execPath, ['--import', 'tsx', writerScript, root], {
         cwd: repoRoot,
@@ -129,7 +137,7 @@ describe('embedded store: crash safety', () => {
 
       const store = await openFsStore({ path: root });
       try {
-        await verify(store, root, expected);
+        inlineSeen += (await verify(store, root, expected)).inline;
         // Whatever the crash left in flight is now settled: carry the actual state forward.
         for (const key of expected.keys()) {
           const record = await store.getObject(BUCKET, key);
@@ -142,5 +150,6 @@ describe('embedded store: crash safety', () => {
     }
     assert.ok(committed >= ROUNDS * 2, `the child committed ${committed} writes`);
     assert.ok(completedMultipart > 0, 'at least one multipart upload completed');
+    assert.ok(inlineSeen > 0, 'small objects were stored inline');
   });
 });

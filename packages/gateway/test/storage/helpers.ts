@@ -49,7 +49,15 @@ export interface StoreLayout {
   name: string;
   /** Why this layout cannot run here (a server binary is missing), or false. */
   skip: string | false;
-  open(): Promise<TempStore>;
+  open(options?: StoreOptions): Promise<TempStore>;
+}
+
+/**
+ * How a test store is opened. `inlineThreshold` defaults to 0 here: the suites written for data in blobs keep
+ * every object in one (inline.test.ts runs the same layouts with small objects inline, as a gateway does).
+ */
+export interface StoreOptions {
+  inlineThreshold?: number;
 }
 
 /** The embedded layout: SQLite and the blobs in one data directory. */
@@ -64,17 +72,18 @@ async function listBlobs(store: LayeredObjectStore): Promise<Map<string, number>
   return blobs;
 }
 
-export async function openEmbeddedStore(): Promise<EmbeddedTempStore> {
+export async function openEmbeddedStore(options: StoreOptions = {}): Promise<EmbeddedTempStore> {
   const base = mkdtempSync(join(tmpdir(), 'kesgate-storage-'));
   const root = join(base, 'store');
+  const inlineThreshold = options.inlineThreshold ?? 0;
   const temp: EmbeddedTempStore = {
     layout: 'embedded',
-    store: await openFsStore({ path: root }),
+    store: await openFsStore({ path: root, inlineThreshold }),
     root,
     base,
     async reopen() {
       await temp.store.close();
-      temp.store = await openFsStore({ path: root });
+      temp.store = await openFsStore({ path: root, inlineThreshold });
       return temp.store;
     },
     async cleanup() {
@@ -102,10 +111,11 @@ export async function openEmbeddedStore(): Promise<EmbeddedTempStore> {
  * the test file's cluster) and s3 blobs (a fresh bucket of the file's moto). Nothing is kept on this machine.
  * Superseded blobs wait out the gateway's grace period; `settle()` sweeps them with no minimum age instead.
  */
-export async function openClusterStore(): Promise<TempStore> {
+export async function openClusterStore(options: StoreOptions = {}): Promise<TempStore> {
   const { backend, bucket } = await freshClusterBackend('store');
   const { moto } = await clusterServices();
-  const open = (): Promise<LayeredObjectStore> => openObjectStore(backend, { orphanMinAgeMs: 0 });
+  const inlineThreshold = options.inlineThreshold ?? 0;
+  const open = (): Promise<LayeredObjectStore> => openObjectStore({ ...backend, inlineThreshold }, { orphanMinAgeMs: 0 });
   const base = mkdtempSync(join(tmpdir(), 'kesgate-cluster-store-'));
   const temp: TempStore = {
     layout: 'cluster',
@@ -211,7 +221,7 @@ export async function readStream(stream: Readable): Promise<Buffer> {
 export async function readObject(store: ObjectStore, record: ObjectRecord): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (const part of record.parts) {
-    parts.push(await readStream(await store.openPartRange(part.dataId, 0, part.encSize)));
+    parts.push(await readStream(await store.openPartRange(part, 0, part.encSize)));
   }
   return Buffer.concat(parts);
 }

@@ -1,6 +1,6 @@
 // The shape of an API route and of what its handler gets and returns. Handlers are thin: they
 // read plain values from the context, call the service, and return what to render.
-import type { Request, Response } from 'express';
+import type { IncomingMessage as Request, ServerResponse as Response } from 'node:http';
 import type { PolicySet } from '../auth/policy.js';
 import type { AuditLog } from '../log/audit.js';
 import type { ErrorLog } from '../log/errors.js';

@@ -55,6 +55,11 @@ export interface PartRow {
   etag: string;
   data_id: string;
   extra: string | null;
+  /**
+   * An inline part's encrypted package: a Buffer from SQLite, `\\x…` hex text from PostgreSQL's json_agg;
+   * null (or not selected, as for upload parts) when the bytes are in a blob.
+   */
+  inline_data?: Buffer | string | null;
 }
 
 export interface UploadPartRow extends PartRow {
@@ -118,7 +123,15 @@ export function partRecord(row: PartRow): PartRecord {
     dataId: row.data_id,
   };
   if (row.extra !== null) part.extra = JSON.parse(row.extra) as Record<string, unknown>;
+  if (row.inline_data !== undefined && row.inline_data !== null) part.inline = inlineBytes(row.inline_data);
   return part;
+}
+
+/** A bytea arrives as a Buffer from a column, as PostgreSQL's `\\x` hex text from inside json_agg. */
+function inlineBytes(value: Buffer | string): Buffer {
+  if (typeof value !== 'string') return value;
+  if (!value.startsWith('\\x')) throw new Error('an inline part\'s data is neither bytes nor \\x hex');
+  return Buffer.from(value.slice(2), 'hex');
 }
 
 export function uploadedPart(row: UploadPartRow): UploadedPart {

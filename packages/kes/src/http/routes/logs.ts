@@ -2,7 +2,7 @@
 import { route, type AppDeps, type Route, type RouteContext } from '../route.js';
 
 function stream(c: RouteContext, subscribe: (f: (line: string) => void) => () => void): 'streaming' {
-  c.res.status(200);
+  c.res.statusCode = 200;
   c.res.setHeader('Content-Type', 'application/x-ndjson');
   c.res.setHeader('Cache-Control', 'no-store');
   c.res.flushHeaders();

@@ -90,9 +90,11 @@ const IDS_PER_QUERY = 5000;
 
 const PART_COLUMNS = 'number, plain_size, enc_size, etag, data_id, extra';
 const UPLOAD_PART_COLUMNS = `${PART_COLUMNS}, last_modified`;
+/** An object's part rows also hold an inline part's encrypted bytes. */
+const OBJECT_PART_COLUMNS = `${PART_COLUMNS}, inline_data`;
 const PART_ARRAYS = (first: number): string =>
   `unnest($${first}::integer[], $${first + 1}::bigint[], $${first + 2}::bigint[], $${first + 3}::text[], ` +
-  `$${first + 4}::text[], $${first + 5}::text[])`;
+  `$${first + 4}::text[], $${first + 5}::text[], $${first + 6}::bytea[])`;
 
 interface TotalsDelta {
   objects?: number;
@@ -744,7 +746,11 @@ export class PostgresMetadataStore implements MetadataStore {
     const gone = rows[0];
     if (!gone) return { blobs: [], delta: {}, kind: 'none', latest: latest?.id };
     // The parts first: deleting the object row would cascade to them before their blobs were read.
-    const parts = await tx.query<{ data_id: string }>('DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id', [gone.id]);
+    // An inline part's data_id names no blob.
+    const parts = await tx.query<{ data_id: string; inline: boolean }>(
+      'DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id, inline_data IS NOT NULL AS inline',
+      [gone.id],
+    );
     await tx.query('DELETE FROM objects WHERE id = $1', [gone.id]);
     let newest = latest?.id;
     if (gone.is_latest) {
@@ -756,7 +762,7 @@ export class PostgresMetadataStore implements MetadataStore {
       newest = promoted.rows[0]?.id;
     }
     return {
-      blobs: parts.rows.map((row) => row.data_id),
+      blobs: parts.rows.filter((row) => !row.inline).map((row) => row.data_id),
       delta: gone.delete_marker
         ? {}
         : modeDelta(sseMode(JSON.parse(gone.sse) as SseFields), { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size }),
@@ -775,7 +781,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
     await tx.query(
       `WITH o AS (INSERT INTO objects (${columns}) VALUES (${placeholders}) RETURNING id)
-       INSERT INTO object_parts (object_id, ${PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(n + 1)} AS p`,
+       INSERT INTO object_parts (object_id, ${OBJECT_PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(n + 1)} AS p`,
       [...values, ...parts],
     );
   }

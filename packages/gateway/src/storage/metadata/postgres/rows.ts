@@ -76,7 +76,7 @@ export const OBJECT_WRITE_COLUMNS = [
   'tags',
 ] as const;
 
-/** Parts as column arrays for `unnest`: number, plain_size, enc_size, etag, data_id, extra. */
+/** Parts as column arrays for `unnest`: number, plain_size, enc_size, etag, data_id, extra, inline_data. */
 export function partArrays(parts: readonly PartRecord[]): unknown[][] {
   return [
     parts.map((p) => p.number),
@@ -85,5 +85,6 @@ export function partArrays(parts: readonly PartRecord[]): unknown[][] {
     parts.map((p) => p.etag),
     parts.map((p) => p.dataId),
     parts.map((p) => jsonOrNull(p.extra)),
+    parts.map((p) => p.inline ?? null),
   ];
 }

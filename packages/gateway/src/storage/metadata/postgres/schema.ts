@@ -175,8 +175,14 @@ INSERT INTO sse_totals (bucket, stripe, sse, objects, plain_bytes, stored_bytes)
   FROM objects WHERE NOT delete_marker GROUP BY 1, 3;
 `;
 
+// Version 5: small objects inline. A part whose encrypted package is at most the gateway's inline threshold
+// keeps its bytes (ciphertext, never plaintext) in its row instead of a blob; its data_id names no blob then.
+const V5 = `
+ALTER TABLE object_parts ADD COLUMN inline_data bytea;   -- the part's encrypted package, NULL when in a blob
+`;
+
 /** Step n takes the database from version n to n + 1. Never edit a released step: add one. */
-export const STEPS: readonly string[] = [V1, V2, V3, V4];
+export const STEPS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export const SCHEMA_VERSION = STEPS.length;
 

@@ -77,6 +77,11 @@ export function partInsert(owner: number | string, part: PartRecord): PartRow & 
   };
 }
 
+/** An object's part row: a part row and, for an inline part, its encrypted bytes. */
+export function objectPartInsert(objectId: number, part: PartRecord): PartRow & { owner: number; inline_data: Buffer | null } {
+  return { ...partInsert(objectId, part), owner: objectId, inline_data: part.inline ?? null };
+}
+
 export function storedSize(parts: readonly { encSize: number }[]): number {
   return parts.reduce((sum, part) => sum + part.encSize, 0);
 }

@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -163,8 +163,15 @@ BEGIN
 END;
 `;
 
+// Version 5: small objects inline. A part whose encrypted package is at most the gateway's inline threshold
+// keeps its bytes (ciphertext, never plaintext) in its row instead of a blob; its data_id names no blob then.
+// Existing parts keep NULL: their bytes stay in their blobs.
+const SCHEMA_V5 = `
+ALTER TABLE object_parts ADD COLUMN inline_data BLOB;   -- the part's encrypted package, NULL when in a blob
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;

@@ -52,6 +52,7 @@ import {
   objectRecord,
   objectSummary,
   objectVersion,
+  objectPartInsert,
   partInsert,
   storedSize,
   tagsOrNull,
@@ -472,7 +473,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private removeVersion(bucket: string, key: string, versionId: string): string[] {
     const row = this.s.getVersion.get(bucket, key, versionId);
     if (!row) return [];
-    const blobs = this.s.getObjectParts.all(row.id).map((part) => part.data_id);
+    const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
     this.s.deleteObject.run(row.id);
     if (row.delete_marker === 0) this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
     if (row.is_latest === 1) {
@@ -494,7 +495,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const row = objectInsert(object);
     const { lastInsertRowid } = this.s.insertObject.run(row);
     const objectId = Number(lastInsertRowid);
-    for (const part of object.parts) this.s.insertObjectPart.run(partInsert(objectId, part));
+    for (const part of object.parts) this.s.insertObjectPart.run(objectPartInsert(objectId, part));
     this.s.adjustBucketTotals.run(1, row.size, storedSize(object.parts), object.bucket);
   }
 

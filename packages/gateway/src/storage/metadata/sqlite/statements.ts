@@ -60,8 +60,9 @@ export class Statements {
   readonly listVersionsAfterFrom: Statement<[string, string, number], ListedVersionRow>;
   readonly listVersionsAfterBetween: Statement<[string, string, string, number], ListedVersionRow>;
   readonly getObjectParts: Statement<[number], PartRow>;
+  readonly objectBlobIds: Statement<[number], { data_id: string }>;
   readonly insertObject: Statement<[ObjectInsert]>;
-  readonly insertObjectPart: Statement<[PartInsert]>;
+  readonly insertObjectPart: Statement<[PartInsert & { inline_data: Buffer | null }]>;
   readonly deleteObject: Statement<[number]>;
   readonly updateObject: Statement<[string, string, string | null, number]>;
   readonly updateUploadSse: Statement<[string, string]>;
@@ -131,9 +132,11 @@ export class Statements {
       `${listedVersion} WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, id DESC LIMIT ?`,
     );
     this.getObjectParts = db.prepare(
-      `SELECT number, plain_size, enc_size, etag, data_id, extra FROM object_parts
+      `SELECT number, plain_size, enc_size, etag, data_id, extra, inline_data FROM object_parts
          WHERE object_id = ? ORDER BY number`,
     );
+    // The blobs an object's parts name: an inline part's data_id names none.
+    this.objectBlobIds = db.prepare('SELECT data_id FROM object_parts WHERE object_id = ? AND inline_data IS NULL');
     this.insertObject = db.prepare(
       `INSERT INTO objects (bucket, key, version_id, is_latest, delete_marker, revision, size, stored_size, etag,
          last_modified, content_type, user_metadata, standard_headers, checksum, sse, tags)
@@ -141,8 +144,8 @@ export class Statements {
          @content_type, @user_metadata, @standard_headers, @checksum, @sse, @tags)`,
     );
     this.insertObjectPart = db.prepare(
-      `INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra)
-       VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra)`,
+      `INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra, inline_data)
+       VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra, @inline_data)`,
     );
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
     this.updateObject = db.prepare('UPDATE objects SET revision = ?, sse = ?, tags = ? WHERE id = ?');
