@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import express from 'express';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
@@ -14,7 +14,9 @@ import { ConnectionProblems, PerClientConnectionLimit } from './http/connection-
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import { continueWhenBodyIsRead } from './s3/expect-continue.js';
 import type { GatewayServices } from './http/context.js';
+import { registerKmsHealthGauges } from './kms/health-gauges.js';
 import { KesKMS } from './kms/kms.js';
+import { createLogger, logFormat } from './log/logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { ObjectEncryption } from './sse/encryption.js';
 import { openObjectStore, type OpenStoreOptions } from './storage/index.js';
@@ -77,8 +79,9 @@ function closeServer(server: http.Server): Promise<void> {
 }
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
-  const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'kesgate' } });
+  const logger = options.logger ?? createLogger('kesgate', config.log.level, logFormat(config.log.format));
   const metrics = new GatewayMetrics();
+  const kmsGauges = registerKmsHealthGauges(metrics.registry, config.kms);
   const kes = new KesClient({
     endpoints: config.kms.endpoints,
     cert: readFileSync(config.kms.cert),
@@ -89,7 +92,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     onNodeChange: (n) =>
       n.up
         ? logger.info({ kes: n.endpoint }, 'kes node is back in use')
-        : logger.warn({ kes: n.endpoint, reason: n.lastError }, config.kms.endpoints.length > 1 ? 'kes node marked down: using the other nodes' : 'kes is unavailable'),
+        : logger.warn(
+            { kes: n.endpoint, reason: n.lastError, ...(n.sealed !== undefined ? { sealed: n.sealed } : {}) },
+            config.kms.endpoints.length > 1
+              ? 'kes node marked down: using the other nodes'
+              : n.sealed
+                ? 'kes is sealed: requests that need a data key get 503 until it is unsealed'
+                : 'kes is unavailable: requests that need a data key get 503 until it answers',
+          ),
   });
   const kms = new KesKMS(kes, config.kms.defaultKey, (op, seconds, outcome) => metrics.kms.observe({ operation: op, outcome }, seconds));
   // Who this gateway is among those sharing the metadata store; its address is known once it listens.
@@ -144,6 +154,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await Promise.all(servers.map(closeServer));
         problems.stop();
         kes.close();
+        kmsGauges.close();
         sweeps?.stop();
         await heartbeat.stop();
         await store.close();
@@ -153,6 +164,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     await Promise.all(servers.map(closeServer));
     problems.stop();
     kes.close();
+    kmsGauges.close();
     sweeps?.stop();
     await heartbeat.stop();
     await store.close();
