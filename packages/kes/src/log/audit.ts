@@ -31,7 +31,7 @@ export interface AuditEvent {
 type Subscriber = (line: string) => void;
 
 export interface AuditRotation {
-  /** Rotate once the file would pass this many bytes; 0: never. */
+  /** Rotate after the write that takes the file to this many bytes; 0: never. */
   maxBytes: number;
   /** Rotated files kept (audit.log.1 … audit.log.N). */
   keep: number;
