@@ -76,7 +76,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     () => metrics.auditEvent(),
     (e) => log.error({ file: config.log.audit, err: e.message }, 'cannot write the audit log'),
     // `audit: stdout` lines join the server's log in its shape.
-    { rotate: config.log.auditRotate, stdout: (event) => errorLog.requests.info({ audit: event }, 'audit') },
+    { rotate: config.log.auditRotate, stdout: (event) => errorLog.audit.info({ audit: event }, 'audit') },
   );
 
   const ensureConfiguredKeys = async () => {

@@ -173,3 +173,20 @@ test('metrics.bearer_token: /v1/metrics answers the token without a certificate,
     await unset.close();
   }
 });
+
+test('log.audit: stdout writes audit entries in the log shape, even with log.error off', async () => {
+  const out = capture();
+  const ts = await startTestServer({ keys: ['seen'], log: { error: 'off', audit: 'stdout' }, logDestination: out });
+  try {
+    await ts.put('/v1/key/generate/seen', ts.pki.admin, {}).expect(200);
+  } finally {
+    await ts.close();
+  }
+  const entries = out.entries();
+  for (const e of entries) assertShape(e);
+  assert.deepEqual(
+    entries.map((e) => [e.level, e.msg, (e.audit as { path: string; status: number }).path, (e.audit as { status: number }).status]),
+    [['info', 'audit', '/v1/key/generate/seen', 200]],
+    'only the audit entry: the server log is off',
+  );
+});

@@ -29,11 +29,14 @@ function withMessage(line: string): string {
 export class ErrorLog {
   readonly logger: Logger;
   readonly requests: Logger;
+  /** For `log.audit: stdout`: written whether or not `log.error` is on. */
+  readonly audit: Logger;
   readonly #subscribers = new Set<Subscriber>();
 
   constructor(options: ErrorLogOptions, onLine: () => void = () => {}) {
     const subscribers = this.#subscribers;
-    const out = options.enabled ? (options.destination ?? logOutput(options.format)) : undefined;
+    const output = options.destination ?? logOutput(options.format);
+    const out = options.enabled ? output : undefined;
     const opts = logOptions('kes', options.level);
     this.logger = pino(opts, {
       write(line: string) {
@@ -46,6 +49,7 @@ export class ErrorLog {
       },
     });
     this.requests = out ? pino(opts, out) : pino({ ...opts, level: 'silent' });
+    this.audit = pino({ ...opts, level: 'info' }, output);
   }
 
   subscribe(s: Subscriber): () => void {
