@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConfig } from '../src/config/config.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /** Captures log lines as the server writes them. */
@@ -189,4 +190,20 @@ test('log.audit: stdout writes audit entries in the log shape, even with log.err
     [['info', 'audit', '/v1/key/generate/seen', 200]],
     'only the audit entry: the server log is off',
   );
+});
+
+test('config: log.level (any case), log.format, log.audit as { file, max_bytes, keep }, metrics.bearer_token; errors name the field', () => {
+  const base = { tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } } };
+  const c = parseConfig({ ...base, log: { level: 'DEBUG', format: 'pretty', audit: { file: 'a.log', max_bytes: 0, keep: 3 } }, metrics: { bearer_token: 'x'.repeat(16) } }, { baseDir: '/srv' });
+  assert.deepEqual(c.log, { error: true, level: 'debug', format: 'pretty', audit: '/srv/a.log', auditRotate: { maxBytes: 0, keep: 3 } });
+  assert.equal(c.metrics.bearerToken, 'x'.repeat(16));
+  for (const [log, field] of [
+    [{ level: 'loud' }, 'log.level'],
+    [{ format: 'xml' }, 'log.format'],
+    [{ audit: { file: 'a', max_bytes: -1 } }, 'log.audit'],
+    [{ rotate: true }, 'log'],
+  ] as const) {
+    assert.throws(() => parseConfig({ ...base, log }, { baseDir: '/' }), (e: Error) => e.message.includes(field), JSON.stringify(log));
+  }
+  assert.throws(() => parseConfig({ ...base, metrics: { bearer_token: 'short' } }, { baseDir: '/' }), /metrics\.bearer_token: expected at least 16 characters/);
 });

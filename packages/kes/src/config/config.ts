@@ -179,7 +179,10 @@ const schema = z
     log: z
       .object({
         error: onOff.default(true),
-        level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+        // Any case: KES's own configs write INFO.
+        level: z
+          .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }))
+          .default('info'),
         format: z.enum(LOG_FORMATS, { error: 'expected json or pretty' }).default('json'),
         audit: z
           .union(
