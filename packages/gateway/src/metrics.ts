@@ -9,6 +9,13 @@ export class GatewayMetrics {
     labelNames: ['operation', 'status'] as const,
     registers: [this.registry],
   });
+  readonly requestDuration = new Histogram({
+    name: 'kesgate_request_duration_seconds',
+    help: 'Time from a request to its last response byte, by S3 operation',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
   readonly bytesIn = new Counter({ name: 'kesgate_bytes_received_total', help: 'Request body bytes received', registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'kesgate_bytes_sent_total', help: 'Response body bytes sent', registers: [this.registry] });
   readonly kms = new Histogram({

@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import express from 'express';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
@@ -16,7 +16,9 @@ import { continueWhenBodyIsRead } from './s3/expect-continue.js';
 import type { GatewayServices } from './http/context.js';
 import { CachingKMS } from './kms/caching-kms.js';
 import { KeyCache } from './kms/key-cache.js';
+import { registerKmsHealthGauges } from './kms/health-gauges.js';
 import { KesKMS } from './kms/kms.js';
+import { createLogger, logFormat } from './log/logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { objectEncryption } from './sse/setup.js';
 import { openObjectStore, type OpenStoreOptions } from './storage/index.js';
@@ -79,8 +81,9 @@ function closeServer(server: http.Server): Promise<void> {
 }
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
-  const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'kesgate' } });
+  const logger = options.logger ?? createLogger('kesgate', config.log.level, logFormat(config.log.format));
   const metrics = new GatewayMetrics();
+  const kmsGauges = registerKmsHealthGauges(metrics.registry, config.kms);
   const kes = new KesClient({
     endpoints: config.kms.endpoints,
     cert: readFileSync(config.kms.cert),
@@ -91,7 +94,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     onNodeChange: (n) =>
       n.up
         ? logger.info({ kes: n.endpoint }, 'kes node is back in use')
-        : logger.warn({ kes: n.endpoint, reason: n.lastError }, config.kms.endpoints.length > 1 ? 'kes node marked down: using the other nodes' : 'kes is unavailable'),
+        : logger.warn(
+            { kes: n.endpoint, reason: n.lastError, ...(n.sealed !== undefined ? { sealed: n.sealed } : {}) },
+            config.kms.endpoints.length > 1
+              ? 'kes node marked down: using the other nodes'
+              : n.sealed
+                ? 'kes is sealed: requests that need a data key get 503 until it is unsealed'
+                : 'kes is unavailable: requests that need a data key get 503 until it answers',
+          ),
   });
   const keyCache = new KeyCache(config.kms.cache, (result) => metrics.kmsCache.inc({ result }));
   const kms = new CachingKMS(
@@ -151,6 +161,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         problems.stop();
         kes.close();
         keyCache.close();
+        kmsGauges.close();
         sweeps?.stop();
         await heartbeat.stop();
         await store.close();
@@ -161,6 +172,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     problems.stop();
     kes.close();
     keyCache.close();
+    kmsGauges.close();
     sweeps?.stop();
     await heartbeat.stop();
     await store.close();

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { DestinationStream, Logger } from 'pino';
 import { PolicySet } from './auth/policy.js';
 import { Barrier } from './barrier/barrier.js';
 import { SealWatch } from './barrier/seal-watch.js';
@@ -16,6 +17,7 @@ import { KeyRing } from './keystore/keyring.js';
 import { openKeyStore, sealPollMs } from './keystore/open.js';
 import { AuditLog } from './log/audit.js';
 import { ErrorLog } from './log/errors.js';
+import { logFormat } from './log/logger.js';
 import { KeyService } from './service/keys.js';
 import { SystemService } from './service/system.js';
 
@@ -37,6 +39,8 @@ export interface RunningServer {
   reload(config?: KesConfig): KesConfig;
   /** Resolves once every audit line logged so far is in the audit file. */
   flushAudit(): Promise<void>;
+  /** The server's log, for whoever runs it (the `kes server` command logs its stop there). */
+  log: Logger;
   /** Stops listening, ends open connections and streams, zeroes keys, closes the keystore. */
   close(): Promise<void>;
 }
@@ -46,6 +50,8 @@ export interface StartOptions {
   systemIdentity?: string;
   /** Reload on SIGHUP (for the `kes server` command; off by default so tests and embedders decide). */
   reloadOnSighup?: boolean;
+  /** Where the log goes instead of stdout (tests). */
+  logDestination?: DestinationStream;
 }
 
 export async function startServer(configOrPath: KesConfig | string, options: StartOptions = {}): Promise<RunningServer> {
@@ -54,7 +60,10 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
 
   const startedAt = new Date();
   const metrics = new Metrics(startedAt);
-  const errorLog = new ErrorLog(config.log.error, () => metrics.errorEvent());
+  const errorLog = new ErrorLog(
+    { enabled: config.log.error, level: config.log.level, format: logFormat(config.log.format), ...(options.logDestination ? { destination: options.logDestination } : {}) },
+    () => metrics.errorEvent(),
+  );
   const log = errorLog.logger;
   const store = await openKeyStore(config.keystore);
   const barrier = await Barrier.open(store);
@@ -66,6 +75,8 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     config.log.audit,
     () => metrics.auditEvent(),
     (e) => log.error({ file: config.log.audit, err: e.message }, 'cannot write the audit log'),
+    // `audit: stdout` lines join the server's log in its shape.
+    { rotate: config.log.auditRotate, stdout: (event) => errorLog.audit.info({ audit: event }, 'audit') },
   );
 
   const ensureConfiguredKeys = async () => {
@@ -112,6 +123,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     verifyClientChain: config.tls.auth,
     skipAuth: skipAuthPaths(config),
     timeouts: routeTimeouts(config),
+    metricsToken: config.metrics.bearerToken,
   };
   const server = createServer(
     // The certificate is requested at the handshake but checked in code, as KES does:
@@ -143,6 +155,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     deps.verifyClientChain = fresh.tls.auth;
     deps.skipAuth = skipAuthPaths(fresh);
     deps.timeouts = routeTimeouts(fresh);
+    deps.metricsToken = fresh.metrics.bearerToken;
     config = { ...fresh, address: config.address, host: config.host, port: config.port, keystore: config.keystore };
     if (!barrier.sealed) void ensureConfiguredKeys();
     log.info('configuration reloaded (policies, certificates, keys)');
@@ -166,6 +179,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     sealed: () => barrier.sealed,
     reload,
     flushAudit: () => audit.flush(),
+    log,
     close: () =>
       (closed ??= (async () => {
         process.off('SIGHUP', onSighup);

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig, ConfigError } from '../src/config/config.js';
+import { AUDIT_ROTATE_DEFAULT, loadConfig, parseConfig, ConfigError } from '../src/config/config.js';
 import { parseDuration } from '../src/config/duration.js';
 import { matchPattern } from '../src/auth/policy.js';
 import { identityOf } from '../src/pki/pki.js';
@@ -55,7 +55,7 @@ keys: [ { name: sse-default } ]
   assert.deepEqual(c.policy.gateway, { allow: ['/v1/key/generate/*', '/v1/key/decrypt/*'], deny: [], identities: [ID_B.toLowerCase()] });
   assert.equal(c.keystore.sqlite?.path, join(dir, 'data/kes.db'));
   assert.deepEqual(c.unseal, { file: join(dir, 'dev-unseal.key') });
-  assert.deepEqual(c.log, { error: true, audit: join(dir, 'data/audit.log') });
+  assert.deepEqual(c.log, { error: true, level: 'info', format: 'json', audit: join(dir, 'data/audit.log'), auditRotate: AUDIT_ROTATE_DEFAULT });
   assert.deepEqual(c.keys, [{ name: 'sse-default' }]);
   assert.equal(c.source, p);
 });
@@ -64,7 +64,7 @@ test('defaults: address 0.0.0.0:7373, audit off, no policies, no unseal file', (
   const c = parseConfig({ tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } } }, { baseDir: '/srv' });
   assert.equal(c.address, '0.0.0.0:7373');
   assert.deepEqual([c.host, c.port], ['0.0.0.0', 7373]);
-  assert.deepEqual(c.log, { error: true, audit: 'off' });
+  assert.deepEqual(c.log, { error: true, level: 'info', format: 'json', audit: 'off', auditRotate: AUDIT_ROTATE_DEFAULT });
   assert.deepEqual(c.policy, {});
   assert.equal(c.unseal, undefined);
   assert.equal(c.admin.identity, undefined);

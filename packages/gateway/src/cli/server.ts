@@ -1,6 +1,8 @@
 // `kesgate server --config F`: the gateway with its admin API, until SIGTERM/SIGINT.
 import { startGatewayWithAdmin } from '../admin/admin.js';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type GatewayConfig } from '../config/load.js';
+import { createLogger, logFormat } from '../log/logger.js';
 
 export async function runServer(configFile: string): Promise<void> {
   let config: GatewayConfig;
@@ -11,14 +13,21 @@ export async function runServer(configFile: string): Promise<void> {
     process.stderr.write(`kesgate: ${message}\n`);
     process.exit(1);
   }
-  let gw: Awaited<ReturnType<typeof startGatewayWithAdmin>>;
+  let logger: Logger;
   try {
-    gw = await startGatewayWithAdmin(config);
+    logger = createLogger('kesgate', config.log.level, logFormat(config.log.format));
   } catch (err) {
-    process.stderr.write(`kesgate: cannot start the gateway with ${configFile}: ${(err as Error).message}\n`);
+    process.stderr.write(`kesgate: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const logger = gw.svc.logger;
+  let gw: Awaited<ReturnType<typeof startGatewayWithAdmin>>;
+  try {
+    gw = await startGatewayWithAdmin(config, { logger });
+  } catch (err) {
+    // The log is set up by now: the reason is one of its lines, not plain text beside them.
+    logger.fatal({ config: configFile, err: (err as Error).message }, 'cannot start the gateway');
+    process.exit(1);
+  }
   logger.info({ url: gw.url, ...(gw.httpsUrl ? { httpsUrl: gw.httpsUrl } : {}) }, 'kesgate server ready');
 
   let stopping = false;

@@ -4,6 +4,7 @@ import { parse as parseYAML } from 'yaml';
 import { z } from 'zod';
 import { backendSchema, resolveBackendPaths } from './backend.js';
 import { CONSOLE_DEFAULTS, consoleConfigSchema, resolveConsolePaths } from '../console/config.js';
+import { LOG_FORMATS } from '../log/logger.js';
 
 /** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -67,7 +68,14 @@ export const schema = z
       })
       .strict()
       .prefault({}),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().default({ level: 'info' }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        // json: one object per line; pretty: for a terminal (KESGATE_LOG_FORMAT overrides it).
+        format: z.enum(LOG_FORMATS).default('json'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'json' }),
     rotation: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(8),
@@ -79,6 +87,11 @@ export const schema = z
     /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
     limits: z.object({ connectionsPerClient: z.number().int().min(0).default(512) }).strict().default({ connectionsPerClient: 512 }),
     console: consoleConfigSchema.default(CONSOLE_DEFAULTS),
+    /** With a bearer token, /metrics answers only requests that send it (as MinIO's Prometheus token). */
+    metrics: z
+      .object({ bearerToken: z.string().min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 32`)').optional() })
+      .strict()
+      .default({}),
   })
   .strict();
 

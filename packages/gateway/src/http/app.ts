@@ -1,4 +1,4 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { credentialLookup } from '../config/credentials.js';
 import { parseAddress } from '../s3/addressing.js';
 import { S3Error } from '../s3/errors.js';
@@ -6,6 +6,8 @@ import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/m
 import { toS3Error } from '../objects/errors.js';
 import type { GatewayServices } from './context.js';
 import { cors } from './cors.js';
+import { isBearer, metricsAllowed } from './metrics-auth.js';
+import { observe } from './observe.js';
 import { readinessRoutes } from './readiness.js';
 import { query, requireTLSForSSEC } from './request.js';
 import { route } from './router.js';
@@ -15,25 +17,6 @@ export const RESERVED = 'kesgate';
 
 function isSigned(req: Request): boolean {
   return req.headers.authorization !== undefined || /[?&](X-Amz-)?Signature=/i.test(req.originalUrl);
-}
-
-/** Counts and logs every request once it is answered: operation, status, duration. Never the query (signatures). */
-function observe(svc: GatewayServices) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const operation = (res.locals.operation as string | undefined) ?? 'Unknown';
-      svc.metrics.requests.inc({ operation, status: String(res.statusCode) });
-      const len = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0);
-      if (len > 0) svc.metrics.bytesIn.inc(len);
-      const path = req.originalUrl.split('?')[0];
-      svc.logger.info(
-        { reqId: res.locals.requestId, op: operation, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6 },
-        'request',
-      );
-    });
-    next();
-  };
 }
 
 export interface AppExtras {
@@ -58,14 +41,15 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
     res.json({ status: 'ok' });
   });
   app.use(readinessRoutes(svc, isSigned));
-  const metrics = async (_req: Request, res: Response): Promise<void> => {
+  const metrics = async (req: Request, res: Response): Promise<void> => {
     res.locals.operation = 'Metrics';
+    if (!metricsAllowed(req, res, config.metrics.bearerToken)) return;
     res.setHeader('Content-Type', svc.metrics.registry.contentType);
     res.send(await svc.metrics.registry.metrics());
   };
   app.get(`/${RESERVED}/metrics`, metrics);
-  // Prometheus scrapes /metrics unsigned; a signed GET /metrics is ListObjects on a bucket named "metrics".
-  app.get('/metrics', (req, res, next) => (isSigned(req) ? next() : void metrics(req, res).catch(next)));
+  // Prometheus scrapes /metrics unsigned (or with a bearer token); a signed GET /metrics is ListObjects on a bucket named "metrics".
+  app.get('/metrics', (req, res, next) => (isSigned(req) && !isBearer(req) ? next() : void metrics(req, res).catch(next)));
 
   if (extras.console) app.use('/console', extras.console);
 

@@ -47,13 +47,14 @@ export class KesKMS implements KMS {
 /** kes's answers → the S3 errors of the SSE error table in docs/s3-api.md. */
 export function mapKesError(err: unknown, keyName: string, op: 'generate' | 'decrypt'): S3Error {
   if (err instanceof S3Error) return err;
+  // kes sealed or away: the client logs one line when a node goes down and one when it is back.
   if (err instanceof KesUnavailableError) {
-    return new S3Error('ServiceUnavailable', 'KMS is unavailable', { cause: err });
+    return new S3Error('ServiceUnavailable', 'KMS is unavailable', { cause: err, outage: true });
   }
   if (!(err instanceof KesError)) {
     return new S3Error('ServiceUnavailable', 'KMS is unavailable', { cause: err });
   }
-  if (err.status === 503) return new S3Error('ServiceUnavailable', 'KMS is sealed', { cause: err });
+  if (err.status === 503) return new S3Error('ServiceUnavailable', 'KMS is sealed', { cause: err, outage: true });
   if (err.status === 404) {
     return new S3Error('KMS.NotFoundException', `The KMS key "${keyName}" does not exist.`, { cause: err });
   }

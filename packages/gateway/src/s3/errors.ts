@@ -169,6 +169,8 @@ export interface S3ErrorOptions {
   /** Response headers that belong to this error (e.g. `Allow` for MethodNotAllowed). */
   headers?: Record<string, string>;
   cause?: unknown;
+  /** An outage logged once per change of state where it is noticed (kes sealed or away), not once per request. */
+  outage?: boolean;
 }
 
 export class S3Error extends Error {
@@ -177,6 +179,7 @@ export class S3Error extends Error {
   resource: string | undefined;
   readonly extra: Record<string, string> | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly outage: boolean;
 
   constructor(code: S3ErrorCode, message?: string, options: S3ErrorOptions = {}) {
     super(message ?? S3_ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -186,6 +189,7 @@ export class S3Error extends Error {
     this.resource = options.resource;
     this.extra = options.extra;
     this.headers = options.headers;
+    this.outage = options.outage ?? false;
   }
 }
 

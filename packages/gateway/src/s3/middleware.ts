@@ -120,7 +120,7 @@ export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
         s3 = new S3Error('InternalError');
       }
     }
-    if (s3.status >= 500 && err instanceof S3Error) logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
+    if (s3.status >= 500 && err instanceof S3Error && !err.outage) logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
 
     if (res.headersSent) {
       // Too late for an error document: cut the response so the client sees it is incomplete.

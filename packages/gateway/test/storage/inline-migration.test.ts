@@ -1,5 +1,5 @@
-// Schema v4 (inline parts) over a store written by v3, on both layouts: objects are written with every byte in
-// blobs, the database is taken back to v3 (the column v4 adds dropped, the version set back), and the store is
+// Schema v5 (inline parts) over a store written by v4, on both layouts: objects are written with every byte in
+// blobs, the database is taken back to v4 (the column v5 adds dropped, the version set back), and the store is
 // opened by this release with small objects inline. It must upgrade the schema, read the old objects' bytes
 // from their blobs, keep new small objects inline, and reclaim an old blob when an inline object replaces it.
 import assert from 'node:assert/strict';
@@ -24,8 +24,8 @@ async function blobIds(store: LayeredObjectStore): Promise<string[]> {
   return ids.sort();
 }
 
-/** Writes with v3's behaviour (no inline), rolls the database back to v3, reopens and checks the upgrade. */
-async function upgradeFromV3(backend: BackendConfig, rollBack: () => Promise<void>, open: (b: BackendConfig) => Promise<LayeredObjectStore>): Promise<void> {
+/** Writes with v4's behaviour (no inline), rolls the database back to v4, reopens and checks the upgrade. */
+async function upgradeFromV4(backend: BackendConfig, rollBack: () => Promise<void>, open: (b: BackendConfig) => Promise<LayeredObjectStore>): Promise<void> {
   const small = randomBytes(100);
   const large = randomBytes(20_000);
   let store = await open({ ...backend, inlineThreshold: 0 });
@@ -34,14 +34,14 @@ async function upgradeFromV3(backend: BackendConfig, rollBack: () => Promise<voi
   const oldLarge = await putBytes(store, B, 'large', large);
   await putBytes(store, B, 'replaced', randomBytes(50));
   const replacedBlob = (await store.getObject(B, 'replaced'))!.parts[0]!.dataId;
-  assert.equal((await blobIds(store)).length, 3, 'v3 kept every object in a blob');
-  assert.equal(await store.metadata.schemaVersion(), 4);
+  assert.equal((await blobIds(store)).length, 3, 'v4 kept every object in a blob');
+  assert.equal(await store.metadata.schemaVersion(), 5);
   await store.close();
 
   await rollBack();
   store = await open({ ...backend, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD });
   try {
-    assert.equal(await store.metadata.schemaVersion(), 4, 'the store upgraded on open');
+    assert.equal(await store.metadata.schemaVersion(), 5, 'the store upgraded on open');
     const readSmall = (await store.getObject(B, 'small'))!;
     assert.equal(readSmall.parts[0]!.inline, undefined);
     assert.equal(readSmall.parts[0]!.dataId, oldSmall.parts[0]!.dataId);
@@ -62,17 +62,17 @@ async function upgradeFromV3(backend: BackendConfig, rollBack: () => Promise<voi
   }
 }
 
-describe('schema v4 migration (inline parts): sqlite + fs', () => {
-  it('upgrades a v3 store on open; its objects still read', async () => {
+describe('schema v5 migration (inline parts): sqlite + fs', () => {
+  it('upgrades a v4 store on open; its objects still read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kesgate-inline-migrate-'));
     try {
       const backend: BackendConfig = { fs: { path: join(dir, 'store') } };
-      await upgradeFromV3(
+      await upgradeFromV4(
         backend,
         async () => {
           const db = new DatabaseConstructor(join(dir, 'store', 'meta.db'));
           db.exec('ALTER TABLE object_parts DROP COLUMN inline_data');
-          db.pragma('user_version = 3');
+          db.pragma('user_version = 4');
           db.close();
         },
         (b) => openObjectStore(b),
@@ -83,17 +83,17 @@ describe('schema v4 migration (inline parts): sqlite + fs', () => {
   });
 });
 
-describe('schema v4 migration (inline parts): postgres + s3', { skip: clusterSkipReason() }, () => {
-  it('upgrades a v3 database on open; its objects still read', async () => {
+describe('schema v5 migration (inline parts): postgres + s3', { skip: clusterSkipReason() }, () => {
+  it('upgrades a v4 database on open; its objects still read', async () => {
     const { backend, url } = await freshClusterBackend('inline_migrate');
-    await upgradeFromV3(
+    await upgradeFromV4(
       backend,
       async () => {
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
           await client.query('ALTER TABLE object_parts DROP COLUMN inline_data');
-          await client.query('DELETE FROM metadata_schema_migrations WHERE version = 4');
+          await client.query('DELETE FROM metadata_schema_migrations WHERE version = 5');
         } finally {
           await client.end();
         }

@@ -5,8 +5,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { AuditRotation } from '../log/audit.js';
+import { LOG_FORMATS, type LogFormat } from '../log/logger.js';
 import { isValidName } from '../service/names.js';
 import { parseDuration } from './duration.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Audit files rotate at 100 MiB, five rotated files kept, unless the config says otherwise. */
+export const AUDIT_ROTATE_DEFAULT: AuditRotation = { maxBytes: 100 * 1024 * 1024, keep: 5 };
 
 export interface PolicyConfig {
   allow: string[];
@@ -37,11 +44,19 @@ export interface KesConfig {
   /** Development only: a file of unseal shares, one per line. */
   unseal: { file: string } | undefined;
   log: {
-    /** Error log to stderr. */
+    /** The server's log (errors, state changes, requests) on stdout. */
     error: boolean;
+    /** Lines below this level are not written (debug shows health probes and metric scrapes). */
+    level: LogLevel;
+    /** json, or pretty for a terminal (KESGATE_LOG_FORMAT overrides it). */
+    format: LogFormat;
     /** 'off', 'stdout', or an absolute file path. */
     audit: 'off' | 'stdout' | string;
+    /** How the audit file rotates by size (max_bytes 0: never). */
+    auditRotate: AuditRotation;
   };
+  /** `metrics.bearer_token`: /v1/metrics also answers requests that send it, and only them without a certificate. */
+  metrics: { bearerToken: string | undefined };
   /** Keys created at start when missing. */
   keys: Array<{ name: string }>;
   /**
@@ -164,8 +179,33 @@ export const schema = z
     log: z
       .object({
         error: onOff.default(true),
-        audit: z.union([z.boolean(), z.string()], { error: 'expected on, off or a file path' }).default('off'),
+        // Any case: KES's own configs write INFO.
+        level: z
+          .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }))
+          .default('info'),
+        format: z.enum(LOG_FORMATS, { error: 'expected json or pretty' }).default('json'),
+        audit: z
+          .union(
+            [
+              z.boolean(),
+              z.string(),
+              z
+                .object({
+                  file: path,
+                  max_bytes: z.number({ error: 'expected a size in bytes (0: never rotate)' }).int().min(0).optional(),
+                  keep: z.number({ error: 'expected how many rotated files to keep, 1 to 1000' }).int().min(1).max(1000).optional(),
+                })
+                .strict(),
+            ],
+            { error: 'expected on, off, stdout, a file path or { file, max_bytes, keep }' },
+          )
+          .default('off'),
       })
+      .strict()
+      .nullish(),
+    metrics: z
+      .object({ bearer_token: z.string({ error: 'expected a token' }).min(16, { message: 'expected at least 16 characters (e.g. `openssl rand -hex 32`)' }).optional() })
+      .strict()
       .nullish(),
     keys: z
       .array(z.object({ name: z.string({ error: 'expected a key name' }) }, { error: 'expected a mapping with `name`' }))
@@ -248,7 +288,12 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
   if (c.tls.auth && !c.tls.ca) problems.push('  tls.ca: required when tls.auth is on (client certificates are verified against it)');
   if (problems.length) throw new ConfigError(`${where} is invalid:\n${problems.join('\n')}`);
 
-  const audit = c.log?.audit ?? 'off';
+  const auditSetting = c.log?.audit ?? 'off';
+  const audit = typeof auditSetting === 'object' ? auditSetting.file : auditSetting;
+  const auditRotate: AuditRotation =
+    typeof auditSetting === 'object'
+      ? { maxBytes: auditSetting.max_bytes ?? AUDIT_ROTATE_DEFAULT.maxBytes, keep: auditSetting.keep ?? AUDIT_ROTATE_DEFAULT.keep }
+      : AUDIT_ROTATE_DEFAULT;
   return {
     address: c.address,
     host,
@@ -271,8 +316,12 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
     unseal: c.unseal ? { file: at(c.unseal.file) } : undefined,
     log: {
       error: c.log?.error ?? true,
+      level: c.log?.level ?? 'info',
+      format: c.log?.format ?? 'json',
       audit: audit === false || audit === 'off' ? 'off' : audit === true || audit === 'on' || audit === 'stdout' ? 'stdout' : at(audit),
+      auditRotate,
     },
+    metrics: { bearerToken: c.metrics?.bearer_token },
     keys: c.keys.map((k) => ({ name: k.name })),
     api: Object.fromEntries(Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}) }])),
     source: options.source,

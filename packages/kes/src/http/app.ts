@@ -11,6 +11,7 @@ import { KesError, errors } from '../errors.js';
 import { readJsonBody, type JsonObject } from './body.js';
 import { peerOf } from './identity.js';
 import type { AppDeps, Reply, Route, RouteContext } from './route.js';
+import { metricsToken } from './metrics-auth.js';
 import { identityRoutes } from './routes/identity.js';
 import { keyRoutes } from './routes/keys.js';
 import { logRoutes } from './routes/logs.js';
@@ -49,6 +50,8 @@ type Response = ServerResponse;
 
 /** What runs just before a response is sent: the metrics and audit line of its request. */
 const endHooks = new WeakMap<Response, () => void>();
+/** The body bytes of each answered response, for its request line. */
+const sentBytes = new WeakMap<Response, number>();
 
 export function createApp(deps: AppDeps, routes: Route[] = apiRoutes(deps)): (req: Request, res: Response) => void {
   const table = new RouteTable(routes);
@@ -79,7 +82,8 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     if (ended) return;
     ended = true;
     const latency = Number(process.hrtime.bigint() - started) / 1e6;
-    deps.metrics.requestFinished(res.statusCode, latency / 1000);
+    deps.metrics.requestFinished(res.statusCode, latency / 1000, route?.path);
+    logRequest(deps, req, res, { api: route?.path, path, identity, ms: latency });
     if (route?.audited || res.statusCode === 403) {
       deps.audit.write({
         time: new Date().toISOString(),
@@ -116,9 +120,14 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
   // Key routes name their key in the audit line even when refused before the handler runs.
   if (route.audited) audit.key = resource;
 
-  if (route.access !== 'public' && !deps.skipAuth.has(route.path)) {
+  const token = route.path === '/v1/metrics' ? metricsToken(req, deps.metricsToken) : 'not-configured';
+  if (token === 'wrong') throw unauthorized(res, 'the bearer token is not the metrics.bearer_token of the kes config');
+  if (token !== 'valid' && route.access !== 'public' && (!deps.skipAuth.has(route.path) || token === 'absent')) {
     const peer = peerOf(req.socket as TLSSocket);
     identity = peer.identity;
+    if (identity === undefined && token === 'absent') {
+      throw unauthorized(res, 'the metrics need a bearer token (Authorization: Bearer <metrics.bearer_token of the kes config>) or a client certificate');
+    }
     if (identity === undefined) throw errors.notAuthorized();
     if (deps.verifyClientChain && !peer.verified) throw errors.notAuthorized();
     if (route.access === 'policy' && !deps.policies.authorize(identity, path)) throw errors.notAuthorized();
@@ -137,6 +146,37 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     audit,
   };
   render(res, await route.handle(ctx));
+}
+
+function unauthorized(res: Response, message: string): KesError {
+  res.setHeader('WWW-Authenticate', 'Bearer realm="kes metrics"');
+  return new KesError(401, message);
+}
+
+/** Polled by machines: their request lines are at debug. */
+const PROBES = new Set(['/version', '/v1/ready', '/v1/status', '/v1/metrics']);
+
+/** One line per answered request, in the gateway's request-line shape (the identity where it has the access key). */
+function logRequest(deps: AppDeps, req: Request, res: Response, r: { api: string | undefined; path: string; identity: string | undefined; ms: number }): void {
+  const log = deps.errorLog.requests;
+  const level = r.api !== undefined && PROBES.has(r.api) ? 'debug' : 'info';
+  if (!log.isLevelEnabled(level)) return;
+  const userAgent = req.headers['user-agent'];
+  log[level](
+    {
+      op: r.api ?? 'unknown',
+      method: req.method,
+      path: r.path,
+      status: res.statusCode,
+      ms: Math.round(r.ms * 1000) / 1000,
+      remote: req.socket.remoteAddress,
+      ...(r.identity !== undefined ? { identity: r.identity } : {}),
+      bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
+      bytesOut: sentBytes.get(res) ?? 0,
+      ...(userAgent !== undefined ? { userAgent } : {}),
+    },
+    'request',
+  );
 }
 
 /**
@@ -170,6 +210,7 @@ function decodePath(raw: string): string {
 }
 
 function endResponse(res: Response, status: number, headers: Record<string, string | number>, payload?: string): void {
+  sentBytes.set(res, payload === undefined ? 0 : Buffer.byteLength(payload)); // for the request line
   endHooks.get(res)?.();
   // One writeHead with all headers: this runs on every request.
   res.writeHead(status, headers);

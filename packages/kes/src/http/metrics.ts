@@ -10,6 +10,7 @@ export class Metrics {
   readonly #failure: Counter;
   readonly #active: Gauge;
   readonly #responseTime: Histogram;
+  readonly #duration: Histogram<'api'>;
   readonly #auditEvents: Counter;
   readonly #errorEvents: Counter;
 
@@ -23,6 +24,13 @@ export class Metrics {
       name: 'kes_http_response_time',
       help: 'Time to answer a request, in seconds.',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'kes_http_request_duration_seconds',
+      help: 'Time to answer a request, in seconds, by API route (unknown: no such route).',
+      labelNames: ['api'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15],
       registers,
     });
     this.#auditEvents = new Counter({ name: 'kes_log_audit_events', help: 'Audit log events written.', registers });
@@ -41,12 +49,14 @@ export class Metrics {
     this.#active.inc();
   }
 
-  requestFinished(status: number, seconds: number): void {
+  /** `api`: the route's path as /v1/api lists it (`/v1/key/generate/`), undefined when no route matched. */
+  requestFinished(status: number, seconds: number, api?: string): void {
     this.#active.dec();
     if (status >= 500) this.#failure.inc();
     else if (status >= 400) this.#error.inc();
     else this.#success.inc();
     this.#responseTime.observe(seconds);
+    this.#duration.observe({ api: api ?? 'unknown' }, seconds);
   }
 
   auditEvent(): void {

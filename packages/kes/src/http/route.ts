@@ -23,6 +23,8 @@ export interface AppDeps {
   skipAuth: ReadonlySet<string>;
   /** Route paths whose time limit the config sets (`api: {path: {timeout: 5s}}`), in seconds. */
   timeouts: ReadonlyMap<string, number>;
+  /** `metrics.bearer_token`: /v1/metrics answers a request that sends it, with or without a certificate. */
+  metricsToken?: string | undefined;
 }
 
 /**

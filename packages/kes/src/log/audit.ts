@@ -6,8 +6,13 @@
 // by an fs stream (libuv's thread pool). A synchronous append per request measured ~70 µs of
 // main-thread time per key request on this kind of machine. The cost: lines of the last few
 // milliseconds before a kill -9 may be lost; `flush()` resolves once everything is written.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+//
+// A file rotates by size (`log.audit: { file, max_bytes, keep }`, rotating-file-stream): audit.log is renamed
+// audit.log.1 (and .1 to .2, …) once a write takes it past max_bytes, and the oldest beyond `keep` is removed.
+import { createWriteStream, mkdirSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { basename, dirname } from 'node:path';
+import { createStream } from 'rotating-file-stream';
 
 export interface AuditEvent {
   time: string;
@@ -25,9 +30,35 @@ export interface AuditEvent {
 
 type Subscriber = (line: string) => void;
 
+export interface AuditRotation {
+  /** Rotate after the write that takes the file to this many bytes; 0: never. */
+  maxBytes: number;
+  /** Rotated files kept (audit.log.1 … audit.log.N). */
+  keep: number;
+}
+
+export interface AuditLogOptions {
+  rotate?: AuditRotation;
+  /** For `stdout`: how an event reaches the process output (the server passes its logger, so stdout stays one shape). */
+  stdout?: (event: Record<string, unknown>) => void;
+}
+
+function openFile(target: string, rotate: AuditRotation | undefined): Writable {
+  mkdirSync(dirname(target), { recursive: true });
+  if (!rotate || rotate.maxBytes <= 0) return createWriteStream(target, { flags: 'a', mode: 0o600 });
+  const name = basename(target);
+  // Classical rotation names files by index only: null is the live file, 1 the newest rotated one.
+  return createStream((index: number | Date | null) => (typeof index === 'number' ? `${name}.${index}` : name), {
+    path: `${dirname(target)}/`,
+    size: `${rotate.maxBytes}B`,
+    rotate: Math.max(1, rotate.keep),
+    mode: 0o600,
+  });
+}
+
 export class AuditLog {
-  readonly #file: WriteStream | undefined;
-  readonly #stdout: boolean;
+  readonly #file: Writable | undefined;
+  readonly #stdout: ((event: Record<string, unknown>) => void) | undefined;
   readonly #subscribers = new Set<Subscriber>();
   readonly #onEvent: () => void;
   /** Set once the server knows its address; added to every line as `node`. */
@@ -38,11 +69,10 @@ export class AuditLog {
   #written: Promise<void> = Promise.resolve();
 
   /** `target`: 'off', 'stdout' or a file path (appended to). `onError`: the file failed. */
-  constructor(target: string, onEvent: () => void = () => {}, onError: (e: Error) => void = () => {}) {
-    this.#stdout = target === 'stdout';
+  constructor(target: string, onEvent: () => void = () => {}, onError: (e: Error) => void = () => {}, options: AuditLogOptions = {}) {
+    if (target === 'stdout') this.#stdout = options.stdout ?? ((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
     if (target !== 'off' && target !== 'stdout') {
-      mkdirSync(dirname(target), { recursive: true });
-      this.#file = createWriteStream(target, { flags: 'a', mode: 0o600 });
+      this.#file = openFile(target, options.rotate);
       this.#file.on('error', onError);
     }
     this.#onEvent = onEvent;
@@ -50,12 +80,13 @@ export class AuditLog {
 
   write(event: AuditEvent): void {
     // The nested request/response objects are KES's own audit shape, for KES tooling.
-    const line = `${JSON.stringify({
+    const entry = {
       ...(this.node !== undefined && event.node === undefined ? { node: this.node } : {}),
       ...event,
       request: { ip: event.ip, path: event.path, identity: event.identity },
       response: { code: event.status, time: Math.round(event.latency_ms * 1000) },
-    })}\n`;
+    };
+    const line = `${JSON.stringify(entry)}\n`;
     this.#onEvent();
     if (this.#file) {
       this.#pending.push(line);
@@ -64,7 +95,7 @@ export class AuditLog {
         setImmediate(() => this.#handOver());
       }
     }
-    if (this.#stdout) process.stdout.write(line);
+    this.#stdout?.(entry);
     for (const s of this.#subscribers) s(line);
   }
 

@@ -1,25 +1,55 @@
-// The error log (pino): to stderr when `log.error: on`, and to live /v1/log/error subscribers.
-// Lines carry "message" (KES's error-log field name) so KES tooling reads them.
-import { pino, type Logger } from 'pino';
+// The server's log (pino): JSON lines on stdout in the gateway's shape (logger.ts), unless `log.error: off`.
+// Two loggers share the output: `logger` (errors and state changes), whose lines also go to live
+// /v1/log/error subscribers with KES's "message" field beside "msg" so KES tooling reads them, and
+// `requests`, one line per answered request, for the process output only.
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { logOptions, logOutput, type LogFormat } from './logger.js';
 
 type Subscriber = (line: string) => void;
 
+export interface ErrorLogOptions {
+  /** `log.error`: write to the output at all. */
+  enabled: boolean;
+  level: Level;
+  format: LogFormat;
+  /** Instead of stdout (tests). */
+  destination?: DestinationStream;
+}
+
+/** A pino line with KES's error-log field `message` (= msg) added, for /v1/log/error. */
+function withMessage(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown };
+    return `${JSON.stringify({ message: entry.msg, ...entry })}\n`;
+  } catch {
+    return line;
+  }
+}
+
 export class ErrorLog {
   readonly logger: Logger;
+  readonly requests: Logger;
+  /** For `log.audit: stdout`: written whether or not `log.error` is on. */
+  readonly audit: Logger;
   readonly #subscribers = new Set<Subscriber>();
 
-  constructor(toStderr: boolean, onLine: () => void = () => {}) {
+  constructor(options: ErrorLogOptions, onLine: () => void = () => {}) {
     const subscribers = this.#subscribers;
-    this.logger = pino(
-      { messageKey: 'message', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-      {
-        write(line: string) {
-          onLine();
-          if (toStderr) process.stderr.write(line);
-          for (const s of subscribers) s(line);
-        },
+    const output = options.destination ?? logOutput(options.format);
+    const out = options.enabled ? output : undefined;
+    const opts = logOptions('kes', options.level);
+    this.logger = pino(opts, {
+      write(line: string) {
+        onLine();
+        out?.write(line);
+        if (subscribers.size > 0) {
+          const shown = withMessage(line);
+          for (const s of subscribers) s(shown);
+        }
       },
-    );
+    });
+    this.requests = out ? pino(opts, out) : pino({ ...opts, level: 'silent' });
+    this.audit = pino({ ...opts, level: 'info' }, output);
   }
 
   subscribe(s: Subscriber): () => void {

@@ -293,7 +293,7 @@ describe('kes CLI against a running server', () => {
 
   test('the server stops gracefully on SIGTERM', async () => {
     assert.equal(await stopChild(server.child, 'SIGTERM'), 0);
-    assert.match(server.stderr(), /received SIGTERM: closing/);
-    assert.match(server.stderr(), /kes stopped/);
+    assert.match(server.log(), /received SIGTERM: closing/);
+    assert.match(server.log(), /kes stopped/);
   });
 });

@@ -196,16 +196,19 @@ export async function makeInstallation(options: { certsFrom?: Installation; extr
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
-  /** Everything the server wrote to stderr so far (its log and the CLI's notes). */
+  /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** Its log so far (JSON lines on stdout). */
+  log(): string;
 }
 
 /** Starts `kes server --config` for `inst` and resolves once /version answers over TLS. */
 export async function startServer(inst: Installation): Promise<ServerProcess> {
   const child = spawnKes(['server', '--config', inst.config]);
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdout.resume();
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const ca = readFileSync(join(inst.certs, 'ca.crt'));
   for (;;) {
     if (child.exitCode !== null) throw new Error(`kes server exited (${child.exitCode}): ${stderr}`);
@@ -216,7 +219,7 @@ export async function startServer(inst: Installation): Promise<ServerProcess> {
         res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
       }).on('error', () => resolve(undefined));
     });
-    if (version) return { child, stderr: () => stderr };
+    if (version) return { child, stderr: () => stderr, log: () => stdout };
     await new Promise((r) => setTimeout(r, 100)); // not listening yet: ask again
   }
 }

@@ -31,7 +31,7 @@ test('SIGHUP reloads the policy: describe goes from 403 to allowed, and a broken
     await sleep(300);
     assert.equal(srv.child.exitCode, null, 'a broken config does not stop the server');
     assert.equal(await gateway.describeKey('anything').then(() => 200, (e: KesError) => e.status), 503, 'the previous policy stays');
-    assert.match(srv.stderr(), /reload failed/);
+    assert.match(srv.log(), /reload failed/);
   } finally {
     gateway.close();
     await stopChild(srv.child);

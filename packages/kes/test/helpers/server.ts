@@ -31,6 +31,12 @@ export interface TestServerOptions {
   join?: string[];
   /** The node name in audit lines. */
   node?: string;
+  /** The config's `log` block instead of no server log and an audit file. */
+  log?: Record<string, unknown>;
+  /** The config's `metrics` block. */
+  metrics?: Record<string, unknown>;
+  /** Where the server's log goes (with `log: { error: on }`). */
+  logDestination?: { write(line: string): void };
 }
 
 export interface TestServer {
@@ -79,7 +85,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         : { sqlite: { path: 'data/kes.db' } },
       ...(options.node ? { node: options.node } : {}),
       ...(options.sealed ? {} : { unseal: { file: 'unseal.key' } }),
-      log: { error: 'off', audit: options.audit === 'off' ? 'off' : 'data/audit.log' },
+      log: options.log ?? { error: 'off', audit: options.audit === 'off' ? 'off' : 'data/audit.log' },
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       keys: (options.keys ?? []).map((name) => ({ name })),
       ...(options.api ? { api: options.api } : {}),
     },
@@ -87,10 +94,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const shares = options.join ?? (await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 })).shares;
   if (!options.sealed) writeFileSync(join(dir, 'unseal.key'), `${shares.join('\n')}\n`);
+  const startOptions = options.logDestination ? { logDestination: options.logDestination } : {};
   const as = (t: request.Test, who?: Client) => (who ? t.key(who.key).cert(who.cert).ca(pki.ca.cert) : t.ca(pki.ca.cert));
   const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.send(body as object));
   const ts: TestServer = {
-    srv: await startServer(config),
+    srv: await startServer(config, startOptions),
     pki,
     dir,
     config,
@@ -104,7 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     call: (method, p, who) => as(request(ts.srv.server)[method.toLowerCase() as 'get'](p), who),
     restart: async () => {
       await ts.srv.close();
-      ts.srv = await startServer(config);
+      ts.srv = await startServer(config, startOptions);
     },
     close: () => ts.srv.close(),
   };

@@ -13,22 +13,23 @@ export function serverCommand(): Command {
       const { startServer } = await import('../../server.js');
       // SIGHUP reloads policies, certificates and the configured keys (docs/configuration.md, kes).
       const srv = await startServer(flags.config, { reloadOnSighup: true });
-      note(`kes ${VERSION} listening on ${srv.url} (${srv.sealed() ? 'sealed: submit the unseal shares with `kes unseal`' : 'unsealed'})`);
+      // The server's own log (JSON, or pretty) is the only output: no plain-text lines among its lines.
+      srv.log.info({ version: VERSION, url: srv.url, sealed: srv.sealed() }, srv.sealed() ? 'kes ready: sealed, submit the unseal shares with `kes unseal`' : 'kes ready: unsealed');
       await new Promise<void>((resolve, reject) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) {
-            note(`received ${signal} again: exiting without a graceful close`);
+            srv.log.warn({ signal }, 'received the signal again: exiting without a graceful close');
             process.exit(1);
           }
           stopping = true;
-          note(`received ${signal}: closing connections, sealing and closing the keystore`);
+          srv.log.info({ signal }, `received ${signal}: closing connections, sealing and closing the keystore`);
           srv.close().then(resolve, reject);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      note('kes stopped');
+      srv.log.info('kes stopped');
     });
 }
 
