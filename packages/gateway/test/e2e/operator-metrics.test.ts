@@ -59,7 +59,7 @@ test('kesgate_kms_up and kesgate_kms_sealed follow kes: unsealed, sealed, unseal
   } finally {
     await st.restartKes();
   }
-  text = await until(up, 1);
+  await until(up, 1);
   await until(sealed, 0);
 });
 
