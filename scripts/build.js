@@ -99,7 +99,9 @@ export async function buildBundles(outDir = DIST) {
   const inputsFile = join(outDir, 'inputs.json');
   const chunks = join(outDir, 'chunks');
   const result = await build({ ...common, outdir: outDir, entryPoints: ENTRY_POINTS, write: false, metafile: true });
-  const inputs = Object.fromEntries(Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(process.cwd(), file))]));
+  const inputs = Object.fromEntries(
+    Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(process.cwd(), file))]),
+  );
   mkdirSync(chunks, { recursive: true });
   const entries = new Set(Object.values(bundles));
   const isEntry = (path) => entries.has(path.replace(/\.map$/, ''));

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'bench');
 const wanted = process.argv.slice(2);
-const all = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
 const files = wanted.length ? all.filter((f) => wanted.some((w) => f.includes(w))) : all;
 let failed = 0;
 for (const f of files) {

@@ -35,12 +35,18 @@ async function main(): Promise<void> {
   // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory.
   const [bundles] = await Promise.all([buildBundles(), buildConsole()]);
   // The servers log JSON; here, for a person at a terminal, pino-pretty renders it (in colour on a terminal).
-  const pretty = { KESGATE_LOG_FORMAT: process.env.KESGATE_LOG_FORMAT ?? 'pretty', ...(process.stdout.isTTY && !('NO_COLOR' in process.env) ? { FORCE_COLOR: '1' } : {}) };
+  const pretty = {
+    KESGATE_LOG_FORMAT: process.env.KESGATE_LOG_FORMAT ?? 'pretty',
+    ...(process.stdout.isTTY && !('NO_COLOR' in process.env) ? { FORCE_COLOR: '1' } : {}),
+  };
   const env = { ...process.env, ...pretty, KESGATE_ROOT_USER: creds.user, KESGATE_ROOT_PASSWORD: creds.password, KESGATE_HOME: home };
   const kes = processes.runNode('kes', bundles.kes, ['server', '--config', at('kes.yaml')], { cwd: home, env });
   await processes.waitFor('kes', () => kesAnswers(state), kes);
 
-  const gw = processes.runNode('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], { cwd: home, env: { ...env, ...GATEWAY_ENV } });
+  const gw = processes.runNode('kesgate', bundles.kesgate, ['server', '--config', at('gateway.yaml')], {
+    cwd: home,
+    env: { ...env, ...GATEWAY_ENV },
+  });
   await processes.waitFor('the gateway', () => gatewayHealthy(s3Address), gw);
 
   console.log(banner({ home, at, user: creds.user, password: creds.password, kesAddress, s3Address, s3TlsAddress, loud }));

@@ -35,7 +35,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const PHASES = ['put', 'get', 'small'] as const;
 type Phase = (typeof PHASES)[number];
 const only = new Set((process.env.BENCH_ONLY ?? PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`BENCH_ONLY: unknown figure "${p}"; expected some of ${PHASES.join(',')}`);
+for (const p of only)
+  if (!PHASES.includes(p as Phase)) throw new Error(`BENCH_ONLY: unknown figure "${p}"; expected some of ${PHASES.join(',')}`);
 const want = (p: Phase): boolean => only.has(p);
 
 const LARGE = positiveEnv('BENCH_LARGE_MIB', 256) * MiB;
@@ -68,7 +69,9 @@ interface Env {
 
 /** Upstream requests between two counts of moto's, by kind, per client request. */
 function perRequest(before: Record<string, number>, after: Record<string, number>, clientRequests: number): string {
-  const kinds = Object.keys(after).filter((k) => (after[k] ?? 0) > (before[k] ?? 0)).sort();
+  const kinds = Object.keys(after)
+    .filter((k) => (after[k] ?? 0) > (before[k] ?? 0))
+    .sort();
   const total = kinds.reduce((n, k) => n + after[k]! - (before[k] ?? 0), 0);
   const each = kinds.map((k) => `${k} ${fmt((after[k]! - (before[k] ?? 0)) / clientRequests, 2)}`).join(', ');
   return `${fmt(total / clientRequests, 2)} (${each})`;
@@ -85,7 +88,12 @@ function cpuNow(e: Env): Cpu {
   };
 }
 function cpuSince(before: Cpu, after: Cpu): Cpu {
-  return { gateway: after.gateway - before.gateway, kes: after.kes - before.kes, postgres: after.postgres - before.postgres, moto: after.moto - before.moto };
+  return {
+    gateway: after.gateway - before.gateway,
+    kes: after.kes - before.kes,
+    postgres: after.postgres - before.postgres,
+    moto: after.moto - before.moto,
+  };
 }
 /** "gateway 9.0 + kes 0.1 + postgres 0.2 + moto 28.3 = 37.6 ms/MiB" for the processes that worked. */
 function describeCpu(cpu: Cpu, per: number, unit: string, only?: (keyof Cpu)[]): { total: number; text: string } {
@@ -109,11 +117,16 @@ function sides(e: Env): { gw: Side; direct: Side; parts: Side } {
       put: () => timedPut(e.gw, BUCKET, 'large', LARGE, e.block, sseS3()),
       get: () => timedGet(e.gw, BUCKET, 'large', LARGE),
     },
-    direct: { name: 'direct', put: () => timedPut(e.direct, BUCKET, 'large', LARGE, e.block), get: () => timedGet(e.direct, BUCKET, 'large', LARGE) },
+    direct: {
+      name: 'direct',
+      put: () => timedPut(e.direct, BUCKET, 'large', LARGE, e.block),
+      get: () => timedGet(e.direct, BUCKET, 'large', LARGE),
+    },
     // What the gateway's s3 blob store sends upstream for the same object, without the gateway.
     parts: {
       name: 'direct in parts',
-      put: () => timedMultipartPut(e.direct, BUCKET, 'large-parts', { size: LARGE, block: e.block, partSize: PART_SIZE, inFlight: PARTS_IN_FLIGHT }),
+      put: () =>
+        timedMultipartPut(e.direct, BUCKET, 'large-parts', { size: LARGE, block: e.block, partSize: PART_SIZE, inFlight: PARTS_IN_FLIGHT }),
       get: () => timedGet(e.direct, BUCKET, 'large-parts', LARGE),
     },
   };
@@ -153,18 +166,25 @@ async function large(kind: 'PUT' | 'GET', e: Env): Promise<void> {
   // Server CPU per MiB does not depend on how busy the machine is: it says where the time goes.
   const medianCpu = (s: Side): Cpu => {
     const all = cpu.get(s)!;
-    return { gateway: median(all.map((c) => c.gateway)), kes: median(all.map((c) => c.kes)), postgres: median(all.map((c) => c.postgres)), moto: median(all.map((c) => c.moto)) };
+    return {
+      gateway: median(all.map((c) => c.gateway)),
+      kes: median(all.map((c) => c.kes)),
+      postgres: median(all.map((c) => c.postgres)),
+      moto: median(all.map((c) => c.moto)),
+    };
   };
   const g = describeCpu(medianCpu(gw), LARGE / MiB, 'ms/MiB');
   const d = describeCpu(medianCpu(direct), LARGE / MiB, 'ms/MiB', ['moto']);
   console.log(`  server CPU per MiB: gateway side ${g.text}; direct ${d.text}`);
-  if (kind === 'PUT') console.log(`  server CPU per MiB, direct in parts: ${describeCpu(medianCpu(parts), LARGE / MiB, 'ms/MiB', ['moto']).text}`);
+  if (kind === 'PUT')
+    console.log(`  server CPU per MiB, direct in parts: ${describeCpu(medianCpu(parts), LARGE / MiB, 'ms/MiB', ['moto']).text}`);
   row(`  (info) ${kind} server CPU per MiB, all servers`, `${fmt(g.total, 2)} ms`, `${fmt(d.total, 2)} ms`, g.total / d.total, undefined);
   console.log(`  upstream requests per ${kind}: gateway ${upstream.get(gw)}; direct ${upstream.get(direct)}`);
 }
 
 function describeLoop(r: LoopResult): string {
-  const lat = (op: string) => `${op} p50 ${fmt(percentile(r.latencies[op] ?? [], 50), 1)} / p99 ${fmt(percentile(r.latencies[op] ?? [], 99), 1)} ms`;
+  const lat = (op: string) =>
+    `${op} p50 ${fmt(percentile(r.latencies[op] ?? [], 50), 1)} / p99 ${fmt(percentile(r.latencies[op] ?? [], 99), 1)} ms`;
   return `${fmt(r.ops / r.seconds, 0)} ops/s; ${lat('PUT')}; ${lat('GET')}`;
 }
 
@@ -208,7 +228,13 @@ async function small(e: Env): Promise<void> {
   const gc = describeCpu(cpu.gw, totals.gw.ops, 'ms/request');
   const dc = describeCpu(cpu.direct, totals.direct.ops, 'ms/request', ['moto']);
   console.log(`  server CPU per request: gateway side ${gc.text}; direct ${dc.text}`);
-  row('  (info) 4 KiB server CPU per request, all servers', `${fmt(gc.total, 2)} ms`, `${fmt(dc.total, 2)} ms`, gc.total / dc.total, undefined);
+  row(
+    '  (info) 4 KiB server CPU per request, all servers',
+    `${fmt(gc.total, 2)} ms`,
+    `${fmt(dc.total, 2)} ms`,
+    gc.total / dc.total,
+    undefined,
+  );
 }
 
 async function main(): Promise<void> {
@@ -229,7 +255,12 @@ async function main(): Promise<void> {
     const url = await pg.createDatabase('kesgate', { user: 'kesgate', password: randomBytes(12).toString('hex') });
     moto = await startMotoServer();
     const creds = { accessKey: 'moto-access', secretKey: 'moto-secret', region: 'us-east-1' };
-    const admin = new S3Client({ endpoint: moto.endpoint, region: creds.region, forcePathStyle: true, credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey } });
+    const admin = new S3Client({
+      endpoint: moto.endpoint,
+      region: creds.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey },
+    });
     await admin.send(new CreateBucketCommand({ Bucket: UPSTREAM_BUCKET }));
     admin.destroy();
     const profileDir = process.env.BENCH_GATEWAY_PROFILE;
@@ -238,7 +269,16 @@ async function main(): Promise<void> {
       ...(profileDir ? { gatewayProfileDir: profileDir } : {}),
       backend: {
         metadata: { postgres: { url } },
-        blobs: { s3: { endpoint: moto.endpoint, bucket: UPSTREAM_BUCKET, region: creds.region, accessKey: creds.accessKey, secretKey: creds.secretKey, pathStyle: true } },
+        blobs: {
+          s3: {
+            endpoint: moto.endpoint,
+            bucket: UPSTREAM_BUCKET,
+            region: creds.region,
+            accessKey: creds.accessKey,
+            secretKey: creds.secretKey,
+            pathStyle: true,
+          },
+        },
       },
     });
     const make = (endpoint: string, c = stack!.creds) => {
@@ -249,7 +289,9 @@ async function main(): Promise<void> {
     const e: Env = { stack, pg, moto, gw: make(stack.url), direct: make(moto.endpoint, creds), block: randomBytes(MiB) };
     await e.gw.createBucket(BUCKET);
     await e.direct.createBucket(BUCKET);
-    console.log(`kes + gateway in ${stack.dir} (gateway pid ${stack.gatewayPid}); PostgreSQL on port ${pg.port}; moto_server pid ${moto.process.pid} at ${moto.endpoint}`);
+    console.log(
+      `kes + gateway in ${stack.dir} (gateway pid ${stack.gatewayPid}); PostgreSQL on port ${pg.port}; moto_server pid ${moto.process.pid} at ${moto.endpoint}`,
+    );
     if (want('put')) await large('PUT', e);
     if (want('get')) {
       if (!want('put')) for (const x of [sides(e).gw, sides(e).direct]) await x.put();

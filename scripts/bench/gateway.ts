@@ -35,7 +35,8 @@ import { positiveEnv } from './lib/env.js';
 const PHASES = ['mem', 'range', 'put', 'get', 'small'] as const;
 type Phase = (typeof PHASES)[number];
 const only = new Set((process.env.BENCH_ONLY ?? PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of only) if (!PHASES.includes(p as Phase)) throw new Error(`BENCH_ONLY: unknown figure "${p}"; expected some of ${PHASES.join(',')}`);
+for (const p of only)
+  if (!PHASES.includes(p as Phase)) throw new Error(`BENCH_ONLY: unknown figure "${p}"; expected some of ${PHASES.join(',')}`);
 const want = (p: Phase): boolean => only.has(p);
 
 const num = (name: string, dflt: number): number => positiveEnv(name, dflt);
@@ -57,7 +58,14 @@ interface Row {
 }
 const rows: Row[] = [];
 function row(figure: string, gateway: string, baseline: string, ratio: number | undefined, target: string, met: boolean | undefined): void {
-  const r = { figure, gateway, baseline, ratio: ratio === undefined ? '' : `${fmt(ratio, 2)}×`, target, met: met === undefined ? '' : met ? 'yes' : 'NO' };
+  const r = {
+    figure,
+    gateway,
+    baseline,
+    ratio: ratio === undefined ? '' : `${fmt(ratio, 2)}×`,
+    target,
+    met: met === undefined ? '' : met ? 'yes' : 'NO',
+  };
   rows.push(r);
   console.log(`  ${figure}: ${gateway}  |  baseline ${baseline}${r.ratio ? `  |  ${r.ratio}` : ''}${target ? ` (target ${target})` : ''}`);
 }
@@ -76,7 +84,7 @@ interface Env {
 /** The plaintext byte at `offset` of an object made of `block` repeated. */
 function expectedSlice(block: Buffer, offset: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const at = (offset + done) % block.length;
     done += block.copy(out, done, at, Math.min(block.length, at + length - done));
   }
@@ -93,7 +101,14 @@ async function memPhase(e: Env): Promise<void> {
   const after = procMemory(e.stack.gatewayPid);
   const hwm = after.hwm / MiB;
   console.log(`  RSS idle ${fmt(idle.rss / MiB)} MiB, VmHWM after PUT ${fmt(afterPut.hwm / MiB)} MiB, after GET ${fmt(hwm)} MiB`);
-  row(`memory: gateway VmHWM, ${BIG / MiB} MiB PUT+GET`, `${fmt(hwm)} MiB`, `idle RSS ${fmt(idle.rss / MiB)} MiB`, undefined, '< 150 MiB', hwm < 150);
+  row(
+    `memory: gateway VmHWM, ${BIG / MiB} MiB PUT+GET`,
+    `${fmt(hwm)} MiB`,
+    `idle RSS ${fmt(idle.rss / MiB)} MiB`,
+    undefined,
+    '< 150 MiB',
+    hwm < 150,
+  );
   row('  (info) VmHWM growth over the idle process', `${fmt(hwm - idle.rss / MiB)} MiB`, '', undefined, '', undefined);
 }
 
@@ -116,7 +131,8 @@ async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
     const before = procReadChars(pid);
     const g = expectStatus(await e.gw.get(BUCKET, 'big', { headers: range, sink: 'buffer' }), 206, 'gateway range GET');
     readChars.push(procReadChars(pid) - before);
-    if (!g.body!.equals(expected) || !b.body!.equals(expected)) throw new Error('a range GET returned other bytes than the object holds at that range');
+    if (!g.body!.equals(expected) || !b.body!.equals(expected))
+      throw new Error('a range GET returned other bytes than the object holds at that range');
     if (i === 0) continue; // warm-up
     bareMs.push(b.ms);
     gwMs.push(g.ms);
@@ -125,7 +141,9 @@ async function rangePhase(e: Env, bigExists: boolean): Promise<void> {
   const mapped = mapRange(offset, length, [{ plainSize: BIG }]).reduce((n, s) => n + s.encLength, 0);
   const gm = median(gwMs);
   const bm = median(bareMs);
-  console.log(`  gateway p50 ${fmt(gm, 2)} ms (min ${fmt(Math.min(...gwMs), 2)}), bare p50 ${fmt(bm, 2)} ms (min ${fmt(Math.min(...bareMs), 2)})`);
+  console.log(
+    `  gateway p50 ${fmt(gm, 2)} ms (min ${fmt(Math.min(...gwMs), 2)}), bare p50 ${fmt(bm, 2)} ms (min ${fmt(Math.min(...bareMs), 2)})`,
+  );
   row('range GET 1 MiB of 1 GiB: time', `${fmt(gm, 2)} ms`, `${fmt(bm, 2)} ms`, gm / bm, '≤ 2×', gm / bm <= 2);
   const maxRead = Math.max(...readChars);
   row(
@@ -163,7 +181,14 @@ function largeVariants(e: Env): Record<'bare' | 'bareTls' | 'bareSync' | 's3' | 
     bareTls: { name: 'bare HTTPS', client: e.bareTls, pid: e.barePid, key: 'large-tls' },
     bareSync: { name: 'bare HTTP+fsync', client: e.bare, pid: e.barePid, key: 'large-fsync', putHeaders: { 'x-bench-fsync': '1' } },
     s3: { name: 'SSE-S3 HTTP', client: e.gw, pid: gw, key: 'large-sse-s3', putHeaders: sseS3() },
-    c: { name: 'SSE-C HTTPS', client: e.gwTls, pid: gw, key: 'large-sse-c', putHeaders: sseC(e.customerKey), getHeaders: sseC(e.customerKey) },
+    c: {
+      name: 'SSE-C HTTPS',
+      client: e.gwTls,
+      pid: gw,
+      key: 'large-sse-c',
+      putHeaders: sseC(e.customerKey),
+      getHeaders: sseC(e.customerKey),
+    },
   };
 }
 
@@ -197,11 +222,33 @@ function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Mea
     row(`${kind} ${LARGE / MiB} MiB ${g.name}`, mb(g), `bare HTTP ${mb(v.bare)}`, ratio, `≥ ${target}×`, ratio >= target);
   }
   row(`  (info) SSE-C HTTPS vs bare HTTPS`, mb(v.c), `bare HTTPS ${mb(v.bareTls)}`, got(v.c).mbps / got(v.bareTls).mbps, '', undefined);
-  if (m.has(v.bareSync)) row(`  (info) SSE-S3 vs bare HTTP+fsync`, mb(v.s3), `bare+fsync ${mb(v.bareSync)}`, got(v.s3).mbps / got(v.bareSync).mbps, '', undefined);
+  if (m.has(v.bareSync))
+    row(
+      `  (info) SSE-S3 vs bare HTTP+fsync`,
+      mb(v.s3),
+      `bare+fsync ${mb(v.bareSync)}`,
+      got(v.s3).mbps / got(v.bareSync).mbps,
+      '',
+      undefined,
+    );
   // CPU per MiB does not depend on how busy the machine is: the ratio says what the gateway costs.
   const cpu = (x: Variant): string => `${fmt(got(x).cpuPerMiB, 2)} ms CPU/MiB`;
-  row(`  (info) ${kind} server CPU, SSE-S3 HTTP`, cpu(v.s3), `bare HTTP ${cpu(v.bare)}`, got(v.s3).cpuPerMiB / got(v.bare).cpuPerMiB, '', undefined);
-  row(`  (info) ${kind} server CPU, SSE-C HTTPS`, cpu(v.c), `bare HTTPS ${cpu(v.bareTls)}`, got(v.c).cpuPerMiB / got(v.bareTls).cpuPerMiB, '', undefined);
+  row(
+    `  (info) ${kind} server CPU, SSE-S3 HTTP`,
+    cpu(v.s3),
+    `bare HTTP ${cpu(v.bare)}`,
+    got(v.s3).cpuPerMiB / got(v.bare).cpuPerMiB,
+    '',
+    undefined,
+  );
+  row(
+    `  (info) ${kind} server CPU, SSE-C HTTPS`,
+    cpu(v.c),
+    `bare HTTPS ${cpu(v.bareTls)}`,
+    got(v.c).cpuPerMiB / got(v.bareTls).cpuPerMiB,
+    '',
+    undefined,
+  );
 }
 
 async function putPhase(e: Env): Promise<void> {
@@ -219,7 +266,8 @@ async function getPhase(e: Env, putDone: boolean): Promise<void> {
 
 function describe(r: LoopResult): { opsPerSec: number; line: string } {
   const opsPerSec = r.ops / r.seconds;
-  const lat = (op: string) => `${op} p50 ${fmt(percentile(r.latencies[op] ?? [], 50), 2)} / p99 ${fmt(percentile(r.latencies[op] ?? [], 99), 2)} ms`;
+  const lat = (op: string) =>
+    `${op} p50 ${fmt(percentile(r.latencies[op] ?? [], 50), 2)} / p99 ${fmt(percentile(r.latencies[op] ?? [], 99), 2)} ms`;
   return { opsPerSec, line: `${fmt(opsPerSec, 0)} ops/s; ${lat('PUT')}; ${lat('GET')}` };
 }
 
@@ -237,20 +285,31 @@ function smallCases(): SmallCase[] {
   return [
     { name: 'SSE-S3 (a data key per object)', figure: `PUT+GET 4 KiB, ${CLIENTS} clients` },
     { name: 'SSE-S3 bucket key', figure: `PUT+GET 4 KiB SSE-S3 bucket key, ${CLIENTS} clients`, put: bucketKey(sseS3()), get: {} },
-    { name: 'SSE-KMS bucket key', figure: `PUT+GET 4 KiB SSE-KMS bucket key, ${CLIENTS} clients`, put: bucketKey(sseKms(BENCH_KMS_KEY)), get: {} },
+    {
+      name: 'SSE-KMS bucket key',
+      figure: `PUT+GET 4 KiB SSE-KMS bucket key, ${CLIENTS} clients`,
+      put: bucketKey(sseKms(BENCH_KMS_KEY)),
+      get: {},
+    },
   ];
 }
 
 async function smallPhase(e: Env): Promise<void> {
   const cases = smallCases();
-  console.log(`\n[small] 4 KiB PUT+GET, ${CLIENTS} keep-alive clients, ${ROUNDS} interleaved rounds of ${SMALL_SECONDS} s per case, vs s3rver`);
+  console.log(
+    `\n[small] 4 KiB PUT+GET, ${CLIENTS} keep-alive clients, ${ROUNDS} interleaved rounds of ${SMALL_SECONDS} s per case, vs s3rver`,
+  );
   console.log(`  cases: ${cases.map((c) => c.name).join('; ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'kesgate-bench-s3rver-'));
   let child: ChildProcess | undefined;
   try {
     const started = await spawnJsonServer<{ http: number }>(benchScript('s3rver-server.ts'), [dir]);
     child = started.child;
-    const base = new RawS3({ endpoint: `http://127.0.0.1:${started.info.http}`, creds: { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1' }, maxSockets: CLIENTS });
+    const base = new RawS3({
+      endpoint: `http://127.0.0.1:${started.info.http}`,
+      creds: { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1' },
+      maxSockets: CLIENTS,
+    });
     await base.createBucket('small');
     await e.gw.createBucket('small');
     const opts = { clients: CLIENTS, size: 4096, keysPerClient: 64, pool: e.block };
@@ -287,7 +346,8 @@ async function smallPhase(e: Env): Promise<void> {
     }
     base.close();
     if (Object.keys(baseTotal.errors).length > 0) throw new Error(`small objects: s3rver had errors: ${JSON.stringify(baseTotal.errors)}`);
-    for (const [c, m] of per) if (Object.keys(m.total.errors).length > 0) throw new Error(`small objects: ${c.name} had errors: ${JSON.stringify(m.total.errors)}`);
+    for (const [c, m] of per)
+      if (Object.keys(m.total.errors).length > 0) throw new Error(`small objects: ${c.name} had errors: ${JSON.stringify(m.total.errors)}`);
     const b = describe(baseTotal);
     console.log(`  s3rver (no encryption): ${b.line}`);
     const p = (t: LoopResult, op: string) => `${fmt(percentile(t.latencies[op]!, 50), 1)}/${fmt(percentile(t.latencies[op]!, 99), 1)} ms`;
@@ -301,10 +361,24 @@ async function smallPhase(e: Env): Promise<void> {
       row('  4 KiB PUT p50/p99', p(m.total, 'PUT'), `s3rver ${p(baseTotal, 'PUT')}`, undefined, '', undefined);
       row('  4 KiB GET p50/p99', p(m.total, 'GET'), `s3rver ${p(baseTotal, 'GET')}`, undefined, '', undefined);
       const [gCpu, kCpu] = [perOp(m.gwCpu, m.total), perOp(m.kesCpu, m.total)];
-      row('  (info) server CPU per op, gateway + kes', `${fmt(gCpu, 2)} + ${fmt(kCpu, 2)} ms`, `s3rver ${fmt(bCpu, 2)} ms`, (gCpu + kCpu) / bCpu, '', undefined);
+      row(
+        '  (info) server CPU per op, gateway + kes',
+        `${fmt(gCpu, 2)} + ${fmt(kCpu, 2)} ms`,
+        `s3rver ${fmt(bCpu, 2)} ms`,
+        (gCpu + kCpu) / bCpu,
+        '',
+        undefined,
+      );
       // An object here is one PUT and one GET of it.
       const objects = m.total.ops / 2;
-      row('  (info) kes calls per 1,000 objects (PUT + GET)', fmt((m.kes * 1000) / objects, 1), `${m.kes} calls, ${fmt(objects, 0)} objects`, undefined, '', undefined);
+      row(
+        '  (info) kes calls per 1,000 objects (PUT + GET)',
+        fmt((m.kes * 1000) / objects, 1),
+        `${m.kes} calls, ${fmt(objects, 0)} objects`,
+        undefined,
+        '',
+        undefined,
+      );
     }
   } finally {
     if (child) await stopChild(child);
@@ -328,7 +402,11 @@ async function main(): Promise<void> {
   let bareChild: ChildProcess | undefined;
   const clients: RawS3[] = [];
   try {
-    const bare = await spawnJsonServer<{ http: number; https: number }>(benchScript('bare-server.ts'), [bareDir, join(stack.dir, 'server.crt'), join(stack.dir, 'server.key')]);
+    const bare = await spawnJsonServer<{ http: number; https: number }>(benchScript('bare-server.ts'), [
+      bareDir,
+      join(stack.dir, 'server.crt'),
+      join(stack.dir, 'server.key'),
+    ]);
     bareChild = bare.child;
     const make = (endpoint: string) => {
       const c = new RawS3({ endpoint, creds: stack.creds, ca: stack.caPem, maxSockets: CLIENTS });
@@ -346,7 +424,9 @@ async function main(): Promise<void> {
       customerKey: randomBytes(32),
     };
     await e.gw.createBucket(BUCKET);
-    console.log(`kes + gateway in ${stack.dir} (gateway pid ${stack.gatewayPid}, log level ${process.env.BENCH_GATEWAY_LOG ?? 'info'}); bare server pid ${bare.child.pid}`);
+    console.log(
+      `kes + gateway in ${stack.dir} (gateway pid ${stack.gatewayPid}, log level ${process.env.BENCH_GATEWAY_LOG ?? 'info'}); bare server pid ${bare.child.pid}`,
+    );
     if (want('mem')) await memPhase(e);
     if (want('range')) await rangePhase(e, want('mem'));
     if (want('put')) await putPhase(e);
@@ -359,7 +439,12 @@ async function main(): Promise<void> {
     await stack.close();
   }
   console.log(`\nload average before ${loadBefore}, after ${await loadAverage()}\n`);
-  console.log(table(['figure', 'gateway', 'baseline (same run)', 'ratio', 'target', 'met'], rows.map((r) => [r.figure, r.gateway, r.baseline, r.ratio, r.target, r.met])));
+  console.log(
+    table(
+      ['figure', 'gateway', 'baseline (same run)', 'ratio', 'target', 'met'],
+      rows.map((r) => [r.figure, r.gateway, r.baseline, r.ratio, r.target, r.met]),
+    ),
+  );
 }
 
 await main();

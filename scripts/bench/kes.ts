@@ -89,7 +89,8 @@ log: { error: off, audit: ${process.env.KES_BENCH_AUDIT === 'off' ? 'off' : audi
 keys: [ { name: bench-key } ]
 `;
   writeFileSync(join(dir, 'kes.yml'), config('{ sqlite: { path: data/kes.db } }', 'unseal.key', 'data/audit.log'));
-  if (postgresUrl) writeFileSync(join(dir, 'kes-pg.yml'), config(`{ postgres: { url: "${postgresUrl}" } }`, 'unseal-pg.key', 'data/audit-pg.log'));
+  if (postgresUrl)
+    writeFileSync(join(dir, 'kes-pg.yml'), config(`{ postgres: { url: "${postgresUrl}" } }`, 'unseal-pg.key', 'data/audit-pg.log'));
   return { dir, ca: ca.cert, client };
 }
 
@@ -113,7 +114,14 @@ interface Result {
 function send(agent: Agent, port: number, path: string, body: Buffer): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'PUT', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'PUT',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -206,7 +214,15 @@ async function main(): Promise<void> {
       { name: 'kes decrypt', port: ports.kes, path: '/v1/key/decrypt/bench-key', body: decryptBody, samples: [] as Sample[] },
       ...(ports.kesPg === undefined
         ? []
-        : [{ name: 'kes generate (PostgreSQL)', port: ports.kesPg, path: '/v1/key/generate/bench-key', body: empty, samples: [] as Sample[] }]),
+        : [
+            {
+              name: 'kes generate (PostgreSQL)',
+              port: ports.kesPg,
+              path: '/v1/key/generate/bench-key',
+              body: empty,
+              samples: [] as Sample[],
+            },
+          ]),
     ];
     if (ports.kesPg !== undefined) {
       const r = await send(agent, ports.kesPg, '/v1/key/generate/bench-key', empty);
@@ -226,7 +242,9 @@ async function main(): Promise<void> {
       `${name.padEnd(28)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms` +
       `  server CPU ${r.cpuPerOp.toFixed(0).padStart(4)} µs/op` +
       `${r.errors ? `  errors ${r.errors}` : ''}${ratio === undefined ? '' : `  ${ratio.toFixed(2)}× baseline ops/s, ${(base.cpuPerOp / r.cpuPerOp).toFixed(2)}× by CPU/op`}`;
-    console.log(`kes over mTLS, ${CLIENTS} keep-alive clients, ${SECONDS} interleaved 1 s rounds per figure (audit log ${process.env.KES_BENCH_AUDIT === 'off' ? 'off' : 'to a file'})`);
+    console.log(
+      `kes over mTLS, ${CLIENTS} keep-alive clients, ${SECONDS} interleaved 1 s rounds per figure (audit log ${process.env.KES_BENCH_AUDIT === 'off' ? 'off' : 'to a file'})`,
+    );
     console.log(row(figures[0]!.name, base));
     console.log(row(figures[1]!.name, gen, gen.opsPerSec / base.opsPerSec));
     console.log(row(figures[2]!.name, dec, dec.opsPerSec / base.opsPerSec));
@@ -238,7 +256,9 @@ async function main(): Promise<void> {
       console.log(row(figures[3]!.name, genPg, genPg.opsPerSec / base.opsPerSec));
       const ratio = genPg.opsPerSec / gen.opsPerSec;
       const pgTarget = 0.8;
-      console.log(`generate on PostgreSQL ÷ generate on SQLite: ${ratio.toFixed(2)}× ops/s, ${(gen.cpuPerOp / genPg.cpuPerOp).toFixed(2)}× by kes CPU/op (target ≥ ${pgTarget}×: ${ratio >= pgTarget ? 'met' : 'NOT met'})`);
+      console.log(
+        `generate on PostgreSQL ÷ generate on SQLite: ${ratio.toFixed(2)}× ops/s, ${(gen.cpuPerOp / genPg.cpuPerOp).toFixed(2)}× by kes CPU/op (target ≥ ${pgTarget}×: ${ratio >= pgTarget ? 'met' : 'NOT met'})`,
+      );
     }
   } finally {
     child.kill('SIGTERM');

@@ -85,10 +85,24 @@ async function main(): Promise<void> {
   const loadBefore = await loadAverage();
   console.log(`rotation benchmark: ${OBJECTS} SSE-S3 objects, concurrency ${CONCURRENCY}, ${ROUNDS} rounds; load average ${loadBefore}`);
   const profileDir = process.env.BENCH_GATEWAY_PROFILE;
-  const stack = await startBenchStack({ keys: [OTHER_KEY], rotationConcurrency: CONCURRENCY, ...(profileDir ? { gatewayProfileDir: profileDir } : {}) });
+  const stack = await startBenchStack({
+    keys: [OTHER_KEY],
+    rotationConcurrency: CONCURRENCY,
+    ...(profileDir ? { gatewayProfileDir: profileDir } : {}),
+  });
   const s3 = new RawS3({ endpoint: stack.url, creds: stack.creds, maxSockets: 32 });
-  const kes = new KesClient({ endpoints: [stack.kesUrl], cert: stack.gatewayIdentity.cert, key: stack.gatewayIdentity.key, ca: stack.caPem });
-  const admin = new AdminClient({ endpoint: stack.url, accessKey: stack.creds.accessKey, secretKey: stack.creds.secretKey, region: stack.creds.region });
+  const kes = new KesClient({
+    endpoints: [stack.kesUrl],
+    cert: stack.gatewayIdentity.cert,
+    key: stack.gatewayIdentity.key,
+    ca: stack.caPem,
+  });
+  const admin = new AdminClient({
+    endpoint: stack.url,
+    accessKey: stack.creds.accessKey,
+    secretKey: stack.creds.secretKey,
+    region: stack.creds.region,
+  });
   const base: Measured[] = [];
   const rot: Measured[] = [];
   try {
@@ -119,7 +133,14 @@ async function main(): Promise<void> {
     table(
       ['figure', 'gateway', 'baseline (same run)', 'ratio', 'target', 'met'],
       [
-        [`rotation of ${OBJECTS} SSE-S3 objects`, `${fmt(objects, 0)} objects/s`, `kes generate+decrypt ${fmt(pairs, 0)} pairs/s`, `${fmt(ratio, 2)}×`, '≥ 0.5×', ratio >= 0.5 ? 'yes' : 'NO'],
+        [
+          `rotation of ${OBJECTS} SSE-S3 objects`,
+          `${fmt(objects, 0)} objects/s`,
+          `kes generate+decrypt ${fmt(pairs, 0)} pairs/s`,
+          `${fmt(ratio, 2)}×`,
+          '≥ 0.5×',
+          ratio >= 0.5 ? 'yes' : 'NO',
+        ],
         [
           '  (info) CPU per object vs per pair',
           `gw ${fmt(median(rot.map((m) => m.gatewayCpuPerOp)) * 1000, 2)} + kes ${fmt(median(rot.map((m) => m.kesCpuPerOp)) * 1000, 2)} ms`,

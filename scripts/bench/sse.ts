@@ -182,7 +182,9 @@ function report(name: string, raw: number[], stream: number[]): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`stream of ${TOTAL / MiB} MiB in ${CHUNK / 1024} KiB source chunks, ${ROUNDS} alternating rounds, ${WALL ? 'wall-clock' : 'CPU'} time, node ${process.version}`);
+  console.log(
+    `stream of ${TOTAL / MiB} MiB in ${CHUNK / 1024} KiB source chunks, ${ROUNDS} alternating rounds, ${WALL ? 'wall-clock' : 'CPU'} time, node ${process.version}`,
+  );
 
   resetMemory();
   const base = process.memoryUsage();

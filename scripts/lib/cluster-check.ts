@@ -58,10 +58,16 @@ export async function checkCluster(t: CheckTarget): Promise<string[]> {
     const small = randomBytes(100 * 1024);
     await one.send(new PutObjectCommand({ Bucket: bucket, Key: 'put-on-1', Body: small }));
     const head = await two.send(new HeadObjectCommand({ Bucket: bucket, Key: 'put-on-1' }));
-    expect(head.ContentLength === small.length, `HEAD through gateway 2 says ${head.ContentLength} bytes, the PUT through gateway 1 sent ${small.length}`);
+    expect(
+      head.ContentLength === small.length,
+      `HEAD through gateway 2 says ${head.ContentLength} bytes, the PUT through gateway 1 sent ${small.length}`,
+    );
     const md5 = createHash('md5').update(small).digest('hex');
     expect(head.ETag === `"${md5}"`, `HEAD through gateway 2 answers ETag ${head.ETag}, expected the MD5 "${md5}"`);
-    expect(sha(await bytes(two, bucket, 'put-on-1')) === sha(small), 'GET through gateway 2 returned other bytes than the PUT through gateway 1');
+    expect(
+      sha(await bytes(two, bucket, 'put-on-1')) === sha(small),
+      'GET through gateway 2 returned other bytes than the PUT through gateway 1',
+    );
     report.push(`PUT through ${t.gateways[0]}, HEAD and GET through ${t.gateways[1]}: same ${small.length} bytes, ETag = MD5`);
 
     // A multipart upload begun on gateway 1, a part through each, completed on gateway 2, read through 1.
@@ -69,11 +75,16 @@ export async function checkCluster(t: CheckTarget): Promise<string[]> {
     const { UploadId } = await one.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multipart-1-to-2' }));
     const etags: string[] = [];
     for (const [i, client] of [one, two].entries()) {
-      const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: 'multipart-1-to-2', UploadId, PartNumber: i + 1, Body: parts[i] }));
+      const r = await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: 'multipart-1-to-2', UploadId, PartNumber: i + 1, Body: parts[i] }),
+      );
       etags.push(r.ETag!);
     }
     const listed = await two.send(new ListPartsCommand({ Bucket: bucket, Key: 'multipart-1-to-2', UploadId }));
-    expect(listed.Parts?.length === 2, `ListParts through gateway 2 shows ${listed.Parts?.length ?? 0} parts, expected the 2 uploaded through both gateways`);
+    expect(
+      listed.Parts?.length === 2,
+      `ListParts through gateway 2 shows ${listed.Parts?.length ?? 0} parts, expected the 2 uploaded through both gateways`,
+    );
     await two.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
@@ -83,8 +94,13 @@ export async function checkCluster(t: CheckTarget): Promise<string[]> {
       }),
     );
     const whole = Buffer.concat(parts);
-    expect(sha(await bytes(one, bucket, 'multipart-1-to-2')) === sha(whole), 'the multipart object completed on gateway 2 reads back other bytes through gateway 1');
-    report.push(`multipart upload begun on gateway 1, a part through each gateway, completed on gateway 2: ${whole.length} bytes read back through gateway 1`);
+    expect(
+      sha(await bytes(one, bucket, 'multipart-1-to-2')) === sha(whole),
+      'the multipart object completed on gateway 2 reads back other bytes through gateway 1',
+    );
+    report.push(
+      `multipart upload begun on gateway 1, a part through each gateway, completed on gateway 2: ${whole.length} bytes read back through gateway 1`,
+    );
 
     const keys = (await two.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ?? [];
     expect(keys.join(',') === 'multipart-1-to-2,put-on-1', `ListObjectsV2 through gateway 2 lists [${keys.join(', ')}]`);

@@ -83,10 +83,20 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const initdb = spawnSync(
     join(bin, 'initdb'),
     [
-      '-D', data, '-U', 'postgres', `--pwfile=${pwfile}`,
-      '--auth-local=trust', '--auth-host=scram-sha-256',
-      '-E', 'UTF8', '--locale=C.UTF-8', '--locale-provider=icu', '--icu-locale=en-US',
-      '--no-sync', '--no-instructions',
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--locale-provider=icu',
+      '--icu-locale=en-US',
+      '--no-sync',
+      '--no-instructions',
     ],
     { cwd: dir, encoding: 'utf8', ...(user ?? {}) },
   );
@@ -119,8 +129,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     const child = spawn(
       join(bin!, 'postgres'),
       [
-        '-D', data, '-k', dir, '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
+        '-D',
+        data,
+        '-k',
+        dir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
         ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       ],
       { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...(user ?? {}) },
@@ -200,7 +216,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 function postgresUser(): { uid: number; gid: number } {
   const id = (flag: string): number => {
     const out = spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
-    if (out.status !== 0) throw new Error('running as root needs a `postgres` user to run PostgreSQL as (Debian\'s postgresql package creates it)');
+    if (out.status !== 0)
+      throw new Error("running as root needs a `postgres` user to run PostgreSQL as (Debian's postgresql package creates it)");
     return Number(out.stdout.trim());
   };
   return { uid: id('-u'), gid: id('-g') };

@@ -55,7 +55,10 @@ export class Supervisor {
     this.members.push({ name, child, stop });
     child.once('exit', (code, signal) => {
       const others = this.members.filter((m) => m.child !== child).map((m) => m.name);
-      void this.stopAll(`${name} stopped (${signal ?? `exit code ${code}`})${others.length ? `; stopping ${others.join(', ')} too` : ''}`, 1);
+      void this.stopAll(
+        `${name} stopped (${signal ?? `exit code ${code}`})${others.length ? `; stopping ${others.join(', ')} too` : ''}`,
+        1,
+      );
     });
   }
 
@@ -63,7 +66,8 @@ export class Supervisor {
   async waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited with code ${child.exitCode ?? child.signalCode} while starting`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${what} exited with code ${child.exitCode ?? child.signalCode} while starting`);
       if (await probe().catch(() => false)) return;
       await sleep(250);
     }

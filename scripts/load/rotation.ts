@@ -9,18 +9,24 @@ export type RotationOutcome = { ran: false; why: string } | { ran: true; job: Ro
  * Starts `POST /kesgate/admin/v1/rotate` and polls it until it is no longer running. A gateway without
  * the admin API (404) is reported, not failed: the rest of the load test still means something.
  */
-export async function rotate(admin: AdminClient, request: { bucket: string; toKey: string; fromKey?: string }, timeoutMs = 600_000): Promise<RotationOutcome> {
+export async function rotate(
+  admin: AdminClient,
+  request: { bucket: string; toKey: string; fromKey?: string },
+  timeoutMs = 600_000,
+): Promise<RotationOutcome> {
   const start = performance.now();
   let job: RotationJob;
   try {
     job = await admin.startRotation(request);
   } catch (err) {
-    if (err instanceof AdminRequestError && err.status === 404) return { ran: false, why: `the gateway has no admin rotate route (${err.code}: ${err.message})` };
+    if (err instanceof AdminRequestError && err.status === 404)
+      return { ran: false, why: `the gateway has no admin rotate route (${err.code}: ${err.message})` };
     throw err;
   }
   const deadline = Date.now() + timeoutMs;
   while (job.state === 'running') {
-    if (Date.now() > deadline) throw new Error(`rotation job ${job.id} still running after ${timeoutMs / 1000} s: ${JSON.stringify(job.counters)}`);
+    if (Date.now() > deadline)
+      throw new Error(`rotation job ${job.id} still running after ${timeoutMs / 1000} s: ${JSON.stringify(job.counters)}`);
     await sleep(250);
     job = await admin.rotation(job.id);
   }

@@ -25,14 +25,21 @@ const ROTATE_TO = 'key-b';
 
 async function main(): Promise<number> {
   const loadBefore = await loadAverage();
-  console.log(`load test: ${TOTAL} operations, ${CLIENTS} clients × ${KEYS} keys, sizes 0–${MAX_SIZE / 1024} KiB; load average ${loadBefore}`);
+  console.log(
+    `load test: ${TOTAL} operations, ${CLIENTS} clients × ${KEYS} keys, sizes 0–${MAX_SIZE / 1024} KiB; load average ${loadBefore}`,
+  );
   const stack = await startBenchStack({ keys: KMS_KEYS, logLevel: process.env.LOAD_GATEWAY_LOG ?? 'info' });
   const http = new RawS3({ endpoint: stack.url, creds: stack.creds, maxSockets: CLIENTS });
   const https = new RawS3({ endpoint: stack.httpsUrl, creds: stack.creds, ca: stack.caPem, maxSockets: CLIENTS });
   try {
     console.log(`kes + gateway in ${stack.dir} (gateway log ${stack.gatewayLog})`);
     await http.createBucket(BUCKET);
-    const admin = new AdminClient({ endpoint: stack.url, accessKey: stack.creds.accessKey, secretKey: stack.creds.secretKey, region: stack.creds.region });
+    const admin = new AdminClient({
+      endpoint: stack.url,
+      accessKey: stack.creds.accessKey,
+      secretKey: stack.creds.secretKey,
+      region: stack.creds.region,
+    });
     let rotation: Promise<RotationOutcome> | undefined;
     const work = new Workload({
       bucket: BUCKET,
@@ -51,8 +58,15 @@ async function main(): Promise<number> {
     const t = work.tally;
     const done = Object.values(t.count).reduce((a, b) => a + b, 0);
     const failedOps = Object.values(t.unexpected).reduce((a, b) => a + b, 0);
-    const stats = Object.entries(t.latencies).map(([op, l]) => [op, String(l.length), fmt(percentile(l, 50), 1), fmt(percentile(l, 99), 1)]);
-    console.log(`\n${done + failedOps + t.mismatches.length} operations in ${fmt(seconds, 1)} s: ${fmt((done + failedOps + t.mismatches.length) / seconds, 0)} ops/s`);
+    const stats = Object.entries(t.latencies).map(([op, l]) => [
+      op,
+      String(l.length),
+      fmt(percentile(l, 50), 1),
+      fmt(percentile(l, 99), 1),
+    ]);
+    console.log(
+      `\n${done + failedOps + t.mismatches.length} operations in ${fmt(seconds, 1)} s: ${fmt((done + failedOps + t.mismatches.length) / seconds, 0)} ops/s`,
+    );
     console.log(table(['operation', 'count', 'p50 ms', 'p99 ms'], stats));
     console.log(`PUTs by mode: ${JSON.stringify(t.byMode)}`);
 
@@ -66,7 +80,9 @@ async function main(): Promise<number> {
     } else {
       const j = outcome.job;
       rotationOk = j.state === 'done' && j.counters.failed === 0;
-      console.log(`rotation job ${j.id}: ${j.state} in ${fmt(outcome.seconds, 1)} s; ${JSON.stringify(j.counters)}${j.failures.length ? `; failures ${JSON.stringify(j.failures)}` : ''}${j.error ? `; error ${j.error}` : ''}`);
+      console.log(
+        `rotation job ${j.id}: ${j.state} in ${fmt(outcome.seconds, 1)} s; ${JSON.stringify(j.counters)}${j.failures.length ? `; failures ${JSON.stringify(j.failures)}` : ''}${j.error ? `; error ${j.error}` : ''}`,
+      );
     }
 
     const checked = await work.verifyAll();

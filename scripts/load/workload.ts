@@ -85,7 +85,12 @@ export class Workload {
     const at = randomInt(0, POOL.length - size + 1);
     const body = POOL.subarray(at, at + size);
     const mode = MODES[randomInt(0, MODES.length)]!;
-    const next: Stored = { sha256: createHash('sha256').update(body).digest('hex'), size, mode, ...(mode === 'sse-c' ? { customerKey: randomBytes(32) } : {}) };
+    const next: Stored = {
+      sha256: createHash('sha256').update(body).digest('hex'),
+      size,
+      mode,
+      ...(mode === 'sse-c' ? { customerKey: randomBytes(32) } : {}),
+    };
     const client_ = mode === 'sse-c' ? this.o.https : this.o.http;
     const r = await client_.put(this.o.bucket, this.keyOf(client, slot), body, headersFor(next));
     if (r.status !== 200) {
@@ -120,7 +125,9 @@ export class Workload {
       return;
     }
     if (r.sha256 !== s.sha256 || r.bytes !== s.size) {
-      this.tally.mismatches.push(`${key} (${s.mode}): got ${r.bytes} bytes sha256 ${r.sha256}, expected ${s.size} bytes sha256 ${s.sha256}`);
+      this.tally.mismatches.push(
+        `${key} (${s.mode}): got ${r.bytes} bytes sha256 ${r.sha256}, expected ${s.size} bytes sha256 ${s.sha256}`,
+      );
       return;
     }
     this.record('GET', r);
@@ -172,7 +179,9 @@ export class Workload {
     for (let c = 0; c < this.o.clients; c++) {
       await Promise.all(
         Array.from({ length: this.o.keysPerClient }, async (_, slot) => {
-          await this.get(c, slot).catch((err: Error) => this.unexpected(`GET(final) network ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+          await this.get(c, slot).catch((err: Error) =>
+            this.unexpected(`GET(final) network ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+          );
           checked++;
         }),
       );

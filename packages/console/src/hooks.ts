@@ -10,7 +10,11 @@ export interface Loaded<T> {
  * Loads `fetcher` now, again when `deps` change, and every `everyMs` if given (while the page is shown); the
  * periodic loads get `background` true.
  */
-export function useLoad<T>(fetcher: (background: boolean) => Promise<T>, deps: unknown[] = [], everyMs?: number | (() => number | undefined)): Loaded<T> {
+export function useLoad<T>(
+  fetcher: (background: boolean) => Promise<T>,
+  deps: unknown[] = [],
+  everyMs?: number | (() => number | undefined),
+): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const alive = useRef(true);

@@ -96,7 +96,8 @@ function App() {
       <main>
         {!session.kesWritable && (
           <Notice kind="warn">
-            Read-only kes pages: the gateway has no console identity at kes (console.kes in gateway.yaml). Keys, seal and audit show what the gateway's own identity may see.
+            Read-only kes pages: the gateway has no console identity at kes (console.kes in gateway.yaml). Keys, seal and audit show what
+            the gateway's own identity may see.
           </Notice>
         )}
         {page ? <page.Page session={session} /> : <Notice kind="error">There is no page "{path}".</Notice>}

@@ -8,14 +8,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { GetBucketEncryptionCommand, GetObjectCommand, CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  GetBucketEncryptionCommand,
+  GetObjectCommand,
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { KesError } from '@kesgate/kes-client';
 import { ACCESS_KEY, SECRET_KEY, startConsoleStack, type ConsoleStack } from '../../gateway/test/console/helpers.js';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '../dist');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), `kesgate-console-screenshots-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+const SHOTS =
+  process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), `kesgate-console-screenshots-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 const BUCKET = 'journey';
 
 async function read(s: ConsoleStack, key: string): Promise<string> {
@@ -77,7 +85,8 @@ describe('the console in a browser: an operator journey', () => {
     await page.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
     await page.getByLabel('Secret key').fill(SECRET_KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    for (const link of ['Overview', 'Keys', 'Buckets', 'Rotation', 'Audit']) await page.getByRole('link', { name: link, exact: true }).waitFor();
+    for (const link of ['Overview', 'Keys', 'Buckets', 'Rotation', 'Audit'])
+      await page.getByRole('link', { name: link, exact: true }).waitFor();
     await page.getByText('online, unsealed').waitFor();
     await screenshot('overview');
   });
@@ -91,7 +100,15 @@ describe('the console in a browser: an operator journey', () => {
 
     await s.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     for (let i = 0; i < 40; i++) {
-      await s.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `doc-${String(i).padStart(2, '0')}.txt`, Body: `hello ${i}`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a' }));
+      await s.s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `doc-${String(i).padStart(2, '0')}.txt`,
+          Body: `hello ${i}`,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: 'tenant-a',
+        }),
+      );
     }
     await page.reload();
     await keyRow('tenant-a').getByText('40 objects').waitFor();
@@ -177,7 +194,10 @@ describe('the console in a browser: an operator journey', () => {
     await page.getByRole('row').filter({ hasText: BUCKET }).getByText('SSE-KMS (tenant-b)').waitFor();
     await screenshot('buckets');
     const enc = await s.s3.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }));
-    assert.deepEqual(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault, { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'tenant-b' });
+    assert.deepEqual(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault, {
+      SSEAlgorithm: 'aws:kms',
+      KMSMasterKeyID: 'tenant-b',
+    });
   });
 
   it("shows each bucket's versioning state, and objects and bytes by SSE mode on the overview", async () => {

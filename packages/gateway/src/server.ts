@@ -132,7 +132,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
-      const secure = keepAlive(https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES }, app));
+      const secure = keepAlive(
+        https.createServer(
+          { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), maxHeaderSize: MAX_HEADER_BYTES },
+          app,
+        ),
+      );
       perClient.attach(secure, 'https');
       answerClientErrors(secure, problems, 'https');
       continueWhenBodyIsRead(secure);

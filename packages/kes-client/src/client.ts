@@ -3,7 +3,17 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KesError, KesUnavailableError, isNetworkError } from './errors.js';
 import { NodePool, type KesNodeState, type ProbeResult } from './node-pool.js';
-import type { DataKey, IdentityDescription, KesCipher, KeyDescription, KeyList, KesStatus, PolicyDescription, PolicyDocument, SealStatus } from './types.js';
+import type {
+  DataKey,
+  IdentityDescription,
+  KesCipher,
+  KeyDescription,
+  KeyList,
+  KesStatus,
+  PolicyDescription,
+  PolicyDocument,
+  SealStatus,
+} from './types.js';
 
 export interface KesClientOptions {
   /**
@@ -327,7 +337,12 @@ export class KesClient {
       this.probePath = path === '/v1/status' ? '/v1/sys/seal-status' : undefined;
       return this.probe(url);
     }
-    if (r.status !== 200) return { up: false, error: `answered ${r.status}: ${errorMessage(r)}`, ...(r.status === 503 ? { sealed: /sealed/.test(errorMessage(r)) } : {}) };
+    if (r.status !== 200)
+      return {
+        up: false,
+        error: `answered ${r.status}: ${errorMessage(r)}`,
+        ...(r.status === 503 ? { sealed: /sealed/.test(errorMessage(r)) } : {}),
+      };
     let sealed: unknown;
     try {
       sealed = (JSON.parse(r.body.toString('utf8')) as { sealed?: unknown }).sealed;
@@ -348,9 +363,7 @@ export class KesClient {
           port: endpoint.port,
           method,
           path,
-          headers: payload
-            ? { 'content-type': 'application/json', 'content-length': payload.length }
-            : { 'content-length': 0 },
+          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : { 'content-length': 0 },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -379,7 +392,13 @@ export class KesClient {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () =>
-              reject(new KesError(res.statusCode ?? 0, errorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }), endpoint.origin)),
+              reject(
+                new KesError(
+                  res.statusCode ?? 0,
+                  errorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
+                  endpoint.origin,
+                ),
+              ),
             );
             return;
           }

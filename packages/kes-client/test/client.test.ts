@@ -65,12 +65,18 @@ test('generate, decrypt, encrypt, hmac, describe, list: typed values', async () 
   }
 });
 
-test('an HTTP error is a KesError with kes\'s status and message, and is not retried', async () => {
+test("an HTTP error is a KesError with kes's status and message, and is not retried", async () => {
   const c = client([kes.srv.url], { retries: 3 });
   try {
     const before = await errorCount();
-    await assert.rejects(c.describeKey('no-such-key'), (e: unknown) => e instanceof KesError && e.status === 404 && e.message === 'key does not exist');
-    await assert.rejects(c.decryptKey('client-key', randomBytes(76)), (e: unknown) => e instanceof KesError && e.status === 400 && /not authentic/.test(e.message));
+    await assert.rejects(
+      c.describeKey('no-such-key'),
+      (e: unknown) => e instanceof KesError && e.status === 404 && e.message === 'key does not exist',
+    );
+    await assert.rejects(
+      c.decryptKey('client-key', randomBytes(76)),
+      (e: unknown) => e instanceof KesError && e.status === 400 && /not authentic/.test(e.message),
+    );
     assert.equal((await errorCount()) - before, 2, 'each failing call reached kes exactly once');
   } finally {
     c.close();
@@ -89,8 +95,15 @@ test('failover: a dead endpoint is skipped; an endpoint that failed is marked do
   try {
     const before = silentSockets.length;
     for (let i = 0; i < 4; i++) assert.equal((await c.generateKey('client-key')).plaintext.length, 32);
-    assert.equal(silentSockets.length, before + 1, 'one call met the hanging endpoint and failed over; later calls go to the endpoint that answers');
-    assert.deepEqual(c.nodes().map((n) => n.up), [false, true]);
+    assert.equal(
+      silentSockets.length,
+      before + 1,
+      'one call met the hanging endpoint and failed over; later calls go to the endpoint that answers',
+    );
+    assert.deepEqual(
+      c.nodes().map((n) => n.up),
+      [false, true],
+    );
   } finally {
     c.close();
   }

@@ -80,11 +80,17 @@ test('requests spread over every node that is up', async () => {
   try {
     const before = [await counter(0, 'kes_http_request_success'), await counter(1, 'kes_http_request_success')];
     for (let i = 0; i < 20; i++) await c.generateKey('nodes-key');
-    const served = [(await counter(0, 'kes_http_request_success')) - before[0]!, (await counter(1, 'kes_http_request_success')) - before[1]!];
+    const served = [
+      (await counter(0, 'kes_http_request_success')) - before[0]!,
+      (await counter(1, 'kes_http_request_success')) - before[1]!,
+    ];
     // Each count includes the one /v1/metrics read of before.
     assert.equal(served[0]! + served[1]!, 22, `served ${served}`);
     assert.ok(served[0]! > 1 && served[1]! > 1, `both nodes served generate calls: ${served}`);
-    assert.deepEqual(c.nodes().map((n) => n.up), [true, true]);
+    assert.deepEqual(
+      c.nodes().map((n) => n.up),
+      [true, true],
+    );
   } finally {
     c.close();
   }
@@ -92,7 +98,12 @@ test('requests spread over every node that is up', async () => {
 
 test('a node killed with SIGKILL mid-stream costs no request; restarted and unsealed, it takes traffic again', async () => {
   const changes: string[] = [];
-  const c = kes.client({ who: 'gateway', probeMs: 50, probeMaxMs: 200, onNodeChange: (n) => changes.push(`${n.endpoint} ${n.up ? 'up' : 'down'}`) });
+  const c = kes.client({
+    who: 'gateway',
+    probeMs: 50,
+    probeMaxMs: 200,
+    onNodeChange: (n) => changes.push(`${n.endpoint} ${n.up ? 'up' : 'down'}`),
+  });
   const load = traffic(c, 8);
   try {
     while (load.ok < 50) await sleep(10);
@@ -141,7 +152,10 @@ test('a sealed node: its 503 moves the request on to a node that answers; all se
   // Both endpoints sealed (the same node twice): the answer is kes's 503, after asking each once, not "unavailable".
   const both = kes.client({ who: 'gateway', nodes: [1, 1], retries: 2 });
   try {
-    await assert.rejects(both.generateKey('nodes-key'), (e: unknown) => e instanceof KesError && e.status === 503 && e.message === 'system is sealed');
+    await assert.rejects(
+      both.generateKey('nodes-key'),
+      (e: unknown) => e instanceof KesError && e.status === 503 && e.message === 'system is sealed',
+    );
     for (const n of both.nodes()) assert.match(n.lastError ?? '', /answered 503: system is sealed/);
   } finally {
     both.close();
@@ -155,7 +169,11 @@ test('a stalled node (accepts TCP, never answers) hits the timeout and is failed
   try {
     const before = stalledSockets.length;
     for (let i = 0; i < 10; i++) assert.equal((await c.generateKey('nodes-key')).plaintext.length, 32);
-    assert.equal(stalledSockets.length - before, 1, 'one request met the stalled node; the other nine went straight to the one that answers');
+    assert.equal(
+      stalledSockets.length - before,
+      1,
+      'one request met the stalled node; the other nine went straight to the one that answers',
+    );
     const [s, ok] = c.nodes();
     assert.equal(s!.up, false);
     assert.match(s!.lastError ?? '', /no answer within 300 ms/);
@@ -170,11 +188,18 @@ test('a 404 (or any answer but 503) is final: it reaches one node once and is ne
   try {
     const before = (await counter(0, 'kes_http_request_error')) + (await counter(1, 'kes_http_request_error'));
     for (let i = 0; i < 4; i++) {
-      await assert.rejects(c.describeKey('no-such-key'), (e: unknown) => e instanceof KesError && e.status === 404 && e.message === 'key does not exist');
+      await assert.rejects(
+        c.describeKey('no-such-key'),
+        (e: unknown) => e instanceof KesError && e.status === 404 && e.message === 'key does not exist',
+      );
     }
     const after = (await counter(0, 'kes_http_request_error')) + (await counter(1, 'kes_http_request_error'));
     assert.equal(after - before, 4, 'four calls, four requests in all');
-    assert.deepEqual(c.nodes().map((n) => n.up), [true, true], 'a 404 marks no node down');
+    assert.deepEqual(
+      c.nodes().map((n) => n.up),
+      [true, true],
+      'a 404 marks no node down',
+    );
   } finally {
     c.close();
   }

@@ -21,9 +21,14 @@ export const errors = {
   /** A keystore failure; `op` is the verb, e.g. "create" → "failed to create key". */
   store: (op: string) => new KesError(502, `failed to ${op} key`),
   /** The key's rows do not authenticate under the root key: refused, never obeyed (details in the error log). */
-  integrity: (op: string) => new KesError(502, `failed to ${op} key: its stored state does not authenticate (the keystore was changed outside kes); see the kes error log`),
+  integrity: (op: string) =>
+    new KesError(
+      502,
+      `failed to ${op} key: its stored state does not authenticate (the keystore was changed outside kes); see the kes error log`,
+    ),
   /** The keystore's database does not answer: no key operation is served from memory alone. */
-  storeUnavailable: () => new KesError(503, 'keystore is not available: kes cannot reach its database and serves no key operations until it can'),
+  storeUnavailable: () =>
+    new KesError(503, 'keystore is not available: kes cannot reach its database and serves no key operations until it can'),
   invalidBody: () => new KesError(400, 'invalid request body'),
   badRequest: (message: string) => new KesError(400, message),
   notAcceptable: (message: string) => new KesError(406, message),

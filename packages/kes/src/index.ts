@@ -1,7 +1,15 @@
 // The public surface of @kesgate/kes, for the `kes` CLI, the dev-start script and tests.
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { initStore, backupStore, type InitResult } from './init.js';
-export { loadConfig, parseConfig, ConfigError, schema as kesConfigSchema, type KesConfig, type PolicyConfig, type ParseOptions } from './config/config.js';
+export {
+  loadConfig,
+  parseConfig,
+  ConfigError,
+  schema as kesConfigSchema,
+  type KesConfig,
+  type PolicyConfig,
+  type ParseOptions,
+} from './config/config.js';
 export { createCA, issueServerCert, issueClientCert, selfSignedClientCert, identityOf, type CertKeyPair } from './pki/pki.js';
 export { cachedInTempDir } from './pki/temp-cache.js';
 export { KesError } from './errors.js';

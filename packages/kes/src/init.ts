@@ -31,7 +31,8 @@ export async function initStore(configOrPath: KesConfig | string, options: { sha
 export async function backupStore(configOrPath: KesConfig | string, destination: string): Promise<{ path: string }> {
   const config = typeof configOrPath === 'string' ? loadConfig(configOrPath) : configOrPath;
   const source = config.keystore.sqlite?.path;
-  if (source === undefined) throw new Error('backupStore copies SQLite keystores; back up a PostgreSQL keystore with pg_dump or your base backups');
+  if (source === undefined)
+    throw new Error('backupStore copies SQLite keystores; back up a PostgreSQL keystore with pg_dump or your base backups');
   const path = resolve(destination);
   if (existsSync(path)) throw new Error(`backup destination ${path} exists; choose a new file`);
   if (!existsSync(source)) throw new Error(`keystore ${source} does not exist`);

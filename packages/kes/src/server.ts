@@ -61,7 +61,12 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   const startedAt = new Date();
   const metrics = new Metrics(startedAt);
   const errorLog = new ErrorLog(
-    { enabled: config.log.error, level: config.log.level, format: logFormat(config.log.format), ...(options.logDestination ? { destination: options.logDestination } : {}) },
+    {
+      enabled: config.log.error,
+      level: config.log.level,
+      format: logFormat(config.log.format),
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    },
     () => metrics.errorEvent(),
   );
   const log = errorLog.logger;
@@ -93,9 +98,13 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
   barrier.onUnseal(async () => {
     try {
       const upgraded = await ring.upgrade();
-      if (upgraded > 0) log.info({ keys: upgraded }, 'upgraded the keystore to schema version 2: key states are now sealed under the root key');
+      if (upgraded > 0)
+        log.info({ keys: upgraded }, 'upgraded the keystore to schema version 2: key states are now sealed under the root key');
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'could not upgrade the keystore to sealed key states; its keys are refused until an unseal upgrades it');
+      log.error(
+        { err: (e as Error).message },
+        'could not upgrade the keystore to sealed key states; its keys are refused until an unseal upgrades it',
+      );
     }
   });
   barrier.onUnseal(ensureConfiguredKeys);
@@ -204,13 +213,19 @@ function readTls(config: KesConfig): { key: Buffer; cert: Buffer; ca: Buffer | u
 }
 
 function skipAuthPaths(config: KesConfig): Set<string> {
-  return new Set(Object.entries(config.api).filter(([, v]) => v.skip_auth).flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`]));
+  return new Set(
+    Object.entries(config.api)
+      .filter(([, v]) => v.skip_auth)
+      .flatMap(([p]) => [p, p.endsWith('/') ? p : `${p}/`]),
+  );
 }
 
 /** Config paths name routes with or without their trailing slash (`/v1/key/generate` or `/v1/key/generate/`). */
 function routeTimeouts(config: KesConfig): Map<string, number> {
   return new Map(
-    Object.entries(config.api).flatMap(([p, v]) => (v.timeout === undefined ? [] : [[p, v.timeout] as const, [p.endsWith('/') ? p : `${p}/`, v.timeout] as const])),
+    Object.entries(config.api).flatMap(([p, v]) =>
+      v.timeout === undefined ? [] : [[p, v.timeout] as const, [p.endsWith('/') ? p : `${p}/`, v.timeout] as const],
+    ),
   );
 }
 
@@ -232,7 +247,10 @@ async function unsealFromFile(barrier: Barrier, watch: SealWatch, file: string, 
   } catch (e) {
     throw new Error(`cannot read unseal file ${file}: ${(e as Error).message}`, { cause: e });
   }
-  const shares = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const shares = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const share of shares) {
     if (!barrier.sealed) break;
     try {

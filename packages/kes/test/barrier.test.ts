@@ -107,7 +107,10 @@ test('malformed shares are a 400 that names the expected form, without touching 
   const shares = await barrier.initialize(2, 2);
   await barrier.unseal(shares[0]!);
   for (const bad of ['', 'zz', shares[1]!.slice(2), `${shares[1]!}00`]) {
-    await assert.rejects(barrier.unseal(bad), (e: unknown) => e instanceof KesError && e.status === 400 && /66 hexadecimal/.test(e.message));
+    await assert.rejects(
+      barrier.unseal(bad),
+      (e: unknown) => e instanceof KesError && e.status === 400 && /66 hexadecimal/.test(e.message),
+    );
   }
   assert.equal(barrier.status().progress, 1);
   await store.close();
@@ -124,7 +127,15 @@ test('1-of-1: the single share unseals (the unseal key itself, with x = 0)', asy
 });
 
 test('N and T are validated: 1 ≤ T ≤ N ≤ 255 and T ≥ 2 when N > 1', async () => {
-  for (const [n, t] of [[0, 0], [1, 0], [2, 1], [3, 4], [256, 2], [5, 1], [2.5, 2]] as const) {
+  for (const [n, t] of [
+    [0, 0],
+    [1, 0],
+    [2, 1],
+    [3, 4],
+    [256, 2],
+    [5, 1],
+    [2.5, 2],
+  ] as const) {
     const barrier = new Barrier(freshStore());
     await assert.rejects(barrier.initialize(n, t), (e: unknown) => e instanceof KesError && e.status === 400, `${t}-of-${n}`);
     assert.equal(barrier.initialized, false);
@@ -156,7 +167,10 @@ test('seal is idempotent, drops the root key and notifies listeners; wrap then s
   barrier.seal();
   assert.equal(barrier.sealed, true);
   assert.equal(notified, 2);
-  assert.throws(() => barrier.wrap(Buffer.from('x'), Buffer.from('y')), (e: unknown) => e instanceof KesError && e.status === 503 && e.message === 'system is sealed');
+  assert.throws(
+    () => barrier.wrap(Buffer.from('x'), Buffer.from('y')),
+    (e: unknown) => e instanceof KesError && e.status === 503 && e.message === 'system is sealed',
+  );
   assert.throws(() => barrier.unwrap(Buffer.from('x'), w), /system is sealed/);
   await store.close();
 });

@@ -65,10 +65,16 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
   test('the keystore is initialized once: a second init is refused, through the API and the CLI', async () => {
     await assert.rejects(initStore(b.config, { shares: 1, threshold: 1 }), /already initialized/);
     const inst = await makeInstallation();
-    writeFileSync(inst.config, readFileSync(inst.config, 'utf8').replace('keystore: { sqlite: { path: data/kes.db } }', `keystore: { postgres: { url: "${url}" } }`));
+    writeFileSync(
+      inst.config,
+      readFileSync(inst.config, 'utf8').replace('keystore: { sqlite: { path: data/kes.db } }', `keystore: { postgres: { url: "${url}" } }`),
+    );
     const r = await kes(['init', '--config', inst.config, '--shares', '1', '--threshold', '1']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /keystore PostgreSQL postgres:\/\/kes:\*\*\*@127\.0\.0\.1:\d+\/kes is already initialized: `kes init` runs once per keystore/);
+    assert.match(
+      r.stderr,
+      /keystore PostgreSQL postgres:\/\/kes:\*\*\*@127\.0\.0\.1:\d+\/kes is already initialized: `kes init` runs once per keystore/,
+    );
     assert.doesNotMatch(r.stderr + r.stdout, /kes-password/);
     // every node joined with the first node's shares and serves the config's key
     for (const n of nodes) assert.equal((await n.get('/v1/key/describe/sse-default', admin())).status, 200);
@@ -107,12 +113,22 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
 
   test('delete removes the rows and VACUUMs the key tables', async () => {
     const vacuums = async () =>
-      Number((await sql.query("SELECT coalesce(sum(vacuum_count), 0) AS n FROM pg_stat_user_tables WHERE relname IN ('kes_keys', 'kes_key_state')")).rows[0].n);
+      Number(
+        (
+          await sql.query(
+            "SELECT coalesce(sum(vacuum_count), 0) AS n FROM pg_stat_user_tables WHERE relname IN ('kes_keys', 'kes_key_state')",
+          )
+        ).rows[0].n,
+      );
     await a.put('/v1/key/create/to-erase', admin()).expect(200);
     await a.put('/v1/key/rotate/to-erase', admin()).expect(200);
     const before = await vacuums();
     assert.equal((await c.del('/v1/key/delete/to-erase', admin())).status, 200);
-    assert.equal((await sql.query("SELECT 1 FROM kes_keys WHERE name = 'to-erase' UNION ALL SELECT 1 FROM kes_key_state WHERE name = 'to-erase'")).rowCount, 0);
+    assert.equal(
+      (await sql.query("SELECT 1 FROM kes_keys WHERE name = 'to-erase' UNION ALL SELECT 1 FROM kes_key_state WHERE name = 'to-erase'"))
+        .rowCount,
+      0,
+    );
     // Statistics reach pg_stat_* shortly after the VACUUM ends.
     await eventually('both key tables vacuumed', async () => (await vacuums()) >= before + 2);
   });
@@ -168,11 +184,20 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
   test('every node writes its own audit log, naming itself', async () => {
     await a.put('/v1/key/generate/sse-default', admin(), {}).expect(200);
     await b.put('/v1/key/generate/sse-default', admin(), {}).expect(200);
-    for (const [n, name] of [[a, 'kes-a'], [b, 'kes-b']] as const) {
+    for (const [n, name] of [
+      [a, 'kes-a'],
+      [b, 'kes-b'],
+    ] as const) {
       await n.srv.flushAudit();
-      const lines = readFileSync(n.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { node: string; path: string });
+      const lines = readFileSync(n.auditPath, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { node: string; path: string });
       assert.ok(lines.some((l) => l.path === '/v1/key/generate/sse-default'));
-      assert.ok(lines.every((l) => l.node === name), `${name}: ${JSON.stringify(lines.map((l) => l.node))}`);
+      assert.ok(
+        lines.every((l) => l.node === name),
+        `${name}: ${JSON.stringify(lines.map((l) => l.node))}`,
+      );
     }
   });
 

@@ -27,7 +27,11 @@ function writeConfig(name: string, text: string): string {
 
 function rejects(text: string, field: RegExp, env: NodeJS.ProcessEnv = {}): void {
   const p = writeConfig(`bad-${Math.random().toString(36).slice(2)}.yml`, text);
-  assert.throws(() => loadConfig(p, env), (e: unknown) => e instanceof ConfigError && field.test(e.message), text);
+  assert.throws(
+    () => loadConfig(p, env),
+    (e: unknown) => e instanceof ConfigError && field.test(e.message),
+    text,
+  );
 }
 
 test('a KES-shaped YAML config loads with ${ENV} substitution and paths relative to the file', () => {
@@ -55,7 +59,13 @@ keys: [ { name: sse-default } ]
   assert.deepEqual(c.policy.gateway, { allow: ['/v1/key/generate/*', '/v1/key/decrypt/*'], deny: [], identities: [ID_B.toLowerCase()] });
   assert.equal(c.keystore.sqlite?.path, join(dir, 'data/kes.db'));
   assert.deepEqual(c.unseal, { file: join(dir, 'dev-unseal.key') });
-  assert.deepEqual(c.log, { error: true, level: 'info', format: 'json', audit: join(dir, 'data/audit.log'), auditRotate: AUDIT_ROTATE_DEFAULT });
+  assert.deepEqual(c.log, {
+    error: true,
+    level: 'info',
+    format: 'json',
+    audit: join(dir, 'data/audit.log'),
+    auditRotate: AUDIT_ROTATE_DEFAULT,
+  });
   assert.deepEqual(c.keys, [{ name: 'sse-default' }]);
   assert.equal(c.source, p);
 });
@@ -68,16 +78,28 @@ test('defaults: address 0.0.0.0:7373, audit off, no policies, no unseal file', (
   assert.deepEqual(c.policy, {});
   assert.equal(c.unseal, undefined);
   assert.equal(c.admin.identity, undefined);
-  assert.equal(parseConfig({ address: '[::1]:0', log: { audit: 'on' }, tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } } }, { baseDir: '/' }).log.audit, 'stdout');
+  assert.equal(
+    parseConfig(
+      { address: '[::1]:0', log: { audit: 'on' }, tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } } },
+      { baseDir: '/' },
+    ).log.audit,
+    'stdout',
+  );
 });
 
 test('errors name the field and what was expected', () => {
   const base = 'tls: { key: k, cert: c }\nkeystore: { sqlite: { path: db } }\n';
   rejects(`${base}admin: { identity: \${NOPE} }\n`, /admin\.identity refers to the environment variable NOPE, which is not set/);
   rejects(`${base}admin: { identity: abc }\n`, /admin\.identity: expected an identity: 64 hexadecimal characters/);
-  rejects(`${base}policy: { p: { allow: [v1/key/*], identities: [] } }\n`, /policy\.p\.allow\[0\]: expected an API path pattern starting with '\/'/);
+  rejects(
+    `${base}policy: { p: { allow: [v1/key/*], identities: [] } }\n`,
+    /policy\.p\.allow\[0\]: expected an API path pattern starting with '\/'/,
+  );
   rejects(`${base}policy: { p: { allow: [], identities: [xyz] } }\n`, /policy\.p\.identities\[0\]: expected an identity/);
-  rejects(`${base}policy:\n  a: { identities: [${ID_A}] }\n  b: { identities: [${ID_A}] }\n`, /policy\.b\.identities: .* also listed in policy 'a'/);
+  rejects(
+    `${base}policy:\n  a: { identities: [${ID_A}] }\n  b: { identities: [${ID_A}] }\n`,
+    /policy\.b\.identities: .* also listed in policy 'a'/,
+  );
   rejects(`${base}admin: { identity: ${ID_A} }\npolicy: { a: { identities: [${ID_A}] } }\n`, /is the admin identity/);
   rejects('keystore: { sqlite: { path: db } }\n', /tls: expected a mapping with `key` and `cert`/);
   rejects('tls: { key: k, cert: c }\n', /keystore: expected `keystore: \{ sqlite: \{ path: <file> \} \}`/);
@@ -92,25 +114,47 @@ test('errors name the field and what was expected', () => {
 
 test('keystore: sqlite or postgres (with ${ENV} in the URL and its defaults); exactly one; node name', () => {
   const pgConfig = parseConfig(
-    { tls: { key: 'k', cert: 'c' }, node: 'kes-2', keystore: { postgres: { url: 'postgres://kes:${PW}@db:5432/kes', seal_poll: '200ms' } } },
+    {
+      tls: { key: 'k', cert: 'c' },
+      node: 'kes-2',
+      keystore: { postgres: { url: 'postgres://kes:${PW}@db:5432/kes', seal_poll: '200ms' } },
+    },
     { baseDir: '/srv', env: { PW: 's3cret' } },
   );
-  assert.deepEqual(pgConfig.keystore, { postgres: { url: 'postgres://kes:s3cret@db:5432/kes', poolSize: 10, timeoutMs: 5000, sealPollMs: 200, listenRetryMs: 2000 } });
+  assert.deepEqual(pgConfig.keystore, {
+    postgres: { url: 'postgres://kes:s3cret@db:5432/kes', poolSize: 10, timeoutMs: 5000, sealPollMs: 200, listenRetryMs: 2000 },
+  });
   assert.equal(pgConfig.node, 'kes-2');
   const base = 'tls: { key: k, cert: c }\n';
   rejects(`${base}keystore: { sqlite: { path: db }, postgres: { url: "postgres://h/d" } }\n`, /keystore: expected exactly one of/);
-  rejects(`${base}keystore: { postgres: { url: "mysql://h/d" } }\n`, /keystore\.postgres\.url: expected postgres:\/\/user:password@host:5432\/database/);
+  rejects(
+    `${base}keystore: { postgres: { url: "mysql://h/d" } }\n`,
+    /keystore\.postgres\.url: expected postgres:\/\/user:password@host:5432\/database/,
+  );
   rejects(`${base}keystore: { postgres: { url: "postgres://h/d", pool_size: 0 } }\n`, /keystore\.postgres\.pool_size/);
   rejects(`${base}keystore: { postgres: { url: "postgres://h/d", timeout: soon } }\n`, /keystore\.postgres\.timeout: expected a duration/);
 });
 
 test('api timeouts are Go-style durations (or seconds); a bad one names the path', () => {
-  for (const [text, seconds] of [['15s', 15], ['1m30s', 90], ['500ms', 0.5], ['2h', 7200], ['0', 0], ['0s', 0], [7, 7], ['1.5s', 1.5]] as const) {
+  for (const [text, seconds] of [
+    ['15s', 15],
+    ['1m30s', 90],
+    ['500ms', 0.5],
+    ['2h', 7200],
+    ['0', 0],
+    ['0s', 0],
+    [7, 7],
+    ['1.5s', 1.5],
+  ] as const) {
     assert.equal(parseDuration(text), seconds, String(text));
   }
   for (const bad of ['', 's', 'x15s', '15sec', '-1s', '1d', true]) assert.equal(parseDuration(bad), undefined, String(bad));
   const c = parseConfig(
-    { tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } }, api: { '/v1/key/generate': { timeout: '5s' }, '/v1/ready': { skip_auth: true } } },
+    {
+      tls: { key: 'k', cert: 'c' },
+      keystore: { sqlite: { path: 'db' } },
+      api: { '/v1/key/generate': { timeout: '5s' }, '/v1/ready': { skip_auth: true } },
+    },
     { baseDir: '/' },
   );
   assert.deepEqual(c.api, { '/v1/key/generate': { skip_auth: false, timeout: 5 }, '/v1/ready': { skip_auth: true } });
@@ -156,10 +200,22 @@ test('cachedInTempDir: a valid cached set is reused, an invalid or unreadable on
   try {
     writeFileSync(file, '{"half":');
     let made = 0;
-    const first = cachedInTempDir(name, (v: { n: number }) => v.n === 1, () => ({ n: ++made }));
+    const first = cachedInTempDir(
+      name,
+      (v: { n: number }) => v.n === 1,
+      () => ({ n: ++made }),
+    );
     assert.deepEqual(first, { n: 1 });
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { n: 1 }, 'saved for the next run');
-    assert.equal(cachedInTempDir(name, () => false, () => ({ n: ++made })), first, 'memoised within the process');
+    assert.equal(
+      cachedInTempDir(
+        name,
+        () => false,
+        () => ({ n: ++made }),
+      ),
+      first,
+      'memoised within the process',
+    );
     assert.equal(made, 1);
   } finally {
     rmSync(file, { force: true });

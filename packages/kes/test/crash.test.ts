@@ -117,7 +117,11 @@ log: { error: off, audit: off }
         present++;
         assert.equal(deleted.has(name), false, `${name}: acknowledged delete was lost`);
         const versions = d.body.versions as string[];
-        assert.deepEqual(versions, versions.map((_, i) => `v${i + 1}`), `${name}: versions are complete`);
+        assert.deepEqual(
+          versions,
+          versions.map((_, i) => `v${i + 1}`),
+          `${name}: versions are complete`,
+        );
         assert.equal(d.body.latest_version, versions.at(-1));
         if (rotated.has(name)) assert.ok(versions.includes('v2'), `${name}: acknowledged rotation was lost`);
         const g = await as(request(srv.server).put(`/v1/key/generate/${name}`)).send({});

@@ -16,7 +16,11 @@ after(() => ts.close());
 const b64 = (b: Buffer) => b.toString('base64');
 const NOT_AUTHENTIC = 'decryption failed: ciphertext is not authentic';
 
-function expectError(res: { status: number; body: unknown; headers: Record<string, string> }, status: number, message: string | RegExp): void {
+function expectError(
+  res: { status: number; body: unknown; headers: Record<string, string> },
+  status: number,
+  message: string | RegExp,
+): void {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.match(res.headers['content-type'] ?? '', /^application\/json/);
   const m = (res.body as { message?: string }).message ?? '';
@@ -36,7 +40,18 @@ describe('server routes', () => {
   test('/v1/status, /v1/ready, /v1/api', async () => {
     const s = await ts.get('/v1/status', ts.pki.admin);
     assert.equal(s.status, 200);
-    for (const f of ['version', 'os', 'arch', 'uptime', 'num_cpu', 'num_cpu_used', 'mem_heap_used', 'mem_stack_used', 'keystore_latency', 'sealed']) {
+    for (const f of [
+      'version',
+      'os',
+      'arch',
+      'uptime',
+      'num_cpu',
+      'num_cpu_used',
+      'mem_heap_used',
+      'mem_stack_used',
+      'keystore_latency',
+      'sealed',
+    ]) {
       assert.ok(f in s.body, `status has ${f}`);
     }
     assert.equal(s.body.sealed, false);
@@ -45,8 +60,17 @@ describe('server routes', () => {
     assert.equal(ready.text, '');
     const api = await ts.get('/v1/api', ts.pki.admin);
     assert.equal(api.status, 200);
-    const paths = (api.body as Array<{ method: string; path: string; max_body: number; timeout: number }>).map((r) => `${r.method} ${r.path}`);
-    for (const p of ['PUT /v1/key/create/', 'PUT /v1/key/generate/', 'PUT /v1/key/decrypt/', 'GET /v1/key/list/', 'PUT /v1/sys/unseal', 'PUT /v1/key/rotate/']) {
+    const paths = (api.body as Array<{ method: string; path: string; max_body: number; timeout: number }>).map(
+      (r) => `${r.method} ${r.path}`,
+    );
+    for (const p of [
+      'PUT /v1/key/create/',
+      'PUT /v1/key/generate/',
+      'PUT /v1/key/decrypt/',
+      'GET /v1/key/list/',
+      'PUT /v1/sys/unseal',
+      'PUT /v1/key/rotate/',
+    ]) {
       assert.ok(paths.includes(p), p);
     }
   });
@@ -95,7 +119,11 @@ describe('create, import, describe, delete, list', () => {
     expectError(await ts.get('/v1/key/describe/missing', ts.pki.admin), 404, 'key does not exist');
     expectError(await ts.del('/v1/key/delete/missing', ts.pki.admin), 404, 'key does not exist');
     for (const op of ['generate', 'encrypt', 'decrypt', 'hmac']) {
-      expectError(await ts.put(`/v1/key/${op}/missing`, ts.pki.admin, { plaintext: '', ciphertext: 'AAAA', message: '' }), 404, 'key does not exist');
+      expectError(
+        await ts.put(`/v1/key/${op}/missing`, ts.pki.admin, { plaintext: '', ciphertext: 'AAAA', message: '' }),
+        404,
+        'key does not exist',
+      );
     }
   });
 
@@ -106,8 +134,16 @@ describe('create, import, describe, delete, list', () => {
     assert.equal((await ts.get('/v1/key/describe/imp-chacha', ts.pki.admin)).body.algorithm, 'ChaCha20');
     assert.equal((await ts.put('/v1/key/import/imp-aes', ts.pki.admin, { key, cipher: 'AES256' })).status, 400);
     expectError(await ts.put('/v1/key/import/imp-bad1', ts.pki.admin, { key, cipher: 'AES128' }), 406, /unsupported cipher/);
-    expectError(await ts.put('/v1/key/import/imp-bad2', ts.pki.admin, { key: b64(randomBytes(16)), cipher: 'AES256' }), 406, /invalid key size/);
-    expectError(await ts.put('/v1/key/import/imp-bad3', ts.pki.admin, { key: b64(randomBytes(33)), cipher: 'ChaCha20' }), 406, /invalid key size/);
+    expectError(
+      await ts.put('/v1/key/import/imp-bad2', ts.pki.admin, { key: b64(randomBytes(16)), cipher: 'AES256' }),
+      406,
+      /invalid key size/,
+    );
+    expectError(
+      await ts.put('/v1/key/import/imp-bad3', ts.pki.admin, { key: b64(randomBytes(33)), cipher: 'ChaCha20' }),
+      406,
+      /invalid key size/,
+    );
     expectError(await ts.put('/v1/key/import/imp-bad4', ts.pki.admin, { cipher: 'AES256' }), 400, /'key' is required/);
     expectError(await ts.get('/v1/key/describe/imp-bad2', ts.pki.admin), 404, 'key does not exist');
   });
@@ -119,7 +155,11 @@ describe('create, import, describe, delete, list', () => {
     const db = new Database(ts.dbPath);
     db.prepare("UPDATE keys SET wrapped_key = randomblob(61) WHERE name = 'damaged'").run();
     db.close();
-    expectError(await ts.put('/v1/key/generate/damaged', ts.pki.admin, {}), 502, /^failed to read key: its stored state does not authenticate/);
+    expectError(
+      await ts.put('/v1/key/generate/damaged', ts.pki.admin, {}),
+      502,
+      /^failed to read key: its stored state does not authenticate/,
+    );
     expectError(await ts.get('/v1/key/describe/damaged', ts.pki.admin), 502, /^failed to read key: its stored state does not authenticate/);
     assert.equal((await ts.del('/v1/key/delete/damaged', ts.pki.admin)).status, 200, 'a damaged key can still be deleted');
   });
@@ -141,7 +181,10 @@ describe('create, import, describe, delete, list', () => {
     assert.deepEqual((await ts.get('/v1/key/list/ls-', ts.pki.admin)).body.names, ['ls-a', 'ls-b', 'ls-c', 'ls-d', 'ls-e']);
     const all = (await ts.get('/v1/key/list/*', ts.pki.admin)).body.names as string[];
     assert.ok(all.includes('ls-a') && all.includes('my-key_1'));
-    assert.deepEqual(all, [...all].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    assert.deepEqual(
+      all,
+      [...all].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+    );
     const p1 = await ts.get('/v1/key/list/ls-*?limit=2', ts.pki.admin);
     assert.deepEqual(p1.body, { names: ['ls-a', 'ls-b'], continue_at: 'ls-c' });
     const p2 = await ts.get('/v1/key/list/ls-*?limit=2&continue_at=ls-c', ts.pki.admin);
@@ -168,7 +211,10 @@ describe('generate, encrypt, decrypt, hmac', () => {
     for (const v of vectors) {
       const name = `vector-${i++}`;
       await ts.put(`/v1/key/import/${name}`, ts.pki.admin, { key: v.key, cipher: v.cipher }).expect(200);
-      const r = await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: v.ciphertext, ...(v.context ? { context: v.context } : {}) });
+      const r = await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, {
+        ciphertext: v.ciphertext,
+        ...(v.context ? { context: v.context } : {}),
+      });
       if (v.fails) expectError(r, 400, NOT_AUTHENTIC);
       else {
         assert.equal(r.status, 200, `${name}: ${JSON.stringify(r.body)}`);
@@ -217,11 +263,21 @@ describe('generate, encrypt, decrypt, hmac', () => {
       assert.equal(e.body.version, 'v1');
       const d = await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: e.body.ciphertext });
       assert.deepEqual(d.body, { plaintext: b64(plaintext) });
-      const withCtx = await ts.put(`/v1/key/encrypt/${name}`, ts.pki.admin, { plaintext: b64(plaintext), context: b64(Buffer.from('ctx')) });
-      const ok = await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: withCtx.body.ciphertext, context: b64(Buffer.from('ctx')) });
+      const withCtx = await ts.put(`/v1/key/encrypt/${name}`, ts.pki.admin, {
+        plaintext: b64(plaintext),
+        context: b64(Buffer.from('ctx')),
+      });
+      const ok = await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, {
+        ciphertext: withCtx.body.ciphertext,
+        context: b64(Buffer.from('ctx')),
+      });
       assert.equal(ok.body.plaintext, b64(plaintext));
       expectError(await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: withCtx.body.ciphertext }), 400, NOT_AUTHENTIC);
-      expectError(await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: withCtx.body.ciphertext, context: b64(Buffer.from('ctX')) }), 400, NOT_AUTHENTIC);
+      expectError(
+        await ts.put(`/v1/key/decrypt/${name}`, ts.pki.admin, { ciphertext: withCtx.body.ciphertext, context: b64(Buffer.from('ctX')) }),
+        400,
+        NOT_AUTHENTIC,
+      );
     }
     // an empty context equals an absent one
     const e = await ts.put('/v1/key/encrypt/fixed-aes', ts.pki.admin, { plaintext: b64(Buffer.from('x')), context: '' });
@@ -249,7 +305,7 @@ describe('generate, encrypt, decrypt, hmac', () => {
     }
   });
 
-  test('hmac is HMAC-SHA256 under the key\'s own HMAC key: deterministic per key, different across keys', async () => {
+  test("hmac is HMAC-SHA256 under the key's own HMAC key: deterministic per key, different across keys", async () => {
     const message = b64(Buffer.from('message'));
     const a1 = await ts.put('/v1/key/hmac/fixed-aes', ts.pki.admin, { message });
     const a2 = await ts.put('/v1/key/hmac/fixed-aes', ts.pki.admin, { message });
@@ -266,7 +322,11 @@ describe('generate, encrypt, decrypt, hmac', () => {
     expectError(raw, 400, 'invalid request body');
     const arr = await ts.put('/v1/key/generate/fixed-aes', ts.pki.admin).set('content-type', 'application/json').send('[1]');
     expectError(arr, 400, 'invalid request body');
-    expectError(await ts.put('/v1/key/generate/fixed-aes', ts.pki.admin, { context: 'not base64!' }), 400, /'context' must be standard base64/);
+    expectError(
+      await ts.put('/v1/key/generate/fixed-aes', ts.pki.admin, { context: 'not base64!' }),
+      400,
+      /'context' must be standard base64/,
+    );
     expectError(await ts.put('/v1/key/encrypt/fixed-aes', ts.pki.admin, { plaintext: 12 }), 400, /'plaintext' must be standard base64/);
     expectError(await ts.put('/v1/key/decrypt/fixed-aes', ts.pki.admin, { ciphertext: 'AAAA', version: 'latest' }), 400, /invalid version/);
     const big = await ts.put('/v1/key/encrypt/fixed-aes', ts.pki.admin, { plaintext: b64(randomBytes(800 * 1024)) });

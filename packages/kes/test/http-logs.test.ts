@@ -24,35 +24,38 @@ interface Stream {
 
 function openStream(path: string, who: Client): Promise<Stream> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: ts.srv.port, path, method: 'GET', key: who.key, cert: who.cert, ca: ts.pki.ca.cert }, (res) => {
-      const lines: Array<Record<string, unknown>> = [];
-      const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-      let rest = '';
-      res.on('data', (chunk: Buffer) => {
-        rest += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = JSON.parse(rest.slice(0, nl)) as Record<string, unknown>;
-          rest = rest.slice(nl + 1);
-          lines.push(line);
-          for (const w of [...waiters]) {
-            if (w.match(line)) {
-              waiters.splice(waiters.indexOf(w), 1);
-              w.resolve(line);
+    const req = request(
+      { host: '127.0.0.1', port: ts.srv.port, path, method: 'GET', key: who.key, cert: who.cert, ca: ts.pki.ca.cert },
+      (res) => {
+        const lines: Array<Record<string, unknown>> = [];
+        const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+        let rest = '';
+        res.on('data', (chunk: Buffer) => {
+          rest += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = rest.indexOf('\n')) >= 0) {
+            const line = JSON.parse(rest.slice(0, nl)) as Record<string, unknown>;
+            rest = rest.slice(nl + 1);
+            lines.push(line);
+            for (const w of [...waiters]) {
+              if (w.match(line)) {
+                waiters.splice(waiters.indexOf(w), 1);
+                w.resolve(line);
+              }
             }
           }
-        }
-      });
-      res.on('error', () => {});
-      resolve({
-        res,
-        waitFor: (match) => {
-          const seen = lines.find(match);
-          return seen ? Promise.resolve(seen) : new Promise((r) => waiters.push({ match, resolve: r }));
-        },
-        close: () => req.destroy(),
-      });
-    });
+        });
+        res.on('error', () => {});
+        resolve({
+          res,
+          waitFor: (match) => {
+            const seen = lines.find(match);
+            return seen ? Promise.resolve(seen) : new Promise((r) => waiters.push({ match, resolve: r }));
+          },
+          close: () => req.destroy(),
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -86,7 +89,11 @@ test('/v1/log/error streams the error log; seal and unseal are logged, shares ar
     assert.equal(stream.res.statusCode, 200);
     await ts.put('/v1/sys/seal', ts.pki.admin).expect(200);
     const sealed = await stream.waitFor((l) => l.message === 'system sealed');
-    assert.deepEqual([sealed.level, sealed.msg, sealed.service], ['info', 'system sealed', 'kes'], 'the log shape, with KES\'s "message" beside it');
+    assert.deepEqual(
+      [sealed.level, sealed.msg, sealed.service],
+      ['info', 'system sealed', 'kes'],
+      'the log shape, with KES\'s "message" beside it',
+    );
     for (const key of ts.shares.slice(0, 2)) await ts.put('/v1/sys/unseal', ts.pki.admin, { key }).expect(200);
     await stream.waitFor((l) => l.message === 'system unsealed');
   } finally {

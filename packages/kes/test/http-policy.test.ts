@@ -95,7 +95,10 @@ describe('authorization', () => {
     await ts.put('/v1/key/generate/secret-1', ts.pki.restricted, { context: Buffer.from('a-secret-context').toString('base64') });
     await ts.get('/v1/metrics', ts.pki.gateway);
     await ts.srv.flushAudit();
-    const lines = readFileSync(ts.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(ts.auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const refused = lines.filter((l) => l.status === 403);
     const deny = refused.find((l) => l.path === '/v1/key/generate/secret-1' && l.identity === ts.pki.restricted.identity);
     assert.ok(deny, 'deny audited');
@@ -104,8 +107,14 @@ describe('authorization', () => {
     assert.equal(deny.ip, '127.0.0.1');
     assert.equal(typeof deny.latency_ms, 'number');
     assert.ok(!Number.isNaN(Date.parse(deny.time as string)));
-    assert.ok(refused.some((l) => l.path === '/v1/metrics' && l.identity === ts.pki.gateway.identity), 'non-key 403 audited');
-    assert.ok(refused.some((l) => l.path === '/v1/status' && l.identity === ''), 'no-certificate 403 audited');
+    assert.ok(
+      refused.some((l) => l.path === '/v1/metrics' && l.identity === ts.pki.gateway.identity),
+      'non-key 403 audited',
+    );
+    assert.ok(
+      refused.some((l) => l.path === '/v1/status' && l.identity === ''),
+      'no-certificate 403 audited',
+    );
     const text = readFileSync(ts.auditPath, 'utf8');
     assert.equal(text.includes(Buffer.from('a-secret-context').toString('base64')), false);
   });
@@ -205,7 +214,10 @@ log: { error: off, audit: off }
     try {
       assert.equal(srv.sealed(), true);
       const request = (await import('supertest')).default;
-      assert.equal((await request(srv.server).get('/v1/sys/seal-status').key(stranger.key).cert(stranger.cert).ca(ts.pki.ca.cert)).status, 200);
+      assert.equal(
+        (await request(srv.server).get('/v1/sys/seal-status').key(stranger.key).cert(stranger.cert).ca(ts.pki.ca.cert)).status,
+        200,
+      );
       const generateStatus = async (who: typeof gateway) =>
         (await request(srv.server).put('/v1/key/generate/x').key(who.key).cert(who.cert).ca(ts.pki.ca.cert).send({})).status;
       assert.equal(await generateStatus(gateway), 503, 'allowed, but sealed');

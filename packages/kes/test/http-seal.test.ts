@@ -14,7 +14,12 @@ before(async () => {
   ts = await startTestServer({ shares: 5, threshold: 3, sealed: true, keys: ['sse-default'] });
   // shares of another keystore, for the "foreign share" case
   const other = tempDir();
-  foreignShares = (await initStore(parseConfig({ tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'o.db' } } }, { baseDir: other }), { shares: 5, threshold: 3 })).shares;
+  foreignShares = (
+    await initStore(parseConfig({ tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'o.db' } } }, { baseDir: other }), {
+      shares: 5,
+      threshold: 3,
+    })
+  ).shares;
 });
 after(() => ts.close());
 
@@ -138,7 +143,9 @@ describe('per-key seal, rotate, min_decryption_version', () => {
     assert.equal((await ts.put('/v1/key/generate/k-other', admin, {})).status, 200);
     assert.equal((await ts.put('/v1/key/seal/missing', admin)).status, 404);
     assert.equal((await ts.put('/v1/key/unseal/k-seal', admin)).status, 200);
-    assert.deepEqual((await ts.put('/v1/key/decrypt/k-seal', admin, { ciphertext: dek.body.ciphertext })).body, { plaintext: dek.body.plaintext });
+    assert.deepEqual((await ts.put('/v1/key/decrypt/k-seal', admin, { ciphertext: dek.body.ciphertext })).body, {
+      plaintext: dek.body.plaintext,
+    });
     assert.equal((await ts.get('/v1/key/describe/k-seal', admin)).body.state, 'active');
   });
 
@@ -155,9 +162,16 @@ describe('per-key seal, rotate, min_decryption_version', () => {
     assert.equal(v2.body.version, 'v2');
     const e = await ts.put('/v1/key/encrypt/k-rot', admin, { plaintext: 'AAAA' });
     assert.equal(e.body.version, 'v2');
-    for (const [dek, version] of [[v1, 'v1'], [v2, 'v2']] as const) {
-      assert.deepEqual((await ts.put('/v1/key/decrypt/k-rot', admin, { ciphertext: dek.body.ciphertext })).body, { plaintext: dek.body.plaintext });
-      assert.deepEqual((await ts.put('/v1/key/decrypt/k-rot', admin, { ciphertext: dek.body.ciphertext, version })).body, { plaintext: dek.body.plaintext });
+    for (const [dek, version] of [
+      [v1, 'v1'],
+      [v2, 'v2'],
+    ] as const) {
+      assert.deepEqual((await ts.put('/v1/key/decrypt/k-rot', admin, { ciphertext: dek.body.ciphertext })).body, {
+        plaintext: dek.body.plaintext,
+      });
+      assert.deepEqual((await ts.put('/v1/key/decrypt/k-rot', admin, { ciphertext: dek.body.ciphertext, version })).body, {
+        plaintext: dek.body.plaintext,
+      });
     }
     const wrongVersion = await ts.put('/v1/key/decrypt/k-rot', admin, { ciphertext: v1.body.ciphertext, version: 'v2' });
     assert.deepEqual([wrongVersion.status, wrongVersion.body], [400, { message: 'decryption failed: ciphertext is not authentic' }]);
@@ -181,7 +195,9 @@ describe('per-key seal, rotate, min_decryption_version', () => {
     assert.deepEqual([old.status, old.body], TOO_OLD);
     const oldExplicit = await ts.put('/v1/key/decrypt/k-min', admin, { ciphertext: v1.body.ciphertext, version: 'v1' });
     assert.deepEqual([oldExplicit.status, oldExplicit.body], TOO_OLD);
-    assert.deepEqual((await ts.put('/v1/key/decrypt/k-min', admin, { ciphertext: v2.body.ciphertext })).body, { plaintext: v2.body.plaintext });
+    assert.deepEqual((await ts.put('/v1/key/decrypt/k-min', admin, { ciphertext: v2.body.ciphertext })).body, {
+      plaintext: v2.body.plaintext,
+    });
     // a number is accepted too; above the latest version is refused
     assert.equal((await ts.put('/v1/key/config/k-min', admin, { min_decryption_version: 3 })).status, 400);
     assert.equal((await ts.put('/v1/key/config/k-min', admin, { min_decryption_version: 1 })).status, 200);

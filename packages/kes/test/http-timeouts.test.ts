@@ -19,18 +19,29 @@ after(() => ts.close());
 
 test('/v1/api reports the configured limit; other routes keep their own', async () => {
   const res = await ts.get('/v1/api', ts.pki.admin).expect(200);
-  const byPath = new Map((res.body as Array<{ method: string; path: string; timeout: number }>).map((r) => [`${r.method} ${r.path}`, r.timeout]));
+  const byPath = new Map(
+    (res.body as Array<{ method: string; path: string; timeout: number }>).map((r) => [`${r.method} ${r.path}`, r.timeout]),
+  );
   assert.equal(byPath.get('PUT /v1/key/generate/'), 1);
   assert.equal(byPath.get('PUT /v1/key/decrypt/'), 15);
   assert.equal(byPath.get('GET /v1/log/audit'), 0);
 });
 
 test('a request whose body stalls gets 503 after the limit and its connection is closed; a whole one is served', async () => {
-  const socket = tls.connect({ host: '127.0.0.1', port: ts.srv.port, ca: ts.pki.ca.cert, cert: ts.pki.admin.cert, key: ts.pki.admin.key, servername: 'localhost' });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: ts.srv.port,
+    ca: ts.pki.ca.cert,
+    cert: ts.pki.admin.cert,
+    key: ts.pki.admin.key,
+    servername: 'localhost',
+  });
   await once(socket, 'secureConnect');
   let answer = '';
   socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
-  socket.write('PUT /v1/key/generate/slow-key HTTP/1.1\r\nHost: kes\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"context":');
+  socket.write(
+    'PUT /v1/key/generate/slow-key HTTP/1.1\r\nHost: kes\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"context":',
+  );
   await once(socket, 'close');
   assert.match(answer, /^HTTP\/1\.1 503 /);
   assert.match(answer, /\r\nconnection: close\r\n/i);

@@ -58,12 +58,17 @@ test('a schema 1 SQLite keystore is upgraded at the first unseal, keeping every 
   };
   assert.deepEqual(version(), [2, ['name', 'state']]);
   const rotated = await ts.get('/v1/key/describe/rotated', admin);
-  assert.deepEqual([rotated.body.versions, rotated.body.latest_version, rotated.body.min_decryption_version, rotated.body.state], [['v1', 'v2', 'v3'], 'v3', 'v2', 'active']);
+  assert.deepEqual(
+    [rotated.body.versions, rotated.body.latest_version, rotated.body.min_decryption_version, rotated.body.state],
+    [['v1', 'v2', 'v3'], 'v3', 'v2', 'active'],
+  );
   assert.equal((await ts.get('/v1/key/describe/sealed-one', admin)).body.state, 'sealed');
   assert.deepEqual((await ts.put('/v1/key/generate/sealed-one', admin, {})).body, { message: 'key is sealed' });
   assert.equal((await ts.put('/v1/key/generate/plain', admin, {})).status, 200);
   assert.equal((await ts.put('/v1/key/decrypt/rotated', admin, { ciphertext: v2.ciphertext })).body.plaintext, v2.plaintext);
-  assert.deepEqual((await ts.put('/v1/key/decrypt/rotated', admin, { ciphertext: v1.ciphertext })).body, { message: 'key version is too old' });
+  assert.deepEqual((await ts.put('/v1/key/decrypt/rotated', admin, { ciphertext: v1.ciphertext })).body, {
+    message: 'key version is too old',
+  });
 
   // From now on the state is authenticated: "unsealing" a key in the database is refused.
   await ts.srv.close();

@@ -37,7 +37,10 @@ function filesOf(path: string): Buffer[] {
 function wrappedBytes(path: string, name: string): Buffer[] {
   const db = new Database(path, { readonly: true });
   try {
-    const rows = db.prepare('SELECT wrapped_key, wrapped_hmac_key FROM keys WHERE name = ?').all(name) as Array<{ wrapped_key: Buffer; wrapped_hmac_key: Buffer }>;
+    const rows = db.prepare('SELECT wrapped_key, wrapped_hmac_key FROM keys WHERE name = ?').all(name) as Array<{
+      wrapped_key: Buffer;
+      wrapped_hmac_key: Buffer;
+    }>;
     return rows.flatMap((r) => [r.wrapped_key, r.wrapped_hmac_key]);
   } finally {
     db.close();
@@ -77,8 +80,14 @@ test('delete erases every version: wrapped bytes and name gone from the file and
   const { ciphertext } = await service.generate(victim);
   const wrapped = wrappedBytes(path, victim);
   assert.equal(wrapped.length, 6);
-  assert.ok(filesOf(path).some((f) => f.includes(Buffer.from(victim))), 'the name is stored before delete');
-  assert.ok(filesOf(path).some((f) => wrapped.some((w) => f.includes(w))), 'the wrapped keys are stored before delete');
+  assert.ok(
+    filesOf(path).some((f) => f.includes(Buffer.from(victim))),
+    'the name is stored before delete',
+  );
+  assert.ok(
+    filesOf(path).some((f) => wrapped.some((w) => f.includes(w))),
+    'the wrapped keys are stored before delete',
+  );
 
   await service.delete(victim);
   assert.equal(existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`).length : 0, 0, 'WAL truncated');
@@ -88,7 +97,10 @@ test('delete erases every version: wrapped bytes and name gone from the file and
   }
   // re-created under the same name: a new key that does not open the old ciphertexts
   await service.create(victim, 'test');
-  await assert.rejects(service.decrypt(victim, ciphertext), (e: unknown) => e instanceof KesError && e.status === 400 && e.message === 'decryption failed: ciphertext is not authentic');
+  await assert.rejects(
+    service.decrypt(victim, ciphertext),
+    (e: unknown) => e instanceof KesError && e.status === 400 && e.message === 'decryption failed: ciphertext is not authentic',
+  );
   assert.equal((await service.describe('neighbour-0150')).name, 'neighbour-0150');
   await store.close();
 });
@@ -102,8 +114,12 @@ test('a wrapped key copied to another name or version does not unwrap (AAD bindi
   await service.rotate('beta', 'test');
   ring.dropAll();
   const db = new Database(path);
-  db.prepare("UPDATE keys SET wrapped_key = (SELECT wrapped_key FROM keys WHERE name = 'alpha' AND version = 1) WHERE name = 'beta' AND version = 1").run();
-  db.prepare("UPDATE keys SET wrapped_hmac_key = (SELECT wrapped_hmac_key FROM keys WHERE name = 'beta' AND version = 1) WHERE name = 'beta' AND version = 2").run();
+  db.prepare(
+    "UPDATE keys SET wrapped_key = (SELECT wrapped_key FROM keys WHERE name = 'alpha' AND version = 1) WHERE name = 'beta' AND version = 1",
+  ).run();
+  db.prepare(
+    "UPDATE keys SET wrapped_hmac_key = (SELECT wrapped_hmac_key FROM keys WHERE name = 'beta' AND version = 1) WHERE name = 'beta' AND version = 2",
+  ).run();
   db.close();
   await assert.rejects(service.generate('beta'), integrity);
   assert.equal((await service.generate('alpha')).version, 'v1');
@@ -161,7 +177,9 @@ test('a change made by another connection (another process) is seen: the cached 
   // Another connection (as the CLI's offline import opens the file) replaces the key's rows.
   const db = new Database(a.path);
   db.prepare("DELETE FROM keys WHERE name = 'shared'").run();
-  db.prepare("INSERT INTO keys SELECT 'shared', version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by FROM keys WHERE name = 'donor'").run();
+  db.prepare(
+    "INSERT INTO keys SELECT 'shared', version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by FROM keys WHERE name = 'donor'",
+  ).run();
   db.prepare("UPDATE key_state SET state = (SELECT state FROM key_state WHERE name = 'donor') WHERE name = 'shared'").run();
   db.close();
   // The new rows carry the donor's sealing (its name in the AAD), so the fresh read fails: the
@@ -191,7 +209,10 @@ test('importKey writes a whole key in one transaction: refused if it exists, rep
   const before = wrappedBytes(path, 'moved');
 
   const one = rowsFor('moved', 1);
-  await assert.rejects(store.importKey('moved', stateFor('moved', one, false, 1), one, false), (e: unknown) => e instanceof KesError && e.status === 400);
+  await assert.rejects(
+    store.importKey('moved', stateFor('moved', one, false, 1), one, false),
+    (e: unknown) => e instanceof KesError && e.status === 400,
+  );
   // A replacement that fails on its second version (NOT NULL) rolls back the erase of the old key too.
   const broken = rowsFor('moved', 2);
   const state = stateFor('moved', broken, true, 1);
@@ -206,6 +227,7 @@ test('importKey writes a whole key in one transaction: refused if it exists, rep
 
   assert.equal(await store.importKey('moved', stateFor('moved', one, true, 1), one, true), true);
   assert.equal((await service.describe('moved')).state, 'sealed');
-  for (const f of filesOf(path)) for (const w of before) assert.equal(f.includes(w), false, 'the replaced key is erased from the file and the WAL');
+  for (const f of filesOf(path))
+    for (const w of before) assert.equal(f.includes(w), false, 'the replaced key is erased from the file and the WAL');
   await store.close();
 });

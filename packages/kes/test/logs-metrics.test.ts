@@ -95,7 +95,10 @@ test('at debug, health probes and metric scrapes are logged too', async () => {
 
 test('the audit file rotates by size: no entry lost across the files, at most `keep` rotated files', async () => {
   const maxBytes = 4096;
-  const ts = await startTestServer({ keys: ['rotated'], log: { error: 'off', audit: { file: 'data/audit.log', max_bytes: maxBytes, keep: 100 } } });
+  const ts = await startTestServer({
+    keys: ['rotated'],
+    log: { error: 'off', audit: { file: 'data/audit.log', max_bytes: maxBytes, keep: 100 } },
+  });
   const n = 60;
   try {
     for (let i = 0; i < n; i++) await ts.put('/v1/key/generate/rotated', ts.pki.admin, {}).expect(200);
@@ -108,21 +111,34 @@ test('the audit file rotates by size: no entry lost across the files, at most `k
   assert.ok(files.length >= 3, `the file rotated (${files.join(', ')})`);
   let entries = 0;
   for (const f of files) {
-    const lines = readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const longest = Math.max(0, ...lines.map((l) => l.length + 1));
-    assert.ok(statSync(join(dir, f)).size <= maxBytes + longest, `${f} stays near max_bytes: ${statSync(join(dir, f)).size} bytes, lines up to ${longest}`);
+    assert.ok(
+      statSync(join(dir, f)).size <= maxBytes + longest,
+      `${f} stays near max_bytes: ${statSync(join(dir, f)).size} bytes, lines up to ${longest}`,
+    );
     entries += lines.map((l) => JSON.parse(l) as { path: string }).filter((l) => l.path === '/v1/key/generate/rotated').length;
   }
   assert.equal(entries, n, 'every audit entry is in one of the files');
 
-  const kept = await startTestServer({ keys: ['rotated'], log: { error: 'off', audit: { file: 'data/audit.log', max_bytes: 1024, keep: 2 } } });
+  const kept = await startTestServer({
+    keys: ['rotated'],
+    log: { error: 'off', audit: { file: 'data/audit.log', max_bytes: 1024, keep: 2 } },
+  });
   try {
     for (let i = 0; i < 30; i++) await kept.put('/v1/key/generate/rotated', kept.pki.admin, {}).expect(200);
     await kept.srv.flushAudit();
   } finally {
     await kept.close();
   }
-  assert.deepEqual(readdirSync(join(kept.dir, 'data')).filter((f) => f.startsWith('audit.log')).sort(), ['audit.log', 'audit.log.1', 'audit.log.2']);
+  assert.deepEqual(
+    readdirSync(join(kept.dir, 'data'))
+      .filter((f) => f.startsWith('audit.log'))
+      .sort(),
+    ['audit.log', 'audit.log.1', 'audit.log.2'],
+  );
 });
 
 test('kes_http_request_duration_seconds has buckets per API route', async () => {
@@ -140,7 +156,11 @@ test('kes_http_request_duration_seconds has buckets per API route', async () => 
 test('metrics.bearer_token: /v1/metrics answers the token without a certificate, 401 without or with another; certificates still work', async () => {
   const token = randomBytes(24).toString('hex');
   const out = capture();
-  const ts = await startTestServer({ metrics: { bearer_token: token }, log: { error: 'on', level: 'debug', audit: 'off' }, logDestination: out });
+  const ts = await startTestServer({
+    metrics: { bearer_token: token },
+    log: { error: 'on', level: 'debug', audit: 'off' },
+    logDestination: out,
+  });
   try {
     const none = await ts.get('/v1/metrics');
     assert.equal(none.status, 401);
@@ -194,7 +214,14 @@ test('log.audit: stdout writes audit entries in the log shape, even with log.err
 
 test('config: log.level (any case), log.format, log.audit as { file, max_bytes, keep }, metrics.bearer_token; errors name the field', () => {
   const base = { tls: { key: 'k', cert: 'c' }, keystore: { sqlite: { path: 'db' } } };
-  const c = parseConfig({ ...base, log: { level: 'DEBUG', format: 'pretty', audit: { file: 'a.log', max_bytes: 0, keep: 3 } }, metrics: { bearer_token: 'x'.repeat(16) } }, { baseDir: '/srv' });
+  const c = parseConfig(
+    {
+      ...base,
+      log: { level: 'DEBUG', format: 'pretty', audit: { file: 'a.log', max_bytes: 0, keep: 3 } },
+      metrics: { bearer_token: 'x'.repeat(16) },
+    },
+    { baseDir: '/srv' },
+  );
   assert.deepEqual(c.log, { error: true, level: 'debug', format: 'pretty', audit: '/srv/a.log', auditRotate: { maxBytes: 0, keep: 3 } });
   assert.equal(c.metrics.bearerToken, 'x'.repeat(16));
   for (const [log, field] of [
@@ -203,7 +230,14 @@ test('config: log.level (any case), log.format, log.audit as { file, max_bytes, 
     [{ audit: { file: 'a', max_bytes: -1 } }, 'log.audit'],
     [{ rotate: true }, 'log'],
   ] as const) {
-    assert.throws(() => parseConfig({ ...base, log }, { baseDir: '/' }), (e: Error) => e.message.includes(field), JSON.stringify(log));
+    assert.throws(
+      () => parseConfig({ ...base, log }, { baseDir: '/' }),
+      (e: Error) => e.message.includes(field),
+      JSON.stringify(log),
+    );
   }
-  assert.throws(() => parseConfig({ ...base, metrics: { bearer_token: 'short' } }, { baseDir: '/' }), /metrics\.bearer_token: expected at least 16 characters/);
+  assert.throws(
+    () => parseConfig({ ...base, metrics: { bearer_token: 'short' } }, { baseDir: '/' }),
+    /metrics\.bearer_token: expected at least 16 characters/,
+  );
 });

@@ -10,7 +10,8 @@ import { SSE_DOMAINS, unsealObjectKey, type SSEDomain } from './keys.js';
 
 function hexBytes(bytes: number, what: string) {
   return (v: string): Buffer => {
-    if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v)) throw new InvalidArgumentError(`${what} must be ${bytes * 2} hex digits (${bytes} bytes)`);
+    if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(v))
+      throw new InvalidArgumentError(`${what} must be ${bytes * 2} hex digits (${bytes} bytes)`);
     return Buffer.from(v, 'hex');
   };
 }

@@ -105,7 +105,7 @@ export async function decryptPull(
       // The next read fills the other buffer while this one is decrypted and written.
       pending = read(buffers[which]!);
       const chunk = n === current.length ? current : current.subarray(0, n);
-      for (let off = 0; off < n; ) off = decoder.consume(chunk, off);
+      for (let off = 0; off < n;) off = decoder.consume(chunk, off);
       await release();
     }
     decoder.finish();

@@ -149,7 +149,8 @@ export class PackageDecoder {
           `package ${seq}: cipher changed from ${NODE_CIPHERS[this.ref[1] as number]} to ${NODE_CIPHERS[info.cipher]} mid-stream`,
         );
       }
-      if (!sameBaseNonce(h, this.ref)) throw new ErrTampered(`package ${seq}: nonce differs from the stream's (a package of another stream was spliced in)`);
+      if (!sameBaseNonce(h, this.ref))
+        throw new ErrTampered(`package ${seq}: nonce differs from the stream's (a package of another stream was spliced in)`);
     }
     if (!info.final && info.length !== PACKAGE_SIZE) {
       throw new ErrTampered(`package ${seq}: not final but carries ${info.length} bytes (non-final packages carry ${PACKAGE_SIZE})`);

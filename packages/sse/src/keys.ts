@@ -64,7 +64,8 @@ export function unsealOEK(kek: Buffer, sealed: Buffer): Buffer {
 /** partKey(n) = HMAC-SHA256(OEK, uint32le(n)): the data key of multipart part n. */
 export function partKey(oek: Buffer, n: number): Buffer {
   check32(oek, 'object key');
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new ErrInvalidArgument(`part number must be a 32-bit unsigned integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new ErrInvalidArgument(`part number must be a 32-bit unsigned integer, got ${n}`);
   const le = Buffer.allocUnsafe(4);
   le.writeUInt32LE(n, 0);
   return createHmac('sha256', oek).update(le).digest();

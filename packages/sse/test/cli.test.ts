@@ -58,7 +58,17 @@ describe('kesgate-sse CLI', () => {
   it('unseals a sealed object key and prints the OEK in hex', async () => {
     const ek = randomBytes(32);
     const s = sealObjectKey({ ek, domain: 'SSE-KMS', path: 'bkt/dir/obj' });
-    const args = ['unseal', '--ek', ek.toString('hex'), '--iv', s.iv.toString('base64'), '--domain', 'SSE-KMS', '--sealed', s.sealedKey.toString('base64')];
+    const args = [
+      'unseal',
+      '--ek',
+      ek.toString('hex'),
+      '--iv',
+      s.iv.toString('base64'),
+      '--domain',
+      'SSE-KMS',
+      '--sealed',
+      s.sealedKey.toString('base64'),
+    ];
     const ok = await cli([...args, '--path', 'bkt/dir/obj']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout.toString().trim(), s.oek.toString('hex'));

@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { decryptBuffer, decryptPull, encryptBuffer, ENC_PACKAGE_SIZE, ErrTampered, ErrTruncated, mapRange, type CipherName, type DecryptOptions } from '../src/index.js';
+import {
+  decryptBuffer,
+  decryptPull,
+  encryptBuffer,
+  ENC_PACKAGE_SIZE,
+  ErrTampered,
+  ErrTruncated,
+  mapRange,
+  type CipherName,
+  type DecryptOptions,
+} from '../src/index.js';
 import { pseudoRandom } from './helpers.js';
 
 const key = randomBytes(32);
@@ -24,7 +34,12 @@ function reader(data: Buffer, sizes: number[]): (into: Buffer) => Promise<number
   };
 }
 
-async function pull(data: Buffer, opts: DecryptOptions, sizes: number[], bufferSize?: number): Promise<{ out: Buffer; chunks: number; error?: Error }> {
+async function pull(
+  data: Buffer,
+  opts: DecryptOptions,
+  sizes: number[],
+  bufferSize?: number,
+): Promise<{ out: Buffer; chunks: number; error?: Error }> {
   const parts: Buffer[] = [];
   try {
     await decryptPull(key, opts, reader(data, sizes), (p) => void parts.push(Buffer.from(p)), bufferSize);
@@ -56,7 +71,14 @@ describe('decryptPull', () => {
     const n = 5 * 65536 + 123;
     const pt = pseudoRandom(n, 11);
     const enc = encryptBuffer(key, pt);
-    for (const [offset, length] of [[0, 1], [65535, 2], [65536, 65536], [100_000, 200_000], [n - 1, 1], [0, n]] as const) {
+    for (const [offset, length] of [
+      [0, 1],
+      [65535, 2],
+      [65536, 65536],
+      [100_000, 200_000],
+      [n - 1, 1],
+      [0, n],
+    ] as const) {
       const [seg] = mapRange(offset, length, [{ plainSize: n }]);
       const slice = enc.subarray(seg!.encOffset, seg!.encOffset + seg!.encLength);
       const opts = { startSeq: seg!.startSeq, skip: seg!.skip, length: seg!.take };
@@ -128,14 +150,20 @@ describe('decryptPull', () => {
     let inFlight = 0;
     const read = reader(enc, [ENC_PACKAGE_SIZE]);
     await assert.rejects(
-      decryptPull(key, {}, async (into) => {
-        inFlight++;
-        await tick();
-        await tick();
-        const n = await read(into);
-        inFlight--;
-        return n;
-      }, () => {}, ENC_PACKAGE_SIZE),
+      decryptPull(
+        key,
+        {},
+        async (into) => {
+          inFlight++;
+          await tick();
+          await tick();
+          const n = await read(into);
+          inFlight--;
+          return n;
+        },
+        () => {},
+        ENC_PACKAGE_SIZE,
+      ),
       ErrTampered,
     );
     assert.equal(inFlight, 0);

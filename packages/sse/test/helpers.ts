@@ -15,7 +15,8 @@ export function handEncrypt(key: Buffer, nonce: Buffer, pt: Buffer, cipherByte: 
     const flagged = final ? (nonce[0] as number) | 0x80 : (nonce[0] as number) & 0x7f;
     const header = Buffer.from([0x20, cipherByte, len1 & 0xff, len1 >> 8, flagged, ...nonce.subarray(1, 12)]);
     const aeadNonce = Buffer.from(header.subarray(4, 16));
-    const last4 = (aeadNonce[8] as number) | ((aeadNonce[9] as number) << 8) | ((aeadNonce[10] as number) << 16) | ((aeadNonce[11] as number) << 24);
+    const last4 =
+      (aeadNonce[8] as number) | ((aeadNonce[9] as number) << 8) | ((aeadNonce[10] as number) << 16) | ((aeadNonce[11] as number) << 24);
     const x = (last4 ^ i) >>> 0;
     aeadNonce[8] = x & 0xff;
     aeadNonce[9] = (x >>> 8) & 0xff;

@@ -31,7 +31,9 @@ describe('partKey', () => {
   it('is HMAC-SHA256(OEK, uint32le(n)) computed by hand', () => {
     const oek = Buffer.alloc(32, 7);
     const n = 0x01020304;
-    const byHand = createHmac('sha256', oek).update(Buffer.from([0x04, 0x03, 0x02, 0x01])).digest();
+    const byHand = createHmac('sha256', oek)
+      .update(Buffer.from([0x04, 0x03, 0x02, 0x01]))
+      .digest();
     assert.deepEqual(partKey(oek, n), byHand);
   });
 });
@@ -130,7 +132,9 @@ describe('key derivation and sealing equal the formulas', () => {
 
   it('OEK = HMAC-SHA256(EK, "object-encryption-key generation" ‖ random)', () => {
     const random = Buffer.alloc(32, 0x55);
-    const byHand = createHmac('sha256', ek).update(Buffer.concat([Buffer.from('object-encryption-key generation'), random])).digest();
+    const byHand = createHmac('sha256', ek)
+      .update(Buffer.concat([Buffer.from('object-encryption-key generation'), random]))
+      .digest();
     assert.deepEqual(generateOEK(ek, random), byHand);
     assert.equal(generateOEK(ek, random).toString('hex'), 'e446b55e912407fed4a1ffd915f5251c0938fa0eac1bf53d658b20446b1348b7');
   });

@@ -165,7 +165,10 @@ describe('mapRange over a multipart object', () => {
     const [s] = mapRange(PACKAGE_SIZE * 3 + 100, 3 * PACKAGE_SIZE, parts);
     assert.ok(s);
     const slice = (enc[0] as Buffer).subarray(s.encOffset, s.encOffset + s.encLength);
-    const got = await run(createDecryptStream(keys[0] as Buffer, { startSeq: s.startSeq, skip: s.skip, length: s.take }), chunksOf(slice, 777));
+    const got = await run(
+      createDecryptStream(keys[0] as Buffer, { startSeq: s.startSeq, skip: s.skip, length: s.take }),
+      chunksOf(slice, 777),
+    );
     assert.equal(got.error, null);
     assert.ok(got.output.equals(object.subarray(PACKAGE_SIZE * 3 + 100, PACKAGE_SIZE * 6 + 100)));
   });
@@ -176,15 +179,25 @@ describe('mapRange over a multipart object', () => {
     const [s] = mapRange(2 * PACKAGE_SIZE, 100, parts);
     assert.ok(s);
     const slice = damaged.subarray(s.encOffset, s.encOffset + s.encLength);
-    assert.ok(decryptBuffer(keys[0] as Buffer, slice, { startSeq: s.startSeq, skip: s.skip, length: s.take }).equals(object.subarray(2 * PACKAGE_SIZE, 2 * PACKAGE_SIZE + 100)));
+    assert.ok(
+      decryptBuffer(keys[0] as Buffer, slice, { startSeq: s.startSeq, skip: s.skip, length: s.take }).equals(
+        object.subarray(2 * PACKAGE_SIZE, 2 * PACKAGE_SIZE + 100),
+      ),
+    );
   });
 
   it('fails a range read with the wrong sequence number or a short read', () => {
     const [s] = mapRange(5 * PACKAGE_SIZE, 10, parts);
     assert.ok(s);
     const slice = (enc[0] as Buffer).subarray(s.encOffset, s.encOffset + s.encLength);
-    assert.throws(() => decryptBuffer(keys[0] as Buffer, slice, { startSeq: s.startSeq + 1, skip: s.skip, length: s.take }), /authentication/);
-    assert.throws(() => decryptBuffer(keys[0] as Buffer, slice.subarray(0, slice.length - 1), { startSeq: s.startSeq, skip: s.skip, length: s.take }), ErrTruncated);
+    assert.throws(
+      () => decryptBuffer(keys[0] as Buffer, slice, { startSeq: s.startSeq + 1, skip: s.skip, length: s.take }),
+      /authentication/,
+    );
+    assert.throws(
+      () => decryptBuffer(keys[0] as Buffer, slice.subarray(0, slice.length - 1), { startSeq: s.startSeq, skip: s.skip, length: s.take }),
+      ErrTruncated,
+    );
     // Asking for more than the stream holds: the final package comes before the range is filled.
     const last = enc[2] as Buffer;
     assert.throws(() => decryptBuffer(keys[2] as Buffer, last, { length: 70001 }), ErrInvalidRange);
@@ -249,7 +262,19 @@ describe('parseRangeHeader', () => {
   });
 
   it('ignores absent, malformed and multi-range headers (whole object)', () => {
-    for (const h of [undefined, '', 'bytes=', 'bytes=-', 'bytes=5-3', 'bytes=a-b', 'items=0-1', 'bytes=0-1,5-6', 'bytes=-5-10', 'bytes 0-1', 'bytes=1.5-2']) {
+    for (const h of [
+      undefined,
+      '',
+      'bytes=',
+      'bytes=-',
+      'bytes=5-3',
+      'bytes=a-b',
+      'items=0-1',
+      'bytes=0-1,5-6',
+      'bytes=-5-10',
+      'bytes 0-1',
+      'bytes=1.5-2',
+    ]) {
       assert.equal(parseRangeHeader(h, size), null, String(h));
     }
   });

@@ -4,13 +4,26 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createDecryptStream, decryptBuffer, encryptBuffer, ENC_PACKAGE_SIZE, ErrTampered, ErrTruncated, PACKAGE_SIZE } from '../src/index.js';
+import {
+  createDecryptStream,
+  decryptBuffer,
+  encryptBuffer,
+  ENC_PACKAGE_SIZE,
+  ErrTampered,
+  ErrTruncated,
+  PACKAGE_SIZE,
+} from '../src/index.js';
 import { chunksOf, pseudoRandom, run } from './helpers.js';
 
 const key = randomBytes(32);
 
 /** Asserts that both the one-shot and the stream reject `data`, and that the stream emits at most `allowed` (authentic) bytes. */
-async function assertRejected(data: Buffer, errorClass: typeof ErrTampered, allowed: Buffer = Buffer.alloc(0), chunk = 4096): Promise<Error> {
+async function assertRejected(
+  data: Buffer,
+  errorClass: typeof ErrTampered,
+  allowed: Buffer = Buffer.alloc(0),
+  chunk = 4096,
+): Promise<Error> {
   assert.throws(() => decryptBuffer(key, data), errorClass);
   const got = await run(createDecryptStream(key), chunksOf(data, chunk));
   assert.ok(got.error instanceof errorClass, `stream error ${String(got.error)}`);

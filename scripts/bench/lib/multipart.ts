@@ -12,7 +12,11 @@ export async function timedMultipartPut(
   opts: { size: number; block: Buffer; partSize: number; inFlight: number },
 ): Promise<number> {
   const start = performance.now();
-  const created = expectStatus(await client.request('POST', bucket, key, { query: 'uploads=', sink: 'buffer' }), 200, `CreateMultipartUpload ${key}`);
+  const created = expectStatus(
+    await client.request('POST', bucket, key, { query: 'uploads=', sink: 'buffer' }),
+    200,
+    `CreateMultipartUpload ${key}`,
+  );
   const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.body!.toString('utf8'))?.[1];
   if (!uploadId) throw new Error(`CreateMultipartUpload ${key} at ${client.endpoint} answered no UploadId`);
   const count = Math.ceil(opts.size / opts.partSize);
@@ -23,14 +27,23 @@ export async function timedMultipartPut(
       const n = next++;
       const size = Math.min(opts.partSize, opts.size - n * opts.partSize);
       const query = `partNumber=${n + 1}&uploadId=${encodeURIComponent(uploadId)}`;
-      const r = expectStatus(await client.request('PUT', bucket, key, { query, body: repeatingBody(size, opts.block) }), 200, `UploadPart ${n + 1} of ${key}`);
+      const r = expectStatus(
+        await client.request('PUT', bucket, key, { query, body: repeatingBody(size, opts.block) }),
+        200,
+        `UploadPart ${n + 1} of ${key}`,
+      );
       etags[n] = String(r.headers.etag);
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.inFlight, count) }, worker));
   const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
-  const done = await client.request('POST', bucket, key, { query: `uploadId=${encodeURIComponent(uploadId)}`, body: Buffer.from(xml), sink: 'buffer' });
+  const done = await client.request('POST', bucket, key, {
+    query: `uploadId=${encodeURIComponent(uploadId)}`,
+    body: Buffer.from(xml),
+    sink: 'buffer',
+  });
   expectStatus(done, 200, `CompleteMultipartUpload ${key}`);
-  if (done.body!.includes('<Error>')) throw new Error(`CompleteMultipartUpload ${key} at ${client.endpoint}: ${done.body!.toString('utf8').slice(0, 300)}`);
+  if (done.body!.includes('<Error>'))
+    throw new Error(`CompleteMultipartUpload ${key} at ${client.endpoint}: ${done.body!.toString('utf8').slice(0, 300)}`);
   return opts.size / MiB / ((performance.now() - start) / 1000);
 }

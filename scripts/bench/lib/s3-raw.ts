@@ -153,7 +153,9 @@ export class RawS3 {
   async createBucket(bucket: string): Promise<void> {
     const r = await this.request('PUT', bucket, undefined);
     if (r.status !== 200 && r.code !== 'BucketAlreadyOwnedByYou') {
-      throw new Error(`CreateBucket ${bucket} at ${this.options.endpoint}: HTTP ${r.status} ${r.code ?? ''} ${r.body?.toString('utf8').slice(0, 300) ?? ''}`);
+      throw new Error(
+        `CreateBucket ${bucket} at ${this.options.endpoint}: HTTP ${r.status} ${r.code ?? ''} ${r.body?.toString('utf8').slice(0, 300) ?? ''}`,
+      );
     }
   }
 

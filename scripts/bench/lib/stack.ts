@@ -23,15 +23,19 @@ interface Pki {
 
 // RSA key generation takes seconds on a busy machine: one set, cached in the temp directory.
 function pki(): Pki {
-  return cachedInTempDir('kesgate-bench-pki-v1.json', () => true, () => {
-    const ca = createCA('kesgate bench CA');
-    return {
-      ca,
-      server: issueServerCert(ca, ['localhost', '127.0.0.1']),
-      admin: issueClientCert(ca, 'admin'),
-      gateway: issueClientCert(ca, 'gateway'),
-    };
-  });
+  return cachedInTempDir(
+    'kesgate-bench-pki-v1.json',
+    () => true,
+    () => {
+      const ca = createCA('kesgate bench CA');
+      return {
+        ca,
+        server: issueServerCert(ca, ['localhost', '127.0.0.1']),
+        admin: issueClientCert(ca, 'admin'),
+        gateway: issueClientCert(ca, 'gateway'),
+      };
+    },
+  );
 }
 
 export interface StackOptions {
@@ -83,7 +87,11 @@ export async function startBenchStack(options: StackOptions = {}): Promise<Bench
   const dir = mkdtempSync(join(tmpdir(), 'kesgate-bench-'));
   const at = (...f: string[]): string => join(dir, ...f);
   mkdirSync(at('data'));
-  for (const [name, pair] of [['server', p.server], ['admin', p.admin], ['gateway', p.gateway]] as const) {
+  for (const [name, pair] of [
+    ['server', p.server],
+    ['admin', p.admin],
+    ['gateway', p.gateway],
+  ] as const) {
     writeFileSync(at(`${name}.crt`), pair.cert);
     writeFileSync(at(`${name}.key`), pair.key, { mode: 0o600 });
   }

@@ -28,5 +28,7 @@ export function table(header: string[], rows: string[][]): string {
 /** The 1-minute load average, for the record (the machine is shared). */
 export async function loadAverage(): Promise<string> {
   const { loadavg, cpus } = await import('node:os');
-  return `${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs)`;
+  return `${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (${cpus().length} CPUs)`;
 }

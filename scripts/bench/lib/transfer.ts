@@ -3,14 +3,27 @@ import { expectStatus, repeatingBody, type RawS3 } from './s3-raw.js';
 import { MiB } from './stats.js';
 
 /** PUT `size` bytes of `block` repeated; returns MB/s (MiB per second) of the whole request. */
-export async function timedPut(client: RawS3, bucket: string, key: string, size: number, block: Buffer, headers?: Record<string, string>): Promise<number> {
+export async function timedPut(
+  client: RawS3,
+  bucket: string,
+  key: string,
+  size: number,
+  block: Buffer,
+  headers?: Record<string, string>,
+): Promise<number> {
   const r = await client.put(bucket, key, repeatingBody(size, block), headers);
   expectStatus(r, 200, `PUT ${key} (${size} bytes) at ${client.endpoint}`);
   return size / MiB / (r.ms / 1000);
 }
 
 /** GET the whole object, counting bytes only; returns MB/s (MiB per second). */
-export async function timedGet(client: RawS3, bucket: string, key: string, size: number, headers?: Record<string, string>): Promise<number> {
+export async function timedGet(
+  client: RawS3,
+  bucket: string,
+  key: string,
+  size: number,
+  headers?: Record<string, string>,
+): Promise<number> {
   const r = await client.get(bucket, key, { ...(headers ? { headers } : {}), sink: 'count' });
   expectStatus(r, 200, `GET ${key} at ${client.endpoint}`);
   if (r.bytes !== size) throw new Error(`GET ${key} at ${client.endpoint}: ${r.bytes} bytes, expected ${size}`);

@@ -37,7 +37,9 @@ export function AuditPage(_: { session: SessionInfo }) {
       ) : (
         <>
           {data.error && <Notice kind="warn">{data.error}</Notice>}
-          <p class="muted small">The newest entries kes has logged since this gateway started{data.connected ? '' : ' (not connected to kes right now)'}.</p>
+          <p class="muted small">
+            The newest entries kes has logged since this gateway started{data.connected ? '' : ' (not connected to kes right now)'}.
+          </p>
           <table>
             <thead>
               <tr>

@@ -43,7 +43,9 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
               <tr key={b.name}>
                 <th scope="row">{b.name}</th>
                 <td>{sseLabel(b.encryption, session.defaultKey)}</td>
-                {bucketKeys && <td>{b.encryption?.bucketKeyEnabled === undefined ? '—' : b.encryption.bucketKeyEnabled ? 'Enabled' : 'Disabled'}</td>}
+                {bucketKeys && (
+                  <td>{b.encryption?.bucketKeyEnabled === undefined ? '—' : b.encryption.bucketKeyEnabled ? 'Enabled' : 'Disabled'}</td>
+                )}
                 <td>{b.versioning}</td>
                 <td>{keysOf(b.name).join(', ') || '—'}</td>
                 <td>
@@ -53,7 +55,12 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
                 <td>{bytes(b.bytes)}</td>
                 <td>{when(b.createdAt)}</td>
                 <td>
-                  <button type="button" class="secondary" onClick={() => setEditing(b.name)} aria-label={`Change default encryption of ${b.name}`}>
+                  <button
+                    type="button"
+                    class="secondary"
+                    onClick={() => setEditing(b.name)}
+                    aria-label={`Change default encryption of ${b.name}`}
+                  >
                     Change encryption
                   </button>
                 </td>
@@ -78,7 +85,17 @@ export function BucketsPage({ session }: { session: SessionInfo }) {
   );
 }
 
-function EncryptionForm({ bucket, keyNames, defaultKey, onDone }: { bucket: BucketRow; keyNames: string[]; defaultKey: string; onDone: (msg?: string) => Promise<void> }) {
+function EncryptionForm({
+  bucket,
+  keyNames,
+  defaultKey,
+  onDone,
+}: {
+  bucket: BucketRow;
+  keyNames: string[];
+  defaultKey: string;
+  onDone: (msg?: string) => Promise<void>;
+}) {
   const [sse, setSse] = useState(bucket.encryption?.sse ?? 'none');
   const [kmsKeyId, setKey] = useState(bucket.encryption?.kmsKeyId ?? '');
   const action = useAction();
@@ -87,7 +104,9 @@ function EncryptionForm({ bucket, keyNames, defaultKey, onDone }: { bucket: Buck
     void action.run(async () => {
       const body = sse === 'aws:kms' ? { sse, ...(kmsKeyId ? { kmsKeyId } : {}) } : { sse };
       await api('PUT', `/buckets/${enc(bucket.name)}/encryption`, body);
-      await onDone(`Default encryption of ${bucket.name} is now ${sseLabel(sse === 'none' ? null : { sse, ...(kmsKeyId ? { kmsKeyId } : {}) }, defaultKey)}.`);
+      await onDone(
+        `Default encryption of ${bucket.name} is now ${sseLabel(sse === 'none' ? null : { sse, ...(kmsKeyId ? { kmsKeyId } : {}) }, defaultKey)}.`,
+      );
     });
   };
   return (
@@ -119,7 +138,9 @@ function EncryptionForm({ bucket, keyNames, defaultKey, onDone }: { bucket: Buck
         Cancel
       </button>
       <Message message={action.message} />
-      <p class="muted small">The default applies to new objects written without SSE headers; existing objects keep their keys (rotate them on the Rotation page).</p>
+      <p class="muted small">
+        The default applies to new objects written without SSE headers; existing objects keep their keys (rotate them on the Rotation page).
+      </p>
     </form>
   );
 }

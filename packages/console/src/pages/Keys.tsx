@@ -13,7 +13,11 @@ export function KeysPage(_: { session: SessionInfo }) {
     action.run(async () => {
       await api('POST', `/keys/${enc(key)}/${verb}`);
       await reload();
-      return verb === 'rotate' ? `Key ${key} rotated to a new version.` : verb === 'seal' ? `Key ${key} sealed: its objects cannot be read until it is unsealed.` : `Key ${key} unsealed.`;
+      return verb === 'rotate'
+        ? `Key ${key} rotated to a new version.`
+        : verb === 'seal'
+          ? `Key ${key} sealed: its objects cannot be read until it is unsealed.`
+          : `Key ${key} unsealed.`;
     });
 
   const create = (e: Event) => {
@@ -50,7 +54,13 @@ export function KeysPage(_: { session: SessionInfo }) {
                   {k.name}
                   {k.name === data.defaultKey && <span class="muted small"> (default)</span>}
                 </th>
-                <td>{k.error ? <span class="muted small">{k.error}</span> : <Badge kind={k.state === 'sealed' ? 'warn' : 'good'}>{k.state ?? 'active'}</Badge>}</td>
+                <td>
+                  {k.error ? (
+                    <span class="muted small">{k.error}</span>
+                  ) : (
+                    <Badge kind={k.state === 'sealed' ? 'warn' : 'good'}>{k.state ?? 'active'}</Badge>
+                  )}
+                </td>
                 <td>
                   {k.versions ?? '—'}
                   {k.latestVersion && <span class="muted small"> (latest {k.latestVersion})</span>}
@@ -131,7 +141,10 @@ function DeleteKey({ row, onCancel, onDeleted }: { row: KeyRow; onCancel: () => 
   return (
     <section class="card danger-zone" role="dialog" aria-modal="false" aria-labelledby="delete-title">
       <h2 id="delete-title">Delete key {row.name}?</h2>
-      <p>Deleting a master key erases it at kes for good. Every object sealed under it becomes unreadable, forever; a new key of the same name does not bring them back.</p>
+      <p>
+        Deleting a master key erases it at kes for good. Every object sealed under it becomes unreadable, forever; a new key of the same
+        name does not bring them back.
+      </p>
       {data ? (
         data.objects + data.uploads === 0 ? (
           <Notice kind="ok">No object or upload of this gateway depends on {row.name}.</Notice>
@@ -140,7 +153,8 @@ function DeleteKey({ row, onCancel, onDeleted }: { row: KeyRow; onCancel: () => 
             <p>
               <strong>
                 {data.objects} object{data.objects === 1 ? '' : 's'}
-                {data.versions !== data.objects ? ` (${data.versions} versions)` : ''} and {data.uploads} unfinished upload{data.uploads === 1 ? '' : 's'} become unreadable:
+                {data.versions !== data.objects ? ` (${data.versions} versions)` : ''} and {data.uploads} unfinished upload
+                {data.uploads === 1 ? '' : 's'} become unreadable:
               </strong>
             </p>
             <ul>

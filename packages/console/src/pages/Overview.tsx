@@ -26,7 +26,13 @@ export function OverviewPage(_: { session: SessionInfo }) {
               <tr key={e.endpoint}>
                 <td>{e.endpoint}</td>
                 <td>
-                  {!e.online ? <Badge kind="bad">offline</Badge> : e.sealed ? <Badge kind="warn">sealed</Badge> : <Badge kind="good">online, unsealed</Badge>}
+                  {!e.online ? (
+                    <Badge kind="bad">offline</Badge>
+                  ) : e.sealed ? (
+                    <Badge kind="warn">sealed</Badge>
+                  ) : (
+                    <Badge kind="good">online, unsealed</Badge>
+                  )}
                   {e.error && <div class="muted small">{e.error}</div>}
                 </td>
                 <td>{e.unseal ? `${e.unseal.progress} of ${e.unseal.threshold} shares` : '—'}</td>

@@ -13,7 +13,11 @@ function percent(j: RotationJob): number {
 export function RotationPage({ session }: { session: SessionInfo }) {
   // Poll fast while a job runs, so its bar moves; slowly otherwise.
   const running = useRef(false);
-  const jobs = useLoad((bg) => api<{ jobs: RotationJob[] }>('GET', '/rotation', undefined, bg), [], () => (running.current ? 500 : 5000));
+  const jobs = useLoad(
+    (bg) => api<{ jobs: RotationJob[] }>('GET', '/rotation', undefined, bg),
+    [],
+    () => (running.current ? 500 : 5000),
+  );
   running.current = (jobs.data?.jobs ?? []).some((j) => j.state === 'running');
   const buckets = useLoad(() => api<{ buckets: BucketRow[] }>('GET', '/buckets'), []);
   const keys = useLoad(() => api<KeysAnswer>('GET', '/keys'), []);
@@ -49,7 +53,9 @@ export function RotationPage({ session }: { session: SessionInfo }) {
   return (
     <>
       <Section title="Start a rotation">
-        <p class="muted">Re-wraps the object keys of a bucket (or prefix) under another master key. Only metadata changes; object data is not rewritten.</p>
+        <p class="muted">
+          Re-wraps the object keys of a bucket (or prefix) under another master key. Only metadata changes; object data is not rewritten.
+        </p>
         <form class="form-grid" onSubmit={start}>
           <label>
             Bucket
@@ -122,7 +128,8 @@ export function RotationPage({ session }: { session: SessionInfo }) {
                   </td>
                   <td class="small">
                     {j.counters.scanned}
-                    {j.total !== undefined ? ` of ${j.total}` : ''} scanned, {j.counters.rotated} rotated, {j.counters.skipped} skipped, {j.counters.failed} failed
+                    {j.total !== undefined ? ` of ${j.total}` : ''} scanned, {j.counters.rotated} rotated, {j.counters.skipped} skipped,{' '}
+                    {j.counters.failed} failed
                     {j.error && <div class="error-text">{j.error}</div>}
                     {j.failures.slice(0, 3).map((f) => (
                       <div class="error-text" key={f.key}>
@@ -131,7 +138,19 @@ export function RotationPage({ session }: { session: SessionInfo }) {
                     ))}
                   </td>
                   <td>
-                    <Badge kind={j.state === 'done' ? 'good' : j.state === 'running' ? 'warn' : j.state === 'failed' || j.state === 'incomplete' ? 'bad' : 'muted'}>{j.state}</Badge>
+                    <Badge
+                      kind={
+                        j.state === 'done'
+                          ? 'good'
+                          : j.state === 'running'
+                            ? 'warn'
+                            : j.state === 'failed' || j.state === 'incomplete'
+                              ? 'bad'
+                              : 'muted'
+                      }
+                    >
+                      {j.state}
+                    </Badge>
                   </td>
                   <td>
                     {j.state === 'running' && !j.cancelRequested && (

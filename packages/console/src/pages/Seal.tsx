@@ -63,7 +63,15 @@ export function SealPage(_: { session: SessionInfo }) {
               return (
                 <tr key={e.endpoint}>
                   <td>{e.endpoint}</td>
-                  <td>{!e.online ? <Badge kind="bad">offline</Badge> : e.sealed ? <Badge kind="warn">sealed</Badge> : <Badge kind="good">unsealed</Badge>}</td>
+                  <td>
+                    {!e.online ? (
+                      <Badge kind="bad">offline</Badge>
+                    ) : e.sealed ? (
+                      <Badge kind="warn">sealed</Badge>
+                    ) : (
+                      <Badge kind="good">unsealed</Badge>
+                    )}
+                  </td>
                   <td>
                     {e.sealed && progress ? (
                       <>
@@ -88,7 +96,10 @@ export function SealPage(_: { session: SessionInfo }) {
         <>
           {anyUnsealed && (
             <Section title="Seal kes">
-              <p>Sealing drops every key from kes's memory: SSE-S3 and SSE-KMS objects cannot be read or written until kes is unsealed with a threshold of shares. SSE-C objects are not affected.</p>
+              <p>
+                Sealing drops every key from kes's memory: SSE-S3 and SSE-KMS objects cannot be read or written until kes is unsealed with a
+                threshold of shares. SSE-C objects are not affected.
+              </p>
               {confirming ? (
                 <div class="inline">
                   <strong>Seal kes now?</strong>

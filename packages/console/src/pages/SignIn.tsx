@@ -33,7 +33,14 @@ export function SignIn({ reason, onSignedIn }: { reason: string | undefined; onS
         </label>
         <label>
           Secret key
-          <input name="secretKey" type="password" autoComplete="current-password" required value={secretKey} onInput={(e) => setSecretKey(e.currentTarget.value)} />
+          <input
+            name="secretKey"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={secretKey}
+            onInput={(e) => setSecretKey(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" disabled={busy}>
           Sign in

@@ -62,7 +62,8 @@ export class AdminClient {
 
   constructor(private readonly options: AdminClientOptions) {
     this.base = new URL(options.endpoint);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new TypeError(`the gateway endpoint must be http:// or https://; got ${options.endpoint}`);
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:')
+      throw new TypeError(`the gateway endpoint must be http:// or https://; got ${options.endpoint}`);
   }
 
   status(): Promise<GatewayStatus> {
@@ -135,7 +136,9 @@ export class AdminClient {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`the gateway at ${this.base.origin} did not answer within ${this.options.timeoutMs ?? 30_000} ms`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`the gateway at ${this.base.origin} did not answer within ${this.options.timeoutMs ?? 30_000} ms`)),
+      );
       req.on('error', (err) => reject(new Error(`cannot reach the gateway at ${this.base.origin}: ${err.message}`, { cause: err })));
       req.end(payload);
     });

@@ -34,7 +34,8 @@ export function adminErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const requestId = res.locals.requestId as string | undefined;
     const k = known(err);
-    if (!k || k.status >= 500) logger.error({ err, requestId, method: req.method, path: req.originalUrl.split('?')[0] }, 'admin request failed');
+    if (!k || k.status >= 500)
+      logger.error({ err, requestId, method: req.method, path: req.originalUrl.split('?')[0] }, 'admin request failed');
     if (res.headersSent) {
       res.destroy(err instanceof Error ? err : undefined);
       return;

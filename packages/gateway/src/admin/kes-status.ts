@@ -44,7 +44,14 @@ export class KesProbe {
     const ca = kms.ca ? readFileSync(kms.ca) : undefined;
     this.clients = kms.endpoints.map(
       (endpoint) =>
-        new KesClient({ endpoints: [endpoint], cert, key, ...(ca ? { ca } : {}), retries: 0, timeoutMs: Math.min(kms.timeoutMs, PROBE_TIMEOUT_MS) }),
+        new KesClient({
+          endpoints: [endpoint],
+          cert,
+          key,
+          ...(ca ? { ca } : {}),
+          retries: 0,
+          timeoutMs: Math.min(kms.timeoutMs, PROBE_TIMEOUT_MS),
+        }),
     );
   }
 
@@ -54,7 +61,10 @@ export class KesProbe {
     return states.map((s, i) => {
       const n = seen[i];
       if (!n) return s;
-      return { ...s, traffic: { up: n.up, ...(!n.up && n.lastError !== undefined ? { lastError: n.lastError } : {}), inFlight: n.inFlight } };
+      return {
+        ...s,
+        traffic: { up: n.up, ...(!n.up && n.lastError !== undefined ? { lastError: n.lastError } : {}), inFlight: n.inFlight },
+      };
     });
   }
 

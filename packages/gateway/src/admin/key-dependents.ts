@@ -29,7 +29,12 @@ export async function keyDependents(store: ObjectStore, key: string): Promise<Ke
     throw badRequest("That is not a kes key name: kes names are 1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-'.");
   }
   // Versions counts noncurrent versions too: deleting the key erases every one of them.
-  const buckets = (await store.keyDependents(key)).map((b) => ({ bucket: b.bucket, objects: b.objects, versions: b.versions, uploads: b.uploads }));
+  const buckets = (await store.keyDependents(key)).map((b) => ({
+    bucket: b.bucket,
+    objects: b.objects,
+    versions: b.versions,
+    uploads: b.uploads,
+  }));
   const sum = (field: 'objects' | 'versions' | 'uploads'): number => buckets.reduce((n, b) => n + b[field], 0);
   return { key, objects: sum('objects'), versions: sum('versions'), uploads: sum('uploads'), buckets };
 }

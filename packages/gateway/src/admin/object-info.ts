@@ -5,7 +5,18 @@ import { NoSuchKey, NoSuchVersion, type ObjectRecord, type ObjectStore } from '.
 import { AdminError, badRequest } from './errors.js';
 
 /** The SSE fields docs/object-format.md lists, in a fixed order; whatever else is stored follows. */
-const SSE_FIELDS = ['sse', 'iv', 'sealAlgorithm', 'sealedKey', 'kmsKey', 'kmsKeyVersion', 'kmsCiphertext', 'kmsContext', 'sseCKeyMD5', 'multipart'];
+const SSE_FIELDS = [
+  'sse',
+  'iv',
+  'sealAlgorithm',
+  'sealedKey',
+  'kmsKey',
+  'kmsKeyVersion',
+  'kmsCiphertext',
+  'kmsContext',
+  'sseCKeyMD5',
+  'multipart',
+];
 
 export interface ObjectStatus {
   bucket: string;
@@ -18,7 +29,15 @@ export interface ObjectStatus {
   contentType?: string;
   sse: Record<string, unknown>;
   /** `inline`: the part's encrypted bytes are in the metadata row (a small object), not in a blob named dataId. */
-  parts: { number: number; plainSize: number; encSize: number; etag: string; dataId: string; inline?: true; extra?: Record<string, unknown> }[];
+  parts: {
+    number: number;
+    plainSize: number;
+    encSize: number;
+    etag: string;
+    dataId: string;
+    inline?: true;
+    extra?: Record<string, unknown>;
+  }[];
 }
 
 /** The version asked for (the latest without a version id); a delete marker holds nothing to show. */
@@ -68,7 +87,8 @@ export async function objectStatus(store: ObjectStore, bucket: string, key: stri
 /** `part` as given in the query: absent, or a part number of the object. */
 export function parsePartNumber(raw: string | null): number | undefined {
   if (raw === null) return undefined;
-  if (!/^[1-9]\d{0,4}$/.test(raw) || Number(raw) > 10000) throw badRequest(`part must be a part number from 1 to 10000; got "${raw.slice(0, 20)}".`);
+  if (!/^[1-9]\d{0,4}$/.test(raw) || Number(raw) > 10000)
+    throw badRequest(`part must be a part number from 1 to 10000; got "${raw.slice(0, 20)}".`);
   return Number(raw);
 }
 
@@ -81,7 +101,13 @@ export interface RawPart {
 }
 
 /** The stored bytes of one part; without a part number, the object must have exactly one part. */
-export async function openRawPart(store: ObjectStore, bucket: string, key: string, part: number | undefined, versionId?: string): Promise<RawPart> {
+export async function openRawPart(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  part: number | undefined,
+  versionId?: string,
+): Promise<RawPart> {
   const r = await record(store, bucket, key, versionId);
   const numbers = r.parts.map((p) => p.number);
   if (part === undefined && r.parts.length > 1) {
@@ -89,5 +115,11 @@ export async function openRawPart(store: ObjectStore, bucket: string, key: strin
   }
   const p = part === undefined ? r.parts[0] : r.parts.find((x) => x.number === part);
   if (!p) throw new AdminError(404, 'NoSuchPart', `The object has no part ${part}; its parts are ${numbers.join(', ')}.`);
-  return { number: p.number, partsCount: r.parts.length, size: p.encSize, dataId: p.dataId, stream: await store.openPartRange(p, 0, p.encSize) };
+  return {
+    number: p.number,
+    partsCount: r.parts.length,
+    size: p.encSize,
+    dataId: p.dataId,
+    stream: await store.openPartRange(p, 0, p.encSize),
+  };
 }

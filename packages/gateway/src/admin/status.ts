@@ -40,10 +40,18 @@ export interface GatewayStatus {
 }
 
 export async function gatewayStatus(svc: GatewayServices, kes: KesProbe, rotation: RotationManager): Promise<GatewayStatus> {
-  const [metadata, blobs, endpoints] = await Promise.all([probeMetadata(svc.backend.metadata), probeBlobs(svc.backend.blobs), kes.endpoints()]);
+  const [metadata, blobs, endpoints] = await Promise.all([
+    probeMetadata(svc.backend.metadata),
+    probeBlobs(svc.backend.blobs),
+    kes.endpoints(),
+  ]);
   const backend: GatewayStatus['backend'] = { ...svc.backend.describe(), health: { metadata, blobs } };
   if (metadata.reachable) {
-    const [stats, sseTotals, gateways] = await Promise.all([svc.store.stats(), svc.store.sseTotals(), svc.backend.metadata.gateways(SEEN_WITHIN_MS)]);
+    const [stats, sseTotals, gateways] = await Promise.all([
+      svc.store.stats(),
+      svc.store.sseTotals(),
+      svc.backend.metadata.gateways(SEEN_WITHIN_MS),
+    ]);
     backend.stats = stats;
     backend.sseTotals = sseTotals;
     backend.gateways = gateways.map((g) => ({

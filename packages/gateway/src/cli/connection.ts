@@ -62,8 +62,14 @@ function readHome(home: string, env: NodeJS.ProcessEnv): HomeState {
   if (existsSync(config)) {
     // Only address and region are read; ${ENV} references are filled from the environment (or the
     // credentials file) so the YAML parses, and a value still holding one is not used.
-    const vars: Record<string, string | undefined> = { ...env, KESGATE_ROOT_USER: env.KESGATE_ROOT_USER ?? state.accessKey, KESGATE_ROOT_PASSWORD: env.KESGATE_ROOT_PASSWORD ?? state.secretKey };
-    const text = readFileSync(config, 'utf8').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => JSON.stringify(vars[name] ?? '${' + name + '}'));
+    const vars: Record<string, string | undefined> = {
+      ...env,
+      KESGATE_ROOT_USER: env.KESGATE_ROOT_USER ?? state.accessKey,
+      KESGATE_ROOT_PASSWORD: env.KESGATE_ROOT_PASSWORD ?? state.secretKey,
+    };
+    const text = readFileSync(config, 'utf8').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) =>
+      JSON.stringify(vars[name] ?? '${' + name + '}'),
+    );
     let c: { address?: unknown; region?: unknown };
     try {
       c = (parseYAML(text) ?? {}) as typeof c;

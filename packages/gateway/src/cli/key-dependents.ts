@@ -6,8 +6,11 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 export function formatKeyDependents(r: KeyDependentsReport): string {
   if (r.versions === 0 && r.uploads === 0) return `nothing in this gateway's buckets depends on key ${r.key}\n`;
-  const lines = [`key ${r.key}: ${plural(r.objects, 'object')} (${plural(r.versions, 'version')}), ${plural(r.uploads, 'unfinished upload')}`];
-  for (const b of r.buckets) lines.push(`  ${b.bucket}: ${plural(b.objects, 'object')} (${plural(b.versions, 'version')}), ${plural(b.uploads, 'upload')}`);
+  const lines = [
+    `key ${r.key}: ${plural(r.objects, 'object')} (${plural(r.versions, 'version')}), ${plural(r.uploads, 'unfinished upload')}`,
+  ];
+  for (const b of r.buckets)
+    lines.push(`  ${b.bucket}: ${plural(b.objects, 'object')} (${plural(b.versions, 'version')}), ${plural(b.uploads, 'upload')}`);
   lines.push(`deleting ${r.key} at kes makes these unreadable for good; rotate them first: kesgate rotate --bucket B --from-key ${r.key}`);
   return `${lines.join('\n')}\n`;
 }

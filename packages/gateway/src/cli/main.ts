@@ -34,7 +34,8 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
     const code = await fn();
     if (typeof code === 'number') process.exitCode = code;
   } catch (err) {
-    if (err instanceof AdminRequestError) process.stderr.write(`kesgate: the gateway refused: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
+    if (err instanceof AdminRequestError)
+      process.stderr.write(`kesgate: the gateway refused: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
     else if (err instanceof ConnectionError) process.stderr.write(`kesgate: ${err.message}\n`);
     else process.stderr.write(`kesgate: ${(err as Error).message}\n`);
     process.exitCode = exitCodeOf(err);
@@ -66,7 +67,9 @@ program
 const rotate = withConnection(
   program
     .command('rotate')
-    .description('re-wrap the object keys of a bucket under a new data key (metadata only), following the job; `rotate list` and `rotate cancel ID` for jobs')
+    .description(
+      're-wrap the object keys of a bucket under a new data key (metadata only), following the job; `rotate list` and `rotate cancel ID` for jobs',
+    )
     // Checked in the action: a required option here would be required by `rotate list` and `rotate cancel` too.
     .option('--bucket <name>', 'the bucket (required to start a rotation)')
     .option('--prefix <prefix>', 'only keys starting with this')
@@ -76,22 +79,38 @@ const rotate = withConnection(
     .option('--json', 'print the final job as JSON (no progress)', false)
     .option('--poll <ms>', 'milliseconds between progress updates', positiveInt, 500)
     .option('--progress-every <seconds>', 'seconds between progress lines when stderr is not a terminal (a bar otherwise)', positiveInt, 5),
-).action(async (opts: ConnectionFlags & { bucket?: string; prefix?: string; toKey?: string; fromKey?: string; dryRun: boolean; json: boolean; poll: number; progressEvery: number }) => {
-  const bucket = opts.bucket;
-  if (bucket === undefined) return rotate.error("error: required option '--bucket <name>' not specified (or run `kesgate rotate list` / `kesgate rotate cancel ID`)");
-  await guarded(() =>
-    runRotate(client(opts), {
-      bucket,
-      ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
-      ...(opts.toKey !== undefined ? { toKey: opts.toKey } : {}),
-      ...(opts.fromKey !== undefined ? { fromKey: opts.fromKey } : {}),
-      dryRun: opts.dryRun,
-      json: opts.json,
-      poll: opts.poll,
-      progressEvery: opts.progressEvery,
-    }),
-  );
-});
+).action(
+  async (
+    opts: ConnectionFlags & {
+      bucket?: string;
+      prefix?: string;
+      toKey?: string;
+      fromKey?: string;
+      dryRun: boolean;
+      json: boolean;
+      poll: number;
+      progressEvery: number;
+    },
+  ) => {
+    const bucket = opts.bucket;
+    if (bucket === undefined)
+      return rotate.error(
+        "error: required option '--bucket <name>' not specified (or run `kesgate rotate list` / `kesgate rotate cancel ID`)",
+      );
+    await guarded(() =>
+      runRotate(client(opts), {
+        bucket,
+        ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
+        ...(opts.toKey !== undefined ? { toKey: opts.toKey } : {}),
+        ...(opts.fromKey !== undefined ? { fromKey: opts.fromKey } : {}),
+        dryRun: opts.dryRun,
+        json: opts.json,
+        poll: opts.poll,
+        progressEvery: opts.progressEvery,
+      }),
+    );
+  },
+);
 
 withConnection(rotate.command('list').description('the rotation jobs, newest first (100)').option('--json', 'print JSON', false)).action(
   async (opts: ConnectionFlags & { json: boolean }) => {
@@ -102,18 +121,23 @@ withConnection(rotate.command('list').description('the rotation jobs, newest fir
 withConnection(
   rotate
     .command('cancel')
-    .description('cancel a running rotation job: the objects in hand finish, the others keep their key (exit 0 once cancelled or requested)')
+    .description(
+      'cancel a running rotation job: the objects in hand finish, the others keep their key (exit 0 once cancelled or requested)',
+    )
     .argument('<id>', 'the job id (`kesgate rotate list`)')
     .option('--json', 'print the job as JSON', false),
 ).action(async (id: string, opts: ConnectionFlags & { json: boolean }) => {
   await guarded(() => runRotateCancel(client(opts), id, opts.json));
 });
 
-withConnection(program.command('status').description("the gateway's backend, kes endpoints, default key and rotation jobs").option('--json', 'print JSON', false)).action(
-  async (opts: ConnectionFlags & { json: boolean }) => {
-    await guarded(() => runStatus(client(opts), opts.json));
-  },
-);
+withConnection(
+  program
+    .command('status')
+    .description("the gateway's backend, kes endpoints, default key and rotation jobs")
+    .option('--json', 'print JSON', false),
+).action(async (opts: ConnectionFlags & { json: boolean }) => {
+  await guarded(() => runStatus(client(opts), opts.json));
+});
 
 const key = program.command('key').description('master keys as the gateway sees them');
 withConnection(

@@ -20,7 +20,12 @@ function row(j: RotationJob): string[] {
 /** Columns padded to their widest cell (the last one is not padded). */
 export function columns(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export async function runRotateList(client: AdminClient, json: boolean): Promise<number> {
@@ -43,9 +48,13 @@ export async function runRotateCancel(client: AdminClient, id: string, json: boo
   const job = await client.cancelRotation(id);
   if (json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
   else if (job.state === 'cancelled') {
-    process.stdout.write(`rotation job ${id} cancelled: ${job.counters.rotated} object(s) were rotated before it stopped; the others keep their key (run the rotation again to go on)\n`);
+    process.stdout.write(
+      `rotation job ${id} cancelled: ${job.counters.rotated} object(s) were rotated before it stopped; the others keep their key (run the rotation again to go on)\n`,
+    );
   } else {
-    process.stdout.write(`cancel of rotation job ${id} requested: the gateway running it ends it at its next lease renewal (see \`kesgate rotate list\`)\n`);
+    process.stdout.write(
+      `cancel of rotation job ${id} requested: the gateway running it ends it at its next lease renewal (see \`kesgate rotate list\`)\n`,
+    );
   }
   return job.state === 'cancelled' || job.cancelRequested ? EXIT.ok : EXIT.error;
 }

@@ -52,7 +52,12 @@ export function progressBar(): ProgressView {
     update(job) {
       // Started on the first answer: before the job has counted its objects, a bar would have no total.
       const total = job.total ?? Math.max(job.counters.scanned, 1);
-      const payload = { rotated: job.counters.rotated, skipped: job.counters.skipped, failed: job.counters.failed, rate: rateText(rate.perSecond(job)) };
+      const payload = {
+        rotated: job.counters.rotated,
+        skipped: job.counters.skipped,
+        failed: job.counters.failed,
+        rate: rateText(rate.perSecond(job)),
+      };
       if (!started) bar.start(total, job.counters.scanned, payload);
       started = true;
       bar.setTotal(total);

@@ -31,7 +31,9 @@ export function formatSummary(j: RotationJob): string {
   if (c.failed > j.failures.length) lines.push(`  … and ${c.failed - j.failures.length} more failures (see the gateway log)`);
   if (j.state === 'incomplete') {
     const old = j.fromKey ?? 'the old key';
-    lines.push(`  ${c.failed} object${c.failed === 1 ? ' is' : 's are'} still under ${old}: fix the cause and run the same rotation again (it retries only those); do not delete ${old} before \`kesgate key dependents ${j.fromKey ?? 'KEY'}\` says nothing depends on it`);
+    lines.push(
+      `  ${c.failed} object${c.failed === 1 ? ' is' : 's are'} still under ${old}: fix the cause and run the same rotation again (it retries only those); do not delete ${old} before \`kesgate key dependents ${j.fromKey ?? 'KEY'}\` says nothing depends on it`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -39,7 +41,11 @@ export function formatSummary(j: RotationJob): string {
 /** Follows the job until it ends; returns its final state. */
 async function follow(client: AdminClient, first: RotationJob, flags: RotateFlags): Promise<RotationJob> {
   let job = first;
-  const view: ProgressView | undefined = flags.json ? undefined : process.stderr.isTTY === true ? progressBar() : progressLines(flags.progressEvery * 1000);
+  const view: ProgressView | undefined = flags.json
+    ? undefined
+    : process.stderr.isTTY === true
+      ? progressBar()
+      : progressLines(flags.progressEvery * 1000);
   const interrupt = (): void => {
     view?.stop(job);
     process.stderr.write(`\nkesgate: stopped following; job ${job.id} goes on in the gateway (GET /kesgate/admin/v1/rotate/${job.id})\n`);
@@ -67,7 +73,10 @@ export async function runRotate(client: AdminClient, flags: RotateFlags): Promis
   if (flags.fromKey !== undefined) input.fromKey = flags.fromKey;
   if (flags.dryRun) input.dryRun = true;
   const started = await client.startRotation(input);
-  if (!flags.json) process.stderr.write(`started rotation job ${started.id} on bucket ${started.bucket} to ${started.toKey}${started.targetVersion ? ` ${started.targetVersion}` : ''}\n`);
+  if (!flags.json)
+    process.stderr.write(
+      `started rotation job ${started.id} on bucket ${started.bucket} to ${started.toKey}${started.targetVersion ? ` ${started.targetVersion}` : ''}\n`,
+    );
   const job = await follow(client, started, flags);
   process.stdout.write(flags.json ? `${JSON.stringify(job, null, 2)}\n` : formatSummary(job));
   return job.state === 'done' && job.counters.failed === 0 ? 0 : 1;

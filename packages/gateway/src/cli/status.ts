@@ -33,7 +33,9 @@ function backendLine(b: GatewayStatus['backend']): string {
 /** `reachable (schema 2, 3 ms)` or `UNREACHABLE (why)`. */
 function health(h: StoreHealth): string {
   if (!h.reachable) return `UNREACHABLE (${h.error ?? 'no answer'})`;
-  const extra = [h.schemaVersion !== undefined ? `schema ${h.schemaVersion}` : '', h.latencyMs !== undefined ? `${h.latencyMs} ms` : ''].filter(Boolean).join(', ');
+  const extra = [h.schemaVersion !== undefined ? `schema ${h.schemaVersion}` : '', h.latencyMs !== undefined ? `${h.latencyMs} ms` : '']
+    .filter(Boolean)
+    .join(', ');
   return `reachable${extra ? ` (${extra})` : ''}`;
 }
 
@@ -51,17 +53,29 @@ export function formatStatus(s: GatewayStatus): string {
   }
   for (const e of s.kes.endpoints) {
     const state = !e.online ? `OFFLINE (${e.error ?? 'no answer'})` : e.sealed ? 'online, SEALED' : 'online, unsealed';
-    const extra = [e.latencyMs !== undefined ? `${e.latencyMs} ms` : '', e.version ? `kes ${e.version}` : '', e.unseal ? `unseal ${e.unseal.progress}/${e.unseal.threshold}` : '']
+    const extra = [
+      e.latencyMs !== undefined ? `${e.latencyMs} ms` : '',
+      e.version ? `kes ${e.version}` : '',
+      e.unseal ? `unseal ${e.unseal.progress}/${e.unseal.threshold}` : '',
+    ]
       .filter(Boolean)
       .join(', ');
-    const traffic = !e.traffic ? '' : e.traffic.up ? ', takes traffic' : `, NO TRAFFIC (marked down${e.traffic.lastError ? `: ${e.traffic.lastError}` : ''})`;
+    const traffic = !e.traffic
+      ? ''
+      : e.traffic.up
+        ? ', takes traffic'
+        : `, NO TRAFFIC (marked down${e.traffic.lastError ? `: ${e.traffic.lastError}` : ''})`;
     lines.push(`kes          ${e.endpoint}  ${state}${traffic}${extra ? `  (${extra})` : ''}`);
   }
   const k = s.kes.defaultKey;
-  const keyInfo = k.error ? `unknown: ${k.error}` : [k.state, k.latestVersion ? `latest ${k.latestVersion}` : ''].filter(Boolean).join(', ');
+  const keyInfo = k.error
+    ? `unknown: ${k.error}`
+    : [k.state, k.latestVersion ? `latest ${k.latestVersion}` : ''].filter(Boolean).join(', ');
   lines.push(`default key  ${k.name}${keyInfo ? `  (${keyInfo})` : ''}`);
   lines.push(
-    s.rotation.running !== undefined ? `rotation     ${plural(s.rotation.running, 'job')} running` : `rotation     unknown (${s.rotation.error ?? 'no answer'})`,
+    s.rotation.running !== undefined
+      ? `rotation     ${plural(s.rotation.running, 'job')} running`
+      : `rotation     unknown (${s.rotation.error ?? 'no answer'})`,
   );
   return `${lines.join('\n')}\n`;
 }

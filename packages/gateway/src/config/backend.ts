@@ -101,7 +101,11 @@ export const backendSchema = z
     } else if (!b.fs && !split) {
       ctx.addIssue({ code: 'custom', message: 'needs fs: { path } (the embedded layout), or metadata: and blobs:' });
     } else if (split && b.metadata === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['metadata'], message: 'is required with backend.blobs (sqlite: { path } or postgres: { url })' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metadata'],
+        message: 'is required with backend.blobs (sqlite: { path } or postgres: { url })',
+      });
     } else if (split && b.blobs === undefined) {
       ctx.addIssue({ code: 'custom', path: ['blobs'], message: 'is required with backend.metadata (fs: { path } or s3: { … })' });
     }

@@ -19,23 +19,25 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const address = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000');
+const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9000');
 
 export const schema = z
   .object({
     address: address.default('127.0.0.1:9000'),
-    tls: z.object({ address, cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ address, cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
     region: z.string().min(1).default('us-east-1'),
     /** Host names for virtual-host-style requests: `bucket.<domain>`. */
     domains: z.array(z.string().min(1)).default([]),
     credentials: z
-      .object({ accessKey: z.string().min(3, 'expected at least 3 characters'), secretKey: z.string().min(8, 'expected at least 8 characters') })
+      .object({
+        accessKey: z.string().min(3, 'expected at least 3 characters'),
+        secretKey: z.string().min(8, 'expected at least 8 characters'),
+      })
       .strict(),
-    users: z
-      .array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8) }).strict())
-      .default([]),
+    users: z.array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8) }).strict()).default([]),
     backend: backendSchema.prefault({ fs: { path: 'data/gateway' } }),
     kms: z
       .object({
@@ -85,7 +87,10 @@ export const schema = z
       .strict()
       .default({ concurrency: 8, waitForKesSeconds: 600 }),
     /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
-    limits: z.object({ connectionsPerClient: z.number().int().min(0).default(512) }).strict().default({ connectionsPerClient: 512 }),
+    limits: z
+      .object({ connectionsPerClient: z.number().int().min(0).default(512) })
+      .strict()
+      .default({ connectionsPerClient: 512 }),
     console: consoleConfigSchema.default(CONSOLE_DEFAULTS),
     /** With a bearer token, /metrics answers only requests that send it (as MinIO's Prometheus token). */
     metrics: z
@@ -103,7 +108,9 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): GatewayConfi
   const r = schema.safeParse(raw ?? {});
   if (!r.success) {
     // "backend.blobs.s3.bucket is required (…)" reads as a sentence; other messages follow a colon.
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}${i.message.startsWith('is ') ? ' ' : ': '}${i.message}`);
+    const lines = r.error.issues.map(
+      (i) => `  ${i.path.join('.') || '(top level)'}${i.message.startsWith('is ') ? ' ' : ': '}${i.message}`,
+    );
     throw new ConfigError(`invalid gateway config:\n${lines.join('\n')}`);
   }
   const c = r.data;

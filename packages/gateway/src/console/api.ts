@@ -29,7 +29,8 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** Sent by the page's own periodic refreshes: they do not extend the session. */
 export const BACKGROUND_HEADER = 'x-console-background';
 
-const notSignedIn = (): AdminError => new AdminError(401, 'NotSignedIn', 'Sign in to the console first (the session is missing, has expired or was signed out).');
+const notSignedIn = (): AdminError =>
+  new AdminError(401, 'NotSignedIn', 'Sign in to the console first (the session is missing, has expired or was signed out).');
 
 function sessionOf(res: Response): Session {
   return res.locals.consoleSession as Session;
@@ -59,7 +60,15 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
       if (req.method === 'GET' && res.statusCode < 400) return;
       const user = (res.locals.consoleSession as Session | undefined)?.user ?? (res.locals.consoleUser as string | undefined);
       logger.info(
-        { console: { user: user ?? null, action: `${req.method} ${req.path}`, status: res.statusCode, ip: req.socket.remoteAddress, reqId: res.locals.requestId } },
+        {
+          console: {
+            user: user ?? null,
+            action: `${req.method} ${req.path}`,
+            status: res.statusCode,
+            ip: req.socket.remoteAddress,
+            reqId: res.locals.requestId,
+          },
+        },
         'console action',
       );
     });
@@ -70,11 +79,18 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
 
   // A browser-session cookie: the server ends the session (expiry, sign-out), the browser forgets it on quit.
   const cookieOptions = (req: Request) => ({ httpOnly: true, sameSite: 'strict' as const, secure: isTls(req), path: '/console' });
-  const sessionView = (s: Session) => ({ user: s.user, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString(), kesWritable: kes.writable, defaultKey: config.kms.defaultKey });
+  const sessionView = (s: Session) => ({
+    user: s.user,
+    csrf: s.csrf,
+    expiresAt: new Date(s.expiresAt).toISOString(),
+    kesWritable: kes.writable,
+    defaultKey: config.kms.defaultKey,
+  });
 
   router.post('/session', (req, res) => {
     // JSON only: a cross-site form cannot send it without a CORS preflight, which the console never answers.
-    if (!req.is('application/json')) throw new AdminError(415, 'UnsupportedMediaType', 'Sign in with a JSON body: {"accessKey": ..., "secretKey": ...}.');
+    if (!req.is('application/json'))
+      throw new AdminError(415, 'UnsupportedMediaType', 'Sign in with a JSON body: {"accessKey": ..., "secretKey": ...}.');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const accessKey = typeof body.accessKey === 'string' ? body.accessKey : '';
     const secretKey = typeof body.secretKey === 'string' ? body.secretKey : '';
@@ -102,7 +118,11 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const token = req.headers[CSRF_HEADER];
       if (typeof token !== 'string' || !sameSecret(token, s.csrf)) {
-        throw new AdminError(403, 'InvalidCsrfToken', `This request changes state and needs the session's CSRF token in the ${CSRF_HEADER} header.`);
+        throw new AdminError(
+          403,
+          'InvalidCsrfToken',
+          `This request changes state and needs the session's CSRF token in the ${CSRF_HEADER} header.`,
+        );
       }
     }
     next();
@@ -161,7 +181,8 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
   router.delete('/keys/:name', async (req, res) => {
     const name = String(req.params.name);
     const confirm = (req.body as Record<string, unknown> | undefined)?.confirm;
-    if (confirm !== name) throw new AdminError(400, 'ConfirmationMismatch', `To delete the key, send {"confirm": "${name}"}: its name, typed out.`);
+    if (confirm !== name)
+      throw new AdminError(400, 'ConfirmationMismatch', `To delete the key, send {"confirm": "${name}"}: its name, typed out.`);
     await kes.deleteKey(name);
     res.json({ deleted: name });
   });
@@ -204,12 +225,22 @@ export function createConsoleApi({ svc, rotation, probe, kes, sessions, audit }:
   // ---- audit
   router.get('/audit', (req, res) => {
     if (!audit) {
-      res.json({ entries: [], connected: false, error: 'The kes audit log needs the console identity (console.kes in gateway.yaml) with /v1/log/audit in its policy.' });
+      res.json({
+        entries: [],
+        connected: false,
+        error: 'The kes audit log needs the console identity (console.kes in gateway.yaml) with /v1/log/audit in its policy.',
+      });
       return;
     }
     const q = req.query as Record<string, unknown>;
     const s = (k: string): string | undefined => (typeof q[k] === 'string' && q[k] !== '' ? (q[k] as string) : undefined);
-    res.json(audit.latest({ ...(s('identity') ? { identity: s('identity') } : {}), ...(s('key') ? { key: s('key') } : {}), ...(s('status') ? { status: s('status') } : {}) }));
+    res.json(
+      audit.latest({
+        ...(s('identity') ? { identity: s('identity') } : {}),
+        ...(s('key') ? { key: s('key') } : {}),
+        ...(s('status') ? { status: s('status') } : {}),
+      }),
+    );
   });
 
   router.use((req) => {

@@ -85,7 +85,8 @@ export class AuditFeed {
       (!f.key || (e.key ?? '').includes(f.key.trim())) &&
       (!status || (/^\dxx$/.test(status) ? String(e.status)[0] === status[0] : String(e.status) === status));
     const out: AuditEntry[] = [];
-    for (let i = this.entries.length - 1; i >= 0 && out.length < (f.limit ?? 200); i--) if (match(this.entries[i]!)) out.push(this.entries[i]!);
+    for (let i = this.entries.length - 1; i >= 0 && out.length < (f.limit ?? 200); i--)
+      if (match(this.entries[i]!)) out.push(this.entries[i]!);
     return { entries: out, connected: this.connected, ...(this.lastError ? { error: this.lastError } : {}) };
   }
 

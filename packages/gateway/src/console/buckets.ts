@@ -37,13 +37,21 @@ export async function bucketRows(store: ObjectStore): Promise<BucketRow[]> {
   const buckets = await store.listBuckets();
   return Promise.all(
     buckets.map(async (b) => {
-      const [enc, versioning, counted] = await Promise.all([store.getBucketEncryption(b.name), store.getBucketVersioning(b.name), count(store, b.name)]);
+      const [enc, versioning, counted] = await Promise.all([
+        store.getBucketEncryption(b.name),
+        store.getBucketVersioning(b.name),
+        count(store, b.name),
+      ]);
       const bucketKey = (enc as { bucketKeyEnabled?: unknown } | undefined)?.bucketKeyEnabled;
       return {
         name: b.name,
         createdAt: b.createdAt.toISOString(),
         encryption: enc
-          ? { sse: enc.sse, ...(enc.kmsKeyId ? { kmsKeyId: enc.kmsKeyId } : {}), ...(typeof bucketKey === 'boolean' ? { bucketKeyEnabled: bucketKey } : {}) }
+          ? {
+              sse: enc.sse,
+              ...(enc.kmsKeyId ? { kmsKeyId: enc.kmsKeyId } : {}),
+              ...(typeof bucketKey === 'boolean' ? { bucketKeyEnabled: bucketKey } : {}),
+            }
           : null,
         versioning,
         ...counted,

@@ -9,12 +9,17 @@ export const consoleConfigSchema = z
     /** A session ends this long after its last request. */
     sessionTtlSeconds: z.number().int().positive().max(86_400).default(1800),
     /** Console users besides the root credentials: they may sign in to the console, not sign S3 requests. */
-    users: z.array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8, 'expected at least 8 characters') }).strict()).default([]),
+    users: z
+      .array(z.object({ accessKey: z.string().min(3), secretKey: z.string().min(8, 'expected at least 8 characters') }).strict())
+      .default([]),
     /**
      * The console's own identity at kes (its policy: CONSOLE_KES_ROUTES). Without it the kes pages are
      * read-only, seen through the gateway's identity. kes's endpoints and CA are those of `kms`.
      */
-    kes: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    kes: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -37,7 +37,11 @@ function identityOf(certFile: string): string {
 }
 
 function isSigned(req: Request): boolean {
-  return req.headers.authorization !== undefined || /[?&](X-Amz-)?(Signature|Credential)=/i.test(req.originalUrl) || /[?&]AWSAccessKeyId=/.test(req.originalUrl);
+  return (
+    req.headers.authorization !== undefined ||
+    /[?&](X-Amz-)?(Signature|Credential)=/i.test(req.originalUrl) ||
+    /[?&]AWSAccessKeyId=/.test(req.originalUrl)
+  );
 }
 
 export function createConsole(svc: GatewayServices, deps: { rotation: RotationManager; probe: KesProbe }): Console {
@@ -60,7 +64,10 @@ export function createConsole(svc: GatewayServices, deps: { rotation: RotationMa
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
     if (status >= 500) svc.logger.error({ err }, 'console: serving a file failed');
-    res.status(status).type('text/plain').send(status === 404 ? 'Not found.\n' : 'The console could not serve this file.\n');
+    res
+      .status(status)
+      .type('text/plain')
+      .send(status === 404 ? 'Not found.\n' : 'The console could not serve this file.\n');
   });
 
   return {

@@ -150,7 +150,8 @@ async function kesCall<T>(f: () => Promise<T>): Promise<T> {
     return await f();
   } catch (err) {
     if (err instanceof AdminError) throw err;
-    if (err instanceof KesError) throw new AdminError(err.status >= 500 ? 502 : err.status, 'KesError', `kes answered ${err.status}: ${err.message}`);
+    if (err instanceof KesError)
+      throw new AdminError(err.status >= 500 ? 502 : err.status, 'KesError', `kes answered ${err.status}: ${err.message}`);
     throw new AdminError(502, 'KesUnavailable', errorText(err));
   }
 }

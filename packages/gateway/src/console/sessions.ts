@@ -23,7 +23,13 @@ export class SessionStore {
   create(user: string): Session {
     this.sweep();
     const t = this.now();
-    const s: Session = { id: randomBytes(32).toString('base64url'), user, csrf: randomBytes(32).toString('base64url'), createdAt: t, expiresAt: t + this.ttlSeconds * 1000 };
+    const s: Session = {
+      id: randomBytes(32).toString('base64url'),
+      user,
+      csrf: randomBytes(32).toString('base64url'),
+      createdAt: t,
+      expiresAt: t + this.ttlSeconds * 1000,
+    };
     this.sessions.set(s.id, s);
     return s;
   }

@@ -8,9 +8,17 @@ import express, { type Router } from 'express';
 export function findConsoleDir(configured?: string): string {
   if (configured) return configured;
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../console/dist'), resolve(here, '../packages/console/dist'), resolve(here, '../../packages/console/dist')];
+  const candidates = [
+    resolve(here, '../../../console/dist'),
+    resolve(here, '../packages/console/dist'),
+    resolve(here, '../../packages/console/dist'),
+  ];
   // Not built: the one inside the console's workspace (its package.json beside it), for the message that says to build it.
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates.find((d) => existsSync(join(d, '../package.json'))) ?? candidates[0]!;
+  return (
+    candidates.find((d) => existsSync(join(d, 'index.html'))) ??
+    candidates.find((d) => existsSync(join(d, '../package.json'))) ??
+    candidates[0]!
+  );
 }
 
 export function consoleFiles(dir: string): Router {

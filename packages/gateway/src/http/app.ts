@@ -58,19 +58,24 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
   app.use(sigv4Auth({ lookup: credentialLookup(config), region: config.region, domains: config.domains }));
 
   if (extras.admin) {
-    app.use(`/${RESERVED}/admin/v1`, (_req, res, next) => {
-      res.locals.operation = 'Admin';
-      if ((res.locals.auth as { accessKey?: string } | undefined)?.accessKey !== config.credentials.accessKey) {
-        next(new S3Error('AccessDenied', 'The admin API needs the root credentials.'));
-        return;
-      }
-      next();
-    }, extras.admin);
+    app.use(
+      `/${RESERVED}/admin/v1`,
+      (_req, res, next) => {
+        res.locals.operation = 'Admin';
+        if ((res.locals.auth as { accessKey?: string } | undefined)?.accessKey !== config.credentials.accessKey) {
+          next(new S3Error('AccessDenied', 'The admin API needs the root credentials.'));
+          return;
+        }
+        next();
+      },
+      extras.admin,
+    );
   }
 
   app.use(async (req, res) => {
     const addr = parseAddress(req.headers.host, req.originalUrl, config.domains);
-    if (addr.bucket === RESERVED) throw new S3Error('InvalidBucketName', `The bucket name "${RESERVED}" is reserved for the gateway's own API.`);
+    if (addr.bucket === RESERVED)
+      throw new S3Error('InvalidBucketName', `The bucket name "${RESERVED}" is reserved for the gateway's own API.`);
     const q = query(req);
     const rt = route(req.method, addr.bucket, addr.key, q, req.headers);
     res.locals.operation = rt.operation;

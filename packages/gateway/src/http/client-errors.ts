@@ -11,7 +11,9 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 function overflowResponse(): string {
   const requestId = newRequestId();
   const body = renderError(
-    new S3Error('RequestHeaderSectionTooLarge', `Your request header section exceeds ${MAX_HEADER_BYTES} bytes.`, { extra: { MaxSizeAllowed: '8192' } }),
+    new S3Error('RequestHeaderSectionTooLarge', `Your request header section exceeds ${MAX_HEADER_BYTES} bytes.`, {
+      extra: { MaxSizeAllowed: '8192' },
+    }),
     requestId,
   );
   return [
@@ -44,5 +46,7 @@ export function answerClientErrors(server: http.Server, problems: ConnectionProb
 
 /** TLS failures (a handshake, a client speaking plain HTTP to the TLS port) come as 'tlsClientError': counted. */
 export function countTlsErrors(server: https.Server, problems: ConnectionProblems, listener: string): void {
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: object) => problems.note(listener, socket, err.code ?? 'tls-error', { reason: err.message }));
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: object) =>
+    problems.note(listener, socket, err.code ?? 'tls-error', { reason: err.message }),
+  );
 }

@@ -54,7 +54,10 @@ export class ConnectionProblems {
       total += n;
     }
     this.counts = new Map();
-    this.logger.warn({ total, byCause, periodSeconds: Math.round(periodMs / 1000) }, `${total} client connection problem(s) in the last ${Math.round(periodMs / 1000)} s`);
+    this.logger.warn(
+      { total, byCause, periodSeconds: Math.round(periodMs / 1000) },
+      `${total} client connection problem(s) in the last ${Math.round(periodMs / 1000)} s`,
+    );
   }
 
   stop(): void {

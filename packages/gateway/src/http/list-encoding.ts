@@ -28,6 +28,9 @@ export function urlEncodeKey(s: string): string {
 export function listEncoder(q: URLSearchParams): (s: string) => string {
   const t = q.get('encoding-type');
   if (t === null) return (s) => s;
-  if (t !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { extra: { ArgumentName: 'encoding-type', ArgumentValue: t } });
+  if (t !== 'url')
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
+      extra: { ArgumentName: 'encoding-type', ArgumentValue: t },
+    });
   return urlEncodeKey;
 }

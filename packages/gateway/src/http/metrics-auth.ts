@@ -21,10 +21,12 @@ export function metricsAllowed(req: Request, res: Response, token: string | unde
   const sent = BEARER.exec(req.headers.authorization ?? '')?.[1];
   if (sent !== undefined && sameToken(sent, token)) return true;
   res.status(401).setHeader('WWW-Authenticate', 'Bearer realm="kesgate metrics"');
-  res.type('text/plain').send(
-    sent === undefined
-      ? 'The metrics need a bearer token: send "Authorization: Bearer <token>" with the token of metrics.bearerToken in the gateway config.\n'
-      : 'The bearer token is not the one in metrics.bearerToken of the gateway config.\n',
-  );
+  res
+    .type('text/plain')
+    .send(
+      sent === undefined
+        ? 'The metrics need a bearer token: send "Authorization: Bearer <token>" with the token of metrics.bearerToken in the gateway config.\n'
+        : 'The bearer token is not the one in metrics.bearerToken of the gateway config.\n',
+    );
   return false;
 }

@@ -95,7 +95,10 @@ export function readPostForm(req: IncomingMessage): Promise<PostForm> {
       try {
         if (name.toLowerCase() === 'file') {
           if (info.valueTruncated) {
-            throw new S3Error('EntityTooLarge', `A file sent as a text field is limited to ${MAX_TEXT_FILE} bytes here; send it as a file part.`);
+            throw new S3Error(
+              'EntityTooLarge',
+              `A file sent as a text field is limited to ${MAX_TEXT_FILE} bytes here; send it as a file part.`,
+            );
           }
           const body = new PassThrough();
           body.end(Buffer.from(value, 'utf8'));
@@ -150,7 +153,8 @@ export function readPostForm(req: IncomingMessage): Promise<PostForm> {
       fail(malformed(err));
     });
     bb.on('close', () => {
-      if (!settled) fail(new S3Error('IncorrectNumberOfFilesInPostRequest', undefined, { extra: { ArgumentName: 'file', ArgumentValue: '0' } }));
+      if (!settled)
+        fail(new S3Error('IncorrectNumberOfFilesInPostRequest', undefined, { extra: { ArgumentName: 'file', ArgumentValue: '0' } }));
     });
     req.on('close', () => {
       if (!req.complete) {

@@ -25,7 +25,12 @@ export function objectMetadata(h: IncomingHttpHeaders): ObjectMetadata {
     let v = header(h, name);
     // aws-chunked is a transfer detail of this request, not a property of the object (AWS drops it too).
     if (name === 'content-encoding' && v !== undefined) {
-      v = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'aws-chunked').join(', ') || undefined;
+      v =
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '' && s !== 'aws-chunked')
+          .join(', ') || undefined;
     }
     if (v !== undefined) standardHeaders[name] = v;
   }
@@ -42,7 +47,10 @@ const SSEC_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
 export function requireTLSForSSEC(req: Request, allowInsecure: boolean, names: Iterable<string> = Object.keys(req.headers)): void {
   if (allowInsecure || (req.socket as TLSSocket).encrypted) return;
   if ([...names].some((n) => SSEC_HEADER.test(n))) {
-    throw new S3Error('InvalidRequest', 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+    throw new S3Error(
+      'InvalidRequest',
+      'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',
+    );
   }
 }
 
@@ -51,7 +59,9 @@ export function intParam(q: URLSearchParams, name: string, def: number, min: num
   const v = q.get(name);
   if (v === null || v === '') return def;
   if (!/^-?\d+$/.test(v) || Number(v) < min) {
-    throw new S3Error('InvalidArgument', `${name} must be an integer between ${min} and ${max}.`, { extra: { ArgumentName: name, ArgumentValue: v } });
+    throw new S3Error('InvalidArgument', `${name} must be an integer between ${min} and ${max}.`, {
+      extra: { ArgumentName: name, ArgumentValue: v },
+    });
   }
   return Math.min(Number(v), max);
 }
@@ -74,7 +84,9 @@ export function parseCopySource(value: string): { bucket: string; key: string; v
   if (decoded.startsWith('/')) decoded = decoded.slice(1);
   const slash = decoded.indexOf('/');
   if (slash <= 0 || slash === decoded.length - 1) {
-    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', { extra: { ArgumentName: 'x-amz-copy-source' } });
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', {
+      extra: { ArgumentName: 'x-amz-copy-source' },
+    });
   }
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), ...(versionId !== undefined ? { versionId } : {}) };
 }

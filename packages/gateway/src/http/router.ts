@@ -60,7 +60,10 @@ const BUCKET: Table = {
     POST: r('PostObject', postObjectHandler),
   },
   abac: { GET: unimplemented('GetBucketAbac'), PUT: unimplemented('PutBucketAbac') },
-  accelerate: { GET: r('GetBucketAccelerateConfiguration', none.getBucketAccelerateConfiguration), PUT: unimplemented('PutBucketAccelerateConfiguration') },
+  accelerate: {
+    GET: r('GetBucketAccelerateConfiguration', none.getBucketAccelerateConfiguration),
+    PUT: unimplemented('PutBucketAccelerateConfiguration'),
+  },
   acl: { GET: r('GetBucketAcl', acl.getBucketAcl), PUT: r('PutBucketAcl', acl.putBucketAcl) },
   analytics: configurations('Analytics'),
   cors: {
@@ -101,7 +104,10 @@ const BUCKET: Table = {
     GET: r('GetBucketNotificationConfiguration', none.getBucketNotificationConfiguration),
     PUT: unimplemented('PutBucketNotificationConfiguration'),
   },
-  'object-lock': { GET: r('GetObjectLockConfiguration', none.getObjectLockConfiguration), PUT: unimplemented('PutObjectLockConfiguration') },
+  'object-lock': {
+    GET: r('GetObjectLockConfiguration', none.getObjectLockConfiguration),
+    PUT: unimplemented('PutObjectLockConfiguration'),
+  },
   ownershipControls: {
     GET: r('GetBucketOwnershipControls', access.getBucketOwnershipControls),
     PUT: r('PutBucketOwnershipControls', access.putBucketOwnershipControls),
@@ -131,7 +137,10 @@ const BUCKET: Table = {
     DELETE: r('DeleteBucketTagging', tagging.deleteBucketTagging),
   },
   uploads: { GET: r('ListMultipartUploads', listUploads) },
-  versioning: { GET: r('GetBucketVersioning', versioning.getBucketVersioning), PUT: r('PutBucketVersioning', versioning.putBucketVersioning) },
+  versioning: {
+    GET: r('GetBucketVersioning', versioning.getBucketVersioning),
+    PUT: r('PutBucketVersioning', versioning.putBucketVersioning),
+  },
   versions: { GET: r('ListObjectVersions', listObjectVersionsHandler) },
   website: {
     GET: r('GetBucketWebsite', none.getBucketWebsite),
@@ -147,7 +156,8 @@ const OBJECT: Table = {
     PUT: (q, headers) => {
       const copy = headers['x-amz-copy-source'] !== undefined;
       if (q.has('uploadId') || q.has('partNumber')) {
-        if (!q.has('uploadId') || !q.has('partNumber')) throw new S3Error('InvalidRequest', 'UploadPart needs both partNumber and uploadId.');
+        if (!q.has('uploadId') || !q.has('partNumber'))
+          throw new S3Error('InvalidRequest', 'UploadPart needs both partNumber and uploadId.');
         return copy ? r('UploadPartCopy', mp.uploadPartCopyHandler) : r('UploadPart', mp.uploadPartHandler);
       }
       return copy ? r('CopyObject', o.copyObjectHandler) : r('PutObject', o.putObjectHandler);
@@ -157,7 +167,12 @@ const OBJECT: Table = {
   },
   acl: { GET: r('GetObjectAcl', acl.getObjectAcl), PUT: r('PutObjectAcl', acl.putObjectAcl) },
   annotation: {
-    GET: (q) => unimplemented(q.get('x-id') === 'ListObjectAnnotations' || (q.get('x-id') === null && !q.has('annotationName')) ? 'ListObjectAnnotations' : 'GetObjectAnnotation'),
+    GET: (q) =>
+      unimplemented(
+        q.get('x-id') === 'ListObjectAnnotations' || (q.get('x-id') === null && !q.has('annotationName'))
+          ? 'ListObjectAnnotations'
+          : 'GetObjectAnnotation',
+      ),
     PUT: unimplemented('PutObjectAnnotation'),
     DELETE: unimplemented('DeleteObjectAnnotation'),
   },
@@ -186,10 +201,36 @@ const SUBRESOURCES: ReadonlySet<string> = new Set([...Object.keys(BUCKET), ...Ob
  * parameters of SigV2. X-Amz-* (SigV4 presigning, hoisted headers) and response-* are parameters by prefix.
  */
 const PARAMETERS: ReadonlySet<string> = new Set([
-  'annotation-prefix', 'annotationName', 'bucket-region', 'continuation-token', 'delimiter', 'encoding-type', 'fetch-owner', 'id',
-  'key-marker', 'list-type', 'marker', 'max-annotation-results', 'max-buckets', 'max-directory-buckets', 'max-keys', 'max-parts',
-  'max-uploads', 'part-number-marker', 'partNumber', 'prefix', 'select-type', 'start-after', 'upload-id-marker', 'uploadId',
-  'version-id-marker', 'versionId', 'x-id', 'AWSAccessKeyId', 'Expires', 'Signature',
+  'annotation-prefix',
+  'annotationName',
+  'bucket-region',
+  'continuation-token',
+  'delimiter',
+  'encoding-type',
+  'fetch-owner',
+  'id',
+  'key-marker',
+  'list-type',
+  'marker',
+  'max-annotation-results',
+  'max-buckets',
+  'max-directory-buckets',
+  'max-keys',
+  'max-parts',
+  'max-uploads',
+  'part-number-marker',
+  'partNumber',
+  'prefix',
+  'select-type',
+  'start-after',
+  'upload-id-marker',
+  'uploadId',
+  'version-id-marker',
+  'versionId',
+  'x-id',
+  'AWSAccessKeyId',
+  'Expires',
+  'Signature',
 ]);
 
 const isParameter = (name: string): boolean => PARAMETERS.has(name) || /^(x-amz-|response-)/i.test(name);
@@ -203,13 +244,22 @@ function subresourceOf(q: URLSearchParams): string {
   const named = new Set<string>();
   for (const [name, value] of q) if (SUBRESOURCES.has(name) || (value === '' && !isParameter(name))) named.add(name);
   if (named.size > 1) {
-    throw new S3Error('InvalidRequest', `The request names the sub-resources ${[...named].map((n) => `?${n}`).join(', ')}; an S3 request addresses one at most.`);
+    throw new S3Error(
+      'InvalidRequest',
+      `The request names the sub-resources ${[...named].map((n) => `?${n}`).join(', ')}; an S3 request addresses one at most.`,
+    );
   }
   return named.values().next().value ?? '';
 }
 
 /** Which S3 operation a request is, from its method, whether it names a bucket and a key, and its query. */
-export function route(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders): Route {
+export function route(
+  method: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  q: URLSearchParams,
+  headers: IncomingHttpHeaders,
+): Route {
   const sub = subresourceOf(q);
   if (sub !== '' && !SUBRESOURCES.has(sub)) {
     throw new S3Error('NotImplemented', `The request names the sub-resource ?${sub}, which is no S3 operation this gateway knows.`);
@@ -223,5 +273,7 @@ export function route(method: string, bucket: string | undefined, key: string | 
 
 function notAllowed(method: string, resourceType: string, sub: string): S3Error {
   const against = sub === '' ? 'this resource' : `the ?${sub} sub-resource of this ${resourceType.toLowerCase()}`;
-  return new S3Error('MethodNotAllowed', `The method ${method} is not allowed against ${against}.`, { extra: { Method: method, ResourceType: resourceType } });
+  return new S3Error('MethodNotAllowed', `The method ${method} is not allowed against ${against}.`, {
+    extra: { Method: method, ResourceType: resourceType },
+  });
 }

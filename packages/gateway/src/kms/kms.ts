@@ -65,7 +65,9 @@ export function mapKesError(err: unknown, keyName: string, op: 'generate' | 'dec
     return new S3Error('AccessDenied', `The gateway is not allowed to use the KMS key "${keyName}".`, { cause: err });
   }
   if (err.status === 400 && /too old/.test(err.message)) {
-    return new S3Error('KMS.DisabledException', `The KMS key "${keyName}" no longer decrypts the version this object was sealed with.`, { cause: err });
+    return new S3Error('KMS.DisabledException', `The KMS key "${keyName}" no longer decrypts the version this object was sealed with.`, {
+      cause: err,
+    });
   }
   if (op === 'decrypt' && err.status === 400) {
     // The master key that made this data key is gone: deleted (perhaps re-created under the same name).

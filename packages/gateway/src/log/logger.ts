@@ -26,7 +26,8 @@ export function logOptions(service: string, level: Level | 'silent'): LoggerOpti
 
 /** Where log lines go: stdout as JSON, or stdout through pino-pretty. */
 export function logOutput(format: LogFormat): DestinationStream {
-  if (format === 'pretty') return pretty({ destination: 1, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,service' });
+  if (format === 'pretty')
+    return pretty({ destination: 1, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,service' });
   return pino.destination({ dest: 1, sync: true });
 }
 

@@ -53,20 +53,40 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
     const stored = record.sse as unknown as StoredSSE;
     // The same object: the key's latest version onto itself (an older version copied onto its key restores it).
     const same = src.bucket === dst.bucket && src.key === dst.key && source.isLatest;
-    const sourceHeaders: Record<string, string> = source.versioning === 'Unversioned' ? {} : { 'x-amz-copy-source-version-id': record.versionId };
+    const sourceHeaders: Record<string, string> =
+      source.versioning === 'Unversioned' ? {} : { 'x-amz-copy-source-version-id': record.versionId };
 
-    if (same && dst.directive === 'COPY' && stored.sse === 'SSE-C' && dst.sse?.kind === 'SSE-C' && source.versioning !== 'Enabled' && record.versionId === NULL_VERSION_ID) {
+    if (
+      same &&
+      dst.directive === 'COPY' &&
+      stored.sse === 'SSE-C' &&
+      dst.sse?.kind === 'SSE-C' &&
+      source.versioning !== 'Enabled' &&
+      record.versionId === NULL_VERSION_ID
+    ) {
       const path = { bucket: dst.bucket, key: dst.key };
       const resealed = await ctx.enc.changeCustomerKey(stored, path, src.customer, dst.sse);
-      let updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed as unknown as Record<string, unknown>, record.versionId);
+      let updated = await ctx.store.updateObjectSSE(
+        dst.bucket,
+        dst.key,
+        record.revision,
+        resealed as unknown as Record<string, unknown>,
+        record.versionId,
+      );
       if (dst.tags) updated = await ctx.store.putObjectTags(dst.bucket, dst.key, dst.tags, record.versionId);
       return { record: updated, headers: { ...copyHeaders(ctx, updated), ...sourceHeaders } };
     }
     if (same && dst.directive === 'COPY' && !dst.sse) {
-      throw new S3Error('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
     }
     if (record.size > MAX_COPY_SIZE) {
-      throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`);
+      throw new S3Error(
+        'InvalidRequest',
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SIZE}`,
+      );
     }
 
     // The destination (key, bucket, its object key from kes) is settled before the source is opened: a refused

@@ -14,7 +14,10 @@ export function toS3Error(err: unknown): S3Error {
   }
   if (err instanceof ErrInvalidRange) {
     const size = err.size;
-    return new S3Error('InvalidRange', undefined, { cause: err, ...(size !== undefined ? { extra: { ActualObjectSize: String(size) } } : {}) });
+    return new S3Error('InvalidRange', undefined, {
+      cause: err,
+      ...(size !== undefined ? { extra: { ActualObjectSize: String(size) } } : {}),
+    });
   }
   if (err instanceof ErrInvalidPartNumber) return new S3Error('InvalidPartNumber', undefined, { cause: err });
   if (err instanceof ErrTampered) return objectTampered('the object data failed authentication', err);

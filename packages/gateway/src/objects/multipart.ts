@@ -36,7 +36,10 @@ export interface CreateUploadRequest {
 }
 
 /** CreateMultipartUpload: the object key is made and sealed now; each part is encrypted under partKey(OEK, n). */
-export async function createUpload(ctx: ObjectContext, req: CreateUploadRequest): Promise<{ upload: UploadRecord; headers: Record<string, string> }> {
+export async function createUpload(
+  ctx: ObjectContext,
+  req: CreateUploadRequest,
+): Promise<{ upload: UploadRecord; headers: Record<string, string> }> {
   try {
     validateObjectKey(req.key);
     const bucketDefault = await ctx.store.getBucketEncryption(req.bucket);
@@ -58,7 +61,9 @@ export async function createUpload(ctx: ObjectContext, req: CreateUploadRequest)
 
 export function checkPartNumber(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, { extra: { ArgumentName: 'partNumber', ArgumentValue: String(n) } });
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, {
+      extra: { ArgumentName: 'partNumber', ArgumentValue: String(n) },
+    });
   }
 }
 
@@ -66,7 +71,10 @@ export function checkPartNumber(n: number): void {
 async function uploadKey(ctx: ObjectContext, upload: UploadRecord, customer: CustomerKey | undefined): Promise<Buffer> {
   const stored = sseOf(upload);
   if (stored.sse === 'SSE-C' && !customer) {
-    throw new S3Error('InvalidRequest', 'The multipart upload was initiated with a customer-provided key (SSE-C): every part must carry the same key.');
+    throw new S3Error(
+      'InvalidRequest',
+      'The multipart upload was initiated with a customer-provided key (SSE-C): every part must carry the same key.',
+    );
   }
   if (stored.sse === 'SSE-C' && customer && customer.keyMD5 !== stored.sseCKeyMD5) {
     throw new S3Error('InvalidRequest', 'The SSE-C key of this part differs from the key the multipart upload was initiated with.');
@@ -82,7 +90,10 @@ export interface UploadPartRequest {
 }
 
 /** UploadPart: a fresh random nonce per upload, so re-uploading a part never reuses a (key, nonce) pair. */
-export async function uploadPart(ctx: ObjectContext, req: UploadPartRequest): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+export async function uploadPart(
+  ctx: ObjectContext,
+  req: UploadPartRequest,
+): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   try {
     const target = await partTarget(ctx, req.ref, req.partNumber, req.customer);
     return await writePart(ctx, req.ref, req.partNumber, target, req.body);
@@ -107,7 +118,13 @@ async function partTarget(ctx: ObjectContext, ref: UploadRef, partNumber: number
 }
 
 /** Encrypts `body` under the part's key (wiped here) and records the part. */
-async function writePart(ctx: ObjectContext, ref: UploadRef, partNumber: number, target: PartTarget, body: WriteBody): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+async function writePart(
+  ctx: ObjectContext,
+  ref: UploadRef,
+  partNumber: number,
+  target: PartTarget,
+  body: WriteBody,
+): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   let data;
   try {
     data = await writeEncrypted(ctx.store, ref.bucket, body, target.key);
@@ -134,7 +151,10 @@ export interface UploadPartCopyRequest {
 }
 
 /** UploadPartCopy: a byte range of any object, decrypted, re-encrypted as a part of this upload. */
-export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequest): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
+export async function uploadPartCopy(
+  ctx: ObjectContext,
+  req: UploadPartCopyRequest,
+): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   try {
     checkPartNumber(req.partNumber);
     await ctx.store.getUpload(req.ref); // NoSuchUpload before any source byte is read
@@ -142,7 +162,8 @@ export async function uploadPartCopy(ctx: ObjectContext, req: UploadPartCopyRequ
     const { record } = source;
     if (req.source.conditions) checkConditions(req.source.conditions, record.etag, record.lastModified, true);
     const range = copySourceRange(req.source.range, record.size);
-    if (range.length > MAX_PART_SIZE) throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
+    if (range.length > MAX_PART_SIZE)
+      throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
     const stored = sseOf(record);
     // The part's own key (the upload's SSE-C rule) is settled before the source is opened: a refused part
     // then has nothing to close.
@@ -168,7 +189,11 @@ export function copySourceRange(header: string | undefined, size: number): { off
   if (header === undefined) return { offset: 0, length: size };
   const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
   if (!m || Number(m[2]) < Number(m[1])) {
-    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header } });
+    throw new S3Error(
+      'InvalidArgument',
+      'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      { extra: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header } },
+    );
   }
   if (Number(m[2]) >= size) {
     throw new S3Error('InvalidRange', undefined, { extra: { ActualObjectSize: String(size) } });
@@ -213,7 +238,9 @@ export async function completeUpload(
     });
     parts.slice(0, -1).forEach((p) => {
       if (p.plainSize < MIN_PART_SIZE) {
-        throw new S3Error('EntityTooSmall', undefined, { extra: { ProposedSize: String(p.plainSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.number), ETag: p.etag } });
+        throw new S3Error('EntityTooSmall', undefined, {
+          extra: { ProposedSize: String(p.plainSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(p.number), ETag: p.etag },
+        });
       }
     });
     const etags = parts.map((p) => p.etag);
@@ -225,4 +252,3 @@ export async function completeUpload(
     throw toS3Error(err);
   }
 }
-

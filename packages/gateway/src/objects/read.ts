@@ -1,5 +1,15 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { decryptPull, ENC_PACKAGE_SIZE, encryptedSize, ErrInvalidRange, mapRange, partKey, partRange, parseRangeHeader, type ByteRange } from '@kesgate/sse';
+import {
+  decryptPull,
+  ENC_PACKAGE_SIZE,
+  encryptedSize,
+  ErrInvalidRange,
+  mapRange,
+  partKey,
+  partRange,
+  parseRangeHeader,
+  type ByteRange,
+} from '@kesgate/sse';
 import { S3Error } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';
@@ -139,7 +149,9 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
   for (const p of record.parts) {
     if (p.encSize !== encryptedSize(p.plainSize)) {
       oek.fill(0);
-      throw objectTampered(`part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`);
+      throw objectTampered(
+        `part ${p.number} has ${p.encSize} stored bytes where ${p.plainSize} plaintext bytes need ${encryptedSize(p.plainSize)}`,
+      );
     }
   }
   const segments = mapRange(range.offset, range.length, record.parts);
@@ -152,7 +164,13 @@ export function decryptRange(store: ObjectStore, record: ObjectRecord, stored: S
         const reader = await store.openPartReader(part, seg.encOffset, seg.encOffset + seg.encLength);
         try {
           const opts = { startSeq: seg.startSeq, skip: seg.skip, length: seg.take };
-          await decryptPull(key, opts, (into) => reader.read(into), (plain) => writeOrWait(out, plain), Math.max(1, Math.min(READ_BUFFER, seg.encLength)));
+          await decryptPull(
+            key,
+            opts,
+            (into) => reader.read(into),
+            (plain) => writeOrWait(out, plain),
+            Math.max(1, Math.min(READ_BUFFER, seg.encLength)),
+          );
           // The body ends as soon as its last byte is decrypted, not after the file is closed, so the response
           // is complete on the server by the time the client, holding every byte, reuses the connection.
           if (i === segments.length - 1) out.end();

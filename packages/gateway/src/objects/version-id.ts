@@ -9,14 +9,18 @@ export const NULL_VERSION_ID = NULL_VERSION;
 
 /** What AWS answers for a version id it never issues. */
 export function invalidVersionId(versionId: string, argumentName = 'versionId'): S3Error {
-  return new S3Error('InvalidArgument', 'Invalid version id specified', { extra: { ArgumentName: argumentName, ArgumentValue: versionId } });
+  return new S3Error('InvalidArgument', 'Invalid version id specified', {
+    extra: { ArgumentName: argumentName, ArgumentValue: versionId },
+  });
 }
 
 /** A versionId parameter: absent → undefined; empty or not an id this gateway issues → 400 InvalidArgument. */
 export function parseVersionId(value: string | null | undefined, argumentName = 'versionId'): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (value === '') {
-    throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', { extra: { ArgumentName: argumentName, ArgumentValue: '' } });
+    throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', {
+      extra: { ArgumentName: argumentName, ArgumentValue: '' },
+    });
   }
   if (!isVersionId(value)) throw invalidVersionId(value, argumentName);
   return value;

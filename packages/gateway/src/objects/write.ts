@@ -130,7 +130,8 @@ export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<Pu
     });
     const all = objectHeaders(record, ctx.enc, true);
     const headers: Record<string, string> = { etag: all.etag! };
-    for (const [k, v] of Object.entries(all)) if (k.startsWith('x-amz-server-side-encryption') || k.startsWith('x-amz-checksum-')) headers[k] = v;
+    for (const [k, v] of Object.entries(all))
+      if (k.startsWith('x-amz-server-side-encryption') || k.startsWith('x-amz-checksum-')) headers[k] = v;
     return { record, headers: { ...headers, ...writtenVersionHeaders(record) } };
   } catch (err) {
     throw toS3Error(err);

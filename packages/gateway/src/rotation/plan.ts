@@ -9,10 +9,7 @@ export interface RotationTarget {
   version?: string;
 }
 
-export type Decision =
-  | { action: 'rotate'; sse: StoredSSE }
-  | { action: 'skip'; reason: SkipReason }
-  | { action: 'fail'; error: string };
+export type Decision = { action: 'rotate'; sse: StoredSSE } | { action: 'skip'; reason: SkipReason } | { action: 'fail'; error: string };
 
 export function decide(fields: SseFields, target: RotationTarget, fromKey: string | undefined): Decision {
   const sse = fields as Partial<StoredSSE>;

@@ -6,7 +6,15 @@
 import { S3Error } from '../s3/errors.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
 import type { StoredSSE } from '../sse/types.js';
-import { NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed, type ObjectStore, type SseFields, type UploadRef } from '../storage/index.js';
+import {
+  NoSuchKey,
+  NoSuchUpload,
+  NoSuchVersion,
+  PreconditionFailed,
+  type ObjectStore,
+  type SseFields,
+  type UploadRef,
+} from '../storage/index.js';
 import { decide, type RotationTarget } from './plan.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { ObjectOutcome } from './types.js';
@@ -35,7 +43,11 @@ interface Read {
   write(next: StoredSSE): Promise<unknown>;
 }
 
-async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }, read: () => Promise<Read | undefined>): Promise<ObjectOutcome> {
+async function rotate(
+  ctx: ObjectRotation,
+  path: { bucket: string; key: string },
+  read: () => Promise<Read | undefined>,
+): Promise<ObjectOutcome> {
   let retries = 0;
   let current = await read();
   // One re-read when it changed between reading and writing; a second change is reported as failed.
@@ -47,7 +59,8 @@ async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }
     if (ctx.dryRun) return { result: 'rotated', retries };
     try {
       const next = await withRetries(
-        async () => ctx.enc.rewrap(decision.sse, path, ctx.target.key, ctx.target.version, await ctx.store.getBucketEncryption(path.bucket)),
+        async () =>
+          ctx.enc.rewrap(decision.sse, path, ctx.target.key, ctx.target.version, await ctx.store.getBucketEncryption(path.bucket)),
         ctx.retry,
         () => retries++,
         ctx.stopped,
@@ -55,7 +68,8 @@ async function rotate(ctx: ObjectRotation, path: { bucket: string; key: string }
       await current.write(next);
       return { result: 'rotated', retries };
     } catch (err) {
-      if (err instanceof NoSuchKey || err instanceof NoSuchVersion || err instanceof NoSuchUpload) return { result: 'skipped', reason: 'gone', retries };
+      if (err instanceof NoSuchKey || err instanceof NoSuchVersion || err instanceof NoSuchUpload)
+        return { result: 'skipped', reason: 'gone', retries };
       if (err instanceof PreconditionFailed && reread === 0) {
         current = await read();
         continue;

@@ -145,7 +145,15 @@ export class JobRunner {
       if (this.halt === 'lost') return;
     }
     logger.info(
-      { job: job.id, bucket: job.bucket, prefix: job.prefix, toKey: job.toKey, version: job.targetVersion, dryRun: job.dryRun, after: job.lastKey },
+      {
+        job: job.id,
+        bucket: job.bucket,
+        prefix: job.prefix,
+        toKey: job.toKey,
+        version: job.targetVersion,
+        dryRun: job.dryRun,
+        after: job.lastKey,
+      },
       job.lastKey === undefined ? 'rotation job started' : 'rotation job resumed',
     );
 
@@ -176,7 +184,11 @@ export class JobRunner {
         const drained = tracker.complete(seq, outcomes);
         if (drained.length === 0) continue;
         for (const done of drained) this.advance(done.key, done.value);
-        this.progress.save({ counters: cloneCounters(this.durable.counters), lastKey: this.durable.lastKey, failures: [...this.durable.failures] });
+        this.progress.save({
+          counters: cloneCounters(this.durable.counters),
+          lastKey: this.durable.lastKey,
+          failures: [...this.durable.failures],
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.deps.concurrency) }, worker));
@@ -191,9 +203,14 @@ export class JobRunner {
     await counting;
     await this.progress.flush();
 
-    if (this.halt === 'lost') logger.warn({ job: job.id, after: this.durable.lastKey }, 'rotation job given up: its lease was lost, another gateway may go on with it');
+    if (this.halt === 'lost')
+      logger.warn(
+        { job: job.id, after: this.durable.lastKey },
+        'rotation job given up: its lease was lost, another gateway may go on with it',
+      );
     else if (listingError !== undefined) await this.end('failed', `listing the bucket failed: ${describeError(listingError)}`);
-    else if (uploadsError !== undefined) await this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
+    else if (uploadsError !== undefined)
+      await this.end('failed', `listing the bucket's multipart uploads failed: ${describeError(uploadsError)}`);
     else if (this.halt === 'cancel') await this.end('cancelled');
     else if (this.halt === 'stop') logger.info({ job: job.id, after: this.durable.lastKey }, 'rotation job paused for shutdown');
     // Objects left behind (under their old key) must not read as a finished rotation: deleting the old key
@@ -256,7 +273,10 @@ export class JobRunner {
       const page = await this.deps.store.listUploads({ bucket, prefix, maxUploads: PAGE, ...marker });
       for (const u of page.uploads) yield { bucket, key: u.key, uploadId: u.uploadId };
       if (!page.isTruncated || page.nextKeyMarker === undefined) return;
-      marker = { keyMarker: page.nextKeyMarker, ...(page.nextUploadIdMarker !== undefined ? { uploadIdMarker: page.nextUploadIdMarker } : {}) };
+      marker = {
+        keyMarker: page.nextKeyMarker,
+        ...(page.nextUploadIdMarker !== undefined ? { uploadIdMarker: page.nextUploadIdMarker } : {}),
+      };
     }
   }
 
@@ -273,7 +293,10 @@ export class JobRunner {
       this.deps.logger.warn({ job: job.id, state }, 'rotation job ended here, but its lease was lost first: the end was not recorded');
       return;
     }
-    const log = state === 'failed' || state === 'incomplete' ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
+    const log =
+      state === 'failed' || state === 'incomplete'
+        ? this.deps.logger.error.bind(this.deps.logger)
+        : this.deps.logger.info.bind(this.deps.logger);
     log({ job: job.id, state, ...job.counters, error }, 'rotation job ended');
   }
 
@@ -302,7 +325,10 @@ export class JobRunner {
       const page = await this.deps.store.listVersions({ bucket, prefix, maxKeys: PAGE, ...marker });
       yield* page.versions;
       if (!page.isTruncated || page.nextKeyMarker === undefined) return;
-      marker = { keyMarker: page.nextKeyMarker, ...(page.nextVersionIdMarker !== undefined ? { versionIdMarker: page.nextVersionIdMarker } : {}) };
+      marker = {
+        keyMarker: page.nextKeyMarker,
+        ...(page.nextVersionIdMarker !== undefined ? { versionIdMarker: page.nextVersionIdMarker } : {}),
+      };
     }
   }
 

@@ -53,9 +53,13 @@ function parseGrantees(header: string, value: string): Grant['grantee'][] {
   return value.split(',').map((item) => {
     const m = /^\s*(id|uri|emailaddress)\s*=\s*(?:"([^"]*)"|([^"\s]+))\s*$/i.exec(item);
     if (!m) {
-      throw new S3Error('InvalidArgument', `${header} must list grantees as id="...", uri="..." or emailAddress="...", separated by commas.`, {
-        extra: { ArgumentName: header, ArgumentValue: value.slice(0, 256) },
-      });
+      throw new S3Error(
+        'InvalidArgument',
+        `${header} must list grantees as id="...", uri="..." or emailAddress="...", separated by commas.`,
+        {
+          extra: { ArgumentName: header, ArgumentValue: value.slice(0, 256) },
+        },
+      );
     }
     const type = m[1]!.toLowerCase() === 'emailaddress' ? 'emailAddress' : (m[1]!.toLowerCase() as 'id' | 'uri');
     return { type, value: m[2] ?? m[3] ?? '' };
@@ -74,7 +78,8 @@ export function aclOfHeaders(get: (name: string) => string | undefined, ownerId:
     const v = get(name);
     if (v !== undefined) grants.push(...parseGrantees(name, v).map((grantee) => ({ grantee, permission })));
   }
-  if (canned !== undefined && grants.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
+  if (canned !== undefined && grants.length > 0)
+    throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
   if (canned !== undefined) {
     const name = canned.trim();
     if (!(CANNED_ACLS as readonly string[]).includes(name)) {
@@ -101,7 +106,11 @@ function malformedACL(message: string): S3Error {
 }
 
 function granteeOf(node: XmlNode): Grant['grantee'] {
-  for (const [element, type] of [['ID', 'id'], ['URI', 'uri'], ['EmailAddress', 'emailAddress']] as const) {
+  for (const [element, type] of [
+    ['ID', 'id'],
+    ['URI', 'uri'],
+    ['EmailAddress', 'emailAddress'],
+  ] as const) {
     const v = textOf(node, element, 'Grantee');
     if (v !== undefined) return { type, value: v.trim() };
   }
@@ -127,9 +136,13 @@ function grantsOfPolicy(body: string | Buffer, ownerId: string): Grant[] {
   const owner = element(root, 'Owner', 'AccessControlPolicy');
   const ownerIdGiven = owner === undefined ? undefined : textOf(owner, 'ID', 'Owner')?.trim();
   if (ownerIdGiven !== undefined && ownerIdGiven !== ownerId) {
-    throw new S3Error('InvalidArgument', `The ACL names the owner "${ownerIdGiven.slice(0, 64)}"; everything this gateway stores is owned by "${ownerId}".`, {
-      extra: { ArgumentName: 'Owner' },
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      `The ACL names the owner "${ownerIdGiven.slice(0, 64)}"; everything this gateway stores is owned by "${ownerId}".`,
+      {
+        extra: { ArgumentName: 'Owner' },
+      },
+    );
   }
   const list = element(root, 'AccessControlList', 'AccessControlPolicy');
   if (list === undefined) throw malformedACL('<AccessControlPolicy> needs an <AccessControlList>.');
@@ -137,7 +150,8 @@ function grantsOfPolicy(body: string | Buffer, ownerId: string): Grant[] {
     const grantee = element(g, 'Grantee', 'Grant');
     const permission = textOf(g, 'Permission', 'Grant')?.trim();
     if (grantee === undefined || permission === undefined) throw malformedACL('Every <Grant> needs a <Grantee> and a <Permission>.');
-    if (!PERMISSIONS.has(permission)) throw malformedACL(`<Permission> must be one of ${[...PERMISSIONS].join(', ')}; got "${permission.slice(0, 64)}".`);
+    if (!PERMISSIONS.has(permission))
+      throw malformedACL(`<Permission> must be one of ${[...PERMISSIONS].join(', ')}; got "${permission.slice(0, 64)}".`);
     return { grantee: granteeOf(grantee), permission };
   });
   if (grants.length > MAX_GRANTS) throw malformedACL(`An ACL can have up to ${MAX_GRANTS} grants; this one has ${grants.length}.`);

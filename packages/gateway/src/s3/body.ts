@@ -30,7 +30,8 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 function lengthHeader(req: IncomingMessage, name: string): number | undefined {
   const v = headerValue(req, name);
   if (v === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(v.trim())) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer; got "${v.slice(0, 40)}".`);
+  if (!/^\d{1,16}$/.test(v.trim()))
+    throw new S3Error('InvalidArgument', `${name} must be a non-negative integer; got "${v.slice(0, 40)}".`);
   return Number(v.trim());
 }
 
@@ -140,7 +141,8 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
   verifier.on('error', () => {});
 
   const incomplete = (): void => {
-    if (!verifier.destroyed) verifier.destroy(new S3Error('IncompleteBody', 'The connection closed before the whole request body arrived.'));
+    if (!verifier.destroyed)
+      verifier.destroy(new S3Error('IncompleteBody', 'The connection closed before the whole request body arrived.'));
   };
   req.on('error', incomplete);
   req.on('close', () => {

@@ -68,7 +68,8 @@ function parseRule(raw: unknown, index: number): CorsRule {
   if (allowedMethods.length === 0) throw malformed(`${where} needs at least one <AllowedMethod>.`);
   const ids = texts(node, 'ID');
   if (ids.length > 1) throw malformed(`${where} may have at most one <ID>.`);
-  if (ids.length === 1 && ids[0]!.length > MAX_ID_LENGTH) throw malformed(`${where}: <ID> may be at most ${MAX_ID_LENGTH} characters long.`);
+  if (ids.length === 1 && ids[0]!.length > MAX_ID_LENGTH)
+    throw malformed(`${where}: <ID> may be at most ${MAX_ID_LENGTH} characters long.`);
   const ages = texts(node, 'MaxAgeSeconds');
   if (ages.length > 1) throw malformed(`${where} may have at most one <MaxAgeSeconds>.`);
   const age = ages[0]?.trim();
@@ -102,7 +103,10 @@ function checkRule(rule: CorsRule): void {
   }
   for (const header of rule.exposeHeaders) {
     if (header.includes('*')) {
-      throw new S3Error('InvalidRequest', `ExposeHeader "${header}" contains wildcard. We currently do not support wildcard for ExposeHeader.`);
+      throw new S3Error(
+        'InvalidRequest',
+        `ExposeHeader "${header}" contains wildcard. We currently do not support wildcard for ExposeHeader.`,
+      );
     }
   }
 }
@@ -170,7 +174,12 @@ export interface CorsMatch {
  * without regard to case (hosts and header names are case-insensitive; browsers send them lowercase);
  * methods compare exactly.
  */
-export function matchCorsRule(rules: readonly CorsRule[], origin: string, method: string, requestHeaders: readonly string[] = []): CorsMatch | undefined {
+export function matchCorsRule(
+  rules: readonly CorsRule[],
+  origin: string,
+  method: string,
+  requestHeaders: readonly string[] = [],
+): CorsMatch | undefined {
   const lowerOrigin = origin.toLowerCase();
   for (const rule of rules) {
     if (!rule.allowedMethods.includes(method)) continue;

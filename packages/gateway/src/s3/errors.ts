@@ -116,8 +116,7 @@ export const S3_ERRORS = {
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,
-    message:
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   NoSuchWebsiteConfiguration: { status: 404, message: 'The specified bucket does not have a website configuration' },
@@ -145,8 +144,7 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, message: 'Please reduce your request rate.' },
   SignatureDoesNotMatch: {
     status: 403,
-    message:
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   XMinioStorageFull: {

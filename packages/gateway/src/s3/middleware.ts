@@ -111,7 +111,8 @@ export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
     if (err instanceof S3Error) {
       s3 = err;
     } else {
-      const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+      const status =
+        (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
       if (typeof status === 'number' && status >= 400 && status < 500) {
         // express's own client errors (e.g. a malformed URL parameter)
         s3 = new S3Error('InvalidRequest', 'The request could not be parsed.');
@@ -120,7 +121,8 @@ export function errorHandler(logger?: ErrorLogger): ErrorRequestHandler {
         s3 = new S3Error('InternalError');
       }
     }
-    if (s3.status >= 500 && err instanceof S3Error && !err.outage) logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
+    if (s3.status >= 500 && err instanceof S3Error && !err.outage)
+      logger?.error({ err, requestId, method: req.method, url: resourceOf(req) }, 'request failed');
 
     if (res.headersSent) {
       // Too late for an error document: cut the response so the client sees it is incomplete.

@@ -19,7 +19,8 @@ export function parseOwnershipControls(body: string | Buffer): ObjectOwnership {
   const value = textOf(rules[0]!, 'ObjectOwnership', 'Rule')?.trim();
   if (value === undefined) throw new S3Error('MalformedXML', '<Rule> needs an <ObjectOwnership>.');
   const ownership = ownershipOf(value);
-  if (!ownership) throw new S3Error('MalformedXML', `ObjectOwnership must be one of ${OBJECT_OWNERSHIPS.join(', ')}; got "${value.slice(0, 64)}".`);
+  if (!ownership)
+    throw new S3Error('MalformedXML', `ObjectOwnership must be one of ${OBJECT_OWNERSHIPS.join(', ')}; got "${value.slice(0, 64)}".`);
   return ownership;
 }
 
@@ -31,9 +32,13 @@ export function ownershipControlsDocument(ownership: ObjectOwnership): Record<st
 export function parseObjectOwnershipHeader(value: string): ObjectOwnership {
   const ownership = ownershipOf(value.trim());
   if (!ownership) {
-    throw new S3Error('InvalidArgument', `x-amz-object-ownership must be one of ${OBJECT_OWNERSHIPS.join(', ')}; got "${value.slice(0, 64)}".`, {
-      extra: { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value.slice(0, 256) },
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      `x-amz-object-ownership must be one of ${OBJECT_OWNERSHIPS.join(', ')}; got "${value.slice(0, 64)}".`,
+      {
+        extra: { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value.slice(0, 256) },
+      },
+    );
   }
   return ownership;
 }

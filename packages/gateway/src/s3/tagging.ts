@@ -33,13 +33,17 @@ export function validateTags(tags: readonly Tag[], target: TagTarget): void {
   for (const { key, value } of tags) {
     if (key.length === 0) throw invalidTag('The TagKey you have provided is invalid: a tag key must not be empty.');
     if (key.length > MAX_TAG_KEY_LENGTH) throw invalidTag(`The TagKey you have provided is too long, max ${MAX_TAG_KEY_LENGTH}`, key);
-    if (value.length > MAX_TAG_VALUE_LENGTH) throw invalidTag(`The TagValue you have provided is too long, max ${MAX_TAG_VALUE_LENGTH}`, key);
+    if (value.length > MAX_TAG_VALUE_LENGTH)
+      throw invalidTag(`The TagValue you have provided is too long, max ${MAX_TAG_VALUE_LENGTH}`, key);
     if (key.toLowerCase().startsWith('aws:')) throw invalidTag('Your TagKey cannot be prefixed with aws:', key);
     if (!TAG_CHARS.test(key)) {
       throw invalidTag('The TagKey you have provided is invalid: tag keys may hold only letters, digits, spaces and + - = . _ : / @', key);
     }
     if (!TAG_CHARS.test(value)) {
-      throw invalidTag('The TagValue you have provided is invalid: tag values may hold only letters, digits, spaces and + - = . _ : / @', key);
+      throw invalidTag(
+        'The TagValue you have provided is invalid: tag values may hold only letters, digits, spaces and + - = . _ : / @',
+        key,
+      );
     }
     if (seen.has(key)) throw invalidTag('Cannot provide multiple Tags with the same key', key);
     seen.add(key);
@@ -54,7 +58,8 @@ export function parseTagging(body: string | Buffer, target: TagTarget): Tag[] {
   const tags = elements(tagSet, 'Tag', 'TagSet').map((t): Tag => {
     const key = textOf(t, 'Key', 'Tag');
     const value = textOf(t, 'Value', 'Tag');
-    if (key === undefined || value === undefined) throw new S3Error('MalformedXML', 'Every <Tag> needs a <Key> and a <Value> (which may be empty).');
+    if (key === undefined || value === undefined)
+      throw new S3Error('MalformedXML', 'Every <Tag> needs a <Key> and a <Value> (which may be empty).');
     return { key, value };
   });
   validateTags(tags, target);
@@ -82,9 +87,13 @@ function formDecode(s: string): string | undefined {
  */
 export function parseTaggingHeader(value: string): Tag[] {
   const malformed = (): S3Error =>
-    new S3Error('InvalidArgument', "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.", {
-      extra: { ArgumentName: 'x-amz-tagging', ArgumentValue: value.slice(0, 256) },
-    });
+    new S3Error(
+      'InvalidArgument',
+      "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
+      {
+        extra: { ArgumentName: 'x-amz-tagging', ArgumentValue: value.slice(0, 256) },
+      },
+    );
   const tags: Tag[] = [];
   const seen = new Set<string>();
   for (const pair of value.split('&')) {

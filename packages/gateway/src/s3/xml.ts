@@ -62,7 +62,11 @@ const xmlEntityDecoder: EntityDecoderOptions = {
   decode: (text) =>
     text.includes('&')
       ? text.replace(REFERENCE, (whole, hex?: string, dec?: string, name?: string) =>
-          hex !== undefined ? String.fromCodePoint(parseInt(hex, 16)) : dec !== undefined ? String.fromCodePoint(Number(dec)) : (XML_ENTITIES[name!] ?? whole),
+          hex !== undefined
+            ? String.fromCodePoint(parseInt(hex, 16))
+            : dec !== undefined
+              ? String.fromCodePoint(Number(dec))
+              : (XML_ENTITIES[name!] ?? whole),
         )
       : text,
   setExternalEntities: () => {},
@@ -73,7 +77,9 @@ const xmlEntityDecoder: EntityDecoderOptions = {
 
 /** XML 1.0's Char production: a reference to anything else (&#0;, a lone surrogate) is malformed. */
 function isXmlChar(c: number): boolean {
-  return c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+  return (
+    c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff)
+  );
 }
 
 /**

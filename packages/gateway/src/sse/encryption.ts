@@ -47,7 +47,8 @@ export class ObjectEncryption {
   choose(requested: SSERequest | undefined, bucketDefault: BucketEncryption | undefined): SSERequest {
     let chosen: SSERequest;
     if (requested && !(requested.kind === 'SSE-S3' && requested.bucketDefault)) chosen = requested;
-    else if (bucketDefault?.sse === 'aws:kms') chosen = bucketDefault.kmsKeyId ? { kind: 'SSE-KMS', keyId: bucketDefault.kmsKeyId } : { kind: 'SSE-KMS' };
+    else if (bucketDefault?.sse === 'aws:kms')
+      chosen = bucketDefault.kmsKeyId ? { kind: 'SSE-KMS', keyId: bucketDefault.kmsKeyId } : { kind: 'SSE-KMS' };
     else chosen = { kind: 'SSE-S3' };
     if (chosen.kind === 'SSE-C') return chosen;
     const asked = requested?.kind === 'SSE-C' ? undefined : requested?.bucketKey;
@@ -90,8 +91,15 @@ export class ObjectEncryption {
    * when `bucketDefault` (the object's bucket's encryption) says so, under the current bucket key of `toKey`
    * at `toVersion` (see rotationUsesBucketKey). Object data is untouched; only these fields change.
    */
-  async rewrap(stored: StoredSSE, path: ObjectPath, toKey: string, toVersion?: string, bucketDefault?: BucketEncryption): Promise<StoredSSE> {
-    if (stored.sse === 'SSE-C') throw new S3Error('InvalidRequest', 'SSE-C objects are rotated by CopyObject with the old and new customer keys.');
+  async rewrap(
+    stored: StoredSSE,
+    path: ObjectPath,
+    toKey: string,
+    toVersion?: string,
+    bucketDefault?: BucketEncryption,
+  ): Promise<StoredSSE> {
+    if (stored.sse === 'SSE-C')
+      throw new S3Error('InvalidRequest', 'SSE-C objects are rotated by CopyObject with the old and new customer keys.');
     const oek = await this.unseal(stored, path, undefined);
     try {
       const client = decodeClientContext(stored.kmsContext);
@@ -120,7 +128,13 @@ export class ObjectEncryption {
   async changeCustomerKey(stored: StoredSSE, path: ObjectPath, oldKey: CustomerKey | undefined, newKey: CustomerKey): Promise<StoredSSE> {
     const oek = await sseC.unseal(stored, path, oldKey);
     try {
-      const sealed = sealObjectKey({ ek: newKey.key, domain: 'SSE-C', path: `${path.bucket}/${path.key}`, oek, iv: Buffer.from(stored.iv, 'base64') });
+      const sealed = sealObjectKey({
+        ek: newKey.key,
+        domain: 'SSE-C',
+        path: `${path.bucket}/${path.key}`,
+        oek,
+        iv: Buffer.from(stored.iv, 'base64'),
+      });
       return { ...stored, sealedKey: sealed.sealedKey.toString('base64'), sseCKeyMD5: newKey.keyMD5 };
     } finally {
       oek.fill(0);

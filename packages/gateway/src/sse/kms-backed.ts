@@ -11,7 +11,10 @@ const pathOf = (p: ObjectPath): string => `${p.bucket}/${p.key}`;
 /** SSE-C headers on an object that is not SSE-C: 400 InvalidRequest (the SSE error table of docs/s3-api.md). */
 export function refuseCustomerKey(customer: CustomerKey | undefined): void {
   if (customer) {
-    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object: it is not encrypted with a customer-provided key.');
+    throw new S3Error(
+      'InvalidRequest',
+      'The encryption parameters are not applicable to this object: it is not encrypted with a customer-provided key.',
+    );
   }
 }
 
@@ -31,7 +34,8 @@ export function kmsBackedMode(kind: 'SSE-S3' | 'SSE-KMS', kms: KMS, bucketKeys?:
     async seal(req: SSERequest, path: ObjectPath, oek?: Buffer): Promise<SealedObject> {
       const keyName = req.kind === 'SSE-KMS' && req.keyId ? req.keyId : kms.defaultKey;
       const clientContext = req.kind === 'SSE-KMS' ? req.context : undefined;
-      if (req.kind !== 'SSE-C' && req.bucketKey && bucketKeys) return sealUnderBucketKey(kind, bucketKeys, keyName, clientContext, path, oek);
+      if (req.kind !== 'SSE-C' && req.bucketKey && bucketKeys)
+        return sealUnderBucketKey(kind, bucketKeys, keyName, clientContext, path, oek);
       return sealUnderKey(kind, kms, keyName, clientContext, path, oek);
     },
 

@@ -5,6 +5,9 @@ import { BucketKeyPool } from './bucket-keys.js';
 import { ObjectEncryption } from './encryption.js';
 
 export function objectEncryption(config: GatewayConfig, kms: CachingKMS): ObjectEncryption {
-  const bucketKeys = new BucketKeyPool(kms, { lifetimeSeconds: config.sse.bucketKeyLifetimeSeconds, maxObjects: config.sse.bucketKeyMaxObjects });
+  const bucketKeys = new BucketKeyPool(kms, {
+    lifetimeSeconds: config.sse.bucketKeyLifetimeSeconds,
+    maxObjects: config.sse.bucketKeyMaxObjects,
+  });
   return new ObjectEncryption(kms, { bucketKeys, bucketKeysForSSES3: config.sse.bucketKeys });
 }

@@ -26,7 +26,10 @@ export const sseC: SSEMode = {
 
   async unseal(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<Buffer> {
     if (!customer) {
-      throw new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+      throw new S3Error(
+        'InvalidRequest',
+        'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+      );
     }
     try {
       return unsealObjectKey({

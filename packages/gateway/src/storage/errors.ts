@@ -21,7 +21,10 @@ export class NoSuchBucket extends StorageError {
 export class NoSuchKey extends StorageError {
   readonly code = 'NoSuchKey';
   readonly status = 404;
-  constructor(readonly bucket: string, readonly key: string) {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
     super(`The specified key does not exist: ${key}`);
   }
 }
@@ -50,9 +53,7 @@ export class NoSuchUpload extends StorageError {
   readonly code = 'NoSuchUpload';
   readonly status = 404;
   constructor(readonly uploadId: string) {
-    super(
-      `The specified multipart upload does not exist (it may have been aborted or completed): ${uploadId}`,
-    );
+    super(`The specified multipart upload does not exist (it may have been aborted or completed): ${uploadId}`);
   }
 }
 
@@ -99,7 +100,10 @@ export class KeyTooLong extends StorageError {
 export class DataUnavailable extends StorageError {
   readonly code = 'InternalError';
   readonly status = 500;
-  constructor(readonly dataId: string, reason: string) {
+  constructor(
+    readonly dataId: string,
+    reason: string,
+  ) {
     super(`Object data ${dataId} is unavailable: ${reason}`);
   }
 }
@@ -153,7 +157,11 @@ export class BackendUnavailable extends StorageError {
   readonly detail?: string;
   constructor(what: string, options: { cause?: unknown; slowDown?: boolean; detail?: string } = {}) {
     const What = `${what.charAt(0).toUpperCase()}${what.slice(1)}`;
-    super(options.slowDown ? `${What} asked to slow down; please retry` : `${What} is unavailable (down, unreachable or too slow); please retry`);
+    super(
+      options.slowDown
+        ? `${What} asked to slow down; please retry`
+        : `${What} is unavailable (down, unreachable or too slow); please retry`,
+    );
     this.code = options.slowDown ? 'SlowDown' : 'ServiceUnavailable';
     if (options.detail !== undefined) this.detail = options.detail;
     if (options.cause !== undefined) this.cause = options.cause;
@@ -164,7 +172,10 @@ export class BackendUnavailable extends StorageError {
 export class NoSuchVersion extends StorageError {
   readonly code = 'NoSuchVersion';
   readonly status = 404;
-  constructor(readonly key: string, readonly versionId: string) {
+  constructor(
+    readonly key: string,
+    readonly versionId: string,
+  ) {
     super(`The specified version does not exist: ${versionId} of ${key}`);
   }
 }

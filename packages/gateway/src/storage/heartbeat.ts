@@ -51,7 +51,7 @@ export class Heartbeat {
       },
       (err: unknown) => {
         // Logged once per outage: the metadata store's own failures show on every request anyway.
-        if (!this.failing) this.logger.warn({ err }, 'cannot write this gateway\'s heartbeat to the metadata store');
+        if (!this.failing) this.logger.warn({ err }, "cannot write this gateway's heartbeat to the metadata store");
         this.failing = true;
       },
     );

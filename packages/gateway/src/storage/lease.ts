@@ -33,7 +33,13 @@ export class HeldLease {
   }
 
   /** Takes the lease and starts renewing it; undefined when another holder has it. */
-  static async take(store: LeaseStore, name: string, holder: string, ttlMs: number, options: HeldLeaseOptions = {}): Promise<HeldLease | undefined> {
+  static async take(
+    store: LeaseStore,
+    name: string,
+    holder: string,
+    ttlMs: number,
+    options: HeldLeaseOptions = {},
+  ): Promise<HeldLease | undefined> {
     const askedAt = Date.now();
     if (!(await store.tryLease(name, holder, ttlMs))) return undefined;
     return new HeldLease(store, name, holder, ttlMs, askedAt, options);

@@ -3,7 +3,15 @@
 // metadata store.
 import { randomBytes } from 'node:crypto';
 import { InvalidArgument, InvalidPart, PreconditionFailed } from './errors.js';
-import { NULL_VERSION, type BucketVersioning, type CompletePart, type ObjectRecord, type PartRecord, type UploadedPart, type WritePrecondition } from './types.js';
+import {
+  NULL_VERSION,
+  type BucketVersioning,
+  type CompletePart,
+  type ObjectRecord,
+  type PartRecord,
+  type UploadedPart,
+  type WritePrecondition,
+} from './types.js';
 import { assertPartNumber, assertSize } from './validation.js';
 
 /** Every given condition must hold for the object as it is now, else PreconditionFailed. */

@@ -18,7 +18,16 @@ import { inlineRange, inlineReader } from './inline-data.js';
 import { HeldLease } from './lease.js';
 import type { PostgresDatabase } from './metadata/postgres/database.js';
 import type { DeleteOp, MetadataStore } from './metadata/types.js';
-import { assertParts, assertVersionId, checkPrecondition, chooseParts, newRevision, newUploadId, newVersionId, versionIdFor } from './object-rules.js';
+import {
+  assertParts,
+  assertVersionId,
+  checkPrecondition,
+  chooseParts,
+  newRevision,
+  newUploadId,
+  newVersionId,
+  versionIdFor,
+} from './object-rules.js';
 import type { ReclaimPolicy } from './reclaim.js';
 import { scanRolledUp, startPosition } from './rolled-up-scan.js';
 import { sweep } from './sweep.js';
@@ -214,7 +223,8 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   async putBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void> {
     this.assertOpen();
-    if (state !== 'Enabled' && state !== 'Suspended') throw new TypeError(`a bucket's versioning is Enabled or Suspended, not ${String(state)}`);
+    if (state !== 'Enabled' && state !== 'Suspended')
+      throw new TypeError(`a bucket's versioning is Enabled or Suspended, not ${String(state)}`);
     await this.metadata.setBucketVersioning(name, state);
   }
 
@@ -421,7 +431,12 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
       start: startPosition(prefix, delimiter, query.keyMarker, afterId),
       rowsFrom: (from, upper, limit) => {
         asked = true;
-        return this.metadata.listVersions(query.bucket, { key: from.key, ...(from.afterId !== '' ? { beforeSeq: Number(from.afterId) } : {}) }, upper, limit);
+        return this.metadata.listVersions(
+          query.bucket,
+          { key: from.key, ...(from.afterId !== '' ? { beforeSeq: Number(from.afterId) } : {}) },
+          upper,
+          limit,
+        );
       },
       positionAfter: (row) => ({ key: row.key, afterId: String(row.seq) }),
     });
@@ -606,7 +621,12 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   private async sweepUnderLease(): Promise<SweepReport> {
     const run = (): Promise<SweepReport> =>
-      sweep({ metadata: this.metadata, blobs: this.blobs, isPending: (id) => this.uncommitted.isPending(id), minAgeMs: this.orphanMinAgeMs });
+      sweep({
+        metadata: this.metadata,
+        blobs: this.blobs,
+        isPending: (id) => this.uncommitted.isPending(id),
+        minAgeMs: this.orphanMinAgeMs,
+      });
     if (!this.sweepLease) return run();
     const { holder, ttlMs } = this.sweepLease;
     const lease = await HeldLease.take(this.metadata, SWEEP_LEASE, holder, ttlMs);

@@ -81,7 +81,10 @@ export async function openObjectStore(backend: BackendConfig, options: OpenStore
 }
 
 /** The embedded layout in one directory: SQLite at `path/meta.db`, blobs under `path/data/`. */
-export async function openFsStore(options: { path: string; inlineThreshold?: number }, more: OpenStoreOptions = {}): Promise<LayeredObjectStore> {
+export async function openFsStore(
+  options: { path: string; inlineThreshold?: number },
+  more: OpenStoreOptions = {},
+): Promise<LayeredObjectStore> {
   const { inlineThreshold, ...fs } = options;
   return openObjectStore({ fs, ...(inlineThreshold !== undefined && { inlineThreshold }) }, more);
 }
@@ -135,7 +138,8 @@ export function describeBackend(backend: BackendConfig): BackendDescription {
     return { type: 'fs', path, metadata: { kind: 'sqlite', path: join(path, 'meta.db') }, blobs: { kind: 'fs', path } };
   }
   const { metadata, blobs } = backend;
-  const m: BackendDescription['metadata'] = 'sqlite' in metadata ? { kind: 'sqlite', path: metadata.sqlite.path } : describePostgres(metadata.postgres.url);
+  const m: BackendDescription['metadata'] =
+    'sqlite' in metadata ? { kind: 'sqlite', path: metadata.sqlite.path } : describePostgres(metadata.postgres.url);
   const b: BackendDescription['blobs'] =
     'fs' in blobs
       ? { kind: 'fs', path: blobs.fs.path }

@@ -44,12 +44,7 @@ export interface RolledUpScanOptions<Row extends { key: string }> {
  * Where a listing starts: at the prefix, or after the marker if that is later. A marker that
  * itself rolls up into a common prefix means that whole prefix was already returned.
  */
-export function startPosition(
-  prefix: string,
-  delimiter: string,
-  marker: string | undefined,
-  afterId = '',
-): ScanPosition | undefined {
+export function startPosition(prefix: string, delimiter: string, marker: string | undefined, afterId = ''): ScanPosition | undefined {
   const atPrefix: ScanPosition = { key: prefix, afterId: '' };
   if (marker === undefined) return atPrefix;
   let resume: ScanPosition;
@@ -71,9 +66,7 @@ const BATCH_AFTER_PREFIX = 8;
 /** Rows asked for first when keys may roll up. */
 const FIRST_BATCH = 64;
 
-export async function scanRolledUp<Row extends { key: string }>(
-  options: RolledUpScanOptions<Row>,
-): Promise<RolledUpPage<Row>> {
+export async function scanRolledUp<Row extends { key: string }>(options: RolledUpScanOptions<Row>): Promise<RolledUpPage<Row>> {
   const { prefix, delimiter, maxEntries } = options;
   const upper = prefix === '' ? undefined : prefixUpperBound(prefix);
   const page: RolledUpPage<Row> = { rows: [], commonPrefixes: [], truncated: false };

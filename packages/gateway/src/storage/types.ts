@@ -73,13 +73,7 @@ export type BucketSettingName = keyof BucketSettings;
 
 // ---------------------------------------------------------------- objects
 
-export const STANDARD_HEADERS = [
-  'cache-control',
-  'content-disposition',
-  'content-encoding',
-  'content-language',
-  'expires',
-] as const;
+export const STANDARD_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
 export type StandardHeaderName = (typeof STANDARD_HEADERS)[number];
 /** The standard headers that round-trip with an object, keyed by their lower-case HTTP names. */
 export type StandardHeaders = Partial<Record<StandardHeaderName, string>>;
@@ -507,13 +501,7 @@ export interface ObjectStore {
    * Replaces the SSE fields only (key rotation) of one version (the latest when `versionId` is undefined),
    * if it still has `expectRevision`. → NoSuchKey, NoSuchVersion, PreconditionFailed (it changed since it was read)
    */
-  updateObjectSSE(
-    bucket: string,
-    key: string,
-    expectRevision: string,
-    sse: SseFields,
-    versionId?: string,
-  ): Promise<ObjectRecord>;
+  updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields, versionId?: string): Promise<ObjectRecord>;
   /**
    * Replaces the tag set of one version (the latest when `versionId` is undefined; an empty array removes it).
    * Tags are not part of the object's data: the ETag, Last-Modified and revision stay. → NoSuchBucket, NoSuchKey, NoSuchVersion
@@ -544,11 +532,7 @@ export interface ObjectStore {
    * order → InvalidPartOrder. Checked above (needs the request): part sizes (EntityTooSmall).
    * → NoSuchBucket, NoSuchUpload, InvalidPart, InvalidPartOrder, PreconditionFailed
    */
-  completeUpload(
-    ref: UploadRef,
-    parts: readonly CompletePart[],
-    input: CompleteUploadInput,
-  ): Promise<ObjectRecord>;
+  completeUpload(ref: UploadRef, parts: readonly CompletePart[], input: CompleteUploadInput): Promise<ObjectRecord>;
   /** Removes the upload and all its part data. → NoSuchBucket, NoSuchUpload */
   abortUpload(ref: UploadRef): Promise<void>;
   /**

@@ -34,9 +34,7 @@ export function assertListArgument(name: string, value: string | undefined): voi
 
 export function assertPartNumber(number: number): void {
   if (!Number.isInteger(number) || number < 1 || number > MAX_PART_NUMBER) {
-    throw new InvalidArgument(
-      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive (got ${number})`,
-    );
+    throw new InvalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive (got ${number})`);
   }
 }
 

@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, CreateMultipartUploadCommand, CompleteMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { AdminClient, AdminRequestError } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
@@ -65,7 +71,12 @@ describe('admin API', () => {
     assert.equal(unsigned.status, 403);
     assert.match(await unsigned.text(), /<Code>AccessDenied<\/Code>/);
 
-    const user = new AdminClient({ endpoint: t.gw.url, accessKey: 'kesgate-test-user', secretKey: 'kesgate-test-user-secret', region: REGION });
+    const user = new AdminClient({
+      endpoint: t.gw.url,
+      accessKey: 'kesgate-test-user',
+      secretKey: 'kesgate-test-user-secret',
+      region: REGION,
+    });
     await rejectsWith(user.status(), 403, 'AccessDenied', /root credentials/);
     await rejectsWith(user.startRotation({ bucket: 'adm' }), 403, 'AccessDenied');
 
@@ -74,7 +85,10 @@ describe('admin API', () => {
 
     // A body that is not the one signed is refused before it is used.
     const url = new URL(`${t.gw.url}/kesgate/admin/v1/rotate`);
-    const headers = signRequest({ method: 'POST', url, body: '{"bucket":"adm"}' }, { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION });
+    const headers = signRequest(
+      { method: 'POST', url, body: '{"bucket":"adm"}' },
+      { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION },
+    );
     const tampered = await fetch(url, { method: 'POST', headers: { ...headers, host: url.host }, body: '{"bucket":"adm","dryRun":true}' });
     assert.equal(tampered.status, 400);
     assert.equal(((await tampered.json()) as { error: string }).error, 'XAmzContentSHA256Mismatch');
@@ -132,7 +146,10 @@ describe('admin API', () => {
       }),
     );
     const st = await t.admin.objectStatus('adm', 'dir/ké y+1');
-    assert.deepEqual(Object.keys(st.sse).sort(), ['iv', 'kmsCiphertext', 'kmsContext', 'kmsKey', 'kmsKeyVersion', 'sealAlgorithm', 'sealedKey', 'sse'].sort());
+    assert.deepEqual(
+      Object.keys(st.sse).sort(),
+      ['iv', 'kmsCiphertext', 'kmsContext', 'kmsKey', 'kmsKeyVersion', 'sealAlgorithm', 'sealedKey', 'sse'].sort(),
+    );
     assert.equal(st.sse.sse, 'SSE-KMS');
     assert.equal(st.sse.kmsKey, 'key-a');
     assert.equal(st.sse.kmsKeyVersion, 'v1');
@@ -150,7 +167,14 @@ describe('admin API', () => {
     // SSE-C: the key's MD5 is stored, the key itself never.
     const ssec = customerKey('admin ssec');
     await t.s3.send(
-      new PutObjectCommand({ Bucket: 'adm', Key: 'ssec', Body: content('sc', 10), SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 }),
+      new PutObjectCommand({
+        Bucket: 'adm',
+        Key: 'ssec',
+        Body: content('sc', 10),
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: ssec.key.toString('base64'),
+        SSECustomerKeyMD5: ssec.md5,
+      }),
     );
     const sc = await t.admin.objectStatus('adm', 'ssec');
     assert.equal(sc.sse.sse, 'SSE-C');
@@ -163,11 +187,25 @@ describe('admin API', () => {
     const parts = [content('p1', 5 * 1024 * 1024), content('p2', 777)];
     const { UploadId } = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'adm', Key: 'mp' }));
     const etags = [];
-    for (const [i, p] of parts.entries()) etags.push((await t.s3.send(new UploadPartCommand({ Bucket: 'adm', Key: 'mp', UploadId, PartNumber: i + 1, Body: p }))).ETag!);
-    await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'adm', Key: 'mp', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+    for (const [i, p] of parts.entries())
+      etags.push((await t.s3.send(new UploadPartCommand({ Bucket: 'adm', Key: 'mp', UploadId, PartNumber: i + 1, Body: p }))).ETag!);
+    await t.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'adm',
+        Key: 'mp',
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
     const mp = await t.admin.objectStatus('adm', 'mp');
     assert.equal(mp.sse.multipart, true);
-    assert.deepEqual(mp.parts.map((p) => [p.number, p.plainSize]), [[1, parts[0]!.length], [2, parts[1]!.length]]);
+    assert.deepEqual(
+      mp.parts.map((p) => [p.number, p.plainSize]),
+      [
+        [1, parts[0]!.length],
+        [2, parts[1]!.length],
+      ],
+    );
     assert.ok((await t.admin.objectRaw('adm', 'mp', 2)).equals(dataFile(t.files.dataDir, mp.parts[1]!.dataId)));
     await rejectsWith(t.admin.objectRaw('adm', 'mp'), 400, 'InvalidRequest', /2 parts \(1, 2\): name one with part=N/);
     await rejectsWith(t.admin.objectRaw('adm', 'mp', 3), 404, 'NoSuchPart');
@@ -177,7 +215,12 @@ describe('admin API', () => {
     const c = t.admin;
     await rejectsWith(c.json('GET', '/object-status', undefined, { bucket: 'adm' }), 400, 'InvalidRequest', /"key" is required/);
     await rejectsWith(c.json('GET', '/object-status', undefined, { key: 'x' }), 400, 'InvalidRequest', /"bucket" is required/);
-    await rejectsWith(c.json('GET', '/object-raw', undefined, { bucket: 'adm', key: 'ssec', part: 'abc' }), 400, 'InvalidRequest', /part must be a part number/);
+    await rejectsWith(
+      c.json('GET', '/object-raw', undefined, { bucket: 'adm', key: 'ssec', part: 'abc' }),
+      400,
+      'InvalidRequest',
+      /part must be a part number/,
+    );
     await rejectsWith(c.json('GET', '/object-raw', undefined, { bucket: 'adm', key: 'ssec', part: '0' }), 400, 'InvalidRequest');
     await rejectsWith(c.objectStatus('adm', 'no/such/key'), 404, 'NoSuchKey');
     await rejectsWith(c.objectStatus('no-such-bucket', 'k'), 404, 'NoSuchBucket');
@@ -205,9 +248,17 @@ describe('admin API', () => {
     let running: RotationJob;
     try {
       running = await t.admin.startRotation({ bucket: 'adm', prefix: 'dir/', toKey: 'kesgate-default' });
-      await rejectsWith(t.admin.startRotation({ bucket: 'adm' }), 409, 'RotationConflict', new RegExp(`${running.id} is already running on bucket "adm" with prefix "dir/"`));
+      await rejectsWith(
+        t.admin.startRotation({ bucket: 'adm' }),
+        409,
+        'RotationConflict',
+        new RegExp(`${running.id} is already running on bucket "adm" with prefix "dir/"`),
+      );
       const listed = await t.admin.rotations();
-      assert.deepEqual(listed.map((j) => [j.id, j.state]), [[running.id, 'running']]);
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.state]),
+        [[running.id, 'running']],
+      );
       assert.equal((await t.admin.status()).rotation.running, 1);
       // A job on keys that do not overlap may run alongside.
       const other = await t.admin.startRotation({ bucket: 'adm', prefix: 'status/', dryRun: true });
@@ -229,22 +280,39 @@ describe('admin API', () => {
   test('key dependents: objects and uploads per bucket under a master key, matching what rotation then moves', async () => {
     await t.s3.send(new CreateBucketCommand({ Bucket: 'deps' }));
     for (const k of ['one', 'two']) {
-      await t.s3.send(new PutObjectCommand({ Bucket: 'deps', Key: k, Body: content(k, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+      await t.s3.send(
+        new PutObjectCommand({ Bucket: 'deps', Key: k, Body: content(k, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }),
+      );
     }
     await t.s3.send(new PutObjectCommand({ Bucket: 'deps', Key: 'default', Body: content('d', 100) }));
     await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'deps', Key: 'mp', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
 
     const before = await t.admin.keyDependents('key-a');
-    assert.deepEqual(before.buckets.find((b) => b.bucket === 'deps'), { bucket: 'deps', objects: 2, versions: 2, uploads: 1 });
+    assert.deepEqual(
+      before.buckets.find((b) => b.bucket === 'deps'),
+      { bucket: 'deps', objects: 2, versions: 2, uploads: 1 },
+    );
     const total = (f: 'objects' | 'versions' | 'uploads') => before.buckets.reduce((n, b) => n + b[f], 0);
-    assert.deepEqual([before.key, before.objects, before.versions, before.uploads], ['key-a', total('objects'), total('versions'), total('uploads')]);
-    assert.deepEqual((await t.admin.keyDependents('key-b')).buckets.filter((b) => b.bucket === 'deps'), []);
+    assert.deepEqual(
+      [before.key, before.objects, before.versions, before.uploads],
+      ['key-a', total('objects'), total('versions'), total('uploads')],
+    );
+    assert.deepEqual(
+      (await t.admin.keyDependents('key-b')).buckets.filter((b) => b.bucket === 'deps'),
+      [],
+    );
 
     const job = await t.admin.startRotation({ bucket: 'deps', fromKey: 'key-a', toKey: 'key-b' });
     const done = await t.gw.admin.rotation.wait(job.id);
     assert.equal(done.counters.rotated, 3, 'the two objects and the upload the count named');
-    assert.equal((await t.admin.keyDependents('key-a')).buckets.find((b) => b.bucket === 'deps'), undefined);
-    assert.deepEqual((await t.admin.keyDependents('key-b')).buckets.find((b) => b.bucket === 'deps'), { bucket: 'deps', objects: 2, versions: 2, uploads: 1 });
+    assert.equal(
+      (await t.admin.keyDependents('key-a')).buckets.find((b) => b.bucket === 'deps'),
+      undefined,
+    );
+    assert.deepEqual(
+      (await t.admin.keyDependents('key-b')).buckets.find((b) => b.bucket === 'deps'),
+      { bucket: 'deps', objects: 2, versions: 2, uploads: 1 },
+    );
 
     await rejectsWith(t.admin.keyDependents('-bad-'), 400, 'InvalidRequest', /not a kes key name/);
     await rejectsWith(t.admin.keyDependents('x'.repeat(81)), 400, 'InvalidRequest', /not a kes key name/);

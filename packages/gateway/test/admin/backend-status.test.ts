@@ -63,8 +63,14 @@ describe('status of the embedded layout', () => {
 
     const cli = await kesgateStatus(t);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, new RegExp(`^ +metadata reachable \\(schema ${SQLITE_SCHEMA_VERSION}, \\d+ ms\\), blobs reachable \\(\\d+ ms\\)$`, 'm'));
-    assert.match(cli.stdout, new RegExp(`^gateway +${s.instance} at ${escape(t.gw.url)}, started \\S+, last seen \\S+  \\(this one\\)$`, 'm'));
+    assert.match(
+      cli.stdout,
+      new RegExp(`^ +metadata reachable \\(schema ${SQLITE_SCHEMA_VERSION}, \\d+ ms\\), blobs reachable \\(\\d+ ms\\)$`, 'm'),
+    );
+    assert.match(
+      cli.stdout,
+      new RegExp(`^gateway +${s.instance} at ${escape(t.gw.url)}, started \\S+, last seen \\S+  \\(this one\\)$`, 'm'),
+    );
   });
 });
 
@@ -86,8 +92,12 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
     a = await startTestGateway(kes, { backend: fresh.backend });
     b = await startTestGateway(kes, { backend: fresh.backend });
     // A third gateway reaches the upstream through a proxy that can make it fail.
-    blobFaults = await startFaultProxy(shared.upstream.endpoint, () => (failBlobs ? { status: 503, code: 'ServiceUnavailable' } : 'forward'));
-    c = await startTestGateway(kes, { backend: { ...fresh.backend, blobs: { s3: { ...fresh.backend.blobs.s3, endpoint: blobFaults.endpoint } } } });
+    blobFaults = await startFaultProxy(shared.upstream.endpoint, () =>
+      failBlobs ? { status: 503, code: 'ServiceUnavailable' } : 'forward',
+    );
+    c = await startTestGateway(kes, {
+      backend: { ...fresh.backend, blobs: { s3: { ...fresh.backend.blobs.s3, endpoint: blobFaults.endpoint } } },
+    });
   });
   after(async () => {
     for (const t of [a, b, c]) await t?.close().catch(() => undefined);
@@ -104,7 +114,12 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
   test('shows both stores answering, the PostgreSQL schema version, and every gateway sharing them, without secrets', async () => {
     const s = await a.admin.status();
     assert.equal(s.backend.type, 'postgres+s3');
-    assert.deepEqual(s.backend.metadata, { kind: 'postgres', host: '127.0.0.1', port: shared.postgres.port, database: new URL(url).pathname.slice(1) });
+    assert.deepEqual(s.backend.metadata, {
+      kind: 'postgres',
+      host: '127.0.0.1',
+      port: shared.postgres.port,
+      database: new URL(url).pathname.slice(1),
+    });
     assert.equal(s.backend.health.metadata.reachable, true);
     assert.equal(s.backend.health.metadata.schemaVersion, POSTGRES_SCHEMA_VERSION);
     assert.equal(s.backend.health.blobs.reachable, true);
@@ -123,8 +138,17 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
 
     const cli = await kesgateStatus(a);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, new RegExp(`^backend +metadata postgres \\(host 127\\.0\\.0\\.1, port ${shared.postgres.port}, database \\S+\\), blobs s3 \\(endpoint ${escape(shared.upstream.endpoint)}, `, 'm'));
-    assert.match(cli.stdout, new RegExp(`^ +metadata reachable \\(schema ${POSTGRES_SCHEMA_VERSION}, \\d+ ms\\), blobs reachable \\(\\d+ ms\\)$`, 'm'));
+    assert.match(
+      cli.stdout,
+      new RegExp(
+        `^backend +metadata postgres \\(host 127\\.0\\.0\\.1, port ${shared.postgres.port}, database \\S+\\), blobs s3 \\(endpoint ${escape(shared.upstream.endpoint)}, `,
+        'm',
+      ),
+    );
+    assert.match(
+      cli.stdout,
+      new RegExp(`^ +metadata reachable \\(schema ${POSTGRES_SCHEMA_VERSION}, \\d+ ms\\), blobs reachable \\(\\d+ ms\\)$`, 'm'),
+    );
     assert.match(cli.stdout, new RegExp(`^gateway +${a.gw.svc.instance.id} at ${escape(a.gw.url)}, .*\\(this one\\)$`, 'm'));
     assert.match(cli.stdout, new RegExp(`^gateway +${b!.gw.svc.instance.id} at ${escape(b!.gw.url)}, started \\S+, last seen \\S+$`, 'm'));
 
@@ -143,7 +167,10 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
       s.backend.gateways!.map((g) => g.id),
       [a.gw.svc.instance.id, c!.gw.svc.instance.id],
     );
-    assert.equal(s.backend.gateways!.some((g) => g.id === gone), false);
+    assert.equal(
+      s.backend.gateways!.some((g) => g.id === gone),
+      false,
+    );
   });
 
   test('an upstream that fails shows the blob store unreachable, and reachable again once it answers', async () => {

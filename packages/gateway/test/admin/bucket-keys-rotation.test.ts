@@ -37,7 +37,7 @@ describe('rotation of bucket-key objects', () => {
       }),
     );
 
-  test('onto the target key\'s bucket key when the object had one or the bucket enables them; the old key deleted, all still read', async () => {
+  test("onto the target key's bucket key when the object had one or the bucket enables them; the old key deleted, all still read", async () => {
     const bucket = 'rotate-bk';
     await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const data = new Map([
@@ -53,19 +53,36 @@ describe('rotation of bucket-key objects', () => {
 
     const job = await rotate({ bucket, fromKey: 'key-a', toKey: 'key-b' });
     assert.deepEqual([job.state, job.counters.rotated, job.counters.failed], ['done', 3, 0]);
-    const [one, two, own] = [await t.admin.objectStatus(bucket, 'bk-1'), await t.admin.objectStatus(bucket, 'bk-2'), await t.admin.objectStatus(bucket, 'own')];
+    const [one, two, own] = [
+      await t.admin.objectStatus(bucket, 'bk-1'),
+      await t.admin.objectStatus(bucket, 'bk-2'),
+      await t.admin.objectStatus(bucket, 'own'),
+    ];
     for (const s of [one, two]) {
       assert.equal(s.sse.kmsKey, 'key-b');
       assert.equal(s.sse.kmsCiphertext, undefined);
-      assert.notEqual((s.sse.bucketKey as { id: string }).id, (before.sse.bucketKey as { id: string }).id, 'a bucket key of the target key');
+      assert.notEqual(
+        (s.sse.bucketKey as { id: string }).id,
+        (before.sse.bucketKey as { id: string }).id,
+        'a bucket key of the target key',
+      );
     }
-    assert.equal((one.sse.bucketKey as { id: string }).id, (two.sse.bucketKey as { id: string }).id, 'rotated objects share the target bucket key');
+    assert.equal(
+      (one.sse.bucketKey as { id: string }).id,
+      (two.sse.bucketKey as { id: string }).id,
+      'rotated objects share the target bucket key',
+    );
     // An object with a data key of its own keeps that choice while the bucket does not enable bucket keys.
     assert.deepEqual([own.sse.kmsKey, own.sse.bucketKey, typeof own.sse.kmsCiphertext], ['key-b', undefined, 'string']);
 
     // The bucket enables bucket keys: a rotation moves a per-object key onto one too.
     await t.s3.send(
-      new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'key-a' }, BucketKeyEnabled: true }] } }),
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'key-a' }, BucketKeyEnabled: true }],
+        },
+      }),
     );
     data.set('own-2', content('own-2', 100));
     await put(bucket, 'own-2', data.get('own-2')!, 'key-a', false);

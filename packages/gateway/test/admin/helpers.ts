@@ -105,14 +105,24 @@ export interface GatewayFiles {
 export function gatewayFiles(): GatewayFiles {
   const p = pki();
   const dir = tempDir('kesgate-admin-gw-');
-  const files = { dir, dataDir: join(dir, 'gateway'), certFile: join(dir, 'gateway.crt'), keyFile: join(dir, 'gateway.key'), caFile: join(dir, 'ca.crt') };
+  const files = {
+    dir,
+    dataDir: join(dir, 'gateway'),
+    certFile: join(dir, 'gateway.crt'),
+    keyFile: join(dir, 'gateway.key'),
+    caFile: join(dir, 'ca.crt'),
+  };
   writeFileSync(files.certFile, p.gateway.cert);
   writeFileSync(files.keyFile, p.gateway.key, { mode: 0o600 });
   writeFileSync(files.caFile, p.ca.cert);
   return files;
 }
 
-export function gatewayConfig(kes: TestKes, files: GatewayFiles, extra: { concurrency?: number; address?: string; backend?: GatewayConfigInput['backend'] } = {}): GatewayConfig {
+export function gatewayConfig(
+  kes: TestKes,
+  files: GatewayFiles,
+  extra: { concurrency?: number; address?: string; backend?: GatewayConfigInput['backend'] } = {},
+): GatewayConfig {
   return parseConfig({
     address: extra.address ?? '127.0.0.1:0',
     region: REGION,
@@ -120,7 +130,14 @@ export function gatewayConfig(kes: TestKes, files: GatewayFiles, extra: { concur
     users: [{ accessKey: 'kesgate-test-user', secretKey: 'kesgate-test-user-secret' }],
     backend: extra.backend ?? { fs: { path: files.dataDir } },
     // No key cache (as in helpers/stack.ts): these suites expect a seal or delete at kes to refuse the next request.
-    kms: { endpoints: [kes.url], cert: files.certFile, key: files.keyFile, ca: files.caFile, defaultKey: 'kesgate-default', cache: { ttlSeconds: 0 } },
+    kms: {
+      endpoints: [kes.url],
+      cert: files.certFile,
+      key: files.keyFile,
+      ca: files.caFile,
+      defaultKey: 'kesgate-default',
+      cache: { ttlSeconds: 0 },
+    },
     sse: { allowInsecureSSEC: true },
     log: { level: 'silent' },
     rotation: { concurrency: extra.concurrency ?? 4 },
@@ -155,7 +172,11 @@ export async function startTestGateway(
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.backend !== undefined && { backend: options.backend }),
   });
-  const gw = await startGatewayWithAdmin(config, { logger: pino({ level: 'silent' }), ...options.start, rotation: { retry: FAST_RETRY, ...options.rotation } });
+  const gw = await startGatewayWithAdmin(config, {
+    logger: pino({ level: 'silent' }),
+    ...options.start,
+    rotation: { retry: FAST_RETRY, ...options.rotation },
+  });
   const s3 = new S3Client({
     endpoint: gw.url,
     region: REGION,
@@ -183,7 +204,12 @@ export function dataFileHashes(dataDir: string): Map<string, string> {
   const root = join(dataDir, 'data');
   for (const shard of readdirSync(root)) {
     for (const name of readdirSync(join(root, shard))) {
-      out.set(`${shard}/${name}`, createHash('sha256').update(readFileSync(join(root, shard, name))).digest('hex'));
+      out.set(
+        `${shard}/${name}`,
+        createHash('sha256')
+          .update(readFileSync(join(root, shard, name)))
+          .digest('hex'),
+      );
     }
   }
   return out;

@@ -99,7 +99,11 @@ describe('readiness with the embedded layout', () => {
     try {
       const ready = await readyBecomes(t.gw.url, 503);
       assert.equal(ready.status, 503);
-      assert.deepEqual(JSON.parse(ready.body), { ready: false, notReady: ['kes'], checks: { kes: 'sealed', metadata: 'ready', blobs: 'ready' } });
+      assert.deepEqual(JSON.parse(ready.body), {
+        ready: false,
+        notReady: ['kes'],
+        checks: { kes: 'sealed', metadata: 'ready', blobs: 'ready' },
+      });
       assertNothingLeaked(ready.body, kes);
       const minio = await get(t.gw.url, '/minio/health/ready');
       assert.deepEqual([minio.status, minio.body], [503, ''], 'MinIO path: the status only');
@@ -118,7 +122,11 @@ describe('readiness with the embedded layout', () => {
     try {
       const ready = await readyBecomes(t.gw.url, 503);
       assert.equal(ready.status, 503);
-      assert.deepEqual(JSON.parse(ready.body), { ready: false, notReady: ['kes'], checks: { kes: 'unreachable', metadata: 'ready', blobs: 'ready' } });
+      assert.deepEqual(JSON.parse(ready.body), {
+        ready: false,
+        notReady: ['kes'],
+        checks: { kes: 'unreachable', metadata: 'ready', blobs: 'ready' },
+      });
       assertNothingLeaked(ready.body, kes);
       assert.equal((await get(t.gw.url, '/minio/health/ready')).status, 503);
       assert.equal((await get(t.gw.url, '/kesgate/health')).status, 200);
@@ -159,8 +167,12 @@ describe('readiness with shared stores', { skip: sharedBackendSkipReason() }, ()
     kes = await startKes();
     shared = await startSharedBackend();
     const fresh = await shared.backend();
-    blobFaults = await startFaultProxy(shared.upstream.endpoint, () => (failBlobs ? { status: 503, code: 'ServiceUnavailable' } : 'forward'));
-    t = await startTestGateway(kes, { backend: { ...fresh.backend, blobs: { s3: { ...fresh.backend.blobs.s3, endpoint: blobFaults.endpoint } } } });
+    blobFaults = await startFaultProxy(shared.upstream.endpoint, () =>
+      failBlobs ? { status: 503, code: 'ServiceUnavailable' } : 'forward',
+    );
+    t = await startTestGateway(kes, {
+      backend: { ...fresh.backend, blobs: { s3: { ...fresh.backend.blobs.s3, endpoint: blobFaults.endpoint } } },
+    });
   });
   after(async () => {
     await t?.close().catch(() => undefined);
@@ -178,7 +190,10 @@ describe('readiness with shared stores', { skip: sharedBackendSkipReason() }, ()
     failBlobs = true;
     try {
       const ready = await readyBecomes(t.gw.url, 503);
-      assert.deepEqual([ready.status, JSON.parse(ready.body)], [503, { ready: false, notReady: ['blobs'], checks: { kes: 'ready', metadata: 'ready', blobs: 'unreachable' } }]);
+      assert.deepEqual(
+        [ready.status, JSON.parse(ready.body)],
+        [503, { ready: false, notReady: ['blobs'], checks: { kes: 'ready', metadata: 'ready', blobs: 'unreachable' } }],
+      );
       assert.equal(ready.body.includes(shared.upstream.endpoint), false);
       assert.deepEqual([(await get(t.gw.url, '/minio/health/ready')).status, (await get(t.gw.url, '/kesgate/health')).status], [503, 200]);
       const cli = await kesgateStatus(t);
@@ -197,7 +212,10 @@ describe('readiness with shared stores', { skip: sharedBackendSkipReason() }, ()
     } finally {
       await shared.postgres.start();
     }
-    assert.deepEqual([ready.status, JSON.parse(ready.body)], [503, { ready: false, notReady: ['metadata'], checks: { kes: 'ready', metadata: 'unreachable', blobs: 'ready' } }]);
+    assert.deepEqual(
+      [ready.status, JSON.parse(ready.body)],
+      [503, { ready: false, notReady: ['metadata'], checks: { kes: 'ready', metadata: 'unreachable', blobs: 'ready' } }],
+    );
     assert.equal(/postgres|5432|password/i.test(ready.body), false);
     assert.equal((await readyBecomes(t.gw.url, 200)).status, 200);
   });

@@ -50,7 +50,9 @@ test('a job stopped mid-way by a gateway shutdown resumes at the next start and 
   const keys = [...Array(6).keys()].map((i) => `r${i}`);
   const data = new Map(keys.map((k) => [k, content(k, 1000 + k.length)]));
   for (const [key, body] of data) {
-    await first.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-r1' }));
+    await first.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-r1' }),
+    );
   }
   const filesBefore = dataFileHashes(files.dataDir);
   const { id } = await first.admin.startRotation({ bucket, toKey: 'key-r2' });

@@ -11,7 +11,18 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { RotationJob } from '../../src/rotation/index.js';
-import { ACCESS_KEY, content, FAST_RETRY, getBytes, SECRET_KEY, startKes, startTestGateway, tempDir, type TestGateway, type TestKes } from './helpers.js';
+import {
+  ACCESS_KEY,
+  content,
+  FAST_RETRY,
+  getBytes,
+  SECRET_KEY,
+  startKes,
+  startTestGateway,
+  tempDir,
+  type TestGateway,
+  type TestKes,
+} from './helpers.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
 const OBJECTS = 200;
@@ -56,7 +67,11 @@ export function rotationOutageSuite(cases: OutageCase[]): void {
     });
 
     /** A gateway whose jobs wait `waitForKesMs` through an outage, and a bucket of OBJECTS objects under `oldKey`. */
-    async function gatewayWithObjects(bucket: string, oldKey: string, waitForKesMs: number): Promise<{ t: TestGateway; bodies: Map<string, Buffer> }> {
+    async function gatewayWithObjects(
+      bucket: string,
+      oldKey: string,
+      waitForKesMs: number,
+    ): Promise<{ t: TestGateway; bodies: Map<string, Buffer> }> {
       const t = await startTestGateway(kes, {
         concurrency: 8,
         rotation: { retry: { ...FAST_RETRY, baseDelayMs: 50, maxDelayMs: 500, waitForKesMs }, beforeObject: (_job, key) => hook?.(key) },
@@ -64,7 +79,9 @@ export function rotationOutageSuite(cases: OutageCase[]): void {
       await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
       const bodies = new Map<string, Buffer>();
       for (let i = 0; i < OBJECTS; i++) bodies.set(`obj-${String(i).padStart(4, '0')}`, content(`${bucket}-${i}`, 64 + (i % 7)));
-      await inBatches([...bodies], ([key, body]) => t.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: oldKey })));
+      await inBatches([...bodies], ([key, body]) =>
+        t.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: oldKey })),
+      );
       return { t, bodies };
     }
 
@@ -94,79 +111,109 @@ export function rotationOutageSuite(cases: OutageCase[]): void {
       await readsBack(t, bucket, bodies);
     }
 
-    if (cases.includes('sealed')) test('kes sealed for ~4 s mid-job: the job waits, then ends done with every object rotated', async () => {
-      const { t, bodies } = await gatewayWithObjects('sealed-4s', 'old-a', 60_000);
-      try {
-        faultAtObject50(async () => {
-          await kes.admin.seal();
-          await sleep(4000);
-          await kes.admin.unseal(kes.shares[0]!);
-        });
-        const job = await rotateAll(t, 'sealed-4s', 'old-a');
-        assert.equal(job.state, 'done', JSON.stringify(job.failures));
-        assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
-        assert.ok(job.counters.retries > 0, 'the job met the sealed kes and retried');
-        await assertAllRotated(t, 'sealed-4s', bodies, 'old-a');
-      } finally {
-        await t.close();
-      }
-    });
-
-    if (cases.includes('stopped')) test('kes stopped for ~4 s and started again mid-job: the job waits, then ends done with every object rotated', async () => {
-      const { t, bodies } = await gatewayWithObjects('killed-4s', 'old-b', 60_000);
-      try {
-        faultAtObject50(() => kes.restart(4000));
-        const job = await rotateAll(t, 'killed-4s', 'old-b');
-        assert.equal(job.state, 'done', JSON.stringify(job.failures));
-        assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
-        assert.ok(job.counters.retries > 0, 'the job met the stopped kes and retried');
-        await assertAllRotated(t, 'killed-4s', bodies, 'old-b');
-      } finally {
-        await t.close();
-      }
-    });
-
-    if (cases.includes('too-long')) test('an outage longer than the job waits: incomplete, the objects named, kesgate rotate exits 1, key dependents counts them', async () => {
-      const { t, bodies } = await gatewayWithObjects('too-long', 'old-c', 1000);
-      let unsealed = false;
-      try {
-        // Sealed at the 50th object and left sealed until the job has ended.
-        faultAtObject50(() => kes.admin.seal());
-        const creds = ['--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY];
-        const r = await kesgate(['rotate', '--bucket', 'too-long', '--from-key', 'old-c', '--to-key', 'new', '--json', '--poll', '50', ...creds]);
-        await outage;
-        hook = undefined;
-        outage = undefined;
-        await kes.admin.unseal(kes.shares[0]!);
-        unsealed = true;
-
-        assert.equal(r.code, 1, r.stderr);
-        const job = JSON.parse(r.stdout) as RotationJob;
-        assert.equal(job.state, 'incomplete');
-        assert.equal(job.counters.scanned, OBJECTS);
-        assert.ok(job.counters.failed > 0 && job.counters.failed < OBJECTS, `failed ${job.counters.failed}`);
-        assert.equal(job.counters.rotated + job.counters.failed, OBJECTS);
-        assert.equal(job.failures.length, Math.min(job.counters.failed, 20));
-        for (const f of job.failures) {
-          assert.match(f.error, /ServiceUnavailable/);
-          assert.equal((await t.admin.objectStatus('too-long', f.key)).sse.kmsKey, 'old-c', `${f.key} is named and still under the old key`);
+    if (cases.includes('sealed'))
+      test('kes sealed for ~4 s mid-job: the job waits, then ends done with every object rotated', async () => {
+        const { t, bodies } = await gatewayWithObjects('sealed-4s', 'old-a', 60_000);
+        try {
+          faultAtObject50(async () => {
+            await kes.admin.seal();
+            await sleep(4000);
+            await kes.admin.unseal(kes.shares[0]!);
+          });
+          const job = await rotateAll(t, 'sealed-4s', 'old-a');
+          assert.equal(job.state, 'done', JSON.stringify(job.failures));
+          assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
+          assert.ok(job.counters.retries > 0, 'the job met the sealed kes and retried');
+          await assertAllRotated(t, 'sealed-4s', bodies, 'old-a');
+        } finally {
+          await t.close();
         }
+      });
 
-        // What is left behind is what deleting the old key would erase; every object still reads.
-        const deps = await kesgate(['key', 'dependents', 'old-c', ...creds]);
-        assert.equal(deps.code, 3, deps.stderr);
-        assert.match(deps.stdout, new RegExp(`^key old-c: ${job.counters.failed} objects? `, 'm'));
-        await readsBack(t, 'too-long', bodies);
+    if (cases.includes('stopped'))
+      test('kes stopped for ~4 s and started again mid-job: the job waits, then ends done with every object rotated', async () => {
+        const { t, bodies } = await gatewayWithObjects('killed-4s', 'old-b', 60_000);
+        try {
+          faultAtObject50(() => kes.restart(4000));
+          const job = await rotateAll(t, 'killed-4s', 'old-b');
+          assert.equal(job.state, 'done', JSON.stringify(job.failures));
+          assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
+          assert.ok(job.counters.retries > 0, 'the job met the stopped kes and retried');
+          await assertAllRotated(t, 'killed-4s', bodies, 'old-b');
+        } finally {
+          await t.close();
+        }
+      });
 
-        // The summary a person reads says so too; running the same rotation again finishes the rest.
-        const again = await kesgate(['rotate', '--bucket', 'too-long', '--from-key', 'old-c', '--to-key', 'new', '--poll', '50', ...creds]);
-        assert.equal(again.code, 0, again.stderr);
-        assert.match(again.stdout, new RegExp(`rotated ${job.counters.failed}, skipped ${OBJECTS - job.counters.failed}, failed 0`));
-        await assertAllRotated(t, 'too-long', bodies, 'old-c');
-      } finally {
-        if (!unsealed) await kes.admin.unseal(kes.shares[0]!).catch(() => undefined);
-        await t.close();
-      }
-    });
+    if (cases.includes('too-long'))
+      test('an outage longer than the job waits: incomplete, the objects named, kesgate rotate exits 1, key dependents counts them', async () => {
+        const { t, bodies } = await gatewayWithObjects('too-long', 'old-c', 1000);
+        let unsealed = false;
+        try {
+          // Sealed at the 50th object and left sealed until the job has ended.
+          faultAtObject50(() => kes.admin.seal());
+          const creds = ['--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY];
+          const r = await kesgate([
+            'rotate',
+            '--bucket',
+            'too-long',
+            '--from-key',
+            'old-c',
+            '--to-key',
+            'new',
+            '--json',
+            '--poll',
+            '50',
+            ...creds,
+          ]);
+          await outage;
+          hook = undefined;
+          outage = undefined;
+          await kes.admin.unseal(kes.shares[0]!);
+          unsealed = true;
+
+          assert.equal(r.code, 1, r.stderr);
+          const job = JSON.parse(r.stdout) as RotationJob;
+          assert.equal(job.state, 'incomplete');
+          assert.equal(job.counters.scanned, OBJECTS);
+          assert.ok(job.counters.failed > 0 && job.counters.failed < OBJECTS, `failed ${job.counters.failed}`);
+          assert.equal(job.counters.rotated + job.counters.failed, OBJECTS);
+          assert.equal(job.failures.length, Math.min(job.counters.failed, 20));
+          for (const f of job.failures) {
+            assert.match(f.error, /ServiceUnavailable/);
+            assert.equal(
+              (await t.admin.objectStatus('too-long', f.key)).sse.kmsKey,
+              'old-c',
+              `${f.key} is named and still under the old key`,
+            );
+          }
+
+          // What is left behind is what deleting the old key would erase; every object still reads.
+          const deps = await kesgate(['key', 'dependents', 'old-c', ...creds]);
+          assert.equal(deps.code, 3, deps.stderr);
+          assert.match(deps.stdout, new RegExp(`^key old-c: ${job.counters.failed} objects? `, 'm'));
+          await readsBack(t, 'too-long', bodies);
+
+          // The summary a person reads says so too; running the same rotation again finishes the rest.
+          const again = await kesgate([
+            'rotate',
+            '--bucket',
+            'too-long',
+            '--from-key',
+            'old-c',
+            '--to-key',
+            'new',
+            '--poll',
+            '50',
+            ...creds,
+          ]);
+          assert.equal(again.code, 0, again.stderr);
+          assert.match(again.stdout, new RegExp(`rotated ${job.counters.failed}, skipped ${OBJECTS - job.counters.failed}, failed 0`));
+          await assertAllRotated(t, 'too-long', bodies, 'old-c');
+        } finally {
+          if (!unsealed) await kes.admin.unseal(kes.shares[0]!).catch(() => undefined);
+          await t.close();
+        }
+      });
   });
 }

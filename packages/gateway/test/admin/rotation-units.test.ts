@@ -12,11 +12,23 @@ import { S3Error } from '../../src/s3/errors.js';
 import { ObjectEncryption } from '../../src/sse/encryption.js';
 import { content, FAST_RETRY, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
 
-const kms = (over: Record<string, unknown>) => ({ sse: 'SSE-KMS', iv: 'aXY=', sealAlgorithm: 'x', sealedKey: 'c2s=', kmsKey: 'a', kmsKeyVersion: 'v1', kmsCiphertext: 'Y3Q=', ...over });
+const kms = (over: Record<string, unknown>) => ({
+  sse: 'SSE-KMS',
+  iv: 'aXY=',
+  sealAlgorithm: 'x',
+  sealedKey: 'c2s=',
+  kmsKey: 'a',
+  kmsKeyVersion: 'v1',
+  kmsCiphertext: 'Y3Q=',
+  ...over,
+});
 
 test('decide: SSE-C and objects under other keys or already current are skipped; broken metadata fails', () => {
   const target = { key: 'b', version: 'v2' };
-  assert.deepEqual(decide({ sse: 'SSE-C', iv: 'x', sealedKey: 'y', sseCKeyMD5: 'z' }, target, undefined), { action: 'skip', reason: 'sse-c' });
+  assert.deepEqual(decide({ sse: 'SSE-C', iv: 'x', sealedKey: 'y', sseCKeyMD5: 'z' }, target, undefined), {
+    action: 'skip',
+    reason: 'sse-c',
+  });
   assert.equal(decide(kms({}), target, undefined).action, 'rotate');
   assert.equal(decide(kms({ sse: 'SSE-S3' }), target, undefined).action, 'rotate');
   assert.deepEqual(decide(kms({ kmsKey: 'b', kmsKeyVersion: 'v2' }), target, undefined), { action: 'skip', reason: 'current' });
@@ -53,7 +65,13 @@ test('InOrderTracker: only the finished prefix of the listing is released, whate
 
 test('backoff: doubles from the base up to the cap, with at most half of it random; only ServiceUnavailable is retried', async () => {
   const policy = { attempts: 6, baseDelayMs: 100, maxDelayMs: 500 };
-  for (const [n, full] of [[2, 100], [3, 200], [4, 400], [5, 500], [6, 500]] as const) {
+  for (const [n, full] of [
+    [2, 100],
+    [3, 200],
+    [4, 400],
+    [5, 500],
+    [6, 500],
+  ] as const) {
     const d = backoffDelay(policy, n);
     assert.ok(d >= full / 2 && d <= full, `attempt ${n}: ${d} in [${full / 2}, ${full}]`);
   }
@@ -112,7 +130,9 @@ describe('rotateObject when the object changes while it is being re-wrapped', ()
   }
 
   const put = (key: string, kmsKey: string, seed: string) =>
-    t.s3.send(new PutObjectCommand({ Bucket: 'race', Key: key, Body: content(seed, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }));
+    t.s3.send(
+      new PutObjectCommand({ Bucket: 'race', Key: key, Body: content(seed, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }),
+    );
 
   const ctx = (enc: ObjectEncryption) => ({
     store: t.gw.svc.store,
@@ -140,7 +160,9 @@ describe('rotateObject when the object changes while it is being re-wrapped', ()
     assert.deepEqual(await rotateObject(ctx(enc), 'race', 'o2'), { result: 'skipped', reason: 'current', retries: 0 });
 
     await put('o3', 'key-a', 'first');
-    const enc3 = new ObjectEncryption(kmsChangingObject(() => t.s3.send(new DeleteObjectCommand({ Bucket: 'race', Key: 'o3' })).then(() => undefined)));
+    const enc3 = new ObjectEncryption(
+      kmsChangingObject(() => t.s3.send(new DeleteObjectCommand({ Bucket: 'race', Key: 'o3' })).then(() => undefined)),
+    );
     assert.deepEqual(await rotateObject(ctx(enc3), 'race', 'o3'), { result: 'skipped', reason: 'gone', retries: 0 });
     assert.deepEqual(await t.admin.objectStatus('race', 'o1'), before, 'other objects untouched');
   });

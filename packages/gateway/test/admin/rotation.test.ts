@@ -13,18 +13,16 @@ import {
 } from '@aws-sdk/client-s3';
 import type { RotationJob } from '../../src/rotation/index.js';
 import type { ObjectStatus } from '../../src/admin/object-info.js';
-import {
-  content,
-  customerKey,
-  dataFileHashes,
-  getBytes,
-  startKes,
-  startTestGateway,
-  type TestGateway,
-  type TestKes,
-} from './helpers.js';
+import { content, customerKey, dataFileHashes, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
 
-type Put = { key: string; data: Buffer; sse?: 'AES256' | 'aws:kms'; kmsKey?: string; context?: Record<string, string>; ssec?: ReturnType<typeof customerKey> };
+type Put = {
+  key: string;
+  data: Buffer;
+  sse?: 'AES256' | 'aws:kms';
+  kmsKey?: string;
+  context?: Record<string, string>;
+  ssec?: ReturnType<typeof customerKey>;
+};
 
 async function put(s3: S3Client, bucket: string, o: Put): Promise<void> {
   await s3.send(
@@ -41,7 +39,9 @@ async function put(s3: S3Client, bucket: string, o: Put): Promise<void> {
 }
 
 async function putMultipart(s3: S3Client, bucket: string, key: string, parts: Buffer[], kmsKey: string): Promise<void> {
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }));
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }),
+  );
   const done: { PartNumber: number; ETag: string }[] = [];
   for (const [i, body] of parts.entries()) {
     const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: body }));
@@ -189,13 +189,26 @@ describe('rotation jobs', () => {
     await kes.admin.deleteKey('key-up-a');
     const etag2 = await part('a/big', inPrefix, 2, data[1]!);
     await t.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'a/big', UploadId: inPrefix, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag1 }, { PartNumber: 2, ETag: etag2 }] } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: 'a/big',
+        UploadId: inPrefix,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: etag1 },
+            { PartNumber: 2, ETag: etag2 },
+          ],
+        },
+      }),
     );
     assert.ok((await getBytes(t.s3, bucket, 'a/big')).equals(Buffer.concat(data)), 'the completed object reads back identical');
     const status = await t.admin.objectStatus(bucket, 'a/big');
     assert.equal(status.sse.kmsKey, 'key-up-b');
     assert.equal(status.sse.multipart, true);
-    await assert.rejects(part('b/other', outside, 1, content('x', 10)), (err: { Code?: string; name: string }) => (err.Code ?? err.name) === 'KMS.NotFoundException');
+    await assert.rejects(
+      part('b/other', outside, 1, content('x', 10)),
+      (err: { Code?: string; name: string }) => (err.Code ?? err.name) === 'KMS.NotFoundException',
+    );
     // The SSE-C upload was left alone and still takes parts under its customer key.
     await part('a/customer', ssecUpload, 1, content('c1', 100), ssecHeaders);
   });
@@ -232,7 +245,12 @@ describe('rotation jobs', () => {
     await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const data = new Map([...Array(3).keys()].map((i) => [`o${i}`, content(`s${i}`, 500)]));
     for (const [key, body] of data) await put(t.s3, bucket, { key, data: body, sse: 'aws:kms', kmsKey: 'key-s' });
-    const unavailable = async () => counter(await t.gw.svc.metrics.registry.metrics(), 'kesgate_kms_request_duration_seconds_count', 'operation="decrypt",outcome="ServiceUnavailable"');
+    const unavailable = async () =>
+      counter(
+        await t.gw.svc.metrics.registry.metrics(),
+        'kesgate_kms_request_duration_seconds_count',
+        'operation="decrypt",outcome="ServiceUnavailable"',
+      );
     const unavailableBefore = await unavailable();
 
     // The job checks the target key while kes is unsealed, then kes is sealed before the first object.

@@ -68,13 +68,32 @@ describe('master keys reach every version of an object', () => {
     const a1 = await putKms(B, 'a', 'a one', 'key-old');
     const a2 = await putKms(B, 'a', 'a two', 'key-old');
     const ssec = customerKey('versions');
-    const a3 = (await t.s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'a three', SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 }))).VersionId!;
+    const a3 = (
+      await t.s3.send(
+        new PutObjectCommand({
+          Bucket: B,
+          Key: 'a',
+          Body: 'a three',
+          SSECustomerAlgorithm: 'AES256',
+          SSECustomerKey: ssec.key.toString('base64'),
+          SSECustomerKeyMD5: ssec.md5,
+        }),
+      )
+    ).VersionId!;
     const b1 = await putKms(B, 'b', 'b one', 'key-old');
     const marker = (await t.s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'b' }))).VersionId!;
     const c1 = await putKms(B, 'c', 'c one', 'kesgate-default');
-    const upload = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'u', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-old' }));
-    const part = await t.s3.send(new UploadPartCommand({ Bucket: B, Key: 'u', UploadId: upload.UploadId!, PartNumber: 1, Body: 'uploaded' }));
-    const rotatable = [['a', a1], ['a', a2], ['b', b1]] as const;
+    const upload = await t.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: B, Key: 'u', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-old' }),
+    );
+    const part = await t.s3.send(
+      new UploadPartCommand({ Bucket: B, Key: 'u', UploadId: upload.UploadId!, PartNumber: 1, Body: 'uploaded' }),
+    );
+    const rotatable = [
+      ['a', a1],
+      ['a', a2],
+      ['b', b1],
+    ] as const;
     for (const [key, id] of rotatable) assert.equal((await t.admin.objectStatus(B, key, id)).sse.kmsKey, 'key-old');
 
     // What depends on key-old: no current object (a's latest is SSE-C, b's a delete marker), but three versions
@@ -88,7 +107,13 @@ describe('master keys reach every version of an object', () => {
     // Versions that are objects (a ×3, b, c) and the upload; the delete marker has no key.
     assert.equal(job.total, 6);
     assert.deepEqual(
-      [job.counters.scanned, job.counters.rotated, job.counters.skippedBy['sse-c'], job.counters.skippedBy['other-key'], job.counters.failed],
+      [
+        job.counters.scanned,
+        job.counters.rotated,
+        job.counters.skippedBy['sse-c'],
+        job.counters.skippedBy['other-key'],
+        job.counters.failed,
+      ],
       [6, 4, 1, 1, 0],
     );
     for (const [key, id] of rotatable) {
@@ -104,9 +129,25 @@ describe('master keys reach every version of an object', () => {
     assert.equal(await read(B, 'a', a1), 'a one');
     assert.equal(await read(B, 'a', a2), 'a two');
     assert.equal(await read(B, 'b', b1), 'b one');
-    const done = await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'u', UploadId: upload.UploadId!, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }));
+    const done = await t.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'u',
+        UploadId: upload.UploadId!,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+      }),
+    );
     assert.equal(await read(B, 'u', done.VersionId!), 'uploaded');
-    const ssecRead = await t.s3.send(new GetObjectCommand({ Bucket: B, Key: 'a', VersionId: a3, SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 }));
+    const ssecRead = await t.s3.send(
+      new GetObjectCommand({
+        Bucket: B,
+        Key: 'a',
+        VersionId: a3,
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: ssec.key.toString('base64'),
+        SSECustomerKeyMD5: ssec.md5,
+      }),
+    );
     assert.equal(await ssecRead.Body!.transformToString(), 'a three');
 
     // A second run finds every version current.

@@ -57,7 +57,7 @@ async function failure(p: Promise<unknown>): Promise<AwsCliError> {
 export function describeAwsCliSuite(layout: ToolLayout): void {
   describe(`${layout.name}: aws s3 and s3api against the gateway`, { skip: layout.skip }, () => {
     before(async () => {
-      assert.ok(awsCliInstalled(), 'this suite needs Debian\'s awscli at /usr/bin/aws (apt-get install -y awscli)');
+      assert.ok(awsCliInstalled(), "this suite needs Debian's awscli at /usr/bin/aws (apt-get install -y awscli)");
       tools = await layout.start({ keys: [KMS_KEY] });
       st = tools.stack;
       aws = awsCli({ accessKey: ACCESS_KEY, secretKey: SECRET_KEY, endpoint: tools.url, tlsEndpoint: tools.httpsUrl, caPem: st.caPem });
@@ -121,7 +121,21 @@ export function describeAwsCliSuite(layout: ToolLayout): void {
       const wrongKeyFile = join(aws.dir, 'wrong.bin');
       writeFileSync(wrongKeyFile, randomBytes(32));
       const wrong = await failure(
-        aws.run(['s3api', 'head-object', '--bucket', B, '--key', 'sse-c.bin', '--sse-customer-algorithm', 'AES256', '--sse-customer-key', `fileb://${wrongKeyFile}`], { tls: true }),
+        aws.run(
+          [
+            's3api',
+            'head-object',
+            '--bucket',
+            B,
+            '--key',
+            'sse-c.bin',
+            '--sse-customer-algorithm',
+            'AES256',
+            '--sse-customer-key',
+            `fileb://${wrongKeyFile}`,
+          ],
+          { tls: true },
+        ),
       );
       assert.match(wrong.stderr, /\(403\)/);
       // And the SDK reads it with the same key.
@@ -185,7 +199,7 @@ export function describeAwsCliSuite(layout: ToolLayout): void {
     });
 
     if (layout.balanced) {
-      test('the balancer spread the CLI\'s connections over both gateways', () => {
+      test("the balancer spread the CLI's connections over both gateways", () => {
         const [a, b] = tools.connections();
         assert.ok(a! > 0 && b! > 0, `connections per gateway: ${tools.connections().join(', ')}`);
       });

@@ -27,7 +27,11 @@ after(async () => {
 });
 
 test('boto3 SigV2: presigned GET/PUT (its default), header-signed put/head/get/list/delete, presigned POST forms', async () => {
-  const r = await runPythonScript(SCRIPT, { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: B, KG_KMS_KEY: 'boto-v2-key' }, { cwd: dir, timeoutMs: 240_000 });
+  const r = await runPythonScript(
+    SCRIPT,
+    { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: B, KG_KMS_KEY: 'boto-v2-key' },
+    { cwd: dir, timeoutMs: 240_000 },
+  );
   assert.deepEqual(r.presigned_get, { v2: true, status: 200, equal: true });
   assert.deepEqual(r.presigned_put, { status: 200, equal: true, error: null });
   assert.deepEqual(r.presigned_put_kms, { status: 200, sse: 'aws:kms', key: 'boto-v2-key' });

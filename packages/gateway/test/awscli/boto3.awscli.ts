@@ -29,17 +29,21 @@ for (const layout of toolLayouts) {
     });
 
     test('boto3: SSE-S3, SSE-KMS, SSE-C over HTTPS, transfer-manager multipart, ranges, copy, list, delete', async () => {
-      const r = await runPythonScript(SCRIPT, {
-        HOME: dir,
-        KG_ACCESS_KEY: ACCESS_KEY,
-        KG_SECRET_KEY: SECRET_KEY,
-        KG_ENDPOINT: tools.url,
-        KG_TLS_ENDPOINT: tools.httpsUrl,
-        KG_CA_FILE: join(dir, 'ca.pem'),
-        KG_BUCKET: 'boto3-bucket',
-        KG_KMS_KEY: 'boto-key',
-        KG_DIR: dir,
-      }, { cwd: dir, timeoutMs: 240_000 });
+      const r = await runPythonScript(
+        SCRIPT,
+        {
+          HOME: dir,
+          KG_ACCESS_KEY: ACCESS_KEY,
+          KG_SECRET_KEY: SECRET_KEY,
+          KG_ENDPOINT: tools.url,
+          KG_TLS_ENDPOINT: tools.httpsUrl,
+          KG_CA_FILE: join(dir, 'ca.pem'),
+          KG_BUCKET: 'boto3-bucket',
+          KG_KMS_KEY: 'boto-key',
+          KG_DIR: dir,
+        },
+        { cwd: dir, timeoutMs: 240_000 },
+      );
       assert.deepEqual(r.s3_put, { sse: 'AES256', etag_is_md5: true });
       assert.equal(r.s3_get, true);
       assert.deepEqual(r.kms_head, { sse: 'aws:kms', key: 'boto-key', length: 300_000 });
@@ -54,7 +58,7 @@ for (const layout of toolLayouts) {
     });
 
     if (layout.balanced) {
-      test('the balancer spread boto3\'s connections over both gateways', () => {
+      test("the balancer spread boto3's connections over both gateways", () => {
         const [a, b] = tools.connections();
         assert.ok(a! > 0 && b! > 0, `connections per gateway: ${tools.connections().join(', ')}`);
       });

@@ -84,16 +84,32 @@ describe('aws s3api *-bucket-cors', () => {
 
   test('invalid rules: the CLI reports InvalidRequest / MalformedXML and the rules stay as they were', async () => {
     const patch = await failure(
-      aws.run(['s3api', 'put-bucket-cors', '--bucket', B, '--cors-configuration', configFile('patch.json', { CORSRules: [{ AllowedOrigins: [APP], AllowedMethods: ['PATCH'] }] })]),
+      aws.run([
+        's3api',
+        'put-bucket-cors',
+        '--bucket',
+        B,
+        '--cors-configuration',
+        configFile('patch.json', { CORSRules: [{ AllowedOrigins: [APP], AllowedMethods: ['PATCH'] }] }),
+      ]),
     );
     assert.match(patch.stderr, /\(InvalidRequest\)/);
     assert.match(patch.stderr, /Unsupported method is PATCH/);
     const wildcards = await failure(
-      aws.run(['s3api', 'put-bucket-cors', '--bucket', B, '--cors-configuration', configFile('wild.json', { CORSRules: [{ AllowedOrigins: ['*.*'], AllowedMethods: ['GET'] }] })]),
+      aws.run([
+        's3api',
+        'put-bucket-cors',
+        '--bucket',
+        B,
+        '--cors-configuration',
+        configFile('wild.json', { CORSRules: [{ AllowedOrigins: ['*.*'], AllowedMethods: ['GET'] }] }),
+      ]),
     );
     assert.match(wildcards.stderr, /\(InvalidRequest\)/);
     assert.match(wildcards.stderr, /can not have more than one wildcard/);
-    const empty = await failure(aws.run(['s3api', 'put-bucket-cors', '--bucket', B, '--cors-configuration', configFile('empty.json', { CORSRules: [] })]));
+    const empty = await failure(
+      aws.run(['s3api', 'put-bucket-cors', '--bucket', B, '--cors-configuration', configFile('empty.json', { CORSRules: [] })]),
+    );
     assert.match(empty.stderr, /\(MalformedXML\)/);
     assert.deepEqual(await aws.json(['s3api', 'get-bucket-cors', '--bucket', B]), RULES);
   });

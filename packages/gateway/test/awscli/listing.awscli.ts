@@ -31,7 +31,11 @@ after(async () => {
 });
 
 function runBoto3(bucket: string): Promise<Record<string, unknown>> {
-  return runPythonScript(SCRIPT, { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: bucket }, { cwd: dir, timeoutMs: 120_000 });
+  return runPythonScript(
+    SCRIPT,
+    { HOME: dir, KG_ACCESS_KEY: ACCESS_KEY, KG_SECRET_KEY: SECRET_KEY, KG_ENDPOINT: st.gw.url, KG_BUCKET: bucket },
+    { cwd: dir, timeoutMs: 120_000 },
+  );
 }
 
 test('boto3: keys with newline, +, space, % and non-ASCII list back as stored (V1, V2, versions, uploads); object_versions.delete() empties the bucket', async () => {
@@ -72,7 +76,15 @@ test('boto3: keys with newline, +, space, % and non-ASCII list back as stored (V
 });
 
 interface ListVersionsOut {
-  Versions?: { Key: string; VersionId: string; IsLatest: boolean; ETag: string; Size: number; StorageClass: string; Owner?: { ID: string } }[];
+  Versions?: {
+    Key: string;
+    VersionId: string;
+    IsLatest: boolean;
+    ETag: string;
+    Size: number;
+    StorageClass: string;
+    Owner?: { ID: string };
+  }[];
   DeleteMarkers?: unknown[];
   CommonPrefixes?: { Prefix: string }[];
 }
@@ -83,13 +95,31 @@ test('aws s3api list-object-versions: every object once, VersionId null, paged w
   const keys = ['a', 'b c', 'd+e', 'dir/f', 'dir/g', '\u00fcber'];
   for (const Key of keys) await st.s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: `body of ${Key}` }));
   const out = await aws.json<ListVersionsOut>(['s3api', 'list-object-versions', '--bucket', bucket, '--page-size', '2']);
-  assert.deepEqual(out.Versions?.map((v) => v.Key), keys);
+  assert.deepEqual(
+    out.Versions?.map((v) => v.Key),
+    keys,
+  );
   assert.equal(out.DeleteMarkers, undefined);
   const head = await st.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dir/f' }));
   const f = out.Versions!.find((v) => v.Key === 'dir/f')!;
-  assert.deepEqual([f.VersionId, f.IsLatest, f.ETag, f.Size, f.StorageClass], ['null', true, head.ETag, 'body of dir/f'.length, 'STANDARD']);
+  assert.deepEqual(
+    [f.VersionId, f.IsLatest, f.ETag, f.Size, f.StorageClass],
+    ['null', true, head.ETag, 'body of dir/f'.length, 'STANDARD'],
+  );
   assert.ok(f.Owner?.ID);
-  const rolled = await aws.json<ListVersionsOut>(['s3api', 'list-object-versions', '--bucket', bucket, '--delimiter', '/', '--prefix', 'd']);
-  assert.deepEqual(rolled.Versions?.map((v) => v.Key), ['d+e']);
+  const rolled = await aws.json<ListVersionsOut>([
+    's3api',
+    'list-object-versions',
+    '--bucket',
+    bucket,
+    '--delimiter',
+    '/',
+    '--prefix',
+    'd',
+  ]);
+  assert.deepEqual(
+    rolled.Versions?.map((v) => v.Key),
+    ['d+e'],
+  );
   assert.deepEqual(rolled.CommonPrefixes, [{ Prefix: 'dir/' }]);
 });

@@ -80,7 +80,8 @@ describe('rclone', () => {
     assert.deepEqual(Buffer.from(listed, 'latin1').toString('utf8').trim().split('\n').sort(), [...names].sort());
     const checked = await rc.run(['check', odd, 'kg:rclone-odd']).catch((e: Error) => e.message);
     assert.doesNotMatch(checked, /differences found|ERROR/, checked);
-    for (const [i, name] of names.entries()) assert.equal((await getBytes(st.s3, { Bucket: 'rclone-odd', Key: name })).toString(), `content ${i}`, name);
+    for (const [i, name] of names.entries())
+      assert.equal((await getBytes(st.s3, { Bucket: 'rclone-odd', Key: name })).toString(), `content ${i}`, name);
     await rc.run(['delete', 'kg:rclone-odd']);
     assert.equal((await rc.run(['lsf', '-R', 'kg:rclone-odd', '--files-only'])).trim(), '');
     await rc.run(['rmdir', 'kg:rclone-odd']);

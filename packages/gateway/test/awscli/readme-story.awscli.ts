@@ -23,9 +23,9 @@ after(() => {
 /** The first ```sh block of the story's section of README.md. */
 function storyBlock(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf("## Seal, rotate and delete, by hand"));
+  const section = readme.slice(readme.indexOf('## Seal, rotate and delete, by hand'));
   const block = /```sh\n([\s\S]*?)\n```/.exec(section)?.[1];
-  assert.ok(block, "README.md has a ```sh block under \"Seal, rotate and delete, by hand\"");
+  assert.ok(block, 'README.md has a ```sh block under "Seal, rotate and delete, by hand"');
   return block;
 }
 
@@ -51,7 +51,11 @@ async function npmStart(): Promise<Started> {
     KESGATE_ADDRESS: `127.0.0.1:${await freePort()}`,
     KESGATE_TLS_ADDRESS: `127.0.0.1:${await freePort()}`,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/start.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/start.ts')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -104,7 +108,13 @@ describe('the README story', { skip: awsCliInstalled() ? false : 'needs /usr/bin
       const all = `${r.stdout}\n${r.stderr}`;
       assert.equal(r.code, 0, all);
       assert.equal(r.stdout.split('\n').filter((l) => l === 'hello').length, 5, `five reads print hello:\n${r.stdout}`);
-      for (const line of ['refused: ServiceUnavailable', 'refused: KMS.DisabledException', 'refused: depend on key tenant-b', 'refused: KMS.NotFoundException', 'kes is unsealed']) {
+      for (const line of [
+        'refused: ServiceUnavailable',
+        'refused: KMS.DisabledException',
+        'refused: depend on key tenant-b',
+        'refused: KMS.NotFoundException',
+        'kes is unsealed',
+      ]) {
         assert.ok(r.stdout.split('\n').includes(line), `${line}:\n${r.stdout}`);
       }
       assert.match(r.stdout, /^ready +yes$/m);

@@ -57,18 +57,22 @@ interface Attempt {
 
 test('boto3 and http.client see every refused 8 and 64 MiB upload as its S3 error over HTTP and HTTPS; nothing is stored', async () => {
   const before = await snapshot(st.s3, st.dataDir);
-  const r = await runPythonScript<{ boto3: Attempt[]; http_client: Attempt[]; http_client_reuse: unknown[]; boto3_after: unknown[] }>(SCRIPT, {
-    HOME: dir,
-    KG_ACCESS_KEY: ACCESS_KEY,
-    KG_SECRET_KEY: SECRET_KEY,
-    KG_ENDPOINT: st.gw.url,
-    KG_TLS_ENDPOINT: st.gw.httpsUrl!,
-    KG_CA_FILE: join(dir, 'ca.pem'),
-    KG_BUCKET: B,
-    KG_UPLOAD_KEY: 'ssec-upload',
-    KG_UPLOAD_ID: uploadId,
-    KG_OTHER_SSEC_KEY: randomBytes(32).toString('base64'),
-  }, { cwd: dir, timeoutMs: 240_000 });
+  const r = await runPythonScript<{ boto3: Attempt[]; http_client: Attempt[]; http_client_reuse: unknown[]; boto3_after: unknown[] }>(
+    SCRIPT,
+    {
+      HOME: dir,
+      KG_ACCESS_KEY: ACCESS_KEY,
+      KG_SECRET_KEY: SECRET_KEY,
+      KG_ENDPOINT: st.gw.url,
+      KG_TLS_ENDPOINT: st.gw.httpsUrl!,
+      KG_CA_FILE: join(dir, 'ca.pem'),
+      KG_BUCKET: B,
+      KG_UPLOAD_KEY: 'ssec-upload',
+      KG_UPLOAD_ID: uploadId,
+      KG_OTHER_SSEC_KEY: randomBytes(32).toString('base64'),
+    },
+    { cwd: dir, timeoutMs: 240_000 },
+  );
 
   for (const client of ['boto3', 'http_client'] as const) {
     assert.equal(r[client].length, 2 * 2 * 5, `${client}: every transport, size and refusal was tried`);

@@ -25,10 +25,15 @@ export interface ToolOptions {
 export function runTool(path: string, args: string[], o: ToolOptions): Promise<string> {
   const tool = path.split('/').pop()!;
   return new Promise((resolve, reject) => {
-    execFile(path, args, { env: o.env, cwd: o.cwd, timeout: o.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: o.encoding ?? 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new ToolError(tool, args, (err as { code?: number | string }).code, stderr));
-      else resolve(stdout);
-    });
+    execFile(
+      path,
+      args,
+      { env: o.env, cwd: o.cwd, timeout: o.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: o.encoding ?? 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) reject(new ToolError(tool, args, (err as { code?: number | string }).code, stderr));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -36,7 +41,15 @@ export function runTool(path: string, args: string[], o: ToolOptions): Promise<s
  * Runs one of this suite's Python scripts with Debian's python3 (and so Debian's boto3), given only the
  * environment named here, and resolves with the JSON it prints.
  */
-export async function runPythonScript<T = Record<string, unknown>>(script: string, env: Record<string, string>, o: { cwd: string; timeoutMs?: number }): Promise<T> {
-  const out = await runTool('/usr/bin/python3', [script], { env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env }, cwd: o.cwd, timeoutMs: o.timeoutMs ?? 240_000 });
+export async function runPythonScript<T = Record<string, unknown>>(
+  script: string,
+  env: Record<string, string>,
+  o: { cwd: string; timeoutMs?: number },
+): Promise<T> {
+  const out = await runTool('/usr/bin/python3', [script], {
+    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+    cwd: o.cwd,
+    timeoutMs: o.timeoutMs ?? 240_000,
+  });
   return JSON.parse(out) as T;
 }

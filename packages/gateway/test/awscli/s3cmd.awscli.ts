@@ -41,7 +41,10 @@ function s3cmd(args: string[], tls = false): Promise<string> {
       '',
     ].join('\n'),
   );
-  return runTool(S3CMD, ['-c', config, '--no-progress', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' }, cwd: dir });
+  return runTool(S3CMD, ['-c', config, '--no-progress', ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' },
+    cwd: dir,
+  });
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
@@ -84,7 +87,10 @@ test('s3cmd: mb, put (single and multipart), ls, info, get, sync --delete-remove
   assert.deepEqual(await getBytes(st.s3, { Bucket: B, Key: 'new.txt' }), Buffer.from('new'));
 
   // SSE-KMS with a named key, over HTTPS.
-  await s3cmd(['put', join(src, 'new.txt'), `s3://${B}/kms.txt`, '--server-side-encryption', `--server-side-encryption-kms-id=${KMS_KEY}`], true);
+  await s3cmd(
+    ['put', join(src, 'new.txt'), `s3://${B}/kms.txt`, '--server-side-encryption', `--server-side-encryption-kms-id=${KMS_KEY}`],
+    true,
+  );
   const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'kms.txt' }));
   assert.deepEqual([head.ServerSideEncryption, head.SSEKMSKeyId], ['aws:kms', KMS_KEY]);
   await s3cmd(['get', `s3://${B}/kms.txt`, join(dir, 'kms.down')], true);

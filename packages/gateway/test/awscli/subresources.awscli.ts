@@ -50,30 +50,93 @@ async function refused(args: string[]): Promise<Refusal> {
 
 describe('aws s3api: sub-resources', () => {
   test('put-object --tagging, put/get/delete-object-tagging; head-object counts the tags', async () => {
-    await aws.run(['s3api', 'put-object', '--bucket', B, '--key', 'tagged.txt', '--body', join(aws.dir, 'body.txt'), '--tagging', 'team=blue&stage=dev']);
-    const first = await aws.json<{ TagSet: { Key: string; Value: string }[] }>(['s3api', 'get-object-tagging', '--bucket', B, '--key', 'tagged.txt']);
-    assert.deepEqual(first.TagSet, [{ Key: 'team', Value: 'blue' }, { Key: 'stage', Value: 'dev' }]);
+    await aws.run([
+      's3api',
+      'put-object',
+      '--bucket',
+      B,
+      '--key',
+      'tagged.txt',
+      '--body',
+      join(aws.dir, 'body.txt'),
+      '--tagging',
+      'team=blue&stage=dev',
+    ]);
+    const first = await aws.json<{ TagSet: { Key: string; Value: string }[] }>([
+      's3api',
+      'get-object-tagging',
+      '--bucket',
+      B,
+      '--key',
+      'tagged.txt',
+    ]);
+    assert.deepEqual(first.TagSet, [
+      { Key: 'team', Value: 'blue' },
+      { Key: 'stage', Value: 'dev' },
+    ]);
     const etag = (await aws.json<{ ETag: string }>(['s3api', 'head-object', '--bucket', B, '--key', 'tagged.txt'])).ETag;
 
-    await aws.run(['s3api', 'put-object-tagging', '--bucket', B, '--key', 'tagged.txt', '--tagging', 'TagSet=[{Key=owner,Value=ops team},{Key=cost,Value=42}]']);
-    const second = await aws.json<{ TagSet: { Key: string; Value: string }[] }>(['s3api', 'get-object-tagging', '--bucket', B, '--key', 'tagged.txt']);
-    assert.deepEqual(second.TagSet, [{ Key: 'owner', Value: 'ops team' }, { Key: 'cost', Value: '42' }]);
+    await aws.run([
+      's3api',
+      'put-object-tagging',
+      '--bucket',
+      B,
+      '--key',
+      'tagged.txt',
+      '--tagging',
+      'TagSet=[{Key=owner,Value=ops team},{Key=cost,Value=42}]',
+    ]);
+    const second = await aws.json<{ TagSet: { Key: string; Value: string }[] }>([
+      's3api',
+      'get-object-tagging',
+      '--bucket',
+      B,
+      '--key',
+      'tagged.txt',
+    ]);
+    assert.deepEqual(second.TagSet, [
+      { Key: 'owner', Value: 'ops team' },
+      { Key: 'cost', Value: '42' },
+    ]);
     const head = await aws.json<{ ETag: string; TagCount?: number }>(['s3api', 'head-object', '--bucket', B, '--key', 'tagged.txt']);
     assert.equal(head.ETag, etag, 'tagging leaves the ETag');
     // The SDK sees what the CLI wrote.
     assert.equal((await st.s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'tagged.txt' }))).TagSet?.length, 2);
     assert.equal((await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'tagged.txt' }))).TagCount, 2);
 
-    const invalid = await refused(['s3api', 'put-object-tagging', '--bucket', B, '--key', 'tagged.txt', '--tagging', 'TagSet=[{Key=aws:reserved,Value=x}]']);
+    const invalid = await refused([
+      's3api',
+      'put-object-tagging',
+      '--bucket',
+      B,
+      '--key',
+      'tagged.txt',
+      '--tagging',
+      'TagSet=[{Key=aws:reserved,Value=x}]',
+    ]);
     assert.deepEqual([invalid.status, invalid.code], [400, 'InvalidTag']);
-    const duplicate = await refused(['s3api', 'put-object', '--bucket', B, '--key', 'dup.txt', '--body', join(aws.dir, 'body.txt'), '--tagging', 'a=1&a=2']);
+    const duplicate = await refused([
+      's3api',
+      'put-object',
+      '--bucket',
+      B,
+      '--key',
+      'dup.txt',
+      '--body',
+      join(aws.dir, 'body.txt'),
+      '--tagging',
+      'a=1&a=2',
+    ]);
     assert.deepEqual([duplicate.status, duplicate.code], [400, 'InvalidArgument']);
     assert.equal(await exists(st.s3, B, 'dup.txt'), false);
     const after = await aws.json<{ TagSet: unknown[] }>(['s3api', 'get-object-tagging', '--bucket', B, '--key', 'tagged.txt']);
     assert.deepEqual(after.TagSet, second.TagSet, 'the refused PUT changed nothing');
 
     await aws.run(['s3api', 'delete-object-tagging', '--bucket', B, '--key', 'tagged.txt']);
-    assert.deepEqual((await aws.json<{ TagSet: unknown[] }>(['s3api', 'get-object-tagging', '--bucket', B, '--key', 'tagged.txt'])).TagSet, []);
+    assert.deepEqual(
+      (await aws.json<{ TagSet: unknown[] }>(['s3api', 'get-object-tagging', '--bucket', B, '--key', 'tagged.txt'])).TagSet,
+      [],
+    );
   });
 
   test('bucket tagging: get-bucket-tagging with none is NoSuchTagSet', async () => {
@@ -109,7 +172,18 @@ describe('aws s3api: sub-resources', () => {
     await aws.run(['s3api', 'put-bucket-acl', '--bucket', B, '--acl', 'private']);
     const pub = await refused(['s3api', 'put-bucket-acl', '--bucket', B, '--acl', 'public-read']);
     assert.deepEqual([pub.status, pub.code], [400, 'AccessControlListNotSupported']);
-    const obj = await refused(['s3api', 'put-object', '--bucket', B, '--key', 'public.txt', '--body', join(aws.dir, 'body.txt'), '--acl', 'public-read']);
+    const obj = await refused([
+      's3api',
+      'put-object',
+      '--bucket',
+      B,
+      '--key',
+      'public.txt',
+      '--body',
+      join(aws.dir, 'body.txt'),
+      '--acl',
+      'public-read',
+    ]);
     assert.deepEqual([obj.status, obj.code], [400, 'AccessControlListNotSupported']);
     assert.equal(await exists(st.s3, B, 'public.txt'), false);
   });
@@ -125,8 +199,18 @@ describe('aws s3api: sub-resources', () => {
       '--public-access-block-configuration',
       'BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=false',
     ]);
-    const got = await aws.json<{ PublicAccessBlockConfiguration: Record<string, boolean> }>(['s3api', 'get-public-access-block', '--bucket', B]);
-    assert.deepEqual(got.PublicAccessBlockConfiguration, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: false });
+    const got = await aws.json<{ PublicAccessBlockConfiguration: Record<string, boolean> }>([
+      's3api',
+      'get-public-access-block',
+      '--bucket',
+      B,
+    ]);
+    assert.deepEqual(got.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: false,
+    });
     await aws.run(['s3api', 'delete-public-access-block', '--bucket', B]);
     assert.equal((await refused(['s3api', 'get-public-access-block', '--bucket', B])).code, 'NoSuchPublicAccessBlockConfiguration');
   });

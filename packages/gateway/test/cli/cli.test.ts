@@ -33,7 +33,11 @@ interface Run {
 
 function kesgate(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: options.env ?? cleanEnv(), cwd: options.cwd ?? tempDir('kesgate-cli-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: options.env ?? cleanEnv(),
+      cwd: options.cwd ?? tempDir('kesgate-cli-cwd-'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -120,7 +124,13 @@ describe('kesgate CLI', () => {
   before(async () => {
     kes = await startKes(['kesgate-default', 'key-a', 'key-b', 'key-c']);
     server = await startServerProcess(writeConfig(gatewayFiles(), kes));
-    s3 = new S3Client({ endpoint: server.url, region: REGION, forcePathStyle: true, credentials: { accessKeyId: USER, secretAccessKey: PASSWORD }, maxAttempts: 1 });
+    s3 = new S3Client({
+      endpoint: server.url,
+      region: REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: USER, secretAccessKey: PASSWORD },
+      maxAttempts: 1,
+    });
   });
   after(async () => {
     s3?.destroy();
@@ -136,18 +146,36 @@ describe('kesgate CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as GatewayStatus;
     assert.equal(s.backend.type, 'fs');
-    assert.deepEqual(s.kes.endpoints.map((e) => [e.endpoint, e.online, e.sealed]), [[kes.url, true, false]]);
+    assert.deepEqual(
+      s.kes.endpoints.map((e) => [e.endpoint, e.online, e.sealed]),
+      [[kes.url, true, false]],
+    );
     assert.equal(s.kes.defaultKey.name, 'kesgate-default');
   });
 
   test('rotate --json finds the gateway through KESGATE_ADDRESS and KESGATE_ROOT_USER/PASSWORD', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'cli' }));
     for (let i = 0; i < 3; i++) {
-      await s3.send(new PutObjectCommand({ Bucket: 'cli', Key: `k${i}`, Body: content(`cli${i}`, 300), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'cli',
+          Key: `k${i}`,
+          Body: content(`cli${i}`, 300),
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: 'key-a',
+        }),
+      );
     }
     const ssec = customerKey('cli');
     await s3.send(
-      new PutObjectCommand({ Bucket: 'cli', Key: 'ssec', Body: content('c', 10), SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssec.key.toString('base64'), SSECustomerKeyMD5: ssec.md5 }),
+      new PutObjectCommand({
+        Bucket: 'cli',
+        Key: 'ssec',
+        Body: content('c', 10),
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: ssec.key.toString('base64'),
+        SSECustomerKeyMD5: ssec.md5,
+      }),
     );
     const env = cleanEnv({ KESGATE_ADDRESS: `127.0.0.1:${server.port}`, KESGATE_ROOT_USER: USER, KESGATE_ROOT_PASSWORD: PASSWORD });
     const r = await kesgate(['rotate', '--bucket', 'cli', '--to-key', 'key-b', '--json', '--poll', '50'], { env });
@@ -161,7 +189,10 @@ describe('kesgate CLI', () => {
   test('status and a dry-run rotate find the gateway through $KESGATE_HOME (credentials, gateway.yaml); plain text output', async () => {
     const home = tempDir('kesgate-cli-home-');
     writeFileSync(join(home, 'credentials'), `# written by npm start\nKESGATE_ROOT_USER=${USER}\nKESGATE_ROOT_PASSWORD="${PASSWORD}"\n`);
-    writeFileSync(join(home, 'gateway.yaml'), `address: 0.0.0.0:${server.port}\ncredentials: { accessKey: \${KESGATE_ROOT_USER}, secretKey: \${KESGATE_ROOT_PASSWORD} }\n`);
+    writeFileSync(
+      join(home, 'gateway.yaml'),
+      `address: 0.0.0.0:${server.port}\ncredentials: { accessKey: \${KESGATE_ROOT_USER}, secretKey: \${KESGATE_ROOT_PASSWORD} }\n`,
+    );
     const env = cleanEnv({ KESGATE_HOME: home });
     const status = await kesgate(['status'], { env });
     assert.equal(status.code, 0, status.stderr);
@@ -180,7 +211,15 @@ describe('kesgate CLI', () => {
 
   test('rotate exits 1 when an object fails, and names it; a missing gateway is a clear error', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'cli-fail' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'cli-fail', Key: 'under-c', Body: content('f', 5), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-c' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'cli-fail',
+        Key: 'under-c',
+        Body: content('f', 5),
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'key-c',
+      }),
+    );
     await kes.admin.sealKey('key-c');
     try {
       const r = await kesgate(['rotate', '--bucket', 'cli-fail', '--to-key', 'key-b', '--json', '--poll', '50', ...credFlags()]);
@@ -204,7 +243,9 @@ describe('kesgate CLI', () => {
   test('key dependents: exit 3 and a per-bucket count when objects depend on the key, exit 0 when none do', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'cli-deps' }));
     for (const k of ['a', 'b']) {
-      await s3.send(new PutObjectCommand({ Bucket: 'cli-deps', Key: k, Body: content(k, 50), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-c' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'cli-deps', Key: k, Body: content(k, 50), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-c' }),
+      );
     }
     const some = await kesgate(['key', 'dependents', 'key-c', ...credFlags()]);
     assert.equal(some.code, 3, some.stderr);
@@ -213,7 +254,10 @@ describe('kesgate CLI', () => {
     const json = await kesgate(['key', 'dependents', 'key-c', '--json', ...credFlags()]);
     assert.equal(json.code, 3, json.stderr);
     const report = JSON.parse(json.stdout) as { key: string; buckets: { bucket: string; objects: number }[] };
-    assert.deepEqual(report.buckets.find((b) => b.bucket === 'cli-deps'), { bucket: 'cli-deps', objects: 2, versions: 2, uploads: 0 });
+    assert.deepEqual(
+      report.buckets.find((b) => b.bucket === 'cli-deps'),
+      { bucket: 'cli-deps', objects: 2, versions: 2, uploads: 0 },
+    );
 
     const none = await kesgate(['key', 'dependents', 'unused-key', ...credFlags()]);
     assert.equal(none.code, 0, none.stderr);
@@ -227,7 +271,8 @@ describe('kesgate CLI', () => {
     const version = await kesgate(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
-    const jobsBefore = (await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations()).length;
+    const jobsBefore = (await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations())
+      .length;
 
     const [noBucket, unknown, badFlag] = await Promise.all([
       kesgate(['rotate', '--to-key', 'key-b', ...credFlags()]),
@@ -241,27 +286,49 @@ describe('kesgate CLI', () => {
     assert.equal(badFlag.code, 64);
     assert.match(badFlag.stderr, /unknown option '--colour'/);
 
-    const wrongSecret = await kesgate(['rotate', '--bucket', 'cli', '--endpoint', server.url, '--access-key', USER, '--secret-key', 'not-the-secret-0123456789']);
+    const wrongSecret = await kesgate([
+      'rotate',
+      '--bucket',
+      'cli',
+      '--endpoint',
+      server.url,
+      '--access-key',
+      USER,
+      '--secret-key',
+      'not-the-secret-0123456789',
+    ]);
     assert.equal(wrongSecret.code, 77, wrongSecret.stderr);
     assert.match(wrongSecret.stderr, /the gateway refused: SignatureDoesNotMatch \(HTTP 403\)/);
     const unknownKey = await kesgate(['rotate', 'list', '--endpoint', server.url, '--access-key', 'nobody', '--secret-key', PASSWORD]);
     assert.equal(unknownKey.code, 77, unknownKey.stderr);
     assert.match(unknownKey.stderr, /InvalidAccessKeyId/);
-    assert.equal((await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations()).length, jobsBefore);
+    assert.equal(
+      (await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations()).length,
+      jobsBefore,
+    );
   });
 
   test('rotate list shows the jobs newest first (a table, or JSON as the admin API has them)', async () => {
     const admin = new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION });
     const jobs = await admin.rotations();
     assert.ok(jobs.length >= 3, 'the tests above ran rotations');
-    const [table, json] = await Promise.all([kesgate(['rotate', 'list', ...credFlags()]), kesgate(['rotate', 'list', '--json', ...credFlags()])]);
+    const [table, json] = await Promise.all([
+      kesgate(['rotate', 'list', ...credFlags()]),
+      kesgate(['rotate', 'list', '--json', ...credFlags()]),
+    ]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0]!, /^ID\s+STATE\s+BUCKET\s+KEY\s+SCANNED\s+ROTATED\s+FAILED\s+CREATED$/);
-    assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)[0]), jobs.map((j) => j.id));
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(/\s+/)[0]),
+      jobs.map((j) => j.id),
+    );
     assert.match(table.stdout, /^\S+\s+incomplete\s+cli-fail\s+key-b v1\s+1\/1\s+0\s+1\s/m);
     assert.equal(json.code, 0, json.stderr);
-    assert.deepEqual((JSON.parse(json.stdout) as { jobs: RotationJob[] }).jobs.map((j) => [j.id, j.state]), jobs.map((j) => [j.id, j.state]));
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { jobs: RotationJob[] }).jobs.map((j) => [j.id, j.state]),
+      jobs.map((j) => [j.id, j.state]),
+    );
   });
 
   test('rotate cancel ends a running job as cancelled, the objects it did not reach keep their key; a job that ended is refused (exit 1)', async () => {
@@ -271,7 +338,15 @@ describe('kesgate CLI', () => {
     for (let i = 0; i < OBJECTS; i += 10) {
       await Promise.all(
         Array.from({ length: 10 }, (_, j) =>
-          s3.send(new PutObjectCommand({ Bucket: 'cli-cancel', Key: `o${i + j}`, Body: content(`c${i + j}`, 20), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' })),
+          s3.send(
+            new PutObjectCommand({
+              Bucket: 'cli-cancel',
+              Key: `o${i + j}`,
+              Body: content(`c${i + j}`, 20),
+              ServerSideEncryption: 'aws:kms',
+              SSEKMSKeyId: 'key-a',
+            }),
+          ),
         ),
       );
     }
@@ -291,11 +366,17 @@ describe('kesgate CLI', () => {
     assert.equal((await admin.rotation(job.id)).state, 'cancelled');
     assert.ok(cancelled.counters.rotated < OBJECTS, 'the job stopped before the end');
     const left = await admin.keyDependents('key-a');
-    assert.ok((left.buckets.find((b) => b.bucket === 'cli-cancel')?.objects ?? 0) >= OBJECTS - cancelled.counters.rotated, 'what it did not rotate is still under key-a');
+    assert.ok(
+      (left.buckets.find((b) => b.bucket === 'cli-cancel')?.objects ?? 0) >= OBJECTS - cancelled.counters.rotated,
+      'what it did not rotate is still under key-a',
+    );
 
     const again = await kesgate(['rotate', 'cancel', job.id, ...credFlags()]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`the gateway refused: \\w+ \\(HTTP 409\\): Rotation job ${job.id} is not running \\(it is cancelled\\)`));
+    assert.match(
+      again.stderr,
+      new RegExp(`the gateway refused: \\w+ \\(HTTP 409\\): Rotation job ${job.id} is not running \\(it is cancelled\\)`),
+    );
   });
 
   test('server: a bad config is a clear error and exit 1', async () => {

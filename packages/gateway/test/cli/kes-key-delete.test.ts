@@ -11,7 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { freePort } from '../helpers/upstreams.js';
 import { pki } from '../helpers/pki.js';
-import { ACCESS_KEY, content, getBytes, SECRET_KEY, startKes, startTestGateway, tempDir, type TestGateway, type TestKes } from '../admin/helpers.js';
+import {
+  ACCESS_KEY,
+  content,
+  getBytes,
+  SECRET_KEY,
+  startKes,
+  startTestGateway,
+  tempDir,
+  type TestGateway,
+  type TestKes,
+} from '../admin/helpers.js';
 import { s3Error } from '../helpers/s3.js';
 
 const KES_BIN = fileURLToPath(new URL('../../../kes/bin/kes.js', import.meta.url));
@@ -31,7 +41,11 @@ describe('kes key delete asks the gateway first', () => {
   function kesCli(args: string[], extra: Record<string, string> = {}, cwd = tempDir('kes-delete-cwd-')): Promise<Run> {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KES_') && !k.startsWith('KESGATE_')));
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [KES_BIN, ...args], { env: { ...env, ...kesEnv, ...extra }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [KES_BIN, ...args], {
+        env: { ...env, ...kesEnv, ...extra },
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -44,7 +58,10 @@ describe('kes key delete asks the gateway first', () => {
   /** A state directory as `npm start` writes it, for the gateway part: gateway.yaml and credentials. */
   function gatewayHome(): string {
     const home = tempDir('kes-delete-home-');
-    writeFileSync(join(home, 'gateway.yaml'), `# as npm start writes it\naddress: 127.0.0.1:${t.gw.httpPort}\nregion: us-east-1\ncredentials:\n  accessKey: \${KESGATE_ROOT_USER}\n  secretKey: \${KESGATE_ROOT_PASSWORD}\n`);
+    writeFileSync(
+      join(home, 'gateway.yaml'),
+      `# as npm start writes it\naddress: 127.0.0.1:${t.gw.httpPort}\nregion: us-east-1\ncredentials:\n  accessKey: \${KESGATE_ROOT_USER}\n  secretKey: \${KESGATE_ROOT_PASSWORD}\n`,
+    );
     writeFileSync(join(home, 'credentials'), `KESGATE_ROOT_USER=${ACCESS_KEY}\nKESGATE_ROOT_PASSWORD=${SECRET_KEY}\n`, { mode: 0o600 });
     return home;
   }
@@ -57,7 +74,12 @@ describe('kes key delete asks the gateway first', () => {
     writeFileSync(join(dir, 'admin.crt'), p.admin.cert);
     writeFileSync(join(dir, 'admin.key'), p.admin.key, { mode: 0o600 });
     writeFileSync(join(dir, 'ca.crt'), p.ca.cert);
-    kesEnv = { KES_SERVER: kes.url, KES_CLIENT_CERT: join(dir, 'admin.crt'), KES_CLIENT_KEY: join(dir, 'admin.key'), KES_CA: join(dir, 'ca.crt') };
+    kesEnv = {
+      KES_SERVER: kes.url,
+      KES_CLIENT_CERT: join(dir, 'admin.crt'),
+      KES_CLIENT_KEY: join(dir, 'admin.key'),
+      KES_CA: join(dir, 'ca.crt'),
+    };
     for (const bucket of ['deps-a', 'deps-b']) await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const put = (Bucket: string, Key: string, kmsKey: string) =>
       t.s3.send(new PutObjectCommand({ Bucket, Key, Body: content(Key, 100), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }));
@@ -74,7 +96,10 @@ describe('kes key delete asks the gateway first', () => {
   test('objects depend on the key: refused with the counts per bucket (gateway from $KESGATE_HOME); the key and its objects remain', async () => {
     const r = await kesCli(['key', 'delete', 'in-use', '--yes'], { KESGATE_HOME: gatewayHome() });
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, /not deleted: 3 objects \(3 versions\) and 0 unfinished uploads in the gateway at http:\/\/127\.0\.0\.1:\d+ depend on key in-use/);
+    assert.match(
+      r.stderr,
+      /not deleted: 3 objects \(3 versions\) and 0 unfinished uploads in the gateway at http:\/\/127\.0\.0\.1:\d+ depend on key in-use/,
+    );
     assert.match(r.stderr, /^ {2}deps-a: 2 objects \(2 versions\), 0 uploads$/m);
     assert.match(r.stderr, /^ {2}deps-b: 1 object \(1 version\), 0 uploads$/m);
     assert.match(r.stderr, /kesgate rotate --bucket B --from-key in-use/);
@@ -84,7 +109,11 @@ describe('kes key delete asks the gateway first', () => {
   });
 
   test('the same through KESGATE_ADDRESS and KESGATE_ROOT_USER/PASSWORD, with `kes key rm`', async () => {
-    const r = await kesCli(['key', 'rm', 'in-use', '--yes'], { KESGATE_ADDRESS: `127.0.0.1:${t.gw.httpPort}`, KESGATE_ROOT_USER: ACCESS_KEY, KESGATE_ROOT_PASSWORD: SECRET_KEY });
+    const r = await kesCli(['key', 'rm', 'in-use', '--yes'], {
+      KESGATE_ADDRESS: `127.0.0.1:${t.gw.httpPort}`,
+      KESGATE_ROOT_USER: ACCESS_KEY,
+      KESGATE_ROOT_PASSWORD: SECRET_KEY,
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not deleted: 3 objects/);
     assert.equal((await kes.admin.describeKey('in-use')).name, 'in-use');
@@ -99,10 +128,21 @@ describe('kes key delete asks the gateway first', () => {
   });
 
   test('a gateway that cannot be asked (not listening, wrong credentials): refused, nothing deleted', async () => {
-    const down = await kesCli(['key', 'delete', 'in-use', '--yes'], { KESGATE_ADDRESS: `127.0.0.1:${await freePort()}`, KESGATE_ROOT_USER: ACCESS_KEY, KESGATE_ROOT_PASSWORD: SECRET_KEY });
+    const down = await kesCli(['key', 'delete', 'in-use', '--yes'], {
+      KESGATE_ADDRESS: `127.0.0.1:${await freePort()}`,
+      KESGATE_ROOT_USER: ACCESS_KEY,
+      KESGATE_ROOT_PASSWORD: SECRET_KEY,
+    });
     assert.equal(down.code, 1);
-    assert.match(down.stderr, /cannot ask the gateway at http:\/\/127\.0\.0\.1:\d+ what depends on key in-use: .*ECONNREFUSED.*; not deleted\. Pass --force/);
-    const denied = await kesCli(['key', 'delete', 'in-use', '--yes'], { KESGATE_ADDRESS: t.gw.url, KESGATE_ROOT_USER: ACCESS_KEY, KESGATE_ROOT_PASSWORD: 'not-the-secret-key' });
+    assert.match(
+      down.stderr,
+      /cannot ask the gateway at http:\/\/127\.0\.0\.1:\d+ what depends on key in-use: .*ECONNREFUSED.*; not deleted\. Pass --force/,
+    );
+    const denied = await kesCli(['key', 'delete', 'in-use', '--yes'], {
+      KESGATE_ADDRESS: t.gw.url,
+      KESGATE_ROOT_USER: ACCESS_KEY,
+      KESGATE_ROOT_PASSWORD: 'not-the-secret-key',
+    });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /it answered 403: The request signature we calculated does not match/);
     assert.equal(denied.stderr.includes('not-the-secret-key'), false, 'no secret in the message');

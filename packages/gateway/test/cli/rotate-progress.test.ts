@@ -7,7 +7,18 @@ import { emptyCounters } from '../../src/rotation/types.js';
 
 function job(state: RotationJob['state'], scanned: number, total?: number): RotationJob {
   const counters = { ...emptyCounters(), scanned, rotated: scanned - 1, skipped: 1 };
-  return { id: 'j1', bucket: 'b', prefix: '', toKey: 'k', dryRun: false, state, counters, failures: [], createdAt: '2026-01-01T00:00:00Z', ...(total !== undefined ? { total } : {}) };
+  return {
+    id: 'j1',
+    bucket: 'b',
+    prefix: '',
+    toKey: 'k',
+    dryRun: false,
+    state,
+    counters,
+    failures: [],
+    createdAt: '2026-01-01T00:00:00Z',
+    ...(total !== undefined ? { total } : {}),
+  };
 }
 
 describe('rotation progress lines', () => {
@@ -18,12 +29,18 @@ describe('rotation progress lines', () => {
   });
 
   test('a running job: share done, rate and the time left at that rate', () => {
-    assert.equal(progressLine(job('running', 1000, 4000), 50, 20), 'progress: scanned 1000/4000 (25%), rotated 999, skipped 1, failed 0; 50 objects/s, about 1m0s left');
+    assert.equal(
+      progressLine(job('running', 1000, 4000), 50, 20),
+      'progress: scanned 1000/4000 (25%), rotated 999, skipped 1, failed 0; 50 objects/s, about 1m0s left',
+    );
     assert.equal(progressLine(job('running', 10), 2.5, 4), 'progress: scanned 10, rotated 9, skipped 1, failed 0; 2.5 objects/s');
   });
 
   test('an ended job: its state and the time taken', () => {
-    assert.equal(progressLine(job('incomplete', 4000, 4000), 40, 100), 'progress: scanned 4000/4000 (100%), rotated 3999, skipped 1, failed 0; 40 objects/s, incomplete after 1m40s');
+    assert.equal(
+      progressLine(job('incomplete', 4000, 4000), 40, 100),
+      'progress: scanned 4000/4000 (100%), rotated 3999, skipped 1, failed 0; 40 objects/s, incomplete after 1m40s',
+    );
   });
 
   test('progressLines writes a line per update once the interval has passed, and one at the end', () => {

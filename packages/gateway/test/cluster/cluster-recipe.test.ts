@@ -58,7 +58,11 @@ interface Run {
 }
 
 async function cluster(home: string, args: string[]): Promise<Run> {
-  const ports = { kes: [await freePort(), await freePort()], http: [await freePort(), await freePort()], https: [await freePort(), await freePort()] };
+  const ports = {
+    kes: [await freePort(), await freePort()],
+    http: [await freePort(), await freePort()],
+    https: [await freePort(), await freePort()],
+  };
   let output = '';
   // `npm run cluster`, exactly as the README says (npm passes what follows `--` to the script).
   const child = spawn('npm', ['run', '--silent', 'cluster', '--', ...args], {
@@ -106,7 +110,12 @@ describe('npm run cluster', { skip }, () => {
     const output = run.output();
     assert.equal(code, 0, output);
     assert.match(output, /cluster check: OK/);
-    assert.match(output, new RegExp(`PUT through http://127.0.0.1:${run.ports.http[0]}, HEAD and GET through http://127.0.0.1:${run.ports.http[1]}: same 102400 bytes`));
+    assert.match(
+      output,
+      new RegExp(
+        `PUT through http://127.0.0.1:${run.ports.http[0]}, HEAD and GET through http://127.0.0.1:${run.ports.http[1]}: same 102400 bytes`,
+      ),
+    );
     assert.match(output, /multipart upload begun on gateway 1, a part through each gateway, completed on gateway 2/);
     assert.match(output, /the upstream bucket holds \d+ blobs under opaque names, no plaintext in any of them/);
     // The output says where the credentials are, and both gateways' configs name the same database and bucket.
@@ -118,7 +127,8 @@ describe('npm run cluster', { skip }, () => {
     assert.equal(backendOf(configs[0]!), backendOf(configs[1]!));
     // Two kes nodes on one PostgreSQL keystore (the gateways' database), both unsealed, both in every gateway's kms.endpoints.
     const kesEndpoints = run.ports.kes.map((p) => `https://127.0.0.1:${p}`);
-    for (const [i, e] of kesEndpoints.entries()) assert.match(output, new RegExp(`kes-${i + 1}\\s+${e.replace(/[.]/g, '\\.')}\\s+\\(unsealed; the PostgreSQL keystore`));
+    for (const [i, e] of kesEndpoints.entries())
+      assert.match(output, new RegExp(`kes-${i + 1}\\s+${e.replace(/[.]/g, '\\.')}\\s+\\(unsealed; the PostgreSQL keystore`));
     for (const c of configs) assert.match(c, new RegExp(`endpoints: \\[${kesEndpoints.join(', ').replace(/[.]/g, '\\.')}\\]`));
     for (const n of ['kes-1', 'kes-2']) {
       const kes = readFileSync(join(home, 'cluster', `${n}.yaml`), 'utf8');
@@ -146,73 +156,109 @@ describe('npm run cluster', { skip }, () => {
       }
     });
 
-    test("docker/haproxy.cluster.cfg in front of the two gateways: SigV4 requests over HTTP and HTTPS reach both, a multipart upload crosses them", { skip: haproxyMissing }, async () => {
-      // The compose file's load balancer config, with the gateways' names replaced by this cluster's ports.
-      const [lbHttp, lbHttps] = [await freePort(), await freePort()];
-      const [g1, g2] = run.ports.http as [number, number];
-      const [t1, t2] = run.ports.https as [number, number];
-      const cfg = readFileSync(join(root, 'docker/haproxy.cluster.cfg'), 'utf8')
-        .replace('bind :9000', `bind 127.0.0.1:${lbHttp}`)
-        .replace('bind :9443', `bind 127.0.0.1:${lbHttps}`)
-        .replace('gateway-1:9443 port 9000', `127.0.0.1:${t1} port ${g1}`)
-        .replace('gateway-2:9443 port 9000', `127.0.0.1:${t2} port ${g2}`)
-        .replace('gateway-1:9000', `127.0.0.1:${g1}`)
-        .replace('gateway-2:9000', `127.0.0.1:${g2}`);
-      assert.doesNotMatch(cfg, /gateway-\d:\d/, 'every gateway address was replaced');
-      const dir = mkdtempSync(join(tmpdir(), 'kesgate-haproxy-'));
-      writeFileSync(join(dir, 'haproxy.cfg'), cfg);
-      const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let lbLog = '';
-      lb.stdout!.on('data', (d: Buffer) => (lbLog += d.toString()));
-      lb.stderr!.on('data', (d: Buffer) => (lbLog += d.toString()));
-      const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
-      const credentials = { accessKeyId: creds.KESGATE_ROOT_USER!, secretAccessKey: creds.KESGATE_ROOT_PASSWORD! };
-      const common = { region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 };
-      const http = new S3Client({ ...common, endpoint: `http://127.0.0.1:${lbHttp}` });
-      const https = new S3Client({ ...common, endpoint: `https://localhost:${lbHttps}`, requestHandler: { httpsAgent: new Agent({ ca: readFileSync(join(home, 'certs/ca.crt')) }) } });
-      try {
-        // Until HAProxy has seen both gateways healthy (it checks every 5 s, up after 2 checks).
-        const deadline = Date.now() + 60_000;
-        for (;;) {
-          const up = await http.send(new ListBucketsCommand({})).then(() => true, () => false);
-          if (up && (await https.send(new ListBucketsCommand({})).then(() => true, () => false))) break;
-          assert.equal(lb.exitCode, null, `haproxy exited: ${lbLog}`);
-          assert.ok(Date.now() < deadline, `the load balancer did not pass requests within 60 s: ${lbLog}`);
-          await sleep(500);
+    test(
+      'docker/haproxy.cluster.cfg in front of the two gateways: SigV4 requests over HTTP and HTTPS reach both, a multipart upload crosses them',
+      { skip: haproxyMissing },
+      async () => {
+        // The compose file's load balancer config, with the gateways' names replaced by this cluster's ports.
+        const [lbHttp, lbHttps] = [await freePort(), await freePort()];
+        const [g1, g2] = run.ports.http as [number, number];
+        const [t1, t2] = run.ports.https as [number, number];
+        const cfg = readFileSync(join(root, 'docker/haproxy.cluster.cfg'), 'utf8')
+          .replace('bind :9000', `bind 127.0.0.1:${lbHttp}`)
+          .replace('bind :9443', `bind 127.0.0.1:${lbHttps}`)
+          .replace('gateway-1:9443 port 9000', `127.0.0.1:${t1} port ${g1}`)
+          .replace('gateway-2:9443 port 9000', `127.0.0.1:${t2} port ${g2}`)
+          .replace('gateway-1:9000', `127.0.0.1:${g1}`)
+          .replace('gateway-2:9000', `127.0.0.1:${g2}`);
+        assert.doesNotMatch(cfg, /gateway-\d:\d/, 'every gateway address was replaced');
+        const dir = mkdtempSync(join(tmpdir(), 'kesgate-haproxy-'));
+        writeFileSync(join(dir, 'haproxy.cfg'), cfg);
+        const lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let lbLog = '';
+        lb.stdout!.on('data', (d: Buffer) => (lbLog += d.toString()));
+        lb.stderr!.on('data', (d: Buffer) => (lbLog += d.toString()));
+        const creds = Object.fromEntries(
+          readFileSync(join(home, 'credentials'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split('=') as [string, string]),
+        );
+        const credentials = { accessKeyId: creds.KESGATE_ROOT_USER!, secretAccessKey: creds.KESGATE_ROOT_PASSWORD! };
+        const common = { region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 };
+        const http = new S3Client({ ...common, endpoint: `http://127.0.0.1:${lbHttp}` });
+        const https = new S3Client({
+          ...common,
+          endpoint: `https://localhost:${lbHttps}`,
+          requestHandler: { httpsAgent: new Agent({ ca: readFileSync(join(home, 'certs/ca.crt')) }) },
+        });
+        try {
+          // Until HAProxy has seen both gateways healthy (it checks every 5 s, up after 2 checks).
+          const deadline = Date.now() + 60_000;
+          for (;;) {
+            const up = await http.send(new ListBucketsCommand({})).then(
+              () => true,
+              () => false,
+            );
+            if (
+              up &&
+              (await https.send(new ListBucketsCommand({})).then(
+                () => true,
+                () => false,
+              ))
+            )
+              break;
+            assert.equal(lb.exitCode, null, `haproxy exited: ${lbLog}`);
+            assert.ok(Date.now() < deadline, `the load balancer did not pass requests within 60 s: ${lbLog}`);
+            await sleep(500);
+          }
+          const before = run.output().length;
+          await http.send(new CreateBucketCommand({ Bucket: 'through-lb' }));
+          const body = randomBytes(300_000);
+          for (let i = 0; i < 6; i++) {
+            const client = i % 2 ? https : http;
+            await client.send(new PutObjectCommand({ Bucket: 'through-lb', Key: `k${i}`, Body: body }));
+            const got = await (i % 2 ? http : https).send(new GetObjectCommand({ Bucket: 'through-lb', Key: `k${i}` }));
+            assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `k${i} reads back through the other listener`);
+          }
+          const part = randomBytes(5 * 1024 * 1024);
+          const { UploadId } = await http.send(new CreateMultipartUploadCommand({ Bucket: 'through-lb', Key: 'mp' }));
+          const etags: string[] = [];
+          for (let n = 1; n <= 3; n++) {
+            const r = await (n % 2 ? https : http).send(
+              new UploadPartCommand({ Bucket: 'through-lb', Key: 'mp', UploadId, PartNumber: n, Body: part }),
+            );
+            etags.push(r.ETag!);
+          }
+          await https.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: 'through-lb',
+              Key: 'mp',
+              UploadId,
+              MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+            }),
+          );
+          const head = await http.send(new HeadObjectCommand({ Bucket: 'through-lb', Key: 'mp' }));
+          assert.equal(head.ContentLength, 3 * part.length);
+          // Round robin: both gateways served the S3 requests the load balancer passed on.
+          const served = run.output().slice(before);
+          for (const g of ['gateway-1', 'gateway-2']) {
+            assert.match(
+              served,
+              new RegExp(`${g}\\| .*"op":"(PutObject|GetObject|UploadPart)"`),
+              `${g} served requests through the load balancer`,
+            );
+          }
+        } finally {
+          http.destroy();
+          https.destroy();
+          const exited = new Promise((r) => lb.once('exit', r));
+          lb.kill('SIGTERM');
+          await exited;
+          rmSync(dir, { recursive: true, force: true });
         }
-        const before = run.output().length;
-        await http.send(new CreateBucketCommand({ Bucket: 'through-lb' }));
-        const body = randomBytes(300_000);
-        for (let i = 0; i < 6; i++) {
-          const client = i % 2 ? https : http;
-          await client.send(new PutObjectCommand({ Bucket: 'through-lb', Key: `k${i}`, Body: body }));
-          const got = await (i % 2 ? http : https).send(new GetObjectCommand({ Bucket: 'through-lb', Key: `k${i}` }));
-          assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `k${i} reads back through the other listener`);
-        }
-        const part = randomBytes(5 * 1024 * 1024);
-        const { UploadId } = await http.send(new CreateMultipartUploadCommand({ Bucket: 'through-lb', Key: 'mp' }));
-        const etags: string[] = [];
-        for (let n = 1; n <= 3; n++) {
-          const r = await (n % 2 ? https : http).send(new UploadPartCommand({ Bucket: 'through-lb', Key: 'mp', UploadId, PartNumber: n, Body: part }));
-          etags.push(r.ETag!);
-        }
-        await https.send(new CompleteMultipartUploadCommand({ Bucket: 'through-lb', Key: 'mp', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
-        const head = await http.send(new HeadObjectCommand({ Bucket: 'through-lb', Key: 'mp' }));
-        assert.equal(head.ContentLength, 3 * part.length);
-        // Round robin: both gateways served the S3 requests the load balancer passed on.
-        const served = run.output().slice(before);
-        for (const g of ['gateway-1', 'gateway-2']) {
-          assert.match(served, new RegExp(`${g}\\| .*"op":"(PutObject|GetObject|UploadPart)"`), `${g} served requests through the load balancer`);
-        }
-      } finally {
-        http.destroy();
-        https.destroy();
-        const exited = new Promise((r) => lb.once('exit', r));
-        lb.kill('SIGTERM');
-        await exited;
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+      },
+    );
 
     test('prints a copy-pasteable aws s3 cp against each gateway, and stops everything when one gateway dies', async () => {
       const output = run.output();

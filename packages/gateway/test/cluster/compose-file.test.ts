@@ -34,7 +34,10 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
 }
-const compose = parse(read('compose.cluster.yaml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(read('compose.cluster.yaml'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const services = compose.services;
 const built = (target: string): string[] => Object.keys(services).filter((s) => services[s]!.build?.target === target);
 const gateways = built('gateway');
@@ -64,7 +67,8 @@ describe('docker/compose.cluster.yaml', () => {
     assert.deepEqual(init.depends_on, { minio: { condition: 'service_healthy' } });
     assert.deepEqual(kesNodes, ['kes', 'kes-2']);
     assert.deepEqual(gateways, ['gateway-1', 'gateway-2']);
-    for (const s of ['postgres', 'minio', ...kesNodes, ...gateways]) assert.ok(services[s]!.healthcheck?.test.length, `${s} has a healthcheck`);
+    for (const s of ['postgres', 'minio', ...kesNodes, ...gateways])
+      assert.ok(services[s]!.healthcheck?.test.length, `${s} has a healthcheck`);
     for (const k of kesNodes) {
       assert.deepEqual(services[k]!.command, ['server', '--config', '/kes/kes-cluster.yaml']);
       assert.deepEqual(services[k]!.depends_on, { postgres: { condition: 'service_healthy' } });
@@ -75,8 +79,14 @@ describe('docker/compose.cluster.yaml', () => {
       assert.match(check, /path:'\/v1\/ready'/);
       assert.doesNotMatch(check, /admin|cert:|key:/);
     }
-    assert.deepEqual(kesNodes.map((k) => services[k]!.environment!.KES_NODE), ['kes-1', 'kes-2']);
-    assert.deepEqual(kesNodes.map((k) => services[k]!.ports), [['${KESGATE_BIND:-127.0.0.1}:7373:7373'], ['${KESGATE_BIND:-127.0.0.1}:7374:7373']]);
+    assert.deepEqual(
+      kesNodes.map((k) => services[k]!.environment!.KES_NODE),
+      ['kes-1', 'kes-2'],
+    );
+    assert.deepEqual(
+      kesNodes.map((k) => services[k]!.ports),
+      [['${KESGATE_BIND:-127.0.0.1}:7373:7373'], ['${KESGATE_BIND:-127.0.0.1}:7374:7373']],
+    );
     for (const g of gateways) {
       // The kes nodes start sealed and are unsealed from the host: the gateways wait for them to start only.
       assert.deepEqual(services[g]!.depends_on, {
@@ -85,7 +95,11 @@ describe('docker/compose.cluster.yaml', () => {
         postgres: { condition: 'service_healthy' },
         'minio-init': { condition: 'service_completed_successfully' },
       });
-      assert.deepEqual(services[g]!.volumes, ['./cluster-gateway.yaml:/etc/kesgate/gateway.yaml:ro', '../.kesgate-docker/gateway/certs:/kesgate/certs:ro'], `${g}'s mounts: its config and its certificates, read-only`);
+      assert.deepEqual(
+        services[g]!.volumes,
+        ['./cluster-gateway.yaml:/etc/kesgate/gateway.yaml:ro', '../.kesgate-docker/gateway/certs:/kesgate/certs:ro'],
+        `${g}'s mounts: its config and its certificates, read-only`,
+      );
       assert.equal(services[g]!.ports, undefined, `${g} is reached through the load balancer only`);
     }
     for (const s of [...kesNodes, ...gateways]) {
@@ -100,7 +114,13 @@ describe('docker/compose.cluster.yaml', () => {
   });
 
   test("the gateways' config is valid for the gateway: PostgreSQL metadata, blobs in MinIO's bucket, kes", () => {
-    const env = { KESGATE_ROOT_USER: 'root-user', KESGATE_ROOT_PASSWORD: 'root-password', KESGATE_PG_PASSWORD: 'pg-password', KESGATE_S3_ACCESS_KEY: 'minio-user', KESGATE_S3_SECRET_KEY: 'minio-password' };
+    const env = {
+      KESGATE_ROOT_USER: 'root-user',
+      KESGATE_ROOT_PASSWORD: 'root-password',
+      KESGATE_PG_PASSWORD: 'pg-password',
+      KESGATE_S3_ACCESS_KEY: 'minio-user',
+      KESGATE_S3_SECRET_KEY: 'minio-password',
+    };
     // Every variable the config uses is one the compose file gives the gateways.
     const used = [...read('cluster-gateway.yaml').matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!);
     const given = [...Object.keys(services['gateway-1']!.environment!), 'KESGATE_ROOT_USER', 'KESGATE_ROOT_PASSWORD'];
@@ -108,7 +128,17 @@ describe('docker/compose.cluster.yaml', () => {
     const config = loadConfig(join(docker, 'cluster-gateway.yaml'), env);
     assert.deepEqual(config.backend, {
       metadata: { postgres: { url: 'postgres://kesgate:pg-password@postgres:5432/kesgate' } },
-      blobs: { s3: { endpoint: 'http://minio:9000', bucket: 'kesgate-data', region: 'us-east-1', accessKey: 'minio-user', secretKey: 'minio-password', prefix: '', pathStyle: true } },
+      blobs: {
+        s3: {
+          endpoint: 'http://minio:9000',
+          bucket: 'kesgate-data',
+          region: 'us-east-1',
+          accessKey: 'minio-user',
+          secretKey: 'minio-password',
+          prefix: '',
+          pathStyle: true,
+        },
+      },
     });
     assert.equal(config.address, '0.0.0.0:9000');
     assert.equal(config.tls?.address, '0.0.0.0:9443');
@@ -133,51 +163,94 @@ describe('docker/compose.cluster.yaml', () => {
   });
 
   test("the gateways' config lists both kes nodes", () => {
-    const env = { KESGATE_ROOT_USER: 'root-user', KESGATE_ROOT_PASSWORD: 'root-password', KESGATE_PG_PASSWORD: 'pg-password', KESGATE_S3_ACCESS_KEY: 'minio-user', KESGATE_S3_SECRET_KEY: 'minio-password' };
-    assert.deepEqual(loadConfig(join(docker, 'cluster-gateway.yaml'), env).kms.endpoints, kesNodes.map((k) => `https://${k}:7373`));
+    const env = {
+      KESGATE_ROOT_USER: 'root-user',
+      KESGATE_ROOT_PASSWORD: 'root-password',
+      KESGATE_PG_PASSWORD: 'pg-password',
+      KESGATE_S3_ACCESS_KEY: 'minio-user',
+      KESGATE_S3_SECRET_KEY: 'minio-password',
+    };
+    assert.deepEqual(
+      loadConfig(join(docker, 'cluster-gateway.yaml'), env).kms.endpoints,
+      kesNodes.map((k) => `https://${k}:7373`),
+    );
   });
 
   test('the load balancer sends HTTP and HTTPS to every gateway, health-checked', () => {
     const cfg = read('haproxy.cluster.cfg');
     for (const g of gateways) {
       assert.match(cfg, new RegExp(`^\\s*server ${g} ${g}:9000$`, 'm'), `${g} behind the HTTP frontend`);
-      assert.match(cfg, new RegExp(`^\\s*server ${g} ${g}:9443 port 9000$`, 'm'), `${g} behind the HTTPS frontend, checked on its HTTP port`);
+      assert.match(
+        cfg,
+        new RegExp(`^\\s*server ${g} ${g}:9443 port 9000$`, 'm'),
+        `${g} behind the HTTPS frontend, checked on its HTTP port`,
+      );
     }
     assert.equal(cfg.match(/option httpchk GET \/kesgate\/health/g)?.length, 2);
     assert.doesNotMatch(cfg, /^\s*(option http-buffer-request|stick|cookie)/m, 'no buffered bodies, no stickiness');
   });
 
-  test('`docker compose config` accepts it, and refuses it without the passwords', { skip: typeof composeTool === 'string' ? composeTool : false }, () => {
-    const tool = composeTool as { cmd: string; args: string[] };
-    // A copy beside the state `npm run docker:init` makes (the env_file must exist).
-    const dir = mkdtempSync(join(tmpdir(), 'kesgate-compose-'));
-    try {
-      cpSync(docker, join(dir, 'docker'), { recursive: true });
-      cpSync(home, join(dir, '.kesgate-docker'), { recursive: true });
-      const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
-      const run = (env: Record<string, string>, envFile = true) =>
-        spawnSync(tool.cmd, [...tool.args, '-p', 'kesgate-cluster', ...(envFile ? ['--env-file', '.kesgate-docker/compose.env'] : []), '-f', 'docker/compose.cluster.yaml', 'config'], {
-          cwd: dir,
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH, HOME: dir, ...env },
-        });
-      const ok = run({});
-      assert.equal(ok.status, 0, ok.stderr);
-      const resolved = parse(ok.stdout) as { services: Record<string, Service> };
-      assert.deepEqual(Object.keys(resolved.services).sort(), ['gateway-1', 'gateway-2', 'kes', 'kes-2', 'lb', 'minio', 'minio-init', 'postgres']);
-      const pg = /^KESGATE_PG_PASSWORD=(.*)$/m.exec(readFileSync(join(home, 'compose.env'), 'utf8'))![1];
-      assert.equal(resolved.services['gateway-2']!.environment!.KESGATE_PG_PASSWORD, pg);
-      assert.equal(resolved.services['kes-2']!.environment!.KESGATE_PG_PASSWORD, pg);
-      assert.equal(resolved.services['kes-2']!.environment!.KES_NODE, 'kes-2');
-      assert.equal(resolved.services['gateway-2']!.environment!.KESGATE_ROOT_USER, creds.KESGATE_ROOT_USER);
-      assert.equal(resolved.services['kes-2']!.user, `${process.getuid!()}:${process.getgid!()}`);
-      const refused = run({}, false);
-      assert.notEqual(refused.status, 0);
-      assert.match(refused.stderr, /set KESGATE_PG_PASSWORD|set MINIO_ROOT_USER|set MINIO_ROOT_PASSWORD|run npm run docker:init/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    '`docker compose config` accepts it, and refuses it without the passwords',
+    { skip: typeof composeTool === 'string' ? composeTool : false },
+    () => {
+      const tool = composeTool as { cmd: string; args: string[] };
+      // A copy beside the state `npm run docker:init` makes (the env_file must exist).
+      const dir = mkdtempSync(join(tmpdir(), 'kesgate-compose-'));
+      try {
+        cpSync(docker, join(dir, 'docker'), { recursive: true });
+        cpSync(home, join(dir, '.kesgate-docker'), { recursive: true });
+        const creds = Object.fromEntries(
+          readFileSync(join(home, 'credentials'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split('=') as [string, string]),
+        );
+        const run = (env: Record<string, string>, envFile = true) =>
+          spawnSync(
+            tool.cmd,
+            [
+              ...tool.args,
+              '-p',
+              'kesgate-cluster',
+              ...(envFile ? ['--env-file', '.kesgate-docker/compose.env'] : []),
+              '-f',
+              'docker/compose.cluster.yaml',
+              'config',
+            ],
+            {
+              cwd: dir,
+              encoding: 'utf8',
+              env: { PATH: process.env.PATH, HOME: dir, ...env },
+            },
+          );
+        const ok = run({});
+        assert.equal(ok.status, 0, ok.stderr);
+        const resolved = parse(ok.stdout) as { services: Record<string, Service> };
+        assert.deepEqual(Object.keys(resolved.services).sort(), [
+          'gateway-1',
+          'gateway-2',
+          'kes',
+          'kes-2',
+          'lb',
+          'minio',
+          'minio-init',
+          'postgres',
+        ]);
+        const pg = /^KESGATE_PG_PASSWORD=(.*)$/m.exec(readFileSync(join(home, 'compose.env'), 'utf8'))![1];
+        assert.equal(resolved.services['gateway-2']!.environment!.KESGATE_PG_PASSWORD, pg);
+        assert.equal(resolved.services['kes-2']!.environment!.KESGATE_PG_PASSWORD, pg);
+        assert.equal(resolved.services['kes-2']!.environment!.KES_NODE, 'kes-2');
+        assert.equal(resolved.services['gateway-2']!.environment!.KESGATE_ROOT_USER, creds.KESGATE_ROOT_USER);
+        assert.equal(resolved.services['kes-2']!.user, `${process.getuid!()}:${process.getgid!()}`);
+        const refused = run({}, false);
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stderr, /set KESGATE_PG_PASSWORD|set MINIO_ROOT_USER|set MINIO_ROOT_PASSWORD|run npm run docker:init/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('haproxy -c accepts the load balancer config', { skip: haproxyMissing }, () => {
     const r = spawnSync('haproxy', ['-c', '-f', join(docker, 'haproxy.cluster.cfg')], { encoding: 'utf8' });

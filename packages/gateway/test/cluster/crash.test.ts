@@ -73,7 +73,12 @@ const writers: Writer[] = [
         etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
       }
       await s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: B, Key: this.key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: B,
+          Key: this.key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        }),
       );
     },
   },
@@ -108,7 +113,13 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
       address: '127.0.0.1:0',
       credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
       backend: st.backend,
-      kms: { endpoints: [st.kes.url], cert: join(st.dir, 'gateway.crt'), key: join(st.dir, 'gateway.key'), ca: join(st.dir, 'ca.crt'), defaultKey: DEFAULT_KEY },
+      kms: {
+        endpoints: [st.kes.url],
+        cert: join(st.dir, 'gateway.crt'),
+        key: join(st.dir, 'gateway.key'),
+        ca: join(st.dir, 'ca.crt'),
+        defaultKey: DEFAULT_KEY,
+      },
       log: { level: 'silent' },
     });
     doomedClient = s3Client(doomed.url);
@@ -244,7 +255,7 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     await servedByBoth('streamed', old, 'the old version, after the sweep');
   });
 
-  test('killed between a PUT\'s blob and its commit: the old version stays; the orphan blob is swept', async () => {
+  test("killed between a PUT's blob and its commit: the old version stays; the orphan blob is swept", async () => {
     const old = randomBytes(100_000);
     await put(one, 'committing', old);
     await sweepAndCheck();
@@ -265,23 +276,32 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     assert.equal(await sending, 'failed');
     await servedByBoth('committing', old, 'the old version');
     const orphans = (await upstream()).blobs.filter((id) => !before.blobs.includes(id));
-    assert.equal(orphans.length, 1, 'the new version\'s blob was whole upstream before the commit');
+    assert.equal(orphans.length, 1, "the new version's blob was whole upstream before the commit");
     const report = await sweepAndCheck();
     assert.equal(report.orphanDataFilesRemoved, 1);
     assert.equal(report.bytesReclaimed > 150_000, true, 'the orphan is the whole encrypted blob');
   });
 
-  test('killed inside a Complete\'s transaction: the old version stays, the upload is whole, another gateway completes it', async () => {
+  test("killed inside a Complete's transaction: the old version stays, the upload is whole, another gateway completes it", async () => {
     const old = randomBytes(200_000);
     await put(one, 'completing', old);
     const client = await startDoomed();
     const parts = [randomBytes(5 * MiB), randomBytes(4321)];
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'completing', ServerSideEncryption: 'AES256' }));
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: B, Key: 'completing', ServerSideEncryption: 'AES256' }),
+    );
     const etags: string[] = [];
     for (const [i, part] of parts.entries()) {
-      etags.push((await client.send(new UploadPartCommand({ Bucket: B, Key: 'completing', UploadId, PartNumber: i + 1, Body: part }))).ETag!);
+      etags.push(
+        (await client.send(new UploadPartCommand({ Bucket: B, Key: 'completing', UploadId, PartNumber: i + 1, Body: part }))).ETag!,
+      );
     }
-    const complete = { Bucket: B, Key: 'completing', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } };
+    const complete = {
+      Bucket: B,
+      Key: 'completing',
+      UploadId,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    };
     const lock = await holdObjectRow('completing');
     let sending: Promise<string> | undefined;
     try {
@@ -297,12 +317,15 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     assert.equal(await sending, 'failed');
     await servedByBoth('completing', old, 'the old version');
     const listed = await two.send(new ListPartsCommand({ Bucket: B, Key: 'completing', UploadId }));
-    assert.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), parts.map((p, i) => [i + 1, etags[i], p.length]));
+    assert.deepEqual(
+      listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]),
+      parts.map((p, i) => [i + 1, etags[i], p.length]),
+    );
 
     await two.send(new CompleteMultipartUploadCommand(complete));
     await servedByBoth('completing', Buffer.concat(parts), 'the whole new version');
     const report = await sweepAndCheck();
-    assert.equal(report.orphanDataFilesRemoved, 1, 'the old version\'s blob, superseded by the Complete');
+    assert.equal(report.orphanDataFilesRemoved, 1, "the old version's blob, superseded by the Complete");
     await servedByBoth('completing', Buffer.concat(parts), 'the whole new version, after the sweep');
   });
 
@@ -311,10 +334,18 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     const oldUpload = await one.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'replaced' }));
     const oldTags: string[] = [];
     for (const [i, part] of old.entries()) {
-      oldTags.push((await one.send(new UploadPartCommand({ Bucket: B, Key: 'replaced', UploadId: oldUpload.UploadId, PartNumber: i + 1, Body: part }))).ETag!);
+      oldTags.push(
+        (await one.send(new UploadPartCommand({ Bucket: B, Key: 'replaced', UploadId: oldUpload.UploadId, PartNumber: i + 1, Body: part })))
+          .ETag!,
+      );
     }
     await one.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'replaced', UploadId: oldUpload.UploadId, MultipartUpload: { Parts: oldTags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'replaced',
+        UploadId: oldUpload.UploadId,
+        MultipartUpload: { Parts: oldTags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
     await sweepAndCheck();
 
@@ -322,7 +353,9 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     const fresh = randomBytes(70_000);
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'replaced' }));
     const { ETag } = await client.send(new UploadPartCommand({ Bucket: B, Key: 'replaced', UploadId, PartNumber: 1, Body: fresh }));
-    await client.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'replaced', UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+    await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'replaced', UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
+    );
     await kill();
     await servedByBoth('replaced', fresh, 'the new version');
     const report = await sweepAndCheck();
@@ -399,4 +432,3 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     t.diagnostic(`${acknowledged} writes acknowledged; the sweeps removed ${left} orphan blobs and open upstream uploads`);
   });
 });
-

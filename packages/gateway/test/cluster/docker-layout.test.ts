@@ -8,7 +8,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,7 +107,11 @@ describe('docker/Dockerfile', () => {
     const start = text.indexOf(`AS ${name}\n`);
     const next = text.indexOf('\nFROM ', start);
     // Its instructions, without comments (the next stage's heading comment comes before its FROM).
-    return text.slice(start, next === -1 ? undefined : next).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    return text
+      .slice(start, next === -1 ? undefined : next)
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n');
   };
 
   test('builds on Node 24.18.1 (with the reason said) and runs on Node 24, with a kes and a gateway target', () => {
@@ -121,7 +136,10 @@ describe('docker/Dockerfile', () => {
     assert.match(body('build'), /RUN node scripts\/build\.js\n/);
     const runtime = body('runtime');
     // What the runtime stage holds (the test below runs the servers from exactly this layout).
-    assert.deepEqual([...runtime.matchAll(/^COPY (.*)$/gm)].map((m) => m[1]), RUNTIME_COPIES);
+    assert.deepEqual(
+      [...runtime.matchAll(/^COPY (.*)$/gm)].map((m) => m[1]),
+      RUNTIME_COPIES,
+    );
     assert.doesNotMatch(runtime + body('kes') + body('gateway'), /npm (ci|install)|tsx/);
     assert.match(body('gateway'), /COPY --from=build \/app\/packages\/console\/dist \.\/packages\/console\/dist/);
     assert.doesNotMatch(body('kes'), /console/);
@@ -129,7 +147,8 @@ describe('docker/Dockerfile', () => {
 
   test('the build context leaves out local state and build output', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
-    for (const p of ['.kesgate', '.kesgate-docker', '**/node_modules', 'dist', 'packages/console/dist']) assert.ok(ignored.includes(p), `.dockerignore lists ${p}`);
+    for (const p of ['.kesgate', '.kesgate-docker', '**/node_modules', 'dist', 'packages/console/dist'])
+      assert.ok(ignored.includes(p), `.dockerignore lists ${p}`);
   });
 });
 
@@ -147,7 +166,12 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       assert.equal(s.read_only, true);
       for (const p of s.ports!) assert.match(p, /^\$\{KESGATE_BIND:-127\.0\.0\.1\}:\d+:\d+$/);
     }
-    const env = Object.fromEntries(readFileSync(join(home, 'compose.env'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+    const env = Object.fromEntries(
+      readFileSync(join(home, 'compose.env'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
     assert.equal(env.KESGATE_UID, String(process.getuid!()));
     assert.equal(env.KESGATE_GID, String(process.getgid!()));
     assert.match(env.KESGATE_PG_PASSWORD!, /^[0-9a-f]{32}$/);
@@ -158,26 +182,38 @@ describe('docker/compose.yaml and npm run docker:init', () => {
 
   test('kes gets its config and certificate read-only and its keystore directory read-write; the gateway never gets the share, the CA key or the keystore', () => {
     const kes = mounts(services.kes!, home);
-    assert.deepEqual(kes.map((m) => [relative(home, m.source), m.target, m.ro]), [
-      ['kes', '/kes', true],
-      ['data', '/kes/data', false],
-    ]);
+    assert.deepEqual(
+      kes.map((m) => [relative(home, m.source), m.target, m.ro]),
+      [
+        ['kes', '/kes', true],
+        ['data', '/kes/data', false],
+      ],
+    );
     const gw = mounts(services.gateway!, home);
-    assert.deepEqual(gw.map((m) => [relative(home, m.source), m.target, m.ro]), [
-      ['gateway', '/kesgate', true],
-      ['gateway/data', '/kesgate/data', false],
-    ]);
+    assert.deepEqual(
+      gw.map((m) => [relative(home, m.source), m.target, m.ro]),
+      [
+        ['gateway', '/kesgate', true],
+        ['gateway/data', '/kesgate/data', false],
+      ],
+    );
     // What those directories hold, after docker:init.
     assert.deepEqual(files(join(home, 'kes')), ['certs/ca.crt', 'certs/kes.crt', 'certs/kes.key', 'kes-cluster.yaml', 'kes.yaml']);
     assert.deepEqual(files(join(home, 'data')), ['kes.db']);
     assert.deepEqual(files(join(home, 'gateway')), [...GATEWAY_CERTS.map((c) => `certs/${c}`).sort(), 'gateway.yaml']);
     assert.deepEqual(KES_CERTS.sort(), ['ca.crt', 'kes.crt', 'kes.key']);
     for (const secret of ['unseal.key', 'ca.key', 'admin.key', 'kes.db', 'credentials']) {
-      assert.ok(existsSync(join(home, secret)) || existsSync(join(home, 'certs', secret)) || existsSync(join(home, 'data', secret)), `${secret} exists on the host`);
+      assert.ok(
+        existsSync(join(home, secret)) || existsSync(join(home, 'certs', secret)) || existsSync(join(home, 'data', secret)),
+        `${secret} exists on the host`,
+      );
       assert.ok(!files(join(home, 'gateway')).some((f) => f.endsWith(secret)), `the gateway's mounts hold no ${secret}`);
     }
     for (const secret of ['unseal.key', 'ca.key', 'admin.key', 'gateway.key', 'console.key', 's3.key']) {
-      assert.ok(!files(join(home, 'kes')).some((f) => f.endsWith(secret)) && !files(join(home, 'data')).some((f) => f.endsWith(secret)), `kes's mounts hold no ${secret}`);
+      assert.ok(
+        !files(join(home, 'kes')).some((f) => f.endsWith(secret)) && !files(join(home, 'data')).some((f) => f.endsWith(secret)),
+        `kes's mounts hold no ${secret}`,
+      );
     }
     // kes starts sealed in its container: its config names no unseal file.
     assert.doesNotMatch(readFileSync(join(home, 'kes', 'kes.yaml'), 'utf8'), /^unseal:/m);
@@ -189,43 +225,49 @@ describe('docker/compose.yaml and npm run docker:init', () => {
     assert.equal(services.gateway!.env_file, '../.kesgate-docker/credentials');
   });
 
-  test('`docker compose config` accepts it with the env file, and refuses it without', { skip: typeof composeTool === 'string' ? composeTool : false }, () => {
-    const tool = composeTool as { cmd: string; args: string[] };
-    const dir = mkdtempSync(join(tmpdir(), 'kesgate-compose-'));
-    try {
-      cpSync(docker, join(dir, 'docker'), { recursive: true });
-      cpSync(home, join(dir, '.kesgate-docker'), { recursive: true });
-      const run = (extra: string[]) =>
-        spawnSync(tool.cmd, [...tool.args, '-p', 'kesgate', ...extra, '-f', 'docker/compose.yaml', 'config'], {
-          cwd: dir,
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH, HOME: dir },
-        });
-      const ok = run(['--env-file', '.kesgate-docker/compose.env']);
-      assert.equal(ok.status, 0, ok.stderr);
-      type Resolved = Omit<Service, 'volumes'> & { volumes: (string | { source: string; target: string; read_only?: boolean })[] };
-      const resolved = parse(ok.stdout) as { services: Record<string, Resolved> };
-      const uid = `${process.getuid!()}:${process.getgid!()}`;
-      for (const s of ['kes', 'gateway']) {
-        assert.equal(resolved.services[s]!.user, uid);
-        assert.equal(resolved.services[s]!.read_only, true);
+  test(
+    '`docker compose config` accepts it with the env file, and refuses it without',
+    { skip: typeof composeTool === 'string' ? composeTool : false },
+    () => {
+      const tool = composeTool as { cmd: string; args: string[] };
+      const dir = mkdtempSync(join(tmpdir(), 'kesgate-compose-'));
+      try {
+        cpSync(docker, join(dir, 'docker'), { recursive: true });
+        cpSync(home, join(dir, '.kesgate-docker'), { recursive: true });
+        const run = (extra: string[]) =>
+          spawnSync(tool.cmd, [...tool.args, '-p', 'kesgate', ...extra, '-f', 'docker/compose.yaml', 'config'], {
+            cwd: dir,
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH, HOME: dir },
+          });
+        const ok = run(['--env-file', '.kesgate-docker/compose.env']);
+        assert.equal(ok.status, 0, ok.stderr);
+        type Resolved = Omit<Service, 'volumes'> & { volumes: (string | { source: string; target: string; read_only?: boolean })[] };
+        const resolved = parse(ok.stdout) as { services: Record<string, Resolved> };
+        const uid = `${process.getuid!()}:${process.getgid!()}`;
+        for (const s of ['kes', 'gateway']) {
+          assert.equal(resolved.services[s]!.user, uid);
+          assert.equal(resolved.services[s]!.read_only, true);
+        }
+        const published = (s: string) => JSON.stringify(resolved.services[s]!.ports);
+        assert.match(published('kes'), /127\.0\.0\.1/);
+        assert.doesNotMatch(published('gateway'), /0\.0\.0\.0/);
+        // The volumes as the tool resolved them (short strings from docker-compose 1.x, mappings from v2).
+        const vols = (s: string) =>
+          resolved.services[s]!.volumes.map((v) =>
+            typeof v === 'string' ? v : `${v.source}:${v.target}${v.read_only ? ':ro' : ':rw'}`,
+          ).sort();
+        const at = (p: string) => join(dir, '.kesgate-docker', p);
+        assert.deepEqual(vols('kes'), [`${at('data')}:/kes/data:rw`, `${at('kes')}:/kes:ro`]);
+        assert.deepEqual(vols('gateway'), [`${at('gateway/data')}:/kesgate/data:rw`, `${at('gateway')}:/kesgate:ro`]);
+        const refused = run([]);
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stderr, /run npm run docker:init and pass --env-file \.kesgate-docker\/compose\.env/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      const published = (s: string) => JSON.stringify(resolved.services[s]!.ports);
-      assert.match(published('kes'), /127\.0\.0\.1/);
-      assert.doesNotMatch(published('gateway'), /0\.0\.0\.0/);
-      // The volumes as the tool resolved them (short strings from docker-compose 1.x, mappings from v2).
-      const vols = (s: string) =>
-        resolved.services[s]!.volumes.map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}${v.read_only ? ':ro' : ':rw'}`)).sort();
-      const at = (p: string) => join(dir, '.kesgate-docker', p);
-      assert.deepEqual(vols('kes'), [`${at('data')}:/kes/data:rw`, `${at('kes')}:/kes:ro`]);
-      assert.deepEqual(vols('gateway'), [`${at('gateway/data')}:/kesgate/data:rw`, `${at('gateway')}:/kesgate:ro`]);
-      const refused = run([]);
-      assert.notEqual(refused.status, 0);
-      assert.match(refused.stderr, /run npm run docker:init and pass --env-file \.kesgate-docker\/compose\.env/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
   describe('kes and the gateway, each given only its mounts', () => {
     const roots = mkdtempSync(join(tmpdir(), 'kesgate-containers-'));
@@ -245,7 +287,9 @@ describe('docker/compose.yaml and npm run docker:init', () => {
         });
     /** Runs the compose file's kes health check as written, pointed at this kes. */
     const kesHealth = (): number | null => {
-      const script = services.kes!.healthcheck!.test[3]!.replace("'/kes/certs/ca.crt'", JSON.stringify(join(roots, 'kes/kes/certs/ca.crt'))).replace('port:7373', `port:${kesPort}`);
+      const script = services
+        .kes!.healthcheck!.test[3]!.replace("'/kes/certs/ca.crt'", JSON.stringify(join(roots, 'kes/kes/certs/ca.crt')))
+        .replace('port:7373', `port:${kesPort}`);
       assert.notEqual(script, services.kes!.healthcheck!.test[3]);
       return spawnSync('node', ['-e', script], { encoding: 'utf8', timeout: 20_000 }).status;
     };
@@ -293,7 +337,9 @@ describe('docker/compose.yaml and npm run docker:init', () => {
           cpSync(m.source, dest, { recursive: true });
         }
         for (const m of mounts(s, home).filter((x) => x.ro)) {
-          const rw = mounts(s, home).filter((x) => !x.ro && x.target.startsWith(`${m.target}/`)).map((x) => relative(m.target, x.target));
+          const rw = mounts(s, home)
+            .filter((x) => !x.ro && x.target.startsWith(`${m.target}/`))
+            .map((x) => relative(m.target, x.target));
           readOnly.set(join(roots, name, m.target), rw);
         }
       }
@@ -329,12 +375,16 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       await waitFor('kes', () => kesVersionAnswers(kesPort, readFileSync(join(home, 'certs/ca.crt'))), kes);
       assert.equal(kesHealth(), 1, 'sealed: not ready');
       // The compose file's header: `KESGATE_HOME=.kesgate-docker npx kes unseal < .kesgate-docker/unseal.key`.
-      const unseal = spawnSync('node', ['--import', 'tsx', join(root, 'packages/kes/src/cli/main.ts'), 'unseal', '--server', `https://127.0.0.1:${kesPort}`], {
-        cwd: root,
-        input: readFileSync(join(home, 'unseal.key')),
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, KESGATE_HOME: home },
-      });
+      const unseal = spawnSync(
+        'node',
+        ['--import', 'tsx', join(root, 'packages/kes/src/cli/main.ts'), 'unseal', '--server', `https://127.0.0.1:${kesPort}`],
+        {
+          cwd: root,
+          input: readFileSync(join(home, 'unseal.key')),
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, KESGATE_HOME: home },
+        },
+      );
       assert.equal(unseal.status, 0, unseal.stderr + unseal.stdout);
       assert.match(unseal.stdout, /kes is unsealed/);
       assert.equal(kesHealth(), 0, 'unsealed: ready');
@@ -343,9 +393,22 @@ describe('docker/compose.yaml and npm run docker:init', () => {
     });
 
     test('the gateway runs from its mounts alone: an SSE-S3 object written with the SDK reads back, its data under the read-write mount', async () => {
-      const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+      const creds = Object.fromEntries(
+        readFileSync(join(home, 'credentials'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split('=') as [string, string]),
+      );
       const gw = start('gateway', 'kesgate.mjs', join(roots, 'gateway/kesgate/gateway.yaml'), join(roots, 'gateway/kesgate'), creds);
-      await waitFor('the gateway', () => fetch(`http://127.0.0.1:${s3Port}/kesgate/health`).then((r) => r.ok, () => false), gw);
+      await waitFor(
+        'the gateway',
+        () =>
+          fetch(`http://127.0.0.1:${s3Port}/kesgate/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        gw,
+      );
       const s3 = new S3Client({
         endpoint: `http://127.0.0.1:${s3Port}`,
         region: 'us-east-1',
@@ -355,7 +418,14 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       });
       try {
         await s3.send(new CreateBucketCommand({ Bucket: 'in-docker' }));
-        const put = await s3.send(new PutObjectCommand({ Bucket: 'in-docker', Key: 'hello.txt', Body: 'hello from the containers', ServerSideEncryption: 'AES256' }));
+        const put = await s3.send(
+          new PutObjectCommand({
+            Bucket: 'in-docker',
+            Key: 'hello.txt',
+            Body: 'hello from the containers',
+            ServerSideEncryption: 'AES256',
+          }),
+        );
         assert.equal(put.ServerSideEncryption, 'AES256');
         const got = await s3.send(new GetObjectCommand({ Bucket: 'in-docker', Key: 'hello.txt' }));
         assert.equal(await got.Body!.transformToString(), 'hello from the containers');

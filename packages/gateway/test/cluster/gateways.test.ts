@@ -61,23 +61,30 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
 
   /** Requests each gateway has answered so far. */
   async function answered(): Promise<number[]> {
-    return Promise.all(
-      st.gateways.map(async (gw) => (await gw.svc.metrics.requests.get()).values.reduce((sum, v) => sum + v.value, 0)),
-    );
+    return Promise.all(st.gateways.map(async (gw) => (await gw.svc.metrics.requests.get()).values.reduce((sum, v) => sum + v.value, 0)));
   }
 
   test('the shared client sends requests to each gateway in turn', async () => {
     const before = await answered();
     for (let i = 0; i < 10; i++) await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'nothing-here' })).catch(() => {});
     const after = await answered();
-    assert.deepEqual(after.map((n, i) => n - before[i]!), [5, 5]);
+    assert.deepEqual(
+      after.map((n, i) => n - before[i]!),
+      [5, 5],
+    );
   });
 
   test('a multipart upload begun on one gateway takes parts on both and completes on the other', async () => {
     const key = 'across/kms.bin';
     const parts = [randomBytes(5 * MiB + 7), randomBytes(5 * MiB), randomBytes(1234)];
     const { UploadId } = await one.send(
-      new CreateMultipartUploadCommand({ Bucket: B, Key: key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', ContentType: 'application/x-test' }),
+      new CreateMultipartUploadCommand({
+        Bucket: B,
+        Key: key,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-x',
+        ContentType: 'application/x-test',
+      }),
     );
     const etags: string[] = [];
     for (const [i, body] of parts.entries()) {
@@ -87,12 +94,23 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
     // Both gateways see the upload and all its parts.
     for (const client of [one, two]) {
       const listed = await client.send(new ListPartsCommand({ Bucket: B, Key: key, UploadId }));
-      assert.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag]), parts.map((p, i) => [i + 1, p.length, etags[i]]));
+      assert.deepEqual(
+        listed.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag]),
+        parts.map((p, i) => [i + 1, p.length, etags[i]]),
+      );
       const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: 'across/' }));
-      assert.deepEqual(uploads.Uploads?.map((u) => u.UploadId), [UploadId]);
+      assert.deepEqual(
+        uploads.Uploads?.map((u) => u.UploadId),
+        [UploadId],
+      );
     }
     const done = await two.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
     assert.match(done.ETag!, /-3"$/);
     const whole = Buffer.concat(parts);
@@ -115,20 +133,35 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
     const etags: string[] = [];
     for (const [i, body] of parts.entries()) {
       const client = i === 0 ? oneTls : twoTls;
-      etags.push((await client.send(new UploadPartCommand({ Bucket: B, Key: key, UploadId, PartNumber: i + 1, Body: body, ...customer.put }))).ETag!);
+      etags.push(
+        (await client.send(new UploadPartCommand({ Bucket: B, Key: key, UploadId, PartNumber: i + 1, Body: body, ...customer.put }))).ETag!,
+      );
     }
     await oneTls.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: key, UploadId, ...customer.put, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: key,
+        UploadId,
+        ...customer.put,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
-    for (const client of [oneTls, twoTls]) assert.ok((await getBytes(client, { Bucket: B, Key: key, ...customer.put })).equals(Buffer.concat(parts)));
+    for (const client of [oneTls, twoTls])
+      assert.ok((await getBytes(client, { Bucket: B, Key: key, ...customer.put })).equals(Buffer.concat(parts)));
 
     const blobsBefore = (await upstreamBlobs()).length;
     const abandoned = await one.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'across/abandoned' }));
-    await one.send(new UploadPartCommand({ Bucket: B, Key: 'across/abandoned', UploadId: abandoned.UploadId, PartNumber: 1, Body: randomBytes(1000) }));
+    await one.send(
+      new UploadPartCommand({ Bucket: B, Key: 'across/abandoned', UploadId: abandoned.UploadId, PartNumber: 1, Body: randomBytes(1000) }),
+    );
     assert.equal((await upstreamBlobs()).length, blobsBefore + 1, 'the part is a blob upstream');
     await two.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'across/abandoned', UploadId: abandoned.UploadId }));
     for (const client of [one, two]) {
-      const refused = await s3Error(client.send(new UploadPartCommand({ Bucket: B, Key: 'across/abandoned', UploadId: abandoned.UploadId, PartNumber: 2, Body: 'late' })));
+      const refused = await s3Error(
+        client.send(
+          new UploadPartCommand({ Bucket: B, Key: 'across/abandoned', UploadId: abandoned.UploadId, PartNumber: 2, Body: 'late' }),
+        ),
+      );
       assert.deepEqual([refused.status, refused.code], [404, 'NoSuchUpload']);
     }
   });
@@ -186,7 +219,10 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
       for (const client of [one, two]) assert.equal(md5(await getBytes(client, { Bucket: B, Key: key })), md5(bodies[won[0]!]!));
       // The refused Complete changed nothing: its upload is still there, with its part.
       const parts = await two.send(new ListPartsCommand({ Bucket: B, Key: key, UploadId: uploads[loser]!.UploadId }));
-      assert.deepEqual(parts.Parts?.map((p) => p.ETag), [uploads[loser]!.ETag]);
+      assert.deepEqual(
+        parts.Parts?.map((p) => p.ETag),
+        [uploads[loser]!.ETag],
+      );
       await one.send(new AbortMultipartUploadCommand({ Bucket: B, Key: key, UploadId: uploads[loser]!.UploadId }));
     }
   });
@@ -197,7 +233,9 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
     assert.ok((await getBytes(two, { Bucket: B, Key: 'seen/obj' })).equals(first));
 
     const second = randomBytes(60_000);
-    await two.send(new PutObjectCommand({ Bucket: B, Key: 'seen/obj', Body: second, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x' }));
+    await two.send(
+      new PutObjectCommand({ Bucket: B, Key: 'seen/obj', Body: second, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x' }),
+    );
     const head = await one.send(new HeadObjectCommand({ Bucket: B, Key: 'seen/obj' }));
     assert.equal(head.ContentLength, second.length);
     assert.equal(head.SSEKMSKeyId, 'tenant-x');
@@ -209,10 +247,16 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
     assert.equal((await s3Error(one.send(new HeadObjectCommand({ Bucket: B, Key: 'seen/obj' })))).status, 404);
 
     for (const k of ['seen/a', 'seen/b', 'seen/c']) await two.send(new PutObjectCommand({ Bucket: B, Key: k, Body: k }));
-    assert.deepEqual((await one.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'seen/' }))).Contents?.map((o) => o.Key), ['seen/a', 'seen/b', 'seen/c']);
+    assert.deepEqual(
+      (await one.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'seen/' }))).Contents?.map((o) => o.Key),
+      ['seen/a', 'seen/b', 'seen/c'],
+    );
     const deleted = await one.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'seen/a' }, { Key: 'seen/c' }] } }));
     assert.deepEqual(deleted.Deleted?.map((d) => d.Key).sort(), ['seen/a', 'seen/c']);
-    assert.deepEqual((await two.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'seen/' }))).Contents?.map((o) => o.Key), ['seen/b']);
+    assert.deepEqual(
+      (await two.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'seen/' }))).Contents?.map((o) => o.Key),
+      ['seen/b'],
+    );
     assert.equal((await s3Error(two.send(new GetObjectCommand({ Bucket: B, Key: 'seen/a' })))).code, 'NoSuchKey');
   });
 
@@ -226,7 +270,10 @@ describe('gateways sharing one backend', { skip: clusterSkipReason() }, () => {
       const before = await answered();
       for (let i = 0; i < 6; i++) assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'late/joiner' })).equals(data));
       const after = await answered();
-      assert.deepEqual(after.map((n, i) => n - before[i]!), [2, 2, 2]);
+      assert.deepEqual(
+        after.map((n, i) => n - before[i]!),
+        [2, 2, 2],
+      );
     } finally {
       client.destroy();
     }

@@ -103,15 +103,24 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
     await upstreamSwitch.off();
     try {
       await unavailable(one.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: randomBytes(300_000) })), 'an overwrite');
-      await unavailable(two.send(new PutObjectCommand({ Bucket: B, Key: 'fresh', Body: randomBytes(1000), ServerSideEncryption: 'aws:kms' })), 'a new key');
+      await unavailable(
+        two.send(new PutObjectCommand({ Bucket: B, Key: 'fresh', Body: randomBytes(1000), ServerSideEncryption: 'aws:kms' })),
+        'a new key',
+      );
       await unavailable(two.send(new GetObjectCommand({ Bucket: B, Key: 'k' })), 'a GET');
-      await unavailable(one.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId, PartNumber: 1, Body: randomBytes(5000) })), 'an UploadPart');
+      await unavailable(
+        one.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId, PartNumber: 1, Body: randomBytes(5000) })),
+        'an UploadPart',
+      );
       // What lives in PostgreSQL alone still answers, and shows nothing of the refused writes.
       const head = await two.send(new HeadObjectCommand({ Bucket: B, Key: 'k' }));
       assert.equal(head.ContentLength, old.length);
       assert.equal((await s3Error(one.send(new HeadObjectCommand({ Bucket: B, Key: 'fresh' })))).status, 404);
       const listed = await one.send(new ListObjectsV2Command({ Bucket: B }));
-      assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['k', old.length]]);
+      assert.deepEqual(
+        listed.Contents?.map((o) => [o.Key, o.Size]),
+        [['k', old.length]],
+      );
       assert.equal((await two.send(new ListPartsCommand({ Bucket: B, Key: 'mp', UploadId }))).Parts?.length ?? 0, 0);
       assert.deepEqual(await rows(), before.rows, 'no row changed');
       assert.deepEqual(await st.gw.svc.store.stats(), before.stats);
@@ -127,7 +136,9 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
     assert.ok((await getBytes(one, { Bucket: B, Key: 'k' })).equals(next));
     const part = randomBytes(5000);
     const { ETag } = await one.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId, PartNumber: 1, Body: part }));
-    await two.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    await two.send(
+      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }),
+    );
     assert.ok((await getBytes(one, { Bucket: B, Key: 'mp' })).equals(part));
   });
 
@@ -180,6 +191,10 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
     const next = randomBytes(150_000);
     await two.send(new PutObjectCommand({ Bucket: B, Key: 'p', Body: next }));
     assert.ok((await getBytes(one, { Bucket: B, Key: 'p' })).equals(next));
-    assert.equal((await s3Error(two.send(new HeadObjectCommand({ Bucket: B, Key: 'fresh-p' })))).status, 404, 'the refused new key never appeared');
+    assert.equal(
+      (await s3Error(two.send(new HeadObjectCommand({ Bucket: B, Key: 'fresh-p' })))).status,
+      404,
+      'the refused new key never appeared',
+    );
   });
 });

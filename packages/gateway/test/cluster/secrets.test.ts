@@ -42,7 +42,13 @@ function markedBody(marker: string, size: number): Buffer {
 /** The spellings of a secret a store could hold: raw bytes, hex, base64, base64url. */
 function spellings(secret: Buffer): Buffer[] {
   const b64 = secret.toString('base64');
-  return [secret, Buffer.from(secret.toString('hex')), Buffer.from(b64), Buffer.from(b64.replace(/=+$/, '')), Buffer.from(secret.toString('base64url'))];
+  return [
+    secret,
+    Buffer.from(secret.toString('hex')),
+    Buffer.from(b64),
+    Buffer.from(b64.replace(/=+$/, '')),
+    Buffer.from(secret.toString('base64url')),
+  ];
 }
 
 describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReason() }, () => {
@@ -72,7 +78,13 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
       );
       secrets.set(`the data key of ${key}`, ek);
     }
-    const oek = unsealObjectKey({ ek, domain: kind, path: `${B}/${key}`, iv: Buffer.from(String(sse.iv), 'base64'), sealedKey: Buffer.from(String(sse.sealedKey), 'base64') });
+    const oek = unsealObjectKey({
+      ek,
+      domain: kind,
+      path: `${B}/${key}`,
+      iv: Buffer.from(String(sse.iv), 'base64'),
+      sealedKey: Buffer.from(String(sse.sealedKey), 'base64'),
+    });
     secrets.set(`the object key of ${key}`, oek);
     for (let n = 1; n <= 3; n++) secrets.set(`part key ${n} of ${key}`, partKey(oek, n));
   }
@@ -95,7 +107,9 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     const pem = readFileSync(join(st.dir, 'gateway.key'), 'utf8').replace(/-----[^-]+-----|\s/g, '');
     secrets.set("the gateway's kes client key", Buffer.from(pem.slice(64, 128)));
 
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'sse-s3.txt', Body: markedBody(marker('SSE-S3'), 200_000), ServerSideEncryption: 'AES256' }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'sse-s3.txt', Body: markedBody(marker('SSE-S3'), 200_000), ServerSideEncryption: 'AES256' }),
+    );
     await st.s3.send(
       new PutObjectCommand({
         Bucket: B,
@@ -108,24 +122,64 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     );
     await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'sse-c.txt', Body: markedBody(marker('SSE-C'), 100_000), ...customer.put }));
     // Small objects live inline in the database (bytea): pg_dump shows them, so they are searched too.
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'small-s3.txt', Body: markedBody(marker('small SSE-S3'), 3000), ServerSideEncryption: 'AES256' }));
-    await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'small-c.txt', Body: markedBody(marker('small SSE-C'), 3000), ...customer.put }));
-    await st.s3tls.send(new CopyObjectCommand({ Bucket: B, Key: 'sse-c-copy.txt', CopySource: `${B}/sse-c.txt`, ...customer.copySource, ...rekeyed.put }));
+    await st.s3.send(
+      new PutObjectCommand({
+        Bucket: B,
+        Key: 'small-s3.txt',
+        Body: markedBody(marker('small SSE-S3'), 3000),
+        ServerSideEncryption: 'AES256',
+      }),
+    );
+    await st.s3tls.send(
+      new PutObjectCommand({ Bucket: B, Key: 'small-c.txt', Body: markedBody(marker('small SSE-C'), 3000), ...customer.put }),
+    );
+    await st.s3tls.send(
+      new CopyObjectCommand({ Bucket: B, Key: 'sse-c-copy.txt', CopySource: `${B}/sse-c.txt`, ...customer.copySource, ...rekeyed.put }),
+    );
 
     const mpMarker = marker('multipart');
     const { UploadId } = await st.s3tls.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'multipart.bin', ...customer.put }));
     const parts = [markedBody(mpMarker, 5 * MiB), markedBody(mpMarker, 3000)];
     const etags: string[] = [];
     for (const [i, Body] of parts.entries()) {
-      etags.push((await st.s3tls.send(new UploadPartCommand({ Bucket: B, Key: 'multipart.bin', UploadId, PartNumber: i + 1, Body, ...customer.put }))).ETag!);
+      etags.push(
+        (
+          await st.s3tls.send(
+            new UploadPartCommand({ Bucket: B, Key: 'multipart.bin', UploadId, PartNumber: i + 1, Body, ...customer.put }),
+          )
+        ).ETag!,
+      );
     }
     await st.s3tls.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'multipart.bin', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'multipart.bin',
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
     const open = await st.s3tls.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'open-upload.bin', ...pending.put }));
-    await st.s3tls.send(new UploadPartCommand({ Bucket: B, Key: 'open-upload.bin', UploadId: open.UploadId, PartNumber: 1, Body: markedBody(marker('open upload'), 9000), ...pending.put }));
+    await st.s3tls.send(
+      new UploadPartCommand({
+        Bucket: B,
+        Key: 'open-upload.bin',
+        UploadId: open.UploadId,
+        PartNumber: 1,
+        Body: markedBody(marker('open upload'), 9000),
+        ...pending.put,
+      }),
+    );
 
-    keys.push('sse-s3.txt', 'sse-kms.txt', 'sse-c.txt', 'sse-c-copy.txt', 'multipart.bin', 'open-upload.bin', 'small-s3.txt', 'small-c.txt');
+    keys.push(
+      'sse-s3.txt',
+      'sse-kms.txt',
+      'sse-c.txt',
+      'sse-c-copy.txt',
+      'multipart.bin',
+      'open-upload.bin',
+      'small-s3.txt',
+      'small-c.txt',
+    );
     // The writes are readable (so the keys recovered below are the ones in use).
     assert.ok((await getBytes(st.s3tls, { Bucket: B, Key: 'multipart.bin', ...customer.put })).equals(Buffer.concat(parts)));
     const kms = await st.s3.send(new GetObjectCommand({ Bucket: B, Key: 'sse-kms.txt' }));
@@ -154,7 +208,8 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
     for (const key of keys) assert.ok(text.includes(key), `the dump holds ${key}`);
     assert.ok(text.includes('sealedKey'));
     for (const [what, secret] of secrets) {
-      for (const spelling of spellings(secret)) assert.equal(text.includes(spelling), false, `the database holds ${what} (${spelling.length} bytes)`);
+      for (const spelling of spellings(secret))
+        assert.equal(text.includes(spelling), false, `the database holds ${what} (${spelling.length} bytes)`);
     }
   });
 
@@ -170,7 +225,9 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
       for (const key of keys) assert.equal(name.includes(key.split('.')[0]!), false);
       const head = await moto.client.send(new HeadObjectCommand({ Bucket: st.upstreamBucket, Key: name }));
       assert.deepEqual(head.Metadata ?? {}, {}, `${name} carries no metadata`);
-      const body = Buffer.from(await (await moto.client.send(new GetObjectCommand({ Bucket: st.upstreamBucket, Key: name }))).Body!.transformToByteArray());
+      const body = Buffer.from(
+        await (await moto.client.send(new GetObjectCommand({ Bucket: st.upstreamBucket, Key: name }))).Body!.transformToByteArray(),
+      );
       for (const [what, secret] of secrets) {
         for (const spelling of spellings(secret)) assert.equal(body.includes(spelling), false, `upstream ${name} holds ${what}`);
       }

@@ -35,7 +35,16 @@ function configError(backend: unknown): string {
 
 const cluster = {
   metadata: { postgres: { url: `postgres://kesgate:${PASSWORD}@db.internal:5433/objects` } },
-  blobs: { s3: { endpoint: 'https://minio.internal:9000', bucket: 'kesgate-data', accessKey: ACCESS, secretKey: SECRET, prefix: 'gw/', ca: 'certs/minio-ca.pem' } },
+  blobs: {
+    s3: {
+      endpoint: 'https://minio.internal:9000',
+      bucket: 'kesgate-data',
+      accessKey: ACCESS,
+      secretKey: SECRET,
+      prefix: 'gw/',
+      ca: 'certs/minio-ca.pem',
+    },
+  },
 };
 
 describe('config: backend', () => {
@@ -68,9 +77,15 @@ describe('config: backend', () => {
         },
       },
     });
-    const virtualHost = backendOf({ ...cluster, blobs: { s3: { ...cluster.blobs.s3, region: 'eu-central-1', pathStyle: false, prefix: undefined, ca: undefined } } });
+    const virtualHost = backendOf({
+      ...cluster,
+      blobs: { s3: { ...cluster.blobs.s3, region: 'eu-central-1', pathStyle: false, prefix: undefined, ca: undefined } },
+    });
     assert.ok('metadata' in virtualHost && 's3' in virtualHost.blobs);
-    assert.deepEqual([virtualHost.blobs.s3.region, virtualHost.blobs.s3.pathStyle, virtualHost.blobs.s3.prefix, 'ca' in virtualHost.blobs.s3], ['eu-central-1', false, '', false]);
+    assert.deepEqual(
+      [virtualHost.blobs.s3.region, virtualHost.blobs.s3.pathStyle, virtualHost.blobs.s3.prefix, 'ca' in virtualHost.blobs.s3],
+      ['eu-central-1', false, '', false],
+    );
     // A parsed config parses again to itself (the admin API and tests re-parse configs).
     const parsed = parseConfig({ ...base, backend: cluster }, '/etc/kesgate');
     assert.deepEqual(parseConfig(parsed, '/elsewhere').backend, parsed.backend);
@@ -91,15 +106,38 @@ describe('config: backend', () => {
       ].join('\n'),
     );
     const env = {
-      PG_USER: 'kesgate', PG_PASSWORD: PASSWORD, PG_HOST: 'db', PG_DB: 'objects',
-      S3_ENDPOINT: 'http://127.0.0.1:9000', S3_BUCKET: 'b1', S3_REGION: 'eu-west-1', S3_ACCESS: ACCESS,
-      S3_SECRET: SECRET, S3_PREFIX: 'p/', S3_PATH_STYLE: 'false', S3_CA: 'ca.pem',
+      PG_USER: 'kesgate',
+      PG_PASSWORD: PASSWORD,
+      PG_HOST: 'db',
+      PG_DB: 'objects',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_BUCKET: 'b1',
+      S3_REGION: 'eu-west-1',
+      S3_ACCESS: ACCESS,
+      S3_SECRET: SECRET,
+      S3_PREFIX: 'p/',
+      S3_PATH_STYLE: 'false',
+      S3_CA: 'ca.pem',
     };
     assert.deepEqual(loadConfig(file, env).backend, {
       metadata: { postgres: { url: `postgres://kesgate:${PASSWORD}@db:5432/objects` } },
-      blobs: { s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'b1', region: 'eu-west-1', accessKey: ACCESS, secretKey: SECRET, prefix: 'p/', pathStyle: false, ca: join(dir, 'ca.pem') } },
+      blobs: {
+        s3: {
+          endpoint: 'http://127.0.0.1:9000',
+          bucket: 'b1',
+          region: 'eu-west-1',
+          accessKey: ACCESS,
+          secretKey: SECRET,
+          prefix: 'p/',
+          pathStyle: false,
+          ca: join(dir, 'ca.pem'),
+        },
+      },
     });
-    assert.throws(() => loadConfig(file, { ...env, S3_SECRET: undefined }), /environment variable S3_SECRET is referenced in the config but not set/);
+    assert.throws(
+      () => loadConfig(file, { ...env, S3_SECRET: undefined }),
+      /environment variable S3_SECRET is referenced in the config but not set/,
+    );
   });
 
   it('takes inlineThreshold beside either form, and refuses one that is not a byte count from 0 to 256 KiB', () => {
@@ -114,16 +152,28 @@ describe('config: backend', () => {
 
   it('refuses an incomplete or ambiguous backend with a message naming the field, never a secret', () => {
     const cases: [unknown, RegExp][] = [
-      [{ ...cluster, blobs: { s3: { ...cluster.blobs.s3, bucket: undefined } } }, /backend\.blobs\.s3\.bucket is required \(the upstream bucket/],
+      [
+        { ...cluster, blobs: { s3: { ...cluster.blobs.s3, bucket: undefined } } },
+        /backend\.blobs\.s3\.bucket is required \(the upstream bucket/,
+      ],
       [{ ...cluster, blobs: { s3: { ...cluster.blobs.s3, secretKey: undefined } } }, /backend\.blobs\.s3\.secretKey is required/],
-      [{ ...cluster, blobs: { s3: { ...cluster.blobs.s3, endpoint: 'minio:9000' } } }, /backend\.blobs\.s3\.endpoint: expected an http:\/\/ or https:\/\/ URL/],
+      [
+        { ...cluster, blobs: { s3: { ...cluster.blobs.s3, endpoint: 'minio:9000' } } },
+        /backend\.blobs\.s3\.endpoint: expected an http:\/\/ or https:\/\/ URL/,
+      ],
       [{ ...cluster, blobs: { s3: { ...cluster.blobs.s3, secret: 'typo' } } }, /backend\.blobs\.s3: Unrecognized key: "secret"/],
-      [{ ...cluster, metadata: { postgres: { url: `mysql://kesgate:${PASSWORD}@db/objects` } } }, /backend\.metadata\.postgres\.url: expected a postgres:\/\/user:password@host:5432\/database URL/],
+      [
+        { ...cluster, metadata: { postgres: { url: `mysql://kesgate:${PASSWORD}@db/objects` } } },
+        /backend\.metadata\.postgres\.url: expected a postgres:\/\/user:password@host:5432\/database URL/,
+      ],
       [{ ...cluster, metadata: { postgres: {} } }, /backend\.metadata\.postgres\.url is required/],
       [{ metadata: cluster.metadata }, /backend\.blobs is required with backend\.metadata/],
       [{ blobs: cluster.blobs }, /backend\.metadata is required with backend\.blobs/],
       [{ fs: { path: 'x' }, ...cluster }, /backend: takes either fs: \{ path \} \(the embedded layout\) or metadata: and blobs:, not both/],
-      [{ ...cluster, metadata: { ...cluster.metadata, sqlite: { path: 'm.db' } } }, /backend\.metadata: takes one of sqlite, postgres, not both/],
+      [
+        { ...cluster, metadata: { ...cluster.metadata, sqlite: { path: 'm.db' } } },
+        /backend\.metadata: takes one of sqlite, postgres, not both/,
+      ],
       [{ ...cluster, blobs: {} }, /backend\.blobs: needs one of fs, s3/],
       [{}, /backend: needs fs: \{ path \} \(the embedded layout\), or metadata: and blobs:/],
       [{ fs: {} }, /backend\.fs\.path is required/],
@@ -141,7 +191,14 @@ describe('config: backend', () => {
     assert.deepEqual(described, {
       type: 'postgres+s3',
       metadata: { kind: 'postgres', host: 'db.internal', port: 5433, database: 'objects' },
-      blobs: { kind: 's3', endpoint: 'https://minio.internal:9000', bucket: 'kesgate-data', prefix: 'gw/', region: 'us-east-1', pathStyle: true },
+      blobs: {
+        kind: 's3',
+        endpoint: 'https://minio.internal:9000',
+        bucket: 'kesgate-data',
+        prefix: 'gw/',
+        region: 'us-east-1',
+        pathStyle: true,
+      },
     });
     const text = JSON.stringify(described);
     for (const secret of [PASSWORD, SECRET, ACCESS, 'kesgate:']) assert.equal(text.includes(secret), false);
@@ -175,9 +232,14 @@ describe('config: backend', () => {
     await first.createBucket('same');
     assert.deepEqual(first.rotationJobs, { sqlite: join(root, 'rotation.db') });
     await first.close();
-    const named = await openObjectStore(backendOf({ metadata: { sqlite: { path: join(root, 'meta.db') } }, blobs: { fs: { path: root } } }));
+    const named = await openObjectStore(
+      backendOf({ metadata: { sqlite: { path: join(root, 'meta.db') } }, blobs: { fs: { path: root } } }),
+    );
     try {
-      assert.deepEqual((await named.listBuckets()).map((b) => b.name), ['same']);
+      assert.deepEqual(
+        (await named.listBuckets()).map((b) => b.name),
+        ['same'],
+      );
       assert.equal(named.backend, 'sqlite+fs');
       assert.deepEqual(named.rotationJobs, { sqlite: join(root, 'rotation.db') });
     } finally {
@@ -187,17 +249,25 @@ describe('config: backend', () => {
 
   it('refuses a store it cannot open without showing a secret, and leaves the other store unlocked', async () => {
     const meta = join(dir, 'meta-only', 'meta.db');
-    const withS3 = backendOf({ metadata: { sqlite: { path: meta } }, blobs: { s3: { ...cluster.blobs.s3, endpoint: 'http://127.0.0.1:1', ca: undefined } } });
+    const withS3 = backendOf({
+      metadata: { sqlite: { path: meta } },
+      blobs: { s3: { ...cluster.blobs.s3, endpoint: 'http://127.0.0.1:1', ca: undefined } },
+    });
     const err = await openObjectStore(withS3).then(
       () => assert.fail('opened'),
       (e: Error) => e,
     );
     for (const secret of [SECRET, ACCESS]) assert.equal(err.message.includes(secret), false, err.message);
     // The SQLite store opened first was closed again: its lock is free.
-    const again = await openObjectStore(backendOf({ metadata: { sqlite: { path: meta } }, blobs: { fs: { path: join(dir, 'meta-only') } } }));
+    const again = await openObjectStore(
+      backendOf({ metadata: { sqlite: { path: meta } }, blobs: { fs: { path: join(dir, 'meta-only') } } }),
+    );
     await again.close();
 
-    const withPostgres = backendOf({ metadata: { postgres: { url: `postgres://kesgate:${PASSWORD}@127.0.0.1:1/objects` } }, blobs: { fs: { path: join(dir, 'pg-blobs') } } });
+    const withPostgres = backendOf({
+      metadata: { postgres: { url: `postgres://kesgate:${PASSWORD}@127.0.0.1:1/objects` } },
+      blobs: { fs: { path: join(dir, 'pg-blobs') } },
+    });
     const pgErr = await openObjectStore(withPostgres).then(
       () => assert.fail('opened'),
       (e: Error) => e,

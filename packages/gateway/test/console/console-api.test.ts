@@ -86,7 +86,10 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
   });
 
   it('refuses wrong credentials with 403 and no cookie', async () => {
-    const r = await request(`${s.url}/console/api/session`, { method: 'POST', body: { accessKey: ACCESS_KEY, secretKey: 'not-the-secret-key' } });
+    const r = await request(`${s.url}/console/api/session`, {
+      method: 'POST',
+      body: { accessKey: ACCESS_KEY, secretKey: 'not-the-secret-key' },
+    });
     assert.equal(r.status, 403);
     assert.equal(r.json.error, 'InvalidCredentials');
     assert.equal(r.headers['set-cookie'], undefined);
@@ -108,7 +111,12 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     // A key create without a token, and with another session's token.
     const other = await signIn(s.url);
     for (const token of [undefined, other.csrf, `${csrf}x`]) {
-      const r = await request(`${s.url}/console/api/keys`, { method: 'POST', body: { name: 'csrf-victim' }, cookie, ...(token ? { csrf: token } : {}) });
+      const r = await request(`${s.url}/console/api/keys`, {
+        method: 'POST',
+        body: { name: 'csrf-victim' },
+        cookie,
+        ...(token ? { csrf: token } : {}),
+      });
       assert.equal(r.status, 403);
       assert.equal(r.json.error, 'InvalidCsrfToken');
       assert.match(String(r.json.message), /x-csrf-token/);
@@ -129,7 +137,11 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
         ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       }),
     );
-    const enc = await request(`${s.url}/console/api/buckets/csrf-bucket/encryption`, { method: 'PUT', body: { sse: 'aws:kms', kmsKeyId: DEFAULT_KEY }, cookie });
+    const enc = await request(`${s.url}/console/api/buckets/csrf-bucket/encryption`, {
+      method: 'PUT',
+      body: { sse: 'aws:kms', kmsKeyId: DEFAULT_KEY },
+      cookie,
+    });
     assert.equal(enc.status, 403);
     assert.equal(enc.json.error, 'InvalidCsrfToken');
     const after = await s.s3.send(new GetBucketEncryptionCommand({ Bucket: 'csrf-bucket' }));
@@ -141,14 +153,18 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     assert.equal((await s.kesAdmin.describeKey('csrf-victim')).name, 'csrf-victim');
   });
 
-  it('shows objects and bytes by SSE mode on the overview, and each bucket\'s versioning state', async () => {
+  it("shows objects and bytes by SSE mode on the overview, and each bucket's versioning state", async () => {
     const { cookie } = await signIn(s.url);
     type ModeRow = { sse: string; objects: number; bytes: number; storedBytes: number };
     const modes = async (): Promise<Record<string, [number, number]>> => {
       const r = await request(`${s.url}/console/api/overview`, { cookie });
       assert.equal(r.status, 200, r.text);
       const backend = r.json.backend as { sseTotals: ModeRow[]; stats: { objects: number } };
-      assert.equal(backend.sseTotals.reduce((n, t) => n + t.objects, 0), backend.stats.objects, 'the modes add up to the object total');
+      assert.equal(
+        backend.sseTotals.reduce((n, t) => n + t.objects, 0),
+        backend.stats.objects,
+        'the modes add up to the object total',
+      );
       for (const t of backend.sseTotals) assert.ok(t.storedBytes >= t.bytes, `${t.sse}: stored bytes include the encryption overhead`);
       return Object.fromEntries(backend.sseTotals.map((t) => [t.sse, [t.objects, t.bytes]]));
     };
@@ -173,7 +189,15 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
       await s.s3.send(new PutBucketVersioningCommand({ Bucket: 'by-mode', VersioningConfiguration: { Status: 'Enabled' } }));
       await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 's3', Body: 'x'.repeat(10), ServerSideEncryption: 'AES256' }));
       await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 's3', Body: 'y'.repeat(11), ServerSideEncryption: 'AES256' }));
-      await s.s3.send(new PutObjectCommand({ Bucket: 'by-mode', Key: 'kms', Body: 'z'.repeat(20), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: DEFAULT_KEY }));
+      await s.s3.send(
+        new PutObjectCommand({
+          Bucket: 'by-mode',
+          Key: 'kms',
+          Body: 'z'.repeat(20),
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: DEFAULT_KEY,
+        }),
+      );
       const key = randomBytes(32);
       await tls.send(
         new PutObjectCommand({
@@ -237,7 +261,12 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     await request(`${s.url}/console/api/unseal`, { method: 'POST', body: { share: 'not-a-real-share-0123456789' }, cookie });
     // kes is unsealed, so the console asks for its state and does not pass the share on; seal it to have kes see a wrong share.
     await s.kesAdmin.seal();
-    const wrong = await request(`${s.url}/console/api/unseal`, { method: 'POST', body: { share: 'not-a-real-share-0123456789' }, cookie, csrf });
+    const wrong = await request(`${s.url}/console/api/unseal`, {
+      method: 'POST',
+      body: { share: 'not-a-real-share-0123456789' },
+      cookie,
+      csrf,
+    });
     assert.equal(wrong.status, 200);
     const ep = (wrong.json.endpoints as { error?: string; status?: { sealed: boolean } }[])[0]!;
     assert.ok(ep.error !== undefined || ep.status?.sealed === true, JSON.stringify(wrong.json));
@@ -247,10 +276,22 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     await request(`${s.url}/console/api/session`, { method: 'POST', body: { accessKey: 'intruder', secretKey: 'guess-guess-guess' } });
     await new Promise((r) => setImmediate(r));
     const actions = logLines.filter((l) => l.msg === 'console action').map((l) => l.console as Record<string, unknown>);
-    assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /keys' && a.status === 201), JSON.stringify(actions));
-    assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 403), JSON.stringify(actions));
-    assert.ok(actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 200), JSON.stringify(actions));
-    assert.ok(actions.some((a) => a.user === 'intruder' && a.action === 'POST /session' && a.status === 403), JSON.stringify(actions));
+    assert.ok(
+      actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /keys' && a.status === 201),
+      JSON.stringify(actions),
+    );
+    assert.ok(
+      actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 403),
+      JSON.stringify(actions),
+    );
+    assert.ok(
+      actions.some((a) => a.user === ACCESS_KEY && a.action === 'POST /unseal' && a.status === 200),
+      JSON.stringify(actions),
+    );
+    assert.ok(
+      actions.some((a) => a.user === 'intruder' && a.action === 'POST /session' && a.status === 403),
+      JSON.stringify(actions),
+    );
     const all = JSON.stringify(logLines);
     assert.doesNotMatch(all, new RegExp(SECRET_KEY));
     assert.doesNotMatch(all, /guess-guess-guess|not-a-real-share/);
@@ -261,25 +302,39 @@ describe('console: sign-in, sessions, CSRF, CSP, audit', () => {
     await s.s3.send(new CreateBucketCommand({ Bucket: 'console' }));
     await s.s3.send(new PutObjectCommand({ Bucket: 'console', Key: 'api/session', Body: 'an object, not a session' }));
     const list = await s.s3.send(new ListObjectsV2Command({ Bucket: 'console' }));
-    assert.deepEqual(list.Contents?.map((o) => o.Key), ['api/session']);
+    assert.deepEqual(
+      list.Contents?.map((o) => o.Key),
+      ['api/session'],
+    );
   });
 });
 
 describe('console: session expiry and console users', () => {
   let s: ConsoleStack;
   before(async () => {
-    s = await startConsoleStack({ console: { sessionTtlSeconds: 1, users: [{ accessKey: 'operator', secretKey: 'operator-secret-123' }] } });
+    s = await startConsoleStack({
+      console: { sessionTtlSeconds: 1, users: [{ accessKey: 'operator', secretKey: 'operator-secret-123' }] },
+    });
   });
 
   it('signs in a console user, who cannot sign S3 requests', async () => {
     const { answer } = await signIn(s.url, { accessKey: 'operator', secretKey: 'operator-secret-123' });
     assert.equal(answer.json.user, 'operator');
-    const s3 = new S3Client({ endpoint: s.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'operator', secretAccessKey: 'operator-secret-123' }, maxAttempts: 1 });
-    await assert.rejects(s3.send(new CreateBucketCommand({ Bucket: 'by-console-user' })), (e: { name: string; $metadata: { httpStatusCode?: number } }) => {
-      assert.equal(e.$metadata.httpStatusCode, 403);
-      assert.equal(e.name, 'InvalidAccessKeyId');
-      return true;
+    const s3 = new S3Client({
+      endpoint: s.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'operator', secretAccessKey: 'operator-secret-123' },
+      maxAttempts: 1,
     });
+    await assert.rejects(
+      s3.send(new CreateBucketCommand({ Bucket: 'by-console-user' })),
+      (e: { name: string; $metadata: { httpStatusCode?: number } }) => {
+        assert.equal(e.$metadata.httpStatusCode, 403);
+        assert.equal(e.name, 'InvalidAccessKeyId');
+        return true;
+      },
+    );
     s3.destroy();
     assert.equal((await s.s3.send(new ListBucketsCommand({}))).Buckets?.length ?? 0, 0);
   });
@@ -352,7 +407,10 @@ describe('console: without a console identity the kes pages are read-only', () =
     const keys = await request(`${s.url}/console/api/keys`, { cookie });
     assert.equal(keys.status, 200);
     assert.equal(keys.json.writable, false);
-    assert.deepEqual((keys.json.keys as { name: string }[]).map((k) => k.name), [DEFAULT_KEY]);
+    assert.deepEqual(
+      (keys.json.keys as { name: string }[]).map((k) => k.name),
+      [DEFAULT_KEY],
+    );
     const create = await request(`${s.url}/console/api/keys`, { method: 'POST', body: { name: 'read-only-made' }, cookie, csrf });
     assert.equal(create.status, 403);
     assert.equal(create.json.error, 'ConsoleReadOnly');

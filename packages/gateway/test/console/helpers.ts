@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
-import { cachedInTempDir, identityOf, initStore, parseConfig as parseKesConfig, selfSignedClientCert, startServer, type CertKeyPair, type RunningServer } from '@kesgate/kes';
+import {
+  cachedInTempDir,
+  identityOf,
+  initStore,
+  parseConfig as parseKesConfig,
+  selfSignedClientCert,
+  startServer,
+  type CertKeyPair,
+  type RunningServer,
+} from '@kesgate/kes';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
 import { parseConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import { CONSOLE_KES_ROUTES } from '../../src/console/index.js';
@@ -21,7 +30,11 @@ export const DEFAULT_KEY = 'kesgate-default';
 
 /** The console's identity at kes (cached per machine like the other test certificates). */
 export function consoleCert(): CertKeyPair {
-  return cachedInTempDir('kesgate-console-test-cert.json', (c: CertKeyPair) => Boolean(c.cert && identityOf(c.cert)), () => selfSignedClientCert('console'));
+  return cachedInTempDir(
+    'kesgate-console-test-cert.json',
+    (c: CertKeyPair) => Boolean(c.cert && identityOf(c.cert)),
+    () => selfSignedClientCert('console'),
+  );
 }
 
 export interface ConsoleStack {
@@ -73,7 +86,10 @@ export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<Co
   if (!consoleDir) {
     consoleDir = join(dir, 'console-dist');
     mkdirSync(consoleDir);
-    writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>kesgate console</title><script type="module" src="/console/assets/app.js"></script>\n');
+    writeFileSync(
+      join(consoleDir, 'index.html'),
+      '<!doctype html><title>kesgate console</title><script type="module" src="/console/assets/app.js"></script>\n',
+    );
   }
 
   const kesConfig = parseKesConfig(
@@ -112,7 +128,10 @@ export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<Co
     },
     dir,
   );
-  const gw = await startGatewayWithAdmin(config, { logger: o.logger ?? pino({ level: 'silent' }), rotation: { retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } } });
+  const gw = await startGatewayWithAdmin(config, {
+    logger: o.logger ?? pino({ level: 'silent' }),
+    rotation: { retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } },
+  });
   const kesAdmin = new KesClient({ endpoints: [kes.url], cert: p.admin.cert, key: p.admin.key, ca: p.ca.cert, retries: 0 });
   const kesConsole = new KesClient({ endpoints: [kes.url], cert: c.cert, key: c.key, ca: p.ca.cert, retries: 0 });
   const s3 = new S3Client({
@@ -186,7 +205,10 @@ export function request(
 }
 
 /** Sign in; the session cookie ("name=value") and CSRF token to send afterwards. */
-export async function signIn(base: string, o: { accessKey?: string; secretKey?: string; ca?: string } = {}): Promise<{ cookie: string; csrf: string; answer: Answer }> {
+export async function signIn(
+  base: string,
+  o: { accessKey?: string; secretKey?: string; ca?: string } = {},
+): Promise<{ cookie: string; csrf: string; answer: Answer }> {
   const answer = await request(`${base}/console/api/session`, {
     method: 'POST',
     body: { accessKey: o.accessKey ?? ACCESS_KEY, secretKey: o.secretKey ?? SECRET_KEY },

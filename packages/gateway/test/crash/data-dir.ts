@@ -48,7 +48,8 @@ export async function checkDataDir(root: string): Promise<DataDirCheck> {
       const pending = await store.listUploads({ bucket, maxUploads: 1000 });
       for (const upload of pending.uploads) {
         const ref = { bucket, key: upload.key, uploadId: upload.uploadId };
-        for (const part of (await store.listParts(ref)).parts) reference(`upload ${upload.key} part ${part.number}`, part.dataId, part.encSize);
+        for (const part of (await store.listParts(ref)).parts)
+          reference(`upload ${upload.key} part ${part.number}`, part.dataId, part.encSize);
         uploads++;
       }
     }

@@ -73,7 +73,12 @@ const writers: Writer[] = [
         etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
       }
       await s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: B, Key: this.key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: B,
+          Key: this.key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
       );
     },
     read: {},
@@ -107,7 +112,13 @@ function writeConfig(dataDir: string): string {
     address: '127.0.0.1:0',
     credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     backend: { fs: { path: dataDir } },
-    kms: { endpoints: [st.kes.url], cert: join(st.dir, 'gateway.crt'), key: join(st.dir, 'gateway.key'), ca: join(st.dir, 'ca.crt'), defaultKey: DEFAULT_KEY },
+    kms: {
+      endpoints: [st.kes.url],
+      cert: join(st.dir, 'gateway.crt'),
+      key: join(st.dir, 'gateway.key'),
+      ca: join(st.dir, 'ca.crt'),
+      defaultKey: DEFAULT_KEY,
+    },
     // SSE-C over plain HTTP on loopback, so one client can write SSE-C objects.
     sse: { allowInsecureSSEC: true },
     log: { level: 'silent' },
@@ -225,5 +236,7 @@ test(`every object stays whole across ${ROUNDS} SIGKILLs of the gateway during P
   assert.equal(final.uploads, 0);
   assert.ok(final.objects >= 1 && final.objects <= writers.length);
   // Informational: how much a kill left behind for the startup sweep, how many uploads it cut.
-  t.diagnostic(`${acknowledged} writes acknowledged, ${orphansSwept} temp/orphan files swept, ${abortedUploads} interrupted uploads aborted`);
+  t.diagnostic(
+    `${acknowledged} writes acknowledged, ${orphansSwept} temp/orphan files swept, ${abortedUploads} interrupted uploads aborted`,
+  );
 });

@@ -60,7 +60,12 @@ const writers: Writer[] = [
         etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
       }
       const done = await s3.send(
-        new CompleteMultipartUploadCommand({ Bucket: B, Key: this.key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: B,
+          Key: this.key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
       );
       return done.VersionId!;
     },
@@ -112,7 +117,10 @@ async function checkVersions(s3: S3Client, states: Map<string, KeyState>): Promi
       assert.ok(latest, `${w.key}: a latest version`);
       const last = [...state.acknowledged.keys()].pop();
       const lastAcked = last !== undefined && latest.VersionId === last;
-      assert.ok(lastAcked || state.acknowledged.has(latest.VersionId!), `${w.key}: the latest is the last acknowledged version or one in flight`);
+      assert.ok(
+        lastAcked || state.acknowledged.has(latest.VersionId!),
+        `${w.key}: the latest is the last acknowledged version or one in flight`,
+      );
     }
     state.inFlight.clear();
   }
@@ -124,7 +132,13 @@ test(`versions stay whole and listed across ${ROUNDS} SIGKILLs of the gateway du
     address: '127.0.0.1:0',
     credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     backend: { fs: { path: dataDir } },
-    kms: { endpoints: [st.kes.url], cert: join(st.dir, 'gateway.crt'), key: join(st.dir, 'gateway.key'), ca: join(st.dir, 'ca.crt'), defaultKey: DEFAULT_KEY },
+    kms: {
+      endpoints: [st.kes.url],
+      cert: join(st.dir, 'gateway.crt'),
+      key: join(st.dir, 'gateway.key'),
+      ca: join(st.dir, 'ca.crt'),
+      defaultKey: DEFAULT_KEY,
+    },
     log: { level: 'silent' as const },
   };
   const states = new Map<string, KeyState>(writers.map((w) => [w.key, { acknowledged: new Map(), inFlight: new Set() }]));
@@ -140,7 +154,8 @@ test(`versions stay whole and listed across ${ROUNDS} SIGKILLs of the gateway du
       }
       await checkVersions(s3, states);
       const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: B }));
-      for (const u of pending.Uploads ?? []) await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: u.Key!, UploadId: u.UploadId! }));
+      for (const u of pending.Uploads ?? [])
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: u.Key!, UploadId: u.UploadId! }));
       if (round === ROUNDS) break;
 
       let killed = false;

@@ -157,6 +157,10 @@ for (const [title, schema] of [
     const keys = leaves(configKeys(schema));
     assert.ok(keys.length > 10, `the ${title} schema was walked (${keys.length} keys)`);
     const missing = keys.filter((k) => !doc.includes(`| \`${k}\` |`));
-    assert.deepEqual(missing, [], `docs/configuration.md, section "${title}", needs a table row "| \`key\` | …" for:\n${missing.join('\n')}`);
+    assert.deepEqual(
+      missing,
+      [],
+      `docs/configuration.md, section "${title}", needs a table row "| \`key\` | …" for:\n${missing.join('\n')}`,
+    );
   });
 }

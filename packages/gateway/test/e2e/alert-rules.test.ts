@@ -22,8 +22,28 @@ interface Rule {
 }
 
 const PROMQL_WORDS = new Set([
-  'sum', 'max', 'min', 'avg', 'count', 'rate', 'irate', 'increase', 'histogram_quantile', 'by', 'without', 'on', 'ignoring',
-  'and', 'or', 'unless', 'bool', 'group_left', 'group_right', 'clamp_min', 'absent', 'offset',
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'rate',
+  'irate',
+  'increase',
+  'histogram_quantile',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'group_left',
+  'group_right',
+  'clamp_min',
+  'absent',
+  'offset',
 ]);
 
 /** The metric names an expression reads: identifiers left once label matchers, groupings, ranges and strings are removed. */
@@ -58,7 +78,12 @@ test('every alert expression names metrics the gateway and kes export; kes seale
   } finally {
     await st.close();
   }
-  const series = new Set(exported.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]));
+  const series = new Set(
+    exported
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]),
+  );
   for (const r of rules) {
     const used = metricsOf(r.expr);
     assert.ok(used.length > 0, `${r.alert} reads a metric`);
@@ -66,9 +91,13 @@ test('every alert expression names metrics the gateway and kes export; kes seale
   }
 });
 
-test('promtool check rules and promtool test rules pass', { skip: !existsSync(PROMTOOL) && `${PROMTOOL} is not installed (apt-get install prometheus)` }, () => {
-  const check = execFileSync(PROMTOOL, ['check', 'rules', 'alerts.yaml'], { cwd: rulesDir, encoding: 'utf8' });
-  assert.match(check, /SUCCESS: \d+ rules found/);
-  const unit = execFileSync(PROMTOOL, ['test', 'rules', 'alerts.test.yaml'], { cwd: rulesDir, encoding: 'utf8' });
-  assert.match(unit, /SUCCESS/);
-});
+test(
+  'promtool check rules and promtool test rules pass',
+  { skip: !existsSync(PROMTOOL) && `${PROMTOOL} is not installed (apt-get install prometheus)` },
+  () => {
+    const check = execFileSync(PROMTOOL, ['check', 'rules', 'alerts.yaml'], { cwd: rulesDir, encoding: 'utf8' });
+    assert.match(check, /SUCCESS: \d+ rules found/);
+    const unit = execFileSync(PROMTOOL, ['test', 'rules', 'alerts.test.yaml'], { cwd: rulesDir, encoding: 'utf8' });
+    assert.match(unit, /SUCCESS/);
+  },
+);

@@ -46,22 +46,45 @@ test('no plaintext, SSE-C key, data key or object key in the data dir, the kes s
   const plain = Buffer.concat(Array.from({ length: 200 }, () => Buffer.from('PLAINTEXT-MARKER-kesgate-' + randomBytes(8).toString('hex'))));
   const k = ssec();
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3', Body: plain }));
-  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms', Body: plain, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', SSEKMSEncryptionContext: Buffer.from('{"app":"x"}').toString('base64') }));
+  await st.s3.send(
+    new PutObjectCommand({
+      Bucket: B,
+      Key: 'kms',
+      Body: plain,
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: 'tenant-x',
+      SSEKMSEncryptionContext: Buffer.from('{"app":"x"}').toString('base64'),
+    }),
+  );
   await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c', Body: plain, ...k.put }));
-  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'bk', Body: plain, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x', BucketKeyEnabled: true }));
+  await st.s3.send(
+    new PutObjectCommand({
+      Bucket: B,
+      Key: 'bk',
+      Body: plain,
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: 'tenant-x',
+      BucketKeyEnabled: true,
+    }),
+  );
   const big = Buffer.concat(Array.from({ length: 6 * 1024 }, () => plain.subarray(0, 1024)));
   await new Upload({ client: st.s3, params: { Bucket: B, Key: 'mp', Body: big }, partSize: 5 * 1024 * 1024 }).done();
   // Small objects live inline in meta.db (its scan below covers them): still only ciphertext there.
   const small = plain.subarray(0, 3000);
   await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3-small', Body: small }));
-  await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms-small', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x' }));
+  await st.s3.send(
+    new PutObjectCommand({ Bucket: B, Key: 'kms-small', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-x' }),
+  );
   await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c-small', Body: small, ...k.put }));
   for (const key of ['s3-small', 'kms-small', 'c-small']) {
     assert.ok((await st.gw.svc.store.getObject(B, key))!.parts[0]!.inline, `${key} is stored inline`);
   }
 
   // The secrets: the SSE-C key (raw and as sent), every data key or bucket key (EK) and object key (OEK).
-  const secrets: [string, Buffer][] = [['SSE-C key', k.key], ['SSE-C key base64', Buffer.from(k.key.toString('base64'))]];
+  const secrets: [string, Buffer][] = [
+    ['SSE-C key', k.key],
+    ['SSE-C key base64', Buffer.from(k.key.toString('base64'))],
+  ];
   for (const key of ['s3', 'kms', 'mp', 'bk', 's3-small', 'kms-small']) {
     const rec = await st.gw.svc.store.getObject(B, key);
     const sse = rec!.sse as unknown as StoredSSE;
@@ -69,12 +92,25 @@ test('no plaintext, SSE-C key, data key or object key in the data dir, the kes s
     const ctx = sse.bucketKey ? bucketKeyContext(B, sse.bucketKey.id, client) : kmsContext(B, key, client);
     const ciphertext = sse.bucketKey ? sse.bucketKey.kmsCiphertext : sse.kmsCiphertext!;
     const ek = await st.kesAdmin.decryptKey(sse.kmsKey!, Buffer.from(ciphertext, 'base64'), ctx);
-    const oek = unsealObjectKey({ ek, domain: sse.sse, path: `${B}/${key}`, iv: Buffer.from(sse.iv, 'base64'), sealedKey: Buffer.from(sse.sealedKey, 'base64') });
-    secrets.push([`data key of ${key}`, ek], [`data key of ${key} base64`, Buffer.from(ek.toString('base64'))], [`object key of ${key}`, oek]);
+    const oek = unsealObjectKey({
+      ek,
+      domain: sse.sse,
+      path: `${B}/${key}`,
+      iv: Buffer.from(sse.iv, 'base64'),
+      sealedKey: Buffer.from(sse.sealedKey, 'base64'),
+    });
+    secrets.push(
+      [`data key of ${key}`, ek],
+      [`data key of ${key} base64`, Buffer.from(ek.toString('base64'))],
+      [`object key of ${key}`, oek],
+    );
   }
 
   const scanned = [...files(st.dataDir), ...files(join(st.dir, 'kes')), logPath];
-  assert.ok(scanned.some((f) => f.endsWith('meta.db')), 'the metadata store is scanned');
+  assert.ok(
+    scanned.some((f) => f.endsWith('meta.db')),
+    'the metadata store is scanned',
+  );
   assert.ok(scanned.filter((f) => f.includes(`${join('data', '')}`)).length >= 4, 'the data files are scanned');
   for (const f of scanned) {
     const bytes = readFileSync(f);

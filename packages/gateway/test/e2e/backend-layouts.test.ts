@@ -15,7 +15,18 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, SECRET_KEY, content, gatewayFiles, getBytes, startKes, startTestGateway, type GatewayFiles, type TestGateway, type TestKes } from '../admin/helpers.js';
+import {
+  ACCESS_KEY,
+  SECRET_KEY,
+  content,
+  gatewayFiles,
+  getBytes,
+  startKes,
+  startTestGateway,
+  type GatewayFiles,
+  type TestGateway,
+  type TestKes,
+} from '../admin/helpers.js';
 
 const B = 'split';
 
@@ -58,25 +69,40 @@ describe('a gateway with metadata and blobs configured apart', () => {
     stored.delete('gone.txt');
 
     const parts = [content('mp-1', 5 * 1024 * 1024), content('mp-2', 4321)];
-    const { UploadId } = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'docs/big.bin', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+    const { UploadId } = await t.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: B, Key: 'docs/big.bin', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }),
+    );
     const etags: string[] = [];
     for (const [i, body] of parts.entries()) {
-      etags.push((await t.s3.send(new UploadPartCommand({ Bucket: B, Key: 'docs/big.bin', UploadId, PartNumber: i + 1, Body: body }))).ETag!);
+      etags.push(
+        (await t.s3.send(new UploadPartCommand({ Bucket: B, Key: 'docs/big.bin', UploadId, PartNumber: i + 1, Body: body }))).ETag!,
+      );
     }
     await t.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'docs/big.bin', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'docs/big.bin',
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
     stored.set('docs/big.bin', Buffer.concat(parts));
 
     for (const [key, body] of stored) assert.ok((await getBytes(t.s3, B, key)).equals(body), key);
     const listed = await t.s3.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/' }));
-    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['top.bin']);
-    assert.deepEqual(listed.CommonPrefixes?.map((p) => p.Prefix), ['docs/']);
+    assert.deepEqual(
+      listed.Contents?.map((o) => o.Key),
+      ['top.bin'],
+    );
+    assert.deepEqual(
+      listed.CommonPrefixes?.map((p) => p.Prefix),
+      ['docs/'],
+    );
 
     // Metadata in its directory, one blob file per stored part in the other, nothing anywhere else.
     assert.ok(existsSync(join(metaDir, 'objects.db')));
     assert.equal(existsSync(join(blobDir, 'meta.db')), false);
-    assert.equal(blobFiles(blobDir).length, 5, 'three single-part objects and one of two parts; the deleted object\'s blob is gone');
+    assert.equal(blobFiles(blobDir).length, 5, "three single-part objects and one of two parts; the deleted object's blob is gone");
     assert.equal(existsSync(files.dataDir), false, 'nothing at the embedded default');
   });
 
@@ -106,7 +132,11 @@ describe('a gateway with metadata and blobs configured apart', () => {
     await t.close();
     t = await startTestGateway(kes, { files, backend });
     for (const [key, body] of stored) assert.ok((await getBytes(t.s3, B, key)).equals(body), key);
-    assert.deepEqual((await t.admin.rotations()).map((j) => j.state), ['done'], 'the finished job is still listed');
+    assert.deepEqual(
+      (await t.admin.rotations()).map((j) => j.state),
+      ['done'],
+      'the finished job is still listed',
+    );
     assert.equal(blobFiles(blobDir).length, 5, 'the sweep at start removed nothing referenced');
   });
 });

@@ -82,10 +82,21 @@ describe('bucket keys, cache bound 1 s', () => {
   after(async () => st?.close());
 
   test('SSE-S3 and SSE-KMS with BucketKeyEnabled: echoed on PUT, GET and HEAD; stored as a bucket key, readable', async () => {
-    const s3 = await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }));
+    const s3 = await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 's3', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
+    );
     assert.equal(s3.BucketKeyEnabled, true);
     assert.equal(s3.ServerSideEncryption, 'AES256');
-    const kms = await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms', Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a', BucketKeyEnabled: true }));
+    const kms = await st.s3.send(
+      new PutObjectCommand({
+        Bucket: B,
+        Key: 'kms',
+        Body: data,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-a',
+        BucketKeyEnabled: true,
+      }),
+    );
     assert.deepEqual([kms.BucketKeyEnabled, kms.SSEKMSKeyId], [true, 'tenant-a']);
     for (const Key of ['s3', 'kms']) {
       const get = await st.s3.send(new GetObjectCommand({ Bucket: B, Key }));
@@ -112,7 +123,17 @@ describe('bucket keys, cache bound 1 s', () => {
 
   test('an SSE-KMS encryption context is bound: kept, and a tampered one does not open the object', async () => {
     const ctx = Buffer.from('{"app":"billing"}').toString('base64');
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'ctx', Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a', SSEKMSEncryptionContext: ctx, BucketKeyEnabled: true }));
+    await st.s3.send(
+      new PutObjectCommand({
+        Bucket: B,
+        Key: 'ctx',
+        Body: data,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-a',
+        SSEKMSEncryptionContext: ctx,
+        BucketKeyEnabled: true,
+      }),
+    );
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'ctx' })).equals(data));
     const sse = await stored(st, B, 'ctx');
     assert.ok(sse.bucketKey);
@@ -127,29 +148,68 @@ describe('bucket keys, cache bound 1 s', () => {
   test('the kesgate-sse CLI opens a bucket-key object from what is stored and the bucket key kes unwraps', async () => {
     // Large enough to have a data file of its own (small objects may live in the metadata store).
     const big = randomBytes(300_000);
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'cli/obj', Body: big, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a', BucketKeyEnabled: true }));
+    await st.s3.send(
+      new PutObjectCommand({
+        Bucket: B,
+        Key: 'cli/obj',
+        Body: big,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-a',
+        BucketKeyEnabled: true,
+      }),
+    );
     const rec = (await st.gw.svc.store.getObject(B, 'cli/obj'))!;
     const sse = rec.sse as unknown as StoredSSE;
-    const ek = await st.kesAdmin.decryptKey(sse.kmsKey!, Buffer.from(sse.bucketKey!.kmsCiphertext, 'base64'), bucketKeyContext(B, sse.bucketKey!.id), sse.kmsKeyVersion);
-    const unsealed = await cli(['unseal', '--ek', ek.toString('hex'), '--iv', sse.iv, '--domain', sse.sse, '--path', `${B}/cli/obj`, '--sealed', sse.sealedKey]);
+    const ek = await st.kesAdmin.decryptKey(
+      sse.kmsKey!,
+      Buffer.from(sse.bucketKey!.kmsCiphertext, 'base64'),
+      bucketKeyContext(B, sse.bucketKey!.id),
+      sse.kmsKeyVersion,
+    );
+    const unsealed = await cli([
+      'unseal',
+      '--ek',
+      ek.toString('hex'),
+      '--iv',
+      sse.iv,
+      '--domain',
+      sse.sse,
+      '--path',
+      `${B}/cli/obj`,
+      '--sealed',
+      sse.sealedKey,
+    ]);
     assert.equal(unsealed.code, 0, unsealed.stderr);
     const id = rec.parts[0]!.dataId;
-    const plain = await cli(['decrypt', '--key', unsealed.stdout.toString().trim()], readFileSync(join(st.dataDir, 'data', id.slice(0, 2), id)));
+    const plain = await cli(
+      ['decrypt', '--key', unsealed.stdout.toString().trim()],
+      readFileSync(join(st.dataDir, 'data', id.slice(0, 2), id)),
+    );
     assert.equal(plain.code, 0, plain.stderr);
     assert.ok(plain.stdout.equals(big));
   });
 
   test('a bad header value → 400 InvalidArgument, nothing stored; with SSE-C → 400 InvalidArgument', async () => {
     for (const value of ['yes', '1', '']) {
-      const r = await s3Error(st.s3.send(withHeaders(new PutObjectCommand({ Bucket: B, Key: `bad-${value}`, Body: data, ServerSideEncryption: 'AES256' }), { [BK]: value })));
+      const r = await s3Error(
+        st.s3.send(
+          withHeaders(new PutObjectCommand({ Bucket: B, Key: `bad-${value}`, Body: data, ServerSideEncryption: 'AES256' }), {
+            [BK]: value,
+          }),
+        ),
+      );
       assert.deepEqual([r.status, r.code], [400, 'InvalidArgument'], `value "${value}"`);
       assert.equal(await exists(st.s3, B, `bad-${value}`), false);
     }
     const k = ssec();
-    const r = await s3Error(st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'ssec-bk', Body: data, ...k.put, BucketKeyEnabled: true })));
+    const r = await s3Error(
+      st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'ssec-bk', Body: data, ...k.put, BucketKeyEnabled: true })),
+    );
     assert.deepEqual([r.status, r.code], [400, 'InvalidArgument']);
     assert.equal(await exists(st.s3, B, 'ssec-bk'), false);
-    const mp = await s3Error(st.s3tls.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'ssec-mp', ...k.put, BucketKeyEnabled: true })));
+    const mp = await s3Error(
+      st.s3tls.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'ssec-mp', ...k.put, BucketKeyEnabled: true })),
+    );
     assert.deepEqual([mp.status, mp.code], [400, 'InvalidArgument']);
   });
 
@@ -159,7 +219,9 @@ describe('bucket keys, cache bound 1 s', () => {
     await st.s3.send(
       new PutBucketEncryptionCommand({
         Bucket: bucket,
-        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'tenant-b' }, BucketKeyEnabled: true }] },
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'tenant-b' }, BucketKeyEnabled: true }],
+        },
       }),
     );
     const cfg = await st.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
@@ -177,7 +239,10 @@ describe('bucket keys, cache bound 1 s', () => {
     assert.ok((await getBytes(st.s3, { Bucket: bucket, Key: 'opt-out' })).equals(data));
 
     await st.s3.send(
-      new PutBucketEncryptionCommand({ Bucket: bucket, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }),
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      }),
     );
     const none = await st.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
     assert.equal(none.ServerSideEncryptionConfiguration?.Rules?.[0]?.BucketKeyEnabled, false);
@@ -186,7 +251,15 @@ describe('bucket keys, cache bound 1 s', () => {
 
   test('multipart: CreateMultipartUpload, UploadPart and Complete echo it; the object reads back', async () => {
     const Key = 'mp';
-    const create = await st.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a', BucketKeyEnabled: true }));
+    const create = await st.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: B,
+        Key,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-a',
+        BucketKeyEnabled: true,
+      }),
+    );
     assert.equal(create.BucketKeyEnabled, true);
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
     const done: { PartNumber: number; ETag: string }[] = [];
@@ -195,7 +268,9 @@ describe('bucket keys, cache bound 1 s', () => {
       assert.equal(r.BucketKeyEnabled, true, `part ${i + 1}`);
       done.push({ PartNumber: i + 1, ETag: r.ETag! });
     }
-    const complete = await st.s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key, UploadId: create.UploadId, MultipartUpload: { Parts: done } }));
+    const complete = await st.s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: B, Key, UploadId: create.UploadId, MultipartUpload: { Parts: done } }),
+    );
     assert.equal(complete.BucketKeyEnabled, true);
     assert.ok((await getBytes(st.s3, { Bucket: B, Key })).equals(Buffer.concat(parts)));
     assert.ok((await stored(st, B, Key)).bucketKey);
@@ -203,25 +278,43 @@ describe('bucket keys, cache bound 1 s', () => {
 
   test('CopyObject with BucketKeyEnabled: echoed, and a copy without it gets a data key of its own', async () => {
     await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'copy-src', Body: data }));
-    const c = await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-bk', CopySource: `${B}/copy-src`, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }));
+    const c = await st.s3.send(
+      new CopyObjectCommand({
+        Bucket: B,
+        Key: 'copy-bk',
+        CopySource: `${B}/copy-src`,
+        ServerSideEncryption: 'AES256',
+        BucketKeyEnabled: true,
+      }),
+    );
     assert.equal(c.BucketKeyEnabled, true);
     assert.ok((await stored(st, B, 'copy-bk')).bucketKey);
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'copy-bk' })).equals(data));
-    const back = await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-plain', CopySource: `${B}/copy-bk`, ServerSideEncryption: 'AES256' }));
+    const back = await st.s3.send(
+      new CopyObjectCommand({ Bucket: B, Key: 'copy-plain', CopySource: `${B}/copy-bk`, ServerSideEncryption: 'AES256' }),
+    );
     assert.equal(back.BucketKeyEnabled, undefined);
     assert.equal((await stored(st, B, 'copy-plain')).bucketKey, undefined);
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'copy-plain' })).equals(data));
   });
 
   test('reads still work after the cached keys expired (kes asked again)', async () => {
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'expiry', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'expiry', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
+    );
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'expiry' })).equals(data));
     const before = await kesCalls(st);
     await sleep(1300);
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'expiry' })).equals(data));
     assert.ok((await kesCalls(st)) > before, 'kes was asked again once the cached key expired');
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'expiry-2', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }));
-    assert.equal((await stored(st, B, 'expiry-2')).bucketKey!.id, (await stored(st, B, 'expiry')).bucketKey!.id, 'the bucket key outlives its cache entry');
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'expiry-2', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
+    );
+    assert.equal(
+      (await stored(st, B, 'expiry-2')).bucketKey!.id,
+      (await stored(st, B, 'expiry')).bucketKey!.id,
+      'the bucket key outlives its cache entry',
+    );
   });
 
   test('kes sealed: bucket-key GETs and PUTs fail with 503 within the bound, nothing written; unseal restores', async () => {
@@ -231,7 +324,11 @@ describe('bucket keys, cache bound 1 s', () => {
     try {
       const g = await failsWithin5s(() => getBytes(st.s3, { Bucket: B, Key: 'seal' }));
       assert.deepEqual([g.status, g.code], [503, 'ServiceUnavailable']);
-      const p = await s3Error(st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'while-sealed', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true })));
+      const p = await s3Error(
+        st.s3.send(
+          new PutObjectCommand({ Bucket: B, Key: 'while-sealed', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
+        ),
+      );
       assert.deepEqual([p.status, p.code], [503, 'ServiceUnavailable']);
       assert.equal(await exists(st.s3, B, 'while-sealed'), false);
     } finally {
@@ -239,12 +336,24 @@ describe('bucket keys, cache bound 1 s', () => {
       await st.kesAdmin.unseal(st.shares[1]!);
     }
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'seal' })).equals(data));
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'after-seal', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'after-seal', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
+    );
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'after-seal' })).equals(data));
   });
 
   test('a master key sealed: 403 KMS.DisabledException for its bucket-key objects and writes, within the bound', async () => {
-    const put = (Key: string) => st.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-c', BucketKeyEnabled: true }));
+    const put = (Key: string) =>
+      st.s3.send(
+        new PutObjectCommand({
+          Bucket: B,
+          Key,
+          Body: data,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: 'tenant-c',
+          BucketKeyEnabled: true,
+        }),
+      );
     await put('c1');
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'c1' })).equals(data));
     await st.kesAdmin.sealKey('tenant-c');
@@ -262,7 +371,17 @@ describe('bucket keys, cache bound 1 s', () => {
   });
 
   test('a master key deleted: its bucket-key objects are unreadable for good within the bound; a re-created key writes anew', async () => {
-    const put = (Key: string) => st.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-d', BucketKeyEnabled: true }));
+    const put = (Key: string) =>
+      st.s3.send(
+        new PutObjectCommand({
+          Bucket: B,
+          Key,
+          Body: data,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: 'tenant-d',
+          BucketKeyEnabled: true,
+        }),
+      );
     await put('d1');
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'd1' })).equals(data));
     await st.kesAdmin.deleteKey('tenant-d');
@@ -327,7 +446,10 @@ describe('bucket keys: kes calls saved, and sse.bucketKeys', () => {
       loan.plaintext.fill(0);
       return loan.stored.id;
     };
-    const generates = async () => (await st.gw.svc.metrics.kms.get()).values.filter((v) => v.metricName === 'kesgate_kms_request_duration_seconds_count' && v.labels.operation === 'generate').reduce((n, v) => n + v.value, 0);
+    const generates = async () =>
+      (await st.gw.svc.metrics.kms.get()).values
+        .filter((v) => v.metricName === 'kesgate_kms_request_duration_seconds_count' && v.labels.operation === 'generate')
+        .reduce((n, v) => n + v.value, 0);
     const before = await generates();
     const ids = await Promise.all([lend(), lend()]);
     assert.equal(ids[0], ids[1], 'concurrent first uses share one bucket key');

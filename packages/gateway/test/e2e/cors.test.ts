@@ -59,7 +59,9 @@ before(async () => {
     await st.s3.send(new PutObjectCommand({ Bucket, Key: 'existing', Body: existing }));
   }
   await st.s3.send(new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules: RULES } }));
-  await st.s3.send(new PutBucketCorsCommand({ Bucket: STRICT, CORSConfiguration: { CORSRules: [{ AllowedOrigins: [APP], AllowedMethods: ['GET'] }] } }));
+  await st.s3.send(
+    new PutBucketCorsCommand({ Bucket: STRICT, CORSConfiguration: { CORSRules: [{ AllowedOrigins: [APP], AllowedMethods: ['GET'] }] } }),
+  );
 });
 after(async () => st?.close());
 
@@ -76,7 +78,11 @@ async function corsOf(Bucket: string): Promise<CORSRule[] | 'none'> {
 async function nothingChanged(attempt: () => Promise<void>): Promise<void> {
   const before = { store: await snapshot(st.s3, st.dataDir), cors: await corsOf(B), plain: await corsOf(PLAIN) };
   await attempt();
-  assert.deepEqual({ store: await snapshot(st.s3, st.dataDir), cors: await corsOf(B), plain: await corsOf(PLAIN) }, before, 'a refused request must change nothing');
+  assert.deepEqual(
+    { store: await snapshot(st.s3, st.dataDir), cors: await corsOf(B), plain: await corsOf(PLAIN) },
+    before,
+    'a refused request must change nothing',
+  );
 }
 
 const url = (path: string): string => `${st.gw.url}${path}`;
@@ -137,14 +143,39 @@ describe('Put/Get/DeleteBucketCors (SDK v3)', () => {
 
   test('invalid rules → 400 InvalidRequest / MalformedXML, the rules in place unchanged', async () => {
     const cases: [string, CORSRule[], string, RegExp][] = [
-      ['an unsupported method', [{ AllowedOrigins: [APP], AllowedMethods: ['GET', 'PATCH'] }], 'InvalidRequest', /^Found unsupported HTTP method in CORS config\. Unsupported method is PATCH$/],
+      [
+        'an unsupported method',
+        [{ AllowedOrigins: [APP], AllowedMethods: ['GET', 'PATCH'] }],
+        'InvalidRequest',
+        /^Found unsupported HTTP method in CORS config\. Unsupported method is PATCH$/,
+      ],
       ['OPTIONS as a method', [{ AllowedOrigins: [APP], AllowedMethods: ['OPTIONS'] }], 'InvalidRequest', /Unsupported method is OPTIONS$/],
-      ['two wildcards in an origin', [{ AllowedOrigins: ['https://*.example.*'], AllowedMethods: ['GET'] }], 'InvalidRequest', /^AllowedOrigin "https:\/\/\*\.example\.\*" can not have more than one wildcard\.$/],
-      ['two wildcards in a header', [{ AllowedOrigins: [APP], AllowedMethods: ['GET'], AllowedHeaders: ['x-*-*'] }], 'InvalidRequest', /^AllowedHeader "x-\*-\*" can not have more than one wildcard\.$/],
+      [
+        'two wildcards in an origin',
+        [{ AllowedOrigins: ['https://*.example.*'], AllowedMethods: ['GET'] }],
+        'InvalidRequest',
+        /^AllowedOrigin "https:\/\/\*\.example\.\*" can not have more than one wildcard\.$/,
+      ],
+      [
+        'two wildcards in a header',
+        [{ AllowedOrigins: [APP], AllowedMethods: ['GET'], AllowedHeaders: ['x-*-*'] }],
+        'InvalidRequest',
+        /^AllowedHeader "x-\*-\*" can not have more than one wildcard\.$/,
+      ],
       ['no rule', [], 'MalformedXML', /CORSRule/],
-      ['101 rules', Array.from({ length: 101 }, () => ({ AllowedOrigins: [APP], AllowedMethods: ['GET'] })), 'MalformedXML', /between 1 and 100/],
+      [
+        '101 rules',
+        Array.from({ length: 101 }, () => ({ AllowedOrigins: [APP], AllowedMethods: ['GET'] })),
+        'MalformedXML',
+        /between 1 and 100/,
+      ],
       ['a rule without origins', [{ AllowedOrigins: [], AllowedMethods: ['GET'] }], 'MalformedXML', /AllowedOrigin/],
-      ['a negative MaxAgeSeconds', [{ AllowedOrigins: [APP], AllowedMethods: ['GET'], MaxAgeSeconds: -1 }], 'MalformedXML', /MaxAgeSeconds/],
+      [
+        'a negative MaxAgeSeconds',
+        [{ AllowedOrigins: [APP], AllowedMethods: ['GET'], MaxAgeSeconds: -1 }],
+        'MalformedXML',
+        /MaxAgeSeconds/,
+      ],
     ];
     await nothingChanged(async () => {
       for (const [what, CORSRules, code, message] of cases) {
@@ -242,12 +273,25 @@ describe('preflight (OPTIONS, unsigned)', () => {
   });
 
   test('wildcard header (x-amz-*) allows any x-amz- header; AllowedHeader * allows any header', async () => {
-    const ok = await preflight(`/${B}/k`, { Origin: APP, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'x-amz-meta-owner,x-amz-checksum-crc32' });
+    const ok = await preflight(`/${B}/k`, {
+      Origin: APP,
+      'Access-Control-Request-Method': 'PUT',
+      'Access-Control-Request-Headers': 'x-amz-meta-owner,x-amz-checksum-crc32',
+    });
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('access-control-allow-headers'), 'x-amz-meta-owner, x-amz-checksum-crc32');
     await st.s3.send(new CreateBucketCommand({ Bucket: 'cors-star' }));
-    await st.s3.send(new PutBucketCorsCommand({ Bucket: 'cors-star', CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PUT'], AllowedHeaders: ['*'], MaxAgeSeconds: 0 }] } }));
-    const any = await preflight('/cors-star/k', { Origin: 'null', 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'authorization,anything-at-all' });
+    await st.s3.send(
+      new PutBucketCorsCommand({
+        Bucket: 'cors-star',
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PUT'], AllowedHeaders: ['*'], MaxAgeSeconds: 0 }] },
+      }),
+    );
+    const any = await preflight('/cors-star/k', {
+      Origin: 'null',
+      'Access-Control-Request-Method': 'PUT',
+      'Access-Control-Request-Headers': 'authorization,anything-at-all',
+    });
     assert.equal(any.status, 200);
     assert.equal(any.headers.get('access-control-allow-headers'), 'authorization, anything-at-all');
     assert.equal(any.headers.get('access-control-max-age'), '0');
@@ -255,37 +299,90 @@ describe('preflight (OPTIONS, unsigned)', () => {
 
   test('refusals: 400 without Origin or method, 403 for a wrong origin, method or header, no config, no bucket', async () => {
     await nothingChanged(async () => {
-      await refusedPreflight(await preflight(`/${B}/k`, { 'Access-Control-Request-Method': 'PUT' }), 400, 'BadRequest', 'Insufficient information. Origin request header needed.');
+      await refusedPreflight(
+        await preflight(`/${B}/k`, { 'Access-Control-Request-Method': 'PUT' }),
+        400,
+        'BadRequest',
+        'Insufficient information. Origin request header needed.',
+      );
       await refusedPreflight(await preflight(`/${B}/k`, {}), 400, 'BadRequest', 'Insufficient information. Origin request header needed.');
       await refusedPreflight(await preflight(`/${B}/k`, { Origin: APP }), 400, 'BadRequest', 'Invalid Access-Control-Request-Method: null');
-      await refusedPreflight(await preflight(`/${B}/k`, { Origin: APP, 'Access-Control-Request-Method': 'PATCH' }), 400, 'BadRequest', 'Invalid Access-Control-Request-Method: PATCH');
+      await refusedPreflight(
+        await preflight(`/${B}/k`, { Origin: APP, 'Access-Control-Request-Method': 'PATCH' }),
+        400,
+        'BadRequest',
+        'Invalid Access-Control-Request-Method: PATCH',
+      );
 
-      const wrongOrigin = await refusedPreflight(await preflight(`/${B}/k`, { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'PUT' }), 403, 'AccessForbidden', NOT_ALLOWED);
+      const wrongOrigin = await refusedPreflight(
+        await preflight(`/${B}/k`, { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'PUT' }),
+        403,
+        'AccessForbidden',
+        NOT_ALLOWED,
+      );
       assert.match(wrongOrigin, /<Method>PUT<\/Method><ResourceType>OBJECT<\/ResourceType>/);
       // The scheme and the port are part of the origin.
-      await refusedPreflight(await preflight(`/${B}/k`, { Origin: 'http://app.example', 'Access-Control-Request-Method': 'PUT' }), 403, 'AccessForbidden', NOT_ALLOWED);
-      await refusedPreflight(await preflight(`/${B}/k`, { Origin: 'https://app.example:8443', 'Access-Control-Request-Method': 'PUT' }), 403, 'AccessForbidden', NOT_ALLOWED);
+      await refusedPreflight(
+        await preflight(`/${B}/k`, { Origin: 'http://app.example', 'Access-Control-Request-Method': 'PUT' }),
+        403,
+        'AccessForbidden',
+        NOT_ALLOWED,
+      );
+      await refusedPreflight(
+        await preflight(`/${B}/k`, { Origin: 'https://app.example:8443', 'Access-Control-Request-Method': 'PUT' }),
+        403,
+        'AccessForbidden',
+        NOT_ALLOWED,
+      );
       // DELETE from anyone but the app: the * rule allows only GET and HEAD.
-      await refusedPreflight(await preflight(`/${B}/k`, { Origin: 'https://anyone.example', 'Access-Control-Request-Method': 'DELETE' }), 403, 'AccessForbidden', NOT_ALLOWED);
+      await refusedPreflight(
+        await preflight(`/${B}/k`, { Origin: 'https://anyone.example', 'Access-Control-Request-Method': 'DELETE' }),
+        403,
+        'AccessForbidden',
+        NOT_ALLOWED,
+      );
       // A header the rule does not list.
       await refusedPreflight(
-        await preflight(`/${B}/k`, { Origin: APP, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type,x-custom-header' }),
+        await preflight(`/${B}/k`, {
+          Origin: APP,
+          'Access-Control-Request-Method': 'PUT',
+          'Access-Control-Request-Headers': 'content-type,x-custom-header',
+        }),
         403,
         'AccessForbidden',
         NOT_ALLOWED,
       );
       // Any header from an origin only the * rule allows (it lists none).
       await refusedPreflight(
-        await preflight(`/${B}/k`, { Origin: 'https://anyone.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'range' }),
+        await preflight(`/${B}/k`, {
+          Origin: 'https://anyone.example',
+          'Access-Control-Request-Method': 'GET',
+          'Access-Control-Request-Headers': 'range',
+        }),
         403,
         'AccessForbidden',
         NOT_ALLOWED,
       );
 
-      const noConfig = await refusedPreflight(await preflight(`/${PLAIN}/existing`, { Origin: APP, 'Access-Control-Request-Method': 'GET' }), 403, 'AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.');
+      const noConfig = await refusedPreflight(
+        await preflight(`/${PLAIN}/existing`, { Origin: APP, 'Access-Control-Request-Method': 'GET' }),
+        403,
+        'AccessForbidden',
+        'CORSResponse: CORS is not enabled for this bucket.',
+      );
       assert.match(noConfig, /<Method>GET<\/Method><ResourceType>BUCKET<\/ResourceType>/);
-      await refusedPreflight(await preflight('/cors-no-such-bucket/k', { Origin: APP, 'Access-Control-Request-Method': 'GET' }), 403, 'AccessForbidden', 'CORSResponse: Bucket not found');
-      await refusedPreflight(await preflight('/', { Origin: APP, 'Access-Control-Request-Method': 'GET' }), 403, 'AccessForbidden', 'CORSResponse: Bucket not found');
+      await refusedPreflight(
+        await preflight('/cors-no-such-bucket/k', { Origin: APP, 'Access-Control-Request-Method': 'GET' }),
+        403,
+        'AccessForbidden',
+        'CORSResponse: Bucket not found',
+      );
+      await refusedPreflight(
+        await preflight('/', { Origin: APP, 'Access-Control-Request-Method': 'GET' }),
+        403,
+        'AccessForbidden',
+        'CORSResponse: Bucket not found',
+      );
     });
     // The gateway still answers preflights after the refusals.
     assert.equal((await preflight(`/${B}/k`, { Origin: APP, 'Access-Control-Request-Method': 'PUT' })).status, 200);
@@ -321,13 +418,20 @@ describe('actual requests carrying Origin', () => {
       assert.deepEqual([missing.status, errorCode(missing.body)], [404, 'NoSuchKey'], missing.body);
       assert.deepEqual(corsHeaders(missing.headers), APP_ACTUAL);
 
-      const badSig = await raw.signedSend({ method: 'PUT', path: `/${B}/bad-sig`, headers: { origin: APP }, body: 'x' }, { secretKey: 'not-the-secret' });
+      const badSig = await raw.signedSend(
+        { method: 'PUT', path: `/${B}/bad-sig`, headers: { origin: APP }, body: 'x' },
+        { secretKey: 'not-the-secret' },
+      );
       assert.deepEqual([badSig.status, errorCode(badSig.body)], [403, 'SignatureDoesNotMatch'], badSig.body);
       assert.deepEqual(corsHeaders(badSig.headers), APP_ACTUAL);
 
       const unsigned = await fetch(url(`/${B}/existing`), { headers: { Origin: 'https://anyone.example' } });
       assert.deepEqual([unsigned.status, errorCode(await unsigned.text())], [403, 'AccessDenied']);
-      assert.deepEqual(corsHeaders(unsigned.headers), { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, HEAD', vary: VARY });
+      assert.deepEqual(corsHeaders(unsigned.headers), {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'GET, HEAD',
+        vary: VARY,
+      });
     });
   });
 
@@ -337,16 +441,32 @@ describe('actual requests carrying Origin', () => {
       assert.deepEqual(corsHeaders(res.headers), {}, what);
     };
     none(await raw.signedSend({ method: 'GET', path: `/${B}/existing` }), 200, 'no Origin');
-    none(await raw.signedSend({ method: 'GET', path: `/${STRICT}/existing`, headers: { origin: 'https://evil.example' } }), 200, 'an origin no rule allows');
+    none(
+      await raw.signedSend({ method: 'GET', path: `/${STRICT}/existing`, headers: { origin: 'https://evil.example' } }),
+      200,
+      'an origin no rule allows',
+    );
     // A stray Access-Control-Request-Method stands in for the method, as on S3.
-    none(await raw.signedSend({ method: 'GET', path: `/${STRICT}/existing`, headers: { origin: APP, 'access-control-request-method': 'PUT' } }), 200, 'ACRM PUT');
+    none(
+      await raw.signedSend({
+        method: 'GET',
+        path: `/${STRICT}/existing`,
+        headers: { origin: APP, 'access-control-request-method': 'PUT' },
+      }),
+      200,
+      'ACRM PUT',
+    );
     const missing = await raw.signedSend({ method: 'GET', path: `/${STRICT}/no-such-key`, headers: { origin: 'https://evil.example' } });
     none(missing, 404, 'an error for an origin no rule allows');
     assert.equal(errorCode(missing.body), 'NoSuchKey');
 
     // PUT where the rule allows only GET: S3 stores it and adds nothing.
     const body = randomBytes(100);
-    none(await raw.signedSend({ method: 'PUT', path: `/${STRICT}/from-app`, headers: { origin: APP }, body }), 200, 'a method no rule allows');
+    none(
+      await raw.signedSend({ method: 'PUT', path: `/${STRICT}/from-app`, headers: { origin: APP }, body }),
+      200,
+      'a method no rule allows',
+    );
     assert.ok((await getBytes(st.s3, { Bucket: STRICT, Key: 'from-app' })).equals(body));
 
     none(await raw.signedSend({ method: 'GET', path: `/${PLAIN}/existing`, headers: { origin: APP } }), 200, 'no configuration');
@@ -373,8 +493,13 @@ describe('actual requests carrying Origin', () => {
 
   test('a presigned PUT URL used with Origin, as a browser upload does: preflight, PUT, CORS headers on both', async () => {
     const body = randomBytes(3000);
-    const signed = await getSignedUrl(st.s3, new PutObjectCommand({ Bucket: B, Key: 'presigned-upload', ContentType: 'image/jpeg' }), { expiresIn: 300 });
-    const pre = await fetch(signed, { method: 'OPTIONS', headers: { Origin: APP, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type' } });
+    const signed = await getSignedUrl(st.s3, new PutObjectCommand({ Bucket: B, Key: 'presigned-upload', ContentType: 'image/jpeg' }), {
+      expiresIn: 300,
+    });
+    const pre = await fetch(signed, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type' },
+    });
     assert.equal(pre.status, 200);
     assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type');
     const put = await fetch(signed, { method: 'PUT', body, headers: { Origin: APP, 'Content-Type': 'image/jpeg' } });
@@ -397,11 +522,14 @@ describe('addressing', () => {
   /** A request to the gateway with a Host header of our choosing (virtual-host style). */
   function viaHost(host: string, method: string, path: string, headers: Record<string, string>): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: st.gw.httpPort, method, path, headers: { ...headers, host }, agent: false }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: st.gw.httpPort, method, path, headers: { ...headers, host }, agent: false },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

@@ -26,7 +26,8 @@ const KiB = 1024;
 function dataFiles(dir: string): string[] {
   const root = join(dir, 'data');
   if (!existsSync(root)) return [];
-  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
   return walk(root);
 }
 
@@ -35,7 +36,10 @@ const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 describe('small objects inline (the recommended threshold)', () => {
   let st: Stack;
   before(async () => {
-    st = await startStack({ keys: ['tenant-i'], gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } } });
+    st = await startStack({
+      keys: ['tenant-i'],
+      gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } },
+    });
     await st.s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(async () => st?.close());
@@ -44,7 +48,9 @@ describe('small objects inline (the recommended threshold)', () => {
     const small = randomBytes(4 * KiB);
     const put = await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 's3-small', Body: small }));
     assert.equal(put.ETag, `"${md5(small)}"`);
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kms-small', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-i' }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'kms-small', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-i' }),
+    );
     const c = ssec();
     await st.s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c-small', Body: small, ...c.put }));
     assert.deepEqual(dataFiles(st.dataDir), [], 'no data file for an inline object');
@@ -77,7 +83,15 @@ describe('small objects inline (the recommended threshold)', () => {
 
   it('copies inline objects to inline objects, and overwriting a large object with a small one removes its file', async () => {
     const before = dataFiles(st.dataDir);
-    await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-small', CopySource: `${B}/s3-small`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-i' }));
+    await st.s3.send(
+      new CopyObjectCommand({
+        Bucket: B,
+        Key: 'copy-small',
+        CopySource: `${B}/s3-small`,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'tenant-i',
+      }),
+    );
     assert.deepEqual(dataFiles(st.dataDir), before, 'the copy is inline too');
     const original = await getBytes(st.s3, { Bucket: B, Key: 's3-small' });
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'copy-small' })).equals(original));

@@ -36,7 +36,14 @@ before(async () => {
       tls: { address: '127.0.0.1:0', cert: join(certs, 'kes.crt'), key: join(certs, 'kes.key') },
       credentials: { accessKey: creds.accessKey, secretKey: creds.secretKey },
       backend: { fs: { path: 'gateway-data' } },
-      kms: { endpoints: kes.urls, cert: join(certs, 'gateway.crt'), key: join(certs, 'gateway.key'), ca: join(certs, 'ca.crt'), defaultKey: 'kesgate-default', timeoutMs: 5000 },
+      kms: {
+        endpoints: kes.urls,
+        cert: join(certs, 'gateway.crt'),
+        key: join(certs, 'gateway.key'),
+        ca: join(certs, 'ca.crt'),
+        defaultKey: 'kesgate-default',
+        timeoutMs: 5000,
+      },
       log: { level: 'silent' },
     },
     kes.inst.dir,
@@ -108,9 +115,17 @@ test('kill -9 one of two kes nodes under load: no failed request beyond those in
   assert.ok(servedBeforeKill > 1, 'node 1 served the gateway before it was killed');
   // Every kes request in flight to node 1 when it died failed there once: its attempts that failed bound them.
   const failedOnKilled = gw.kes.nodes()[1]!.failures - failuresAtKill;
-  t.diagnostic(`${failedOps(first)} failed client requests; ${inFlightAtKill} kes requests in flight to node 1 a moment before the kill, ${failedOnKilled} attempts failed on it`);
-  assert.ok(failedOps(first) <= failedOnKilled, `failed: ${JSON.stringify(first.tally.unexpected)} ${first.tally.mismatches.join('; ')}; attempts that failed on the killed node: ${failedOnKilled}`);
-  assert.ok((first.tally.count.GET ?? 0) > 100 && (first.tally.count.PUT ?? 0) > 100, `the workload ran: ${JSON.stringify(first.tally.count)}`);
+  t.diagnostic(
+    `${failedOps(first)} failed client requests; ${inFlightAtKill} kes requests in flight to node 1 a moment before the kill, ${failedOnKilled} attempts failed on it`,
+  );
+  assert.ok(
+    failedOps(first) <= failedOnKilled,
+    `failed: ${JSON.stringify(first.tally.unexpected)} ${first.tally.mismatches.join('; ')}; attempts that failed on the killed node: ${failedOnKilled}`,
+  );
+  assert.ok(
+    (first.tally.count.GET ?? 0) > 100 && (first.tally.count.PUT ?? 0) > 100,
+    `the workload ran: ${JSON.stringify(first.tally.count)}`,
+  );
 
   // The status tells the operator: node 1 offline and out of the gateway's traffic, node 0 serving.
   const s = await admin.status();
@@ -121,7 +136,10 @@ test('kill -9 one of two kes nodes under load: no failed request beyond those in
   const cli = await kesgateStatus();
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, new RegExp(`^kes\\s+${kes.urls[0]!.replace(/[.]/g, '\\.')}\\s+online, unsealed, takes traffic`, 'm'));
-  assert.match(cli.stdout, new RegExp(`^kes\\s+${kes.urls[1]!.replace(/[.]/g, '\\.')}\\s+OFFLINE \\(.*\\), NO TRAFFIC \\(marked down: `, 'm'));
+  assert.match(
+    cli.stdout,
+    new RegExp(`^kes\\s+${kes.urls[1]!.replace(/[.]/g, '\\.')}\\s+OFFLINE \\(.*\\), NO TRAFFIC \\(marked down: `, 'm'),
+  );
 
   // Restarted it is sealed: still no traffic, and the status says SEALED.
   await kes.start(1);
@@ -139,5 +157,11 @@ test('kill -9 one of two kes nodes under load: no failed request beyond those in
   assert.equal(await first.verifyAll(), 16 * 6);
   assert.equal(failedOps(first), failedBefore, JSON.stringify(first.tally.unexpected));
   const after = (await admin.status()).kes.endpoints;
-  assert.deepEqual(after.map((e) => [e.online, e.sealed, e.traffic?.up]), [[true, false, true], [true, false, true]]);
+  assert.deepEqual(
+    after.map((e) => [e.online, e.sealed, e.traffic?.up]),
+    [
+      [true, false, true],
+      [true, false, true],
+    ],
+  );
 });

@@ -52,11 +52,13 @@ describe('kes sealed', () => {
 });
 
 describe('one key sealed', () => {
-  test('only that key\'s objects fail with 403 KMS.DisabledException; new PUTs under it too; unseal restores', async () => {
+  test("only that key's objects fail with 403 KMS.DisabledException; new PUTs under it too; unseal restores", async () => {
     await st.kesAdmin.sealKey('key-a');
     const r = await s3Error(read('a'));
     assert.deepEqual([r.status, r.code], [403, 'KMS.DisabledException']);
-    const put = await s3Error(st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'a2', Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' })));
+    const put = await s3Error(
+      st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'a2', Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' })),
+    );
     assert.deepEqual([put.status, put.code], [403, 'KMS.DisabledException']);
     assert.equal(await exists(st.s3, B, 'a2'), false);
     assert.ok((await read('b')).equals(data));

@@ -31,7 +31,11 @@ interface Proc {
 
 function run(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Proc {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_') && k !== 'FORCE_COLOR'));
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...clean, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...clean, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const waiting: { match: (l: string) => boolean; resolve: (l: string) => void }[] = [];
@@ -81,7 +85,12 @@ test('kes and kesgate write only JSON lines of one shape on stdout, probes at de
     address: '127.0.0.1:0',
     admin: { identity: identityOf(p.admin.cert) },
     tls: { key: 'server.key', cert: 'server.crt', ca: 'ca.crt' },
-    policy: { gateway: { allow: ['/v1/key/generate/*', '/v1/key/decrypt/*', '/v1/status', '/v1/sys/seal-status'], identities: [identityOf(p.gateway.cert)] } },
+    policy: {
+      gateway: {
+        allow: ['/v1/key/generate/*', '/v1/key/decrypt/*', '/v1/status', '/v1/sys/seal-status'],
+        identities: [identityOf(p.gateway.cert)],
+      },
+    },
     keystore: { sqlite: { path: 'kes.db' } },
     unseal: { file: 'unseal.key' },
     log: { error: 'on', level: 'info', audit: 'audit.log' },
@@ -117,9 +126,11 @@ test('kes and kesgate write only JSON lines of one shape on stdout, probes at de
       await s3.send(new CreateBucketCommand({ Bucket: 'shape' }));
       await s3.send(new PutObjectCommand({ Bucket: 'shape', Key: 'k', Body: body, ServerSideEncryption: 'AES256' }));
       assert.deepEqual(await getBytes(s3, { Bucket: 'shape', Key: 'k' }), body);
-      for (const path of ['/kesgate/health', '/kesgate/ready', '/metrics']) assert.equal((await fetch(`${ready.url}${path}`)).status, 200, path);
+      for (const path of ['/kesgate/health', '/kesgate/ready', '/metrics'])
+        assert.equal((await fetch(`${ready.url}${path}`)).status, 200, path);
       await kesAdmin.seal();
-      for (let i = 0; i < 3; i++) assert.deepEqual((await s3Error(s3.send(new GetObjectCommand({ Bucket: 'shape', Key: 'k' })))).status, 503);
+      for (let i = 0; i < 3; i++)
+        assert.deepEqual((await s3Error(s3.send(new GetObjectCommand({ Bucket: 'shape', Key: 'k' })))).status, 503);
       await kesAdmin.unseal(shares[0]!);
       assert.deepEqual(await getBytes(s3, { Bucket: 'shape', Key: 'k' }), body);
     } finally {
@@ -155,21 +166,45 @@ test('kes and kesgate write only JSON lines of one shape on stdout, probes at de
       assert.equal(e.pid, (service === 'kes' ? kes : gw!).child.pid);
       assert.equal(typeof e.msg, 'string');
     }
-    for (const secret of [SECRET_KEY, shares[0]!, p.admin.key, p.gateway.key]) assert.ok(!out.includes(secret), `no secret in ${service}'s log`);
+    for (const secret of [SECRET_KEY, shares[0]!, p.admin.key, p.gateway.key])
+      assert.ok(!out.includes(secret), `no secret in ${service}'s log`);
   }
   assert.equal(kes.stderr(), '', 'kes writes nothing to stderr');
   assert.equal(gw!.stderr(), '', 'kesgate writes nothing to stderr');
 
-  const gwEntries = outputs.kesgate.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const gwEntries = outputs.kesgate
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const requests = gwEntries.filter((e) => e.msg === 'request');
-  assert.deepEqual(requests.filter((e) => ['/kesgate/health', '/kesgate/ready', '/metrics'].includes(e.path as string)), [], 'probes are not at info');
+  assert.deepEqual(
+    requests.filter((e) => ['/kesgate/health', '/kesgate/ready', '/metrics'].includes(e.path as string)),
+    [],
+    'probes are not at info',
+  );
   const put = requests.find((e) => e.op === 'PutObject')!;
   assert.deepEqual([put.accessKey, put.bytesIn, put.status], [ACCESS_KEY, 2048, 200]);
-  assert.equal(gwEntries.filter((e) => e.level === 'warn' && /kes is sealed/.test(e.msg as string)).length, 1, 'one warn line for the sealed kes');
-  assert.deepEqual(gwEntries.filter((e) => e.level === 'error'), [], 'no error lines for an expected 503');
+  assert.equal(
+    gwEntries.filter((e) => e.level === 'warn' && /kes is sealed/.test(e.msg as string)).length,
+    1,
+    'one warn line for the sealed kes',
+  );
+  assert.deepEqual(
+    gwEntries.filter((e) => e.level === 'error'),
+    [],
+    'no error lines for an expected 503',
+  );
 
-  const kesRequests = outputs.kes.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === 'request');
+  const kesRequests = outputs.kes
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e.msg === 'request');
   const generate = kesRequests.find((e) => e.op === '/v1/key/generate/')!;
   assert.deepEqual([generate.identity, generate.status], [identityOf(p.gateway.cert), 200]);
-  assert.deepEqual(kesRequests.filter((e) => e.op === '/v1/status' || e.op === '/v1/ready'), [], 'kes probes are not at info');
+  assert.deepEqual(
+    kesRequests.filter((e) => e.op === '/v1/status' || e.op === '/v1/ready'),
+    [],
+    'kes probes are not at info',
+  );
 });

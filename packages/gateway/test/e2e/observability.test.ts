@@ -27,7 +27,8 @@ test('unsigned GET /metrics: requests by operation and status, bytes, kes latenc
   assert.match(text, /kesgate_bytes_received_total [1-9]/);
   assert.match(text, /kesgate_bytes_sent_total [1-9]/);
   assert.match(text, /kesgate_kms_request_duration_seconds_count\{operation="generate",outcome="ok"\} [1-9]/);
-  for (const secret of [SECRET_KEY, k.key.toString('base64'), k.put.SSECustomerKeyMD5]) assert.ok(!text.includes(secret), 'no secret in the metrics');
+  for (const secret of [SECRET_KEY, k.key.toString('base64'), k.put.SSECustomerKeyMD5])
+    assert.ok(!text.includes(secret), 'no secret in the metrics');
   assert.equal((await fetch(`${st.gw.url}/kesgate/metrics`)).status, 200);
 });
 

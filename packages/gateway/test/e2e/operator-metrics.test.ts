@@ -36,7 +36,12 @@ async function until(series: string, want: number | undefined): Promise<string> 
     if (value(text, series) === want) return text;
     await sleep(100);
   }
-  assert.fail(`${series} never became ${want}: ${text.split('\n').filter((l) => l.startsWith('kesgate_kms_')).join(' | ')}`);
+  assert.fail(
+    `${series} never became ${want}: ${text
+      .split('\n')
+      .filter((l) => l.startsWith('kesgate_kms_'))
+      .join(' | ')}`,
+  );
 }
 
 test('kesgate_kms_up and kesgate_kms_sealed follow kes: unsealed, sealed, unsealed, stopped, started', async () => {

@@ -43,7 +43,14 @@ function files(dir: string): string[] {
 }
 
 /** Reads the object back through the SDK and checks how it is stored: encrypted as asked, no plaintext on disk. */
-async function storedEncrypted(key: string, plain: Buffer, sse: StoredSSE['sse'], kmsKey?: string, client: S3Client = st.s3, read: object = {}): Promise<void> {
+async function storedEncrypted(
+  key: string,
+  plain: Buffer,
+  sse: StoredSSE['sse'],
+  kmsKey?: string,
+  client: S3Client = st.s3,
+  read: object = {},
+): Promise<void> {
   assert.ok((await getBytes(client, { Bucket: B, Key: key, ...read })).equals(plain), `${key} reads back as posted`);
   const record = await st.gw.svc.store.getObject(B, key);
   const stored = record!.sse as unknown as StoredSSE;
@@ -51,7 +58,8 @@ async function storedEncrypted(key: string, plain: Buffer, sse: StoredSSE['sse']
   if (kmsKey !== undefined) assert.equal(stored.kmsKey, kmsKey);
   for (const f of files(st.dataDir)) {
     const bytes = readFileSync(f);
-    for (let i = 0; i + 64 <= plain.length; i += 61) assert.equal(bytes.indexOf(plain.subarray(i, i + 64)), -1, `plaintext of ${key} found in ${f}`);
+    for (let i = 0; i + 64 <= plain.length; i += 61)
+      assert.equal(bytes.indexOf(plain.subarray(i, i + 64)), -1, `plaintext of ${key} found in ${f}`);
   }
 }
 
@@ -83,18 +91,25 @@ async function postRaw(o: { tls?: boolean; host?: string; path: string }, fd: Fo
   const encoded = new Request('http://form.invalid/', { method: 'POST', body: fd });
   const body = Buffer.from(await encoded.arrayBuffer());
   const port = o.tls ? st.gw.httpsPort! : st.gw.httpPort;
-  const headers = { 'content-type': encoded.headers.get('content-type')!, 'content-length': String(body.length), host: o.host ?? `127.0.0.1:${port}` };
+  const headers = {
+    'content-type': encoded.headers.get('content-type')!,
+    'content-length': String(body.length),
+    host: o.host ?? `127.0.0.1:${port}`,
+  };
   const lib = o.tls ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request({ host: '127.0.0.1', port, method: 'POST', path: o.path, headers, agent: false, ...(o.tls ? { ca: st.caPem } : {}) }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
-        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(parts).toString('utf8') });
-      });
-    });
+    const req = lib.request(
+      { host: '127.0.0.1', port, method: 'POST', path: o.path, headers, agent: false, ...(o.tls ? { ca: st.caPem } : {}) },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+          resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(parts).toString('utf8') });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -145,7 +160,12 @@ describe('POST Object: forms made by @aws-sdk/s3-presigned-post', () => {
     });
     const r = await post(url, form(fields, { data: plain, name: 'report.txt' }));
     assert.equal(r.status, 201, r.body);
-    assert.match(r.body, new RegExp(`^<\\?xml version="1.0" encoding="UTF-8"\\?>\\n<PostResponse><Location>${st.gw.url}/${B}/kms/report.txt</Location><Bucket>${B}</Bucket><Key>kms/report.txt</Key><ETag>&quot;[0-9a-f]{32}&quot;</ETag></PostResponse>$`));
+    assert.match(
+      r.body,
+      new RegExp(
+        `^<\\?xml version="1.0" encoding="UTF-8"\\?>\\n<PostResponse><Location>${st.gw.url}/${B}/kms/report.txt</Location><Bucket>${B}</Bucket><Key>kms/report.txt</Key><ETag>&quot;[0-9a-f]{32}&quot;</ETag></PostResponse>$`,
+      ),
+    );
     assert.equal(r.headers.get('x-amz-server-side-encryption'), 'aws:kms');
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'kms/report.txt' }));
     assert.deepEqual(
@@ -180,7 +200,9 @@ describe('POST Object: forms made by @aws-sdk/s3-presigned-post', () => {
     await st.s3.send(
       new PutBucketEncryptionCommand({
         Bucket: bucket,
-        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_KEY } }] },
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_KEY } }],
+        },
       }),
     );
     const plain = plaintext(5000);
@@ -195,12 +217,20 @@ describe('POST Object: forms made by @aws-sdk/s3-presigned-post', () => {
 
   test('success_action_redirect → 303 to that URL with bucket, key and etag', async () => {
     const plain = plaintext(1000);
-    const { url, fields } = await presigned({ Key: 'redirected', Fields: { success_action_redirect: 'https://app.example/done?from=form' } });
+    const { url, fields } = await presigned({
+      Key: 'redirected',
+      Fields: { success_action_redirect: 'https://app.example/done?from=form' },
+    });
     const r = await post(url, form(fields, { data: plain, name: 'x' }));
     assert.equal(r.status, 303, r.body);
     const to = new URL(r.headers.get('location')!);
     assert.equal(`${to.origin}${to.pathname}`, 'https://app.example/done');
-    assert.deepEqual(Object.fromEntries(to.searchParams), { from: 'form', bucket: B, key: 'redirected', etag: `"${createHash('md5').update(plain).digest('hex')}"` });
+    assert.deepEqual(Object.fromEntries(to.searchParams), {
+      from: 'form',
+      bucket: B,
+      key: 'redirected',
+      etag: `"${createHash('md5').update(plain).digest('hex')}"`,
+    });
     await storedEncrypted('redirected', plain, 'SSE-S3');
   });
 
@@ -236,9 +266,17 @@ describe('POST Object: forms made by @aws-sdk/s3-presigned-post', () => {
   test('a hand-signed SigV2 form (AWSAccessKeyId, signature over the policy)', async () => {
     const plain = plaintext(4000);
     const policy = Buffer.from(
-      JSON.stringify({ expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket: B }, ['starts-with', '$key', 'v2/'], ['content-length-range', 0, 10_000]] }),
+      JSON.stringify({
+        expiration: new Date(Date.now() + 600_000).toISOString(),
+        conditions: [{ bucket: B }, ['starts-with', '$key', 'v2/'], ['content-length-range', 0, 10_000]],
+      }),
     ).toString('base64');
-    const fields = { key: 'v2/${filename}', AWSAccessKeyId: ACCESS_KEY, policy, signature: createHmac('sha1', SECRET_KEY).update(policy).digest('base64') };
+    const fields = {
+      key: 'v2/${filename}',
+      AWSAccessKeyId: ACCESS_KEY,
+      policy,
+      signature: createHmac('sha1', SECRET_KEY).update(policy).digest('base64'),
+    };
     const r = await post(`${st.gw.url}/${B}`, form(fields, { data: plain, name: 'two.bin' }, { submit: 'Upload' }));
     assert.equal(r.status, 204, r.body);
     await storedEncrypted('v2/two.bin', plain, 'SSE-S3');
@@ -266,8 +304,18 @@ describe('POST Object refusals: AWS status and code, nothing written', () => {
   test('content-length-range: larger → 400 EntityTooLarge, smaller → 400 EntityTooSmall', async () => {
     const { url, fields } = await presigned({ Key: 'sized', Conditions: [['content-length-range', 10, 1000]] });
     await nothingStored(async () => {
-      refused(await post(url, form(fields, { data: randomBytes(1001), name: 'big' })), 400, 'EntityTooLarge', /<MaxSizeAllowed>1000<\/MaxSizeAllowed>/);
-      refused(await post(url, form(fields, { data: randomBytes(9), name: 'small' })), 400, 'EntityTooSmall', /<MinSizeAllowed>10<\/MinSizeAllowed>/);
+      refused(
+        await post(url, form(fields, { data: randomBytes(1001), name: 'big' })),
+        400,
+        'EntityTooLarge',
+        /<MaxSizeAllowed>1000<\/MaxSizeAllowed>/,
+      );
+      refused(
+        await post(url, form(fields, { data: randomBytes(9), name: 'small' })),
+        400,
+        'EntityTooSmall',
+        /<MinSizeAllowed>10<\/MinSizeAllowed>/,
+      );
     });
     assert.equal(await exists(st.s3, B, 'sized'), false);
   });
@@ -282,7 +330,9 @@ describe('POST Object refusals: AWS status and code, nothing written', () => {
   test('a tampered policy → 403 SignatureDoesNotMatch', async () => {
     const { url, fields } = await presigned({ Key: 'limited', Conditions: [['content-length-range', 0, 10]] });
     const policy = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString()) as { conditions: unknown[] };
-    policy.conditions = policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 0, 1_000_000] : c));
+    policy.conditions = policy.conditions.map((c) =>
+      Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 0, 1_000_000] : c,
+    );
     const tampered = { ...fields, Policy: Buffer.from(JSON.stringify(policy)).toString('base64') };
     await nothingStored(async () => {
       refused(await post(url, form(tampered, { data, name: 'x' })), 403, 'SignatureDoesNotMatch');
@@ -292,8 +342,18 @@ describe('POST Object refusals: AWS status and code, nothing written', () => {
   test('a field that fails its condition, or a field no condition names → 403 AccessDenied', async () => {
     const { url, fields } = await presigned({ Key: 'inbox/${filename}', Fields: { 'x-amz-meta-team': 'blue' } });
     await nothingStored(async () => {
-      refused(await post(url, form({ ...fields, key: 'elsewhere/x' }, { data, name: 'x' })), 403, 'AccessDenied', /Policy Condition failed: \["starts-with", "\$key", "inbox\/"\]/);
-      refused(await post(url, form({ ...fields, 'x-amz-meta-team': 'red' }, { data, name: 'x' })), 403, 'AccessDenied', /Policy Condition failed/);
+      refused(
+        await post(url, form({ ...fields, key: 'elsewhere/x' }, { data, name: 'x' })),
+        403,
+        'AccessDenied',
+        /Policy Condition failed: \["starts-with", "\$key", "inbox\/"\]/,
+      );
+      refused(
+        await post(url, form({ ...fields, 'x-amz-meta-team': 'red' }, { data, name: 'x' })),
+        403,
+        'AccessDenied',
+        /Policy Condition failed/,
+      );
       refused(
         await post(url, form({ ...fields, 'x-amz-server-side-encryption': 'AES256' }, { data, name: 'x' })),
         403,
@@ -304,13 +364,23 @@ describe('POST Object refusals: AWS status and code, nothing written', () => {
   });
 
   test('an unknown access key → 403 InvalidAccessKeyId; a form for another bucket → 403 AccessDenied', async () => {
-    const stranger = new S3Client({ endpoint: st.gw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'AKIANOBODYHOME', secretAccessKey: SECRET_KEY } });
+    const stranger = new S3Client({
+      endpoint: st.gw.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIANOBODYHOME', secretAccessKey: SECRET_KEY },
+    });
     const { url, fields } = await presigned({ Key: 'stranger' }, stranger);
     stranger.destroy();
     const other = await createPresignedPost(st.s3, { Bucket: 'post-default-kms', Key: 'moved' });
     await nothingStored(async () => {
       refused(await post(url, form(fields, { data, name: 'x' })), 403, 'InvalidAccessKeyId');
-      refused(await post(`${st.gw.url}/${B}`, form(other.fields, { data, name: 'x' })), 403, 'AccessDenied', /\["eq", "\$bucket", "post-default-kms"\]/);
+      refused(
+        await post(`${st.gw.url}/${B}`, form(other.fields, { data, name: 'x' })),
+        403,
+        'AccessDenied',
+        /\["eq", "\$bucket", "post-default-kms"\]/,
+      );
     });
   });
 
@@ -325,7 +395,11 @@ describe('POST Object refusals: AWS status and code, nothing written', () => {
       // A valid form cut off inside the file: the part of the file that came must not be stored.
       const whole = new Request(url, { method: 'POST', body: form(fields, { data: randomBytes(5000), name: 'x' }) });
       const bytes = Buffer.from(await whole.arrayBuffer());
-      const truncated = await fetch(url, { method: 'POST', headers: { 'content-type': whole.headers.get('content-type')! }, body: bytes.subarray(0, bytes.length - 100) });
+      const truncated = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': whole.headers.get('content-type')! },
+        body: bytes.subarray(0, bytes.length - 100),
+      });
       refused({ status: truncated.status, headers: truncated.headers, body: await truncated.text() }, 400, 'MalformedPOSTRequest');
       // Only POST /bucket is a form upload: to an object path it needs a signature like any request.
       refused(await post(`${url}/some-key`, form(fields, { data, name: 'x' })), 403, 'AccessDenied');

@@ -15,7 +15,9 @@ type Entry = Record<string, unknown>;
 /** A logger of the gateway's own shape whose lines land in `lines`. */
 function capturing(level: 'info' | 'debug') {
   const lines: string[] = [];
-  const logger = createLogger('kesgate', level, 'json', { write: (l: string) => void lines.push(...l.split('\n').filter((x) => x !== '')) });
+  const logger = createLogger('kesgate', level, 'json', {
+    write: (l: string) => void lines.push(...l.split('\n').filter((x) => x !== '')),
+  });
   return { logger, lines, entries: (): Entry[] => lines.map((l) => JSON.parse(l) as Entry) };
 }
 
@@ -70,7 +72,8 @@ test('request lines carry operation, remote address, access key, bytes, user age
 
   const text = log.lines.join('\n');
   const signature = new URL(presigned).searchParams.get('X-Amz-Signature')!;
-  for (const secret of [SECRET_KEY, k.put.SSECustomerKey, k.put.SSECustomerKeyMD5, signature]) assert.ok(!text.includes(secret), 'no secret or signature in the log');
+  for (const secret of [SECRET_KEY, k.put.SSECustomerKey, k.put.SSECustomerKeyMD5, signature])
+    assert.ok(!text.includes(secret), 'no secret or signature in the log');
 });
 
 test('a refused signature still names the access key it claimed', async () => {
@@ -116,7 +119,9 @@ test('kes sealed: N refused requests make one warn line and no error; unsealing 
     for (let i = 0; i < 8; i++) {
       const e = await s3Error(st.s3.send(new GetObjectCommand({ Bucket: 'logged', Key: 's3.txt' })));
       assert.deepEqual([e.status, e.code], [503, 'ServiceUnavailable']);
-      const p = await s3Error(st.s3.send(new PutObjectCommand({ Bucket: 'logged', Key: `new-${i}`, Body: 'x', ServerSideEncryption: 'AES256' })));
+      const p = await s3Error(
+        st.s3.send(new PutObjectCommand({ Bucket: 'logged', Key: `new-${i}`, Body: 'x', ServerSideEncryption: 'AES256' })),
+      );
       assert.deepEqual([p.status, p.code], [503, 'ServiceUnavailable']);
     }
   } finally {
@@ -128,7 +133,11 @@ test('kes sealed: N refused requests make one warn line and no error; unsealing 
   assert.equal(warns.length, 1, `one warn line: ${JSON.stringify(warns)}`);
   assert.match(warns[0]!.msg as string, /kes is sealed/);
   assert.equal(warns[0]!.sealed, true);
-  assert.deepEqual(entries.filter((e) => e.level === 'error' || e.level === 'fatal'), [], 'no error lines, no stacks');
+  assert.deepEqual(
+    entries.filter((e) => e.level === 'error' || e.level === 'fatal'),
+    [],
+    'no error lines, no stacks',
+  );
   assert.equal(entries.filter((e) => e.msg === 'request' && e.status === 503).length, 16, 'each refused request has its request line');
   assert.equal(entries.filter((e) => e.msg === 'kes node is back in use').length, 1);
   // Nothing was written while kes was sealed.

@@ -81,14 +81,41 @@ async function stop(child: ChildProcess): Promise<number | null> {
 
 function clients() {
   const creds = Object.fromEntries(
-    readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]),
+    readFileSync(join(home, 'credentials'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=') as [string, string]),
   );
   const ca = readFileSync(join(home, 'certs/ca.crt'));
   const credentials = { accessKeyId: creds.KESGATE_ROOT_USER!, secretAccessKey: creds.KESGATE_ROOT_PASSWORD! };
-  const s3 = new S3Client({ endpoint: `http://127.0.0.1:${ports.s3}`, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
-  const s3tls = new S3Client({ endpoint: `https://127.0.0.1:${ports.tls}`, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1, requestHandler: { httpsAgent: new Agent({ ca }) } });
-  const kes = new KesClient({ endpoints: [`https://127.0.0.1:${ports.kes}`], cert: readFileSync(join(home, 'certs/admin.crt')), key: readFileSync(join(home, 'certs/admin.key')), ca, retries: 0 });
-  const admin = new AdminClient({ endpoint: `http://127.0.0.1:${ports.s3}`, accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey, region: 'us-east-1' });
+  const s3 = new S3Client({
+    endpoint: `http://127.0.0.1:${ports.s3}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+  });
+  const s3tls = new S3Client({
+    endpoint: `https://127.0.0.1:${ports.tls}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+    requestHandler: { httpsAgent: new Agent({ ca }) },
+  });
+  const kes = new KesClient({
+    endpoints: [`https://127.0.0.1:${ports.kes}`],
+    cert: readFileSync(join(home, 'certs/admin.crt')),
+    key: readFileSync(join(home, 'certs/admin.key')),
+    ca,
+    retries: 0,
+  });
+  const admin = new AdminClient({
+    endpoint: `http://127.0.0.1:${ports.s3}`,
+    accessKey: credentials.accessKeyId,
+    secretKey: credentials.secretAccessKey,
+    region: 'us-east-1',
+  });
   return { s3, s3tls, kes, admin };
 }
 
@@ -102,7 +129,16 @@ after(async () => {
 });
 
 test('npm start made the development state and says where it is', () => {
-  for (const f of ['certs/ca.crt', 'certs/kes.crt', 'certs/admin.crt', 'certs/gateway.crt', 'kes.yaml', 'gateway.yaml', 'unseal.key', 'credentials']) {
+  for (const f of [
+    'certs/ca.crt',
+    'certs/kes.crt',
+    'certs/admin.crt',
+    'certs/gateway.crt',
+    'kes.yaml',
+    'gateway.yaml',
+    'unseal.key',
+    'credentials',
+  ]) {
     assert.ok(readFileSync(join(home, f)).length > 0, f);
   }
   assert.match(output, /development only/);
@@ -114,7 +150,12 @@ test('npm start wires up the console: its URL, its page, and its own identity at
   const page = await fetch(`http://127.0.0.1:${ports.s3}/console/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<script type="module"[^>]* src="\/console\/assets\//);
-  const creds = Object.fromEntries(readFileSync(join(home, 'credentials'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
+  const creds = Object.fromEntries(
+    readFileSync(join(home, 'credentials'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=') as [string, string]),
+  );
   const signIn = await fetch(`http://127.0.0.1:${ports.s3}/console/api/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -140,8 +181,12 @@ test('the banner prints the kes CLI exports, HTTPS with SSE-C, mc, health, readi
   const at = (p: string) => join(home, p).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const line = (re: string) => assert.match(output, new RegExp(`^  ${re}$`, 'm'));
   line(`export KESGATE_HOME=${at('')}`);
-  line(`export KES_SERVER=https://127\\.0\\.0\\.1:${ports.kes} KES_CLIENT_CERT=${at('certs/admin.crt')} KES_CLIENT_KEY=${at('certs/admin.key')} KES_CA=${at('certs/ca.crt')}`);
-  line(`/usr/bin/aws --endpoint-url https://127\\.0\\.0\\.1:${ports.tls} --ca-bundle ${at('certs/ca.crt')} s3 cp README\\.md s3://demo/private\\.md --sse-c AES256 --sse-c-key fileb://${at('ssec.key')}`);
+  line(
+    `export KES_SERVER=https://127\\.0\\.0\\.1:${ports.kes} KES_CLIENT_CERT=${at('certs/admin.crt')} KES_CLIENT_KEY=${at('certs/admin.key')} KES_CA=${at('certs/ca.crt')}`,
+  );
+  line(
+    `/usr/bin/aws --endpoint-url https://127\\.0\\.0\\.1:${ports.tls} --ca-bundle ${at('certs/ca.crt')} s3 cp README\\.md s3://demo/private\\.md --sse-c AES256 --sse-c-key fileb://${at('ssec.key')}`,
+  );
   assert.match(output, new RegExp(`^  head -c 32 /dev/urandom > ${at('ssec.key')} `, 'm'), 'the SSE-C key goes under the state directory');
   assert.match(output, new RegExp(`^  mc alias set kesgate http://127\\.0\\.0\\.1:${ports.s3} \\S+ \\S+$`, 'm'));
   assert.match(output, /^  npx kesgate status +# exits 0 ready, 2 kes sealed, 1 error$/m);
@@ -172,7 +217,8 @@ test('seal, per-key seal, rotate then delete, delete: what the README promises, 
   await kes.createKey('key-a');
   await kes.createKey('key-b');
   await s3.send(new CreateBucketCommand({ Bucket: B }));
-  for (const key of ['a1', 'a2']) await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: objects[key], ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
+  for (const key of ['a1', 'a2'])
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: objects[key], ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
   await s3.send(new PutObjectCommand({ Bucket: B, Key: 'b1', Body: objects.b1, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-b' }));
   await s3.send(new PutObjectCommand({ Bucket: B, Key: 's3', Body: objects.s3, ServerSideEncryption: 'AES256' }));
   await s3tls.send(new PutObjectCommand({ Bucket: B, Key: 'c', Body: objects.c, ...k.put }));
@@ -216,7 +262,8 @@ test('seal, per-key seal, rotate then delete, delete: what the README promises, 
   await kes.deleteKey('key-b');
   for (const key of ['a1', 'a2', 'b1']) assert.deepEqual(await refusedWithin5s(() => read(key)), [400, 'KMS.NotFoundException']);
   await kes.createKey('key-b');
-  for (const key of ['a1', 'a2', 'b1']) assert.deepEqual(await s3Error(read(key)).then((e) => [e.status, e.code]), [400, 'KMS.NotFoundException']);
+  for (const key of ['a1', 'a2', 'b1'])
+    assert.deepEqual(await s3Error(read(key)).then((e) => [e.status, e.code]), [400, 'KMS.NotFoundException']);
   await readsBack(['s3', 'c']);
   s3.destroy();
   s3tls.destroy();

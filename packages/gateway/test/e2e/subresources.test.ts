@@ -72,10 +72,16 @@ function policyBody(granteeXml: string, permission = 'FULL_CONTROL', owner = OWN
 describe('ACLs, as AWS answers them with ACLs disabled', () => {
   test('GetBucketAcl and GetObjectAcl: the owner of ListBuckets, with FULL_CONTROL and nothing else', async () => {
     const owner = (await st.s3.send(new ListBucketsCommand({}))).Owner;
-    for (const acl of [await st.s3.send(new GetBucketAclCommand({ Bucket: B })), await st.s3.send(new GetObjectAclCommand({ Bucket: B, Key: 'obj.txt' }))]) {
+    for (const acl of [
+      await st.s3.send(new GetBucketAclCommand({ Bucket: B })),
+      await st.s3.send(new GetObjectAclCommand({ Bucket: B, Key: 'obj.txt' })),
+    ]) {
       assert.deepEqual(acl.Owner, owner);
       assert.equal(acl.Grants?.length, 1);
-      assert.deepEqual(acl.Grants![0], { Grantee: { Type: 'CanonicalUser', ID: owner!.ID, DisplayName: owner!.DisplayName }, Permission: 'FULL_CONTROL' });
+      assert.deepEqual(acl.Grants![0], {
+        Grantee: { Type: 'CanonicalUser', ID: owner!.ID, DisplayName: owner!.DisplayName },
+        Permission: 'FULL_CONTROL',
+      });
     }
     const noKey = await s3Error(st.s3.send(new GetObjectAclCommand({ Bucket: B, Key: 'missing' })));
     assert.deepEqual([noKey.status, noKey.code], [404, 'NoSuchKey']);
@@ -93,7 +99,10 @@ describe('ACLs, as AWS answers them with ACLs disabled', () => {
       new PutObjectAclCommand({
         Bucket: B,
         Key: 'obj.txt',
-        AccessControlPolicy: { Owner: { ID: OWNER }, Grants: [{ Grantee: { Type: 'CanonicalUser', ID: OWNER }, Permission: 'FULL_CONTROL' }] },
+        AccessControlPolicy: {
+          Owner: { ID: OWNER },
+          Grants: [{ Grantee: { Type: 'CanonicalUser', ID: OWNER }, Permission: 'FULL_CONTROL' }],
+        },
       }),
     ];
     for (const cmd of ok) assert.equal((await st.s3.send(cmd as PutBucketAclCommand)).$metadata.httpStatusCode, 200);
@@ -129,13 +138,18 @@ describe('ACLs, as AWS answers them with ACLs disabled', () => {
       assert.match(e.message, /^The bucket does not allow ACLs/);
     }
     const acl = await st.s3.send(new GetObjectAclCommand({ Bucket: B, Key: 'obj.txt' }));
-    assert.deepEqual(acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission]), [[OWNER, 'FULL_CONTROL']]);
+    assert.deepEqual(
+      acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission]),
+      [[OWNER, 'FULL_CONTROL']],
+    );
   });
 
   test('malformed ACL requests: the code AWS gives', async () => {
     const both = await s3Error(st.s3.send(new PutBucketAclCommand({ Bucket: B, ACL: 'private', GrantRead: `id="${OWNER}"` })));
     assert.deepEqual([both.status, both.code], [400, 'InvalidRequest']);
-    const unknown = await s3Error(st.s3.send(withHeaders(new PutBucketAclCommand({ Bucket: B, ACL: 'private' }), { 'x-amz-acl': 'public-ready' })));
+    const unknown = await s3Error(
+      st.s3.send(withHeaders(new PutBucketAclCommand({ Bucket: B, ACL: 'private' }), { 'x-amz-acl': 'public-ready' })),
+    );
     assert.deepEqual([unknown.status, unknown.code], [400, 'InvalidArgument']);
     const send = (body: string) => raw.signedSend({ method: 'PUT', path: `/${B}/obj.txt`, query: { acl: '' }, body });
     for (const [body, code] of [
@@ -176,7 +190,9 @@ describe('ACLs, as AWS answers them with ACLs disabled', () => {
   test('CreateBucket: an ACL needs an ownership that allows ACLs, and the gateway stores none', async () => {
     const enforced = await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket-a', ACL: 'public-read' })));
     assert.deepEqual([enforced.status, enforced.code], [400, 'InvalidBucketAclWithObjectOwnership']);
-    const writer = await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket-a', ACL: 'public-read', ObjectOwnership: 'ObjectWriter' })));
+    const writer = await s3Error(
+      st.s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket-a', ACL: 'public-read', ObjectOwnership: 'ObjectWriter' })),
+    );
     assert.deepEqual([writer.status, writer.code], [400, 'AccessControlListNotSupported']);
     const missing = await s3Error(st.s3.send(new HeadBucketCommand({ Bucket: 'acl-bucket-a' })));
     assert.equal(missing.status, 404, 'no bucket was created');
@@ -190,7 +206,9 @@ describe('ACLs, as AWS answers them with ACLs disabled', () => {
     // Even there, ACLs other than the owner's are refused: none are stored.
     const e = await s3Error(st.s3.send(new PutBucketAclCommand({ Bucket: 'acl-bucket-c', ACL: 'public-read' })));
     assert.deepEqual([e.status, e.code], [400, 'AccessControlListNotSupported']);
-    const bad = await s3Error(st.s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket-d', ObjectOwnership: 'Nobody' as ObjectOwnership })));
+    const bad = await s3Error(
+      st.s3.send(new CreateBucketCommand({ Bucket: 'acl-bucket-d', ObjectOwnership: 'Nobody' as ObjectOwnership })),
+    );
     assert.deepEqual([bad.status, bad.code], [400, 'InvalidArgument']);
     assert.equal((await s3Error(st.s3.send(new HeadBucketCommand({ Bucket: 'acl-bucket-d' })))).status, 404);
   });
@@ -204,20 +222,38 @@ describe('ownership controls and public access block', () => {
     assert.deepEqual([none.status, none.code], [404, 'OwnershipControlsNotFoundError']);
     for (const ObjectOwnership of ['BucketOwnerPreferred', 'BucketOwnerEnforced'] as const) {
       await st.s3.send(new PutBucketOwnershipControlsCommand({ Bucket, OwnershipControls: { Rules: [{ ObjectOwnership }] } }));
-      assert.deepEqual((await st.s3.send(new GetBucketOwnershipControlsCommand({ Bucket }))).OwnershipControls?.Rules, [{ ObjectOwnership }]);
+      assert.deepEqual((await st.s3.send(new GetBucketOwnershipControlsCommand({ Bucket }))).OwnershipControls?.Rules, [
+        { ObjectOwnership },
+      ]);
     }
     const bad = await s3Error(
-      st.s3.send(new PutBucketOwnershipControlsCommand({ Bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'Everyone' as ObjectOwnership }] } })),
+      st.s3.send(
+        new PutBucketOwnershipControlsCommand({
+          Bucket,
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'Everyone' as ObjectOwnership }] },
+        }),
+      ),
     );
     assert.deepEqual([bad.status, bad.code], [400, 'MalformedXML']);
     const two = await s3Error(
-      st.s3.send(new PutBucketOwnershipControlsCommand({ Bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }, { ObjectOwnership: 'ObjectWriter' }] } })),
+      st.s3.send(
+        new PutBucketOwnershipControlsCommand({
+          Bucket,
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }, { ObjectOwnership: 'ObjectWriter' }] },
+        }),
+      ),
     );
     assert.deepEqual([two.status, two.code], [400, 'MalformedXML']);
-    assert.deepEqual((await st.s3.send(new GetBucketOwnershipControlsCommand({ Bucket }))).OwnershipControls?.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    assert.deepEqual((await st.s3.send(new GetBucketOwnershipControlsCommand({ Bucket }))).OwnershipControls?.Rules, [
+      { ObjectOwnership: 'BucketOwnerEnforced' },
+    ]);
     assert.equal((await st.s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket }))).$metadata.httpStatusCode, 204);
     assert.equal((await s3Error(st.s3.send(new GetBucketOwnershipControlsCommand({ Bucket })))).code, 'OwnershipControlsNotFoundError');
-    const missing = await s3Error(st.s3.send(new PutBucketOwnershipControlsCommand({ Bucket: MISSING, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } })));
+    const missing = await s3Error(
+      st.s3.send(
+        new PutBucketOwnershipControlsCommand({ Bucket: MISSING, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } }),
+      ),
+    );
     assert.deepEqual([missing.status, missing.code], [404, 'NoSuchBucket']);
   });
 
@@ -231,8 +267,15 @@ describe('ownership controls and public access block', () => {
     assert.deepEqual((await st.s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration, all);
     await st.s3.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: { BlockPublicPolicy: true } }));
     const partial = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false };
-    assert.deepEqual((await st.s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration, partial, 'a flag left out is false');
-    for (const body of ['<PublicAccessBlockConfiguration><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>', '<PublicAccessBlockConfiguration>']) {
+    assert.deepEqual(
+      (await st.s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration,
+      partial,
+      'a flag left out is false',
+    );
+    for (const body of [
+      '<PublicAccessBlockConfiguration><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>',
+      '<PublicAccessBlockConfiguration>',
+    ]) {
       const res = await raw.signedSend({ method: 'PUT', path: `/${Bucket}`, query: { publicAccessBlock: '' }, body });
       assert.deepEqual([res.status, errorCode(res.body)], [400, 'MalformedXML']);
     }
@@ -247,10 +290,18 @@ describe('ownership controls and public access block', () => {
 describe('probes answered as "none configured"', () => {
   const notFound: [string, (Bucket: string) => Promise<unknown>, string][] = [
     ['GetBucketPolicy', (Bucket) => st.s3.send(new GetBucketPolicyCommand({ Bucket })), 'NoSuchBucketPolicy'],
-    ['GetBucketLifecycleConfiguration', (Bucket) => st.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket })), 'NoSuchLifecycleConfiguration'],
+    [
+      'GetBucketLifecycleConfiguration',
+      (Bucket) => st.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket })),
+      'NoSuchLifecycleConfiguration',
+    ],
     ['GetBucketWebsite', (Bucket) => st.s3.send(new GetBucketWebsiteCommand({ Bucket })), 'NoSuchWebsiteConfiguration'],
     ['GetBucketReplication', (Bucket) => st.s3.send(new GetBucketReplicationCommand({ Bucket })), 'ReplicationConfigurationNotFoundError'],
-    ['GetObjectLockConfiguration', (Bucket) => st.s3.send(new GetObjectLockConfigurationCommand({ Bucket })), 'ObjectLockConfigurationNotFoundError'],
+    [
+      'GetObjectLockConfiguration',
+      (Bucket) => st.s3.send(new GetObjectLockConfigurationCommand({ Bucket })),
+      'ObjectLockConfigurationNotFoundError',
+    ],
   ];
   for (const [operation, call, code] of notFound) {
     test(`${operation}: 404 ${code}; NoSuchBucket first`, async () => {
@@ -325,7 +376,10 @@ describe('operations the gateway does not implement', () => {
       assert.equal(e.message, `${operation} is not implemented by this gateway.`);
     }
     assert.equal((await s3Error(st.s3.send(new GetBucketPolicyCommand({ Bucket: B })))).code, 'NoSuchBucketPolicy');
-    assert.equal((await s3Error(st.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: B })))).code, 'NoSuchLifecycleConfiguration');
+    assert.equal(
+      (await s3Error(st.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: B })))).code,
+      'NoSuchLifecycleConfiguration',
+    );
     // The operation is counted under its own name.
     const metrics = await (await fetch(`${st.gw.url}/metrics`)).text();
     assert.match(metrics, /operation="PutBucketLifecycleConfiguration",status="501"/);
@@ -376,7 +430,11 @@ describe('routing: a sub-resource never runs another operation', () => {
     assert.equal(get.status, 200);
     assert.equal(get.body, 'original');
     assert.equal(get.headers['content-type'], 'text/x-test');
-    const list = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', prefix: '', delimiter: '/', 'encoding-type': 'url', 'max-keys': '10' } });
+    const list = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { 'list-type': '2', prefix: '', delimiter: '/', 'encoding-type': 'url', 'max-keys': '10' },
+    });
     assert.equal(list.status, 200);
     assert.match(list.body, /<ListBucketResult[^>]*>.*<Key>obj\.txt<\/Key>/s);
     const versioning = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { versioning: '', 'x-id': 'GetBucketVersioning' } });

@@ -48,7 +48,9 @@ const tags = (...pairs: [string, string][]): Tag[] => pairs.map(([Key, Value]) =
 
 describe('object tags', () => {
   test('x-amz-tagging on PutObject: the tags read back, GET and HEAD count them', async () => {
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'put.txt', Body: 'hello', Tagging: 'project=blue&note=two%20words+here&empty=' }));
+    await st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key: 'put.txt', Body: 'hello', Tagging: 'project=blue&note=two%20words+here&empty=' }),
+    );
     assert.deepEqual(await tagsOf('put.txt'), tags(['project', 'blue'], ['note', 'two words here'], ['empty', '']));
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'put.txt' }));
     assert.equal(head.TagCount, 3);
@@ -182,14 +184,21 @@ describe('invalid tags are refused and change nothing', () => {
 
 describe('tags through multipart uploads and copies', () => {
   test('CreateMultipartUpload with x-amz-tagging: the completed object has the tags', async () => {
-    const { UploadId } = await st.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu.bin', Tagging: 'stage=raw&owner=team%2Fa' }));
+    const { UploadId } = await st.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu.bin', Tagging: 'stage=raw&owner=team%2Fa' }),
+    );
     const parts = [randomBytes(5 * MiB), randomBytes(1000)];
     const etags: string[] = [];
     for (const [i, Body] of parts.entries()) {
       etags.push((await st.s3.send(new UploadPartCommand({ Bucket: B, Key: 'mpu.bin', UploadId, PartNumber: i + 1, Body }))).ETag!);
     }
     await st.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mpu.bin', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'mpu.bin',
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
     );
     assert.deepEqual(await tagsOf('mpu.bin'), tags(['stage', 'raw'], ['owner', 'team/a']));
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'mpu.bin' }));
@@ -202,24 +211,42 @@ describe('tags through multipart uploads and copies', () => {
     await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'src.txt', Body: 'source', Tagging: 'from=source&n=1' }));
     const source = `${B}/src.txt`;
     await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-default.txt', CopySource: source, Tagging: 'ignored=yes' }));
-    assert.deepEqual(await tagsOf('copy-default.txt'), tags(['from', 'source'], ['n', '1']), 'COPY is the default; x-amz-tagging is ignored');
-    await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-meta.txt', CopySource: source, MetadataDirective: 'REPLACE', Metadata: { m: '1' } }));
+    assert.deepEqual(
+      await tagsOf('copy-default.txt'),
+      tags(['from', 'source'], ['n', '1']),
+      'COPY is the default; x-amz-tagging is ignored',
+    );
+    await st.s3.send(
+      new CopyObjectCommand({ Bucket: B, Key: 'copy-meta.txt', CopySource: source, MetadataDirective: 'REPLACE', Metadata: { m: '1' } }),
+    );
     assert.deepEqual(await tagsOf('copy-meta.txt'), tags(['from', 'source'], ['n', '1']), 'the metadata directive does not touch tags');
-    await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-replace.txt', CopySource: source, TaggingDirective: 'REPLACE', Tagging: 'to=target' }));
+    await st.s3.send(
+      new CopyObjectCommand({ Bucket: B, Key: 'copy-replace.txt', CopySource: source, TaggingDirective: 'REPLACE', Tagging: 'to=target' }),
+    );
     assert.deepEqual(await tagsOf('copy-replace.txt'), tags(['to', 'target']));
     await st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-none.txt', CopySource: source, TaggingDirective: 'REPLACE' }));
     assert.deepEqual(await tagsOf('copy-none.txt'), [], 'REPLACE without x-amz-tagging leaves no tags');
     assert.equal(String(await getBytes(st.s3, { Bucket: B, Key: 'copy-replace.txt' })), 'source');
 
-    const bad = await s3Error(st.s3.send(withHeaders(new CopyObjectCommand({ Bucket: B, Key: 'copy-bad.txt', CopySource: source }), { 'x-amz-tagging-directive': 'MERGE' })));
+    const bad = await s3Error(
+      st.s3.send(
+        withHeaders(new CopyObjectCommand({ Bucket: B, Key: 'copy-bad.txt', CopySource: source }), { 'x-amz-tagging-directive': 'MERGE' }),
+      ),
+    );
     assert.deepEqual([bad.status, bad.code], [400, 'InvalidArgument']);
-    const invalid = await s3Error(st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-bad.txt', CopySource: source, TaggingDirective: 'REPLACE', Tagging: 'aws:x=1' })));
+    const invalid = await s3Error(
+      st.s3.send(
+        new CopyObjectCommand({ Bucket: B, Key: 'copy-bad.txt', CopySource: source, TaggingDirective: 'REPLACE', Tagging: 'aws:x=1' }),
+      ),
+    );
     assert.deepEqual([invalid.status, invalid.code], [400, 'InvalidTag']);
     assert.equal(await exists(st.s3, B, 'copy-bad.txt'), false, 'a refused copy writes nothing');
   });
 
   test('a presigned PutObject applies the tags the presigner moved into its query', async () => {
-    const url = await getSignedUrl(st.s3, new PutObjectCommand({ Bucket: B, Key: 'presigned.txt', Tagging: 'via=url' }), { expiresIn: 300 });
+    const url = await getSignedUrl(st.s3, new PutObjectCommand({ Bucket: B, Key: 'presigned.txt', Tagging: 'via=url' }), {
+      expiresIn: 300,
+    });
     assert.match(url, /x-amz-tagging=/i, 'the presigner hoists x-amz-tagging into the query');
     const res = await fetch(url, { method: 'PUT', body: 'presigned body' });
     assert.equal(res.status, 200, await res.text());
@@ -238,7 +265,12 @@ describe('bucket tags', () => {
     await st.s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: fifty } }));
     assert.deepEqual((await st.s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, fifty);
 
-    for (const set of [[...fifty, { Key: 'one-more', Value: 'x' }], tags(['d', '1'], ['d', '2']), tags(['aws:x', '1']), tags(['k'.repeat(129), 'v'])]) {
+    for (const set of [
+      [...fifty, { Key: 'one-more', Value: 'x' }],
+      tags(['d', '1'], ['d', '2']),
+      tags(['aws:x', '1']),
+      tags(['k'.repeat(129), 'v']),
+    ]) {
       const e = await s3Error(st.s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: set } })));
       assert.deepEqual([e.status, e.code], [400, 'InvalidTag'], e.message);
     }
@@ -252,7 +284,9 @@ describe('bucket tags', () => {
     assert.equal(del.$metadata.httpStatusCode, 204);
     assert.equal((await s3Error(st.s3.send(new GetBucketTaggingCommand({ Bucket })))).code, 'NoSuchTagSet');
 
-    const missing = await s3Error(st.s3.send(new PutBucketTaggingCommand({ Bucket: 'no-such-bucket-tags', Tagging: { TagSet: tags(['a', 'b']) } })));
+    const missing = await s3Error(
+      st.s3.send(new PutBucketTaggingCommand({ Bucket: 'no-such-bucket-tags', Tagging: { TagSet: tags(['a', 'b']) } })),
+    );
     assert.deepEqual([missing.status, missing.code], [404, 'NoSuchBucket']);
   });
 });

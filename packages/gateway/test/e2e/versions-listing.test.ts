@@ -35,7 +35,11 @@ before(async () => {
 after(async () => st?.close());
 
 /** Lists every page of ListObjectVersions with `MaxKeys`, following NextKeyMarker/NextVersionIdMarker. */
-async function allVersionPages(input: { Prefix?: string; Delimiter?: string; MaxKeys: number }): Promise<ListObjectVersionsCommandOutput[]> {
+async function allVersionPages(input: {
+  Prefix?: string;
+  Delimiter?: string;
+  MaxKeys: number;
+}): Promise<ListObjectVersionsCommandOutput[]> {
   const pages: ListObjectVersionsCommandOutput[] = [];
   let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
   for (;;) {
@@ -55,7 +59,10 @@ describe('ListObjectVersions on an unversioned bucket', () => {
     assert.equal(out.IsTruncated, false);
     assert.equal(out.Name, B);
     assert.equal(out.DeleteMarkers, undefined);
-    assert.deepEqual(out.Versions?.map((v) => v.Key), KEYS);
+    assert.deepEqual(
+      out.Versions?.map((v) => v.Key),
+      KEYS,
+    );
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'dir/x' }));
     const v = out.Versions!.find((e) => e.Key === 'dir/x')!;
     assert.equal(v.VersionId, 'null');
@@ -71,17 +78,30 @@ describe('ListObjectVersions on an unversioned bucket', () => {
   test('pages of max-keys follow NextKeyMarker / NextVersionIdMarker to the end, each key once', async () => {
     const pages = await allVersionPages({ MaxKeys: 2 });
     assert.equal(pages.length, 3);
-    assert.deepEqual(pages.map((p) => p.Versions?.map((v) => v.Key)), [['a', 'b'], ['dir/x', 'dir/y'], ['dir2/z', 'e']]);
-    assert.deepEqual(pages.map((p) => [p.IsTruncated, p.NextKeyMarker, p.NextVersionIdMarker]), [
-      [true, 'b', 'null'],
-      [true, 'dir/y', 'null'],
-      [false, undefined, undefined],
-    ]);
+    assert.deepEqual(
+      pages.map((p) => p.Versions?.map((v) => v.Key)),
+      [
+        ['a', 'b'],
+        ['dir/x', 'dir/y'],
+        ['dir2/z', 'e'],
+      ],
+    );
+    assert.deepEqual(
+      pages.map((p) => [p.IsTruncated, p.NextKeyMarker, p.NextVersionIdMarker]),
+      [
+        [true, 'b', 'null'],
+        [true, 'dir/y', 'null'],
+        [false, undefined, undefined],
+      ],
+    );
     assert.equal(pages[1]!.KeyMarker, 'b');
     assert.equal(pages[1]!.VersionIdMarker, 'null');
     // A key marker alone resumes after that key too.
     const after = await st.s3.send(new ListObjectVersionsCommand({ Bucket: B, KeyMarker: 'dir/x' }));
-    assert.deepEqual(after.Versions?.map((v) => v.Key), ['dir/y', 'dir2/z', 'e']);
+    assert.deepEqual(
+      after.Versions?.map((v) => v.Key),
+      ['dir/y', 'dir2/z', 'e'],
+    );
   });
 
   test('prefix and delimiter: common prefixes count toward max-keys and are skipped whole on the next page', async () => {
@@ -93,12 +113,18 @@ describe('ListObjectVersions on an unversioned bucket', () => {
     assert.equal(pages[1]!.NextVersionIdMarker, undefined, 'a page that ends on a common prefix names no version');
     const under = await st.s3.send(new ListObjectVersionsCommand({ Bucket: B, Prefix: 'dir/', Delimiter: '/' }));
     assert.equal(under.Prefix, 'dir/');
-    assert.deepEqual(under.Versions?.map((v) => v.Key), ['dir/x', 'dir/y']);
+    assert.deepEqual(
+      under.Versions?.map((v) => v.Key),
+      ['dir/x', 'dir/y'],
+    );
     assert.equal(under.CommonPrefixes, undefined);
   });
 
   test('markers AWS refuses: a version-id marker without a key marker, or one this bucket never issued → 400 InvalidArgument', async () => {
-    const refused: Record<string, string>[] = [{ versions: '', 'version-id-marker': 'null' }, { versions: '', 'key-marker': 'a', 'version-id-marker': '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' }];
+    const refused: Record<string, string>[] = [
+      { versions: '', 'version-id-marker': 'null' },
+      { versions: '', 'key-marker': 'a', 'version-id-marker': '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' },
+    ];
     for (const query of refused) {
       const res = await raw.signedSend({ method: 'GET', path: `/${B}`, query });
       assert.equal(res.status, 400, res.body);
@@ -126,7 +152,10 @@ describe('versionId "null" is the current object; any other id is refused', () =
     for (const [what, call] of [
       ['GET', () => st.s3.send(new GetObjectCommand({ Bucket: B, Key: 'v/keep', VersionId }))],
       ['DELETE', () => st.s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'v/keep', VersionId }))],
-      ['copy', () => st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'v/keep-copy', CopySource: `${B}/v/keep?versionId=${VersionId}` }))],
+      [
+        'copy',
+        () => st.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'v/keep-copy', CopySource: `${B}/v/keep?versionId=${VersionId}` })),
+      ],
     ] as const) {
       const e = await s3Error(call());
       assert.deepEqual([e.code, e.status], ['InvalidArgument', 400], what);
@@ -138,30 +167,49 @@ describe('versionId "null" is the current object; any other id is refused', () =
     assert.equal(await exists(st.s3, B, 'v/keep-copy'), false);
   });
 
-  test('DeleteObjects: VersionId null deletes and is echoed; another id is that entry\'s error and the object stays', async () => {
+  test("DeleteObjects: VersionId null deletes and is echoed; another id is that entry's error and the object stays", async () => {
     await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'v/d1', Body: '1' }));
     await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'v/d2', Body: '2' }));
-    const out = await st.s3.send(new DeleteObjectsCommand({
-      Bucket: B,
-      Delete: { Objects: [{ Key: 'v/d1', VersionId: 'null' }, { Key: 'v/d2', VersionId: 'not-a-version-of-this-bucket' }] },
-    }));
+    const out = await st.s3.send(
+      new DeleteObjectsCommand({
+        Bucket: B,
+        Delete: {
+          Objects: [
+            { Key: 'v/d1', VersionId: 'null' },
+            { Key: 'v/d2', VersionId: 'not-a-version-of-this-bucket' },
+          ],
+        },
+      }),
+    );
     assert.deepEqual(out.Deleted, [{ Key: 'v/d1', VersionId: 'null' }]);
-    assert.deepEqual(out.Errors?.map((e) => [e.Key, e.VersionId, e.Code]), [['v/d2', 'not-a-version-of-this-bucket', 'InvalidArgument']]);
+    assert.deepEqual(
+      out.Errors?.map((e) => [e.Key, e.VersionId, e.Code]),
+      [['v/d2', 'not-a-version-of-this-bucket', 'InvalidArgument']],
+    );
     assert.equal(await exists(st.s3, B, 'v/d1'), false);
     assert.equal(await exists(st.s3, B, 'v/d2'), true);
   });
 });
 
 describe('owner in object listings', () => {
-  test('ListObjects (V1) names each entry\'s owner; V2 only with fetch-owner=true; the same owner as ListBuckets', async () => {
+  test("ListObjects (V1) names each entry's owner; V2 only with fetch-owner=true; the same owner as ListBuckets", async () => {
     const owner = (await st.s3.send(new ListBucketsCommand({}))).Owner;
     assert.ok(owner?.ID);
     const v1 = await st.s3.send(new ListObjectsCommand({ Bucket: B, Prefix: 'dir/' }));
-    assert.deepEqual(v1.Contents?.map((o) => o.Owner), [owner, owner]);
+    assert.deepEqual(
+      v1.Contents?.map((o) => o.Owner),
+      [owner, owner],
+    );
     const v2 = await st.s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'dir/' }));
-    assert.deepEqual(v2.Contents?.map((o) => o.Owner), [undefined, undefined]);
+    assert.deepEqual(
+      v2.Contents?.map((o) => o.Owner),
+      [undefined, undefined],
+    );
     const fetched = await st.s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'dir/', FetchOwner: true }));
-    assert.deepEqual(fetched.Contents?.map((o) => o.Owner), [owner, owner]);
+    assert.deepEqual(
+      fetched.Contents?.map((o) => o.Owner),
+      [owner, owner],
+    );
   });
 });
 
@@ -176,7 +224,9 @@ describe('ListBuckets paging and filters', () => {
     let ContinuationToken: string | undefined;
     let pages = 0;
     do {
-      const out = await st.s3.send(new ListBucketsCommand({ MaxBuckets: 2, Prefix: 'page-', ...(ContinuationToken ? { ContinuationToken } : {}) }));
+      const out = await st.s3.send(
+        new ListBucketsCommand({ MaxBuckets: 2, Prefix: 'page-', ...(ContinuationToken ? { ContinuationToken } : {}) }),
+      );
       pages++;
       assert.equal(out.Prefix, 'page-');
       assert.ok((out.Buckets?.length ?? 0) <= 2);
@@ -189,7 +239,10 @@ describe('ListBuckets paging and filters', () => {
     assert.deepEqual(seen, NAMES);
     assert.equal(pages, 3);
     const b = await st.s3.send(new ListBucketsCommand({ Prefix: 'page-b' }));
-    assert.deepEqual(b.Buckets?.map((x) => x.Name), ['page-b-1', 'page-b-2']);
+    assert.deepEqual(
+      b.Buckets?.map((x) => x.Name),
+      ['page-b-1', 'page-b-2'],
+    );
     assert.equal(b.ContinuationToken, undefined);
   });
 
@@ -205,7 +258,12 @@ describe('ListBuckets paging and filters', () => {
   });
 
   test('max-buckets outside 1..10000 or a token the gateway never issued → 400 InvalidArgument', async () => {
-    const refused: Record<string, string>[] = [{ 'max-buckets': '0' }, { 'max-buckets': '10001' }, { 'max-buckets': 'x' }, { 'continuation-token': 'bm90IGEgYnVja2V0IG5hbWUh' }];
+    const refused: Record<string, string>[] = [
+      { 'max-buckets': '0' },
+      { 'max-buckets': '10001' },
+      { 'max-buckets': 'x' },
+      { 'continuation-token': 'bm90IGEgYnVja2V0IG5hbWUh' },
+    ];
     for (const query of refused) {
       const res = await raw.signedSend({ method: 'GET', path: '/', query });
       assert.equal(res.status, 400, `${JSON.stringify(query)}: ${res.body}`);

@@ -88,7 +88,10 @@ describe('authentication edges against a running gateway', () => {
     const getUrl = await getSignedUrl(st.s3, new GetObjectCommand({ Bucket: B, Key: 'existing' }), { expiresIn: 60, signingDate });
     const putUrl = await getSignedUrl(st.s3, new PutObjectCommand({ Bucket: B, Key: 'presigned' }), { expiresIn: 60, signingDate });
     await nothingStored(async () => {
-      for (const [url, method] of [[getUrl, 'GET'], [putUrl, 'PUT']] as const) {
+      for (const [url, method] of [
+        [getUrl, 'GET'],
+        [putUrl, 'PUT'],
+      ] as const) {
         const res = await fetch(url, { method, ...(method === 'PUT' ? { body } : {}) });
         const text = await res.text();
         assert.equal(res.status, 403, text);
@@ -111,7 +114,11 @@ describe('authentication edges against a running gateway', () => {
       // The same signed headers, another body of the same length: the signed payload hash catches it.
       refused(await raw.send({ ...request, headers, body: other }), 400, 'XAmzContentSHA256Mismatch');
       // ...and rewriting the payload hash to match breaks the signature.
-      refused(await raw.send({ ...request, headers: { ...headers, 'x-amz-content-sha256': sha256Hex(other) }, body: other }), 403, 'SignatureDoesNotMatch');
+      refused(
+        await raw.send({ ...request, headers: { ...headers, 'x-amz-content-sha256': sha256Hex(other) }, body: other }),
+        403,
+        'SignatureDoesNotMatch',
+      );
       // A changed Content-Length with the old body cut short is no way around it either.
       const short = original.subarray(0, 10);
       const res = await raw.send({ ...request, headers: { ...headers, 'content-length': String(short.length) }, body: short });

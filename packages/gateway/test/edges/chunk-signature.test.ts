@@ -31,7 +31,13 @@ const hmac = (k: Buffer | string, d: string): Buffer => createHmac('sha256', k).
 type Variant = 'good' | 'wrong' | 'upper-case' | 'short' | 'missing';
 
 /** Head and aws-chunked body of a PUT of `payload` in `chunkSize` chunks, chunk 2's signature spoiled per `variant`. */
-async function chunkedPut(port: number, path: string, payload: Buffer, chunkSize: number, variant: Variant): Promise<{ head: string; body: Buffer }> {
+async function chunkedPut(
+  port: number,
+  path: string,
+  payload: Buffer,
+  chunkSize: number,
+  variant: Variant,
+): Promise<{ head: string; body: Buffer }> {
   const chunks: Buffer[] = [];
   for (let at = 0; at < payload.length; at += chunkSize) chunks.push(payload.subarray(at, at + chunkSize));
   chunks.push(Buffer.alloc(0));
@@ -40,7 +46,13 @@ async function chunkedPut(port: number, path: string, payload: Buffer, chunkSize
   const sigExt = (sig: string): string => `;chunk-signature=${sig}`;
   // Content-Length depends only on the frame sizes: the spoiled signature of chunk 2 has its own length.
   const spoil = (sig: string): string =>
-    ({ good: sig, wrong: sig.replace(/^./, (ch) => (ch === 'a' ? 'b' : 'a')), 'upper-case': sig.toUpperCase(), short: sig.slice(0, 40), missing: '' })[variant];
+    ({
+      good: sig,
+      wrong: sig.replace(/^./, (ch) => (ch === 'a' ? 'b' : 'a')),
+      'upper-case': sig.toUpperCase(),
+      short: sig.slice(0, 40),
+      missing: '',
+    })[variant];
   const extOf = (i: number, sig: string): string => (i === 1 ? (variant === 'missing' ? '' : sigExt(spoil(sig))) : sigExt(sig));
   const length = chunks.reduce((n, c, i) => n + frameOf(c, extOf(i, '0'.repeat(64))).length + c.length + 2, 0);
   const raw = new RawClient(port, ACCESS_KEY, SECRET_KEY);
@@ -48,7 +60,11 @@ async function chunkedPut(port: number, path: string, payload: Buffer, chunkSize
     {
       method: 'PUT',
       path,
-      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(payload.length), 'content-length': String(length) },
+      headers: {
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(payload.length),
+        'content-length': String(length),
+      },
     },
     { date, payloadHash: STREAMING },
   );
@@ -58,7 +74,9 @@ async function chunkedPut(port: number, path: string, payload: Buffer, chunkSize
   let prior = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
   const frames: Buffer[] = [];
   for (const [i, c] of chunks.entries()) {
-    prior = createHmac('sha256', key).update(['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prior, sha256(''), sha256(c)].join('\n')).digest('hex');
+    prior = createHmac('sha256', key)
+      .update(['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prior, sha256(''), sha256(c)].join('\n'))
+      .digest('hex');
     frames.push(frameOf(c, extOf(i, prior)), c, Buffer.from('\r\n'));
   }
   const body = Buffer.concat(frames);

@@ -43,7 +43,12 @@ describe('user metadata bytes', () => {
     const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x80, 0xff]);
     const utf8 = Buffer.from('naïve café €', 'utf8');
     // A Buffer body: Node then writes the header block as latin1, so each char is one byte on the wire.
-    const put = await raw.signedSend({ method: 'PUT', path: `/${B}/meta-bytes`, body: Buffer.from('x'), headers: { 'x-amz-meta-l': bytesAsHeader(latin1), 'x-amz-meta-u': bytesAsHeader(utf8) } });
+    const put = await raw.signedSend({
+      method: 'PUT',
+      path: `/${B}/meta-bytes`,
+      body: Buffer.from('x'),
+      headers: { 'x-amz-meta-l': bytesAsHeader(latin1), 'x-amz-meta-u': bytesAsHeader(utf8) },
+    });
     assert.equal(put.status, 200, put.body);
     for (const method of ['GET', 'HEAD']) {
       const res = await raw.signedSend({ method, path: `/${B}/meta-bytes` });
@@ -56,13 +61,28 @@ describe('user metadata bytes', () => {
   test('the 2 KiB limit counts the bytes sent: 2048 bytes of UTF-8 metadata fit, 2049 do not', async () => {
     // name "x" (1 byte) + 1023 × "é" (2 bytes each) + "a" = 2048 bytes as received.
     const value = Buffer.concat([Buffer.from('é'.repeat(1023), 'utf8'), Buffer.from('a')]);
-    const fits = await raw.signedSend({ method: 'PUT', path: `/${B}/meta-2k`, body: Buffer.from('x'), headers: { 'x-amz-meta-x': bytesAsHeader(value) } });
+    const fits = await raw.signedSend({
+      method: 'PUT',
+      path: `/${B}/meta-2k`,
+      body: Buffer.from('x'),
+      headers: { 'x-amz-meta-x': bytesAsHeader(value) },
+    });
     assert.equal(fits.status, 200, fits.body);
     const head = await raw.signedSend({ method: 'HEAD', path: `/${B}/meta-2k` });
     assert.deepEqual(headerBytes(head, 'x-amz-meta-x'), value);
     const over = Buffer.concat([value, Buffer.from('b')]);
     const before = await snapshot(st.s3, st.dataDir);
-    refused(await raw.signedSend({ method: 'PUT', path: `/${B}/meta-2k-over`, body: Buffer.from('x'), headers: { 'x-amz-meta-x': bytesAsHeader(over) } }), 400, 'MetadataTooLarge', '2049 bytes');
+    refused(
+      await raw.signedSend({
+        method: 'PUT',
+        path: `/${B}/meta-2k-over`,
+        body: Buffer.from('x'),
+        headers: { 'x-amz-meta-x': bytesAsHeader(over) },
+      }),
+      400,
+      'MetadataTooLarge',
+      '2049 bytes',
+    );
     assert.deepEqual(await snapshot(st.s3, st.dataDir), before);
   });
 });
@@ -95,7 +115,12 @@ describe('digests: wrong → 400 BadDigest, malformed → 400 InvalidDigest (Con
     const before = await snapshot(st.s3, st.dataDir);
     for (const t of targets()) {
       for (const [what, headers, code] of cases) {
-        refused(await raw.signedSend({ method: 'PUT', path: t.path, ...(t.query ? { query: t.query } : {}), body, headers }), 400, code, `${t.what}, ${what}`);
+        refused(
+          await raw.signedSend({ method: 'PUT', path: t.path, ...(t.query ? { query: t.query } : {}), body, headers }),
+          400,
+          code,
+          `${t.what}, ${what}`,
+        );
       }
     }
     assert.deepEqual(await snapshot(st.s3, st.dataDir), before, 'nothing stored: no object, no part, no data file');
@@ -103,7 +128,8 @@ describe('digests: wrong → 400 BadDigest, malformed → 400 InvalidDigest (Con
   });
 
   test('in an aws-chunked trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER), on PUT and UploadPart', async () => {
-    const chunked = (crc: string): Buffer => Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`)]);
+    const chunked = (crc: string): Buffer =>
+      Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`)]);
     const headersFor = (wire: Buffer): Record<string, string> => ({
       'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
       'content-encoding': 'aws-chunked',
@@ -114,13 +140,19 @@ describe('digests: wrong → 400 BadDigest, malformed → 400 InvalidDigest (Con
     const before = await snapshot(st.s3, st.dataDir);
     for (const t of targets()) {
       const wire = chunked(crc32(other));
-      const res = await raw.signedSend({ method: 'PUT', path: t.path, ...(t.query ? { query: t.query } : {}), body: wire, headers: headersFor(wire) }, { payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' });
+      const res = await raw.signedSend(
+        { method: 'PUT', path: t.path, ...(t.query ? { query: t.query } : {}), body: wire, headers: headersFor(wire) },
+        { payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
+      );
       refused(res, 400, 'BadDigest', `${t.what}, wrong trailer`);
     }
     assert.deepEqual(await snapshot(st.s3, st.dataDir), before, 'nothing stored');
     // The same body with the right trailer is stored: the refusals above were about the digest alone.
     const wire = chunked(crc32(body));
-    const ok = await raw.signedSend({ method: 'PUT', path: `/${B}/digest-new`, body: wire, headers: headersFor(wire) }, { payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' });
+    const ok = await raw.signedSend(
+      { method: 'PUT', path: `/${B}/digest-new`, body: wire, headers: headersFor(wire) },
+      { payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
+    );
     assert.equal(ok.status, 200, ok.body);
     assert.deepEqual(await getBytes(st.s3, { Bucket: B, Key: 'digest-new' }), body);
   });
@@ -128,26 +160,46 @@ describe('digests: wrong → 400 BadDigest, malformed → 400 InvalidDigest (Con
 
 describe('listing parameters', () => {
   before(async () => {
-    for (const Key of ['enc/a b', 'enc/a+b', 'enc/100%', 'enc/é', 'enc/line\nbreak', 'enc/sub/x']) await st.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: 'x' }));
+    for (const Key of ['enc/a b', 'enc/a+b', 'enc/100%', 'enc/é', 'enc/line\nbreak', 'enc/sub/x'])
+      await st.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: 'x' }));
   });
 
   test('ListObjectsV2 with an empty continuation-token lists from the start', async () => {
-    const res = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', 'continuation-token': '', prefix: 'enc/', 'max-keys': '2' } });
+    const res = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { 'list-type': '2', 'continuation-token': '', prefix: 'enc/', 'max-keys': '2' },
+    });
     assert.equal(res.status, 200, res.body);
-    assert.deepEqual([...res.body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), ['enc/100%', 'enc/a b']);
+    assert.deepEqual(
+      [...res.body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]),
+      ['enc/100%', 'enc/a b'],
+    );
     assert.doesNotMatch(res.body, /<ContinuationToken>/);
   });
 
-  const field = (body: string, name: string): string[] => [...body.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((m) => m[1]!);
+  const field = (body: string, name: string): string[] =>
+    [...body.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((m) => m[1]!);
 
   test('encoding-type=url: V1 encodes Delimiter, Marker, NextMarker, keys and common prefixes, not its Prefix', async () => {
-    const res = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { prefix: 'enc/', delimiter: '/', marker: 'enc/a b', 'max-keys': '2', 'encoding-type': 'url' } });
+    const res = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { prefix: 'enc/', delimiter: '/', marker: 'enc/a b', 'max-keys': '2', 'encoding-type': 'url' },
+    });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(field(res.body, 'Key'), ['enc/a%2Bb', 'enc/line%0Abreak']);
-    assert.deepEqual([field(res.body, 'Marker'), field(res.body, 'NextMarker'), field(res.body, 'Delimiter')], [['enc/a+b'], ['enc/line%0Abreak'], ['/']]);
+    assert.deepEqual(
+      [field(res.body, 'Marker'), field(res.body, 'NextMarker'), field(res.body, 'Delimiter')],
+      [['enc/a+b'], ['enc/line%0Abreak'], ['/']],
+    );
     assert.deepEqual(field(res.body, 'EncodingType'), ['url']);
     // The next page, from the decoded NextMarker: a common prefix and a non-ASCII key.
-    const next = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { prefix: 'enc/', delimiter: '/', marker: 'enc/line\nbreak', 'encoding-type': 'url' } });
+    const next = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { prefix: 'enc/', delimiter: '/', marker: 'enc/line\nbreak', 'encoding-type': 'url' },
+    });
     assert.deepEqual(field(next.body, 'Key'), ['enc/%C3%A9']);
     assert.deepEqual(field(next.body, 'Prefix'), ['enc/', 'enc/sub/']);
     const newline = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { prefix: '\n', 'encoding-type': 'url' } });
@@ -155,14 +207,27 @@ describe('listing parameters', () => {
   });
 
   test('encoding-type=url: V2 encodes Prefix, StartAfter, Delimiter and keys; space is +, + is %2B, % is %25', async () => {
-    const res = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', prefix: 'enc/a ', 'start-after': 'enc/a', 'encoding-type': 'url' } });
+    const res = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { 'list-type': '2', prefix: 'enc/a ', 'start-after': 'enc/a', 'encoding-type': 'url' },
+    });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(field(res.body, 'Prefix'), ['enc/a+']);
     assert.deepEqual(field(res.body, 'StartAfter'), ['enc/a']);
     assert.deepEqual(field(res.body, 'Key'), ['enc/a+b']);
-    const all = await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', prefix: 'enc/1', 'encoding-type': 'url' } });
+    const all = await raw.signedSend({
+      method: 'GET',
+      path: `/${B}`,
+      query: { 'list-type': '2', prefix: 'enc/1', 'encoding-type': 'url' },
+    });
     assert.deepEqual(field(all.body, 'Key'), ['enc/100%25']);
-    refused(await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', 'encoding-type': 'base64' } }), 400, 'InvalidArgument', 'encoding-type=base64');
+    refused(
+      await raw.signedSend({ method: 'GET', path: `/${B}`, query: { 'list-type': '2', 'encoding-type': 'base64' } }),
+      400,
+      'InvalidArgument',
+      'encoding-type=base64',
+    );
   });
 });
 

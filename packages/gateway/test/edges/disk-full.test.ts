@@ -97,7 +97,9 @@ test('a full disk → 507 XMinioStorageFull with nothing committed; stored objec
 
   // An UploadPart meets the same full disk the same way.
   const upload = await s.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp' }));
-  const partRefused = await s3Error(s.s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId: upload.UploadId!, PartNumber: 1, Body: randomBytes(5 * MiB) })));
+  const partRefused = await s3Error(
+    s.s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId: upload.UploadId!, PartNumber: 1, Body: randomBytes(5 * MiB) })),
+  );
   assert.deepEqual({ status: partRefused.status, code: partRefused.code }, { status: 507, code: 'XMinioStorageFull' });
 
   for (const [Key, body] of stored) assert.ok((await getBytes(s.s3, { Bucket: B, Key })).equals(body), `${Key} reads back whole`);

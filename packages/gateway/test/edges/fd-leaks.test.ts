@@ -76,7 +76,11 @@ async function rawGetAborted(): Promise<void> {
   const headers = await raw.sign({ method: 'GET', path: `/${B}/big` });
   const socket = net.connect(st.gw.httpPort, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(`GET /${B}/big HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  socket.write(
+    `GET /${B}/big HTTP/1.1\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  );
   let received = 0;
   await new Promise<void>((resolve) => {
     socket.on('data', (c: Buffer) => {
@@ -91,60 +95,86 @@ async function rawGetAborted(): Promise<void> {
 async function rawPutCancelled(i: number): Promise<void> {
   const raw = new RawClient(st.gw.httpPort, ACCESS_KEY, SECRET_KEY);
   const path = `/${B}/cancelled-${i}`;
-  const headers = await raw.sign({ method: 'PUT', path, headers: { 'content-length': String(8 * MiB) } }, { payloadHash: 'UNSIGNED-PAYLOAD' });
+  const headers = await raw.sign(
+    { method: 'PUT', path, headers: { 'content-length': String(8 * MiB) } },
+    { payloadHash: 'UNSIGNED-PAYLOAD' },
+  );
   const socket = net.connect(st.gw.httpPort, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(`PUT ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  socket.write(
+    `PUT ${path} HTTP/1.1\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  );
   await new Promise<void>((resolve) => socket.write(Buffer.alloc(2 * MiB, 1), () => resolve()));
   socket.destroy();
 }
 
-test(`${ROUNDS} of each refused copy, aborted GET and cancelled upload leave no descriptor open and none to the garbage collector`, { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-  // Warm up: every lazily opened thing (SQLite, kes connections, a copy that succeeds) exists before the baseline.
-  const warm = s3Client(st.gw.url);
-  await warm.send(new CopyObjectCommand({ Bucket: B, Key: 'copied', CopySource: `${B}/src` }));
-  warm.destroy();
-  gc();
-  await sleep(50);
-  const baseline = await settledFds(0);
-  const stateBefore = await snapshot(st.s3, st.dataDir);
-  warnings.length = 0;
+test(
+  `${ROUNDS} of each refused copy, aborted GET and cancelled upload leave no descriptor open and none to the garbage collector`,
+  { skip: process.platform !== 'linux' && 'needs /proc' },
+  async () => {
+    // Warm up: every lazily opened thing (SQLite, kes connections, a copy that succeeds) exists before the baseline.
+    const warm = s3Client(st.gw.url);
+    await warm.send(new CopyObjectCommand({ Bucket: B, Key: 'copied', CopySource: `${B}/src` }));
+    warm.destroy();
+    gc();
+    await sleep(50);
+    const baseline = await settledFds(0);
+    const stateBefore = await snapshot(st.s3, st.dataDir);
+    warnings.length = 0;
 
-  const s3: S3Client = s3Client(st.gw.url);
-  const other = ssec();
-  const copy = (Key: string, extra: Record<string, unknown> = {}, Bucket = B) => s3.send(new CopyObjectCommand({ Bucket, Key, CopySource: `${B}/src`, ...extra }));
-  const partCopy = (extra: Record<string, unknown> = {}) =>
-    s3.send(new UploadPartCopyCommand({ Bucket: B, Key: 'ssec-upload', UploadId: uploadId, PartNumber: 1, CopySource: `${B}/src`, ...extra }));
-  const refusals: [string, () => Promise<unknown>, number, string][] = [
-    ['CopyObject under an unknown KMS key', () => copy('dst', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' }), 400, 'KMS.NotFoundException'],
-    ['CopyObject into a missing bucket', () => copy('dst', {}, 'no-such-bucket'), 404, 'NoSuchBucket'],
-    ['CopyObject to a key too long', () => copy('k'.repeat(1025)), 400, 'KeyTooLongError'],
-    ['UploadPartCopy into an SSE-C upload without its key', () => partCopy(), 400, 'InvalidRequest'],
-    ['UploadPartCopy into an SSE-C upload with another key', () => partCopy(other.put), 400, 'InvalidRequest'],
-  ];
-  try {
-    for (let i = 0; i < ROUNDS; i++) {
-      for (const [what, call, status, code] of refusals) {
-        const err = await s3Error(call());
-        assert.deepEqual({ status: err.status, code: err.code }, { status, code }, `${what}: ${err.message}`);
+    const s3: S3Client = s3Client(st.gw.url);
+    const other = ssec();
+    const copy = (Key: string, extra: Record<string, unknown> = {}, Bucket = B) =>
+      s3.send(new CopyObjectCommand({ Bucket, Key, CopySource: `${B}/src`, ...extra }));
+    const partCopy = (extra: Record<string, unknown> = {}) =>
+      s3.send(
+        new UploadPartCopyCommand({ Bucket: B, Key: 'ssec-upload', UploadId: uploadId, PartNumber: 1, CopySource: `${B}/src`, ...extra }),
+      );
+    const refusals: [string, () => Promise<unknown>, number, string][] = [
+      [
+        'CopyObject under an unknown KMS key',
+        () => copy('dst', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' }),
+        400,
+        'KMS.NotFoundException',
+      ],
+      ['CopyObject into a missing bucket', () => copy('dst', {}, 'no-such-bucket'), 404, 'NoSuchBucket'],
+      ['CopyObject to a key too long', () => copy('k'.repeat(1025)), 400, 'KeyTooLongError'],
+      ['UploadPartCopy into an SSE-C upload without its key', () => partCopy(), 400, 'InvalidRequest'],
+      ['UploadPartCopy into an SSE-C upload with another key', () => partCopy(other.put), 400, 'InvalidRequest'],
+    ];
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const [what, call, status, code] of refusals) {
+          const err = await s3Error(call());
+          assert.deepEqual({ status: err.status, code: err.code }, { status, code }, `${what}: ${err.message}`);
+        }
+        await rawGetAborted();
+        await rawPutCancelled(i);
       }
-      await rawGetAborted();
-      await rawPutCancelled(i);
+    } finally {
+      s3.destroy();
     }
-  } finally {
-    s3.destroy();
-  }
 
-  // Closed clients' sockets may take a moment to go; a leak does not go at all (until a collection).
-  const slack = 6;
-  const now = await settledFds(baseline.length + slack);
-  assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
-  assert.ok(now.length <= baseline.length + slack, `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`);
-  gc();
-  await sleep(100);
-  assert.deepEqual(warnings.map((w) => w.message), [], 'no descriptor was left for the garbage collector to close');
+    // Closed clients' sockets may take a moment to go; a leak does not go at all (until a collection).
+    const slack = 6;
+    const now = await settledFds(baseline.length + slack);
+    assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
+    assert.ok(
+      now.length <= baseline.length + slack,
+      `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`,
+    );
+    gc();
+    await sleep(100);
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [],
+      'no descriptor was left for the garbage collector to close',
+    );
 
-  // Nothing was stored by the refusals and cancellations, and the source still reads whole.
-  assert.deepEqual(await snapshot(st.s3, st.dataDir), stateBefore);
-  assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'src' })).equals(source));
-});
+    // Nothing was stored by the refusals and cancellations, and the source still reads whole.
+    assert.deepEqual(await snapshot(st.s3, st.dataDir), stateBefore);
+    assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'src' })).equals(source));
+  },
+);

@@ -38,20 +38,28 @@ function openDataFiles(): string[] {
   return out;
 }
 
-test('a client leaving mid-GET makes the gateway close the data file; the object still reads whole', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-  const raw = new RawClient(st.gw.httpPort, ACCESS_KEY, SECRET_KEY);
-  const headers = await raw.sign({ method: 'GET', path: `/${B}/big` });
-  const socket = net.connect(st.gw.httpPort, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(`GET /${B}/big HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
-  let received = 0;
-  socket.on('data', (c: Buffer) => (received += c.length));
-  while (received < 1024 * 1024) await sleep(5);
-  assert.ok(openDataFiles().length >= 1, 'the data file is open while the body is sent');
-  socket.destroy();
+test(
+  'a client leaving mid-GET makes the gateway close the data file; the object still reads whole',
+  { skip: process.platform !== 'linux' && 'needs /proc' },
+  async () => {
+    const raw = new RawClient(st.gw.httpPort, ACCESS_KEY, SECRET_KEY);
+    const headers = await raw.sign({ method: 'GET', path: `/${B}/big` });
+    const socket = net.connect(st.gw.httpPort, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `GET /${B}/big HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`,
+    );
+    let received = 0;
+    socket.on('data', (c: Buffer) => (received += c.length));
+    while (received < 1024 * 1024) await sleep(5);
+    assert.ok(openDataFiles().length >= 1, 'the data file is open while the body is sent');
+    socket.destroy();
 
-  for (let i = 0; i < 200 && openDataFiles().length > 0; i++) await sleep(10);
-  assert.deepEqual(openDataFiles(), [], 'no data file is left open');
-  assert.ok(received < big.length, 'the client left before the end');
-  assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'big' })).equals(big));
-});
+    for (let i = 0; i < 200 && openDataFiles().length > 0; i++) await sleep(10);
+    assert.deepEqual(openDataFiles(), [], 'no data file is left open');
+    assert.ok(received < big.length, 'the client left before the end');
+    assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'big' })).equals(big));
+  },
+);

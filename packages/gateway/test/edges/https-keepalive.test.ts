@@ -47,7 +47,9 @@ function splitResponses(bytes: Buffer): Answer[] {
 }
 
 const request = (method: string, path: string, headers: Record<string, string>): string =>
-  `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 
 test('a PUT sent while a large GET answer is still draining is served on the same HTTPS connection', async () => {
   const key = ssec();

@@ -33,7 +33,9 @@ export const sha256Hex = (data: Buffer | string): string => createHash('sha256')
 export const md5Base64 = (data: Buffer | string): string => createHash('md5').update(data).digest('base64');
 
 function target(r: RawRequest): string {
-  const q = Object.entries(r.query ?? {}).map(([k, v]) => (v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`));
+  const q = Object.entries(r.query ?? {}).map(([k, v]) =>
+    v === '' ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`,
+  );
   return q.length ? `${r.path}?${q.join('&')}` : r.path;
 }
 
@@ -91,7 +93,10 @@ export class RawClient {
   }
 
   /** Signs, then sends. `after` headers are set after signing (unsigned changes in flight). */
-  async signedSend(r: RawRequest, o: SignOptions & { after?: Record<string, string>; sendBody?: Buffer | string } = {}): Promise<RawResponse> {
+  async signedSend(
+    r: RawRequest,
+    o: SignOptions & { after?: Record<string, string>; sendBody?: Buffer | string } = {},
+  ): Promise<RawResponse> {
     const headers = await this.sign(r, o);
     const sent: RawRequest = { ...r, headers: { ...headers, ...o.after } };
     if (o.sendBody !== undefined) sent.body = o.sendBody;

@@ -61,7 +61,14 @@ function refusals(): Refusal[] {
   const part = { partNumber: '1', uploadId };
   return [
     { name: 'UploadPart of an SSE-C upload without its key', status: 400, code: 'InvalidRequest', path: `/${B}/ssec-upload`, query: part },
-    { name: 'UploadPart of an SSE-C upload with another key', status: 400, code: 'InvalidRequest', path: `/${B}/ssec-upload`, query: part, headers: ssecHeaders(otherKey) },
+    {
+      name: 'UploadPart of an SSE-C upload with another key',
+      status: 400,
+      code: 'InvalidRequest',
+      path: `/${B}/ssec-upload`,
+      query: part,
+      headers: ssecHeaders(otherKey),
+    },
     { name: 'PutObject with a bad signature', status: 403, code: 'SignatureDoesNotMatch', path: `/${B}/new`, secret: 'not-the-secret' },
     { name: 'PutObject to a missing bucket', status: 404, code: 'NoSuchBucket', path: '/no-such-bucket/new' },
     {
@@ -142,11 +149,24 @@ describe('refused uploads reach their clients', () => {
             const calls: [string, () => Promise<unknown>, number, string][] = [
               ['UploadPart without the key', () => s3.send(new UploadPartCommand(part)), 400, 'InvalidRequest'],
               ['UploadPart with another key', () => s3.send(new UploadPartCommand({ ...part, ...otherKey.put })), 400, 'InvalidRequest'],
-              ['PutObject with a bad signature', () => forger.send(new PutObjectCommand({ Bucket: B, Key: 'new', Body })), 403, 'SignatureDoesNotMatch'],
-              ['PutObject to a missing bucket', () => s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'new', Body })), 404, 'NoSuchBucket'],
+              [
+                'PutObject with a bad signature',
+                () => forger.send(new PutObjectCommand({ Bucket: B, Key: 'new', Body })),
+                403,
+                'SignatureDoesNotMatch',
+              ],
+              [
+                'PutObject to a missing bucket',
+                () => s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'new', Body })),
+                404,
+                'NoSuchBucket',
+              ],
               [
                 'PutObject under an unknown KMS key',
-                () => s3.send(new PutObjectCommand({ Bucket: B, Key: 'new', Body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' })),
+                () =>
+                  s3.send(
+                    new PutObjectCommand({ Bucket: B, Key: 'new', Body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'no-such-key' }),
+                  ),
                 400,
                 'KMS.NotFoundException',
               ],
@@ -166,26 +186,42 @@ describe('refused uploads reach their clients', () => {
   });
 
   /** curl's exit status (0: the exchange completed; 55/56: a send/receive failure such as a reset), HTTP status and body. */
-  function curl(t: Transport, r: Refusal, file: string, expect: boolean): Promise<{ exit: number; status: number; body: string; stderr: string }> {
+  function curl(
+    t: Transport,
+    r: Refusal,
+    file: string,
+    expect: boolean,
+  ): Promise<{ exit: number; status: number; body: string; stderr: string }> {
     const base = t === 'http' ? st.gw.url : st.gw.httpsUrl!;
     const q = new URLSearchParams(r.query ?? {}).toString();
     const args = [
       '-sS',
-      '--cacert', join(dir, 'ca.pem'),
-      '--aws-sigv4', 'aws:amz:us-east-1:s3',
-      '--user', `${ACCESS_KEY}:${r.secret ?? SECRET_KEY}`,
-      '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+      '--cacert',
+      join(dir, 'ca.pem'),
+      '--aws-sigv4',
+      'aws:amz:us-east-1:s3',
+      '--user',
+      `${ACCESS_KEY}:${r.secret ?? SECRET_KEY}`,
+      '-H',
+      'x-amz-content-sha256: UNSIGNED-PAYLOAD',
       ...Object.entries(r.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
       // curl waits for 100 Continue before bodies over 1 MiB; an empty Expect makes it send at once.
       ...(expect ? [] : ['-H', 'Expect:']),
-      '-T', file,
-      '-w', '\n%{http_code}',
+      '-T',
+      file,
+      '-w',
+      '\n%{http_code}',
       `${base}${r.path}${q ? `?${q}` : ''}`,
     ];
     return new Promise((resolve) => {
       execFile('/usr/bin/curl', args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
         const nl = stdout.lastIndexOf('\n');
-        resolve({ exit: (err as { code?: number } | null)?.code ?? 0, status: Number(stdout.slice(nl + 1)), body: stdout.slice(0, nl), stderr });
+        resolve({
+          exit: (err as { code?: number } | null)?.code ?? 0,
+          status: Number(stdout.slice(nl + 1)),
+          body: stdout.slice(0, nl),
+          stderr,
+        });
       });
     });
   }
@@ -290,7 +326,9 @@ describe('refused uploads reach their clients', () => {
       const key = `continued-${t}`;
       const wire = await Wire.open(portOf(t), caOf(t));
       try {
-        await wire.write(await signedHead(t, { name: 'accepted', status: 200, code: '', path: `/${B}/${key}` }, 3 * MiB, { expect: '100-continue' }));
+        await wire.write(
+          await signedHead(t, { name: 'accepted', status: 200, code: '', path: `/${B}/${key}` }, 3 * MiB, { expect: '100-continue' }),
+        );
         while (!wire.sawContinue() && !wire.closed) await new Promise((resolve) => setTimeout(resolve, 5));
         assert.deepEqual(wire.interim, [100]);
         assert.equal(await wire.writeBody(3 * MiB), 3 * MiB);
@@ -309,7 +347,9 @@ describe('refused uploads reach their clients', () => {
       const raw = new RawClient(portOf(t), ACCESS_KEY, SECRET_KEY);
       const wire = await Wire.open(portOf(t), caOf(t));
       try {
-        await wire.write(head('GET', `/${B}/existing`, await raw.sign({ method: 'GET', path: `/${B}/existing` }, { secretKey: 'not-the-secret' })));
+        await wire.write(
+          head('GET', `/${B}/existing`, await raw.sign({ method: 'GET', path: `/${B}/existing` }, { secretKey: 'not-the-secret' })),
+        );
         const refusedGet = await wire.answer();
         assert.equal(refusedGet?.status, 403, refusedGet?.body);
         assert.notEqual(refusedGet.headers.connection, 'close', t);

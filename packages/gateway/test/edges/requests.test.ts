@@ -65,13 +65,26 @@ describe('request edges against a running gateway', () => {
     const body = Buffer.from('content whose MD5 is not the one declared');
     await nothingStored(async () => {
       for (const key of ['digest-new', 'existing']) {
-        const res = await signedSend({ method: 'PUT', path: `/${B}/${key}`, body, headers: { 'content-md5': md5Base64('something else') } });
+        const res = await signedSend({
+          method: 'PUT',
+          path: `/${B}/${key}`,
+          body,
+          headers: { 'content-md5': md5Base64('something else') },
+        });
         refused(res, 400, 'BadDigest', key);
       }
       // The same with a body large enough to be written to disk before the digest is known.
       const big = randomBytes(3 * 1024 * 1024);
-      refused(await signedSend({ method: 'PUT', path: `/${B}/digest-big`, body: big, headers: { 'content-md5': md5Base64(big.subarray(1)) } }), 400, 'BadDigest');
-      refused(await signedSend({ method: 'PUT', path: `/${B}/digest-new`, body, headers: { 'content-md5': 'not-base64-md5' } }), 400, 'InvalidDigest');
+      refused(
+        await signedSend({ method: 'PUT', path: `/${B}/digest-big`, body: big, headers: { 'content-md5': md5Base64(big.subarray(1)) } }),
+        400,
+        'BadDigest',
+      );
+      refused(
+        await signedSend({ method: 'PUT', path: `/${B}/digest-new`, body, headers: { 'content-md5': 'not-base64-md5' } }),
+        400,
+        'InvalidDigest',
+      );
     });
   });
 
@@ -87,11 +100,24 @@ describe('request edges against a running gateway', () => {
     ];
     await nothingStored(async () => {
       for (const body of bodies) {
-        const res = await signedSend({ method: 'POST', path: `/${B}/mp-xml`, query: { uploadId: UploadId! }, body, headers: { 'content-type': 'application/xml' } });
+        const res = await signedSend({
+          method: 'POST',
+          path: `/${B}/mp-xml`,
+          query: { uploadId: UploadId! },
+          body,
+          headers: { 'content-type': 'application/xml' },
+        });
         refused(res, 400, 'MalformedXML', body);
       }
     });
-    await st.s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp-xml', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    await st.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: B,
+        Key: 'mp-xml',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
     assert.equal((await getBytes(st.s3, { Bucket: B, Key: 'mp-xml' })).toString(), 'the only part');
     await st.s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'mp-xml' }));
   });
@@ -106,7 +132,13 @@ describe('request edges against a running gateway', () => {
     ];
     await nothingStored(async () => {
       for (const body of bodies) {
-        const res = await signedSend({ method: 'POST', path: `/${B}`, query: { delete: '' }, body, headers: { 'content-md5': md5Base64(body) } });
+        const res = await signedSend({
+          method: 'POST',
+          path: `/${B}`,
+          query: { delete: '' },
+          body,
+          headers: { 'content-md5': md5Base64(body) },
+        });
         refused(res, 400, 'MalformedXML', body);
       }
     });
@@ -118,13 +150,19 @@ describe('request edges against a running gateway', () => {
       '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>',
       '<ServerSideEncryptionConfiguration/>',
       '<ServerSideEncryptionConfiguration><Rule></Rule></ServerSideEncryptionConfiguration>',
-      '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>'
-        + '<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
+      '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>' +
+        '<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
       '<!DOCTYPE x [<!ENTITY a "AES256">]><ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>&a;</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
     ];
     await nothingStored(async () => {
       for (const body of bodies) {
-        const res = await signedSend({ method: 'PUT', path: `/${ENC_BUCKET}`, query: { encryption: '' }, body, headers: { 'content-md5': md5Base64(body) } });
+        const res = await signedSend({
+          method: 'PUT',
+          path: `/${ENC_BUCKET}`,
+          query: { encryption: '' },
+          body,
+          headers: { 'content-md5': md5Base64(body) },
+        });
         refused(res, 400, 'MalformedXML', body);
       }
     });
@@ -133,7 +171,20 @@ describe('request edges against a running gateway', () => {
   });
 
   test('invalid bucket names → 400 InvalidBucketName; no bucket is created', async () => {
-    const names = ['ab', 'a'.repeat(64), 'UpperCase', 'under_score', '-leading', 'trailing-', 'two..dots', 'dot.-hyphen', '192.168.5.4', 'xn--punycode', 'name-s3alias', 'kesgate'];
+    const names = [
+      'ab',
+      'a'.repeat(64),
+      'UpperCase',
+      'under_score',
+      '-leading',
+      'trailing-',
+      'two..dots',
+      'dot.-hyphen',
+      '192.168.5.4',
+      'xn--punycode',
+      'name-s3alias',
+      'kesgate',
+    ];
     await nothingStored(async () => {
       for (const name of names) {
         const res = await signedSend({ method: 'PUT', path: `/${name}` });
@@ -155,7 +206,12 @@ describe('request edges against a running gateway', () => {
         const path = `/${B}/${encodeURIComponent(key)}`;
         refused(await signedSend({ method: 'PUT', path, body: 'x' }), 400, 'KeyTooLongError', `PUT ${key.length} chars`);
         refused(await signedSend({ method: 'POST', path, query: { uploads: '' } }), 400, 'KeyTooLongError', 'CreateMultipartUpload');
-        refused(await signedSend({ method: 'PUT', path, headers: { 'x-amz-copy-source': `/${B}/existing` } }), 400, 'KeyTooLongError', 'CopyObject');
+        refused(
+          await signedSend({ method: 'PUT', path, headers: { 'x-amz-copy-source': `/${B}/existing` } }),
+          400,
+          'KeyTooLongError',
+          'CopyObject',
+        );
       }
     });
     const longest = `${'€'.repeat(341)}k`; // 1024 bytes
@@ -169,12 +225,22 @@ describe('request edges against a running gateway', () => {
     await nothingStored(async () => {
       for (const partNumber of ['10001', '0', '-1', 'one', '1.5', '99999999999999999999']) {
         const query = { partNumber, uploadId: UploadId! };
-        refused(await signedSend({ method: 'PUT', path: `/${B}/mp-parts`, query, body: 'part' }), 400, 'InvalidArgument', `UploadPart ${partNumber}`);
+        refused(
+          await signedSend({ method: 'PUT', path: `/${B}/mp-parts`, query, body: 'part' }),
+          400,
+          'InvalidArgument',
+          `UploadPart ${partNumber}`,
+        );
         const copy = await signedSend({ method: 'PUT', path: `/${B}/mp-parts`, query, headers: { 'x-amz-copy-source': `/${B}/existing` } });
         refused(copy, 400, 'InvalidArgument', `UploadPartCopy ${partNumber}`);
       }
     });
-    const last = await signedSend({ method: 'PUT', path: `/${B}/mp-parts`, query: { partNumber: '10000', uploadId: UploadId! }, body: 'part' });
+    const last = await signedSend({
+      method: 'PUT',
+      path: `/${B}/mp-parts`,
+      query: { partNumber: '10000', uploadId: UploadId! },
+      body: 'part',
+    });
     assert.equal(last.status, 200, last.body);
     await st.s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'mp-parts', UploadId }));
   });
@@ -206,8 +272,9 @@ describe('request edges against a running gateway', () => {
     assert.equal(whole.body, existing.toString('utf8'), 'the whole object is served');
   });
 
-  test('oversized header sections: > 8 KiB and > 16 KiB (the HTTP parser\'s limit) → 400 RequestHeaderSectionTooLarge; the gateway stays up', async () => {
-    const pad = (kib: number): Record<string, string> => Object.fromEntries(Array.from({ length: kib }, (_, i) => [`x-pad-${i}`, 'p'.repeat(1000)]));
+  test("oversized header sections: > 8 KiB and > 16 KiB (the HTTP parser's limit) → 400 RequestHeaderSectionTooLarge; the gateway stays up", async () => {
+    const pad = (kib: number): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: kib }, (_, i) => [`x-pad-${i}`, 'p'.repeat(1000)]));
     const body = Buffer.from('never stored');
     await nothingStored(async () => {
       // Unsigned padding added after signing: the size check must come first anyway.
@@ -253,7 +320,12 @@ describe('request edges against a running gateway', () => {
       for (const headers of [one, many]) {
         refused(await signedSend({ method: 'PUT', path: `/${B}/meta`, body: 'x', headers }), 400, 'MetadataTooLarge', 'PUT');
         refused(await signedSend({ method: 'PUT', path: `/${B}/existing`, body: 'x', headers }), 400, 'MetadataTooLarge', 'overwrite');
-        refused(await signedSend({ method: 'POST', path: `/${B}/meta`, query: { uploads: '' }, headers }), 400, 'MetadataTooLarge', 'CreateMultipartUpload');
+        refused(
+          await signedSend({ method: 'POST', path: `/${B}/meta`, query: { uploads: '' }, headers }),
+          400,
+          'MetadataTooLarge',
+          'CreateMultipartUpload',
+        );
         const copy = await signedSend({
           method: 'PUT',
           path: `/${B}/meta`,

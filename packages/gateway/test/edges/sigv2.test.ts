@@ -44,7 +44,26 @@ interface SignOptions {
   resource?: string;
 }
 
-const SUBRESOURCES = ['acl', 'delete', 'lifecycle', 'location', 'logging', 'notification', 'partNumber', 'policy', 'requestPayment', 'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website', 'cors', 'tagging'];
+const SUBRESOURCES = [
+  'acl',
+  'delete',
+  'lifecycle',
+  'location',
+  'logging',
+  'notification',
+  'partNumber',
+  'policy',
+  'requestPayment',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
+  'cors',
+  'tagging',
+];
 
 /** CanonicalizedResource per the developer guide. */
 function resourceOf(r: V2Request): string {
@@ -88,10 +107,19 @@ function presign(r: V2Request, expiresAt: Date, o: SignOptions = {}): string {
   return `${r.target}${r.target.includes('?') ? '&' : '?'}${auth}`;
 }
 
-function send(r: { method: string; target: string; headers?: Record<string, string>; body?: Buffer; hostBucket?: string }): Promise<RawResponse> {
+function send(r: {
+  method: string;
+  target: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  hostBucket?: string;
+}): Promise<RawResponse> {
   const port = st.gw.httpPort;
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { host: r.hostBucket ? `${r.hostBucket}.${DOMAIN}:${port}` : `127.0.0.1:${port}`, ...r.headers };
+    const headers: Record<string, string> = {
+      host: r.hostBucket ? `${r.hostBucket}.${DOMAIN}:${port}` : `127.0.0.1:${port}`,
+      ...r.headers,
+    };
     if (r.body) headers['content-length'] = String(r.body.length);
     const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.target, headers, agent: false }, (res) => {
       const parts: Buffer[] = [];
@@ -123,7 +151,12 @@ describe('SigV2 header authentication', () => {
       method: 'PUT',
       target: `/${B}/v2%20put`,
       body,
-      headers: { 'content-md5': md5Base64(body), 'content-type': 'image/png', 'x-amz-meta-colour': 'blue', 'x-amz-server-side-encryption': 'AES256' },
+      headers: {
+        'content-md5': md5Base64(body),
+        'content-type': 'image/png',
+        'x-amz-meta-colour': 'blue',
+        'x-amz-server-side-encryption': 'AES256',
+      },
     };
     const res = await send({ ...put, headers: signHeader(put) });
     assert.equal(res.status, 200, res.body);
@@ -205,7 +238,11 @@ describe('SigV2 header authentication', () => {
       refused(unknown, 403, 'InvalidAccessKeyId');
       assert.match(unknown.body, /<AWSAccessKeyId>AKIANOBODYHOME<\/AWSAccessKeyId>/);
       for (const minutes of [-16, 16]) {
-        refused(await send({ ...put('skewed'), headers: signHeader(put('skewed'), { date: new Date(Date.now() + minutes * 60_000) }) }), 403, 'RequestTimeTooSkewed');
+        refused(
+          await send({ ...put('skewed'), headers: signHeader(put('skewed'), { date: new Date(Date.now() + minutes * 60_000) }) }),
+          403,
+          'RequestTimeTooSkewed',
+        );
       }
       // The payload is not signed in V2, but a Content-MD5 that does not match it is still caught.
       const other: V2Request = { ...put('md5'), headers: { 'content-md5': md5Base64(Buffer.from('something else')) } };
@@ -228,7 +265,10 @@ describe('SigV2 query-string authentication', () => {
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'presigned-v2' })).equals(body));
 
     await nothingStored(async () => {
-      for (const [r, withBody] of [[get, false], [{ method: 'PUT', target: `/${B}/late` }, true]] as const) {
+      for (const [r, withBody] of [
+        [get, false],
+        [{ method: 'PUT', target: `/${B}/late` }, true],
+      ] as const) {
         const res = await send({ method: r.method, target: presign(r, new Date(Date.now() - 1000)), ...(withBody ? { body } : {}) });
         refused(res, 403, 'AccessDenied');
         assert.match(res.body, /Request has expired/);
@@ -247,7 +287,9 @@ describe('SigV2 query-string authentication', () => {
       'x-amz-meta-origin': 'query',
       'content-type': 'text/x-query',
     };
-    const query = Object.entries(inQuery).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const query = Object.entries(inQuery)
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
     // Signed as the headers they stand for.
     const put: V2Request = { method: 'PUT', target: `/${B}/query-headers?${query}`, headers: inQuery };
     const url = presign(put, new Date(Date.now() + 60_000));
@@ -256,7 +298,10 @@ describe('SigV2 query-string authentication', () => {
     assert.equal(stored.status, 200, stored.body);
     assert.equal(stored.headers['x-amz-server-side-encryption'], 'aws:kms');
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'query-headers' }));
-    assert.deepEqual([head.ServerSideEncryption, head.SSEKMSKeyId, head.ContentType, head.Metadata?.origin], ['aws:kms', KMS_KEY, 'text/x-query', 'query']);
+    assert.deepEqual(
+      [head.ServerSideEncryption, head.SSEKMSKeyId, head.ContentType, head.Metadata?.origin],
+      ['aws:kms', KMS_KEY, 'text/x-query', 'query'],
+    );
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'query-headers' })).equals(body));
     await nothingStored(async () => {
       // They are signed: another key id in the same URL breaks the signature.

@@ -68,22 +68,41 @@ describe('broken client connections are counted and summarised, not logged one w
   test('300 malformed requests and 40 plain-HTTP-on-TLS connections: each answered, one summary per period', async () => {
     const started = Date.now();
     const garbage = await Promise.all(Array.from({ length: 300 }, () => exchange(portOf(st.gw.url), 'NOT HTTP AT ALL\r\n\r\n')));
-    assert.ok(garbage.every((reply) => reply.startsWith('HTTP/1.1 400 Bad Request')), 'every malformed request gets a 400');
+    assert.ok(
+      garbage.every((reply) => reply.startsWith('HTTP/1.1 400 Bad Request')),
+      'every malformed request gets a 400',
+    );
     await Promise.all(Array.from({ length: 40 }, () => exchange(portOf(st.gw.httpsUrl!), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')));
     await sleep(700);
 
     const warns = lines.filter((l) => l.level >= WARN);
     const periods = Math.ceil((Date.now() - started) / 300) + 1;
-    assert.ok(warns.length >= 1 && warns.length <= periods, `at most one summary line per period (${periods}), not one per connection: ${warns.length}`);
-    assert.ok(warns.every((l) => /client connection problem\(s\) in the last/.test(l.msg)), JSON.stringify(warns));
+    assert.ok(
+      warns.length >= 1 && warns.length <= periods,
+      `at most one summary line per period (${periods}), not one per connection: ${warns.length}`,
+    );
+    assert.ok(
+      warns.every((l) => /client connection problem\(s\) in the last/.test(l.msg)),
+      JSON.stringify(warns),
+    );
     const total = warns.reduce((n, l) => n + (l.total ?? 0), 0);
     assert.equal(total, 340, `the summaries count every failed connection: ${JSON.stringify(warns.map((w) => w.byCause))}`);
     const byCause = warns.reduce<Record<string, number>>((acc, l) => {
       for (const [k, v] of Object.entries(l.byCause ?? {})) acc[k] = (acc[k] ?? 0) + v;
       return acc;
     }, {});
-    assert.equal(Object.entries(byCause).filter(([k]) => k.startsWith('http ')).reduce((n, [, v]) => n + v, 0), 300);
-    assert.equal(Object.entries(byCause).filter(([k]) => k.startsWith('https ')).reduce((n, [, v]) => n + v, 0), 40);
+    assert.equal(
+      Object.entries(byCause)
+        .filter(([k]) => k.startsWith('http '))
+        .reduce((n, [, v]) => n + v, 0),
+      300,
+    );
+    assert.equal(
+      Object.entries(byCause)
+        .filter(([k]) => k.startsWith('https '))
+        .reduce((n, [, v]) => n + v, 0),
+      40,
+    );
     assert.equal(lines.filter((l) => l.msg === 'client connection problem').length, 340, 'each one at debug');
     assert.equal((await metric(st, 'HPE_INVALID_METHOD')) + (await metric(st, 'HPE_INVALID_CONSTANT')) > 0, true);
   });
@@ -94,7 +113,10 @@ describe('limits.connectionsPerClient', () => {
   let st: Stack;
   const held: Socket[] = [];
   before(async () => {
-    st = await startStack({ gateway: { limits: { connectionsPerClient: 4 } }, gatewayOptions: { logger: capturingLogger(lines), connectionSummaryEveryMs: 300 } });
+    st = await startStack({
+      gateway: { limits: { connectionsPerClient: 4 } },
+      gatewayOptions: { logger: capturingLogger(lines), connectionSummaryEveryMs: 300 },
+    });
     await st.s3.send(new CreateBucketCommand({ Bucket: 'limited' }));
     st.s3.destroy(); // its keep-alive sockets would count against the limit
   });
@@ -105,7 +127,13 @@ describe('limits.connectionsPerClient', () => {
 
   test('a fifth connection from one address is closed at once and nothing is written; a freed slot serves again', async () => {
     const client = () =>
-      new S3Client({ endpoint: st.gw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1 });
+      new S3Client({
+        endpoint: st.gw.url,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+        maxAttempts: 1,
+      });
     // Wait until the SDK's sockets closed on the server side too.
     await sleep(200);
     for (let i = 0; i < 4; i++) {

@@ -47,7 +47,9 @@ export async function snapshot(s3: S3Client, dataDir: string): Promise<StoreSnap
     snap.uploads[Bucket] = [];
     for (const u of uploads.Uploads ?? []) {
       const parts = await s3.send(new ListPartsCommand({ Bucket, Key: u.Key!, UploadId: u.UploadId! }));
-      snap.uploads[Bucket].push(`${u.Key} ${u.UploadId} ${(parts.Parts ?? []).map((p) => `${p.PartNumber}:${p.ETag}:${p.Size}`).join(',')}`);
+      snap.uploads[Bucket].push(
+        `${u.Key} ${u.UploadId} ${(parts.Parts ?? []).map((p) => `${p.PartNumber}:${p.ETag}:${p.Size}`).join(',')}`,
+      );
     }
   }
   snap.dataFiles = filesUnder(join(dataDir, 'data'));

@@ -36,7 +36,9 @@ after(async () => {
 let backends = 0;
 
 /** A backend config on a fresh database and a fresh upstream bucket of the file's services. */
-export async function freshClusterBackend(name = 'cluster'): Promise<{ backend: BackendConfig; database: string; bucket: string; url: string }> {
+export async function freshClusterBackend(
+  name = 'cluster',
+): Promise<{ backend: BackendConfig; database: string; bucket: string; url: string }> {
   const { postgres, moto } = await clusterServices();
   const database = `${name.replace(/[^a-z0-9_]/g, '_')}_${++backends}`;
   const url = await postgres.createDatabase(database);
@@ -44,7 +46,15 @@ export async function freshClusterBackend(name = 'cluster'): Promise<{ backend: 
   const backend: BackendConfig = {
     metadata: { postgres: { url } },
     blobs: {
-      s3: { endpoint: moto.endpoint, bucket, region: moto.region, accessKey: moto.accessKey, secretKey: moto.secretKey, prefix: '', pathStyle: true },
+      s3: {
+        endpoint: moto.endpoint,
+        bucket,
+        region: moto.region,
+        accessKey: moto.accessKey,
+        secretKey: moto.secretKey,
+        prefix: '',
+        pathStyle: true,
+      },
     },
   };
   return { backend, database, bucket, url };

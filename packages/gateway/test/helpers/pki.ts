@@ -15,7 +15,12 @@ export function pki(): Pki {
     (c: Pki) => Boolean(c.gateway?.cert && identityOf(c.gateway.cert)),
     () => {
       const ca = createCA('kesgate gateway test CA');
-      return { ca, server: issueServerCert(ca, ['localhost', '127.0.0.1']), admin: selfSignedClientCert('admin'), gateway: selfSignedClientCert('gateway') };
+      return {
+        ca,
+        server: issueServerCert(ca, ['localhost', '127.0.0.1']),
+        admin: selfSignedClientCert('admin'),
+        gateway: selfSignedClientCert('gateway'),
+      };
     },
   );
 }

@@ -5,7 +5,11 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 export function ssec(key: Buffer = randomBytes(32)) {
   return {
     key,
-    put: { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') },
+    put: {
+      SSECustomerAlgorithm: 'AES256',
+      SSECustomerKey: key.toString('base64'),
+      SSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+    },
     copySource: {
       CopySourceSSECustomerAlgorithm: 'AES256',
       CopySourceSSECustomerKey: key.toString('base64'),
@@ -47,7 +51,10 @@ export async function exists(s3: S3Client, Bucket: string, Key: string): Promise
  * The command with its HTTP headers changed just before signing: to send what the SDK itself would never
  * send (a malformed SSE-C header, a header on the wrong operation). `undefined` removes a header.
  */
-export function withHeaders<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(cmd: C, headers: Record<string, string | undefined>): C {
+export function withHeaders<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(
+  cmd: C,
+  headers: Record<string, string | undefined>,
+): C {
   (cmd.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
     (next: (args: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
       for (const [k, v] of Object.entries(headers)) {

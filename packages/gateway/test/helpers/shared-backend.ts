@@ -43,7 +43,14 @@ export async function startSharedBackend(): Promise<SharedBackend> {
       const backend: SharedBackendSection = {
         metadata: { postgres: { url } },
         blobs: {
-          s3: { endpoint: upstream.endpoint, bucket, region: upstream.region, accessKey: upstream.accessKey, secretKey: upstream.secretKey, pathStyle: true },
+          s3: {
+            endpoint: upstream.endpoint,
+            bucket,
+            region: upstream.region,
+            accessKey: upstream.accessKey,
+            secretKey: upstream.secretKey,
+            pathStyle: true,
+          },
         },
       };
       return { backend, url, bucket };

@@ -8,11 +8,12 @@ import type { LRUCache } from 'lru-cache';
 import { KeyCache } from '../../src/kms/key-cache.js';
 
 /** The cache's own copy of a key (even an expired one), to see that it is wiped when it leaves. */
-const held = (c: KeyCache, id: string): Buffer | undefined => (c as unknown as { lru: LRUCache<string, Buffer> }).lru.peek(id, { allowStale: true });
+const held = (c: KeyCache, id: string): Buffer | undefined =>
+  (c as unknown as { lru: LRUCache<string, Buffer> }).lru.peek(id, { allowStale: true });
 const zero = (b: Buffer): boolean => b.every((x) => x === 0);
 
 describe('KeyCache', () => {
-  test('hands out copies; concurrent misses share one load; the loader\'s buffer is wiped', async () => {
+  test("hands out copies; concurrent misses share one load; the loader's buffer is wiped", async () => {
     const lookups: string[] = [];
     const c = new KeyCache({ maxEntries: 10, ttlSeconds: 60 }, (r) => lookups.push(r));
     const key = randomBytes(32);
@@ -38,7 +39,10 @@ describe('KeyCache', () => {
 
   test('a failed load is not cached', async () => {
     const c = new KeyCache({ maxEntries: 10, ttlSeconds: 60 });
-    await assert.rejects(c.get('k', () => Promise.reject(new Error('KMS is sealed'))), /KMS is sealed/);
+    await assert.rejects(
+      c.get('k', () => Promise.reject(new Error('KMS is sealed'))),
+      /KMS is sealed/,
+    );
     const key = randomBytes(32);
     assert.ok((await c.get('k', async () => Buffer.from(key))).equals(key));
     c.close();

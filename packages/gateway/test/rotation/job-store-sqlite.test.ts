@@ -62,12 +62,22 @@ describe('rotation.db of an earlier release', () => {
         state: 'running',
         targetVersion: 'v2',
         total: 6,
-        counters: { scanned: 3, rotated: 3, skipped: 0, failed: 0, retries: 1, skippedBy: { 'sse-c': 0, current: 0, 'other-key': 0, gone: 0 } },
+        counters: {
+          scanned: 3,
+          rotated: 3,
+          skipped: 0,
+          failed: 0,
+          retries: 1,
+          skippedBy: { 'sse-c': 0, current: 0, 'other-key': 0, gone: 0 },
+        },
         lastKey: 'p/3',
         failures: [],
         createdAt: '2025-01-02T03:04:05.678Z',
       });
-      assert.deepEqual((await jobs.running()).map((j) => j.id), ['job-1']);
+      assert.deepEqual(
+        (await jobs.running()).map((j) => j.id),
+        ['job-1'],
+      );
       assert.equal((await jobs.requestCancel('job-1'))?.cancelRequested, true);
     } finally {
       await jobs.close();

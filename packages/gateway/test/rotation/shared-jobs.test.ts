@@ -69,7 +69,9 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
   async function fill(t: TestGateway, bucket: string): Promise<void> {
     await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     for (const key of KEYS) {
-      await t.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(key), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-old' }));
+      await t.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(key), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-old' }),
+      );
     }
   }
 
@@ -103,7 +105,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
 
     const seen = await b.admin.rotation(started.id);
     assert.deepEqual(seen, await a.admin.rotation(started.id), 'both gateways answer the same stored job');
-    assert.deepEqual((await b.admin.rotations()).map((j) => j.id), [started.id]);
+    assert.deepEqual(
+      (await b.admin.rotations()).map((j) => j.id),
+      [started.id],
+    );
     assert.equal(await rotatedMetric(a, 'rotated'), KEYS.length, 'A rotated every object');
     assert.equal(await rotatedMetric(b, 'rotated'), 0, 'B ran none of it');
 
@@ -115,7 +120,13 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
       assert.match(err.message, new RegExp(`Rotation job ${onB.id} is already running on bucket "${bucket}"`));
       return true;
     });
-    assert.deepEqual((await a.admin.rotations()).map((j) => [j.id, j.state]), [[onB.id, 'running'], [started.id, 'done']]);
+    assert.deepEqual(
+      (await a.admin.rotations()).map((j) => [j.id, j.state]),
+      [
+        [onB.id, 'running'],
+        [started.id, 'done'],
+      ],
+    );
     openGate();
     const dry = await b.gw.admin.rotation.wait(onB.id);
     assert.deepEqual([dry.state, dry.counters.skippedBy.current], ['done', KEYS.length]);
@@ -134,7 +145,11 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     const started = await a.admin.startRotation({ bucket, toKey: 'key-new' });
     const done = await a.gw.admin.rotation.wait(started.id);
     await assertRotated(b, bucket, done);
-    assert.deepEqual([await rotatedMetric(a, 'rotated'), await rotatedMetric(b, 'rotated')], [KEYS.length, 0], 'B, looking every 100 ms, never took it');
+    assert.deepEqual(
+      [await rotatedMetric(a, 'rotated'), await rotatedMetric(b, 'rotated')],
+      [KEYS.length, 0],
+      'B, looking every 100 ms, never took it',
+    );
   });
 
   test('B takes over a job A stopped in the middle (A shut down), and finishes it from where A left it', async () => {
@@ -152,7 +167,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     await until(async () => stopping !== undefined, Boolean);
     await stopping;
 
-    const done = await until(() => b.admin.rotation(started.id), (j) => j.state !== 'running');
+    const done = await until(
+      () => b.admin.rotation(started.id),
+      (j) => j.state !== 'running',
+    );
     await assertRotated(b, bucket, done);
     assert.equal(done.counters.rotated, KEYS.length, 'nothing was done twice: A saved its progress before it stopped');
     assert.equal(await rotatedMetric(b, 'rotated'), KEYS.length - 4, 'B rotated what A had not (k4..k7), A the rest');
@@ -171,7 +189,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
         if (key !== 'k3' || cutAt) return;
         // Once k0..k2 are stored as done (B sees it), A loses the database: it can neither renew its
         // lease nor write, and its lease runs out.
-        await until(() => b!.admin.rotation(job.id), (j) => j.lastKey === 'k2');
+        await until(
+          () => b!.admin.rotation(job.id),
+          (j) => j.lastKey === 'k2',
+        );
         cutAt = key;
         await proxy.cut();
       },
@@ -180,7 +201,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     await fill(b, bucket);
     const started = await a.admin.startRotation({ bucket, toKey: 'key-new' });
 
-    const done = await until(() => b!.admin.rotation(started.id), (j) => j.state !== 'running');
+    const done = await until(
+      () => b!.admin.rotation(started.id),
+      (j) => j.state !== 'running',
+    );
     assert.equal(cutAt, 'k3', 'A was cut off in the middle of the job');
     await assertRotated(b, bucket, done);
     // Exactly once across the two gateways: A's three before the cut, B's five after it; neither did one twice.
@@ -202,23 +226,39 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
       beforeObject: async (job, key) => {
         // From k2 on, A waits until it has learnt (at a lease renewal) that a cancel was asked for.
         if (key < 'k2') return;
-        await until(() => a.gw.admin.rotation.get(job.id), (j) => j.cancelRequested === true);
+        await until(
+          () => a.gw.admin.rotation.get(job.id),
+          (j) => j.cancelRequested === true,
+        );
       },
     });
     const b = await gateway(backend);
     await fill(a, bucket);
     const started = await a.admin.startRotation({ bucket, toKey: 'key-new' });
-    await until(() => b.admin.rotation(started.id), (j) => j.lastKey === 'k1');
+    await until(
+      () => b.admin.rotation(started.id),
+      (j) => j.lastKey === 'k1',
+    );
 
     await b.admin.cancelRotation(started.id);
-    const ended = await until(() => b.admin.rotation(started.id), (j) => j.state !== 'running');
+    const ended = await until(
+      () => b.admin.rotation(started.id),
+      (j) => j.state !== 'running',
+    );
     assert.equal(ended.state, 'cancelled');
-    assert.deepEqual([ended.counters.scanned, ended.counters.rotated, ended.lastKey], [3, 3, 'k2'], 'k2, in hand, was finished; nothing after it');
+    assert.deepEqual(
+      [ended.counters.scanned, ended.counters.rotated, ended.lastKey],
+      [3, 3, 'k2'],
+      'k2, in hand, was finished; nothing after it',
+    );
     assert.equal(await rotatedMetric(b, 'rotated'), 0, 'B ran nothing');
     for (const key of KEYS) {
       assert.equal((await b.admin.objectStatus(bucket, key)).sse.kmsKey, ['k0', 'k1', 'k2'].includes(key) ? 'key-new' : 'key-old', key);
     }
-    await assert.rejects(b.admin.cancelRotation(started.id), (err: unknown) => err instanceof AdminRequestError && err.status === 409 && /is not running \(it is cancelled\)/.test(err.message));
+    await assert.rejects(
+      b.admin.cancelRotation(started.id),
+      (err: unknown) => err instanceof AdminRequestError && err.status === 409 && /is not running \(it is cancelled\)/.test(err.message),
+    );
   });
 
   test('a cancel through B ends a job whose gateway died, once its lease expired', async () => {
@@ -231,7 +271,10 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
       leaseTtlMs: SHORT_LEASE,
       beforeObject: async (job, key) => {
         if (key !== 'k2') return;
-        await until(() => b!.admin.rotation(job.id), (j) => j.lastKey === 'k1');
+        await until(
+          () => b!.admin.rotation(job.id),
+          (j) => j.lastKey === 'k1',
+        );
         await proxy.cut();
       },
     });
@@ -239,10 +282,16 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     b = await gateway(backend, { adoptEveryMs: 3_600_000 });
     await fill(b, bucket);
     const started = await a.admin.startRotation({ bucket, toKey: 'key-new' });
-    await until(() => b!.admin.rotation(started.id), (j) => j.lastKey === 'k1');
+    await until(
+      () => b!.admin.rotation(started.id),
+      (j) => j.lastKey === 'k1',
+    );
 
     await b.admin.cancelRotation(started.id);
-    const ended = await until(() => b!.admin.rotation(started.id), (j) => j.state !== 'running');
+    const ended = await until(
+      () => b!.admin.rotation(started.id),
+      (j) => j.state !== 'running',
+    );
     assert.equal(ended.state, 'cancelled');
     assert.deepEqual([ended.counters.scanned, ended.lastKey], [2, 'k1'], 'the progress A stored before it died');
     assert.equal(await rotatedMetric(b, 'rotated'), 0);

@@ -95,7 +95,9 @@ describe('credentials and signatures', () => {
       'RequestTimeTooSkewed',
       'k3',
     );
-    const ok = await signedSend('GET', '/bucket/ok', { 'x-amz-content-sha256': sha256('') }, undefined, { date: new Date(Date.now() + 10 * 60_000) });
+    const ok = await signedSend('GET', '/bucket/ok', { 'x-amz-content-sha256': sha256('') }, undefined, {
+      date: new Date(Date.now() + 10 * 60_000),
+    });
     assert.equal(ok.status, 200, ok.body);
   });
 
@@ -179,7 +181,12 @@ describe('payload integrity', () => {
 
   it('a wrong x-amz-checksum-crc32 → 400 BadDigest; a malformed one → 400 InvalidRequest', async () => {
     const res = await expectRefusedPut(
-      signedSend('PUT', '/bucket/k6', { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-checksum-crc32': crc32b64(Buffer.from('other')) }, data),
+      signedSend(
+        'PUT',
+        '/bucket/k6',
+        { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-checksum-crc32': crc32b64(Buffer.from('other')) },
+        data,
+      ),
       400,
       'BadDigest',
       'k6',
@@ -215,7 +222,12 @@ describe('payload integrity', () => {
     assert.equal(server.received.at(-1)!.sha256, sha256(data));
 
     const bad = unsignedChunked(data, crc32b64(Buffer.from('other')));
-    await expectRefusedPut(signedSend('PUT', '/bucket/trailer-bad', trailerHeaders(bad, data.length), bad), 400, 'BadDigest', 'trailer-bad');
+    await expectRefusedPut(
+      signedSend('PUT', '/bucket/trailer-bad', trailerHeaders(bad, data.length), bad),
+      400,
+      'BadDigest',
+      'trailer-bad',
+    );
   });
 
   it('STREAMING-AWS4-HMAC-SHA256-PAYLOAD: signed chunks are accepted; a tampered chunk → 403, a cut body → 400', async () => {
@@ -305,7 +317,9 @@ describe('connections', () => {
     const failure = once(server.events, 'failure');
     const socket = net.connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
-    const head = Object.entries(signed).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries(signed)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`PUT /bucket/aborted HTTP/1.1\r\n${head}\r\n`);
     socket.write(Buffer.alloc(1000, 'a'));
     socket.destroy();
@@ -323,7 +337,18 @@ const hasCurl = await run('curl', ['--version']).then(
 
 describe('curl --aws-sigv4 (a generic SigV4 signer)', { skip: !hasCurl && 'curl is not installed' }, () => {
   const curl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run('curl', ['-s', '-m', '10', '-w', '\n%{http_code}', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ACCESS_KEY}:${SECRET_KEY}`, ...args]);
+    const { stdout } = await run('curl', [
+      '-s',
+      '-m',
+      '10',
+      '-w',
+      '\n%{http_code}',
+      '--aws-sigv4',
+      'aws:amz:us-east-1:s3',
+      '--user',
+      `${ACCESS_KEY}:${SECRET_KEY}`,
+      ...args,
+    ]);
     return stdout;
   };
 
@@ -333,9 +358,20 @@ describe('curl --aws-sigv4 (a generic SigV4 signer)', { skip: !hasCurl && 'curl 
   });
 
   it('PUT with a body needs x-amz-content-sha256; with UNSIGNED-PAYLOAD it is accepted', async () => {
-    assert.match(await curl('-X', 'PUT', '--data-binary', 'from curl', `http://127.0.0.1:${server.port}/bucket/curl`), /InvalidRequest[\s\S]*\n400$/);
+    assert.match(
+      await curl('-X', 'PUT', '--data-binary', 'from curl', `http://127.0.0.1:${server.port}/bucket/curl`),
+      /InvalidRequest[\s\S]*\n400$/,
+    );
     assert.equal(server.objects.has('bucket/curl'), false);
-    const out = await curl('-X', 'PUT', '--data-binary', 'from curl', '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', `http://127.0.0.1:${server.port}/bucket/curl`);
+    const out = await curl(
+      '-X',
+      'PUT',
+      '--data-binary',
+      'from curl',
+      '-H',
+      'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+      `http://127.0.0.1:${server.port}/bucket/curl`,
+    );
     assert.match(out, /\n200$/);
     assert.equal(server.objects.get('bucket/curl')?.toString(), 'from curl');
   });

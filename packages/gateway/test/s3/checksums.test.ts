@@ -68,7 +68,11 @@ describe('parseChecksumRequest', () => {
 
   it('refuses what AWS refuses', () => {
     expectS3(() => parseChecksumRequest({ 'content-md5': 'abc' }), 'InvalidDigest');
-    expectS3(() => parseChecksumRequest({ 'x-amz-checksum-sha256': crc }), 'InvalidRequest', /Value for x-amz-checksum-sha256 header is invalid/);
+    expectS3(
+      () => parseChecksumRequest({ 'x-amz-checksum-sha256': crc }),
+      'InvalidRequest',
+      /Value for x-amz-checksum-sha256 header is invalid/,
+    );
     expectS3(
       () => parseChecksumRequest({ 'x-amz-checksum-crc32': crc, 'x-amz-checksum-crc32c': crc }),
       'InvalidRequest',
@@ -97,7 +101,11 @@ describe('PayloadVerifier', () => {
   const md5 = createHash('md5').update(data);
 
   it('yields size, MD5 and the requested checksum once the stream ends', async () => {
-    const v = await run(data, { contentSha256: sha, contentMd5: createHash('md5').update(data).digest('base64'), checksum: { algorithm: 'sha1' } });
+    const v = await run(data, {
+      contentSha256: sha,
+      contentMd5: createHash('md5').update(data).digest('base64'),
+      checksum: { algorithm: 'sha1' },
+    });
     assert.equal(v.digests?.size, data.length);
     assert.equal(v.digests?.md5Hex, md5.digest('hex'));
     assert.deepEqual(v.digests?.checksum, { algorithm: 'sha1', value: createHash('sha1').update(data).digest('base64') });

@@ -126,9 +126,14 @@ describe('AWS SDK v3', () => {
     await assert.rejects(wrong.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'wrong-secret', Body: 'x' })), {
       name: 'SignatureDoesNotMatch',
     });
-    await assert.rejects(wrong.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'wrong-secret', Body: Readable.from([Buffer.from('xyz')]), ContentLength: 3 })), {
-      name: 'SignatureDoesNotMatch',
-    });
+    await assert.rejects(
+      wrong.send(
+        new PutObjectCommand({ Bucket: 'bucket', Key: 'wrong-secret', Body: Readable.from([Buffer.from('xyz')]), ContentLength: 3 }),
+      ),
+      {
+        name: 'SignatureDoesNotMatch',
+      },
+    );
     wrong.destroy();
     assert.equal(server.received.length, before);
     assert.equal(server.objects.has('bucket/wrong-secret'), false);
@@ -160,7 +165,10 @@ describe('presigned URLs (@aws-sdk/s3-request-presigner)', () => {
     assert.match(body, /Request has expired/);
 
     const before = server.received.length;
-    const putUrl = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'bucket', Key: 'expired-put' }), { expiresIn: 60, signingDate });
+    const putUrl = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'bucket', Key: 'expired-put' }), {
+      expiresIn: 60,
+      signingDate,
+    });
     const put = await fetch(putUrl, { method: 'PUT', body: 'should not land' });
     assert.equal(put.status, 403);
     assert.equal(server.received.length, before);

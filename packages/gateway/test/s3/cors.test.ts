@@ -19,8 +19,15 @@ import { toXML } from '../../src/s3/xml.js';
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const MINIMAL = '<AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod>';
-const doc = (...rules: string[]): string => `<CORSConfiguration xmlns="${NS}">${rules.map((r) => `<CORSRule>${r}</CORSRule>`).join('')}</CORSConfiguration>`;
-const rule = (fields: Partial<CorsRule> = {}): CorsRule => ({ allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: [], ...fields });
+const doc = (...rules: string[]): string =>
+  `<CORSConfiguration xmlns="${NS}">${rules.map((r) => `<CORSRule>${r}</CORSRule>`).join('')}</CORSConfiguration>`;
+const rule = (fields: Partial<CorsRule> = {}): CorsRule => ({
+  allowedOrigins: ['*'],
+  allowedMethods: ['GET'],
+  allowedHeaders: [],
+  exposeHeaders: [],
+  ...fields,
+});
 
 function refusal(fn: () => unknown): { code: string; message: string; extra?: Record<string, string> } {
   try {
@@ -63,14 +70,24 @@ describe('parseCorsConfiguration', () => {
   });
 
   it('accepts a namespace prefix, no namespace, 100 rules, MaxAgeSeconds 0 and 2^31-1, an ID of 255 characters', () => {
-    assert.equal(parseCorsConfiguration(`<s:CORSConfiguration xmlns:s="${NS}"><s:CORSRule><s:AllowedOrigin>*</s:AllowedOrigin><s:AllowedMethod>GET</s:AllowedMethod></s:CORSRule></s:CORSConfiguration>`).length, 1);
+    assert.equal(
+      parseCorsConfiguration(
+        `<s:CORSConfiguration xmlns:s="${NS}"><s:CORSRule><s:AllowedOrigin>*</s:AllowedOrigin><s:AllowedMethod>GET</s:AllowedMethod></s:CORSRule></s:CORSConfiguration>`,
+      ).length,
+      1,
+    );
     assert.equal(parseCorsConfiguration(`<CORSConfiguration><CORSRule>${MINIMAL}</CORSRule></CORSConfiguration>`).length, 1);
     assert.equal(parseCorsConfiguration(doc(...Array.from({ length: 100 }, () => MINIMAL))).length, 100);
     assert.equal(parseCorsConfiguration(doc(`${MINIMAL}<MaxAgeSeconds>0</MaxAgeSeconds>`))[0]!.maxAgeSeconds, 0);
     assert.equal(parseCorsConfiguration(doc(`${MINIMAL}<MaxAgeSeconds>2147483647</MaxAgeSeconds>`))[0]!.maxAgeSeconds, 2147483647);
     assert.equal(parseCorsConfiguration(doc(`${MINIMAL}<ID>${'i'.repeat(255)}</ID>`))[0]!.id, 'i'.repeat(255));
     // One wildcard anywhere in an origin or a header is fine.
-    assert.deepEqual(parseCorsConfiguration(doc(`<AllowedOrigin>http*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedHeader>*-type</AllowedHeader>`))[0]!.allowedHeaders, ['*-type']);
+    assert.deepEqual(
+      parseCorsConfiguration(
+        doc(`<AllowedOrigin>http*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedHeader>*-type</AllowedHeader>`),
+      )[0]!.allowedHeaders,
+      ['*-type'],
+    );
   });
 
   it('refuses a malformed document with MalformedXML', () => {
@@ -107,22 +124,38 @@ describe('parseCorsConfiguration', () => {
 
   it('refuses an unsupported method with InvalidRequest, naming it as AWS does', () => {
     for (const method of ['OPTIONS', 'PATCH', 'get', ' GET', 'GET,PUT', '*', '']) {
-      assert.deepEqual(refusal(() => parseCorsConfiguration(doc(`<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>${method}</AllowedMethod>`))), {
-        code: 'InvalidRequest',
-        message: `Found unsupported HTTP method in CORS config. Unsupported method is ${method}`,
-      });
+      assert.deepEqual(
+        refusal(() =>
+          parseCorsConfiguration(
+            doc(`<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>${method}</AllowedMethod>`),
+          ),
+        ),
+        {
+          code: 'InvalidRequest',
+          message: `Found unsupported HTTP method in CORS config. Unsupported method is ${method}`,
+        },
+      );
     }
   });
 
   it('refuses more than one wildcard in an AllowedOrigin or AllowedHeader, and any in an ExposeHeader', () => {
     const cases: [string, string][] = [
-      ['<AllowedOrigin>https://*.example.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>', 'AllowedOrigin "https://*.example.*" can not have more than one wildcard.'],
+      [
+        '<AllowedOrigin>https://*.example.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>',
+        'AllowedOrigin "https://*.example.*" can not have more than one wildcard.',
+      ],
       [`${MINIMAL}<AllowedHeader>x-*-meta-*</AllowedHeader>`, 'AllowedHeader "x-*-meta-*" can not have more than one wildcard.'],
-      [`${MINIMAL}<ExposeHeader>x-amz-*</ExposeHeader>`, 'ExposeHeader "x-amz-*" contains wildcard. We currently do not support wildcard for ExposeHeader.'],
+      [
+        `${MINIMAL}<ExposeHeader>x-amz-*</ExposeHeader>`,
+        'ExposeHeader "x-amz-*" contains wildcard. We currently do not support wildcard for ExposeHeader.',
+      ],
     ];
     for (const [content, message] of cases) {
       // In a later rule too: every rule is checked.
-      assert.deepEqual(refusal(() => parseCorsConfiguration(doc(MINIMAL, content))), { code: 'InvalidRequest', message });
+      assert.deepEqual(
+        refusal(() => parseCorsConfiguration(doc(MINIMAL, content))),
+        { code: 'InvalidRequest', message },
+      );
     }
   });
 
@@ -130,14 +163,24 @@ describe('parseCorsConfiguration', () => {
     const badMethod = '<AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>';
     assert.equal(refusal(() => parseCorsConfiguration(doc(badMethod, '<AllowedOrigin>*</AllowedOrigin>'))).code, 'MalformedXML');
     // And the methods before the origins.
-    assert.match(refusal(() => parseCorsConfiguration(doc('<AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>'))).message, /Unsupported method is PATCH/);
+    assert.match(
+      refusal(() => parseCorsConfiguration(doc('<AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>'))).message,
+      /Unsupported method is PATCH/,
+    );
   });
 });
 
 describe('corsConfigurationXml', () => {
   it('writes the rules in AWS element order, and reads back as written', () => {
     const rules: CorsRule[] = [
-      { id: 'r1', allowedOrigins: ['https://a.example', '*'], allowedMethods: ['GET', 'PUT'], allowedHeaders: ['*'], exposeHeaders: ['ETag', 'x-amz-request-id'], maxAgeSeconds: 0 },
+      {
+        id: 'r1',
+        allowedOrigins: ['https://a.example', '*'],
+        allowedMethods: ['GET', 'PUT'],
+        allowedHeaders: ['*'],
+        exposeHeaders: ['ETag', 'x-amz-request-id'],
+        maxAgeSeconds: 0,
+      },
       rule({ allowedOrigins: ['a&b'] }),
     ];
     const xml = toXML('CORSConfiguration', corsConfigurationXml(rules));
@@ -197,7 +240,10 @@ describe('matching', () => {
 
   it('Allow-Origin is * only when the matching origin pattern is *; otherwise the origin with credentials', () => {
     assert.equal(matchCorsRule([rule()], 'https://x.example', 'GET')?.allowOrigin, '*');
-    assert.equal(matchCorsRule([rule({ allowedOrigins: ['https://*.example', '*'] })], 'https://x.example', 'GET')?.allowOrigin, 'https://x.example');
+    assert.equal(
+      matchCorsRule([rule({ allowedOrigins: ['https://*.example', '*'] })], 'https://x.example', 'GET')?.allowOrigin,
+      'https://x.example',
+    );
     assert.equal(matchCorsRule([rule({ allowedOrigins: ['https://*.example', '*'] })], 'https://x.other', 'GET')?.allowOrigin, '*');
   });
 
@@ -216,7 +262,13 @@ describe('answerPreflight', () => {
     maxAgeSeconds: 600,
   });
   const bucket = { exists: true as const, rules: [upload, rule({ allowedMethods: ['GET', 'HEAD'] })] };
-  const req = (o: Partial<PreflightRequest>): PreflightRequest => ({ origin: 'https://app.example', method: 'PUT', headers: undefined, onObject: true, ...o });
+  const req = (o: Partial<PreflightRequest>): PreflightRequest => ({
+    origin: 'https://app.example',
+    method: 'PUT',
+    headers: undefined,
+    onObject: true,
+    ...o,
+  });
 
   it('answers the matched rule: origin, its methods, the requested headers, exposed headers, max age, credentials, Vary', () => {
     assert.deepEqual(answerPreflight(req({ headers: 'Content-Type,X-Amz-Date' }), bucket), {
@@ -238,16 +290,56 @@ describe('answerPreflight', () => {
   it('refuses as S3 does, in its order', () => {
     const notAllowed = /^CORSResponse: This CORS request is not allowed/;
     const cases: [string, PreflightRequest, Parameters<typeof answerPreflight>[1], string, RegExp, Record<string, string>?][] = [
-      ['no Origin', req({ origin: undefined }), { exists: false }, 'BadRequest', /^Insufficient information\. Origin request header needed\.$/],
+      [
+        'no Origin',
+        req({ origin: undefined }),
+        { exists: false },
+        'BadRequest',
+        /^Insufficient information\. Origin request header needed\.$/,
+      ],
       ['empty Origin', req({ origin: '' }), bucket, 'BadRequest', /Origin request header needed/],
-      ['no bucket', req({}), { exists: false }, 'AccessForbidden', /^CORSResponse: Bucket not found$/, { Method: 'PUT', ResourceType: 'BUCKET' }],
-      ['no configuration', req({ method: undefined }), { exists: true, rules: undefined }, 'AccessForbidden', /^CORSResponse: CORS is not enabled for this bucket\.$/, { Method: 'OPTIONS', ResourceType: 'BUCKET' }],
-      ['no Access-Control-Request-Method', req({ method: undefined }), bucket, 'BadRequest', /^Invalid Access-Control-Request-Method: null$/],
+      [
+        'no bucket',
+        req({}),
+        { exists: false },
+        'AccessForbidden',
+        /^CORSResponse: Bucket not found$/,
+        { Method: 'PUT', ResourceType: 'BUCKET' },
+      ],
+      [
+        'no configuration',
+        req({ method: undefined }),
+        { exists: true, rules: undefined },
+        'AccessForbidden',
+        /^CORSResponse: CORS is not enabled for this bucket\.$/,
+        { Method: 'OPTIONS', ResourceType: 'BUCKET' },
+      ],
+      [
+        'no Access-Control-Request-Method',
+        req({ method: undefined }),
+        bucket,
+        'BadRequest',
+        /^Invalid Access-Control-Request-Method: null$/,
+      ],
       ['unknown method', req({ method: 'PATCH' }), bucket, 'BadRequest', /^Invalid Access-Control-Request-Method: PATCH$/],
-      ['origin not allowed', req({ origin: 'https://evil.example' }), bucket, 'AccessForbidden', notAllowed, { Method: 'PUT', ResourceType: 'OBJECT' }],
+      [
+        'origin not allowed',
+        req({ origin: 'https://evil.example' }),
+        bucket,
+        'AccessForbidden',
+        notAllowed,
+        { Method: 'PUT', ResourceType: 'OBJECT' },
+      ],
       ['method not allowed', req({ method: 'DELETE' }), bucket, 'AccessForbidden', notAllowed],
       ['header not allowed', req({ headers: 'content-type, authorization' }), bucket, 'AccessForbidden', notAllowed],
-      ['on the bucket', req({ origin: 'https://evil.example', onObject: false }), bucket, 'AccessForbidden', notAllowed, { Method: 'PUT', ResourceType: 'BUCKET' }],
+      [
+        'on the bucket',
+        req({ origin: 'https://evil.example', onObject: false }),
+        bucket,
+        'AccessForbidden',
+        notAllowed,
+        { Method: 'PUT', ResourceType: 'BUCKET' },
+      ],
     ];
     for (const [what, request, b, code, message, extra] of cases) {
       const r = refusal(() => answerPreflight(request, b));

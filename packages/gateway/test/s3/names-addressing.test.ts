@@ -76,7 +76,11 @@ describe('addressing', () => {
     assert.deepEqual(parseAddress('127.0.0.1:9000', '/'), { style: 'path' });
     assert.deepEqual(parseAddress('127.0.0.1:9000', '/bucket'), { bucket: 'bucket', style: 'path' });
     assert.deepEqual(parseAddress('127.0.0.1:9000', '/bucket/?list-type=2'), { bucket: 'bucket', style: 'path' });
-    assert.deepEqual(parseAddress('127.0.0.1:9000', '/bucket/a%20b+c%2Fd%2541?x=1'), { bucket: 'bucket', key: 'a b+c/d%41', style: 'path' });
+    assert.deepEqual(parseAddress('127.0.0.1:9000', '/bucket/a%20b+c%2Fd%2541?x=1'), {
+      bucket: 'bucket',
+      key: 'a b+c/d%41',
+      style: 'path',
+    });
     assert.deepEqual(parseAddress('[::1]:9000', '/bucket//x'), { bucket: 'bucket', key: '/x', style: 'path' });
     assert.deepEqual(parseAddress('s3.example.com', '/bucket/%E2%9C%93', domains), { bucket: 'bucket', key: '✓', style: 'path' });
   });

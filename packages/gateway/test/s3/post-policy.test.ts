@@ -70,7 +70,7 @@ function expectS3Error(fn: () => unknown, code: string, message?: RegExp): S3Err
 const BEFORE_EXPIRY = new Date('2015-12-30T11:59:59Z');
 
 describe("AWS's SigV4 POST example", () => {
-  it('the base64 policy and its signature are AWS\'s', () => {
+  it("the base64 policy and its signature are AWS's", () => {
     assert.equal(Buffer.from(EXAMPLE_POLICY, 'utf8').toString('base64'), EXAMPLE_BASE64);
     assert.equal(signPolicyV4(SECRET, '20151229', 'us-east-1', EXAMPLE_BASE64), EXAMPLE_SIGNATURE);
   });
@@ -85,7 +85,10 @@ describe("AWS's SigV4 POST example", () => {
     const options = { lookup, region: 'us-east-1' };
     const tampered = Buffer.from(EXAMPLE_POLICY.replace('user/user1/', 'user/')).toString('base64');
     expectS3Error(() => verifyPostSignature(exampleFields({ policy: tampered }), options), 'SignatureDoesNotMatch');
-    expectS3Error(() => verifyPostSignature(exampleFields({ 'x-amz-signature': EXAMPLE_SIGNATURE.replace(/^8/, '9') }), options), 'SignatureDoesNotMatch');
+    expectS3Error(
+      () => verifyPostSignature(exampleFields({ 'x-amz-signature': EXAMPLE_SIGNATURE.replace(/^8/, '9') }), options),
+      'SignatureDoesNotMatch',
+    );
     const unknown = expectS3Error(
       () => verifyPostSignature(exampleFields({ 'x-amz-credential': 'AKIANOBODY/20151229/us-east-1/s3/aws4_request' }), options),
       'InvalidAccessKeyId',
@@ -93,7 +96,11 @@ describe("AWS's SigV4 POST example", () => {
     assert.equal(unknown.status, 403);
     expectS3Error(() => verifyPostSignature(exampleFields(), { lookup, region: 'eu-west-1' }), 'InvalidArgument', /region/);
     expectS3Error(() => verifyPostSignature(exampleFields({ 'x-amz-date': '20151230T000000Z' }), options), 'InvalidArgument', /date/);
-    expectS3Error(() => verifyPostSignature(exampleFields({ 'x-amz-signature': undefined }), options), 'InvalidArgument', /x-amz-signature/);
+    expectS3Error(
+      () => verifyPostSignature(exampleFields({ 'x-amz-signature': undefined }), options),
+      'InvalidArgument',
+      /x-amz-signature/,
+    );
     expectS3Error(() => verifyPostSignature(exampleFields({ 'x-amz-algorithm': 'AWS4-ECDSA-P256-SHA256' }), options), 'InvalidArgument');
     expectS3Error(() => verifyPostSignature(exampleFields({ 'x-amz-security-token': 't' }), options), 'InvalidToken');
     expectS3Error(() => verifyPostSignature(exampleFields({ policy: undefined }), options), 'AccessDenied');
@@ -106,14 +113,68 @@ describe('SigV2 form signature', () => {
   const options = { lookup, region: 'us-east-1' };
 
   it('AWSAccessKeyId and signature (base64 HMAC-SHA1 of the policy) verify', () => {
-    assert.equal(verifyPostSignature(new Map([['policy', policy], ['awsaccesskeyid', ACCESS], ['signature', signature]]), options), ACCESS);
+    assert.equal(
+      verifyPostSignature(
+        new Map([
+          ['policy', policy],
+          ['awsaccesskeyid', ACCESS],
+          ['signature', signature],
+        ]),
+        options,
+      ),
+      ACCESS,
+    );
   });
 
   it('a wrong signature, an unknown key or a missing field is refused', () => {
-    expectS3Error(() => verifyPostSignature(new Map([['policy', policy], ['awsaccesskeyid', ACCESS], ['signature', 'AAAA' + signature.slice(4)]]), options), 'SignatureDoesNotMatch');
-    expectS3Error(() => verifyPostSignature(new Map([['policy', policy], ['awsaccesskeyid', 'AKIANOBODY'], ['signature', signature]]), options), 'InvalidAccessKeyId');
-    expectS3Error(() => verifyPostSignature(new Map([['policy', policy], ['awsaccesskeyid', ACCESS]]), options), 'InvalidArgument', /Signature/);
-    expectS3Error(() => verifyPostSignature(new Map([['policy', policy], ['signature', signature]]), options), 'InvalidArgument', /AWSAccessKeyId/);
+    expectS3Error(
+      () =>
+        verifyPostSignature(
+          new Map([
+            ['policy', policy],
+            ['awsaccesskeyid', ACCESS],
+            ['signature', 'AAAA' + signature.slice(4)],
+          ]),
+          options,
+        ),
+      'SignatureDoesNotMatch',
+    );
+    expectS3Error(
+      () =>
+        verifyPostSignature(
+          new Map([
+            ['policy', policy],
+            ['awsaccesskeyid', 'AKIANOBODY'],
+            ['signature', signature],
+          ]),
+          options,
+        ),
+      'InvalidAccessKeyId',
+    );
+    expectS3Error(
+      () =>
+        verifyPostSignature(
+          new Map([
+            ['policy', policy],
+            ['awsaccesskeyid', ACCESS],
+          ]),
+          options,
+        ),
+      'InvalidArgument',
+      /Signature/,
+    );
+    expectS3Error(
+      () =>
+        verifyPostSignature(
+          new Map([
+            ['policy', policy],
+            ['signature', signature],
+          ]),
+          options,
+        ),
+      'InvalidArgument',
+      /AWSAccessKeyId/,
+    );
   });
 });
 
@@ -124,15 +185,37 @@ describe('policy conditions', () => {
   const fields = (o: Record<string, string>) => new Map(Object.entries(o));
 
   it('exact matches, eq, starts-with (empty prefix = anything); field names are case-insensitive', () => {
-    const p = policy([{ key: 'a/b' }, ['eq', '$Content-Type', 'text/plain'], ['starts-with', '$x-amz-meta-tag', ''], ['starts-with', '$Cache-Control', 'max-age=']]);
-    checkPostPolicy(p, fields({ key: 'a/b', 'content-type': 'text/plain', 'x-amz-meta-tag': 'anything', 'cache-control': 'max-age=60' }), 'b', now);
+    const p = policy([
+      { key: 'a/b' },
+      ['eq', '$Content-Type', 'text/plain'],
+      ['starts-with', '$x-amz-meta-tag', ''],
+      ['starts-with', '$Cache-Control', 'max-age='],
+    ]);
+    checkPostPolicy(
+      p,
+      fields({ key: 'a/b', 'content-type': 'text/plain', 'x-amz-meta-tag': 'anything', 'cache-control': 'max-age=60' }),
+      'b',
+      now,
+    );
     expectS3Error(
-      () => checkPostPolicy(p, fields({ key: 'a/c', 'content-type': 'text/plain', 'x-amz-meta-tag': '', 'cache-control': 'max-age=1' }), 'b', now),
+      () =>
+        checkPostPolicy(
+          p,
+          fields({ key: 'a/c', 'content-type': 'text/plain', 'x-amz-meta-tag': '', 'cache-control': 'max-age=1' }),
+          'b',
+          now,
+        ),
       'AccessDenied',
       /^Invalid according to Policy: Policy Condition failed: \["eq", "\$key", "a\/b"\]$/,
     );
     expectS3Error(
-      () => checkPostPolicy(p, fields({ key: 'a/b', 'content-type': 'text/plain', 'x-amz-meta-tag': '', 'cache-control': 'no-cache' }), 'b', now),
+      () =>
+        checkPostPolicy(
+          p,
+          fields({ key: 'a/b', 'content-type': 'text/plain', 'x-amz-meta-tag': '', 'cache-control': 'no-cache' }),
+          'b',
+          now,
+        ),
       'AccessDenied',
       /Policy Condition failed: \["starts-with", "\$Cache-Control", "max-age="\]/,
     );
@@ -141,7 +224,10 @@ describe('policy conditions', () => {
   it('a failed condition on an SSE-C key is quoted without the key', () => {
     const key = Buffer.alloc(32, 9).toString('base64');
     const p = policy([{ 'x-amz-server-side-encryption-customer-key': key }]);
-    const err = expectS3Error(() => checkPostPolicy(p, fields({ 'x-amz-server-side-encryption-customer-key': 'other' }), 'b', now), 'AccessDenied');
+    const err = expectS3Error(
+      () => checkPostPolicy(p, fields({ 'x-amz-server-side-encryption-customer-key': 'other' }), 'b', now),
+      'AccessDenied',
+    );
     assert.match(err.message, /\["eq", "\$x-amz-server-side-encryption-customer-key", "<redacted>"\]/);
     assert.ok(!err.message.includes(key));
   });
@@ -160,8 +246,17 @@ describe('policy conditions', () => {
 
   it('every field but the exempt ones must be named by a condition', () => {
     const p = policy([{ key: 'k' }]);
-    checkPostPolicy(p, fields({ key: 'k', policy: 'x', 'x-amz-signature': 's', awsaccesskeyid: 'a', signature: 's', file: 'f', 'x-ignore-extra': '1' }), 'b', now);
-    expectS3Error(() => checkPostPolicy(p, fields({ key: 'k', 'x-amz-meta-sneaky': '1' }), 'b', now), 'AccessDenied', /Extra input fields: x-amz-meta-sneaky$/);
+    checkPostPolicy(
+      p,
+      fields({ key: 'k', policy: 'x', 'x-amz-signature': 's', awsaccesskeyid: 'a', signature: 's', file: 'f', 'x-ignore-extra': '1' }),
+      'b',
+      now,
+    );
+    expectS3Error(
+      () => checkPostPolicy(p, fields({ key: 'k', 'x-amz-meta-sneaky': '1' }), 'b', now),
+      'AccessDenied',
+      /Extra input fields: x-amz-meta-sneaky$/,
+    );
   });
 
   it('expired → AccessDenied "Policy expired."', () => {
@@ -171,7 +266,10 @@ describe('policy conditions', () => {
 
   it('content-length-range: bounds as numbers or numeric strings; several ranges intersect', () => {
     assert.deepEqual([policy([['content-length-range', 1, 100]]).minSize, policy([['content-length-range', 1, 100]]).maxSize], [1, 100]);
-    const both = policy([['content-length-range', '10', '1000'], ['content-length-range', 5, 500]]);
+    const both = policy([
+      ['content-length-range', '10', '1000'],
+      ['content-length-range', 5, 500],
+    ]);
     assert.deepEqual([both.minSize, both.maxSize], [10, 500]);
     assert.equal(policy([]).maxSize, undefined);
     expectS3Error(() => policy([['content-length-range', -1, 10]]), 'InvalidPolicyDocument');

@@ -185,7 +185,11 @@ describe('SigV2 canonical resource and refusals', () => {
     for (const signedAs of ['/johnsmith', '/johnsmith/']) {
       const signature = signV2(SECRET, `GET\n\n\n${date}\n${signedAs}`);
       for (const sent of ['/johnsmith?prefix=a', '/johnsmith/?prefix=a']) {
-        const req = request('GET', sent, [['Host', 's3.amazonaws.com'], ['Date', date], ['Authorization', `AWS ${ACCESS}:${signature}`]]);
+        const req = request('GET', sent, [
+          ['Host', 's3.amazonaws.com'],
+          ['Date', date],
+          ['Authorization', `AWS ${ACCESS}:${signature}`],
+        ]);
         assert.equal(verifier(at(date)).verify(req).accessKey, ACCESS, `${sent} signed as ${signedAs}`);
       }
     }
@@ -193,24 +197,41 @@ describe('SigV2 canonical resource and refusals', () => {
 
   const date = 'Tue, 27 Mar 2007 19:36:42 +0000';
   const get = (authorization: string, extra: [string, string][] = []): SigV4Request =>
-    request('GET', '/photos/puppy.jpg', [['Host', 'johnsmith.s3.amazonaws.com'], ['Date', date], ['Authorization', authorization], ...extra]);
+    request('GET', '/photos/puppy.jpg', [
+      ['Host', 'johnsmith.s3.amazonaws.com'],
+      ['Date', date],
+      ['Authorization', authorization],
+      ...extra,
+    ]);
 
   it('a wrong signature → SignatureDoesNotMatch with the string to sign, never a signature or an SSE-C key', () => {
     const ssecKey = Buffer.alloc(32, 7).toString('base64');
     const err = expectS3Error(
-      () => verifier(at(date)).verify(get(`AWS ${ACCESS}:bWq2s1WEIj+Ydj0vQ697zp+IXMV=`, [['x-amz-server-side-encryption-customer-key', ssecKey]])),
+      () =>
+        verifier(at(date)).verify(
+          get(`AWS ${ACCESS}:bWq2s1WEIj+Ydj0vQ697zp+IXMV=`, [['x-amz-server-side-encryption-customer-key', ssecKey]]),
+        ),
       'SignatureDoesNotMatch',
     );
     assert.equal(err.status, 403);
-    assert.match(err.extra!.StringToSign!, /^GET\n\n\nTue, 27 Mar 2007 19:36:42 \+0000\nx-amz-server-side-encryption-customer-key:<redacted>\n\/johnsmith\/photos\/puppy.jpg$/);
+    assert.match(
+      err.extra!.StringToSign!,
+      /^GET\n\n\nTue, 27 Mar 2007 19:36:42 \+0000\nx-amz-server-side-encryption-customer-key:<redacted>\n\/johnsmith\/photos\/puppy.jpg$/,
+    );
     assert.doesNotMatch(JSON.stringify(err.extra), new RegExp(`${ssecKey.slice(0, 20)}|bWq2s1WEIj`));
   });
 
   it('an unknown key → InvalidAccessKeyId; a malformed header → InvalidArgument; no date → AccessDenied', () => {
-    const unknown = expectS3Error(() => verifier(at(date)).verify(get('AWS AKIANOBODY:bWq2s1WEIj+Ydj0vQ697zp+IXMU=')), 'InvalidAccessKeyId');
+    const unknown = expectS3Error(
+      () => verifier(at(date)).verify(get('AWS AKIANOBODY:bWq2s1WEIj+Ydj0vQ697zp+IXMU=')),
+      'InvalidAccessKeyId',
+    );
     assert.equal(unknown.extra?.AWSAccessKeyId, 'AKIANOBODY');
     expectS3Error(() => verifier(at(date)).verify(get(`AWS ${ACCESS}`)), 'InvalidArgument');
-    const undated = request('GET', '/photos/puppy.jpg', [['Host', 'johnsmith.s3.amazonaws.com'], ['Authorization', `AWS ${ACCESS}:x`]]);
+    const undated = request('GET', '/photos/puppy.jpg', [
+      ['Host', 'johnsmith.s3.amazonaws.com'],
+      ['Authorization', `AWS ${ACCESS}:x`],
+    ]);
     expectS3Error(() => verifier(at(date)).verify(undated), 'AccessDenied');
   });
 

@@ -84,7 +84,10 @@ describe('URI encoding and the canonical query', () => {
     assert.equal(canonicalQueryString('prefix=a%2Fb&delimiter=/'), 'delimiter=%2F&prefix=a%2Fb');
     assert.equal(canonicalQueryString('prefix=%4a'), 'prefix=J');
     assert.equal(canonicalQueryString('prefix=a+b'), 'prefix=a%20b');
-    assert.equal(canonicalQueryString('prefix=a+b', () => false, false), 'prefix=a%2Bb');
+    assert.equal(
+      canonicalQueryString('prefix=a+b', () => false, false),
+      'prefix=a%2Bb',
+    );
   });
 
   it('offers the raw path first and the fully encoded path second, only when they differ', () => {
@@ -181,12 +184,18 @@ describe('S3 documentation examples', () => {
     const base = { host: 'examplebucket.s3.amazonaws.com', 'x-amz-date': '20130524T000000Z', 'x-amz-content-sha256': EMPTY_SHA256 };
     const signed = 'host;x-amz-content-sha256;x-amz-date';
     docVerifier().verify(
-      request('GET', '/?lifecycle', { ...base, authorization: authorization(signed, 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543') }),
+      request('GET', '/?lifecycle', {
+        ...base,
+        authorization: authorization(signed, 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543'),
+      }),
     );
     const list = authorization(signed, '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7');
     docVerifier().verify(request('GET', '/?max-keys=2&prefix=J', { ...base, authorization: list }));
     docVerifier().verify(request('GET', '/?prefix=J&max-keys=2', { ...base, authorization: list }));
-    expectS3Error(() => docVerifier().verify(request('GET', '/?max-keys=3&prefix=J', { ...base, authorization: list })), 'SignatureDoesNotMatch');
+    expectS3Error(
+      () => docVerifier().verify(request('GET', '/?max-keys=3&prefix=J', { ...base, authorization: list })),
+      'SignatureDoesNotMatch',
+    );
   });
 
   const presignedUrl =
@@ -205,15 +214,24 @@ describe('S3 documentation examples', () => {
 
   it('presigned URL: a changed parameter or an expiry beyond a week is refused', () => {
     expectS3Error(
-      () => docVerifier().verify(request('GET', presignedUrl.replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401'), { host: 'examplebucket.s3.amazonaws.com' })),
+      () =>
+        docVerifier().verify(
+          request('GET', presignedUrl.replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401'), { host: 'examplebucket.s3.amazonaws.com' }),
+        ),
       'SignatureDoesNotMatch',
     );
     expectS3Error(
-      () => docVerifier().verify(request('GET', presignedUrl.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604801'), { host: 'examplebucket.s3.amazonaws.com' })),
+      () =>
+        docVerifier().verify(
+          request('GET', presignedUrl.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604801'), { host: 'examplebucket.s3.amazonaws.com' }),
+        ),
       'AuthorizationQueryParametersError',
     );
     expectS3Error(
-      () => docVerifier().verify(request('GET', presignedUrl.replace('&X-Amz-SignedHeaders=host', ''), { host: 'examplebucket.s3.amazonaws.com' })),
+      () =>
+        docVerifier().verify(
+          request('GET', presignedUrl.replace('&X-Amz-SignedHeaders=host', ''), { host: 'examplebucket.s3.amazonaws.com' }),
+        ),
       'AuthorizationQueryParametersError',
     );
   });
@@ -230,7 +248,8 @@ const TRAILER_CHUNK_SIGS = [
   '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7',
   '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992',
 ];
-const TRAILERS = 'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n';
+const TRAILERS =
+  'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n';
 
 function chunkedBody(sigs: string[], trailers: string): Buffer {
   return Buffer.concat([
@@ -300,7 +319,8 @@ describe('aws-chunked documentation example', () => {
   it('a flipped data byte, a wrong chunk signature, a truncation or a wrong length are refused', async () => {
     const auth = docVerifier().verify(seedRequest(false));
     const body = chunkedBody(CHUNK_SIGS, '');
-    const make = (decodedLength = 66560): AwsChunkedDecoder => new AwsChunkedDecoder({ mode: 'streaming-signed', signing: auth, decodedLength });
+    const make = (decodedLength = 66560): AwsChunkedDecoder =>
+      new AwsChunkedDecoder({ mode: 'streaming-signed', signing: auth, decodedLength });
     for (const at of [1000, 66000]) {
       const flipped = Buffer.from(body);
       flipped[at] = 'b'.charCodeAt(0); // inside the first, then the second chunk's data
@@ -332,9 +352,22 @@ describe('aws-chunked documentation example', () => {
     assert.equal(out.length, 66560);
     assert.deepEqual(decoder.trailers, { 'x-amz-checksum-crc32c': 'sOO8/Q==' });
 
-    const tampered = new AwsChunkedDecoder({ mode: 'streaming-signed-trailer', signing: auth, decodedLength: 66560, expectedTrailers: ['x-amz-checksum-crc32c'] });
-    await expectRejects(decode(tampered, chunkedBody(TRAILER_CHUNK_SIGS, TRAILERS.replace('sOO8/Q==', 'AAAAAA=='))), 'SignatureDoesNotMatch');
-    const unannounced = new AwsChunkedDecoder({ mode: 'streaming-signed-trailer', signing: auth, decodedLength: 66560, expectedTrailers: [] });
+    const tampered = new AwsChunkedDecoder({
+      mode: 'streaming-signed-trailer',
+      signing: auth,
+      decodedLength: 66560,
+      expectedTrailers: ['x-amz-checksum-crc32c'],
+    });
+    await expectRejects(
+      decode(tampered, chunkedBody(TRAILER_CHUNK_SIGS, TRAILERS.replace('sOO8/Q==', 'AAAAAA=='))),
+      'SignatureDoesNotMatch',
+    );
+    const unannounced = new AwsChunkedDecoder({
+      mode: 'streaming-signed-trailer',
+      signing: auth,
+      decodedLength: 66560,
+      expectedTrailers: [],
+    });
     await expectRejects(decode(unannounced, chunkedBody(TRAILER_CHUNK_SIGS, TRAILERS)), 'MalformedTrailerError');
   });
 });

@@ -37,8 +37,14 @@ describe('x-amz-tagging', () => {
 
 describe('Tagging documents', () => {
   it('keeps keys and values exactly, decodes character references, allows an empty value', () => {
-    const tags = parseTagging('<Tagging><TagSet><Tag><Key> a b </Key><Value/></Tag><Tag><Key>&#x4E2D;</Key><Value>x</Value></Tag></TagSet></Tagging>', 'object');
-    assert.deepEqual(tags, [{ key: ' a b ', value: '' }, { key: '中', value: 'x' }]);
+    const tags = parseTagging(
+      '<Tagging><TagSet><Tag><Key> a b </Key><Value/></Tag><Tag><Key>&#x4E2D;</Key><Value>x</Value></Tag></TagSet></Tagging>',
+      'object',
+    );
+    assert.deepEqual(tags, [
+      { key: ' a b ', value: '' },
+      { key: '中', value: 'x' },
+    ]);
   });
 
   it('needs a TagSet, and a Key and a Value in every Tag', () => {
@@ -55,7 +61,10 @@ describe('ACLs', () => {
     assert.equal(aclOfHeaders(headers({}), OWNER), undefined);
     assert.equal(aclOfHeaders(headers({ 'x-amz-acl': 'private' }), OWNER), 'owner-only');
     assert.equal(aclOfHeaders(headers({ 'x-amz-acl': 'bucket-owner-full-control' }), OWNER), 'owner-only');
-    assert.equal(aclOfHeaders(headers({ 'x-amz-grant-full-control': `id="${OWNER}"`, 'x-amz-grant-read-acp': `ID=${OWNER}` }), OWNER), 'owner-only');
+    assert.equal(
+      aclOfHeaders(headers({ 'x-amz-grant-full-control': `id="${OWNER}"`, 'x-amz-grant-read-acp': `ID=${OWNER}` }), OWNER),
+      'owner-only',
+    );
   });
 
   it('anything else grants others', () => {
@@ -78,12 +87,25 @@ describe('ACLs', () => {
   });
 
   it('reads AccessControlPolicy bodies; every malformed one is MalformedACLError', () => {
-    const grant = (grantee: string, permission = 'FULL_CONTROL') => `<Grant><Grantee>${grantee}</Grantee><Permission>${permission}</Permission></Grant>`;
-    const policy = (...grants: string[]) => `<AccessControlPolicy><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`;
+    const grant = (grantee: string, permission = 'FULL_CONTROL') =>
+      `<Grant><Grantee>${grantee}</Grantee><Permission>${permission}</Permission></Grant>`;
+    const policy = (...grants: string[]) =>
+      `<AccessControlPolicy><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`;
     assert.equal(parseAccessControlPolicy(policy(grant(`<ID>${OWNER}</ID>`)), OWNER), 'owner-only');
-    assert.equal(parseAccessControlPolicy(policy(grant(`<ID>${OWNER}</ID>`), grant('<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>', 'READ')), OWNER), 'grants-others');
-    assert.equal(parseAccessControlPolicy(policy(), OWNER), 'grants-others', 'an empty ACL would take the owner\'s FULL_CONTROL away');
-    for (const body of ['<AccessControlPolicy>', policy(grant(`<ID>${OWNER}</ID>`, 'ALL')), '<Tagging/>', policy(...Array.from({ length: 101 }, () => grant(`<ID>${OWNER}</ID>`)))]) {
+    assert.equal(
+      parseAccessControlPolicy(
+        policy(grant(`<ID>${OWNER}</ID>`), grant('<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>', 'READ')),
+        OWNER,
+      ),
+      'grants-others',
+    );
+    assert.equal(parseAccessControlPolicy(policy(), OWNER), 'grants-others', "an empty ACL would take the owner's FULL_CONTROL away");
+    for (const body of [
+      '<AccessControlPolicy>',
+      policy(grant(`<ID>${OWNER}</ID>`, 'ALL')),
+      '<Tagging/>',
+      policy(...Array.from({ length: 101 }, () => grant(`<ID>${OWNER}</ID>`))),
+    ]) {
       expectS3(() => parseAccessControlPolicy(body, OWNER), 'MalformedACLError');
     }
   });

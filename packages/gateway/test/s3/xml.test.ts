@@ -53,7 +53,7 @@ describe('parseXML', () => {
     assert.deepEqual(doc.A, { B: '0123', C: '"q" & <' });
   });
 
-  it('decodes numeric character references as Go\'s encoding/xml writes them (rclone, mc); refuses references to non-characters', () => {
+  it("decodes numeric character references as Go's encoding/xml writes them (rclone, mc); refuses references to non-characters", () => {
     const doc = parseXML('<A><B>&#34;etag&#34;</B><C>&#x22;q&#x22; &#39;&#x9;&#xA;&#x1F600;</C><D>&#38;amp;</D></A>');
     assert.deepEqual(doc.A, { B: '"etag"', C: '"q" \'\t\n\u{1F600}', D: '&amp;' });
     for (const bad of ['&#0;', '&#x0;', '&#xD800;', '&#xFFFE;', '&#1114112;', '&#8;']) {
@@ -83,11 +83,17 @@ describe('CompleteMultipartUpload', () => {
       { partNumber: 10000, etag: 'ccc', checksums: {} },
     ]);
     // A single part is still a list.
-    assert.equal(parseCompleteMultipartUpload('<CompleteMultipartUpload><Part><ETag>x</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>').length, 1);
+    assert.equal(
+      parseCompleteMultipartUpload(
+        '<CompleteMultipartUpload><Part><ETag>x</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>',
+      ).length,
+      1,
+    );
   });
 
   it('parses parts as Go clients send them (rclone, mc: quotes as &#34;)', () => {
-    const body = '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>&#34;a1390d36&#34;</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>';
+    const body =
+      '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>&#34;a1390d36&#34;</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>';
     assert.deepEqual(parseCompleteMultipartUpload(body), [{ partNumber: 1, etag: 'a1390d36', checksums: {} }]);
   });
 
@@ -107,7 +113,8 @@ describe('CompleteMultipartUpload', () => {
 
 describe('Delete (DeleteObjects)', () => {
   it('keeps keys exactly, whitespace and entities included', () => {
-    const body = '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key> a &amp; b </Key></Object><Object><Key>0123</Key><VersionId>v1</VersionId></Object></Delete>';
+    const body =
+      '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key> a &amp; b </Key></Object><Object><Key>0123</Key><VersionId>v1</VersionId></Object></Delete>';
     assert.deepEqual(parseDeleteObjects(body), { quiet: true, objects: [{ key: ' a & b ' }, { key: '0123', versionId: 'v1' }] });
     assert.equal(parseDeleteObjects('<Delete><Object><Key>k</Key></Object></Delete>').quiet, false);
   });
@@ -141,7 +148,10 @@ describe('ServerSideEncryptionConfiguration', () => {
       'InvalidArgument',
     );
     expectS3(() => parseServerSideEncryptionConfiguration(doc('')), 'MalformedXML');
-    expectS3(() => parseServerSideEncryptionConfiguration('<ServerSideEncryptionConfiguration></ServerSideEncryptionConfiguration>'), 'MalformedXML');
+    expectS3(
+      () => parseServerSideEncryptionConfiguration('<ServerSideEncryptionConfiguration></ServerSideEncryptionConfiguration>'),
+      'MalformedXML',
+    );
   });
 });
 
@@ -149,7 +159,9 @@ describe('CreateBucketConfiguration', () => {
   it('accepts an empty body or a LocationConstraint', () => {
     assert.deepEqual(parseCreateBucketConfiguration(''), {});
     assert.deepEqual(
-      parseCreateBucketConfiguration('<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>'),
+      parseCreateBucketConfiguration(
+        '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>',
+      ),
       { locationConstraint: 'eu-west-1' },
     );
     expectS3(() => parseCreateBucketConfiguration('<CreateBucketConfiguration><LocationConstraint>'), 'MalformedXML');

@@ -165,9 +165,12 @@ describe('s3 blob store: an upstream that is down, throttling or stalled', () =>
       const reader = await store.openReader((await store.createWriter()).id, 0, 100);
       const into = Buffer.alloc(100);
       let got = 0;
-      await assert.rejects(async () => {
-        for (let n = await reader.read(into); n > 0; n = await reader.read(into)) got += n;
-      }, unavailable('ServiceUnavailable', upstream.endpoint));
+      await assert.rejects(
+        async () => {
+          for (let n = await reader.read(into); n > 0; n = await reader.read(into)) got += n;
+        },
+        unavailable('ServiceUnavailable', upstream.endpoint),
+      );
       assert.equal(got, 10, 'the bytes that came were delivered');
       await reader.close();
     } finally {

@@ -73,7 +73,11 @@ describe('s3 blob store on a second kesgate: listing leftovers across pages', ()
       assert.equal(await fixture.store.sweepLeftovers(new Date(Date.now() + 3_600_000)), 5);
       assert.ok(proxy.requests.filter((r) => r.method === 'GET' && r.url.searchParams.has('uploads')).length >= 3, 'several pages');
       const left = (await stack.s3tls.send(new ListMultipartUploadsCommand({ Bucket: fixture.bucket }))).Uploads ?? [];
-      assert.deepEqual(left.map((u) => u.Key!.startsWith('other/') || u.Key === 'p/not-an-id'), [true, true], 'the foreign uploads remain');
+      assert.deepEqual(
+        left.map((u) => u.Key!.startsWith('other/') || u.Key === 'p/not-an-id'),
+        [true, true],
+        'the foreign uploads remain',
+      );
     } finally {
       await fixture.cleanup();
       await proxy.close();
@@ -126,7 +130,7 @@ describe('s3 blob store on a second kesgate: what the operator sees when it is m
     }
   });
 
-  it("an HTTPS upstream whose CA is not given: a configuration error that says to set blobs.s3.ca", async () => {
+  it('an HTTPS upstream whose CA is not given: a configuration error that says to set blobs.s3.ca', async () => {
     const store = await storeWith({ ca: null });
     try {
       await assert.rejects(

@@ -123,7 +123,10 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
         });
         const failed = proxy.requests.filter((r) => failing(r.method, r.url));
         assert.equal(failed.length, 2, 'the failing request was tried maxAttempts times, no more');
-        assert.ok(proxy.requests.some((r) => r.method === 'DELETE' && r.url.searchParams.has('uploadId')), 'AbortMultipartUpload was sent');
+        assert.ok(
+          proxy.requests.some((r) => r.method === 'DELETE' && r.url.searchParams.has('uploadId')),
+          'AbortMultipartUpload was sent',
+        );
         assert.deepEqual(await uploadsIn(fixture.bucket), [], 'nothing is left upstream');
         assert.deepEqual(await keysIn(fixture.bucket), []);
         await assert.rejects(fixture.store.openRange(writer.id, 0, 1), { name: 'DataUnavailable' });
@@ -135,7 +138,9 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
   }
 
   it('a stalled upstream stops the writer from accepting bytes: it holds a bounded number of parts', async () => {
-    const proxy = await startFaultProxy(moto.endpoint, (method, url) => (method === 'PUT' && url.searchParams.has('partNumber') ? 'stall' : 'forward'));
+    const proxy = await startFaultProxy(moto.endpoint, (method, url) =>
+      method === 'PUT' && url.searchParams.has('partNumber') ? 'stall' : 'forward',
+    );
     const fixture = await openS3Fixture(moto, { store: { endpoint: proxy.endpoint }, leftovers: true });
     try {
       const writer = await fixture.store.createWriter();
@@ -151,7 +156,7 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
       })().catch(() => {});
       await proxy.whenStalled(2);
       // Wait until the writer stops accepting (it is stuck on the stalled uploads, or it took everything).
-      for (let last = -1; last !== accepted; ) {
+      for (let last = -1; last !== accepted;) {
         last = accepted;
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
@@ -171,7 +176,10 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
     const proxy = await startFaultProxy(moto.endpoint, () => 'forward');
     const fixture = await openS3Fixture(moto, { store: { endpoint: proxy.endpoint }, leftovers: true });
     try {
-      const ids = [await writeBlob(fixture.store.createWriter(), randomBytes(10)), await writeBlob(fixture.store.createWriter(), randomBytes(20))];
+      const ids = [
+        await writeBlob(fixture.store.createWriter(), randomBytes(10)),
+        await writeBlob(fixture.store.createWriter(), randomBytes(20)),
+      ];
       const kept = await writeBlob(fixture.store.createWriter(), randomBytes(30));
       // 2500 ids, most never written, with the real ones in the first and the last batch.
       const unknown = Array.from({ length: 2498 }, () => randomBytes(16).toString('hex'));
@@ -227,7 +235,7 @@ describe('s3 blob store on moto: the upstream side', { skip }, () => {
     }
   });
 
-  it("sweepLeftovers() leaves uploads outside the prefix and under names that are not blob ids", async () => {
+  it('sweepLeftovers() leaves uploads outside the prefix and under names that are not blob ids', async () => {
     const fixture = await openS3Fixture(moto, { prefix: 'p/', decoys: { multipart: true }, leftovers: true });
     try {
       await fixture.leaveLeftover!();

@@ -24,7 +24,12 @@ for (const layout of layouts) {
 
     it('refuses to create an existing bucket and keeps the original', async () => {
       const original = await t.store.headBucket('alpha');
-      await rejectsWith(t.store.createBucket('alpha', { encryption: { sse: 'aws:kms' } }), 'BucketAlreadyExists', 'BucketAlreadyOwnedByYou', 409);
+      await rejectsWith(
+        t.store.createBucket('alpha', { encryption: { sse: 'aws:kms' } }),
+        'BucketAlreadyExists',
+        'BucketAlreadyOwnedByYou',
+        409,
+      );
       assert.deepEqual(await t.store.headBucket('alpha'), original);
       assert.equal(await t.store.getBucketEncryption('alpha'), undefined);
     });
@@ -41,7 +46,10 @@ for (const layout of layouts) {
       await rejectsWith(t.store.getObject(missing, 'k'), 'NoSuchBucket');
       await rejectsWith(t.store.deleteObject(missing, 'k'), 'NoSuchBucket');
       await rejectsWith(t.store.listUploads({ bucket: missing }), 'NoSuchBucket');
-      assert.equal((await t.store.listBuckets()).some((b) => b.name === missing), false);
+      assert.equal(
+        (await t.store.listBuckets()).some((b) => b.name === missing),
+        false,
+      );
     });
 
     it('stores, replaces and removes the default encryption', async () => {
@@ -83,7 +91,13 @@ for (const layout of layouts) {
       await t.store.deleteBucket('vanishing');
       await rejectsWith(
         t.store.putObject({
-          bucket: 'vanishing', key: 'k', size: 4, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+          bucket: 'vanishing',
+          key: 'k',
+          size: 4,
+          etag: 'e',
+          userMetadata: {},
+          standardHeaders: {},
+          sse: {},
           parts: [{ number: 1, plainSize: 4, encSize, etag: 'e', dataId }],
         }),
         'NoSuchBucket',

@@ -47,7 +47,11 @@ class ChildLines {
   }
 }
 
-async function verify(store: ObjectStore, root: string, expected: Map<string, KeyState>): Promise<{ objects: number; uploads: number; inline: number }> {
+async function verify(
+  store: ObjectStore,
+  root: string,
+  expected: Map<string, KeyState>,
+): Promise<{ objects: number; uploads: number; inline: number }> {
   assert.deepEqual(tmpFiles(root), [], 'no temp file survives the open');
   const referenced: string[] = [];
   let inline = 0;

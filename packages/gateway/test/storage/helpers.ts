@@ -166,11 +166,7 @@ export function md5(data: Buffer): string {
 }
 
 /** Writes `data` through a real DataWriter (in 16 KiB chunks) and returns its id and size. */
-export async function writeData(
-  store: ObjectStore,
-  bucket: string,
-  data: Buffer,
-): Promise<{ dataId: string; encSize: number }> {
+export async function writeData(store: ObjectStore, bucket: string, data: Buffer): Promise<{ dataId: string; encSize: number }> {
   const writer = await store.createDataWriter(bucket);
   const chunks: Buffer[] = [];
   for (let i = 0; i < data.length; i += 16384) chunks.push(data.subarray(i, i + 16384));
@@ -254,12 +250,7 @@ export function tmpFiles(root: string): string[] {
 }
 
 /** Asserts a promise rejects with a StorageError of the given code and status. */
-export async function rejectsWith(
-  promise: Promise<unknown>,
-  name: string,
-  code?: string,
-  status?: number,
-): Promise<Error> {
+export async function rejectsWith(promise: Promise<unknown>, name: string, code?: string, status?: number): Promise<Error> {
   try {
     await promise;
   } catch (err) {

@@ -25,7 +25,11 @@ async function blobIds(store: LayeredObjectStore): Promise<string[]> {
 }
 
 /** Writes with v4's behaviour (no inline), rolls the database back to v4, reopens and checks the upgrade. */
-async function upgradeFromV4(backend: BackendConfig, rollBack: () => Promise<void>, open: (b: BackendConfig) => Promise<LayeredObjectStore>): Promise<void> {
+async function upgradeFromV4(
+  backend: BackendConfig,
+  rollBack: () => Promise<void>,
+  open: (b: BackendConfig) => Promise<LayeredObjectStore>,
+): Promise<void> {
   const small = randomBytes(100);
   const large = randomBytes(20_000);
   let store = await open({ ...backend, inlineThreshold: 0 });

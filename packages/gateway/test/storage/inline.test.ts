@@ -94,7 +94,10 @@ for (const layout of layouts) {
       const v2 = await putBytes(t.store, 'inline-v', 'k', randomBytes(3000));
       const v3 = await putBytes(t.store, 'inline-v', 'k', Buffer.from('three'));
       assert.ok(v1.parts[0]!.inline && v3.parts[0]!.inline && !v2.parts[0]!.inline);
-      for (const [v, want] of [[v1, 'one'], [v3, 'three']] as const) {
+      for (const [v, want] of [
+        [v1, 'one'],
+        [v3, 'three'],
+      ] as const) {
         const got = (await t.store.getVersion('inline-v', 'k', v.versionId)).version;
         assert.ok(got && !got.deleteMarker);
         assert.equal((await readObject(t.store, got)).toString(), want);
@@ -105,7 +108,10 @@ for (const layout of layouts) {
       await t.settle();
       assert.equal((await t.blobIds()).includes(v2.parts[0]!.dataId), false);
       const left = (await t.store.listVersions({ bucket: 'inline-v' })).versions.filter((v) => !v.deleteMarker);
-      assert.deepEqual(left.map((v) => v.versionId), [v3.versionId]);
+      assert.deepEqual(
+        left.map((v) => v.versionId),
+        [v3.versionId],
+      );
       const kept = (await t.store.getVersion('inline-v', 'k', v3.versionId)).version;
       assert.ok(kept && !kept.deleteMarker);
       assert.equal((await readObject(t.store, kept)).toString(), 'three');
@@ -134,12 +140,18 @@ for (const layout of layouts) {
       const listed = await t.store.listParts(upload);
       for (const part of listed.parts) assert.ok((await t.blobIds()).includes(part.dataId));
       const record = await t.store.completeUpload(upload, [{ number: 1 }, { number: 2 }], { etag: 'mp-2' });
-      assert.deepEqual(record.parts.map((p) => p.inline), [undefined, undefined]);
+      assert.deepEqual(
+        record.parts.map((p) => p.inline),
+        [undefined, undefined],
+      );
       assert.ok((await readObject(t.store, (await t.store.getObject(B, 'mp'))!)).equals(Buffer.concat(parts)));
       // A two-part put of small data gets blobs too.
       const two = await putBytes(t.store, B, 'two', [randomBytes(10), randomBytes(10)]);
       for (const part of two.parts) assert.equal(part.inline, undefined);
-      assert.equal((await t.store.getObject(B, 'two'))!.parts.every((p) => p.inline === undefined), true);
+      assert.equal(
+        (await t.store.getObject(B, 'two'))!.parts.every((p) => p.inline === undefined),
+        true,
+      );
     });
 
     it('a writer that outgrows memory keeps its id; refused and aborted writes leave no blob', async () => {
@@ -153,11 +165,17 @@ for (const layout of layouts) {
       const encSize = await writer.finish();
       assert.equal(writer.id, id);
       const record = await t.store.putObject({
-        bucket: B, key: 'grown', size: data.length, etag: md5(data), userMetadata: {}, standardHeaders: {}, sse: {},
+        bucket: B,
+        key: 'grown',
+        size: data.length,
+        etag: md5(data),
+        userMetadata: {},
+        standardHeaders: {},
+        sse: {},
         parts: [{ number: 1, plainSize: data.length, encSize, etag: md5(data), dataId: id }],
       });
       assert.equal(record.parts[0]!.inline, undefined);
-      assert.notEqual(record.parts[0]!.dataId, id, 'the committed id is the blob\'s');
+      assert.notEqual(record.parts[0]!.dataId, id, "the committed id is the blob's");
       assert.ok((await readObject(t.store, record)).equals(data));
 
       // A refused put (precondition) of small and of grown data: nothing stays.
@@ -166,7 +184,13 @@ for (const layout of layouts) {
         const w = await writeData(t.store, B, d);
         await rejectsWith(
           t.store.putObject({
-            bucket: B, key: 'grown', size, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+            bucket: B,
+            key: 'grown',
+            size,
+            etag: 'e',
+            userMetadata: {},
+            standardHeaders: {},
+            sse: {},
             parts: [{ number: 1, plainSize: size, encSize: w.encSize, etag: 'e', dataId: w.dataId }],
             precondition: { ifNoneMatch: '*' },
           }),

@@ -133,7 +133,22 @@ for (const layout of layouts) {
         const want = 15 + Math.floor(random() * 30);
         while (keys.size < want) keys.add(randomString(random, set % 2 === 0 ? 4 : 7));
         if (set === 0) {
-          for (const k of ['a', 'a/', 'a//', 'a/b', 'a/b/', 'a0', 'a.', 'a\uFFFF', 'a😀', 'a\u{10FFFF}', 'a\u{10FFFF}\u{10FFFF}', '\u{10FFFF}', '\u{10FFFF}/x']) keys.add(k);
+          for (const k of [
+            'a',
+            'a/',
+            'a//',
+            'a/b',
+            'a/b/',
+            'a0',
+            'a.',
+            'a\uFFFF',
+            'a😀',
+            'a\u{10FFFF}',
+            'a\u{10FFFF}\u{10FFFF}',
+            '\u{10FFFF}',
+            '\u{10FFFF}/x',
+          ])
+            keys.add(k);
         }
         keySets.push([...keys]);
         await t.store.createBucket(`set${set}`);
@@ -183,7 +198,10 @@ for (const layout of layouts) {
       assert.deepEqual(first.commonPrefixes, ['x/']);
       assert.equal(first.isTruncated, true);
       const second = await t.store.listObjects({ bucket: 'roll', delimiter: '/', maxKeys: 1, continuationToken: first.nextToken! });
-      assert.deepEqual(second.contents.map((o) => o.key), ['y']);
+      assert.deepEqual(
+        second.contents.map((o) => o.key),
+        ['y'],
+      );
       const third = await t.store.listObjects({ bucket: 'roll', delimiter: '/', maxKeys: 5, continuationToken: second.nextToken! });
       assert.deepEqual(third.commonPrefixes, ['z/']);
       assert.equal(third.isTruncated, false);
@@ -195,7 +213,12 @@ for (const layout of layouts) {
     it('handles max-keys 0, foreign tokens and malformed arguments', async () => {
       const empty = await t.store.listObjects({ bucket: 'set0', maxKeys: 0 });
       assert.deepEqual(empty, { contents: [], commonPrefixes: [], isTruncated: false });
-      await rejectsWith(t.store.listObjects({ bucket: 'set0', continuationToken: 'not base64!' }), 'InvalidArgument', 'InvalidArgument', 400);
+      await rejectsWith(
+        t.store.listObjects({ bucket: 'set0', continuationToken: 'not base64!' }),
+        'InvalidArgument',
+        'InvalidArgument',
+        400,
+      );
       await rejectsWith(t.store.listObjects({ bucket: 'set0', continuationToken: '__8' }), 'InvalidArgument'); // bytes ff ff: not UTF-8
       await rejectsWith(t.store.listObjects({ bucket: 'set0', prefix: '\uDC00' }), 'InvalidArgument');
       await rejectsWith(t.store.listObjects({ bucket: 'set0', maxKeys: -1 }), 'InvalidArgument');
@@ -239,13 +262,20 @@ for (const layout of layouts) {
           keyMarker = item.key;
           if (random() < 0.5) uploadIdMarker = item.id;
         }
-        const expected = oracle(items, prefix, delimiter, keyMarker === undefined ? undefined : { value: keyMarker, ...(uploadIdMarker !== undefined && { id: uploadIdMarker }) });
+        const expected = oracle(
+          items,
+          prefix,
+          delimiter,
+          keyMarker === undefined ? undefined : { value: keyMarker, ...(uploadIdMarker !== undefined && { id: uploadIdMarker }) },
+        );
         const maxUploads = 1 + Math.floor(random() * (expected.length + 1));
         const seen: Entry[] = [];
         for (let guard = 0; ; guard++) {
           assert.ok(guard < 1000);
           const page = await t.store.listUploads({
-            bucket, prefix, maxUploads,
+            bucket,
+            prefix,
+            maxUploads,
             ...(delimiter !== undefined && { delimiter }),
             ...(keyMarker !== undefined && { keyMarker }),
             ...(uploadIdMarker !== undefined && { uploadIdMarker }),

@@ -168,7 +168,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       for (const name of ['zeta', 'Alpha', 'beta', '_under', 'Zed']) await store.createBucket(name, new Date(T0), undefined);
       const names = (await store.listBuckets()).map((b) => b.name);
       assert.deepEqual(names, byteSorted(['zeta', 'Alpha', 'beta', '_under', 'Zed', 'photos']));
-      const [collated] = await sql<{ names: string[] }>(url, 'SELECT array_agg(name ORDER BY name::text COLLATE "default") AS names FROM buckets');
+      const [collated] = await sql<{ names: string[] }>(
+        url,
+        'SELECT array_agg(name ORDER BY name::text COLLATE "default") AS names FROM buckets',
+      );
       assert.notDeepEqual(collated!.names, names, 'the database collation orders them differently (else this test proves nothing)');
     });
 
@@ -219,7 +222,12 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       const after = await store.stats();
       assert.deepEqual(
         { buckets: after.buckets, uploads: after.uploads, parts: after.uploadParts, bytes: after.uploadStoredBytes },
-        { buckets: before.buckets - 1, uploads: before.uploads - 1, parts: before.uploadParts - 2, bytes: before.uploadStoredBytes - p1.encSize - p2.encSize },
+        {
+          buckets: before.buckets - 1,
+          uploads: before.uploads - 1,
+          parts: before.uploadParts - 2,
+          bytes: before.uploadStoredBytes - p1.encSize - p2.encSize,
+        },
       );
       await store.createBucket('pending', new Date(T0), undefined);
       assert.equal(await store.getBucketSetting('pending', 'tagging'), undefined, 'settings went with the bucket');
@@ -240,7 +248,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         contentType: 'application/pdf',
         userMetadata: { owner: 'me', 'x-quote': '"\'\\ é 😀' },
         standardHeaders: { 'cache-control': 'no-cache', expires: 'Thu, 01 Jan 2037 00:00:00 GMT' },
-        tags: [{ key: 'b', value: '2' }, { key: 'a', value: '' }],
+        tags: [
+          { key: 'b', value: '2' },
+          { key: 'a', value: '' },
+        ],
         checksum: { algorithm: 'CRC32C', value: 'AAAAAA==', type: 'COMPOSITE' },
         sse: { sse: 'SSE-KMS', kmsKey: 'k', kmsContext: { z: 1, a: [null, true] }, nul: '\u0000' },
       });
@@ -272,7 +283,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.equal(await store.getObject(B, 'nul\u0000key'), undefined);
       await rejects(store.getObject('nope', 'k'), 'NoSuchBucket');
       let called = false;
-      await rejects(store.putObject(object('nope', 'k'), () => void (called = true)), 'NoSuchBucket');
+      await rejects(
+        store.putObject(object('nope', 'k'), () => void (called = true)),
+        'NoSuchBucket',
+      );
       assert.equal(called, false);
       await rejects(store.putObject(object(B, 'nul\u0000key'), accept), 'InvalidArgument', 'InvalidArgument', 400);
       assert.equal(await store.getObject(B, 'nul'), undefined, 'nothing stored under a truncated key');
@@ -326,8 +340,16 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         'PreconditionFailed',
       );
       assert.deepEqual(await store.getObject(B, 'rotate'), untagged);
-      await rejects(store.updateObject(B, 'missing', () => ({})), 'NoSuchKey', 'NoSuchKey', 404);
-      await rejects(store.updateObject('nope', 'rotate', () => ({})), 'NoSuchBucket');
+      await rejects(
+        store.updateObject(B, 'missing', () => ({})),
+        'NoSuchKey',
+        'NoSuchKey',
+        404,
+      );
+      await rejects(
+        store.updateObject('nope', 'rotate', () => ({})),
+        'NoSuchBucket',
+      );
     });
 
     it('stores an empty tag set as none', async () => {
@@ -361,12 +383,25 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
     it('lists every key in bytewise order, where the database collation would not', async () => {
       const listed = await store.listObjects(B, '', undefined, 1000);
       assert.deepEqual(keys(listed), byteSorted(KEYS));
-      const [collated] = await sql<{ keys: string[] }>(url, 'SELECT array_agg(key ORDER BY key::text COLLATE "default") AS keys FROM objects');
+      const [collated] = await sql<{ keys: string[] }>(
+        url,
+        'SELECT array_agg(key ORDER BY key::text COLLATE "default") AS keys FROM objects',
+      );
       assert.notDeepEqual(collated!.keys, keys(listed), 'the database collation orders them differently (else this test proves nothing)');
       const first = listed.find((s) => s.key === 'B')!;
       const record = records.get('B')!;
-      assert.deepEqual(first, { key: 'B', size: record.size, etag: record.etag, lastModified: record.lastModified, checksumAlgorithm: 'SHA256', checksumType: 'FULL_OBJECT' });
-      assert.deepEqual(listed.find((s) => s.key === 'a'), { key: 'a', size: 1, etag: records.get('a')!.etag, lastModified: new Date(T0) });
+      assert.deepEqual(first, {
+        key: 'B',
+        size: record.size,
+        etag: record.etag,
+        lastModified: record.lastModified,
+        checksumAlgorithm: 'SHA256',
+        checksumType: 'FULL_OBJECT',
+      });
+      assert.deepEqual(
+        listed.find((s) => s.key === 'a'),
+        { key: 'a', size: 1, etag: records.get('a')!.etag, lastModified: new Date(T0) },
+      );
     });
 
     it('takes fromKey <= key < upper, with limits', async () => {
@@ -458,7 +493,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       await rejects(store.putPart({ ...ref, bucket: 'nope' }, uploadedPart(1)), 'NoSuchBucket');
       const stats = await store.stats();
       assert.equal(stats.uploadParts, 5);
-      assert.equal(stats.uploadStoredBytes, ascending.reduce((sum, p) => sum + p.encSize, 0));
+      assert.equal(
+        stats.uploadStoredBytes,
+        ascending.reduce((sum, p) => sum + p.encSize, 0),
+      );
       await store.abortUpload(ref);
     });
 
@@ -466,7 +504,13 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       const { store: s } = await freshStore();
       await s.createBucket(B, new Date(T0), undefined);
       const made: [string, string][] = [
-        ['b', 'id-6'], ['a', 'id-2'], ['B', 'id-9'], ['a', 'id-1'], ['é', 'id-3'], ['a/x', 'id-4'], ['_', 'id-5'],
+        ['b', 'id-6'],
+        ['a', 'id-2'],
+        ['B', 'id-9'],
+        ['a', 'id-1'],
+        ['é', 'id-3'],
+        ['a/x', 'id-4'],
+        ['_', 'id-5'],
       ];
       for (const [key, id] of made) await s.createUpload(upload(B, key, id, { initiated: new Date(T0 + id.length) }));
       const order = [...made].sort(([k1, i1], [k2, i2]) => compareKeys(k1, k2) || compareKeys(i1, i2));
@@ -474,9 +518,19 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         (await s.listUploads(B, { key, afterId }, upper, limit)).map((u) => [u.key, u.uploadId]);
       assert.deepEqual(await list('', ''), order);
       assert.deepEqual(await list('a', 'id-1'), order.slice(order.findIndex(([k, i]) => k === 'a' && i === 'id-2')));
-      assert.deepEqual(await list('a', ''), order.filter(([k]) => compareKeys(k, 'a') >= 0));
-      assert.deepEqual(await list(keyAfter('a'), ''), order.filter(([k]) => compareKeys(k, 'a') > 0));
-      assert.deepEqual(await list('a', '', prefixUpperBound('a')), [['a', 'id-1'], ['a', 'id-2'], ['a/x', 'id-4']]);
+      assert.deepEqual(
+        await list('a', ''),
+        order.filter(([k]) => compareKeys(k, 'a') >= 0),
+      );
+      assert.deepEqual(
+        await list(keyAfter('a'), ''),
+        order.filter(([k]) => compareKeys(k, 'a') > 0),
+      );
+      assert.deepEqual(await list('a', '', prefixUpperBound('a')), [
+        ['a', 'id-1'],
+        ['a', 'id-2'],
+        ['a/x', 'id-4'],
+      ]);
       assert.deepEqual(await list('', '', undefined, 2), order.slice(0, 2));
       assert.deepEqual(await list('', '', undefined, 0), []);
       const [first] = await s.listUploads(B, { key: 'b', afterId: '' }, undefined, 1);
@@ -520,7 +574,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         uploadParts: before.uploadParts - 4,
         uploadStoredBytes: before.uploadStoredBytes - 4 * 1032,
       });
-      await rejects(store.completeUpload(ref, () => built!), 'NoSuchUpload');
+      await rejects(
+        store.completeUpload(ref, () => built!),
+        'NoSuchUpload',
+      );
       assert.deepEqual(await store.referencedBlobs([...blobsOf(built!), uploaded[1]!.dataId]), new Set(blobsOf(built!)));
     });
 
@@ -539,11 +596,17 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.deepEqual(await store.listParts(ref, 0, 10), [part]);
       assert.equal(await store.getObject(B, ref.key), undefined);
       assert.deepEqual(await store.stats(), stats);
-      await rejects(store.completeUpload({ ...ref, uploadId: 'id-none' }, () => object(B, ref.key)), 'NoSuchUpload');
-      await rejects(store.completeUpload({ ...ref, bucket: 'nope' }, () => object(B, ref.key)), 'NoSuchBucket');
+      await rejects(
+        store.completeUpload({ ...ref, uploadId: 'id-none' }, () => object(B, ref.key)),
+        'NoSuchUpload',
+      );
+      await rejects(
+        store.completeUpload({ ...ref, bucket: 'nope' }, () => object(B, ref.key)),
+        'NoSuchBucket',
+      );
     });
 
-    it('aborts an upload, returning its parts\' blobs', async () => {
+    it("aborts an upload, returning its parts' blobs", async () => {
       const ref = { bucket: B, key: 'aborted', uploadId: 'id-aborted' };
       await store.createUpload(upload(B, ref.key, ref.uploadId));
       const p = [uploadedPart(1), uploadedPart(2)];
@@ -555,7 +618,7 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.deepEqual(await store.referencedBlobs(p.map((x) => x.dataId)), new Set());
     });
 
-    it('updates an upload\'s SSE fields; a throwing update changes nothing', async () => {
+    it("updates an upload's SSE fields; a throwing update changes nothing", async () => {
       const ref = { bucket: B, key: 'rotated', uploadId: 'id-rotated' };
       const u = upload(B, ref.key, ref.uploadId);
       await store.createUpload(u);
@@ -571,7 +634,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         return { sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } };
       });
       assert.deepEqual(await store.getUpload(ref), { ...u, sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } });
-      await rejects(store.updateUpload({ ...ref, uploadId: 'id-none' }, () => ({ sse: {} })), 'NoSuchUpload');
+      await rejects(
+        store.updateUpload({ ...ref, uploadId: 'id-none' }, () => ({ sse: {} })),
+        'NoSuchUpload',
+      );
     });
   });
 
@@ -605,7 +671,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         const bucket = i % 3 ? 't1' : 't2';
         const key = `k${i % 17}`;
         if (i % 5 === 4) ops.push(deleteKeys(s, bucket, [key, `k${(i + 1) % 17}`]));
-        else ops.push(s.putObject(object(bucket, key, [i + 1, (i * 7) % 50], i % 4 < 2 ? { sse: { sse: 'SSE-KMS', kmsKey: 'k' } } : {}), accept));
+        else
+          ops.push(
+            s.putObject(object(bucket, key, [i + 1, (i * 7) % 50], i % 4 < 2 ? { sse: { sse: 'SSE-KMS', kmsKey: 'k' } } : {}), accept),
+          );
       }
       await Promise.all(ops);
       await store.createUpload(upload('t1', 'u', 'u1'));
@@ -628,7 +697,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
            sum((SELECT sum(enc_size) FROM object_parts p WHERE p.object_id = o.id))::int AS "storedBytes"
          FROM objects o WHERE NOT o.delete_marker GROUP BY 1 ORDER BY 1`,
       );
-      assert.deepEqual(byMode.map((r) => r.sse), ['SSE-KMS', 'SSE-S3']);
+      assert.deepEqual(
+        byMode.map((r) => r.sse),
+        ['SSE-KMS', 'SSE-S3'],
+      );
       assert.deepEqual(await store.sseTotals(), byMode);
     });
   });
@@ -641,9 +713,7 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       for (let round = 0; round < 8; round++) {
         const key = `race-${round}`;
         const contenders = Array.from({ length: 16 }, () => object('race', key));
-        const outcomes = await Promise.allSettled(
-          contenders.map((record, i) => (i % 2 ? a : b).putObject(record, refuseExisting)),
-        );
+        const outcomes = await Promise.allSettled(contenders.map((record, i) => (i % 2 ? a : b).putObject(record, refuseExisting)));
         const winners = contenders.filter((_, i) => outcomes[i]!.status === 'fulfilled');
         assert.equal(winners.length, 1, `round ${round}: exactly one put wins`);
         for (const outcome of outcomes) {
@@ -678,7 +748,9 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       const ops: Promise<unknown>[] = puts.map((r, n) => (n % 2 ? a : b).putObject(r, () => {}));
       // Delete markers and removals of some of the versions racing the puts.
       for (let n = 0; n < 6; n++) {
-        ops.push((n % 2 ? b : a).deleteObjects('vrace', () => [{ key: 'hot', versionId: id(100 + n), marker: { lastModified: new Date(T0) } }]));
+        ops.push(
+          (n % 2 ? b : a).deleteObjects('vrace', () => [{ key: 'hot', versionId: id(100 + n), marker: { lastModified: new Date(T0) } }]),
+        );
         ops.push((n % 2 ? a : b).deleteObjects('vrace', () => [{ key: 'hot', versionId: id(n * 4) }]));
       }
       await Promise.all(ops);
@@ -686,7 +758,11 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.equal(listed.filter((v) => v.isLatest).length, 1, 'exactly one latest version');
       assert.equal(listed[0]!.isLatest, true, 'the newest is the latest');
       const seqs = listed.map((v) => v.seq);
-      assert.deepEqual(seqs, [...seqs].sort((x, y) => y - x), 'newest first');
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((x, y) => y - x),
+        'newest first',
+      );
       const [row] = await sql<{ latest: number }>(url, "SELECT count(*)::int AS latest FROM objects WHERE bucket = 'vrace' AND is_latest");
       assert.equal(row!.latest, 1);
       // Every version written and not named by a racing removal is listed, once (a removal that ran before its
@@ -724,7 +800,14 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         const first = uploadedPart(1);
         await a.putPart(ref, first);
         const late = Array.from({ length: 12 }, (_, i) => uploadedPart(i + 2));
-        const chosen = { number: 1, plainSize: first.plainSize, encSize: first.encSize, etag: first.etag, dataId: first.dataId, extra: { n: 1 } };
+        const chosen = {
+          number: 1,
+          plainSize: first.plainSize,
+          encSize: first.encSize,
+          etag: first.etag,
+          dataId: first.dataId,
+          extra: { n: 1 },
+        };
         await Promise.all(late.map(() => b.getUpload(ref))); // b's connections are open: its puts start at once
         const putting = late.map((part) => b.putPart(ref, part));
         await Promise.allSettled(putting.slice(0, head));
@@ -758,11 +841,21 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       open.push(...stores);
       for (const store of stores) assert.equal(await store.schemaVersion(), POSTGRES_SCHEMA_VERSION);
       const applied = await sql<{ version: number }>(url, 'SELECT version FROM metadata_schema_migrations ORDER BY version');
-      assert.deepEqual(applied.map((r) => r.version), Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
+      assert.deepEqual(
+        applied.map((r) => r.version),
+        Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       await stores[0]!.createBucket('shared', new Date(T0), undefined);
-      assert.deepEqual((await stores[3]!.listBuckets()).map((b) => b.name), ['shared']);
+      assert.deepEqual(
+        (await stores[3]!.listBuckets()).map((b) => b.name),
+        ['shared'],
+      );
       open.push(await another(url));
-      assert.equal((await sql(url, 'SELECT version FROM metadata_schema_migrations')).length, POSTGRES_SCHEMA_VERSION, 'a reopen migrates nothing');
+      assert.equal(
+        (await sql(url, 'SELECT version FROM metadata_schema_migrations')).length,
+        POSTGRES_SCHEMA_VERSION,
+        'a reopen migrates nothing',
+      );
     });
 
     it('refuses a database migrated by a newer release, naming both versions', async () => {
@@ -816,7 +909,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       await assert.rejects(openPostgresMetadataStore({ url: wrong.toString(), statementTimeoutMs: 2000 }), (err: Error) => {
         assert.match(err.message, /Cannot open the PostgreSQL metadata database at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/);
         assert.match(err.message, /password authentication failed/);
-        assert.doesNotMatch(JSON.stringify({ m: err.message, c: String(err.cause), cc: String((err.cause as Error).cause) }), /wrong-secret-4711/);
+        assert.doesNotMatch(
+          JSON.stringify({ m: err.message, c: String(err.cause), cc: String((err.cause as Error).cause) }),
+          /wrong-secret-4711/,
+        );
         return true;
       });
       for (const url of ['mysql://u:secret-4711@127.0.0.1/db', 'postgres://u:secret-4711@[bad']) {

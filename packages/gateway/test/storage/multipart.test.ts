@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { UploadRecord, UploadRef } from '../../src/storage/index.js';
-import {
-  md5,
-  layouts,
-  putBytes,
-  readObject,
-  rejectsWith,
-  writeData,
-  type TempStore,
-} from './helpers.js';
+import { md5, layouts, putBytes, readObject, rejectsWith, writeData, type TempStore } from './helpers.js';
 
 const B = 'mp';
 
@@ -57,7 +49,7 @@ for (const layout of layouts) {
       await rejectsWith(t.store.getUpload(upload), 'NoSuchUpload');
     });
 
-    it('replaces an upload\'s SSE fields only if they are still the ones read (rotation); completing then uses the new ones', async () => {
+    it("replaces an upload's SSE fields only if they are still the ones read (rotation); completing then uses the new ones", async () => {
       const upload = await newUpload('rotated');
       const part = await uploadPart(upload, 1, randomBytes(1000));
       const rotated = { sse: 'SSE-KMS', kmsKey: 'key-b', kmsCiphertext: 'Yg==' };
@@ -78,7 +70,10 @@ for (const layout of layouts) {
       const parts = [];
       for (const [i, d] of data.entries()) parts.push(await uploadPart(upload, i + 1, d));
       const listed = await t.store.listParts(upload);
-      assert.deepEqual(listed.parts.map((p) => [p.number, p.plainSize, p.etag, p.extra]), data.map((d, i) => [i + 1, d.length, md5(d), { n: i + 1 }]));
+      assert.deepEqual(
+        listed.parts.map((p) => [p.number, p.plainSize, p.etag, p.extra]),
+        data.map((d, i) => [i + 1, d.length, md5(d), { n: i + 1 }]),
+      );
 
       const record = await t.store.completeUpload(
         upload,
@@ -86,8 +81,14 @@ for (const layout of layouts) {
         { etag: 'final-3' },
       );
       assert.equal(record.size, 40000 + 30000 + 1000);
-      assert.deepEqual(record.parts.map((p) => p.number), [1, 2, 4]);
-      assert.deepEqual(record.parts.map((p) => p.extra), [{ n: 1 }, { n: 2 }, { n: 4 }]);
+      assert.deepEqual(
+        record.parts.map((p) => p.number),
+        [1, 2, 4],
+      );
+      assert.deepEqual(
+        record.parts.map((p) => p.extra),
+        [{ n: 1 }, { n: 2 }, { n: 4 }],
+      );
       assert.equal(record.contentType, 'video/mp4');
       assert.deepEqual(record.userMetadata, { camera: 'front' });
       assert.deepEqual(record.sse, upload.sse);
@@ -108,7 +109,10 @@ for (const layout of layouts) {
       assert.equal((await t.blobIds()).includes(first.dataId), false);
       assert.ok((await t.blobIds()).includes(second.dataId));
       const listed = await t.store.listParts(upload);
-      assert.deepEqual(listed.parts.map((p) => p.dataId), [second.dataId]);
+      assert.deepEqual(
+        listed.parts.map((p) => p.dataId),
+        [second.dataId],
+      );
       await rejectsWith(t.store.completeUpload(upload, [{ number: 1, etag: first.etag }], { etag: 'x' }), 'InvalidPart');
       const record = await t.store.completeUpload(upload, [{ number: 1, etag: second.etag }], { etag: 'x' });
       assert.deepEqual(await readObject(t.store, record), Buffer.from('second attempt!'));
@@ -122,17 +126,31 @@ for (const layout of layouts) {
       const filesBefore = (await t.blobIds()).sort();
       await rejectsWith(t.store.completeUpload(upload, [{ number: 1 }, { number: 3 }], { etag: 'x' }), 'InvalidPart', 'InvalidPart', 400);
       await rejectsWith(t.store.completeUpload(upload, [{ number: 1, etag: 'wrong' }], { etag: 'x' }), 'InvalidPart');
-      await rejectsWith(t.store.completeUpload(upload, [{ number: 2 }, { number: 1 }], { etag: 'x' }), 'InvalidPartOrder', 'InvalidPartOrder', 400);
+      await rejectsWith(
+        t.store.completeUpload(upload, [{ number: 2 }, { number: 1 }], { etag: 'x' }),
+        'InvalidPartOrder',
+        'InvalidPartOrder',
+        400,
+      );
       await rejectsWith(t.store.completeUpload(upload, [{ number: 1 }, { number: 1 }], { etag: 'x' }), 'InvalidPartOrder');
       await rejectsWith(t.store.completeUpload(upload, [], { etag: 'x' }), 'InvalidPart');
-      await rejectsWith(t.store.completeUpload(upload, [{ number: 1 }], { etag: 'x', precondition: { ifNoneMatch: '*' } }), 'PreconditionFailed');
+      await rejectsWith(
+        t.store.completeUpload(upload, [{ number: 1 }], { etag: 'x', precondition: { ifNoneMatch: '*' } }),
+        'PreconditionFailed',
+      );
       await rejectsWith(t.store.completeUpload({ ...upload, key: 'elsewhere' }, [{ number: 1 }], { etag: 'x' }), 'NoSuchUpload');
       assert.deepEqual(await t.store.getObject(B, 'keep'), previous);
-      assert.deepEqual((await t.store.listParts(upload)).parts.map((p) => p.dataId), [p1.dataId, p2.dataId]);
+      assert.deepEqual(
+        (await t.store.listParts(upload)).parts.map((p) => p.dataId),
+        [p1.dataId, p2.dataId],
+      );
       assert.deepEqual((await t.blobIds()).sort(), filesBefore);
 
       // Completing over the previous version removes its data.
-      const record = await t.store.completeUpload(upload, [{ number: 1 }, { number: 2 }], { etag: 'y', precondition: { ifRevision: previous.revision } });
+      const record = await t.store.completeUpload(upload, [{ number: 1 }, { number: 2 }], {
+        etag: 'y',
+        precondition: { ifRevision: previous.revision },
+      });
       assert.deepEqual(await readObject(t.store, record), Buffer.from('onetwo'));
       await t.settle();
       assert.equal((await t.blobIds()).includes(previous.parts[0]!.dataId), false);

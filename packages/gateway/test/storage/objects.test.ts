@@ -2,17 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ObjectRecord, PutObjectInput } from '../../src/storage/index.js';
-import {
-  listFiles,
-  md5,
-  layouts,
-  putBytes,
-  readObject,
-  readStream,
-  rejectsWith,
-  writeData,
-  type TempStore,
-} from './helpers.js';
+import { listFiles, md5, layouts, putBytes, readObject, readStream, rejectsWith, writeData, type TempStore } from './helpers.js';
 
 const B = 'objects';
 
@@ -29,7 +19,7 @@ for (const layout of layouts) {
       const data = randomBytes(70000);
       const { dataId, encSize } = await writeData(t.store, B, data);
       assert.equal(encSize, data.length);
-      assert.deepEqual((await t.leftovers()), [], 'finish() moved the data out of tmp/');
+      assert.deepEqual(await t.leftovers(), [], 'finish() moved the data out of tmp/');
       const input: PutObjectInput = {
         bucket: B,
         key: 'docs/report.pdf',
@@ -45,7 +35,15 @@ for (const layout of layouts) {
           expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
         },
         checksum: { algorithm: 'CRC32C', value: 'AAAAAA==', type: 'FULL_OBJECT' },
-        sse: { sse: 'SSE-KMS', iv: 'aXY=', sealAlgorithm: 'DAREv2-HMAC-SHA256', sealedKey: 'c2s=', kmsKey: 'k1', kmsKeyVersion: 3, kmsCiphertext: 'Y3Q=' },
+        sse: {
+          sse: 'SSE-KMS',
+          iv: 'aXY=',
+          sealAlgorithm: 'DAREv2-HMAC-SHA256',
+          sealedKey: 'c2s=',
+          kmsKey: 'k1',
+          kmsKeyVersion: 3,
+          kmsCiphertext: 'Y3Q=',
+        },
         parts: [{ number: 1, plainSize: data.length, encSize, etag: md5(data), dataId, extra: { crc: 'x' } }],
       };
       const before = Date.now();
@@ -108,7 +106,7 @@ for (const layout of layouts) {
       await assert.rejects(t.store.openPartRange(record.parts[0]!.dataId, 5, 4), RangeError);
     });
 
-    it('a part reader reads the same bytes as the range stream, into the caller\'s buffer, read size by read size', async () => {
+    it("a part reader reads the same bytes as the range stream, into the caller's buffer, read size by read size", async () => {
       const data = randomBytes(300_000);
       const record = await putBytes(t.store, B, 'pulled', data);
       const id = record.parts[0]!.dataId;
@@ -123,7 +121,12 @@ for (const layout of layouts) {
         }
         return Buffer.concat(got);
       };
-      for (const [start, end, size] of [[0, 300_000, 65568], [1, 299_999, 7777], [65536, 65600, 1_000_000], [5, 5, 16]] as const) {
+      for (const [start, end, size] of [
+        [0, 300_000, 65568],
+        [1, 299_999, 7777],
+        [65536, 65600, 1_000_000],
+        [5, 5, 16],
+      ] as const) {
         assert.deepEqual(await pullAll(start, end, size), data.subarray(start, end), `[${start}, ${end}) in ${size}-byte reads`);
       }
       // It keeps reading the version it opened, like the stream.
@@ -164,17 +167,19 @@ for (const layout of layouts) {
         { key: 'many/a', deleted: false, ...v },
       ]);
       await t.settle();
-      const onDisk = (await t.blobIds());
+      const onDisk = await t.blobIds();
       for (const part of [...a.parts, ...b.parts]) assert.equal(onDisk.includes(part.dataId), false);
       await rejectsWith(t.store.deleteObjects('no-bucket', ['x']), 'NoSuchBucket');
     });
 
     it('checks write preconditions atomically and discards the refused data', async () => {
       const current = await putBytes(t.store, B, 'cond', Buffer.from('current'));
-      const filesBefore = (await t.blobIds());
+      const filesBefore = await t.blobIds();
       await rejectsWith(
         putBytes(t.store, B, 'cond', Buffer.from('clobber'), { precondition: { ifNoneMatch: '*' } }),
-        'PreconditionFailed', 'PreconditionFailed', 412,
+        'PreconditionFailed',
+        'PreconditionFailed',
+        412,
       );
       await rejectsWith(
         putBytes(t.store, B, 'cond', Buffer.from('clobber'), { precondition: { ifMatchEtag: '"0000"' } }),
@@ -185,7 +190,7 @@ for (const layout of layouts) {
         'PreconditionFailed',
       );
       assert.deepEqual(await t.store.getObject(B, 'cond'), current);
-      assert.deepEqual((await t.blobIds()), filesBefore, 'refused data removed, current data kept');
+      assert.deepEqual(await t.blobIds(), filesBefore, 'refused data removed, current data kept');
 
       const next = await putBytes(t.store, B, 'cond', Buffer.from('next'), {
         precondition: { ifMatchEtag: `"${current.etag}"`, ifRevision: current.revision },
@@ -205,7 +210,12 @@ for (const layout of layouts) {
       assert.deepEqual(await readObject(t.store, rotated), Buffer.from('payload'));
 
       // A second rotation based on the stale revision is refused and changes nothing.
-      await rejectsWith(t.store.updateObjectSSE(B, 'rotate', record.revision, { sse: 'lost' }), 'PreconditionFailed', 'PreconditionFailed', 412);
+      await rejectsWith(
+        t.store.updateObjectSSE(B, 'rotate', record.revision, { sse: 'lost' }),
+        'PreconditionFailed',
+        'PreconditionFailed',
+        412,
+      );
       assert.deepEqual(await t.store.getObject(B, 'rotate'), rotated);
 
       // An overwrite with identical bytes keeps the ETag but still defeats a rotation read before it.
@@ -220,10 +230,35 @@ for (const layout of layouts) {
 
     it('keeps odd keys as opaque strings and writes nothing outside its data directory', async () => {
       const keys = [
-        '../../etc/passwd', '../../../../tmp/escape', '/abs/path', 'a//b', 'a/./b', 'a/../b', '.', '..', '/',
-        '\\windows\\system32', 'C:\\x', 'sp ace', 'tab\tnew\nline', '%2e%2e%2f', '?query#frag', '*', '~',
-        'naïve café', 'ﬀ ligature', 'e\u0301 combining', '\u202Eright-to-left', '日本語/キー', '😀/🎉',
-        '\uFFFF', '\u{10FFFF}', '\uE000\uD7FF', 'meta.db', 'data/00/x', 'tmp/x',
+        '../../etc/passwd',
+        '../../../../tmp/escape',
+        '/abs/path',
+        'a//b',
+        'a/./b',
+        'a/../b',
+        '.',
+        '..',
+        '/',
+        '\\windows\\system32',
+        'C:\\x',
+        'sp ace',
+        'tab\tnew\nline',
+        '%2e%2e%2f',
+        '?query#frag',
+        '*',
+        '~',
+        'naïve café',
+        'ﬀ ligature',
+        'e\u0301 combining',
+        '\u202Eright-to-left',
+        '日本語/キー',
+        '😀/🎉',
+        '\uFFFF',
+        '\u{10FFFF}',
+        '\uE000\uD7FF',
+        'meta.db',
+        'data/00/x',
+        'tmp/x',
       ];
       const stored = new Map<string, ObjectRecord>();
       for (const [i, key] of keys.entries()) stored.set(key, await putBytes(t.store, B, key, Buffer.from(`value ${i}`)));
@@ -234,7 +269,11 @@ for (const layout of layouts) {
         assert.deepEqual(await readObject(t.store, record!), Buffer.from(`value ${i}`));
       }
       const listed = await t.store.listObjects({ bucket: B, maxKeys: 1000 });
-      for (const key of keys) assert.ok(listed.contents.some((o) => o.key === key), `listed ${JSON.stringify(key)}`);
+      for (const key of keys)
+        assert.ok(
+          listed.contents.some((o) => o.key === key),
+          `listed ${JSON.stringify(key)}`,
+        );
 
       // Every local file is one the layout names by itself (no key reaches a path), nothing beside them.
       for (const path of listFiles(t.base)) assert.match(path, t.localFiles, `unexpected file ${path}`);
@@ -247,23 +286,31 @@ for (const layout of layouts) {
       await rejectsWith(putBytes(t.store, B, '€'.repeat(342), Buffer.from('x')), 'KeyTooLong'); // 1026 bytes
       const longest = await putBytes(t.store, B, '€'.repeat(341) + 'k', Buffer.from('x')); // 1024 bytes
       assert.equal(longest.key.length, 342);
-      assert.deepEqual((await t.leftovers()), []);
+      assert.deepEqual(await t.leftovers(), []);
     });
 
     it('discards an aborted writer, temp file or finished file alike', async () => {
       const writing = await t.store.createDataWriter(B);
       // Once the write is accepted, the store holds something of it (a temp file, an upstream upload).
-      await new Promise<void>((resolve, reject) => writing.stream.write(Buffer.alloc(t.leftoverBytes, 1), (err) => (err ? reject(err) : resolve())));
-      assert.deepEqual((await t.leftovers()), [writing.id]);
+      await new Promise<void>((resolve, reject) =>
+        writing.stream.write(Buffer.alloc(t.leftoverBytes, 1), (err) => (err ? reject(err) : resolve())),
+      );
+      assert.deepEqual(await t.leftovers(), [writing.id]);
       await writing.abort();
-      assert.deepEqual((await t.leftovers()), []);
+      assert.deepEqual(await t.leftovers(), []);
 
       const { dataId } = await writeData(t.store, B, Buffer.from('finished'));
       assert.ok((await t.blobIds()).includes(dataId));
       // A failed putObject discards the data it was handed.
       await assert.rejects(
         t.store.putObject({
-          bucket: B, key: 'bad-size', size: 8, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+          bucket: B,
+          key: 'bad-size',
+          size: 8,
+          etag: 'e',
+          userMetadata: {},
+          standardHeaders: {},
+          sse: {},
           parts: [{ number: 1, plainSize: 8, encSize: 9, etag: 'e', dataId }],
         }),
         /holds 8 bytes but its part says encSize 9/,
@@ -277,7 +324,13 @@ for (const layout of layouts) {
       const part = committed.parts[0]!;
       await assert.rejects(
         t.store.putObject({
-          bucket: B, key: 'thief', size: part.plainSize, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+          bucket: B,
+          key: 'thief',
+          size: part.plainSize,
+          etag: 'e',
+          userMetadata: {},
+          standardHeaders: {},
+          sse: {},
           parts: [part],
         }),
         /not a finished, uncommitted data writer/,
@@ -289,7 +342,13 @@ for (const layout of layouts) {
       await writer.abort();
       await assert.rejects(
         t.store.putObject({
-          bucket: B, key: 'aborted', size: 0, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+          bucket: B,
+          key: 'aborted',
+          size: 0,
+          etag: 'e',
+          userMetadata: {},
+          standardHeaders: {},
+          sse: {},
           parts: [{ number: 1, plainSize: 0, encSize: 0, etag: 'e', dataId: writer.id }],
         }),
         /not a finished/,

@@ -47,7 +47,10 @@ describe('reclaiming superseded blobs after a grace period', () => {
     const other = await putBytes(store, 'b', 'gone', Buffer.from('deleted'));
     await store.deleteObject('b', 'gone');
     // A GET that read the first version's metadata before the overwrite opens its blob only now.
-    assert.deepEqual(await readStream(await store.openPartRange(first.parts[0]!.dataId, 0, first.parts[0]!.encSize)), Buffer.from('version one'));
+    assert.deepEqual(
+      await readStream(await store.openPartRange(first.parts[0]!.dataId, 0, first.parts[0]!.encSize)),
+      Buffer.from('version one'),
+    );
     assert.deepEqual(await readObject(store, other), Buffer.from('deleted'));
     assert.deepEqual((await blobIds(store)).sort(), [first, second, other].map((r) => r.parts[0]!.dataId).sort());
     await store.close();

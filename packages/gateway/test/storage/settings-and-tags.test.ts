@@ -18,7 +18,15 @@ for (const layout of layouts) {
 
     it('stores, replaces and removes each bucket setting on its own, across a reopen', async () => {
       assert.equal(await t.store.getBucketSetting('cfg', 'cors'), undefined);
-      const rules = [{ allowedOrigins: ['https://app.example'], allowedMethods: ['PUT'], allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 60 }];
+      const rules = [
+        {
+          allowedOrigins: ['https://app.example'],
+          allowedMethods: ['PUT'],
+          allowedHeaders: ['*'],
+          exposeHeaders: ['ETag'],
+          maxAgeSeconds: 60,
+        },
+      ];
       await t.store.putBucketSetting('cfg', 'cors', rules);
       await t.store.putBucketSetting('cfg', 'tagging', [{ key: 'team', value: 'storage' }]);
       await t.store.putBucketSetting('cfg', 'tagging', [{ key: 'team', value: 'kes' }]);
@@ -42,8 +50,16 @@ for (const layout of layouts) {
     });
 
     it('keeps object tags with the object; replacing them leaves ETag, Last-Modified and revision alone', async () => {
-      const put = await putBytes(t.store, 'cfg', 'tagged', Buffer.from('data'), { tags: [{ key: 'a', value: '1' }, { key: 'b', value: '' }] });
-      assert.deepEqual(put.tags, [{ key: 'a', value: '1' }, { key: 'b', value: '' }]);
+      const put = await putBytes(t.store, 'cfg', 'tagged', Buffer.from('data'), {
+        tags: [
+          { key: 'a', value: '1' },
+          { key: 'b', value: '' },
+        ],
+      });
+      assert.deepEqual(put.tags, [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '' },
+      ]);
       const retagged = await t.store.putObjectTags('cfg', 'tagged', [{ key: 'c', value: '3' }]);
       assert.deepEqual(retagged.tags, [{ key: 'c', value: '3' }]);
       assert.equal(retagged.revision, put.revision);
@@ -58,8 +74,15 @@ for (const layout of layouts) {
       await rejectsWith(t.store.putObjectTags('missing', 'k', []), 'NoSuchBucket');
     });
 
-    it('carries an upload\'s tags to the completed object', async () => {
-      const upload = await t.store.createUpload({ bucket: 'cfg', key: 'mp', userMetadata: {}, standardHeaders: {}, sse: {}, tags: [{ key: 'x', value: 'y' }] });
+    it("carries an upload's tags to the completed object", async () => {
+      const upload = await t.store.createUpload({
+        bucket: 'cfg',
+        key: 'mp',
+        userMetadata: {},
+        standardHeaders: {},
+        sse: {},
+        tags: [{ key: 'x', value: 'y' }],
+      });
       assert.deepEqual((await t.store.getUpload({ bucket: 'cfg', key: 'mp', uploadId: upload.uploadId })).tags, [{ key: 'x', value: 'y' }]);
       const data = Buffer.from('part');
       const { dataId, encSize } = await writeData(t.store, 'cfg', data);
@@ -88,7 +111,9 @@ describe('embedded store: meta.db from an earlier kesgate', () => {
            VALUES ('old', 'k', 'r', 4, 36, 'e', 0, '{"sha256":"x"}', '{}', '{"sse":"SSE-S3"}')`,
         )
         .run();
-      db.prepare("INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id) VALUES (?, 1, 4, 36, 'e', 'no-such-blob')").run(lastInsertRowid);
+      db.prepare(
+        "INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id) VALUES (?, 1, 4, 36, 'e', 'no-such-blob')",
+      ).run(lastInsertRowid);
       db.close();
       v1.store = await openFsStore({ path: v1.root });
       const record = await v1.store.getObject('old', 'k');
@@ -100,4 +125,5 @@ describe('embedded store: meta.db from an earlier kesgate', () => {
     } finally {
       await v1.cleanup();
     }
-  });});
+  });
+});

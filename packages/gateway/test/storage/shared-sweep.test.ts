@@ -47,7 +47,11 @@ describe('sweeping stores shared by several gateways', { skip: sharedBackendSkip
 
   test('one gateway sweeps at a time: a gateway finding the sweep lease held sweeps nothing', async () => {
     const { backend, bucket } = await shared.backend();
-    const config = parseConfig({ credentials: { accessKey: 'root-user', secretKey: 'root-password' }, kms: { endpoints: ['https://127.0.0.1:1'], cert: 'c', key: 'k' }, backend }).backend;
+    const config = parseConfig({
+      credentials: { accessKey: 'root-user', secretKey: 'root-password' },
+      kms: { endpoints: ['https://127.0.0.1:1'], cert: 'c', key: 'k' },
+      backend,
+    }).backend;
     // Two gateways' stores; orphans count at any age, so the test need not wait a day.
     const a = await openObjectStore(config, { sweepAtOpen: false, orphanMinAgeMs: 0, holder: 'gateway-a' });
     closing.push(a);
@@ -60,7 +64,13 @@ describe('sweeping stores shared by several gateways', { skip: sharedBackendSkip
     // A is sweeping (it holds the lease): B's sweep does nothing and says why.
     assert.equal(await a.metadata.tryLease(SWEEP_LEASE, 'gateway-a', 60_000), true);
     const skipped = await b.sweep();
-    assert.deepEqual(skipped, { tempFilesRemoved: 0, orphanDataFilesRemoved: 0, bytesReclaimed: 0, unknownFiles: 0, skipped: 'another gateway is sweeping' });
+    assert.deepEqual(skipped, {
+      tempFilesRemoved: 0,
+      orphanDataFilesRemoved: 0,
+      bytesReclaimed: 0,
+      unknownFiles: 0,
+      skipped: 'another gateway is sweeping',
+    });
     assert.equal(await present(bucket, id), true, 'the orphan is still there');
     assert.equal(await b.metadata.leaseHolder(SWEEP_LEASE), 'gateway-a', "B's attempt left A's lease alone");
 

@@ -5,7 +5,16 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openFsStore } from '../../src/storage/index.js';
-import { dataFileIds, openEmbeddedStore, putBytes, readObject, rejectsWith, tmpFiles, writeData, type EmbeddedTempStore } from './helpers.js';
+import {
+  dataFileIds,
+  openEmbeddedStore,
+  putBytes,
+  readObject,
+  rejectsWith,
+  tmpFiles,
+  writeData,
+  type EmbeddedTempStore,
+} from './helpers.js';
 
 const B = 'sweep';
 
@@ -37,7 +46,10 @@ describe('embedded store: sweep and lock', () => {
     assert.equal(t.store.startupSweep?.orphanDataFilesRemoved, 1);
     assert.equal(t.store.startupSweep?.bytesReclaimed, 'never committed'.length);
     assert.deepEqual(await readObject(t.store, (await t.store.getObject(B, 'kept'))!), Buffer.from('committed'));
-    assert.deepEqual(dataFileIds(t.root), kept.parts.map((p) => p.dataId));
+    assert.deepEqual(
+      dataFileIds(t.root),
+      kept.parts.map((p) => p.dataId),
+    );
   });
 
   it('removes unreferenced files under data names and leaves foreign files alone', async () => {
@@ -68,18 +80,33 @@ describe('embedded store: sweep and lock', () => {
     writing.stream.end(Buffer.from('writing'));
     const size = await writing.finish();
     await t.store.putObject({
-      bucket: B, key: 'late', size, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+      bucket: B,
+      key: 'late',
+      size,
+      etag: 'e',
+      userMetadata: {},
+      standardHeaders: {},
+      sse: {},
       parts: [{ number: 1, plainSize: size, encSize: size, etag: 'e', dataId: writing.id }],
     });
     await t.store.putObject({
-      bucket: B, key: 'later', size: finished.encSize, etag: 'e', userMetadata: {}, standardHeaders: {}, sse: {},
+      bucket: B,
+      key: 'later',
+      size: finished.encSize,
+      etag: 'e',
+      userMetadata: {},
+      standardHeaders: {},
+      sse: {},
       parts: [{ number: 1, plainSize: finished.encSize, encSize: finished.encSize, etag: 'e', dataId: finished.dataId }],
     });
     await t.reopen();
     assert.deepEqual(t.store.startupSweep, { tempFilesRemoved: 0, orphanDataFilesRemoved: 0, bytesReclaimed: 0, unknownFiles: 2 });
     assert.deepEqual(await readObject(t.store, (await t.store.getObject(B, 'late'))!), Buffer.from('still writing'));
     assert.deepEqual(await readObject(t.store, (await t.store.getObject(B, 'later'))!), Buffer.from('finished, not yet committed'));
-    assert.deepEqual((await t.store.listParts(upload)).parts.map((p) => p.dataId), [part.dataId]);
+    assert.deepEqual(
+      (await t.store.listParts(upload)).parts.map((p) => p.dataId),
+      [part.dataId],
+    );
     assert.ok(dataFileIds(t.root).includes(part.dataId));
   });
 
@@ -91,7 +118,10 @@ describe('embedded store: sweep and lock', () => {
     await t.store.close();
     await rejectsWith(t.store.listBuckets(), 'Error');
     const next = await openFsStore({ path: t.root });
-    assert.deepEqual((await next.listBuckets()).map((b) => b.name), [B]);
+    assert.deepEqual(
+      (await next.listBuckets()).map((b) => b.name),
+      [B],
+    );
     t.store = next;
   });
 });

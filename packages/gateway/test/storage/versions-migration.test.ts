@@ -21,7 +21,21 @@ const T = 1_700_000_000_000;
 /** What v2 stored for one bucket with one two-part object (the columns both databases had). */
 const V2_ROWS = {
   bucket: ['b', T, null],
-  object: ['b', 'docs/a.txt', 'rev1', 30, 94, 'etag-2', T, 'text/plain', '{"m":"1"}', '{}', null, '{"sse":"SSE-S3","kmsKey":"k"}', '[{"key":"t","value":"v"}]'],
+  object: [
+    'b',
+    'docs/a.txt',
+    'rev1',
+    30,
+    94,
+    'etag-2',
+    T,
+    'text/plain',
+    '{"m":"1"}',
+    '{}',
+    null,
+    '{"sse":"SSE-S3","kmsKey":"k"}',
+    '[{"key":"t","value":"v"}]',
+  ],
   parts: [
     [1, 10, 42, 'p1', 'blob-one', null],
     [2, 20, 52, 'p2', 'blob-two', '{"c":1}'],
@@ -36,19 +50,40 @@ async function checkMigrated(m: MetadataStore, version: number): Promise<void> {
   assert.equal(record.versionId, 'null');
   assert.deepEqual(record.tags, [{ key: 't', value: 'v' }]);
   assert.deepEqual(record.sse, { sse: 'SSE-S3', kmsKey: 'k' });
-  assert.deepEqual(record.parts.map((p) => [p.number, p.dataId, p.extra]), [[1, 'blob-one', undefined], [2, 'blob-two', { c: 1 }]]);
+  assert.deepEqual(
+    record.parts.map((p) => [p.number, p.dataId, p.extra]),
+    [
+      [1, 'blob-one', undefined],
+      [2, 'blob-two', { c: 1 }],
+    ],
+  );
   const lookup = await m.getVersion('b', 'docs/a.txt', 'null');
   assert.equal(lookup.isLatest, true);
   const listed = await m.listVersions('b', { key: '' }, undefined, 10);
-  assert.deepEqual(listed.map((v) => [v.key, v.versionId, v.isLatest, v.deleteMarker, v.size]), [['docs/a.txt', 'null', true, false, 30]]);
-  assert.deepEqual((await m.listObjects('b', '', undefined, 10)).map((o) => o.key), ['docs/a.txt']);
+  assert.deepEqual(
+    listed.map((v) => [v.key, v.versionId, v.isLatest, v.deleteMarker, v.size]),
+    [['docs/a.txt', 'null', true, false, 30]],
+  );
+  assert.deepEqual(
+    (await m.listObjects('b', '', undefined, 10)).map((o) => o.key),
+    ['docs/a.txt'],
+  );
   assert.deepEqual(await m.referencedBlobs(['blob-one', 'blob-two', 'other']), new Set(['blob-one', 'blob-two']));
   // Schema v4 counted the objects already stored per SSE mode.
   assert.deepEqual(await m.sseTotals(), [{ sse: 'SSE-S3', objects: 1, bytes: 30, storedBytes: 94 }]);
   // The migrated row behaves as any null version: enabling versioning keeps it as a noncurrent version.
   await m.setBucketVersioning('b', 'Enabled');
-  await m.putObject({ ...record, versionId: 'A'.repeat(32), revision: 'rev2', parts: [{ ...record.parts[0]!, dataId: 'blob-three' }] }, () => {});
-  assert.deepEqual((await m.listVersions('b', { key: '' }, undefined, 10)).map((v) => [v.versionId, v.isLatest]), [['A'.repeat(32), true], ['null', false]]);
+  await m.putObject(
+    { ...record, versionId: 'A'.repeat(32), revision: 'rev2', parts: [{ ...record.parts[0]!, dataId: 'blob-three' }] },
+    () => {},
+  );
+  assert.deepEqual(
+    (await m.listVersions('b', { key: '' }, undefined, 10)).map((v) => [v.versionId, v.isLatest]),
+    [
+      ['A'.repeat(32), true],
+      ['null', false],
+    ],
+  );
 }
 
 describe('schema v3 migration: sqlite', () => {
@@ -60,7 +95,9 @@ describe('schema v3 migration: sqlite', () => {
       db.pragma('journal_mode = WAL');
       for (const step of SQLITE_STEPS.slice(0, 2)) db.exec(step);
       db.pragma('user_version = 2');
-      db.prepare('INSERT INTO buckets (name, created_at, encryption, object_count, plain_bytes, stored_bytes) VALUES (?, ?, ?, 1, 30, 94)').run(...V2_ROWS.bucket);
+      db.prepare(
+        'INSERT INTO buckets (name, created_at, encryption, object_count, plain_bytes, stored_bytes) VALUES (?, ?, ?, 1, 30, 94)',
+      ).run(...V2_ROWS.bucket);
       const { lastInsertRowid } = db
         .prepare(
           `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified, content_type, user_metadata,
@@ -68,7 +105,9 @@ describe('schema v3 migration: sqlite', () => {
         )
         .run(...V2_ROWS.object);
       for (const part of V2_ROWS.parts) {
-        db.prepare('INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?)').run(lastInsertRowid, ...part);
+        db.prepare(
+          'INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(lastInsertRowid, ...part);
       }
       db.close();
 

@@ -10,7 +10,10 @@ import { layouts, prng, putBytes, readObject, rejectsWith, type TempStore } from
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 /** Every page of a version listing, followed by its markers; checks each page's size and markers on the way. */
-async function allVersions(store: ObjectStore, query: ListVersionsQuery): Promise<{ versions: VersionSummary[]; prefixes: string[]; pages: number }> {
+async function allVersions(
+  store: ObjectStore,
+  query: ListVersionsQuery,
+): Promise<{ versions: VersionSummary[]; prefixes: string[]; pages: number }> {
   const versions: VersionSummary[] = [];
   const prefixes: string[] = [];
   let marker: { keyMarker?: string; versionIdMarker?: string } = {};
@@ -21,7 +24,10 @@ async function allVersions(store: ObjectStore, query: ListVersionsQuery): Promis
     prefixes.push(...page.commonPrefixes);
     if (!page.isTruncated) return { versions, prefixes, pages };
     assert.ok(page.nextKeyMarker !== undefined, 'a truncated page names where to go on');
-    marker = { keyMarker: page.nextKeyMarker, ...(page.nextVersionIdMarker !== undefined ? { versionIdMarker: page.nextVersionIdMarker } : {}) };
+    marker = {
+      keyMarker: page.nextKeyMarker,
+      ...(page.nextVersionIdMarker !== undefined ? { versionIdMarker: page.nextVersionIdMarker } : {}),
+    };
   }
 }
 
@@ -59,7 +65,11 @@ for (const layout of layouts) {
       assert.notEqual(second.versionId, third.versionId);
 
       assert.equal((await readObject(store, (await store.getObject('v1', 'k'))!)).toString(), 'third');
-      for (const [record, text] of [[original, 'original'], [second, 'second'], [third, 'third']] as const) {
+      for (const [record, text] of [
+        [original, 'original'],
+        [second, 'second'],
+        [third, 'third'],
+      ] as const) {
         const got = await store.getVersion('v1', 'k', record.versionId);
         assert.equal(got.versioning, 'Enabled');
         assert.ok(got.version && !got.version.deleteMarker);
@@ -69,9 +79,16 @@ for (const layout of layouts) {
       const listed = await store.listVersions({ bucket: 'v1' });
       assert.deepEqual(
         listed.versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker, v.size]),
-        [[third.versionId, true, false, 5], [second.versionId, false, false, 6], ['null', false, false, 8]],
+        [
+          [third.versionId, true, false, 5],
+          [second.versionId, false, false, 6],
+          ['null', false, false, 8],
+        ],
       );
-      assert.deepEqual((await store.listObjects({ bucket: 'v1' })).contents.map((o) => [o.key, o.size]), [['k', 5]]);
+      assert.deepEqual(
+        (await store.listObjects({ bucket: 'v1' })).contents.map((o) => [o.key, o.size]),
+        [['k', 5]],
+      );
       // Well-formed but unknown: no such version; malformed: refused.
       assert.equal((await store.getVersion('v1', 'k', 'A'.repeat(32))).version, undefined);
       await rejectsWith(store.getVersion('v1', 'k', 'not/a-version'), 'InvalidArgument', 'InvalidArgument', 400);
@@ -89,21 +106,37 @@ for (const layout of layouts) {
       assert.match(marked.deleteMarkerVersionId!, /^[A-Za-z0-9_-]{32}$/);
       assert.equal(await store.getObject('v2', 'doc'), undefined);
       const latest = await store.getVersion('v2', 'doc');
-      assert.deepEqual(latest.version && { ...latest.version, lastModified: 0 }, { bucket: 'v2', key: 'doc', versionId: marked.deleteMarkerVersionId, deleteMarker: true, lastModified: 0 });
+      assert.deepEqual(latest.version && { ...latest.version, lastModified: 0 }, {
+        bucket: 'v2',
+        key: 'doc',
+        versionId: marked.deleteMarkerVersionId,
+        deleteMarker: true,
+        lastModified: 0,
+      });
       assert.equal(latest.isLatest, true);
       assert.deepEqual((await store.listObjects({ bucket: 'v2' })).contents, []);
       const listed = await store.listVersions({ bucket: 'v2' });
-      assert.deepEqual(listed.versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker]), [
-        [marked.deleteMarkerVersionId, true, true],
-        [kept.versionId, false, false],
-      ]);
+      assert.deepEqual(
+        listed.versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker]),
+        [
+          [marked.deleteMarkerVersionId, true, true],
+          [kept.versionId, false, false],
+        ],
+      );
       assert.deepEqual(await store.stats(), stats, 'a delete marker holds no data');
       // The data of the noncurrent version is still there.
       assert.ok((await t.blobIds()).includes(kept.parts[0]!.dataId));
       await rejectsWith(store.deleteBucket('v2'), 'BucketNotEmpty');
 
       const unmarked = await store.deleteObject('v2', 'doc', marked.deleteMarkerVersionId);
-      assert.deepEqual(unmarked, { key: 'doc', deleted: true, versionId: marked.deleteMarkerVersionId, deleteMarker: true, deleteMarkerVersionId: marked.deleteMarkerVersionId, versioning: 'Enabled' });
+      assert.deepEqual(unmarked, {
+        key: 'doc',
+        deleted: true,
+        versionId: marked.deleteMarkerVersionId,
+        deleteMarker: true,
+        deleteMarkerVersionId: marked.deleteMarkerVersionId,
+        versioning: 'Enabled',
+      });
       assert.equal((await readObject(store, (await store.getObject('v2', 'doc'))!)).toString(), 'kept');
       assert.equal((await store.getVersion('v2', 'doc', kept.versionId)).isLatest, true);
     });
@@ -125,7 +158,12 @@ for (const layout of layouts) {
       await store.deleteObject('v3', 'k', c.versionId);
       assert.equal((await store.getObject('v3', 'k'))!.versionId, a.versionId);
       // An unknown version: nothing happens, and S3 still reports success.
-      assert.deepEqual(await store.deleteObject('v3', 'k', 'B'.repeat(32)), { key: 'k', deleted: false, versionId: 'B'.repeat(32), versioning: 'Enabled' });
+      assert.deepEqual(await store.deleteObject('v3', 'k', 'B'.repeat(32)), {
+        key: 'k',
+        deleted: false,
+        versionId: 'B'.repeat(32),
+        versioning: 'Enabled',
+      });
       await store.deleteObject('v3', 'k', a.versionId);
       assert.equal((await store.getVersion('v3', 'k')).version, undefined);
       await store.deleteBucket('v3');
@@ -142,22 +180,31 @@ for (const layout of layouts) {
       assert.equal(null2.versionId, 'null');
       await t.settle();
       assert.equal((await t.blobIds()).includes(null1.parts[0]!.dataId), false, 'the replaced null version’s blob is reclaimed');
-      assert.deepEqual((await store.listVersions({ bucket: 'v4' })).versions.map((v) => [v.versionId, v.isLatest, v.size]), [
-        ['null', true, 8],
-        [versioned.versionId, false, 9],
-      ]);
+      assert.deepEqual(
+        (await store.listVersions({ bucket: 'v4' })).versions.map((v) => [v.versionId, v.isLatest, v.size]),
+        [
+          ['null', true, 8],
+          [versioned.versionId, false, 9],
+        ],
+      );
       const marker = await store.deleteObject('v4', 'k');
       assert.deepEqual(marker, { key: 'k', deleted: true, deleteMarker: true, deleteMarkerVersionId: 'null', versioning: 'Suspended' });
       await t.settle();
       assert.equal((await t.blobIds()).includes(null2.parts[0]!.dataId), false);
-      assert.deepEqual((await store.listVersions({ bucket: 'v4' })).versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker]), [
-        ['null', true, true],
-        [versioned.versionId, false, false],
-      ]);
+      assert.deepEqual(
+        (await store.listVersions({ bucket: 'v4' })).versions.map((v) => [v.versionId, v.isLatest, v.deleteMarker]),
+        [
+          ['null', true, true],
+          [versioned.versionId, false, false],
+        ],
+      );
       // Back to Enabled: a new version on top, the null marker stays noncurrent.
       await store.putBucketVersioning('v4', 'Enabled');
       const again = await putBytes(store, 'v4', 'k', utf8('again'));
-      assert.deepEqual((await store.listVersions({ bucket: 'v4' })).versions.map((v) => v.versionId), [again.versionId, 'null', versioned.versionId]);
+      assert.deepEqual(
+        (await store.listVersions({ bucket: 'v4' })).versions.map((v) => v.versionId),
+        [again.versionId, 'null', versioned.versionId],
+      );
     });
 
     it('updates SSE fields and tags of one version by id, and refuses a delete marker or an unknown version', async () => {
@@ -190,11 +237,14 @@ for (const layout of layouts) {
       assert.equal(results[0]!.deleted, true);
       assert.equal(results[1]!.deleteMarker, true);
       assert.equal(results[2]!.deleteMarker, true, 'S3 writes a delete marker even for a key that has no version');
-      assert.deepEqual((await store.listVersions({ bucket: 'v6' })).versions.map((v) => [v.key, v.deleteMarker]), [
-        ['b', true],
-        ['b', false],
-        ['c', true],
-      ]);
+      assert.deepEqual(
+        (await store.listVersions({ bucket: 'v6' })).versions.map((v) => [v.key, v.deleteMarker]),
+        [
+          ['b', true],
+          ['b', false],
+          ['c', true],
+        ],
+      );
     });
 
     it('pages through versions of many keys in S3 order (key ascending, newest first), with prefix and delimiter, against an oracle', async () => {
@@ -231,19 +281,33 @@ for (const layout of layouts) {
         );
       }
       const slashed = await allVersions(store, { bucket: 'pages', delimiter: '/', maxKeys: 3 });
-      assert.deepEqual(slashed.prefixes, ['a/', 'b/'].filter((p) => oracle.some((o) => o.key.startsWith(p))));
+      assert.deepEqual(
+        slashed.prefixes,
+        ['a/', 'b/'].filter((p) => oracle.some((o) => o.key.startsWith(p))),
+      );
       assert.deepEqual(
         slashed.versions.map((v) => v.versionId),
         expected.filter((e) => !e.key.includes('/')).map((e) => e.versionId),
       );
       const underA = await allVersions(store, { bucket: 'pages', prefix: 'a/', maxKeys: 2 });
-      assert.deepEqual(underA.versions.map((v) => v.versionId), expected.filter((e) => e.key.startsWith('a/')).map((e) => e.versionId));
+      assert.deepEqual(
+        underA.versions.map((v) => v.versionId),
+        expected.filter((e) => e.key.startsWith('a/')).map((e) => e.versionId),
+      );
       // A key marker alone resumes at the next key; with a version id, after that version of the key.
       const first = expected[0]!;
       const afterKey = await store.listVersions({ bucket: 'pages', keyMarker: first.key });
-      assert.equal(afterKey.versions.some((v) => v.key === first.key), false);
+      assert.equal(
+        afterKey.versions.some((v) => v.key === first.key),
+        false,
+      );
       const second = expected[1]!;
-      const afterVersion = await store.listVersions({ bucket: 'pages', keyMarker: first.key, versionIdMarker: first.versionId, maxKeys: 1 });
+      const afterVersion = await store.listVersions({
+        bucket: 'pages',
+        keyMarker: first.key,
+        versionIdMarker: first.versionId,
+        maxKeys: 1,
+      });
       assert.equal(afterVersion.versions[0]!.versionId, second.versionId);
       await rejectsWith(store.listVersions({ bucket: 'pages', versionIdMarker: first.versionId }), 'InvalidArgument');
       await rejectsWith(store.listVersions({ bucket: 'no-such' }), 'NoSuchBucket');
@@ -261,7 +325,10 @@ for (const layout of layouts) {
       for (let i = 0; i < 260; i++) ids.push((await putBytes(store, 'deep', 'one', utf8(String(i)))).versionId);
       const { versions, pages } = await allVersions(store, { bucket: 'deep', maxKeys: 100 });
       assert.equal(pages, 3);
-      assert.deepEqual(versions.map((v) => v.versionId), ids.reverse());
+      assert.deepEqual(
+        versions.map((v) => v.versionId),
+        ids.reverse(),
+      );
       assert.deepEqual(versions.map((v) => v.isLatest).filter(Boolean), [true]);
     });
 
@@ -272,7 +339,10 @@ for (const layout of layouts) {
       const m = await store.deleteObject('durable', 'k');
       store = await t.reopen();
       assert.equal(await store.getBucketVersioning('durable'), 'Enabled');
-      assert.deepEqual((await store.listVersions({ bucket: 'durable' })).versions.map((x) => x.versionId), [m.deleteMarkerVersionId, v.versionId]);
+      assert.deepEqual(
+        (await store.listVersions({ bucket: 'durable' })).versions.map((x) => x.versionId),
+        [m.deleteMarkerVersionId, v.versionId],
+      );
       const got = await store.getVersion('durable', 'k', v.versionId);
       assert.equal((await readObject(store, got.version as typeof v)).toString(), 'v');
     });

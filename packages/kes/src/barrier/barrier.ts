@@ -137,7 +137,10 @@ export class Barrier {
       this.#rootKey = unwrapKey(unsealKey, ROOT_KEY_AAD, record.wrappedRootKey);
     } catch {
       // combine() rejects duplicate x-coordinates; unwrap rejects a wrong key. Same answer.
-      throw new KesError(400, 'unseal failed: the submitted shares do not rebuild the unseal key (wrong, duplicate or foreign share); progress was reset, submit the shares again');
+      throw new KesError(
+        400,
+        'unseal failed: the submitted shares do not rebuild the unseal key (wrong, duplicate or foreign share); progress was reset, submit the shares again',
+      );
     } finally {
       unsealKey?.fill(0);
       this.#clearPending();

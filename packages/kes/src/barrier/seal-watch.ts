@@ -70,7 +70,8 @@ export class SealWatch {
       this.#pollFailing = false;
     } catch (e) {
       // Key operations read the keystore themselves and fail meanwhile (503): nothing stale is served.
-      if (!this.#pollFailing) this.#log.warn({ err: (e as Error).message }, 'cannot read the seal epoch from the keystore; key operations fail until it answers');
+      if (!this.#pollFailing)
+        this.#log.warn({ err: (e as Error).message }, 'cannot read the seal epoch from the keystore; key operations fail until it answers');
       this.#pollFailing = true;
     }
   }

@@ -19,7 +19,10 @@ export function validateSharing(shares: number, threshold: number): void {
     throw new KesError(400, `invalid threshold ${threshold}: expected an integer from 1 to the number of shares (${shares})`);
   }
   if (shares > 1 && threshold < 2) {
-    throw new KesError(400, `invalid threshold ${threshold}: with ${shares} shares the threshold must be at least 2 (one share alone would reveal the key)`);
+    throw new KesError(
+      400,
+      `invalid threshold ${threshold}: with ${shares} shares the threshold must be at least 2 (one share alone would reveal the key)`,
+    );
   }
 }
 

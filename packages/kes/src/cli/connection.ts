@@ -30,8 +30,10 @@ export interface Connection {
 /** Adds --server, --cert, --key, --ca, -k/--insecure and --json to a client command. */
 export function clientOptions(cmd: Command): Command {
   return cmd
-    .option('--server <url>', `kes endpoint(s), comma-separated or repeated (env KES_SERVER, default ${DEFAULT_SERVER})`, (v: string, prev?: string) =>
-      prev ? `${prev},${v}` : v,
+    .option(
+      '--server <url>',
+      `kes endpoint(s), comma-separated or repeated (env KES_SERVER, default ${DEFAULT_SERVER})`,
+      (v: string, prev?: string) => (prev ? `${prev},${v}` : v),
     )
     .option('--cert <file>', 'client certificate, PEM (env KES_CLIENT_CERT)')
     .option('--key <file>', 'private key of the client certificate, PEM (env KES_CLIENT_KEY)')
@@ -62,7 +64,9 @@ export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessE
   const certPath = flags.cert ?? env.KES_CLIENT_CERT;
   const keyPath = flags.key ?? env.KES_CLIENT_KEY;
   if (!certPath || !keyPath) {
-    throw new CliError('no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY (make one with `kes identity new`)');
+    throw new CliError(
+      'no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY (make one with `kes identity new`)',
+    );
   }
   const cert = readFileFor(certPath, 'client certificate');
   const key = readFileFor(keyPath, 'client private key');

@@ -99,7 +99,10 @@ const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256'
 
 /** SigV4 headers for a GET without a query or body (all the guard sends). */
 export function signGet(url: URL, t: GatewayTarget, now = new Date()): Record<string, string> {
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const date = amzDate.slice(0, 8);
   const payload = sha256('');
   const headers: Record<string, string> = { host: url.host, 'x-amz-content-sha256': payload, 'x-amz-date': amzDate };
@@ -110,7 +113,10 @@ export function signGet(url: URL, t: GatewayTarget, now = new Date()): Record<st
   let key = hmac(`AWS4${t.secretKey}`, date);
   for (const part of [t.region, 's3', 'aws4_request']) key = hmac(key, part);
   const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${t.accessKey}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}` };
+  return {
+    ...headers,
+    authorization: `AWS4-HMAC-SHA256 Credential=${t.accessKey}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
+  };
 }
 
 /** What depends on `name` according to the gateway; throws a CliError saying why it could not tell. */
@@ -118,7 +124,9 @@ export async function askDependents(t: GatewayTarget, name: string): Promise<Dep
   const url = new URL(`${t.endpoint}/kesgate/admin/v1/keys/${encodeURIComponent(name)}/dependents`);
   const lib = url.protocol === 'https:' ? https : http;
   const cannot = (why: string) =>
-    new CliError(`cannot ask the gateway at ${t.endpoint} what depends on key ${name}: ${why}; not deleted. Pass --force to delete without asking`);
+    new CliError(
+      `cannot ask the gateway at ${t.endpoint} what depends on key ${name}: ${why}; not deleted. Pass --force to delete without asking`,
+    );
   const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = lib.request(url, { method: 'GET', headers: signGet(url, t), timeout: TIMEOUT_MS, ...(t.ca ? { ca: t.ca } : {}) }, (res) => {
       let body = '';
@@ -151,12 +159,15 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  */
 export async function guardKeyDelete(name: string, flags: GuardFlags, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const target = resolveGateway(flags, env);
-  if (!target) return `no kesgate gateway configured (--gateway, KESGATE_ADDRESS or $KESGATE_HOME/gateway.yaml): not checked for objects under key ${name}`;
+  if (!target)
+    return `no kesgate gateway configured (--gateway, KESGATE_ADDRESS or $KESGATE_HOME/gateway.yaml): not checked for objects under key ${name}`;
   const d = await askDependents(target, name);
   if (d.versions === 0 && d.uploads === 0 && d.objects === 0) return `the gateway at ${target.endpoint} has no object under key ${name}`;
   const lines = [
     `not deleted: ${plural(d.objects, 'object')} (${plural(d.versions, 'version')}) and ${plural(d.uploads, 'unfinished upload')} in the gateway at ${target.endpoint} depend on key ${name}; deleting it erases them for good`,
-    ...d.buckets.map((b) => `  ${b.bucket}: ${plural(b.objects, 'object')} (${plural(b.versions, 'version')}), ${plural(b.uploads, 'upload')}`),
+    ...d.buckets.map(
+      (b) => `  ${b.bucket}: ${plural(b.objects, 'object')} (${plural(b.versions, 'version')}), ${plural(b.uploads, 'upload')}`,
+    ),
     `  rotate them first (kesgate rotate --bucket B --from-key ${name} --to-key NEW), or pass --force to erase them`,
   ];
   throw new CliError(lines.join('\n'));

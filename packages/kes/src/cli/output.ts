@@ -41,7 +41,8 @@ export function describeError(e: unknown): string {
   if (isTlsRefusal(e)) {
     return `${e.message}\n  the TLS handshake failed on a certificate: pass the CA that signed the server certificate with --ca / KES_CA (or -k / --insecure to skip the check, for testing only)`;
   }
-  if (e instanceof KesUnavailableError) return `${e.message}\n  is kes running there? Check --server / KES_SERVER, and that --ca / KES_CA names the CA of the server certificate`;
+  if (e instanceof KesUnavailableError)
+    return `${e.message}\n  is kes running there? Check --server / KES_SERVER, and that --ca / KES_CA names the CA of the server certificate`;
   // CliError, the server library's ConfigError and KesError: their messages are written for users.
   if (e instanceof Error) return e.message;
   return String(e);

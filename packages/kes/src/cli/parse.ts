@@ -30,7 +30,10 @@ export function keyVersion(value: string): number {
 }
 
 export function hostList(value: string): string[] {
-  const hosts = value.split(',').map((h) => h.trim()).filter(Boolean);
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   if (hosts.length === 0) throw new InvalidArgumentError('expected host names or IP addresses, comma-separated');
   return hosts;
 }

@@ -141,9 +141,18 @@ export const schema = z
         z.string(),
         z.object(
           {
-            allow: z.array(pattern).nullish().transform((v) => v ?? []),
-            deny: z.array(pattern).nullish().transform((v) => v ?? []),
-            identities: z.array(identity).nullish().transform((v) => v ?? []),
+            allow: z
+              .array(pattern)
+              .nullish()
+              .transform((v) => v ?? []),
+            deny: z
+              .array(pattern)
+              .nullish()
+              .transform((v) => v ?? []),
+            identities: z
+              .array(identity)
+              .nullish()
+              .transform((v) => v ?? []),
           },
           { error: 'expected a mapping with `allow`, `deny` and `identities` lists' },
         ),
@@ -158,7 +167,9 @@ export const schema = z
           postgres: z
             .object(
               {
-                url: z.string({ error: 'expected postgres://user:password@host:5432/database' }).regex(/^postgres(ql)?:\/\//, { message: 'expected postgres://user:password@host:5432/database' }),
+                url: z
+                  .string({ error: 'expected postgres://user:password@host:5432/database' })
+                  .regex(/^postgres(ql)?:\/\//, { message: 'expected postgres://user:password@host:5432/database' }),
                 pool_size: z.number({ error: 'expected a number of connections, 1 to 100' }).int().min(1).max(100).optional(),
                 timeout: duration.optional(),
                 seal_poll: duration.optional(),
@@ -181,7 +192,10 @@ export const schema = z
         error: onOff.default(true),
         // Any case: KES's own configs write INFO.
         level: z
-          .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }))
+          .preprocess(
+            (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+            z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
+          )
           .default('info'),
         format: z.enum(LOG_FORMATS, { error: 'expected json or pretty' }).default('json'),
         audit: z
@@ -204,7 +218,12 @@ export const schema = z
       .strict()
       .nullish(),
     metrics: z
-      .object({ bearer_token: z.string({ error: 'expected a token' }).min(16, { message: 'expected at least 16 characters (e.g. `openssl rand -hex 32`)' }).optional() })
+      .object({
+        bearer_token: z
+          .string({ error: 'expected a token' })
+          .min(16, { message: 'expected at least 16 characters (e.g. `openssl rand -hex 32`)' })
+          .optional(),
+      })
       .strict()
       .nullish(),
     keys: z
@@ -222,7 +241,8 @@ export const schema = z
             .transform((v, ctx) => {
               if (v === undefined || v === null) return undefined;
               const seconds = parseDuration(v);
-              if (seconds === undefined) ctx.addIssue({ code: 'custom', message: `expected a duration such as 15s, 1m or 500ms; got ${JSON.stringify(v)}` });
+              if (seconds === undefined)
+                ctx.addIssue({ code: 'custom', message: `expected a duration such as 15s, 1m or 500ms; got ${JSON.stringify(v)}` });
               return seconds;
             }),
         }),
@@ -274,16 +294,24 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
   const problems: string[] = [];
   const owner = new Map<string, string>();
   for (const [name, p] of Object.entries(c.policy)) {
-    if (!isValidName(name)) problems.push(`  policy.${name}: invalid policy name (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`);
+    if (!isValidName(name))
+      problems.push(`  policy.${name}: invalid policy name (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`);
     for (const id of p.identities) {
-      if (id === adminIdentity) problems.push(`  policy.${name}.identities: ${id} is the admin identity, which may already do everything; remove it from the policy`);
+      if (id === adminIdentity)
+        problems.push(
+          `  policy.${name}.identities: ${id} is the admin identity, which may already do everything; remove it from the policy`,
+        );
       const other = owner.get(id);
-      if (other && other !== name) problems.push(`  policy.${name}.identities: ${id} is also listed in policy '${other}'; an identity belongs to exactly one policy`);
+      if (other && other !== name)
+        problems.push(`  policy.${name}.identities: ${id} is also listed in policy '${other}'; an identity belongs to exactly one policy`);
       owner.set(id, name);
     }
   }
   c.keys.forEach((k, i) => {
-    if (!isValidName(k.name)) problems.push(`  keys[${i}].name: invalid key name '${k.name}' (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`);
+    if (!isValidName(k.name))
+      problems.push(
+        `  keys[${i}].name: invalid key name '${k.name}' (1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-')`,
+      );
   });
   if (c.tls.auth && !c.tls.ca) problems.push('  tls.ca: required when tls.auth is on (client certificates are verified against it)');
   if (problems.length) throw new ConfigError(`${where} is invalid:\n${problems.join('\n')}`);
@@ -323,7 +351,9 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
     },
     metrics: { bearerToken: c.metrics?.bearer_token },
     keys: c.keys.map((k) => ({ name: k.name })),
-    api: Object.fromEntries(Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}) }])),
+    api: Object.fromEntries(
+      Object.entries(c.api).map(([k, v]) => [k, { skip_auth: v.skip_auth, ...(v.timeout !== undefined ? { timeout: v.timeout } : {}) }]),
+    ),
     source: options.source,
   };
 }
@@ -331,7 +361,8 @@ export function parseConfig(raw: unknown, options: ParseOptions): KesConfig {
 function parseAddress(address: string, where: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`${where} is invalid:\n  address: expected host:port such as 0.0.0.0:7373, got '${address}'`);
+  if (!m || port > 65535)
+    throw new ConfigError(`${where} is invalid:\n  address: expected host:port such as 0.0.0.0:7373, got '${address}'`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -349,7 +380,8 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[],
     return value.replace(ENV_REF, (_, braced: string | undefined, token: string | undefined) => {
       const name = braced ?? token ?? '';
       const v = env[name];
-      if (v === undefined) throw new ConfigError(`${where}: ${formatPath(path)} refers to the environment variable ${name}, which is not set`);
+      if (v === undefined)
+        throw new ConfigError(`${where}: ${formatPath(path)} refers to the environment variable ${name}, which is not set`);
       return v;
     });
   }

@@ -92,12 +92,7 @@ export function encryptKes(
  * Decrypts a ciphertext in any of KES's three forms. Throws NotAuthenticError for anything that
  * does not authenticate: wrong key, wrong context, tampered or truncated bytes, malformed input.
  */
-export function decryptKes(
-  cipher: Cipher,
-  masterKey: Uint8Array,
-  ciphertext: Uint8Array,
-  context: Uint8Array = EMPTY,
-): Buffer {
+export function decryptKes(cipher: Cipher, masterKey: Uint8Array, ciphertext: Uint8Array, context: Uint8Array = EMPTY): Buffer {
   const bytes = legacyToBinary(ciphertext);
   if (bytes.length < OVERHEAD) throw new NotAuthenticError();
   const sealedEnd = bytes.length - IV_SIZE - NONCE_SIZE;

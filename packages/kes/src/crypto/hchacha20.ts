@@ -9,10 +9,14 @@ function rotl(v: number, n: number): number {
 }
 
 function quarterRound(s: Uint32Array, a: number, b: number, c: number, d: number): void {
-  s[a] = (s[a]! + s[b]!) >>> 0; s[d] = rotl(s[d]! ^ s[a]!, 16);
-  s[c] = (s[c]! + s[d]!) >>> 0; s[b] = rotl(s[b]! ^ s[c]!, 12);
-  s[a] = (s[a]! + s[b]!) >>> 0; s[d] = rotl(s[d]! ^ s[a]!, 8);
-  s[c] = (s[c]! + s[d]!) >>> 0; s[b] = rotl(s[b]! ^ s[c]!, 7);
+  s[a] = (s[a]! + s[b]!) >>> 0;
+  s[d] = rotl(s[d]! ^ s[a]!, 16);
+  s[c] = (s[c]! + s[d]!) >>> 0;
+  s[b] = rotl(s[b]! ^ s[c]!, 12);
+  s[a] = (s[a]! + s[b]!) >>> 0;
+  s[d] = rotl(s[d]! ^ s[a]!, 8);
+  s[c] = (s[c]! + s[d]!) >>> 0;
+  s[b] = rotl(s[b]! ^ s[c]!, 7);
 }
 
 export function hchacha20(key: Uint8Array, input: Uint8Array): Buffer {

@@ -126,7 +126,10 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
     const peer = peerOf(req.socket as TLSSocket);
     identity = peer.identity;
     if (identity === undefined && token === 'absent') {
-      throw unauthorized(res, 'the metrics need a bearer token (Authorization: Bearer <metrics.bearer_token of the kes config>) or a client certificate');
+      throw unauthorized(
+        res,
+        'the metrics need a bearer token (Authorization: Bearer <metrics.bearer_token of the kes config>) or a client certificate',
+      );
     }
     if (identity === undefined) throw errors.notAuthorized();
     if (deps.verifyClientChain && !peer.verified) throw errors.notAuthorized();
@@ -157,7 +160,12 @@ function unauthorized(res: Response, message: string): KesError {
 const PROBES = new Set(['/version', '/v1/ready', '/v1/status', '/v1/metrics']);
 
 /** One line per answered request, in the gateway's request-line shape (the identity where it has the access key). */
-function logRequest(deps: AppDeps, req: Request, res: Response, r: { api: string | undefined; path: string; identity: string | undefined; ms: number }): void {
+function logRequest(
+  deps: AppDeps,
+  req: Request,
+  res: Response,
+  r: { api: string | undefined; path: string; identity: string | undefined; ms: number },
+): void {
   const log = deps.errorLog.requests;
   const level = r.api !== undefined && PROBES.has(r.api) ? 'debug' : 'info';
   if (!log.isLevelEnabled(level)) return;
@@ -188,16 +196,19 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function armTimeout(res: Response, seconds: number): void {
   if (!(seconds > 0)) return;
-  const timer = setTimeout(() => {
-    if (res.writableEnded) return;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    // Connection: close ends the connection once the answer is flushed, so a body that never comes is not awaited.
-    res.setHeader('Connection', 'close');
-    sendJson(res, 503, { message: `request timed out after ${seconds}s` });
-  }, Math.min(seconds * 1000, MAX_TIMER_MS));
+  const timer = setTimeout(
+    () => {
+      if (res.writableEnded) return;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // Connection: close ends the connection once the answer is flushed, so a body that never comes is not awaited.
+      res.setHeader('Connection', 'close');
+      sendJson(res, 503, { message: `request timed out after ${seconds}s` });
+    },
+    Math.min(seconds * 1000, MAX_TIMER_MS),
+  );
   res.once('close', () => clearTimeout(timer));
 }
 

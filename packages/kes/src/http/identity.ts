@@ -17,7 +17,9 @@ export function peerOf(socket: TLSSocket): Peer {
   if (known) return known;
   // getPeerCertificate() returns {} (not null) without a certificate: test `raw`.
   const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
-  const peer: Peer = cert?.raw ? { identity: identityOf(cert.raw), verified: socket.authorized === true } : { identity: undefined, verified: false };
+  const peer: Peer = cert?.raw
+    ? { identity: identityOf(cert.raw), verified: socket.authorized === true }
+    : { identity: undefined, verified: false };
   peers.set(socket, peer);
   return peer;
 }

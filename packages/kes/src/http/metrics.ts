@@ -36,7 +36,14 @@ export class Metrics {
     this.#auditEvents = new Counter({ name: 'kes_log_audit_events', help: 'Audit log events written.', registers });
     this.#errorEvents = new Counter({ name: 'kes_log_error_events', help: 'Error log lines written.', registers });
     const gauge = (name: string, help: string, value: () => number) =>
-      new Gauge({ name, help, registers, collect() { this.set(value()); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
     gauge('kes_system_up_time', 'Seconds since the server started.', () => (Date.now() - startedAt.getTime()) / 1000);
     gauge('kes_system_num_cpu', 'CPUs of the host.', () => cpus().length);
     gauge('kes_system_num_cpu_used', 'CPUs the process may use.', () => availableParallelism());

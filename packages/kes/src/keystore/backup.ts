@@ -35,7 +35,8 @@ export async function backupStore(dbPath: string, outPath: string): Promise<Back
     try {
       linkSync(tmp, out);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new OperatorError(`refusing to overwrite ${out}: it appeared while the backup was written`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new OperatorError(`refusing to overwrite ${out}: it appeared while the backup was written`);
       throw e;
     }
     syncFile(dirname(out));

@@ -45,7 +45,14 @@ function stateContext(name: string): Buffer {
 }
 
 export function sealState(barrier: Barrier, name: string, s: KeyState): Buffer {
-  const json = JSON.stringify({ i: s.incarnation, n: s.sequence, s: s.sealed, m: s.minDecryptionVersion, l: s.latestVersion, d: s.digest.toString('hex') });
+  const json = JSON.stringify({
+    i: s.incarnation,
+    n: s.sequence,
+    s: s.sealed,
+    m: s.minDecryptionVersion,
+    l: s.latestVersion,
+    d: s.digest.toString('hex'),
+  });
   return barrier.wrap(stateContext(name), Buffer.from(json));
 }
 
@@ -55,14 +62,21 @@ export function openState(barrier: Barrier, name: string, blob: Buffer): KeyStat
   try {
     json = barrier.unwrap(stateContext(name), blob);
   } catch (e) {
-    if (e instanceof UnwrapError) throw new KeyIntegrityError(name, 'its state does not authenticate under the root key (edited, or copied from another key)');
+    if (e instanceof UnwrapError)
+      throw new KeyIntegrityError(name, 'its state does not authenticate under the root key (edited, or copied from another key)');
     throw e;
   }
   const v = JSON.parse(json.toString('utf8')) as { i?: unknown; n?: unknown; s?: unknown; m?: unknown; l?: unknown; d?: unknown };
   const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
   if (
-    typeof v.i !== 'string' || !whole(v.n) || typeof v.s !== 'boolean' || !whole(v.m) || !whole(v.l) ||
-    typeof v.d !== 'string' || !/^[0-9a-f]{64}$/.test(v.d) || v.m > v.l
+    typeof v.i !== 'string' ||
+    !whole(v.n) ||
+    typeof v.s !== 'boolean' ||
+    !whole(v.m) ||
+    !whole(v.l) ||
+    typeof v.d !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(v.d) ||
+    v.m > v.l
   ) {
     throw new KeyIntegrityError(name, 'its state is malformed');
   }
@@ -104,6 +118,9 @@ export function versionsDigest(name: string, rows: KeyVersionRow[]): Buffer {
 export function checkVersions(name: string, state: KeyState, rows: KeyVersionRow[]): void {
   const inOrder = rows.every((r, i) => r.name === name && r.version === i + 1);
   if (!inOrder || rows.length !== state.latestVersion || !versionsDigest(name, rows).equals(state.digest)) {
-    throw new KeyIntegrityError(name, 'its stored versions do not match its authenticated state (a version row was edited, added, removed or copied)');
+    throw new KeyIntegrityError(
+      name,
+      'its stored versions do not match its authenticated state (a version row was edited, added, removed or copied)',
+    );
   }
 }

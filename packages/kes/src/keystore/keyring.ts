@@ -112,7 +112,11 @@ export class KeyRing {
     try {
       if (this.#barrier.sealed) throw errors.systemSealed();
       const rows = key.versions.map((v) => this.#row(key.name, v.version, v.cipher, v.key, v.hmacKey, v.createdBy, v.createdAt));
-      const state = sealState(this.#barrier, key.name, firstState(key.name, rows, { sealed: key.sealed, minDecryptionVersion: key.minDecryptionVersion }));
+      const state = sealState(
+        this.#barrier,
+        key.name,
+        firstState(key.name, rows, { sealed: key.sealed, minDecryptionVersion: key.minDecryptionVersion }),
+      );
       this.#drop(key.name);
       const replaced = await this.#store.importKey(key.name, state, rows, replace);
       this.#drop(key.name);
@@ -254,7 +258,10 @@ export class KeyRing {
       throw errors.keyNotFound();
     }
     if (row.state === null) {
-      throw new KeyIntegrityError(name, 'it has no authenticated state (a keystore of schema version 1 that was not upgraded: see the error log of the last unseal)');
+      throw new KeyIntegrityError(
+        name,
+        'it has no authenticated state (a keystore of schema version 1 that was not upgraded: see the error log of the last unseal)',
+      );
     }
     const cached = this.#cache.get(name);
     if (cached?.blob.equals(row.state)) return cached;
@@ -280,7 +287,14 @@ export class KeyRing {
       }
       throw e;
     }
-    const entry: KeyEntry = { name, sealed: state.sealed, minDecryptionVersion: state.minDecryptionVersion, latestVersion: state.latestVersion, versions, dropped: false };
+    const entry: KeyEntry = {
+      name,
+      sealed: state.sealed,
+      minDecryptionVersion: state.minDecryptionVersion,
+      latestVersion: state.latestVersion,
+      versions,
+      dropped: false,
+    };
     const again = this.#cache.get(name);
     if (again?.blob.equals(row.state)) {
       // A concurrent request unwrapped the same state first: keep its entry (it may be in use) and drop ours.
@@ -317,7 +331,10 @@ export class KeyRing {
   #checkFresh(name: string, state: KeyState, readStart: number): void {
     const seen = this.#seen.get(name);
     if (seen?.incarnation === state.incarnation && state.sequence < seen.sequence && readStart > seen.at) {
-      throw new KeyIntegrityError(name, `its state is older than one this node already used (sequence ${state.sequence} < ${seen.sequence}): an old row was written back`);
+      throw new KeyIntegrityError(
+        name,
+        `its state is older than one this node already used (sequence ${state.sequence} < ${seen.sequence}): an old row was written back`,
+      );
     }
     this.#remember(name, state);
   }
@@ -338,7 +355,15 @@ export class KeyRing {
   }
 
   /** The one place a key version is wrapped under the root key for storing (create, rotate, import). */
-  #row(name: string, version: number, cipher: Cipher, key: Buffer, hmacKey: Buffer, createdBy: string, createdAt = new Date().toISOString()): KeyVersionRow {
+  #row(
+    name: string,
+    version: number,
+    cipher: Cipher,
+    key: Buffer,
+    hmacKey: Buffer,
+    createdBy: string,
+    createdAt = new Date().toISOString(),
+  ): KeyVersionRow {
     return {
       name,
       version,
@@ -362,7 +387,11 @@ export class KeyRing {
       }
       return { version: row.version, cipher: row.algorithm, key, hmacKey, createdAt: row.createdAt, createdBy: row.createdBy };
     } catch (e) {
-      if (e instanceof UnwrapError) throw new KeyIntegrityError(row.name, `version ${row.version} does not unwrap under this name and version (copied from another key, or from another keystore)`);
+      if (e instanceof UnwrapError)
+        throw new KeyIntegrityError(
+          row.name,
+          `version ${row.version} does not unwrap under this name and version (copied from another key, or from another keystore)`,
+        );
       throw e;
     }
   }

@@ -21,9 +21,13 @@ export interface LocalStore {
 }
 
 /** Opens the config's keystore and unseals it with shares from `nextShare` (undefined: no more). */
-export async function openUnsealed(config: KesConfig, nextShare: (progress: number, threshold: number) => Promise<string | undefined>): Promise<LocalStore> {
+export async function openUnsealed(
+  config: KesConfig,
+  nextShare: (progress: number, threshold: number) => Promise<string | undefined>,
+): Promise<LocalStore> {
   const file = config.keystore.sqlite?.path;
-  if (file !== undefined && !existsSync(file)) throw new OperatorError(`keystore ${file} does not exist: check keystore.sqlite.path in the config`);
+  if (file !== undefined && !existsSync(file))
+    throw new OperatorError(`keystore ${file} does not exist: check keystore.sqlite.path in the config`);
   const path = file ?? describeKeystore(config.keystore);
   const store = await openKeyStore(config.keystore);
   const barrier = await Barrier.open(store);
@@ -43,7 +47,10 @@ export async function openUnsealed(config: KesConfig, nextShare: (progress: numb
     while (barrier.sealed) {
       const { progress, t } = barrier.status();
       const share = await nextShare(progress, t);
-      if (share === undefined) throw new OperatorError(`keystore ${path} needs ${t} unseal shares; only ${progress} were given (--shares-file, or one per line on stdin)`);
+      if (share === undefined)
+        throw new OperatorError(
+          `keystore ${path} needs ${t} unseal shares; only ${progress} were given (--shares-file, or one per line on stdin)`,
+        );
       try {
         await barrier.unseal(share);
       } catch (e) {

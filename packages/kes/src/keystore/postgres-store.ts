@@ -99,11 +99,15 @@ export class PostgresKeyStore implements KeyStore {
     try {
       await store.#transaction(async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-        await c.query('CREATE TABLE IF NOT EXISTS kes_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        await c.query(
+          'CREATE TABLE IF NOT EXISTS kes_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
         const { rows } = await c.query<{ version: number | null }>('SELECT max(version) AS version FROM kes_schema_migrations');
         const current = rows[0]?.version ?? 0;
         if (current > SCHEMA_VERSION) {
-          throw new Error(`the kes keystore in ${store.description} has schema version ${current}; this kes knows ${SCHEMA_VERSION} (a newer kes migrated it)`);
+          throw new Error(
+            `the kes keystore in ${store.description} has schema version ${current}; this kes knows ${SCHEMA_VERSION} (a newer kes migrated it)`,
+          );
         }
         for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
           await c.query(STEPS[v - 1]!);
@@ -129,12 +133,10 @@ export class PostgresKeyStore implements KeyStore {
   /** INSERT … ON CONFLICT DO NOTHING: of two nodes initializing at once, exactly one wins. */
   async saveBarrier(r: BarrierRecord): Promise<void> {
     const { rowCount } = await this.#run((c) =>
-      c.query('INSERT INTO kes_meta (id, wrapped_root_key, threshold, shares, initialized_at) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [
-        r.wrappedRootKey,
-        r.threshold,
-        r.shares,
-        r.initializedAt,
-      ]),
+      c.query(
+        'INSERT INTO kes_meta (id, wrapped_root_key, threshold, shares, initialized_at) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
+        [r.wrappedRootKey, r.threshold, r.shares, r.initializedAt],
+      ),
     );
     if (rowCount === 0) throw errors.alreadyInitialized();
   }
@@ -160,7 +162,10 @@ export class PostgresKeyStore implements KeyStore {
 
   async createKey(name: string, state: Buffer, first: KeyVersionRow): Promise<void> {
     await this.#transaction(async (c) => {
-      const { rowCount } = await c.query('INSERT INTO kes_key_state (name, state) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, state]);
+      const { rowCount } = await c.query('INSERT INTO kes_key_state (name, state) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+        name,
+        state,
+      ]);
       if (rowCount === 0) throw errors.keyExists();
       await insertVersion(c, first);
     });
@@ -233,7 +238,9 @@ export class PostgresKeyStore implements KeyStore {
 
   async advanceSealEpoch(): Promise<number> {
     return this.#transaction(async (c) => {
-      const { rows } = await c.query<{ seal_epoch: string }>('UPDATE kes_meta SET seal_epoch = seal_epoch + 1 WHERE id = 1 RETURNING seal_epoch');
+      const { rows } = await c.query<{ seal_epoch: string }>(
+        'UPDATE kes_meta SET seal_epoch = seal_epoch + 1 WHERE id = 1 RETURNING seal_epoch',
+      );
       const epoch = rows[0]?.seal_epoch;
       if (epoch === undefined) return 0;
       await c.query('SELECT pg_notify($1, $2)', [CHANNEL, epoch]);
@@ -247,7 +254,12 @@ export class PostgresKeyStore implements KeyStore {
     let timer: NodeJS.Timeout | undefined;
     const connect = async (): Promise<void> => {
       if (stopped || this.#closed) return;
-      const c = new pg.Client({ connectionString: this.#url, application_name: 'kes-seal-listener', connectionTimeoutMillis: this.#timeoutMs, keepAlive: true });
+      const c = new pg.Client({
+        connectionString: this.#url,
+        application_name: 'kes-seal-listener',
+        connectionTimeoutMillis: this.#timeoutMs,
+        keepAlive: true,
+      });
       client = c;
       let retried = false;
       const retry = () => {
@@ -361,7 +373,8 @@ export class PostgresKeyStore implements KeyStore {
     for (const s of this.#secrets) message = message.split(s).join('***');
     if (e instanceof pg.DatabaseError) {
       const code = e.code ?? '';
-      if (/^(08|53|57|58|28)/.test(code) || code === '3D000' || code === '25P03') return new KeystoreUnavailable(`${this.description}: ${message}`);
+      if (/^(08|53|57|58|28)/.test(code) || code === '3D000' || code === '25P03')
+        return new KeystoreUnavailable(`${this.description}: ${message}`);
       const clean = new Error(message);
       return Object.assign(clean, { code });
     }
@@ -386,7 +399,10 @@ function versionValues(r: KeyVersionRow): unknown[] {
 }
 
 async function insertVersion(c: Client, r: KeyVersionRow): Promise<void> {
-  await c.query('INSERT INTO kes_keys (name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', versionValues(r));
+  await c.query(
+    'INSERT INTO kes_keys (name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    versionValues(r),
+  );
 }
 
 /** The URL without its password, for logs. */
@@ -407,7 +423,8 @@ function assertPostgresUrl(url: string): void {
   } catch {
     throw new Error('keystore.postgres.url is not a URL (expected postgres://user:password@host:5432/database)');
   }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`keystore.postgres.url must start with postgres:// (it starts with ${protocol}//)`);
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+    throw new Error(`keystore.postgres.url must start with postgres:// (it starts with ${protocol}//)`);
 }
 
 function passwordForms(url: string): string[] {

@@ -14,7 +14,8 @@ export interface RawVersion {
 }
 
 export function toCipher(algorithm: string, name: string): Cipher {
-  if (algorithm !== 'AES256' && algorithm !== 'ChaCha20') throw new Error(`keystore holds an unknown algorithm '${algorithm.slice(0, 40)}' for key '${name}'`);
+  if (algorithm !== 'AES256' && algorithm !== 'ChaCha20')
+    throw new Error(`keystore holds an unknown algorithm '${algorithm.slice(0, 40)}' for key '${name}'`);
   return algorithm;
 }
 

@@ -80,7 +80,9 @@ export class SqliteKeyStore implements KeyStore {
       if (!columns.includes('seal_epoch')) this.#db.exec('ALTER TABLE meta ADD COLUMN seal_epoch INTEGER NOT NULL DEFAULT 0');
     } else if (version !== SCHEMA_VERSION) {
       this.#db.close();
-      throw new Error(`keystore ${path} has schema version ${version}; this kes understands 1 and ${SCHEMA_VERSION} (a newer kes wrote it)`);
+      throw new Error(
+        `keystore ${path} has schema version ${version}; this kes understands 1 and ${SCHEMA_VERSION} (a newer kes wrote it)`,
+      );
     }
     this.#schema = version === 0 ? SCHEMA_VERSION : version;
     this.#stmt = prepareStatements(this.#db, this.#schema);
@@ -93,8 +95,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async loadBarrier(): Promise<BarrierRecord | undefined> {
     const row = this.#stmt.loadMeta.get() as
-      | { wrapped_root_key: Buffer; threshold: number; shares: number; initialized_at: string }
-      | undefined;
+      { wrapped_root_key: Buffer; threshold: number; shares: number; initialized_at: string } | undefined;
     if (!row) return undefined;
     return { wrappedRootKey: row.wrapped_root_key, threshold: row.threshold, shares: row.shares, initializedAt: row.initialized_at };
   }
@@ -189,13 +190,18 @@ export class SqliteKeyStore implements KeyStore {
 
   async legacyStates(): Promise<Array<{ name: string; legacy: LegacyState }>> {
     if (this.#schema !== 1) return [];
-    const rows = this.#db.prepare('SELECT name, sealed, min_decryption_version, latest_version FROM key_state ORDER BY name').all() as Array<{
+    const rows = this.#db
+      .prepare('SELECT name, sealed, min_decryption_version, latest_version FROM key_state ORDER BY name')
+      .all() as Array<{
       name: string;
       sealed: number;
       min_decryption_version: number;
       latest_version: number;
     }>;
-    return rows.map((r) => ({ name: r.name, legacy: { sealed: r.sealed !== 0, minDecryptionVersion: r.min_decryption_version, latestVersion: r.latest_version } }));
+    return rows.map((r) => ({
+      name: r.name,
+      legacy: { sealed: r.sealed !== 0, minDecryptionVersion: r.min_decryption_version, latestVersion: r.latest_version },
+    }));
   }
 
   async completeUpgrade(states: Array<{ name: string; state: Buffer }>): Promise<void> {
@@ -207,7 +213,8 @@ export class SqliteKeyStore implements KeyStore {
         const given = new Map(states.map((s) => [s.name, s.state]));
         // A key created by another process between legacyStates() and now would be lost: refuse instead.
         const missing = names.filter((n) => !given.has(n));
-        if (missing.length) throw new Error(`keystore upgrade: no sealed state for ${missing.slice(0, 5).join(', ')}; unseal again to retry`);
+        if (missing.length)
+          throw new Error(`keystore upgrade: no sealed state for ${missing.slice(0, 5).join(', ')}; unseal again to retry`);
         this.#db.exec(UPGRADE_TABLE);
         const insert = this.#db.prepare('INSERT INTO key_state_v2 (name, state) VALUES (?, ?)');
         for (const n of names) insert.run(n, given.get(n));
@@ -287,14 +294,20 @@ function prepareStatements(db: Database.Database, schema: number) {
   return {
     loadMeta: db.prepare('SELECT wrapped_root_key, threshold, shares, initialized_at FROM meta WHERE id = 1'),
     insertMeta: db.prepare('INSERT INTO meta (id, wrapped_root_key, threshold, shares, initialized_at) VALUES (1, ?, ?, ?, ?)'),
-    readState: db.prepare(`SELECT s.name, ${schema === 1 ? 'NULL AS state' : 's.state'}, m.seal_epoch AS epoch FROM meta m LEFT JOIN key_state s ON s.name = ? WHERE m.id = 1`),
+    readState: db.prepare(
+      `SELECT s.name, ${schema === 1 ? 'NULL AS state' : 's.state'}, m.seal_epoch AS epoch FROM meta m LEFT JOIN key_state s ON s.name = ? WHERE m.id = 1`,
+    ),
     stateOf: db.prepare(`SELECT ${stateColumn} FROM key_state WHERE name = ?`),
     // Version 1's table has no state column to write: writes wait for the upgrade (the first unseal).
     insertState: schema === 1 ? notUpgraded : db.prepare('INSERT INTO key_state (name, state) VALUES (?, ?)'),
     setState: schema === 1 ? notUpgraded : db.prepare('UPDATE key_state SET state = ? WHERE name = ?'),
-    versions: db.prepare('SELECT name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by FROM keys WHERE name = ? ORDER BY version'),
+    versions: db.prepare(
+      'SELECT name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by FROM keys WHERE name = ? ORDER BY version',
+    ),
     versionExists: db.prepare('SELECT 1 FROM keys WHERE name = ? AND version = ?'),
-    insertVersion: db.prepare('INSERT INTO keys (name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertVersion: db.prepare(
+      'INSERT INTO keys (name, version, algorithm, wrapped_key, wrapped_hmac_key, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     deleteVersions: db.prepare('DELETE FROM keys WHERE name = ?'),
     deleteState: db.prepare('DELETE FROM key_state WHERE name = ?'),
     list: db.prepare('SELECT name FROM key_state WHERE name >= ? AND name < ? ORDER BY name LIMIT ?'),

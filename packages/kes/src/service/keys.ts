@@ -95,7 +95,10 @@ export class KeyService {
     const erased = await this.#guard('delete', () => this.#ring.delete(name));
     if (!erased) {
       // The delete committed; only the store's erasure step is late (SQLite: another connection held the WAL; PostgreSQL: VACUUM failed).
-      this.#log.error({ key: name }, 'deleted key, but the keystore could not erase its old pages yet (WAL truncation or VACUUM): they stay until the next one');
+      this.#log.error(
+        { key: name },
+        'deleted key, but the keystore could not erase its old pages yet (WAL truncation or VACUUM): they stay until the next one',
+      );
     }
   }
 
@@ -126,7 +129,12 @@ export class KeyService {
   }
 
   /** See decryptWith(). */
-  async decrypt(name: string, ciphertext: Uint8Array, context?: Uint8Array, version?: number): Promise<{ plaintext: Buffer; version: string }> {
+  async decrypt(
+    name: string,
+    ciphertext: Uint8Array,
+    context?: Uint8Array,
+    version?: number,
+  ): Promise<{ plaintext: Buffer; version: string }> {
     return this.#withKey(name, (entry) => decryptWith(entry, ciphertext, context, version));
   }
 
@@ -232,7 +240,12 @@ export class KeyService {
  * first (authentication picks the right one). A ciphertext that only a version below
  * min_decryption_version opens is refused with "key version is too old".
  */
-function decryptWith(entry: KeyEntry, ciphertext: Uint8Array, context: Uint8Array | undefined, version: number | undefined): { plaintext: Buffer; version: string } {
+function decryptWith(
+  entry: KeyEntry,
+  ciphertext: Uint8Array,
+  context: Uint8Array | undefined,
+  version: number | undefined,
+): { plaintext: Buffer; version: string } {
   const min = entry.minDecryptionVersion;
   if (version !== undefined) {
     const v = entry.versions.find((x) => x.version === version);

@@ -10,7 +10,10 @@ export function isValidName(name: string): boolean {
 
 export function validateName(name: string, what = 'key'): void {
   if (!isValidName(name)) {
-    throw new KesError(400, `invalid ${what} name '${printable(name)}': use 1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-'`);
+    throw new KesError(
+      400,
+      `invalid ${what} name '${printable(name)}': use 1-80 characters of 0-9 A-Z a-z _ -, not starting or ending with '-'`,
+    );
   }
 }
 

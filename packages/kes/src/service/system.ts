@@ -33,7 +33,10 @@ export class SystemService {
       await this.#watch.sealCluster();
     } catch (e) {
       this.#log.error({ err: (e as Error).message }, 'sealed this node, but could not record the seal in the keystore');
-      throw new KesError(503, 'this node is sealed, but the keystore did not record the seal, so other kes nodes may still be unsealed: retry, or seal each node');
+      throw new KesError(
+        503,
+        'this node is sealed, but the keystore did not record the seal, so other kes nodes may still be unsealed: retry, or seal each node',
+      );
     }
     return this.#barrier.status();
   }

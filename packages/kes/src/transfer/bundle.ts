@@ -16,9 +16,7 @@ export const P2C = 210_000;
 const MAX_P2C = 2_000_000;
 export const MIN_PASSPHRASE = 8;
 
-const b64key = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{43}=$/, 'expected base64 of 32 bytes');
+const b64key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected base64 of 32 bytes');
 
 const versionSchema = z.object({
   version: z.number().int().min(1),
@@ -37,7 +35,10 @@ const keySchema = z
     latest_version: z.number().int().min(1),
     versions: z.array(versionSchema).min(1),
   })
-  .refine((k) => k.versions.every((v, i) => v.version === i + 1) && k.versions.length === k.latest_version, 'versions must be v1 to latest_version, in order')
+  .refine(
+    (k) => k.versions.every((v, i) => v.version === i + 1) && k.versions.length === k.latest_version,
+    'versions must be v1 to latest_version, in order',
+  )
   .refine((k) => k.min_decryption_version <= k.latest_version, 'min_decryption_version is above latest_version');
 
 const bundleSchema = z.object({
@@ -112,7 +113,8 @@ export async function openBundle(jwe: string, passphrase: string, source: string
       maxPBES2Count: MAX_P2C,
     }));
   } catch (e) {
-    if (e instanceof joseErrors.JWEDecryptionFailed) throw new OperatorError(`cannot open ${source}: wrong passphrase, or the bundle was modified`);
+    if (e instanceof joseErrors.JWEDecryptionFailed)
+      throw new OperatorError(`cannot open ${source}: wrong passphrase, or the bundle was modified`);
     if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
       throw new OperatorError(`cannot open ${source}: not a kesgate key bundle (expected ${ALG} with ${ENC})`);
     }
@@ -147,7 +149,9 @@ export async function importKeys(ring: KeyRing, keys: BundleKey[], options: { fo
   const existing: string[] = [];
   for (const k of keys) if (await ring.exists(k.name)) existing.push(k.name);
   if (existing.length && !options.force) {
-    throw new OperatorError(`keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`);
+    throw new OperatorError(
+      `keys already exist in the target keystore: ${existing.join(', ')}; nothing was imported (pass --force to replace them)`,
+    );
   }
   const imported: string[] = [];
   for (const k of keys) {

@@ -43,7 +43,13 @@ after(async () => {
 describe('kes backup', () => {
   test('a copy made while the server runs restores into a fresh server, unseals with the same shares and decrypts older data keys', async () => {
     const out = join(a.dir, 'kes-backup.db');
-    const r = await kesJson<{ out: string; keys: number; threshold: number; shares: number; bytes: number }>(['backup', '--config', a.config, '--out', out]);
+    const r = await kesJson<{ out: string; keys: number; threshold: number; shares: number; bytes: number }>([
+      'backup',
+      '--config',
+      a.config,
+      '--out',
+      out,
+    ]);
     assert.equal(r.out, out);
     assert.equal(r.keys, 2);
     assert.equal(r.threshold, 2);
@@ -91,8 +97,14 @@ describe('kes export / import-bundle', () => {
     const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as Record<string, unknown>;
     assert.equal(header.alg, 'PBES2-HS512+A256KW');
     assert.equal(header.enc, 'A256GCM');
-    const audit = readFileSync(a.auditPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(audit.some((e) => e.path === 'kes export' && e.key === 'vault'), 'the export is audited');
+    const audit = readFileSync(a.auditPath, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      audit.some((e) => e.path === 'kes export' && e.key === 'vault'),
+      'the export is audited',
+    );
 
     // A second installation with its own root key (1-of-1, unsealed from a file at start).
     const c = await makeInstallation({ certsFrom: a, extra: 'unseal: { file: unseal.key }' });

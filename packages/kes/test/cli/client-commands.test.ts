@@ -68,7 +68,15 @@ let firstDek: Dek;
 before(async () => {
   inst = await makeInstallation();
   as = { env: inst.adminEnv };
-  const init = await kesJson<{ shares: string[]; threshold: number }>(['init', '--config', inst.config, '--shares', '3', '--threshold', '2']);
+  const init = await kesJson<{ shares: string[]; threshold: number }>([
+    'init',
+    '--config',
+    inst.config,
+    '--shares',
+    '3',
+    '--threshold',
+    '2',
+  ]);
   assert.equal(init.threshold, 2);
   shares = init.shares;
   server = await startServer(inst);
@@ -151,7 +159,10 @@ describe('kes CLI against a running server', () => {
     assert.equal(plaintext.length, 32);
     assert.equal(firstDek.version, 'v1');
     assert.deepEqual(await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context), plaintext);
-    await assert.rejects(admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64')), { status: 400, message: 'decryption failed: ciphertext is not authentic' });
+    await assert.rejects(admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64')), {
+      status: 400,
+      message: 'decryption failed: ciphertext is not authentic',
+    });
   });
 
   test('key import takes base64 on stdin or a raw --key-file, and refuses a key of the wrong size', async () => {
@@ -203,14 +214,14 @@ describe('kes CLI against a running server', () => {
     assert.equal((await admin.generateKey('app-2')).plaintext.length, 32);
 
     assert.deepEqual(await kesJson(['key', 'unseal', 'app-1'], as), { name: 'app-1', state: 'active' });
-    assert.deepEqual(await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context), Buffer.from(firstDek.plaintext, 'base64'));
+    assert.deepEqual(
+      await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context),
+      Buffer.from(firstDek.plaintext, 'base64'),
+    );
   });
 
   test('key rm erases the key (--yes; the human message says it is cryptographic erasure)', async () => {
-    const [json, human] = await Promise.all([
-      kesJson(['key', 'rm', 'app-2', '--yes'], as),
-      kes(['key', 'rm', 'other', '--yes'], as),
-    ]);
+    const [json, human] = await Promise.all([kesJson(['key', 'rm', 'app-2', '--yes'], as), kes(['key', 'rm', 'other', '--yes'], as)]);
     assert.deepEqual(json, { name: 'app-2', deleted: true });
     assert.equal(human.code, 0);
     assert.match(human.stdout, /deleted key other: .*cryptographic erasure/);
@@ -256,7 +267,10 @@ describe('kes CLI against a running server', () => {
     const unseal = await kes(['unseal'], { ...as, input: `${shares[0]}\n${shares[1]}\n` });
     assert.equal(unseal.code, 0, unseal.stderr);
     assert.match(unseal.stdout, /share accepted: 1 of 2\nkes is unsealed\n$/);
-    assert.deepEqual(await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context), Buffer.from(firstDek.plaintext, 'base64'));
+    assert.deepEqual(
+      await admin.decryptKey('app-1', Buffer.from(firstDek.ciphertext, 'base64'), context),
+      Buffer.from(firstDek.plaintext, 'base64'),
+    );
   });
 
   const noTerminal = !HAS_SCRIPT && 'needs script(1) from util-linux for a pseudo-terminal';

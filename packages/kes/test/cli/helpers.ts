@@ -37,7 +37,11 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 /** Spawns `kes args...` (not waiting for it). */
 export function spawnKes(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
   // An empty working directory by default: a ./.kesgate where the tests run would fill in connections.
-  const child = spawn(process.execPath, [KES_BIN, ...args], { cwd: options.cwd ?? tempDir('kes-cli-cwd-'), env: childEnv(options.env), stdio: 'pipe' });
+  const child = spawn(process.execPath, [KES_BIN, ...args], {
+    cwd: options.cwd ?? tempDir('kes-cli-cwd-'),
+    env: childEnv(options.env),
+    stdio: 'pipe',
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -51,7 +55,11 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Spawns `kes args...` on a pseudo-terminal: write keystrokes to stdin, read the screen (stdout and stderr) from stdout. */
 export function spawnKesInTerminal(args: string[], options: RunOptions = {}): ChildProcessWithoutNullStreams {
   const command = [process.execPath, KES_BIN, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: options.cwd ?? tempDir('kes-cli-cwd-'), env: childEnv(options.env), stdio: 'pipe' });
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    cwd: options.cwd ?? tempDir('kes-cli-cwd-'),
+    env: childEnv(options.env),
+    stdio: 'pipe',
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -72,7 +72,11 @@ describe('kes dev-certs', () => {
   test('writes a CA, a server certificate for the hosts and admin/gateway client certificates', async () => {
     const dir = join(tempDir(), 'certs');
     const r = await kesJson<{ admin_identity: string; gateway_identity: string; files: Record<string, string> }>([
-      'dev-certs', '--out', dir, '--hosts', 'kes.local,127.0.0.1,::1',
+      'dev-certs',
+      '--out',
+      dir,
+      '--hosts',
+      'kes.local,127.0.0.1,::1',
     ]);
     for (const f of ['ca.crt', 'ca.key', 'kes.crt', 'kes.key', 'admin.crt', 'admin.key', 'gateway.crt', 'gateway.key']) {
       assert.ok(existsSync(join(dir, f)), f);
@@ -116,12 +120,22 @@ describe('bad invocations exit 64 (usage) or 1 with a message', { concurrency: t
     ['unknown option', ['key', 'ls', '--colour'], /unknown option '--colour'/, 64],
     ['missing argument', ['key', 'create'], /missing required argument 'name'/, 64],
     ['unknown command', ['key', 'frobnicate', 'k'], /unknown command 'frobnicate'/, 64],
-    ['not a number', ['init', '--config', 'x.yaml', '--shares', 'three', '--threshold', '2'], /--shares <n>.*expected an integer from 1 to 255/, 64],
+    [
+      'not a number',
+      ['init', '--config', 'x.yaml', '--shares', 'three', '--threshold', '2'],
+      /--shares <n>.*expected an integer from 1 to 255/,
+      64,
+    ],
     ['bad cipher', ['key', 'import', 'k', '--cipher', 'DES'], /--cipher.*DES.*AES256, ChaCha20/, 64],
     ['bad version', ['key', 'config', 'k', '--min-decryption-version', 'latest'], /expected a key version such as v2/, 64],
     ['ciphertext not base64', ['key', 'decrypt', 'k', 'not base64!'], /the ciphertext is not base64/, 64],
     ['no client certificate', ['key', 'ls'], /no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY/, 1],
-    ['missing config file', ['backup', '--config', '/nonexistent/kes.yaml', '--out', '/tmp/x.db'], /cannot read config file \/nonexistent\/kes\.yaml/, 1],
+    [
+      'missing config file',
+      ['backup', '--config', '/nonexistent/kes.yaml', '--out', '/tmp/x.db'],
+      /cannot read config file \/nonexistent\/kes\.yaml/,
+      1,
+    ],
   ];
   for (const [what, args, message, code] of cases) {
     test(what, async () => {

@@ -52,10 +52,16 @@ describe('kes CLI parity with MinIO KES', () => {
 
   test('key encrypt and decrypt round-trip a message, bound to --context; a wrong context fails with exit 1', async () => {
     const context = Buffer.from('tenant/42').toString('base64');
-    const enc = await kesJson<{ ciphertext: string; version: string }>(['key', 'encrypt', 'par-a', 'Hello world', '--context', context], as);
+    const enc = await kesJson<{ ciphertext: string; version: string }>(
+      ['key', 'encrypt', 'par-a', 'Hello world', '--context', context],
+      as,
+    );
     assert.equal(enc.version, 'v1');
     // kes itself opens it: the CLI sent the message's bytes.
-    assert.equal((await admin.decryptKey('par-a', Buffer.from(enc.ciphertext, 'base64'), Buffer.from('tenant/42'))).toString(), 'Hello world');
+    assert.equal(
+      (await admin.decryptKey('par-a', Buffer.from(enc.ciphertext, 'base64'), Buffer.from('tenant/42'))).toString(),
+      'Hello world',
+    );
     const dec = await kesJson<{ plaintext: string }>(['key', 'decrypt', 'par-a', enc.ciphertext, '--context', context], as);
     assert.equal(Buffer.from(dec.plaintext, 'base64').toString(), 'Hello world');
     const human = await kes(['key', 'decrypt', 'par-a', enc.ciphertext, '--context', context], as);
@@ -67,7 +73,7 @@ describe('kes CLI parity with MinIO KES', () => {
     assert.equal(wrong.stdout, '');
   });
 
-  test('identity ls lists the identities kes knows; identity info shows yours (admin) or another\'s policy', async () => {
+  test("identity ls lists the identities kes knows; identity info shows yours (admin) or another's policy", async () => {
     assert.deepEqual(await kesJson(['identity', 'ls'], as), { identities: [inst.adminIdentity, inst.gatewayIdentity].sort() });
     assert.deepEqual(await kesJson(['identity', 'ls', `${inst.gatewayIdentity.slice(0, 6)}*`], as), { identities: [inst.gatewayIdentity] });
     const self = await kesJson<{ identity: string; admin: boolean }>(['identity', 'info'], as);

@@ -54,7 +54,13 @@ test('status with KES_SERVER=a,b: one line per node, exit 0 when every node is u
   const sys = await kes(['sys', 'status', '--json'], { env });
   assert.equal(sys.code, 0, sys.stderr);
   const json = JSON.parse(sys.stdout) as { nodes: NodeLine[] };
-  assert.deepEqual(json.nodes.map((n) => [n.endpoint, n.state]), [[a, 'unsealed'], [b, 'unsealed']]);
+  assert.deepEqual(
+    json.nodes.map((n) => [n.endpoint, n.state]),
+    [
+      [a, 'unsealed'],
+      [b, 'unsealed'],
+    ],
+  );
 });
 
 test('one node sealed: status exits 2 and says which; a single endpoint that is sealed exits 2 too', async () => {
@@ -106,7 +112,10 @@ test('unseal with a repeated --server and the shares on stdin: read once, given 
   // Again: nothing to do on either.
   const again = await kes(['unseal', '--json'], { env, input: '' });
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual((JSON.parse(again.stdout) as { nodes: Array<{ result: string }> }).nodes.map((n) => n.result), ['already unsealed', 'already unsealed']);
+  assert.deepEqual(
+    (JSON.parse(again.stdout) as { nodes: Array<{ result: string }> }).nodes.map((n) => n.result),
+    ['already unsealed', 'already unsealed'],
+  );
 });
 
 test('too few shares: each node says it is still sealed, with its progress; --reset clears each', async () => {

@@ -22,7 +22,10 @@ test('SIGHUP reloads the policy: describe goes from 403 to allowed, and a broken
     srv.child.kill('SIGHUP');
     let status = 0;
     for (let i = 0; i < 50 && status !== 503; i++) {
-      status = await gateway.describeKey('anything').then(() => 200, (e: KesError) => e.status);
+      status = await gateway.describeKey('anything').then(
+        () => 200,
+        (e: KesError) => e.status,
+      );
       if (status !== 503) await sleep(100);
     }
     assert.equal(status, 503, 'after the reload the gateway identity may call describe');
@@ -30,7 +33,14 @@ test('SIGHUP reloads the policy: describe goes from 403 to allowed, and a broken
     srv.child.kill('SIGHUP');
     await sleep(300);
     assert.equal(srv.child.exitCode, null, 'a broken config does not stop the server');
-    assert.equal(await gateway.describeKey('anything').then(() => 200, (e: KesError) => e.status), 503, 'the previous policy stays');
+    assert.equal(
+      await gateway.describeKey('anything').then(
+        () => 200,
+        (e: KesError) => e.status,
+      ),
+      503,
+      'the previous policy stays',
+    );
     assert.match(srv.log(), /reload failed/);
   } finally {
     gateway.close();

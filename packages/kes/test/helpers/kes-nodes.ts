@@ -68,7 +68,13 @@ export async function startKesNodes(options: KesNodesOptions = {}): Promise<KesN
     return { config, url: `https://127.0.0.1:${port}`, port, process: undefined };
   });
   const init = await kesJson<{ shares: string[]; threshold: number }>([
-    'init', '--config', nodes[0]!.config, '--shares', String(options.shares ?? 1), '--threshold', String(options.threshold ?? 1),
+    'init',
+    '--config',
+    nodes[0]!.config,
+    '--shares',
+    String(options.shares ?? 1),
+    '--threshold',
+    String(options.threshold ?? 1),
   ]);
   const pem = (who: 'admin' | 'gateway' = 'admin') => ({
     cert: readFileSync(join(inst.certs, `${who}.crt`)),

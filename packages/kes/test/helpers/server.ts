@@ -81,7 +81,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         },
       },
       keystore: options.postgres
-        ? { postgres: { url: options.postgres, timeout: '3s', ...(options.sealPoll ? { seal_poll: options.sealPoll } : {}), ...(options.listenRetry ? { listen_retry: options.listenRetry } : {}) } }
+        ? {
+            postgres: {
+              url: options.postgres,
+              timeout: '3s',
+              ...(options.sealPoll ? { seal_poll: options.sealPoll } : {}),
+              ...(options.listenRetry ? { listen_retry: options.listenRetry } : {}),
+            },
+          }
         : { sqlite: { path: 'data/kes.db' } },
       ...(options.node ? { node: options.node } : {}),
       ...(options.sealed ? {} : { unseal: { file: 'unseal.key' } }),

@@ -29,10 +29,17 @@ async function requestedAcl(c: S3Call, operation: string): Promise<AclVerdict> {
   const body = await smallBody(c, ACL_BODY_LIMIT);
   const hasBody = body.toString('utf8').trim() !== '';
   if (fromHeaders !== undefined && hasBody) {
-    throw new S3Error('InvalidRequest', `${operation} takes the ACL in x-amz-acl / x-amz-grant-* headers or in the request body, not both.`);
+    throw new S3Error(
+      'InvalidRequest',
+      `${operation} takes the ACL in x-amz-acl / x-amz-grant-* headers or in the request body, not both.`,
+    );
   }
   if (fromHeaders !== undefined) return fromHeaders;
-  if (!hasBody) throw new S3Error('MissingSecurityHeader', `${operation} needs an x-amz-acl header, x-amz-grant-* headers or an AccessControlPolicy body.`);
+  if (!hasBody)
+    throw new S3Error(
+      'MissingSecurityHeader',
+      `${operation} needs an x-amz-acl header, x-amz-grant-* headers or an AccessControlPolicy body.`,
+    );
   return parseAccessControlPolicy(body, OWNER.ID);
 }
 

@@ -30,7 +30,11 @@ export async function createBucket(c: S3Call): Promise<void> {
   const body = await smallBody(c);
   const { locationConstraint } = parseCreateBucketConfiguration(body);
   if (locationConstraint !== undefined && locationConstraint !== c.svc.config.region) {
-    throw new S3Error('InvalidArgument', `This gateway serves region ${c.svc.config.region}; the location constraint ${locationConstraint} is not valid here.`, { extra: { ArgumentName: 'LocationConstraint' } });
+    throw new S3Error(
+      'InvalidArgument',
+      `This gateway serves region ${c.svc.config.region}; the location constraint ${locationConstraint} is not valid here.`,
+      { extra: { ArgumentName: 'LocationConstraint' } },
+    );
   }
   await c.svc.store.createBucket(c.bucket);
   if (ownership) await c.svc.store.putBucketSetting(c.bucket, 'ownershipControls', { objectOwnership: ownership });

@@ -24,7 +24,9 @@ function maxBuckets(q: URLSearchParams): number {
   const v = q.get('max-buckets');
   if (v === null) return MAX_BUCKETS;
   if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_BUCKETS) {
-    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`, { extra: { ArgumentName: 'max-buckets', ArgumentValue: v } });
+    throw new S3Error('InvalidArgument', `max-buckets must be an integer between 1 and ${MAX_BUCKETS}.`, {
+      extra: { ArgumentName: 'max-buckets', ArgumentValue: v },
+    });
   }
   return Number(v);
 }

@@ -42,7 +42,11 @@ export async function listObjects(c: S3Call, version: 1 | 2): Promise<void> {
   // decodes V1's Delimiter, Marker, NextMarker, keys and common prefixes, but not its Prefix.
   const body: Record<string, unknown> = { Name: c.bucket, Prefix: version === 2 ? enc(prefix) : prefix };
   if (version === 2) {
-    Object.assign(body, optional('StartAfter', startAfter, enc), optional('ContinuationToken', token, (s) => s));
+    Object.assign(
+      body,
+      optional('StartAfter', startAfter, enc),
+      optional('ContinuationToken', token, (s) => s),
+    );
     Object.assign(body, { KeyCount: contents.length + common.length, MaxKeys: maxKeys });
     Object.assign(body, optional('Delimiter', delimiter, enc), { IsTruncated: page.isTruncated });
     if (page.isTruncated && page.nextToken) body.NextContinuationToken = page.nextToken;

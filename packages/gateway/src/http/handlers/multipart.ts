@@ -23,7 +23,9 @@ const refOf = (c: S3Call) => ({ bucket: c.bucket, key: c.key, uploadId: c.query.
 function partNumberOf(c: S3Call): number {
   const v = c.query.get('partNumber') ?? '';
   if (!/^\d+$/.test(v)) {
-    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: v } });
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+      extra: { ArgumentName: 'partNumber', ArgumentValue: v },
+    });
   }
   return Number(v);
 }
@@ -31,7 +33,10 @@ function partNumberOf(c: S3Call): number {
 export async function createUploadHandler(c: S3Call): Promise<void> {
   const alg = header(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
   if (alg !== undefined && !isChecksumAlgorithm(alg)) {
-    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+    throw new S3Error(
+      'InvalidRequest',
+      'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+    );
   }
   requirePrivateAcl(c);
   const { upload, headers } = await createUpload(c.svc, {

@@ -25,7 +25,10 @@ export function writePrecondition(c: S3Call): WritePrecondition | undefined {
   const im = header(c.req.headers, 'if-match');
   if (inm === undefined && im === undefined) return undefined;
   if (inm !== undefined && inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write only supports "*".');
-  return { ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}), ...(im !== undefined ? { ifMatchEtag: im.replace(/"/g, '').trim() } : {}) };
+  return {
+    ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
+    ...(im !== undefined ? { ifMatchEtag: im.replace(/"/g, '').trim() } : {}),
+  };
 }
 
 export async function putObjectHandler(c: S3Call): Promise<void> {
@@ -55,7 +58,9 @@ async function open(c: S3Call, metadataOnly: boolean) {
   const customer = parseReadSSE(c.req.headers);
   const pn = c.query.get('partNumber');
   if (pn !== null && !/^\d+$/.test(pn)) {
-    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { extra: { ArgumentName: 'partNumber', ArgumentValue: pn } });
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+      extra: { ArgumentName: 'partNumber', ArgumentValue: pn },
+    });
   }
   const range = header(c.req.headers, 'range');
   return openObject(c.svc, {
@@ -107,7 +112,13 @@ export async function deleteObjectsHandler(c: S3Call): Promise<void> {
   // A version id this gateway never issues is an error for that entry alone; the rest are deleted.
   const valid = request.objects.filter((o) => o.versionId === undefined || isVersionId(o.versionId));
   const invalid = request.objects.filter((o) => !valid.includes(o));
-  const results = valid.length > 0 ? await c.svc.store.deleteObjects(c.bucket, valid.map((o) => ({ key: o.key, ...(o.versionId !== undefined ? { versionId: o.versionId } : {}) }))) : [];
+  const results =
+    valid.length > 0
+      ? await c.svc.store.deleteObjects(
+          c.bucket,
+          valid.map((o) => ({ key: o.key, ...(o.versionId !== undefined ? { versionId: o.versionId } : {}) })),
+        )
+      : [];
   sendXML(c.res, 'DeleteResult', {
     Deleted: request.quiet
       ? []
@@ -125,14 +136,27 @@ export async function copyObjectHandler(c: S3Call): Promise<void> {
   const source = parseCopySource(header(c.req.headers, 'x-amz-copy-source') ?? '');
   const directive = (header(c.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive } });
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
+      extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive },
+    });
   }
   requirePrivateAcl(c);
   const tags = copyTags(c);
   const srcCustomer = parseCopySourceKey(c.req.headers);
   const r = await copyObject(c.svc, {
-    source: { ...source, ...(srcCustomer ? { customer: srcCustomer } : {}), conditions: parseConditions(c.req.headers, 'x-amz-copy-source-') },
-    target: { bucket: c.bucket, key: c.key, sse: parseWriteSSE(c.req.headers), directive, metadata: objectMetadata(c.req.headers), ...(tags ? { tags } : {}) },
+    source: {
+      ...source,
+      ...(srcCustomer ? { customer: srcCustomer } : {}),
+      conditions: parseConditions(c.req.headers, 'x-amz-copy-source-'),
+    },
+    target: {
+      bucket: c.bucket,
+      key: c.key,
+      sse: parseWriteSSE(c.req.headers),
+      directive,
+      metadata: objectMetadata(c.req.headers),
+      ...(tags ? { tags } : {}),
+    },
   });
   setHeaders(c.res, r.headers);
   sendXML(c.res, 'CopyObjectResult', { LastModified: isoDate(r.record.lastModified), ETag: quoteETag(r.record.etag) });
@@ -141,9 +165,14 @@ export async function copyObjectHandler(c: S3Call): Promise<void> {
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
 
 export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
-  const wanted = (header(c.req.headers, 'x-amz-object-attributes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = (header(c.req.headers, 'x-amz-object-attributes') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0 || wanted.some((a) => !ATTRIBUTES.has(a))) {
-    throw new S3Error('InvalidArgument', `x-amz-object-attributes must list some of: ${[...ATTRIBUTES].join(', ')}.`, { extra: { ArgumentName: 'x-amz-object-attributes' } });
+    throw new S3Error('InvalidArgument', `x-amz-object-attributes must list some of: ${[...ATTRIBUTES].join(', ')}.`, {
+      extra: { ArgumentName: 'x-amz-object-attributes' },
+    });
   }
   const versionId = parseVersionId(c.query.get('versionId'));
   const customer = parseReadSSE(c.req.headers);

@@ -57,7 +57,11 @@ class SizeRange extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.size += chunk.length;
     if (this.size > this.max) {
-      callback(new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { extra: { MaxSizeAllowed: String(this.max) } }));
+      callback(
+        new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+          extra: { MaxSizeAllowed: String(this.max) },
+        }),
+      );
       return;
     }
     callback(null, chunk);
@@ -102,9 +106,13 @@ export async function postObjectHandler(c: S3Call): Promise<void> {
     const fields = expandFilename(form.fields, form.filename);
     const key = fields.get('key');
     if (key === undefined) {
-      throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", {
-        extra: { ArgumentName: 'key', ArgumentValue: '' },
-      });
+      throw new S3Error(
+        'InvalidArgument',
+        "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        {
+          extra: { ArgumentName: 'key', ArgumentValue: '' },
+        },
+      );
     }
     verifyPostSignature(fields, { lookup: credentialLookup(c.svc.config), region: c.svc.config.region });
     const policy = parsePostPolicy(fields.get('policy')!);

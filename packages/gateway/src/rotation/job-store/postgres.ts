@@ -75,7 +75,9 @@ export class PostgresJobStore implements JobStore {
         // Starts on one bucket take turns (a transaction-scoped advisory lock): the running jobs read after
         // the lock include every job a concurrent start committed, so overlapping starts cannot both pass.
         await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('kesgate rotation start ' || $1, 0))`, [job.bucket]);
-        const running = await tx.query<JobRow>(`SELECT ${COLUMNS} FROM rotation_jobs WHERE state = 'running' AND bucket = $1`, [job.bucket]);
+        const running = await tx.query<JobRow>(`SELECT ${COLUMNS} FROM rotation_jobs WHERE state = 'running' AND bucket = $1`, [
+          job.bucket,
+        ]);
         const clash = running.rows.map(toJob).find((r) => scopesOverlap(r, job));
         if (clash) return clash;
       }
@@ -118,8 +120,18 @@ export class PostgresJobStore implements JobStore {
     return rows.map(toJob);
   }
 
-  async saveProgress(id: string, holder: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<boolean> {
-    return this.fenced(id, holder, 'counters = $2, last_key = $3, failures = $4', [JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures)]);
+  async saveProgress(
+    id: string,
+    holder: string,
+    counters: JobCounters,
+    lastKey: string | undefined,
+    failures: ObjectFailure[],
+  ): Promise<boolean> {
+    return this.fenced(id, holder, 'counters = $2, last_key = $3, failures = $4', [
+      JSON.stringify(counters),
+      lastKey ?? null,
+      JSON.stringify(failures),
+    ]);
   }
 
   async saveTarget(id: string, holder: string, version: string | undefined): Promise<boolean> {

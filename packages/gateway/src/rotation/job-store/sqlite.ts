@@ -141,7 +141,10 @@ export class SqliteJobStore implements JobStore {
     // store has one gateway).
     return this.db.transaction(() => {
       if (job.state === 'running') {
-        const clash = this.s.running.all().map(toJob).find((r) => scopesOverlap(r, job));
+        const clash = this.s.running
+          .all()
+          .map(toJob)
+          .find((r) => scopesOverlap(r, job));
         if (clash) return clash;
       }
       this.s.insert.run({
@@ -165,8 +168,18 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  async saveProgress(id: string, holder: string, counters: JobCounters, lastKey: string | undefined, failures: ObjectFailure[]): Promise<boolean> {
-    return this.fenced(id, holder, () => this.s.progress.run(JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures), id).changes);
+  async saveProgress(
+    id: string,
+    holder: string,
+    counters: JobCounters,
+    lastKey: string | undefined,
+    failures: ObjectFailure[],
+  ): Promise<boolean> {
+    return this.fenced(
+      id,
+      holder,
+      () => this.s.progress.run(JSON.stringify(counters), lastKey ?? null, JSON.stringify(failures), id).changes,
+    );
   }
 
   async saveTarget(id: string, holder: string, version: string | undefined): Promise<boolean> {
@@ -178,16 +191,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   async finish(job: RotationJob, holder: string): Promise<boolean> {
-    return this.fenced(job.id, holder, () =>
-      this.s.finish.run(
-        job.state,
-        JSON.stringify(job.counters),
-        job.lastKey ?? null,
-        JSON.stringify(job.failures),
-        job.error ?? null,
-        job.finishedAt ?? null,
-        job.id,
-      ).changes,
+    return this.fenced(
+      job.id,
+      holder,
+      () =>
+        this.s.finish.run(
+          job.state,
+          JSON.stringify(job.counters),
+          job.lastKey ?? null,
+          JSON.stringify(job.failures),
+          job.error ?? null,
+          job.finishedAt ?? null,
+          job.id,
+        ).changes,
     );
   }
 

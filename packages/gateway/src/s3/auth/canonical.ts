@@ -68,7 +68,10 @@ export function canonicalQueryString(rawQuery: string, exclude: (name: string) =
 }
 
 /** `name:value\n` for each signed header, values trimmed with inner whitespace runs collapsed, repeats joined by `,`. */
-export function canonicalHeaders(headers: Readonly<Record<string, readonly string[] | undefined>>, signedHeaders: readonly string[]): string {
+export function canonicalHeaders(
+  headers: Readonly<Record<string, readonly string[] | undefined>>,
+  signedHeaders: readonly string[],
+): string {
   return signedHeaders
     .map((name) => {
       const values = headers[name] ?? [];
@@ -142,5 +145,8 @@ export function parseAmzDate(value: string): Date | undefined {
 }
 
 export function formatAmzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }

@@ -174,14 +174,20 @@ export class AwsChunkedDecoder extends Transform {
       const ext = semi >= 0 ? line.slice(semi + 1) : '';
       const m = /^chunk-signature=([0-9a-f]{64})$/.exec(ext);
       if (!m) {
-        throw new S3Error('SignatureDoesNotMatch', 'A chunk of this signed aws-chunked body has no valid chunk-signature (64 lower-case hex digits).');
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'A chunk of this signed aws-chunked body has no valid chunk-signature (64 lower-case hex digits).',
+        );
       }
       this.chunkSignature = m[1]!;
       this.chunkHash = createHash('sha256');
     }
     const limit = this.options.decodedLength;
     if (limit !== undefined && this.decoded + size > limit) {
-      throw new S3Error('InvalidRequest', `The aws-chunked body holds more than the ${limit} bytes x-amz-decoded-content-length announced.`);
+      throw new S3Error(
+        'InvalidRequest',
+        `The aws-chunked body holds more than the ${limit} bytes x-amz-decoded-content-length announced.`,
+      );
     }
     this.decoded += size;
     if (size > 0) {
@@ -232,7 +238,10 @@ export class AwsChunkedDecoder extends Transform {
     const missing = expected.filter((n) => !got.includes(n));
     const unexpected = got.filter((n) => !expected.includes(n));
     if (missing.length > 0) {
-      throw new S3Error('MalformedTrailerError', `The trailing header(s) announced in x-amz-trailer did not arrive: ${missing.join(', ')}.`);
+      throw new S3Error(
+        'MalformedTrailerError',
+        `The trailing header(s) announced in x-amz-trailer did not arrive: ${missing.join(', ')}.`,
+      );
     }
     if (unexpected.length > 0) {
       throw new S3Error('MalformedTrailerError', `Trailing header(s) not announced in x-amz-trailer: ${unexpected.join(', ')}.`);

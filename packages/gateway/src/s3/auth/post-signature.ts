@@ -14,11 +14,16 @@ export interface PostSignatureOptions {
 }
 
 const missing = (field: string): S3Error =>
-  new S3Error('InvalidArgument', `Bucket POST must contain a field named '${field}'.  If it is specified, please check the order of the fields.`, {
-    extra: { ArgumentName: field, ArgumentValue: '' },
-  });
+  new S3Error(
+    'InvalidArgument',
+    `Bucket POST must contain a field named '${field}'.  If it is specified, please check the order of the fields.`,
+    {
+      extra: { ArgumentName: field, ArgumentValue: '' },
+    },
+  );
 
-const badField = (field: string, why: string): S3Error => new S3Error('InvalidArgument', `${field}: ${why}`, { extra: { ArgumentName: field } });
+const badField = (field: string, why: string): S3Error =>
+  new S3Error('InvalidArgument', `${field}: ${why}`, { extra: { ArgumentName: field } });
 
 function secretOf(lookup: CredentialLookup, accessKey: string): string {
   const secret = lookup(accessKey);
@@ -33,7 +38,9 @@ function mismatch(accessKey: string): S3Error {
 
 /** The hex SigV4 signature of a POST policy. */
 export function signPolicyV4(secretKey: string, date: string, region: string, policy: string): string {
-  return createHmac('sha256', deriveSigningKey(secretKey, date, region, 's3')).update(policy, 'utf8').digest('hex');
+  return createHmac('sha256', deriveSigningKey(secretKey, date, region, 's3'))
+    .update(policy, 'utf8')
+    .digest('hex');
 }
 
 /**
@@ -44,7 +51,10 @@ export function signPolicyV4(secretKey: string, date: string, region: string, po
 export function verifyPostSignature(fields: ReadonlyMap<string, string>, options: PostSignatureOptions): string {
   const policy = fields.get('policy');
   if (policy === undefined) {
-    throw new S3Error('AccessDenied', 'Access Denied: a form upload needs a signed policy (this gateway has no publicly writable buckets).');
+    throw new S3Error(
+      'AccessDenied',
+      'Access Denied: a form upload needs a signed policy (this gateway has no publicly writable buckets).',
+    );
   }
   if (fields.has('x-amz-security-token')) {
     throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid: this gateway issues no session tokens.');
@@ -70,9 +80,12 @@ function verifyV4(fields: ReadonlyMap<string, string>, policy: string, options: 
   if (credential.date !== amzDate.slice(0, 8)) {
     throw badField('x-amz-credential', `the credential date "${credential.date}" is not the date of x-amz-date "${amzDate.slice(0, 8)}".`);
   }
-  if (credential.region !== options.region) throw badField('x-amz-credential', `the region '${credential.region}' is wrong; expecting '${options.region}'.`);
-  if (credential.service !== 's3') throw badField('x-amz-credential', `incorrect service "${credential.service}"; this endpoint belongs to "s3".`);
-  if (credential.terminator !== 'aws4_request') throw badField('x-amz-credential', `incorrect terminal "${credential.terminator}"; expecting "aws4_request".`);
+  if (credential.region !== options.region)
+    throw badField('x-amz-credential', `the region '${credential.region}' is wrong; expecting '${options.region}'.`);
+  if (credential.service !== 's3')
+    throw badField('x-amz-credential', `incorrect service "${credential.service}"; this endpoint belongs to "s3".`);
+  if (credential.terminator !== 'aws4_request')
+    throw badField('x-amz-credential', `incorrect terminal "${credential.terminator}"; expecting "aws4_request".`);
   const secret = secretOf(options.lookup, credential.accessKey);
   const expected = signPolicyV4(secret, credential.date, credential.region, policy);
   if (!constantTimeEqualHex(expected, fields.get('x-amz-signature')!.trim().toLowerCase())) throw mismatch(credential.accessKey);

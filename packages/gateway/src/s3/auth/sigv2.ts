@@ -99,7 +99,10 @@ export function canonicalResource(rawPath: string, rawQuery: string, hostBucket?
 }
 
 /** CanonicalizedAmzHeaders: every `x-amz-*` header, lowercased, sorted, repeats joined by `,`, each `name:value\n`. */
-export function canonicalAmzHeaders(headers: Readonly<Record<string, readonly string[] | undefined>>, omit: (name: string) => boolean = () => false): string {
+export function canonicalAmzHeaders(
+  headers: Readonly<Record<string, readonly string[] | undefined>>,
+  omit: (name: string) => boolean = () => false,
+): string {
   return Object.keys(headers)
     .map((n) => n.toLowerCase())
     .filter((n) => n.startsWith('x-amz-') && !omit(n))
@@ -227,7 +230,9 @@ export class SigV2Verifier {
     const now = this.now();
     const expiresAt = new Date(Number(expiresText) * 1000);
     if (now.getTime() > expiresAt.getTime()) {
-      throw new S3Error('AccessDenied', 'Request has expired', { extra: { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() } });
+      throw new S3Error('AccessDenied', 'Request has expired', {
+        extra: { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() },
+      });
     }
     // Signers move the x-amz-* headers, Content-Type and Content-MD5 they signed into the query
     // (botocore does): the string to sign takes them from there when they are not sent as headers.
@@ -239,7 +244,13 @@ export class SigV2Verifier {
     const headers: Record<string, readonly string[] | undefined> = { ...req.headers };
     for (const [name, value] of fromQuery) if (name.startsWith('x-amz-') && headers[name] === undefined) headers[name] = [value];
     const candidates: StringToSignParts[] = [
-      { method: req.method, ...this.contentHeaders(req, fromQuery), date: expiresText, amzHeaders: canonicalAmzHeaders(headers), resource: '' },
+      {
+        method: req.method,
+        ...this.contentHeaders(req, fromQuery),
+        date: expiresText,
+        amzHeaders: canonicalAmzHeaders(headers),
+        resource: '',
+      },
     ];
     // Base64 has no spaces: a `+` sent unencoded and read as a space is put back.
     this.checkSignature(req, accessKey, secret, params.get('Signature')!.replace(/ /g, '+'), candidates);
@@ -301,10 +312,20 @@ export class SigV2Verifier {
     if (declared !== undefined) {
       payload = payloadModeOf(declared);
       if (payload.mode !== 'signed' && payload.mode !== 'unsigned') {
-        throw new S3Error('InvalidRequest', 'An aws-chunked (STREAMING-*) payload needs Signature Version 4: its chunks are signed with a V4 key.');
+        throw new S3Error(
+          'InvalidRequest',
+          'An aws-chunked (STREAMING-*) payload needs Signature Version 4: its chunks are signed with a V4 key.',
+        );
       }
     }
-    const result = { accessKey, method, payloadMode: payload.mode, scope: '', seedSignature: '', amzDate: formatAmzDate(time) } as AuthResult;
+    const result = {
+      accessKey,
+      method,
+      payloadMode: payload.mode,
+      scope: '',
+      seedSignature: '',
+      amzDate: formatAmzDate(time),
+    } as AuthResult;
     if (payload.sha256 !== undefined) result.declaredSha256 = payload.sha256;
     // V2 derives no signing key (nothing downstream verifies chunk signatures for it).
     Object.defineProperty(result, 'signingKey', { value: Buffer.alloc(0), enumerable: false });

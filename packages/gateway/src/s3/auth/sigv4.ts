@@ -19,12 +19,7 @@ import {
   stringToSign,
 } from './canonical.js';
 
-export type PayloadMode =
-  | 'signed'
-  | 'unsigned'
-  | 'streaming-signed'
-  | 'streaming-unsigned-trailer'
-  | 'streaming-signed-trailer';
+export type PayloadMode = 'signed' | 'unsigned' | 'streaming-signed' | 'streaming-unsigned-trailer' | 'streaming-signed-trailer';
 
 /** Returns the secret key of an access key, or undefined when the access key is unknown. */
 export type CredentialLookup = (accessKey: string) => string | undefined;
@@ -264,9 +259,7 @@ export class SigV4Verifier {
       throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid: this gateway issues no session tokens.');
     }
 
-    const unsigned = Object.keys(req.headers).filter(
-      (name) => name.startsWith('x-amz-') && !auth.signedHeaders.includes(name),
-    );
+    const unsigned = Object.keys(req.headers).filter((name) => name.startsWith('x-amz-') && !auth.signedHeaders.includes(name));
     if (unsigned.length > 0) {
       throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
         extra: { HeadersNotSigned: unsigned.join(', ') },
@@ -308,7 +301,9 @@ export class SigV4Verifier {
       );
     }
     if (params.get('X-Amz-Algorithm') !== ALGORITHM) throw problem('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
-    const credential = parseCredential(params.get('X-Amz-Credential')!, (m) => problem(`Error parsing the X-Amz-Credential parameter; ${m}`));
+    const credential = parseCredential(params.get('X-Amz-Credential')!, (m) =>
+      problem(`Error parsing the X-Amz-Credential parameter; ${m}`),
+    );
     const auth: ParsedAuth = {
       ...credential,
       signedHeaders: parseSignedHeaders(params.get('X-Amz-SignedHeaders')!, (m) => problem(`Error parsing X-Amz-SignedHeaders; ${m}`)),
@@ -316,7 +311,7 @@ export class SigV4Verifier {
     };
     const amzDate = params.get('X-Amz-Date')!;
     const requestTime = parseAmzDate(amzDate);
-    if (requestTime === undefined) throw problem('X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+    if (requestTime === undefined) throw problem("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
     const expiresText = params.get('X-Amz-Expires')!;
     if (!/^\d{1,10}$/.test(expiresText)) throw problem('X-Amz-Expires should be a number');
     const expires = Number(expiresText);

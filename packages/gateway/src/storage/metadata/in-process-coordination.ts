@@ -26,7 +26,12 @@ export class InProcessCoordination {
   }
 
   heartbeat(instance: GatewayInstance): void {
-    this.gateways.set(instance.id, { id: instance.id, address: instance.address, startedAt: new Date(instance.startedAt.getTime()), lastSeen: new Date() });
+    this.gateways.set(instance.id, {
+      id: instance.id,
+      address: instance.address,
+      startedAt: new Date(instance.startedAt.getTime()),
+      lastSeen: new Date(),
+    });
   }
 
   seen(withinMs: number): GatewayPresence[] {
@@ -43,5 +48,6 @@ export class InProcessCoordination {
 }
 
 export function assertTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError(`a lease's time to live must be a positive whole number of ms (got ${ttlMs})`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
+    throw new RangeError(`a lease's time to live must be a positive whole number of ms (got ${ttlMs})`);
 }

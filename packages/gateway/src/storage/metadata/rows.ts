@@ -130,7 +130,7 @@ export function partRecord(row: PartRow): PartRecord {
 /** A bytea arrives as a Buffer from a column, as PostgreSQL's `\\x` hex text from inside json_agg. */
 function inlineBytes(value: Buffer | string): Buffer {
   if (typeof value !== 'string') return value;
-  if (!value.startsWith('\\x')) throw new Error('an inline part\'s data is neither bytes nor \\x hex');
+  if (!value.startsWith('\\x')) throw new Error("an inline part's data is neither bytes nor \\x hex");
   return Buffer.from(value.slice(2), 'hex');
 }
 

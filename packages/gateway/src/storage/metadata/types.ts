@@ -159,12 +159,7 @@ export interface MetadataStore {
    * calls `update` with it, writes the fields it returns. → NoSuchBucket, NoSuchKey, NoSuchVersion,
    * whatever `update` throws
    */
-  updateObject(
-    bucket: string,
-    key: string,
-    update: (existing: ObjectRecord) => ObjectPatch,
-    versionId?: string,
-  ): Promise<ObjectRecord>;
+  updateObject(bucket: string, key: string, update: (existing: ObjectRecord) => ObjectPatch, versionId?: string): Promise<ObjectRecord>;
   /**
    * Up to `limit` latest object versions (no delete markers) with fromKey <= key < upper (no upper bound
    * when undefined), in bytewise key order. The listing above rolls them up into common prefixes and seeks.

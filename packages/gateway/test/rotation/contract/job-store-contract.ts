@@ -100,7 +100,11 @@ export function describeJobStore(name: string, open: () => Promise<JobStoreFixtu
         assert.equal(await jobs.get(refused.id), undefined, 'nothing stored');
       }
       assert.equal(await jobs.insert(job({ bucket: 'overlap-2' })), undefined, 'another bucket');
-      assert.equal(await jobs.insert(job({ bucket: 'overlap', state: 'done', finishedAt: new Date(clock).toISOString() })), undefined, 'an ended job');
+      assert.equal(
+        await jobs.insert(job({ bucket: 'overlap', state: 'done', finishedAt: new Date(clock).toISOString() })),
+        undefined,
+        'an ended job',
+      );
       await hold(whole.id, 'gw-a');
       assert.equal(await jobs.finish({ ...whole, state: 'done', finishedAt: new Date().toISOString() }, 'gw-a'), true);
       await f.metadata.releaseLease(jobLeaseName(whole.id), 'gw-a');
@@ -115,8 +119,14 @@ export function describeJobStore(name: string, open: () => Promise<JobStoreFixtu
       const results = await Promise.all(racing.map((j) => jobs.insert(j)));
       const stored = racing.filter((_, i) => results[i] === undefined);
       assert.equal(stored.length, 1, 'one winner');
-      assert.ok(results.every((r) => r === undefined || r.id === stored[0]!.id), 'every loser is told who won');
-      assert.deepEqual((await jobs.running()).filter((j) => j.bucket === 'race').map((j) => j.id), [stored[0]!.id]);
+      assert.ok(
+        results.every((r) => r === undefined || r.id === stored[0]!.id),
+        'every loser is told who won',
+      );
+      assert.deepEqual(
+        (await jobs.running()).filter((j) => j.bucket === 'race').map((j) => j.id),
+        [stored[0]!.id],
+      );
     });
 
     it("writes the holder's progress, target, total and end only while it holds the job's lease", async () => {
@@ -130,7 +140,14 @@ export function describeJobStore(name: string, open: () => Promise<JobStoreFixtu
       assert.equal(await jobs.saveProgress(j.id, 'gw-a', counters(3, 2), 'k2', [{ key: 'k1', error: 'boom' }]), true);
       assert.equal(await jobs.saveTarget(j.id, 'gw-a', 'v9'), true);
       assert.equal(await jobs.saveTotal(j.id, 'gw-a', 10), true);
-      const saved = { ...j, counters: counters(3, 2), lastKey: 'k2', failures: [{ key: 'k1', error: 'boom' }], targetVersion: 'v9', total: 10 };
+      const saved = {
+        ...j,
+        counters: counters(3, 2),
+        lastKey: 'k2',
+        failures: [{ key: 'k1', error: 'boom' }],
+        targetVersion: 'v9',
+        total: 10,
+      };
       assert.deepEqual(await jobs.get(j.id), saved);
 
       // Another gateway, not holding the lease, is refused everything.
@@ -162,13 +179,23 @@ export function describeJobStore(name: string, open: () => Promise<JobStoreFixtu
       const j = job();
       await jobs.insert(j);
       await hold(j.id, 'gw-a');
-      const ended: RotationJob = { ...j, state: 'failed', counters: counters(4, 1), lastKey: 'k3', error: 'listing the bucket failed', finishedAt: new Date().toISOString() };
+      const ended: RotationJob = {
+        ...j,
+        state: 'failed',
+        counters: counters(4, 1),
+        lastKey: 'k3',
+        error: 'listing the bucket failed',
+        finishedAt: new Date().toISOString(),
+      };
       assert.equal(await jobs.finish(ended, 'gw-a'), true);
       assert.deepEqual(await jobs.get(j.id), ended);
       assert.equal(await jobs.saveProgress(j.id, 'gw-a', counters(9, 9), 'k9', []), false);
       assert.equal(await jobs.finish({ ...ended, state: 'done', error: undefined }, 'gw-a'), false);
       assert.deepEqual(await jobs.get(j.id), ended);
-      assert.equal((await jobs.running()).some((r) => r.id === j.id), false);
+      assert.equal(
+        (await jobs.running()).some((r) => r.id === j.id),
+        false,
+      );
       await f.metadata.releaseLease(jobLeaseName(j.id), 'gw-a');
     });
 

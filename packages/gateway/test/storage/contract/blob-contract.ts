@@ -324,7 +324,10 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStoreFix
             return writer.finish();
           }),
         );
-        assert.deepEqual(sizes, blobs.map((b) => b.length));
+        assert.deepEqual(
+          sizes,
+          blobs.map((b) => b.length),
+        );
         assert.deepEqual(await listAll(store), sortById(writers.map((w, i) => ({ id: w.id, size: blobs[i]!.length }))));
         await Promise.all(
           writers.map(async (writer, i) => {

@@ -112,7 +112,11 @@ export function describeCoordination(name: string, open: () => Promise<Coordinat
     });
 
     describe('heartbeats', () => {
-      const instance = (address: string, startedAt: number): GatewayInstance => ({ id: randomUUID(), address, startedAt: new Date(startedAt) });
+      const instance = (address: string, startedAt: number): GatewayInstance => ({
+        id: randomUUID(),
+        address,
+        startedAt: new Date(startedAt),
+      });
 
       it('lists the gateways that beat lately, oldest start first, with their addresses and times', async () => {
         const before = Date.now();
@@ -131,15 +135,24 @@ export function describeCoordination(name: string, open: () => Promise<Coordinat
         }
         await m.removeGateway(first.id);
         await m.removeGateway(second.id);
-        assert.deepEqual((await m.gateways(LONG)).filter((g) => g.id === first.id || g.id === second.id), []);
+        assert.deepEqual(
+          (await m.gateways(LONG)).filter((g) => g.id === first.id || g.id === second.id),
+          [],
+        );
       });
 
       it('leaves out a gateway whose latest beat is older than asked, and lists it again once it beats', async () => {
         const gw = instance('http://10.0.0.3:9000', Date.now());
         await m.heartbeat(gw);
         await sleep(SHORT + 50);
-        assert.equal((await m.gateways(SHORT)).some((g) => g.id === gw.id), false);
-        assert.equal((await m.gateways(LONG)).some((g) => g.id === gw.id), true);
+        assert.equal(
+          (await m.gateways(SHORT)).some((g) => g.id === gw.id),
+          false,
+        );
+        assert.equal(
+          (await m.gateways(LONG)).some((g) => g.id === gw.id),
+          true,
+        );
         await m.heartbeat({ ...gw, address: 'http://10.0.0.4:9000' });
         const again = (await m.gateways(SHORT)).find((g) => g.id === gw.id);
         assert.equal(again?.address, 'http://10.0.0.4:9000', 'a beat refreshes the address');
@@ -162,7 +175,10 @@ export function describeCoordination(name: string, open: () => Promise<Coordinat
           );
         }
         await peer.removeGateway(a.id);
-        assert.deepEqual((await m.gateways(LONG)).filter((g) => g.id === a.id || g.id === b.id).map((g) => g.id), [b.id]);
+        assert.deepEqual(
+          (await m.gateways(LONG)).filter((g) => g.id === a.id || g.id === b.id).map((g) => g.id),
+          [b.id],
+        );
         await m.removeGateway(b.id);
       });
     });

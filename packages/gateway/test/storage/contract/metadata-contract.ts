@@ -47,7 +47,16 @@ let uploadSeq = 0;
 function upload(bucket: string, key: string, fields: Partial<UploadRecord> = {}): UploadRecord {
   // Ids sort in creation order, as the object store makes them.
   const uploadId = `${(Date.now() * 1000 + uploadSeq++).toString(16).padStart(14, '0')}${randomBytes(8).toString('hex')}`;
-  return { bucket, key, uploadId, initiated: now(), userMetadata: {}, standardHeaders: {}, sse: { sse: 'SSE-KMS', kmsKey: 'k' }, ...fields };
+  return {
+    bucket,
+    key,
+    uploadId,
+    initiated: now(),
+    userMetadata: {},
+    standardHeaders: {},
+    sse: { sse: 'SSE-KMS', kmsKey: 'k' },
+    ...fields,
+  };
 }
 
 function uploaded(number: number, plainSize = 1000 * number): UploadedPart {
@@ -114,10 +123,17 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         assert.deepEqual(info, { name: bucket, createdAt: at });
         created.set(bucket, at);
       }
-      assert.deepEqual(await m.getBucket('lst-b'), { name: 'lst-b', createdAt: created.get('lst-b'), encryption: { sse: 'aws:kms', kmsKeyId: 'tenant' } });
+      assert.deepEqual(await m.getBucket('lst-b'), {
+        name: 'lst-b',
+        createdAt: created.get('lst-b'),
+        encryption: { sse: 'aws:kms', kmsKeyId: 'tenant' },
+      });
       assert.deepEqual(await m.getBucket('lst-a'), { name: 'lst-a', createdAt: created.get('lst-a') });
       const listed = (await m.listBuckets()).filter((b) => b.name.startsWith('lst-'));
-      assert.deepEqual(listed, [...names].sort(bytewise).map((n) => ({ name: n, createdAt: created.get(n) })));
+      assert.deepEqual(
+        listed,
+        [...names].sort(bytewise).map((n) => ({ name: n, createdAt: created.get(n) })),
+      );
     });
 
     it('refuses a second bucket of the same name and keeps the first as it was', async () => {
@@ -141,18 +157,30 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await rejects(m.getObject(missing, 'k'), 'NoSuchBucket');
       await rejects(m.putObject(object(missing, 'k'), count), 'NoSuchBucket');
       await rejects(deleteKeys(m, missing, ['k']), 'NoSuchBucket');
-      await rejects(m.updateObject(missing, 'k', () => (count(), {})), 'NoSuchBucket');
+      await rejects(
+        m.updateObject(missing, 'k', () => (count(), {})),
+        'NoSuchBucket',
+      );
       await rejects(m.listObjects(missing, '', undefined, 10), 'NoSuchBucket');
       await rejects(m.createUpload(u), 'NoSuchBucket');
       await rejects(m.getUpload(ref(u)), 'NoSuchBucket');
       await rejects(m.putPart(ref(u), uploaded(1)), 'NoSuchBucket');
       await rejects(m.listParts(ref(u), 0, 10), 'NoSuchBucket');
       await rejects(m.listUploads(missing, { key: '', afterId: '' }, undefined, 10), 'NoSuchBucket');
-      await rejects(m.completeUpload(ref(u), () => (count(), object(missing, 'k'))), 'NoSuchBucket');
+      await rejects(
+        m.completeUpload(ref(u), () => (count(), object(missing, 'k'))),
+        'NoSuchBucket',
+      );
       await rejects(m.abortUpload(ref(u)), 'NoSuchBucket');
-      await rejects(m.updateUpload(ref(u), () => (count(), { sse: {} })), 'NoSuchBucket');
+      await rejects(
+        m.updateUpload(ref(u), () => (count(), { sse: {} })),
+        'NoSuchBucket',
+      );
       assert.equal(called, 0);
-      assert.equal((await m.listBuckets()).some((b) => b.name === missing), false);
+      assert.equal(
+        (await m.listBuckets()).some((b) => b.name === missing),
+        false,
+      );
     });
 
     it('sets, replaces and removes the default encryption', async () => {
@@ -168,17 +196,39 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
 
     it('keeps each bucket setting on its own; a re-created bucket starts with none', async () => {
       await m.createBucket('cfg', now(), undefined);
-      const cors = [{ allowedOrigins: ['https://app.example'], allowedMethods: ['GET', 'PUT'], allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 60 }];
+      const cors = [
+        {
+          allowedOrigins: ['https://app.example'],
+          allowedMethods: ['GET', 'PUT'],
+          allowedHeaders: ['*'],
+          exposeHeaders: ['ETag'],
+          maxAgeSeconds: 60,
+        },
+      ];
       assert.equal(await m.getBucketSetting('cfg', 'cors'), undefined);
       await m.putBucketSetting('cfg', 'cors', cors);
       await m.putBucketSetting('cfg', 'tagging', [{ key: 'team', value: 'a' }]);
-      await m.putBucketSetting('cfg', 'tagging', [{ key: 'team', value: 'b' }, { key: 'ü', value: '' }]);
-      await m.putBucketSetting('cfg', 'publicAccessBlock', { blockPublicAcls: true, ignorePublicAcls: false, blockPublicPolicy: true, restrictPublicBuckets: false });
+      await m.putBucketSetting('cfg', 'tagging', [
+        { key: 'team', value: 'b' },
+        { key: 'ü', value: '' },
+      ]);
+      await m.putBucketSetting('cfg', 'publicAccessBlock', {
+        blockPublicAcls: true,
+        ignorePublicAcls: false,
+        blockPublicPolicy: true,
+        restrictPublicBuckets: false,
+      });
       assert.deepEqual(await m.getBucketSetting('cfg', 'cors'), cors);
-      assert.deepEqual(await m.getBucketSetting('cfg', 'tagging'), [{ key: 'team', value: 'b' }, { key: 'ü', value: '' }]);
+      assert.deepEqual(await m.getBucketSetting('cfg', 'tagging'), [
+        { key: 'team', value: 'b' },
+        { key: 'ü', value: '' },
+      ]);
       await m.putBucketSetting('cfg', 'cors', undefined);
       assert.equal(await m.getBucketSetting('cfg', 'cors'), undefined);
-      assert.deepEqual(await m.getBucketSetting('cfg', 'tagging'), [{ key: 'team', value: 'b' }, { key: 'ü', value: '' }]);
+      assert.deepEqual(await m.getBucketSetting('cfg', 'tagging'), [
+        { key: 'team', value: 'b' },
+        { key: 'ü', value: '' },
+      ]);
       assert.equal(await m.getBucketSetting('cfg', 'ownershipControls'), undefined);
 
       await m.createBucket('cfg-gone', now(), undefined);
@@ -217,10 +267,17 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const record = object('obj', 'docs/report.pdf', [part(1, 5_000_000_000, { crc: 'x' }), part(2, 7)], {
         contentType: 'application/pdf',
         userMetadata: { owner: 'alice', 'x-unicode': 'naïve ☃' },
-        standardHeaders: { 'cache-control': 'max-age=60', 'content-disposition': 'attachment; filename="r.pdf"', expires: 'Wed, 21 Oct 2037 07:28:00 GMT' },
+        standardHeaders: {
+          'cache-control': 'max-age=60',
+          'content-disposition': 'attachment; filename="r.pdf"',
+          expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
+        },
         checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=', type: 'FULL_OBJECT' },
         sse: { sse: 'SSE-KMS', iv: 'aXY=', kmsKey: 'k1', kmsKeyVersion: 3, kmsContext: { bucket: 'obj', nested: [1, true, null] } },
-        tags: [{ key: 'b', value: '2' }, { key: 'a', value: '' }],
+        tags: [
+          { key: 'b', value: '2' },
+          { key: 'a', value: '' },
+        ],
       });
       const seen: (ObjectRecord | undefined)[] = [];
       assert.deepEqual(await m.putObject(record, (existing) => void seen.push(existing)), []);
@@ -299,7 +356,11 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const record = object('obj', 'upd', [part(1), part(2)], { tags: [{ key: 't', value: '1' }], contentType: 'text/plain' });
       await m.putObject(record, () => {});
       const seen: ObjectRecord[] = [];
-      const rotated = await m.updateObject('obj', 'upd', (existing) => (seen.push(existing), { revision: 'r2', sse: { sse: 'SSE-S3', sealedKey: 'bmV3' } }));
+      const rotated = await m.updateObject(
+        'obj',
+        'upd',
+        (existing) => (seen.push(existing), { revision: 'r2', sse: { sse: 'SSE-S3', sealedKey: 'bmV3' } }),
+      );
       assert.deepEqual(seen, [record]);
       assert.deepEqual(rotated, { ...record, revision: 'r2', sse: { sse: 'SSE-S3', sealedKey: 'bmV3' } });
       assert.deepEqual(await m.getObject('obj', 'upd'), rotated);
@@ -312,7 +373,10 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
 
       await rejects(m.updateObject('obj', 'upd', refuse), 'Refused');
       assert.deepEqual(await m.getObject('obj', 'upd'), untagged, 'a refused update writes nothing');
-      await rejects(m.updateObject('obj', 'no-such-key', () => ({ revision: 'x' })), 'NoSuchKey');
+      await rejects(
+        m.updateObject('obj', 'no-such-key', () => ({ revision: 'x' })),
+        'NoSuchKey',
+      );
       assert.equal(await m.getObject('obj', 'no-such-key'), undefined);
     });
 
@@ -321,17 +385,45 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.createBucket('keys-other', now(), undefined);
       // UTF-16 order and UTF-8 byte order disagree on U+FFFF vs 😀; %, _ and \ are LIKE wildcards/escapes;
       // upper/lower case, accents, spaces and control characters all order by their bytes.
-      const keys = ['a', 'a/b', 'a%b', 'a_b', 'a\\b', 'A', 'ab', 'a b', 'a\u0001', 'é', 'z', '\uFFFF', '😀', '\u{10FFFF}', '\uFFFFz', ' ', '~', 'a%', 'a_'];
+      const keys = [
+        'a',
+        'a/b',
+        'a%b',
+        'a_b',
+        'a\\b',
+        'A',
+        'ab',
+        'a b',
+        'a\u0001',
+        'é',
+        'z',
+        '\uFFFF',
+        '😀',
+        '\u{10FFFF}',
+        '\uFFFFz',
+        ' ',
+        '~',
+        'a%',
+        'a_',
+      ];
       const records = new Map<string, ObjectRecord>();
       for (const [i, key] of keys.entries()) {
-        const record = object('keys', key, [part(1, i + 1)], i % 3 === 0 ? { checksum: { algorithm: 'CRC32', value: 'AAAAAA==', type: 'COMPOSITE' } } : {});
+        const record = object(
+          'keys',
+          key,
+          [part(1, i + 1)],
+          i % 3 === 0 ? { checksum: { algorithm: 'CRC32', value: 'AAAAAA==', type: 'COMPOSITE' } } : {},
+        );
         records.set(key, record);
         await m.putObject(record, () => {});
       }
       await m.putObject(object('keys-other', 'a'), () => {});
       const order = [...keys].sort(bytewise);
       const all = await m.listObjects('keys', '', undefined, 1000);
-      assert.deepEqual(all.map((o) => o.key), order);
+      assert.deepEqual(
+        all.map((o) => o.key),
+        order,
+      );
       for (const summary of all) {
         const record = records.get(summary.key)!;
         const expected = { key: record.key, size: record.size, etag: record.etag, lastModified: record.lastModified };
@@ -351,7 +443,11 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(await keysOf('\uFFFF', '\u{10000}'), ['\uFFFF', '\uFFFFz'], 'U+FFFF sorts before 😀 (bytes, not UTF-16)');
       assert.deepEqual(await keysOf('', undefined, 3), order.slice(0, 3));
       assert.deepEqual(await keysOf('\u{10FFFF}\u0000', undefined), []);
-      assert.deepEqual((await m.listObjects('keys-other', '', undefined, 1000)).map((o) => o.key), ['a'], 'buckets are apart');
+      assert.deepEqual(
+        (await m.listObjects('keys-other', '', undefined, 1000)).map((o) => o.key),
+        ['a'],
+        'buckets are apart',
+      );
     });
 
     // ---------------------------------------------------------------- multipart uploads
@@ -393,7 +489,10 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(await m.listParts(ref(u), 3, 10), []);
       const p10000 = uploaded(10000, 5);
       await m.putPart(ref(u), p10000);
-      assert.deepEqual((await m.listParts(ref(u), 2, 10)).map((p) => p.number), [3, 10000]);
+      assert.deepEqual(
+        (await m.listParts(ref(u), 2, 10)).map((p) => p.number),
+        [3, 10000],
+      );
       await rejects(m.putPart({ ...ref(u), key: 'elsewhere' }, uploaded(4)), 'NoSuchUpload');
       await rejects(m.listParts({ ...ref(u), key: 'elsewhere' }, 0, 10), 'NoSuchUpload');
       assert.deepEqual([...(await m.referencedBlobs([p2.dataId, p2again.dataId]))], [p2again.dataId]);
@@ -416,7 +515,10 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(fromSecond, summaries(order.slice(order.indexOf(k1[1]!))));
       assert.deepEqual(await m.listUploads('ups', { key: 'k1', afterId: '' }, 'k2', 100), summaries(k1));
       assert.deepEqual(await m.listUploads('ups', { key: 'k1', afterId: '' }, undefined, 2), summaries(k1.slice(0, 2)));
-      assert.deepEqual((await m.listUploads('ups', { key: 'k\uFFFF', afterId: '' }, 'l', 100)).map((u) => u.key), ['k\uFFFF', 'k😀']);
+      assert.deepEqual(
+        (await m.listUploads('ups', { key: 'k\uFFFF', afterId: '' }, 'l', 100)).map((u) => u.key),
+        ['k\uFFFF', 'k😀'],
+      );
       assert.deepEqual(await m.listUploads('ups', { key: 'l', afterId: order.at(-1)!.uploadId }, undefined, 100), []);
     });
 
@@ -439,11 +541,18 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         return built;
       });
       assert.deepEqual(calls, [[u, parts, previous]]);
-      assert.deepEqual(sorted(superseded), sorted([...ids(previous.parts), parts[1]!.dataId]), 'the replaced version and the part not chosen');
+      assert.deepEqual(
+        sorted(superseded),
+        sorted([...ids(previous.parts), parts[1]!.dataId]),
+        'the replaced version and the part not chosen',
+      );
       assert.deepEqual(await m.getObject('done', 'movie'), built);
       await rejects(m.getUpload(ref(u)), 'NoSuchUpload');
       await rejects(m.listParts(ref(u), 0, 10), 'NoSuchUpload');
-      assert.deepEqual(sorted([...(await m.referencedBlobs([...ids(parts), ...ids(previous.parts)]))]), sorted([parts[0]!.dataId, parts[2]!.dataId]));
+      assert.deepEqual(
+        sorted([...(await m.referencedBlobs([...ids(parts), ...ids(previous.parts)]))]),
+        sorted([parts[0]!.dataId, parts[2]!.dataId]),
+      );
       const stats = await m.stats();
       assert.equal(stats.uploads, statsBefore.uploads - 1);
       assert.equal(stats.uploadParts, statsBefore.uploadParts - 3);
@@ -458,7 +567,11 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       let sawExisting: ObjectRecord | undefined | null = null;
       await m.completeUpload(ref(fresh), (_u, ps, existing) => {
         sawExisting = existing;
-        return object('done', 'fresh', ps.map(({ lastModified: _lm, ...p }) => p));
+        return object(
+          'done',
+          'fresh',
+          ps.map(({ lastModified: _lm, ...p }) => p),
+        );
       });
       assert.equal(sawExisting, undefined);
       assert.deepEqual(ids((await m.getObject('done', 'fresh'))!.parts), [only.dataId]);
@@ -477,10 +590,13 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(await m.getUpload(ref(u)), u);
       assert.deepEqual(await m.listParts(ref(u), 0, 10), parts);
       assert.deepEqual(await m.stats(), statsBefore);
-      await rejects(m.completeUpload({ ...ref(u), key: 'elsewhere' }, () => previous), 'NoSuchUpload');
+      await rejects(
+        m.completeUpload({ ...ref(u), key: 'elsewhere' }, () => previous),
+        'NoSuchUpload',
+      );
     });
 
-    it('aborts an upload, returning its parts\' blobs', async () => {
+    it("aborts an upload, returning its parts' blobs", async () => {
       const u = upload('done', 'abandoned');
       await m.createUpload(u);
       const parts = [uploaded(1), uploaded(7)];
@@ -492,7 +608,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.equal((await m.referencedBlobs(ids(parts))).size, 0);
     });
 
-    it('updates an upload\'s SSE fields with what update returns; a refusal writes nothing', async () => {
+    it("updates an upload's SSE fields with what update returns; a refusal writes nothing", async () => {
       const u = upload('done', 'rotating', { contentType: 'a/b' });
       await m.createUpload(u);
       const seen: UploadRecord[] = [];
@@ -501,7 +617,10 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.deepEqual(await m.getUpload(ref(u)), { ...u, sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } });
       await rejects(m.updateUpload(ref(u), refuse), 'Refused');
       assert.deepEqual((await m.getUpload(ref(u))).sse, { sse: 'SSE-KMS', kmsKey: 'key-b' });
-      await rejects(m.updateUpload({ ...ref(u), key: 'elsewhere' }, () => ({ sse: {} })), 'NoSuchUpload');
+      await rejects(
+        m.updateUpload({ ...ref(u), key: 'elsewhere' }, () => ({ sse: {} })),
+        'NoSuchUpload',
+      );
     });
 
     // ---------------------------------------------------------------- maintenance
@@ -640,7 +759,11 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.deleteBucket('modes');
       assert.deepEqual(await grown(), {});
       const total = await m.stats();
-      assert.equal((await m.sseTotals()).reduce((n, t) => n + t.objects, 0), total.objects, 'the modes add up to the object total');
+      assert.equal(
+        (await m.sseTotals()).reduce((n, t) => n + t.objects, 0),
+        total.objects,
+        'the modes add up to the object total',
+      );
     });
   });
 }

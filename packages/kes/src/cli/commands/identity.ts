@@ -43,7 +43,13 @@ export function identityCommand(): Command {
       const id = identityOf(pair.cert);
       emit({ json: !!flags.json }, { identity: id, name, cert: certPath, key: keyPath }, () => [
         `Identity: ${id}`,
-        ...table([['certificate', certPath], ['private key', keyPath]], '  '),
+        ...table(
+          [
+            ['certificate', certPath],
+            ['private key', keyPath],
+          ],
+          '  ',
+        ),
         'Put the identity into the kes config (admin.identity or a policy); keep the private key secret.',
       ]);
     });
@@ -66,7 +72,11 @@ export function identityCommand(): Command {
       emit({ json: !!flags.json }, { identity: id, subject: x509.subject, not_after: new Date(x509.validTo).toISOString() }, () => id);
     });
 
-  clientOptions(identity.command('ls').description("list the identities kes knows: the admin's and those its policies name (a prefix with a trailing '*', as KES)"))
+  clientOptions(
+    identity
+      .command('ls')
+      .description("list the identities kes knows: the admin's and those its policies name (a prefix with a trailing '*', as KES)"),
+  )
     .argument('[pattern]', 'identity prefix', '*')
     .action((pattern: string, flags: ClientFlags) =>
       withClient(flags, async (c) => {
@@ -76,7 +86,9 @@ export function identityCommand(): Command {
       }),
     );
 
-  clientOptions(identity.command('info').description('show an identity: admin, or the policy it has (default: your own, from the client certificate)'))
+  clientOptions(
+    identity.command('info').description('show an identity: admin, or the policy it has (default: your own, from the client certificate)'),
+  )
     .argument('[identity]', 'hex identity (see `kes identity of`)')
     .action((id: string | undefined, flags: ClientFlags) =>
       withClient(flags, async (c) => {

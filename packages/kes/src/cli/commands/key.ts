@@ -15,21 +15,25 @@ export function keyCommand(): Command {
   const key = new Command('key').description('create, inspect, use, rotate, seal and delete master keys');
   const sub = (spec: string, description: string) => clientOptions(key.command(spec).description(description));
 
-  sub('create <name...>', 'create master keys (each a random AES-256 key and HMAC key, version v1), in the order given').action((names: string[], flags: Flags) =>
-    withClient(flags, async (c) => {
-      const created: string[] = [];
-      for (const name of names) {
-        try {
-          await c.createKey(name);
-        } catch (e) {
-          // As KES: stop at the first failure; say what was done before it.
-          if (created.length) note(`created ${created.join(', ')}; stopped at ${name}${names.length > created.length + 1 ? ` (not tried: ${names.slice(created.length + 1).join(', ')})` : ''}`);
-          throw e;
+  sub('create <name...>', 'create master keys (each a random AES-256 key and HMAC key, version v1), in the order given').action(
+    (names: string[], flags: Flags) =>
+      withClient(flags, async (c) => {
+        const created: string[] = [];
+        for (const name of names) {
+          try {
+            await c.createKey(name);
+          } catch (e) {
+            // As KES: stop at the first failure; say what was done before it.
+            if (created.length)
+              note(
+                `created ${created.join(', ')}; stopped at ${name}${names.length > created.length + 1 ? ` (not tried: ${names.slice(created.length + 1).join(', ')})` : ''}`,
+              );
+            throw e;
+          }
+          created.push(name);
         }
-        created.push(name);
-      }
-      emit(out(flags), { names: created }, () => created.map((n) => `created key ${n}`));
-    }),
+        emit(out(flags), { names: created }, () => created.map((n) => `created key ${n}`));
+      }),
   );
 
   sub('import <name>', 'import a 32-byte master key: --key-file (raw 32 bytes or base64), or base64 on stdin')
@@ -56,26 +60,35 @@ export function keyCommand(): Command {
       }),
     );
 
-  sub('ls [pattern]', "list key names (a prefix with a trailing '*', as KES; default all)").action((pattern: string | undefined, flags: Flags) =>
-    withClient(flags, async (c) => {
-      const names = await c.allKeys(pattern ?? '*');
-      if (!flags.json && names.length === 0) note(`no key matches '${pattern ?? '*'}'`);
-      emit(out(flags), { names }, () => names);
-    }),
+  sub('ls [pattern]', "list key names (a prefix with a trailing '*', as KES; default all)").action(
+    (pattern: string | undefined, flags: Flags) =>
+      withClient(flags, async (c) => {
+        const names = await c.allKeys(pattern ?? '*');
+        if (!flags.json && names.length === 0) note(`no key matches '${pattern ?? '*'}'`);
+        emit(out(flags), { names }, () => names);
+      }),
   );
 
   sub('rm <name>', 'delete a key for good: cryptographic erasure of every version (refused while a kesgate gateway has objects under it)')
     .alias('delete')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--force', 'delete even while objects depend on the key (or the gateway cannot be asked): they are erased for good')
-    .option('--gateway <url>', 'the kesgate gateway to ask what depends on the key (default: $KESGATE_ADDRESS, else $KESGATE_HOME/gateway.yaml)')
+    .option(
+      '--gateway <url>',
+      'the kesgate gateway to ask what depends on the key (default: $KESGATE_ADDRESS, else $KESGATE_HOME/gateway.yaml)',
+    )
     .option('--gateway-ca <file>', 'PEM CA of an https:// gateway (default: $KESGATE_HOME/certs/ca.crt)')
     .action((name: string, flags: Flags & GuardFlags & { yes?: boolean; force?: boolean }) =>
       withClient(flags, async (c) => {
         note(flags.force ? `--force: not asking a gateway what depends on key ${name}` : await guardKeyDelete(name, flags));
         await confirmDelete(name, !!flags.yes);
         await c.deleteKey(name);
-        emit(out(flags), { name, deleted: true }, () => `deleted key ${name}: every version was erased (cryptographic erasure); data encrypted under it can never be decrypted again`);
+        emit(
+          out(flags),
+          { name, deleted: true },
+          () =>
+            `deleted key ${name}: every version was erased (cryptographic erasure); data encrypted under it can never be decrypted again`,
+        );
       }),
     );
 
@@ -84,9 +97,19 @@ export function keyCommand(): Command {
     .action((name: string, flags: Flags & { context?: Buffer }) =>
       withClient(flags, async (c) => {
         const dek = await c.generateKey(name, flags.context);
-        const value = { plaintext: dek.plaintext.toString('base64'), ciphertext: dek.ciphertext.toString('base64'), ...(dek.version ? { version: dek.version } : {}) };
+        const value = {
+          plaintext: dek.plaintext.toString('base64'),
+          ciphertext: dek.ciphertext.toString('base64'),
+          ...(dek.version ? { version: dek.version } : {}),
+        };
         dek.plaintext.fill(0);
-        emit(out(flags), value, () => table([['plaintext', value.plaintext], ['ciphertext', value.ciphertext], ...(value.version ? [['version', value.version] as [string, string]] : [])]));
+        emit(out(flags), value, () =>
+          table([
+            ['plaintext', value.plaintext],
+            ['ciphertext', value.ciphertext],
+            ...(value.version ? [['version', value.version] as [string, string]] : []),
+          ]),
+        );
       }),
     );
 
@@ -115,14 +138,23 @@ export function keyCommand(): Command {
   sub('rotate <name>', 'add a new version: new data keys use it, older versions still decrypt').action((name: string, flags: Flags) =>
     withClient(flags, async (c) => {
       const d = (await c.rotateKey(name)) ?? (await c.describeKey(name));
-      emit(out(flags), d, () => `rotated key ${name}: new data keys use ${d.latest_version ?? 'the new version'}; versions from ${d.min_decryption_version ?? 'v1'} still decrypt`);
+      emit(
+        out(flags),
+        d,
+        () =>
+          `rotated key ${name}: new data keys use ${d.latest_version ?? 'the new version'}; versions from ${d.min_decryption_version ?? 'v1'} still decrypt`,
+      );
     }),
   );
 
   sub('seal <name>', 'seal one key: it refuses generate, encrypt, decrypt and hmac until unsealed').action((name: string, flags: Flags) =>
     withClient(flags, async (c) => {
       await c.sealKey(name);
-      emit(out(flags), { name, state: 'sealed' }, () => `sealed key ${name}: it refuses generate, encrypt, decrypt and hmac until \`kes key unseal ${name}\``);
+      emit(
+        out(flags),
+        { name, state: 'sealed' },
+        () => `sealed key ${name}: it refuses generate, encrypt, decrypt and hmac until \`kes key unseal ${name}\``,
+      );
     }),
   );
 
@@ -197,7 +229,9 @@ async function keyFromStdin(): Promise<Buffer> {
 async function confirmDelete(name: string, yes: boolean): Promise<void> {
   const input = new Input();
   if (yes || !input.interactive) return;
-  note(`Deleting key '${name}' is cryptographic erasure: every version is destroyed, and everything encrypted under it can never be decrypted again.`);
+  note(
+    `Deleting key '${name}' is cryptographic erasure: every version is destroyed, and everything encrypted under it can never be decrypted again.`,
+  );
   const answer = await input.ask(`Type the key name to confirm: `);
   if (answer !== name) throw new CliError(`not deleted: the confirmation did not match '${name}'`);
 }

@@ -42,7 +42,9 @@ export function metricCommand(): Command {
         return;
       }
       const samples = parseSamples(text);
-      emit({ json: !!flags.json }, { metrics: samples }, () => table(samples.map((s) => [`${s.name}${labelText(s.labels)}`, String(s.value)])));
+      emit({ json: !!flags.json }, { metrics: samples }, () =>
+        table(samples.map((s) => [`${s.name}${labelText(s.labels)}`, String(s.value)])),
+      );
     }),
   );
 }

@@ -23,7 +23,12 @@ export function policyCommand(): Command {
     .action((name: string, flags: Flags) =>
       withClient(flags, async (c) => {
         const d = await c.describePolicy(name);
-        emit({ json: !!flags.json }, d, () => table([['name', d.name], ['created', `${d.created_at ?? '?'}${d.created_by ? ` by ${d.created_by}` : ''}`]]));
+        emit({ json: !!flags.json }, d, () =>
+          table([
+            ['name', d.name],
+            ['created', `${d.created_at ?? '?'}${d.created_by ? ` by ${d.created_by}` : ''}`],
+          ]),
+        );
       }),
     );
 

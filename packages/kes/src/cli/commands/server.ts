@@ -14,7 +14,10 @@ export function serverCommand(): Command {
       // SIGHUP reloads policies, certificates and the configured keys (docs/configuration.md, kes).
       const srv = await startServer(flags.config, { reloadOnSighup: true });
       // The server's own log (JSON, or pretty) is the only output: no plain-text lines among its lines.
-      srv.log.info({ version: VERSION, url: srv.url, sealed: srv.sealed() }, srv.sealed() ? 'kes ready: sealed, submit the unseal shares with `kes unseal`' : 'kes ready: unsealed');
+      srv.log.info(
+        { version: VERSION, url: srv.url, sealed: srv.sealed() },
+        srv.sealed() ? 'kes ready: sealed, submit the unseal shares with `kes unseal`' : 'kes ready: unsealed',
+      );
       await new Promise<void>((resolve, reject) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

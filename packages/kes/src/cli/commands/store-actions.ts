@@ -17,7 +17,9 @@ import { PASSPHRASE_ENV, type BackupFlags, type ExportFlags, type ImportFlags, t
 export async function runBackup(flags: BackupFlags): Promise<void> {
   const config = loadConfig(flags.config);
   if (!config.keystore.sqlite) {
-    throw new CliError('kes backup copies a SQLite keystore; a PostgreSQL keystore is backed up with the database (pg_dump, base backups): its copy stays sealed under the same shares');
+    throw new CliError(
+      'kes backup copies a SQLite keystore; a PostgreSQL keystore is backed up with the database (pg_dump, base backups): its copy stays sealed under the same shares',
+    );
   }
   const r = await backupStore(config.keystore.sqlite.path, flags.out);
   emit({ json: !!flags.json }, r, () => [
@@ -30,7 +32,10 @@ export async function runExport(flags: ExportFlags): Promise<void> {
   const config = loadConfig(flags.config);
   const out = resolve(flags.out);
   refuseExisting([out], false, 'choose a new file for the bundle');
-  const patterns = flags.names.split(',').map((p) => p.trim()).filter(Boolean);
+  const patterns = flags.names
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (patterns.length === 0) throw new CliError("--names is empty: give key names or prefixes such as 'minio-*'");
   const input = new Input();
   try {
@@ -74,7 +79,12 @@ export async function runImportBundle(file: string, flags: ImportFlags): Promise
     if (result.replaced.length) {
       note(`replaced ${result.replaced.join(', ')}: running kes servers use the new keys from their next request`);
     }
-    emit({ json: !!flags.json }, result, () => `Imported ${result.imported.length} key(s) into ${describeKeystore(config.keystore)}: ${result.imported.join(', ') || '(none)'}`);
+    emit(
+      { json: !!flags.json },
+      result,
+      () =>
+        `Imported ${result.imported.length} key(s) into ${describeKeystore(config.keystore)}: ${result.imported.join(', ') || '(none)'}`,
+    );
   } finally {
     input.close();
   }
@@ -122,7 +132,16 @@ async function audit(config: KesConfig, action: string, names: string[]): Promis
   const log = new AuditLog(config.log.audit, undefined, (e) => note(`cannot write the audit log ${config.log.audit}: ${e.message}`));
   try {
     for (const key of names) {
-      log.write({ time: new Date().toISOString(), identity: `local:${user}`, ip: 'local', method: 'CLI', path: action, key, status: 200, latency_ms: 0 });
+      log.write({
+        time: new Date().toISOString(),
+        identity: `local:${user}`,
+        ip: 'local',
+        method: 'CLI',
+        path: action,
+        key,
+        status: 200,
+        latency_ms: 0,
+      });
     }
   } finally {
     // The CLI exits soon after: wait until the entries are on disk.

@@ -39,7 +39,9 @@ const shareOptions = (cmd: Command) =>
 export function exportCommand(): Command {
   return shareOptions(
     new Command('export')
-      .description(`write chosen keys (all versions, HMAC keys, state) to a passphrase-protected JWE bundle; passphrase from ${PASSPHRASE_ENV}, the terminal, or stdin after the shares`)
+      .description(
+        `write chosen keys (all versions, HMAC keys, state) to a passphrase-protected JWE bundle; passphrase from ${PASSPHRASE_ENV}, the terminal, or stdin after the shares`,
+      )
       .requiredOption('--names <patterns>', "key names or prefixes ending in '*', comma-separated")
       .requiredOption('--out <file>', 'the bundle file to create (never overwritten)'),
   ).action(async (flags: ExportFlags) => (await actions()).runExport(flags));
@@ -48,7 +50,9 @@ export function exportCommand(): Command {
 export function importBundleCommand(): Command {
   return shareOptions(
     new Command('import-bundle')
-      .description(`load the keys of a bundle made by \`kes export\` into this keystore; passphrase from ${PASSPHRASE_ENV}, the terminal, or stdin after the shares`)
+      .description(
+        `load the keys of a bundle made by \`kes export\` into this keystore; passphrase from ${PASSPHRASE_ENV}, the terminal, or stdin after the shares`,
+      )
       .argument('<bundle>', 'the .jwe file')
       .option('--force', 'replace keys that already exist (the existing key is erased)'),
   ).action(async (file: string, flags: ImportFlags) => (await actions()).runImportBundle(file, flags));

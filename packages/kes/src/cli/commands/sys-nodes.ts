@@ -136,7 +136,12 @@ export async function unsealNodes(c: Connection, given: string[] | undefined, ou
               s = await client.unseal(share);
             }
             if (s.sealed && shares.length === 0) {
-              return { endpoint, seal: s, result: 'error', error: 'no unseal share given: pass --share, pipe the shares one per line on stdin, or run `kes unseal` at a terminal' };
+              return {
+                endpoint,
+                seal: s,
+                result: 'error',
+                error: 'no unseal share given: pass --share, pipe the shares one per line on stdin, or run `kes unseal` at a terminal',
+              };
             }
             return { endpoint, seal: s, result: s.sealed ? 'still sealed' : 'unsealed' };
           } catch (e) {
@@ -179,7 +184,9 @@ export async function resetNodes(c: Connection, out: Out): Promise<number> {
   );
   const width = Math.max(...nodes.map((n) => n.endpoint.length));
   emit(out, { nodes }, () =>
-    nodes.map((n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : `unseal progress reset: ${sealLine(n.seal!)}`}`),
+    nodes.map(
+      (n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : `unseal progress reset: ${sealLine(n.seal!)}`}`,
+    ),
   );
   return nodes.some((n) => n.error !== undefined) ? EXIT_ERROR : 0;
 }

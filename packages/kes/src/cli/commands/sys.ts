@@ -71,23 +71,23 @@ function statusRows(status: KesStatus | undefined, seal: SealStatus | undefined)
 }
 
 export function sealCommand(): Command {
-  return clientOptions(new Command('seal').description('seal kes: drop the root key and every master key from memory (admin); with several endpoints, each')).action(
-    async (flags: Flags) => {
-      const nodes = severalNodes(flags);
-      if (nodes) {
-        process.exitCode = await sealNodes(nodes, { json: !!flags.json });
-        return;
-      }
-      await withClient(flags, async (client) => {
-        await client.seal();
-        const s = await client.sealStatus();
-        emit({ json: !!flags.json }, s, () => [
-          'kes is sealed: the root key and every master key were dropped from memory; every key operation answers 503 until unsealed.',
-          `Unseal with ${s.t} of the ${s.n} shares: \`kes unseal\`.`,
-        ]);
-      });
-    },
-  );
+  return clientOptions(
+    new Command('seal').description('seal kes: drop the root key and every master key from memory (admin); with several endpoints, each'),
+  ).action(async (flags: Flags) => {
+    const nodes = severalNodes(flags);
+    if (nodes) {
+      process.exitCode = await sealNodes(nodes, { json: !!flags.json });
+      return;
+    }
+    await withClient(flags, async (client) => {
+      await client.seal();
+      const s = await client.sealStatus();
+      emit({ json: !!flags.json }, s, () => [
+        'kes is sealed: the root key and every master key were dropped from memory; every key operation answers 503 until unsealed.',
+        `Unseal with ${s.t} of the ${s.n} shares: \`kes unseal\`.`,
+      ]);
+    });
+  });
 }
 
 interface UnsealFlags extends Flags {
@@ -99,9 +99,16 @@ export function unsealCommand(): Command {
   return clientOptions(
     new Command('unseal')
       .description('submit unseal shares: --share, one per line on stdin, or typed without echo at a terminal')
-      .option('--share <share>', 'an unseal share (repeatable); prefer stdin or the prompt, flags land in shell history', (v: string, all: string[] = []) => [...all, v])
+      .option(
+        '--share <share>',
+        'an unseal share (repeatable); prefer stdin or the prompt, flags land in shell history',
+        (v: string, all: string[] = []) => [...all, v],
+      )
       .option('--reset', 'forget the shares submitted so far')
-      .addHelpText('after', '\nSeveral endpoints: the same shares go to each node in turn (asked for once), one line per node; exit 1 if any node failed.'),
+      .addHelpText(
+        'after',
+        '\nSeveral endpoints: the same shares go to each node in turn (asked for once), one line per node; exit 1 if any node failed.',
+      ),
   ).action(async (flags: UnsealFlags) => {
     const nodes = severalNodes(flags);
     if (nodes) {
@@ -123,7 +130,11 @@ export function unsealCommand(): Command {
         return;
       }
       const after = await submitShares(client, before, flags, out.json);
-      emit(out, after, () => (after.sealed ? `still sealed: ${after.progress} of ${after.t} shares submitted; submit ${after.t - after.progress} more with \`kes unseal\`` : 'kes is unsealed'));
+      emit(out, after, () =>
+        after.sealed
+          ? `still sealed: ${after.progress} of ${after.t} shares submitted; submit ${after.t - after.progress} more with \`kes unseal\``
+          : 'kes is unsealed',
+      );
     });
   });
 }
@@ -162,6 +173,7 @@ async function submitShares(client: KesClient, start: SealStatus, flags: UnsealF
   } finally {
     input.close();
   }
-  if (submitted === 0) throw new CliError('no unseal share given: pass --share, pipe the shares one per line on stdin, or run `kes unseal` at a terminal');
+  if (submitted === 0)
+    throw new CliError('no unseal share given: pass --share, pipe the shares one per line on stdin, or run `kes unseal` at a terminal');
   return status;
 }

@@ -114,7 +114,8 @@ export function keyRoutes({ keys }: AppDeps): Route[] {
     route('PUT', '/v1/key/config/', audited, async (c) => {
       const name = keyName(c);
       const body = await c.body();
-      if (body.min_decryption_version === undefined) throw errors.badRequest("invalid request body: 'min_decryption_version' is required, e.g. \"v2\"");
+      if (body.min_decryption_version === undefined)
+        throw errors.badRequest('invalid request body: \'min_decryption_version\' is required, e.g. "v2"');
       const min = parseVersion(body.min_decryption_version, 'min_decryption_version');
       return { json: describeJson(await keys.configure(name, min)) };
     }),

@@ -24,15 +24,25 @@ keystoreContract('SQLite', async () => {
         state[state.length - 20]! ^= 1;
         db.prepare('UPDATE key_state SET state = ? WHERE name = ?').run(state, name);
       }),
-    copyState: async (from, to) => void edit((db) => db.prepare('UPDATE key_state SET state = (SELECT state FROM key_state WHERE name = ?) WHERE name = ?').run(from, to)),
-    readState: async (name) => edit((db) => (db.prepare('SELECT state FROM key_state WHERE name = ?').get(name) as { state: Buffer }).state),
+    copyState: async (from, to) =>
+      void edit((db) =>
+        db.prepare('UPDATE key_state SET state = (SELECT state FROM key_state WHERE name = ?) WHERE name = ?').run(from, to),
+      ),
+    readState: async (name) =>
+      edit((db) => (db.prepare('SELECT state FROM key_state WHERE name = ?').get(name) as { state: Buffer }).state),
     writeState: async (name, state) => void edit((db) => db.prepare('UPDATE key_state SET state = ? WHERE name = ?').run(state, name)),
     copyWrappedKey: async (from, to) =>
       void edit((db) =>
-        db.prepare('UPDATE keys SET wrapped_key = (SELECT wrapped_key FROM keys WHERE name = ? AND version = ?) WHERE name = ? AND version = ?').run(from.name, from.version, to.name, to.version),
+        db
+          .prepare(
+            'UPDATE keys SET wrapped_key = (SELECT wrapped_key FROM keys WHERE name = ? AND version = ?) WHERE name = ? AND version = ?',
+          )
+          .run(from.name, from.version, to.name, to.version),
       ),
-    deleteVersion: async (name, version) => void edit((db) => db.prepare('DELETE FROM keys WHERE name = ? AND version = ?').run(name, version)),
-    setAlgorithm: async (name, version, algorithm) => void edit((db) => db.prepare('UPDATE keys SET algorithm = ? WHERE name = ? AND version = ?').run(algorithm, name, version)),
+    deleteVersion: async (name, version) =>
+      void edit((db) => db.prepare('DELETE FROM keys WHERE name = ? AND version = ?').run(name, version)),
+    setAlgorithm: async (name, version, algorithm) =>
+      void edit((db) => db.prepare('UPDATE keys SET algorithm = ? WHERE name = ? AND version = ?').run(algorithm, name, version)),
   };
   return { open: async () => new SqliteKeyStore(path), tamper, close: async () => {} };
 });

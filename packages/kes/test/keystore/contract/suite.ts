@@ -176,7 +176,10 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
         await assert.rejects(b.service.generate('t-bit'), integrity);
         await assert.rejects(b.service.unseal('t-bit'), integrity);
         await assert.rejects(b.service.describe('t-bit'), integrity);
-        assert.ok(b.errors.some((l) => l.includes('t-bit') && l.includes('its rows were changed outside kes')), b.errors.join('\n'));
+        assert.ok(
+          b.errors.some((l) => l.includes('t-bit') && l.includes('its rows were changed outside kes')),
+          b.errors.join('\n'),
+        );
       });
 
       test("another key's state copied in (an unsealed one over a sealed key): refused", async () => {
@@ -247,7 +250,14 @@ export function keystoreContract(kind: string, setup: () => Promise<ContractFixt
         sealed,
         min_decryption_version: 1,
         latest_version: 2,
-        versions: [1, 2].map((version) => ({ version, algorithm: 'AES256' as const, key: Buffer.alloc(32, version).toString('base64'), hmac_key: Buffer.alloc(32, 9).toString('base64'), created_at: 'now', created_by: 'bundle' })),
+        versions: [1, 2].map((version) => ({
+          version,
+          algorithm: 'AES256' as const,
+          key: Buffer.alloc(32, version).toString('base64'),
+          hmac_key: Buffer.alloc(32, 9).toString('base64'),
+          created_at: 'now',
+          created_by: 'bundle',
+        })),
       });
       assert.deepEqual(await importKeys(a.ring, [key('i-moved', false)]), { imported: ['i-moved'], replaced: [] });
       assert.equal((await b.service.generate('i-moved')).version, 'v2');

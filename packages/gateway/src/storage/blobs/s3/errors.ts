@@ -67,7 +67,10 @@ export class UpstreamErrors {
     if (err instanceof BackendUnavailable || err instanceof BlobUpstreamError) return err;
     const f = (err ?? {}) as FailureShape;
     const status = f.$metadata?.httpStatusCode;
-    const what = this.scrub([f.name && f.name !== 'Error' ? f.name : undefined, f.code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') || String(f.message ?? err));
+    const what = this.scrub(
+      [f.name && f.name !== 'Error' ? f.name : undefined, f.code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') ||
+        String(f.message ?? err),
+    );
     const where = `the blob store's upstream ${this.endpoint} (bucket ${this.bucket})`;
     if (isThrottling(f)) {
       return new BackendUnavailable('the blob store', { slowDown: true, detail: `${where} asked to slow down (${operation}: ${what})` });
@@ -76,9 +79,12 @@ export class UpstreamErrors {
       return new BackendUnavailable('the blob store', { detail: `${where} is unavailable (${operation}: ${what})` });
     }
     const hint = this.hint(f, status);
-    return new BlobUpstreamError(`${operation} on ${where} failed: ${what}${f.message ? `: ${this.scrub(f.message)}` : ''}${hint ? ` (${hint})` : ''}`, {
-      cause: err,
-    });
+    return new BlobUpstreamError(
+      `${operation} on ${where} failed: ${what}${f.message ? `: ${this.scrub(f.message)}` : ''}${hint ? ` (${hint})` : ''}`,
+      {
+        cause: err,
+      },
+    );
   }
 
   private hint(f: FailureShape, status: number | undefined): string | undefined {
@@ -106,7 +112,11 @@ function isTransient(f: FailureShape, depth = 0): boolean {
   if (f.name === 'AbortError') return false;
   const status = f.$metadata?.httpStatusCode ?? 0;
   // 501 Not Implemented is an answer, not an outage.
-  if ((status >= 500 && status !== 501) || (f.name !== undefined && TRANSIENT_NAMES.has(f.name)) || (f.code !== undefined && NETWORK_CODES.has(f.code))) {
+  if (
+    (status >= 500 && status !== 501) ||
+    (f.name !== undefined && TRANSIENT_NAMES.has(f.name)) ||
+    (f.code !== undefined && NETWORK_CODES.has(f.code))
+  ) {
     return true;
   }
   // The SDK wraps some socket errors; the code is on the cause.
@@ -128,5 +138,10 @@ export function isRangeNotSatisfiable(err: unknown): boolean {
 /** The upstream does not implement an operation (s3rver: ListMultipartUploads, AbortMultipartUpload). */
 export function isNotImplemented(err: unknown): boolean {
   const f = (err ?? {}) as FailureShape;
-  return f.name === 'NotImplemented' || f.name === 'MethodNotAllowed' || f.$metadata?.httpStatusCode === 501 || f.$metadata?.httpStatusCode === 405;
+  return (
+    f.name === 'NotImplemented' ||
+    f.name === 'MethodNotAllowed' ||
+    f.$metadata?.httpStatusCode === 501 ||
+    f.$metadata?.httpStatusCode === 405
+  );
 }

@@ -145,7 +145,9 @@ export class S3BlobWriter implements BlobWriter {
     if (!this.upload) {
       const body = this.take(this.buffered);
       await client
-        .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), { abortSignal: this.cancel.signal })
+        .send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }), {
+          abortSignal: this.cancel.signal,
+        })
         .catch((err: unknown) => this.fail('PutObject', err));
     } else {
       if (this.buffered > 0) await this.sendPart(this.take(this.buffered));
@@ -180,7 +182,14 @@ export class S3BlobWriter implements BlobWriter {
     }
     const upload: Promise<void> = client
       .send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
         { abortSignal: this.cancel.signal },
       )
       .then(

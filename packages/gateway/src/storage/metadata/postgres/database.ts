@@ -210,11 +210,7 @@ export class PostgresDatabase {
 function brokenConnection(err: unknown): boolean {
   if (err instanceof pg.DatabaseError || !(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
-  return (
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    /Connection terminated unexpectedly|is not queryable/.test(err.message)
-  );
+  return code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated unexpectedly|is not queryable/.test(err.message);
 }
 
 async function rollback(client: pg.PoolClient): Promise<boolean> {

@@ -196,10 +196,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
     if (!storable(name)) throw new NoSuchBucket(name);
     await this.db.transaction(async (tx) => {
-      const { rowCount } = await tx.query('UPDATE buckets SET encryption = $2 WHERE name = $1', [
-        name,
-        jsonOrNull(encryption),
-      ]);
+      const { rowCount } = await tx.query('UPDATE buckets SET encryption = $2 WHERE name = $1', [name, jsonOrNull(encryption)]);
       if (rowCount === 0) throw new NoSuchBucket(name);
     });
   }
@@ -216,11 +213,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return row.value === null ? undefined : (JSON.parse(row.value) as BucketSettings[K]);
   }
 
-  async putBucketSetting<K extends BucketSettingName>(
-    name: string,
-    setting: K,
-    value: BucketSettings[K] | undefined,
-  ): Promise<void> {
+  async putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void> {
     if (!storable(name)) throw new NoSuchBucket(name);
     await this.db.transaction(async (tx) => {
       if (value === undefined) {
@@ -240,7 +233,9 @@ export class PostgresMetadataStore implements MetadataStore {
   // ------------------------------------------------------------------ versioning
 
   async getBucketVersioning(name: string): Promise<BucketVersioning> {
-    const [row] = storable(name) ? await this.db.read<{ versioning: string | null }>('SELECT versioning FROM buckets WHERE name = $1', [name]) : [];
+    const [row] = storable(name)
+      ? await this.db.read<{ versioning: string | null }>('SELECT versioning FROM buckets WHERE name = $1', [name])
+      : [];
     if (!row) throw new NoSuchBucket(name);
     return bucketVersioning(row.versioning);
   }
@@ -483,19 +478,16 @@ export class PostgresMetadataStore implements MetadataStore {
         'DELETE FROM upload_parts WHERE upload_id = $1 AND number = $2 RETURNING data_id, enc_size',
         [ref.uploadId, part.number],
       );
-      await tx.query(
-        `INSERT INTO upload_parts (upload_id, ${UPLOAD_PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          ref.uploadId,
-          part.number,
-          part.plainSize,
-          part.encSize,
-          part.etag,
-          part.dataId,
-          jsonOrNull(part.extra),
-          part.lastModified.getTime(),
-        ],
-      );
+      await tx.query(`INSERT INTO upload_parts (upload_id, ${UPLOAD_PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+        ref.uploadId,
+        part.number,
+        part.plainSize,
+        part.encSize,
+        part.etag,
+        part.dataId,
+        jsonOrNull(part.extra),
+        part.lastModified.getTime(),
+      ]);
       const replaced = previous.rows[0];
       await this.addTotals(tx, ref.bucket, {
         uploadParts: replaced ? 0 : 1,
@@ -523,12 +515,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.filter((row) => row.number !== null).map(uploadedPart);
   }
 
-  async listUploads(
-    bucket: string,
-    from: UploadPosition,
-    upper: string | undefined,
-    limit: number,
-  ): Promise<UploadSummary[]> {
+  async listUploads(bucket: string, from: UploadPosition, upper: string | undefined, limit: number): Promise<UploadSummary[]> {
     if (!storable(bucket)) throw new NoSuchBucket(bucket);
     const params: unknown[] = [bucket, limit];
     const start = lowerBound(from.key);
@@ -566,7 +553,12 @@ export class PostgresMetadataStore implements MetadataStore {
         [ref.uploadId],
       );
       const { latest, versioning } = await this.readLatest(tx, ref.bucket, ref.key);
-      const object = build(uploadRecord(upload), parts.map(uploadedPart), latest && !latest.delete_marker ? objectRecord(latest) : undefined, versioning);
+      const object = build(
+        uploadRecord(upload),
+        parts.map(uploadedPart),
+        latest && !latest.delete_marker ? objectRecord(latest) : undefined,
+        versioning,
+      );
       if (object.bucket !== ref.bucket || object.key !== ref.key) {
         throw new TypeError(`completeUpload built an object for ${object.bucket}/${object.key}, not ${ref.bucket}/${ref.key}`);
       }
@@ -739,10 +731,18 @@ export class PostgresMetadataStore implements MetadataStore {
     versionId: string,
     latest: ObjectRow | undefined,
   ): Promise<{ blobs: string[]; delta: TotalsDelta; kind: 'none' | 'object' | 'marker'; latest: number | undefined }> {
-    const { rows } = await tx.query<{ id: number; size: number; stored_size: number; is_latest: boolean; delete_marker: boolean; sse: string }>(
-      'SELECT id, size, stored_size, is_latest, delete_marker, sse FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3',
-      [bucket, key, versionId],
-    );
+    const { rows } = await tx.query<{
+      id: number;
+      size: number;
+      stored_size: number;
+      is_latest: boolean;
+      delete_marker: boolean;
+      sse: string;
+    }>('SELECT id, size, stored_size, is_latest, delete_marker, sse FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3', [
+      bucket,
+      key,
+      versionId,
+    ]);
     const gone = rows[0];
     if (!gone) return { blobs: [], delta: {}, kind: 'none', latest: latest?.id };
     // The parts first: deleting the object row would cascade to them before their blobs were read.
@@ -844,14 +844,25 @@ export class PostgresMetadataStore implements MetadataStore {
        ORDER BY m.n
        ON CONFLICT (bucket, stripe, sse) DO UPDATE SET objects = t.objects + excluded.objects,
          plain_bytes = t.plain_bytes + excluded.plain_bytes, stored_bytes = t.stored_bytes + excluded.stored_bytes`,
-      [bucket, stripe, modes.map(([m]) => m), modes.map(([, d]) => d.objects), modes.map(([, d]) => d.plainBytes), modes.map(([, d]) => d.storedBytes)],
+      [
+        bucket,
+        stripe,
+        modes.map(([m]) => m),
+        modes.map(([, d]) => d.objects),
+        modes.map(([, d]) => d.plainBytes),
+        modes.map(([, d]) => d.storedBytes),
+      ],
     );
   }
 }
 
 /** What storing `object` adds to the bucket's totals. */
 function objectDelta(object: ObjectRecord): TotalsDelta {
-  return modeDelta(sseMode(object.sse), { objects: 1, plainBytes: object.size, storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0) });
+  return modeDelta(sseMode(object.sse), {
+    objects: 1,
+    plainBytes: object.size,
+    storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0),
+  });
 }
 
 /** The SSE mode a stored record names (its `sse` field), as the per-mode totals count it. */
@@ -871,7 +882,11 @@ function sumDeltas(a: TotalsDelta, b: TotalsDelta): TotalsDelta {
       const modes: Record<string, ModeDelta> = { ...a.bySse };
       for (const [mode, d] of Object.entries(value as Record<string, ModeDelta>)) {
         const was = modes[mode] ?? { objects: 0, plainBytes: 0, storedBytes: 0 };
-        modes[mode] = { objects: was.objects + d.objects, plainBytes: was.plainBytes + d.plainBytes, storedBytes: was.storedBytes + d.storedBytes };
+        modes[mode] = {
+          objects: was.objects + d.objects,
+          plainBytes: was.plainBytes + d.plainBytes,
+          storedBytes: was.storedBytes + d.storedBytes,
+        };
       }
       out.bySse = modes;
     } else {

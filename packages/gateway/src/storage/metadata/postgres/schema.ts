@@ -208,10 +208,7 @@ export async function migrate(tx: Tx): Promise<number> {
   }
   for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
     await tx.query(STEPS[version - 1]!);
-    await tx.query('INSERT INTO metadata_schema_migrations (version, applied_at) VALUES ($1, $2)', [
-      version,
-      Date.now(),
-    ]);
+    await tx.query('INSERT INTO metadata_schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
   }
   return SCHEMA_VERSION;
 }

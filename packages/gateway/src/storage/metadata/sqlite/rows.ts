@@ -85,5 +85,3 @@ export function objectPartInsert(objectId: number, part: PartRecord): PartRow & 
 export function storedSize(parts: readonly { encSize: number }[]): number {
   return parts.reduce((sum, part) => sum + part.encSize, 0);
 }
-
-

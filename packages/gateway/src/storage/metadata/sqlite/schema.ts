@@ -177,9 +177,7 @@ export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
   if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `meta.db has schema version ${version}, this kesgate knows ${SCHEMA_VERSION}: use a matching kesgate release`,
-    );
+    throw new Error(`meta.db has schema version ${version}, this kesgate knows ${SCHEMA_VERSION}: use a matching kesgate release`);
   }
   // Foreign keys are off while the steps run (a table rebuild must not cascade), and checked before the commit.
   db.pragma('foreign_keys = OFF');

@@ -116,21 +116,11 @@ export class Statements {
     this.setLatest = db.prepare('UPDATE objects SET is_latest = 1 WHERE id = ?');
     // The objects_history index (bucket, key, id) serves each: a key's versions newest first, then greater keys.
     const listedVersion = 'SELECT id, key, version_id, is_latest, delete_marker, size, etag, last_modified, checksum FROM objects';
-    this.listVersionsOfKey = db.prepare(
-      `${listedVersion} WHERE bucket = ? AND key = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-    );
-    this.listVersionsFrom = db.prepare(
-      `${listedVersion} WHERE bucket = ? AND key >= ? ORDER BY key, id DESC LIMIT ?`,
-    );
-    this.listVersionsBetween = db.prepare(
-      `${listedVersion} WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, id DESC LIMIT ?`,
-    );
-    this.listVersionsAfterFrom = db.prepare(
-      `${listedVersion} WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?`,
-    );
-    this.listVersionsAfterBetween = db.prepare(
-      `${listedVersion} WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, id DESC LIMIT ?`,
-    );
+    this.listVersionsOfKey = db.prepare(`${listedVersion} WHERE bucket = ? AND key = ? AND id < ? ORDER BY id DESC LIMIT ?`);
+    this.listVersionsFrom = db.prepare(`${listedVersion} WHERE bucket = ? AND key >= ? ORDER BY key, id DESC LIMIT ?`);
+    this.listVersionsBetween = db.prepare(`${listedVersion} WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, id DESC LIMIT ?`);
+    this.listVersionsAfterFrom = db.prepare(`${listedVersion} WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?`);
+    this.listVersionsAfterBetween = db.prepare(`${listedVersion} WHERE bucket = ? AND key > ? AND key < ? ORDER BY key, id DESC LIMIT ?`);
     this.getObjectParts = db.prepare(
       `SELECT number, plain_size, enc_size, etag, data_id, extra, inline_data FROM object_parts
          WHERE object_id = ? ORDER BY number`,
@@ -153,12 +143,8 @@ export class Statements {
     // The objects_listed partial index serves these (its WHERE terms are repeated for the planner).
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
     const current = 'is_latest = 1 AND delete_marker = 0';
-    this.listObjectsFrom = db.prepare(
-      `${listedObject} WHERE bucket = ? AND key >= ? AND ${current} ORDER BY key LIMIT ?`,
-    );
-    this.listObjectsBetween = db.prepare(
-      `${listedObject} WHERE bucket = ? AND key >= ? AND key < ? AND ${current} ORDER BY key LIMIT ?`,
-    );
+    this.listObjectsFrom = db.prepare(`${listedObject} WHERE bucket = ? AND key >= ? AND ${current} ORDER BY key LIMIT ?`);
+    this.listObjectsBetween = db.prepare(`${listedObject} WHERE bucket = ? AND key >= ? AND key < ? AND ${current} ORDER BY key LIMIT ?`);
     this.dataIsReferenced = db.prepare(
       `SELECT 1 AS one FROM object_parts WHERE data_id = ?
        UNION ALL SELECT 1 FROM upload_parts WHERE data_id = ? LIMIT 1`,
@@ -176,9 +162,7 @@ export class Statements {
     const uploadPart = 'SELECT number, plain_size, enc_size, etag, data_id, extra, last_modified FROM upload_parts';
     this.getUploadParts = db.prepare(`${uploadPart} WHERE upload_id = ? ORDER BY number`);
     this.getUploadPart = db.prepare(`${uploadPart} WHERE upload_id = ? AND number = ?`);
-    this.listUploadParts = db.prepare(
-      `${uploadPart} WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?`,
-    );
+    this.listUploadParts = db.prepare(`${uploadPart} WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?`);
     this.insertUploadPart = db.prepare(
       `INSERT INTO upload_parts (upload_id, number, plain_size, enc_size, etag, data_id, extra, last_modified)
        VALUES (@owner, @number, @plain_size, @enc_size, @etag, @data_id, @extra, @last_modified)`,
@@ -186,9 +170,7 @@ export class Statements {
     this.deleteUploadPart = db.prepare('DELETE FROM upload_parts WHERE upload_id = ? AND number = ?');
     // Row values order (key, upload_id) pairs; the uploads_by_key index serves the seek.
     const listedUpload = 'SELECT key, upload_id, initiated FROM uploads';
-    this.listUploadsFrom = db.prepare(
-      `${listedUpload} WHERE bucket = ? AND (key, upload_id) > (?, ?) ORDER BY key, upload_id LIMIT ?`,
-    );
+    this.listUploadsFrom = db.prepare(`${listedUpload} WHERE bucket = ? AND (key, upload_id) > (?, ?) ORDER BY key, upload_id LIMIT ?`);
     this.listUploadsBetween = db.prepare(
       `${listedUpload} WHERE bucket = ? AND (key, upload_id) > (?, ?) AND key < ?
        ORDER BY key, upload_id LIMIT ?`,
