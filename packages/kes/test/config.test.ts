@@ -109,6 +109,13 @@ test('errors name the field and what was expected', () => {
   rejects(`${base}log: { error: maybe }\n`, /log\.error: expected on or off/);
   rejects('tls: { key: k, cert: c, auth: on }\nkeystore: { sqlite: { path: db } }\n', /tls\.ca: required when tls\.auth is on/);
   rejects('tls: [\n', /not valid YAML/);
+  // A key this kes does not know is refused wherever it is, not silently dropped (KES's tls.password, a typo).
+  rejects('tls: { key: k, cert: c, password: x }\nkeystore: { sqlite: { path: db } }\n', /tls: Unrecognized key: "password"/);
+  rejects(`${base}admin: { identity: ${ID_A}, idenity: x }\n`, /admin: Unrecognized key: "idenity"/);
+  rejects(`${base}policy: { p: { allow: [], identities: [], alow: [] } }\n`, /policy\.p: Unrecognized key: "alow"/);
+  rejects(`${base}unseal: { file: f, shares: 2 }\n`, /unseal: Unrecognized key: "shares"/);
+  rejects(`${base}keys: [ { name: a, size: 256 } ]\n`, /keys\[0\]: Unrecognized key: "size"/);
+  rejects(`${base}api: { /v1/status: { skip_auth: on, timout: 5s } }\n`, /api\.\/v1\/status: Unrecognized key: "timout"/);
   assert.throws(() => loadConfig(join(dir, 'missing.yml')), /cannot read config file/);
 });
 

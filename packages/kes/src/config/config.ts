@@ -120,42 +120,54 @@ const duration = z.unknown().transform((v, ctx) => {
   return Math.round(seconds * 1000);
 });
 
+/** A mapping's error for a value that is not one; other problems (an unknown key) keep zod's own message. */
+function mapping(message: string): { error: (issue: { code?: string }) => string | undefined } {
+  return { error: (issue) => (issue.code === 'invalid_type' ? message : undefined) };
+}
+
 export const schema = z
   .object({
     version: z.string().optional(),
     address: z.string({ error: 'expected host:port, e.g. 0.0.0.0:7373' }).default('0.0.0.0:7373'),
     admin: z
-      .object({ identity: z.union([z.literal('disabled'), identity]).optional() }, { error: 'expected a mapping with `identity`' })
+      .object({ identity: z.union([z.literal('disabled'), identity]).optional() }, mapping('expected a mapping with `identity`'))
+      .strict()
       .optional(),
-    tls: z.object(
-      {
-        key: path,
-        cert: path,
-        ca: path.optional(),
-        auth: onOff.default(false),
-      },
-      { error: 'expected a mapping with `key` and `cert` (PEM files)' },
-    ),
+    tls: z
+      .object(
+        {
+          key: path,
+          cert: path,
+          ca: path.optional(),
+          auth: onOff.default(false),
+        },
+        mapping('expected a mapping with `key` and `cert` (PEM files)'),
+      )
+      // Unknown keys are refused, not ignored: a KES setting this kes lacks (tls.password, tls.proxy) must not
+      // be silently dropped.
+      .strict(),
     policy: z
       .record(
         z.string(),
-        z.object(
-          {
-            allow: z
-              .array(pattern)
-              .nullish()
-              .transform((v) => v ?? []),
-            deny: z
-              .array(pattern)
-              .nullish()
-              .transform((v) => v ?? []),
-            identities: z
-              .array(identity)
-              .nullish()
-              .transform((v) => v ?? []),
-          },
-          { error: 'expected a mapping with `allow`, `deny` and `identities` lists' },
-        ),
+        z
+          .object(
+            {
+              allow: z
+                .array(pattern)
+                .nullish()
+                .transform((v) => v ?? []),
+              deny: z
+                .array(pattern)
+                .nullish()
+                .transform((v) => v ?? []),
+              identities: z
+                .array(identity)
+                .nullish()
+                .transform((v) => v ?? []),
+            },
+            mapping('expected a mapping with `allow`, `deny` and `identities` lists'),
+          )
+          .strict(),
       )
       .nullish()
       .transform((v) => v ?? {}),
@@ -163,7 +175,7 @@ export const schema = z
     keystore: z
       .object(
         {
-          sqlite: z.object({ path }, { error: 'expected a mapping with `path`' }).strict().optional(),
+          sqlite: z.object({ path }, mapping('expected a mapping with `path`')).strict().optional(),
           postgres: z
             .object(
               {
@@ -175,7 +187,7 @@ export const schema = z
                 seal_poll: duration.optional(),
                 listen_retry: duration.optional(),
               },
-              { error: 'expected a mapping with `url`' },
+              mapping('expected a mapping with `url`'),
             )
             .strict()
             .optional(),
@@ -186,7 +198,7 @@ export const schema = z
       .refine((k) => (k.sqlite === undefined) !== (k.postgres === undefined), {
         message: 'expected exactly one of `keystore: { sqlite: { path: <file> } }` or `keystore: { postgres: { url: postgres://… } }`',
       }),
-    unseal: z.object({ file: path }, { error: 'expected a mapping with `file`' }).nullish(),
+    unseal: z.object({ file: path }, mapping('expected a mapping with `file`')).strict().nullish(),
     log: z
       .object({
         error: onOff.default(true),
@@ -227,25 +239,27 @@ export const schema = z
       .strict()
       .nullish(),
     keys: z
-      .array(z.object({ name: z.string({ error: 'expected a key name' }) }, { error: 'expected a mapping with `name`' }))
+      .array(z.object({ name: z.string({ error: 'expected a key name' }) }, mapping('expected a mapping with `name`')).strict())
       .nullish()
       .transform((v) => v ?? []),
     api: z
       .record(
         z.string(),
-        z.object({
-          skip_auth: onOff.default(false),
-          timeout: z
-            .unknown()
-            .optional()
-            .transform((v, ctx) => {
-              if (v === undefined || v === null) return undefined;
-              const seconds = parseDuration(v);
-              if (seconds === undefined)
-                ctx.addIssue({ code: 'custom', message: `expected a duration such as 15s, 1m or 500ms; got ${JSON.stringify(v)}` });
-              return seconds;
-            }),
-        }),
+        z
+          .object({
+            skip_auth: onOff.default(false),
+            timeout: z
+              .unknown()
+              .optional()
+              .transform((v, ctx) => {
+                if (v === undefined || v === null) return undefined;
+                const seconds = parseDuration(v);
+                if (seconds === undefined)
+                  ctx.addIssue({ code: 'custom', message: `expected a duration such as 15s, 1m or 500ms; got ${JSON.stringify(v)}` });
+                return seconds;
+              }),
+          })
+          .strict(),
       )
       .nullish()
       .transform((v) => v ?? {}),
