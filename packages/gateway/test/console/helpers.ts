@@ -122,7 +122,16 @@ export async function startConsoleStack(o: ConsoleStackOptions = {}): Promise<Co
       tls: { address: '127.0.0.1:0', cert: 'server.crt', key: 'server.key' },
       credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
       backend: { fs: { path: 'gateway-data' } },
-      kms: { endpoints: [kes.url], cert: 'gateway.crt', key: 'gateway.key', ca: 'ca.crt', defaultKey: DEFAULT_KEY, timeoutMs: 5000 },
+      // No key cache (as in helpers/stack.ts): the journey expects a seal at kes to refuse the very next read.
+      kms: {
+        endpoints: [kes.url],
+        cert: 'gateway.crt',
+        key: 'gateway.key',
+        ca: 'ca.crt',
+        defaultKey: DEFAULT_KEY,
+        timeoutMs: 5000,
+        cache: { ttlSeconds: 0 },
+      },
       log: { level: 'silent' },
       console: { dir: consoleDir, ...(o.operator === false ? {} : { kes: { cert: 'console.crt', key: 'console.key' } }), ...o.console },
     },

@@ -112,7 +112,15 @@ test('kes and kesgate write only JSON lines of one shape on stdout, probes at de
         address: '127.0.0.1:0',
         credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
         backend: { fs: { path: 'data' } },
-        kms: { endpoints: [kesUrl], cert: 'gateway.crt', key: 'gateway.key', ca: 'ca.crt', defaultKey: 'kesgate-default' },
+        // No key cache: the read right after the seal must reach kes (the cache's own bound is tested in bucket-keys).
+        kms: {
+          endpoints: [kesUrl],
+          cert: 'gateway.crt',
+          key: 'gateway.key',
+          ca: 'ca.crt',
+          defaultKey: 'kesgate-default',
+          cache: { ttlSeconds: 0 },
+        },
         log: { level },
       });
     file('gateway.yaml', gatewayYaml('info'));
