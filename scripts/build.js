@@ -28,7 +28,7 @@ export const BUNDLES = bundlesIn(DIST);
 const ENTRY_POINTS = {
   kes: join(root, 'packages/kes/src/cli/main.ts'),
   kesgate: join(root, 'packages/gateway/src/cli/main.ts'),
-  'kesgate-sse': join(root, 'packages/sse/src/cli.ts'),
+  'kesgate-sse': join(root, 'packages/dare/src/cli.ts'),
 };
 
 /** Per command, the repository files its bundle was built from (paths relative to the root), for scripts/run-cli.js. */

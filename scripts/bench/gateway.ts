@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapRange } from '@kesgate/sse';
+import { mapRange } from '@kesgate/dare';
 import { describeKesCalls, kesCalls, type KesCalls as KesCallCounts } from './lib/gateway-metrics.js';
 import { benchScript, procCpuSeconds, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';

@@ -5,7 +5,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDecryptStream, createEncryptStream, ENC_PACKAGE_SIZE, encryptedSize } from '@kesgate/sse';
+import { createDecryptStream, createEncryptStream, ENC_PACKAGE_SIZE, encryptedSize } from '@kesgate/dare';
 
 const MiB = 1024 * 1024;
 const TOTAL = Number(process.env.SSE_BENCH_MIB ?? 256) * MiB;

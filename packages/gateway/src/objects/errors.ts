@@ -1,4 +1,4 @@
-import { ErrInvalidPartNumber, ErrInvalidRange, ErrTampered, SSEError } from '@kesgate/sse';
+import { ErrInvalidPartNumber, ErrInvalidRange, ErrTampered, SSEError } from '@kesgate/dare';
 import { S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
 import { isOutOfSpace, StorageError, StorageFull } from '../storage/errors.js';

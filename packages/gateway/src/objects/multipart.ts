@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { partKey, parseRangeHeader } from '@kesgate/sse';
+import { partKey, parseRangeHeader } from '@kesgate/dare';
 import { S3Error } from '../s3/errors.js';
 import { validateObjectKey } from '../s3/names.js';
 import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';

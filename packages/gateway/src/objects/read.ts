@@ -9,7 +9,7 @@ import {
   partRange,
   parseRangeHeader,
   type ByteRange,
-} from '@kesgate/sse';
+} from '@kesgate/dare';
 import { S3Error } from '../s3/errors.js';
 import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createEncryptStream } from '@kesgate/sse';
+import { createEncryptStream } from '@kesgate/dare';
 import { PayloadVerifier, type PayloadDigests, type PayloadVerifierOptions } from '../s3/checksums.js';
 import { validateObjectKey } from '../s3/names.js';
 import type { SealedObject } from '../sse/mode.js';

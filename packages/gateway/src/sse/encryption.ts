@@ -1,4 +1,4 @@
-import { sealObjectKey } from '@kesgate/sse';
+import { sealObjectKey } from '@kesgate/dare';
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
 import { decodeClientContext } from './context.js';

@@ -1,4 +1,4 @@
-import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/sse';
+import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
 import { bucketKeyContext, type BucketKeyLoan, type BucketKeyPool } from './bucket-keys.js';

@@ -1,4 +1,4 @@
-import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/sse';
+import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
 import { S3Error } from '../s3/errors.js';
 import type { ObjectPath, SSEMode, SealedObject } from './mode.js';
 import type { CustomerKey, SSERequest, StoredSSE } from './types.js';

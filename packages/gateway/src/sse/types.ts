@@ -1,4 +1,4 @@
-import type { SSEDomain } from '@kesgate/sse';
+import type { SSEDomain } from '@kesgate/dare';
 import type { StoredBucketKey } from './bucket-keys.js';
 
 export type SSEKind = SSEDomain;

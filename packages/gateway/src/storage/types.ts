@@ -89,7 +89,7 @@ export interface ObjectChecksum {
 }
 
 /**
- * The SSE fields stored with an object or upload (packages/sse/FORMAT.md: sse, iv,
+ * The SSE fields stored with an object or upload (packages/dare/FORMAT.md: sse, iv,
  * sealAlgorithm, sealedKey, kmsKey, kmsKeyVersion, kmsCiphertext, kmsContext, sseCKeyMD5, …).
  * Opaque to storage: any JSON-serialisable record, stored and returned as given.
  */

@@ -21,7 +21,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/sse';
+import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/dare';
 import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
 import type { SseFields } from '../../src/storage/index.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';

@@ -1,5 +1,5 @@
 // The repository documents itself: no tracked file points to a file outside the repository, every
-// relative Markdown link in docs/, README.md and packages/sse/FORMAT.md resolves (file and heading), and
+// relative Markdown link in docs/, README.md and packages/dare/FORMAT.md resolves (file and heading), and
 // every key the gateway's and kes's config schemas accept has its row in docs/configuration.md.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -108,8 +108,8 @@ function links(markdown: string): Array<{ target: string; line: number }> {
   return out;
 }
 
-test('relative links in docs/, README.md and packages/sse/FORMAT.md resolve to a file and heading', () => {
-  const pages = tracked.filter((f) => (f.startsWith('docs/') && f.endsWith('.md')) || f === 'README.md' || f === 'packages/sse/FORMAT.md');
+test('relative links in docs/, README.md and packages/dare/FORMAT.md resolve to a file and heading', () => {
+  const pages = tracked.filter((f) => (f.startsWith('docs/') && f.endsWith('.md')) || f === 'README.md' || f === 'packages/dare/FORMAT.md');
   assert.ok(pages.includes('docs/README.md'), 'docs/README.md (the index) is tracked');
   const broken: string[] = [];
   for (const page of pages) {

@@ -1,4 +1,4 @@
-// @kesgate/sse — the object-encryption format (FORMAT.md): DARE 2.0 package streams, key derivation
+// @kesgate/dare — the object-encryption format (FORMAT.md): DARE 2.0 package streams, key derivation
 // and sealing, size and range arithmetic.
 export * from './errors.js';
 export { PACKAGE_SIZE, PACKAGE_OVERHEAD, ENC_PACKAGE_SIZE, type CipherName } from './constants.js';
