@@ -13,7 +13,7 @@ import { answerClientErrors, countTlsErrors, MAX_HEADER_BYTES } from './http/cli
 import { ConnectionProblems, PerClientConnectionLimit } from './http/connection-problems.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
 import { continueWhenBodyIsRead } from './s3/expect-continue.js';
-import type { GatewayServices } from './http/context.js';
+import type { GatewayServices } from './http/services.js';
 import { CachingKMS } from './kms/caching-kms.js';
 import { KeyCache } from './kms/key-cache.js';
 import { registerKmsHealthGauges } from './kms/health-gauges.js';

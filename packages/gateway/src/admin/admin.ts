@@ -2,7 +2,7 @@
 import type { Router } from 'express';
 import type { KesClient } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import { RotationManager, type RotationOptions } from '../rotation/index.js';
 import { createConsole, type Console } from '../console/index.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../server.js';

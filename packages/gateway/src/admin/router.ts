@@ -3,7 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import { authOf, bodyStream, readBody } from '../s3/middleware.js';
 import type { RotationManager, RotationRequest } from '../rotation/index.js';
 import { AdminError, adminErrorHandler, badRequest } from './errors.js';

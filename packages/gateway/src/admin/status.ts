@@ -1,6 +1,6 @@
 // GET status: the backend (its stores, whether they answer, its totals, the gateways sharing it), each kes
 // endpoint's state, the default key, rotation jobs. No URL with a password, no key, ever.
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import type { RotationManager } from '../rotation/index.js';
 import { SEEN_WITHIN_MS } from '../storage/heartbeat.js';
 import type { BackendDescription } from '../storage/object-store.js';

@@ -9,7 +9,7 @@ import { keyDependents, type KeyDependentsReport } from '../admin/key-dependents
 import type { KesProbe } from '../admin/kes-status.js';
 import { parseRotationRequest } from '../admin/router.js';
 import { gatewayStatus } from '../admin/status.js';
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import type { RotationManager } from '../rotation/index.js';
 import type { AuditFeed } from './audit-feed.js';
 import { bucketRows, setBucketEncryption } from './buckets.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type { KesProbe } from '../admin/kes-status.js';
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import type { RotationManager } from '../rotation/index.js';
 import { parseAddress } from '../s3/addressing.js';
 import { createConsoleApi } from './api.js';

@@ -1,4 +1,4 @@
-import type { S3Call } from './context.js';
+import type { S3Call } from './services.js';
 import { header } from './request.js';
 
 /**

@@ -6,7 +6,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { actualRequestHeaders, answerPreflight, type CorsRule, type PreflightBucket } from '../s3/cors.js';
 import { parseAddress, type S3Address } from '../s3/addressing.js';
 import { NoSuchBucket } from '../storage/errors.js';
-import type { GatewayServices } from './context.js';
+import type { GatewayServices } from './services.js';
 import { setHeaders } from './reply.js';
 import { header } from './request.js';
 

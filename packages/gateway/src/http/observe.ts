@@ -3,7 +3,7 @@
 // their signature), the body bytes each way, the user agent, the status and how long it took. Health
 // probes and metric scrapes log at debug: at info they would drown everything else.
 import type { NextFunction, Request, Response } from 'express';
-import type { GatewayServices } from './context.js';
+import type { GatewayServices } from './services.js';
 
 /** Operations polled by machines; their lines are at debug. */
 const PROBES = new Set(['Health', 'Ready', 'Metrics']);

@@ -6,7 +6,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { kesReadiness, type KesReadiness } from '../admin/kes-readiness.js';
 import { KesProbe } from '../admin/kes-status.js';
 import { probeBlobs, probeMetadata } from '../storage/probe.js';
-import type { GatewayServices } from './context.js';
+import type { GatewayServices } from './services.js';
 
 /** How long a verdict is reused. */
 export const READINESS_CACHE_MS = 1000;

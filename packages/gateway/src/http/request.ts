@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
-import { parseVersionId } from '../objects/version-id.js';
+import { parseVersionId } from '../object-service/version-id.js';
 import { S3Error } from '../s3/errors.js';
 import { extractUserMetadata, validateUserMetadata } from '../s3/names.js';
 import { STANDARD_HEADERS, type ObjectMetadata, type StandardHeaders } from '../storage/types.js';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../s3/errors.js';
-import type { S3Handler } from './context.js';
+import type { S3Handler } from './services.js';
 import * as access from './handlers/access-settings.js';
 import * as acl from './handlers/acl.js';
 import * as b from './handlers/buckets.js';

@@ -9,7 +9,7 @@
 // is ended by the gateway asked.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GatewayServices } from '../http/context.js';
+import type { GatewayServices } from '../http/services.js';
 import { HeldLease } from '../storage/lease.js';
 import type { MetadataStore } from '../storage/metadata/types.js';
 import { jobLeaseName, openJobStore, type JobStore } from './job-store.js';

@@ -4,7 +4,7 @@
 // path in the KEK derivation keep every object's KEK distinct (FORMAT.md, "Bucket keys").
 import { randomBytes } from 'node:crypto';
 import type { CachingKMS } from '../kms/caching-kms.js';
-import { canonicalJSON } from './context.js';
+import { canonicalJSON } from './kms-context.js';
 
 export interface BucketKeyLimits {
   /** A bucket key is used for new objects at most this long after kes made it. */

@@ -1,7 +1,7 @@
 import { sealObjectKey } from '@kesgate/dare';
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
-import { decodeClientContext } from './context.js';
+import { decodeClientContext } from './kms-context.js';
 import type { BucketKeyPool } from './bucket-keys.js';
 import { kmsBackedMode, refuseCustomerKey, sealUnderBucketKey, sealUnderKey } from './kms-backed.js';
 import type { ObjectPath, SSEMode, SealedObject } from './mode.js';

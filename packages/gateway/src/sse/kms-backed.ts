@@ -2,7 +2,7 @@ import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
 import { bucketKeyContext, type BucketKeyLoan, type BucketKeyPool } from './bucket-keys.js';
-import { decodeClientContext, encodeClientContext, kmsContext } from './context.js';
+import { decodeClientContext, encodeClientContext, kmsContext } from './kms-context.js';
 import type { ObjectPath, SSEMode, SealedObject } from './mode.js';
 import type { CustomerKey, SSERequest, StoredSSE } from './types.js';
 

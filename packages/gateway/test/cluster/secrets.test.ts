@@ -22,7 +22,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/dare';
-import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
+import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
 import type { SseFields } from '../../src/storage/index.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterServices, clusterSkipReason } from '../helpers/cluster-services.js';

@@ -10,7 +10,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { pino } from 'pino';
 import { unsealObjectKey } from '@kesgate/dare';
-import { kmsContext, decodeClientContext } from '../../src/sse/context.js';
+import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
 import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import type { StoredSSE } from '../../src/sse/types.js';

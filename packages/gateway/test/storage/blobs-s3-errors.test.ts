@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { toS3Error } from '../../src/objects/errors.js';
+import { toS3Error } from '../../src/object-service/errors.js';
 import { S3BlobStore, type S3BlobTuning } from '../../src/storage/blobs/s3/index.js';
 import type { BlobStore } from '../../src/storage/blobs/types.js';
 import { BackendUnavailable } from '../../src/storage/errors.js';

@@ -3,7 +3,7 @@
 import { S3Error } from '../../s3/errors.js';
 import { ownershipControlsDocument, parseOwnershipControls } from '../../s3/ownership-controls.js';
 import { parsePublicAccessBlock, publicAccessBlockDocument } from '../../s3/public-access-block.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
 

@@ -4,9 +4,9 @@
 // BucketOwnerPreferred (where AWS would take ACLs) any other ACL is refused, with a message saying why.
 import { aclNotSupported, aclOfHeaders, type AclVerdict, ownerOnlyPolicy, parseAccessControlPolicy } from '../../s3/acl.js';
 import { S3Error } from '../../s3/errors.js';
-import { getRecord } from '../../objects/read.js';
+import { getRecord } from '../../object-service/read.js';
 import { amzValue } from '../amz-values.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { OWNER } from '../owner.js';
 import { smallBody } from './buckets.js';

@@ -5,7 +5,7 @@ import { authOf } from '../../s3/middleware.js';
 import { validateBucketName } from '../../s3/names.js';
 import { parseCreateBucketConfiguration, parseServerSideEncryptionConfiguration } from '../../s3/xml.js';
 import { bodyStream, readBody } from '../../s3/body.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { amzValue } from '../amz-values.js';
 import { OWNER } from '../owner.js';
 import { header } from '../request.js';

@@ -2,7 +2,7 @@
 // stored as the bucket's `cors` setting.
 import { corsConfigurationXml, MAX_CORS_DOCUMENT_BYTES, parseCorsConfiguration } from '../../s3/cors.js';
 import { S3Error } from '../../s3/errors.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
 

@@ -1,7 +1,7 @@
 import { S3Error } from '../../s3/errors.js';
 import { bucketNameProblem } from '../../s3/names.js';
 import type { BucketInfo } from '../../storage/types.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { OWNER } from '../owner.js';
 import { isoDate, sendXML } from '../reply.js';
 

@@ -1,7 +1,7 @@
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { intParam } from '../request.js';
 import { isoDate, sendXML } from '../reply.js';
-import { quoteETag } from '../../objects/headers.js';
+import { quoteETag } from '../../object-service/headers.js';
 import { listEncoder } from '../list-encoding.js';
 import { OWNER } from '../owner.js';
 

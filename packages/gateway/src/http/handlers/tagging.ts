@@ -2,10 +2,10 @@
 // write takes from x-amz-tagging. Tagging an object changes neither its ETag nor its Last-Modified.
 import { S3Error } from '../../s3/errors.js';
 import { parseTagging, parseTaggingHeader, taggingDocument } from '../../s3/tagging.js';
-import { parseVersionId, resolveVersion } from '../../objects/version-id.js';
+import { parseVersionId, resolveVersion } from '../../object-service/version-id.js';
 import type { Tag } from '../../storage/types.js';
 import { amzValue } from '../amz-values.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { sendXML, setHeaders } from '../reply.js';
 import { smallBody } from './buckets.js';
 

@@ -2,7 +2,7 @@
 // (clients such as Terraform, rclone and the consoles read them all before they act), and 501 for the
 // operations it does not implement. A missing bucket is NoSuchBucket first, as on AWS.
 import { S3Error, type S3ErrorCode } from '../../s3/errors.js';
-import type { S3Call, S3Handler } from '../context.js';
+import type { S3Call, S3Handler } from '../services.js';
 import { sendXML } from '../reply.js';
 
 /** GET of a configuration that does not exist: AWS's 404 for it. */

@@ -1,6 +1,6 @@
 // Put/GetBucketVersioning: a bucket goes from unversioned to Enabled, then between Enabled and Suspended.
 import { parseVersioningConfiguration, versioningDocument } from '../../s3/versioning-configuration.js';
-import type { S3Call } from '../context.js';
+import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
 

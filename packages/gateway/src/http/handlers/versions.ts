@@ -1,6 +1,6 @@
-import { listObjectVersions } from '../../objects/list-versions.js';
-import { quoteETag } from '../../objects/headers.js';
-import type { S3Call } from '../context.js';
+import { listObjectVersions } from '../../object-service/list-versions.js';
+import { quoteETag } from '../../object-service/headers.js';
+import type { S3Call } from '../services.js';
 import { listEncoder } from '../list-encoding.js';
 import { OWNER } from '../owner.js';
 import { isoDate, sendXML } from '../reply.js';

@@ -3,7 +3,7 @@ import { S3Error } from '../s3/errors.js';
 import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
 import type { ObjectMetadata, ObjectRecord, Tag } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
-import type { ObjectContext } from './context.js';
+import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
 import { decryptRange } from './read.js';
@@ -44,7 +44,7 @@ const metadataOf = (r: ObjectRecord): ObjectMetadata => ({
  * metadata only. In a versioning-enabled bucket that copy makes a new version under the new key (a real copy),
  * and the old version keeps the old key.
  */
-export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<CopyResult> {
+export async function copyObject(ctx: ObjectServiceDeps, req: CopyRequest): Promise<CopyResult> {
   try {
     const { source: src, target: dst } = req;
     const source = await resolveVersion(ctx.store, src.bucket, src.key, src.versionId, 'copy-source');
@@ -115,7 +115,7 @@ export async function copyObject(ctx: ObjectContext, req: CopyRequest): Promise<
   }
 }
 
-function copyHeaders(ctx: ObjectContext, record: ObjectRecord): Record<string, string> {
+function copyHeaders(ctx: ObjectServiceDeps, record: ObjectRecord): Record<string, string> {
   const all = objectHeaders(record, ctx.enc, false);
   return Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('x-amz-server-side-encryption')));
 }

@@ -15,7 +15,7 @@ import type {
   UploadedPart,
 } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
-import type { ObjectContext } from './context.js';
+import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
 import { decryptRange } from './read.js';
 import { resolveVersion, writtenVersionHeaders } from './version-id.js';
@@ -37,7 +37,7 @@ export interface CreateUploadRequest {
 
 /** CreateMultipartUpload: the object key is made and sealed now; each part is encrypted under partKey(OEK, n). */
 export async function createUpload(
-  ctx: ObjectContext,
+  ctx: ObjectServiceDeps,
   req: CreateUploadRequest,
 ): Promise<{ upload: UploadRecord; headers: Record<string, string> }> {
   try {
@@ -68,7 +68,7 @@ export function checkPartNumber(n: number): void {
 }
 
 /** The upload's OEK, checking the SSE-C rule: an SSE-C upload needs its key on every part, others must not have one. */
-async function uploadKey(ctx: ObjectContext, upload: UploadRecord, customer: CustomerKey | undefined): Promise<Buffer> {
+async function uploadKey(ctx: ObjectServiceDeps, upload: UploadRecord, customer: CustomerKey | undefined): Promise<Buffer> {
   const stored = sseOf(upload);
   if (stored.sse === 'SSE-C' && !customer) {
     throw new S3Error(
@@ -91,7 +91,7 @@ export interface UploadPartRequest {
 
 /** UploadPart: a fresh random nonce per upload, so re-uploading a part never reuses a (key, nonce) pair. */
 export async function uploadPart(
-  ctx: ObjectContext,
+  ctx: ObjectServiceDeps,
   req: UploadPartRequest,
 ): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   try {
@@ -108,7 +108,12 @@ interface PartTarget {
   key: Buffer;
 }
 
-async function partTarget(ctx: ObjectContext, ref: UploadRef, partNumber: number, customer: CustomerKey | undefined): Promise<PartTarget> {
+async function partTarget(
+  ctx: ObjectServiceDeps,
+  ref: UploadRef,
+  partNumber: number,
+  customer: CustomerKey | undefined,
+): Promise<PartTarget> {
   checkPartNumber(partNumber);
   const upload = await ctx.store.getUpload(ref);
   const oek = await uploadKey(ctx, upload, customer);
@@ -119,7 +124,7 @@ async function partTarget(ctx: ObjectContext, ref: UploadRef, partNumber: number
 
 /** Encrypts `body` under the part's key (wiped here) and records the part. */
 async function writePart(
-  ctx: ObjectContext,
+  ctx: ObjectServiceDeps,
   ref: UploadRef,
   partNumber: number,
   target: PartTarget,
@@ -152,7 +157,7 @@ export interface UploadPartCopyRequest {
 
 /** UploadPartCopy: a byte range of any object, decrypted, re-encrypted as a part of this upload. */
 export async function uploadPartCopy(
-  ctx: ObjectContext,
+  ctx: ObjectServiceDeps,
   req: UploadPartCopyRequest,
 ): Promise<{ part: UploadedPart; headers: Record<string, string> }> {
   try {
@@ -211,7 +216,7 @@ export function multipartETag(etags: readonly string[]): string {
 
 /** CompleteMultipartUpload: sizes checked here (every part but the last ≥ 5 MiB), the rest atomically in the store. */
 export async function completeUpload(
-  ctx: ObjectContext,
+  ctx: ObjectServiceDeps,
   ref: UploadRef,
   chosen: readonly CompletePart[],
   precondition?: WritePrecondition,

@@ -15,7 +15,7 @@ import { objectTampered } from '../sse/kms-backed.js';
 import type { CustomerKey, StoredSSE } from '../sse/types.js';
 import type { ObjectRecord, ObjectStore } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
-import type { ObjectContext } from './context.js';
+import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
 import { resolveVersion } from './version-id.js';
@@ -71,7 +71,7 @@ export async function getRecord(store: ObjectStore, bucket: string, key: string)
  * GET/HEAD semantics: conditions, Range or partNumber, and the object key recovered (kes or the SSE-C key)
  * before a single header is sent, so every key error is a clean S3 error and not a broken body.
  */
-export async function openObject(ctx: ObjectContext, req: ReadRequest): Promise<OpenedObject> {
+export async function openObject(ctx: ObjectServiceDeps, req: ReadRequest): Promise<OpenedObject> {
   try {
     const { record, headers: versionHeaders } = await resolveVersion(ctx.store, req.bucket, req.key, req.versionId);
     const stored = record.sse as unknown as StoredSSE;

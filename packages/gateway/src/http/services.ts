@@ -2,12 +2,12 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { ObjectContext } from '../objects/context.js';
+import type { ObjectServiceDeps } from '../object-service/deps.js';
 import type { GatewayInstance } from '../storage/metadata/types.js';
 import type { BackendInfo } from '../storage/object-store.js';
 
 /** Everything a handler may use, built once per gateway. */
-export interface GatewayServices extends ObjectContext {
+export interface GatewayServices extends ObjectServiceDeps {
   config: GatewayConfig;
   logger: Logger;
   metrics: GatewayMetrics;

@@ -7,7 +7,7 @@ import { validateObjectKey } from '../s3/names.js';
 import type { SealedObject } from '../sse/mode.js';
 import type { SSERequest, StoredSSE } from '../sse/types.js';
 import type { ChecksumAlgorithm, ObjectMetadata, ObjectRecord, ObjectStore, WritePrecondition } from '../storage/types.js';
-import type { ObjectContext } from './context.js';
+import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
 import { objectHeaders } from './headers.js';
 import { writtenVersionHeaders } from './version-id.js';
@@ -84,7 +84,7 @@ export interface PutRequest {
  * (or, for a copy, before the source is opened): the key's name, the bucket (which also gives the default
  * encryption) and the object key, from kes or the SSE-C key. The caller owns the returned OEK.
  */
-export async function sealTarget(ctx: ObjectContext, bucket: string, key: string, sse: SSERequest | undefined): Promise<SealedObject> {
+export async function sealTarget(ctx: ObjectServiceDeps, bucket: string, key: string, sse: SSERequest | undefined): Promise<SealedObject> {
   validateObjectKey(key);
   const bucketDefault = await ctx.store.getBucketEncryption(bucket);
   return ctx.enc.seal(ctx.enc.choose(sse, bucketDefault), { bucket, key });
@@ -99,7 +99,7 @@ export interface PutResult {
  * PutObject: choose the SSE mode, get the object key (kes first: if kes is sealed or away, nothing is
  * read or written), encrypt while streaming, then commit the metadata in one step.
  */
-export async function putObject(ctx: ObjectContext, req: PutRequest): Promise<PutResult> {
+export async function putObject(ctx: ObjectServiceDeps, req: PutRequest): Promise<PutResult> {
   try {
     let sealed = req.sealed;
     if (!sealed) {
