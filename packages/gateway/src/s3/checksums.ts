@@ -2,6 +2,7 @@
 // (x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}, in a header or an aws-chunked trailer).
 // PayloadVerifier hashes while the bytes pass through, once, and checks everything at the end.
 import { createHash, type Hash } from 'node:crypto';
+import { OFF_THREAD_MIN_BYTES, OffThreadHashes, type OffThreadAlgorithm } from './hash-worker.js';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -216,18 +217,36 @@ export class PayloadVerifier extends Transform {
   /** Trailing headers of an aws-chunked body (filled by the decoder upstream, complete at the end). */
   trailers: Readonly<Record<string, string>> = {};
   private size = 0;
-  private readonly md5: Hash | undefined;
-  private readonly sha256: Hash | undefined;
+  private md5: Hash | undefined;
+  private sha256: Hash | undefined;
+  /**
+   * MD5 and SHA-256 of a large body, computed on the hashing worker instead of `md5`/`sha256`. Opened with
+   * the first byte, not here: a body never read (a request refused before its body) holds no worker session.
+   */
+  private offThread: OffThreadHashes | undefined;
+  private readonly algorithms: OffThreadAlgorithm[] = [];
   private readonly checksum: Hasher | undefined;
 
   constructor(private readonly options: PayloadVerifierOptions = {}) {
     super();
-    this.sha256 = options.contentSha256 !== undefined ? createHash('sha256') : undefined;
-    this.md5 = options.md5 !== false || options.contentMd5 !== undefined ? createHash('md5') : undefined;
+    if (options.md5 !== false || options.contentMd5 !== undefined) this.algorithms.push('md5');
+    if (options.contentSha256 !== undefined) this.algorithms.push('sha256');
     this.checksum = options.checksum ? createChecksumHasher(options.checksum.algorithm) : undefined;
   }
 
+  private hashing = false;
+
+  private startHashes(): void {
+    this.hashing = true;
+    const algs = this.algorithms;
+    if (algs.length > 0 && (this.options.expectedSize ?? 0) >= OFF_THREAD_MIN_BYTES) this.offThread = OffThreadHashes.tryOpen(algs);
+    if (this.offThread) return;
+    this.md5 = algs.includes('md5') ? createHash('md5') : undefined;
+    this.sha256 = algs.includes('sha256') ? createHash('sha256') : undefined;
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (!this.hashing) this.startHashes();
     this.size += chunk.length;
     const { maxSize, expectedSize } = this.options;
     if (maxSize !== undefined && this.size > maxSize) {
@@ -238,35 +257,57 @@ export class PayloadVerifier extends Transform {
       callback(new S3Error('InvalidRequest', `The body is longer than the ${expectedSize} bytes announced.`));
       return;
     }
-    this.md5?.update(chunk);
-    this.sha256?.update(chunk);
     this.checksum?.update(chunk);
+    if (this.offThread) {
+      const behind = this.offThread.update(chunk);
+      if (behind) {
+        // Passed on now; the next chunk is asked for once the worker has caught up.
+        this.push(chunk);
+        behind.then(() => callback(), callback);
+        return;
+      }
+    } else {
+      this.md5?.update(chunk);
+      this.sha256?.update(chunk);
+    }
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.digests = this.verify();
-      callback();
-    } catch (err) {
-      callback(err as Error);
-    }
+    if (!this.hashing) this.startHashes(); // an empty body: the digests of nothing
+    const fromWorker = this.offThread ? this.offThread.digest() : Promise.resolve(undefined);
+    fromWorker.then(
+      (hashed) => {
+        try {
+          this.digests = this.verify(hashed?.md5 ?? this.md5?.digest(), hashed?.sha256 ?? this.sha256?.digest());
+          callback();
+        } catch (err) {
+          callback(err as Error);
+        }
+      },
+      (err: Error) => callback(err),
+    );
   }
 
-  private verify(): PayloadDigests {
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.offThread?.drop();
+    callback(err);
+  }
+
+  private verify(md5Digest: Buffer | undefined, sha256Digest: Buffer | undefined): PayloadDigests {
     const { expectedSize, contentSha256, contentMd5, checksum } = this.options;
     if (expectedSize !== undefined && this.size !== expectedSize) {
       throw new S3Error('IncompleteBody', `Expected ${expectedSize} bytes of payload, received ${this.size}.`);
     }
-    if (this.sha256 && contentSha256 !== undefined) {
-      const computed = this.sha256.digest('hex');
+    if (sha256Digest && contentSha256 !== undefined) {
+      const computed = sha256Digest.toString('hex');
       if (computed !== contentSha256.toLowerCase()) {
         throw new S3Error('XAmzContentSHA256Mismatch', undefined, {
           extra: { ClientComputedContentSHA256: contentSha256, S3ComputedContentSHA256: computed },
         });
       }
     }
-    const md5 = this.md5 ? this.md5.digest() : Buffer.alloc(0);
+    const md5 = md5Digest ?? Buffer.alloc(0);
     if (contentMd5 !== undefined && md5.toString('base64') !== contentMd5) {
       throw new S3Error('BadDigest', undefined, {
         extra: { ExpectedDigest: Buffer.from(contentMd5, 'base64').toString('hex'), CalculatedDigest: md5.toString('hex') },

@@ -7,6 +7,7 @@ import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
 import { crc32c, crc64nvme, Crc64Nvme } from '../../src/s3/crc.js';
 import { checksumOf, parseChecksumRequest, PayloadVerifier, type PayloadVerifierOptions } from '../../src/s3/checksums.js';
 import { S3Error } from '../../src/s3/errors.js';
+import { OFF_THREAD_MIN_BYTES } from '../../src/s3/hash-worker.js';
 
 // Bit-by-bit CRC-64/NVME straight from its definition (reflected poly 0x9A6C9329AC4BC9B5), as an oracle.
 function crc64Reference(data: Uint8Array): string {
@@ -124,5 +125,58 @@ describe('PayloadVerifier', () => {
     for (const [options, code] of cases) {
       await assert.rejects(run(data, options), (err: unknown) => err instanceof S3Error && err.code === code, code);
     }
+  });
+});
+
+describe('PayloadVerifier on the hashing worker (bodies of 1 MiB and more)', () => {
+  // Chunks of odd sizes, as a socket delivers them; more than the worker's high-water mark, so the stream
+  // waits for the worker at least once.
+  const big = randomBytes(OFF_THREAD_MIN_BYTES * 12 + 12_345);
+  const chunked = (buf: Buffer): Buffer[] => {
+    const out: Buffer[] = [];
+    for (let off = 0; off < buf.length; off += 65_521) out.push(buf.subarray(off, off + 65_521));
+    return out;
+  };
+  const through = async (data: Buffer, options: PayloadVerifierOptions): Promise<PayloadVerifier> => {
+    const verifier = new PayloadVerifier(options);
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(chunked(data)), verifier, async (source: AsyncIterable<Buffer>) => {
+      for await (const c of source) out.push(c as Buffer);
+    });
+    assert.ok(Buffer.concat(out).equals(data), 'bytes pass through unchanged and in order');
+    return verifier;
+  };
+
+  it('gives the same MD5 and verifies the same SHA-256 and Content-MD5 as hashing in place', async () => {
+    const v = await through(big, {
+      expectedSize: big.length,
+      contentSha256: createHash('sha256').update(big).digest('hex'),
+      contentMd5: createHash('md5').update(big).digest('base64'),
+    });
+    assert.equal(v.digests?.md5Hex, createHash('md5').update(big).digest('hex'));
+    assert.equal(v.digests?.size, big.length);
+  });
+
+  it('fails with BadDigest or XAmzContentSHA256Mismatch when the body does not match', async () => {
+    const wrong = createHash('md5').update('other').digest('base64');
+    await assert.rejects(
+      through(big, { expectedSize: big.length, contentMd5: wrong }),
+      (err: unknown) => err instanceof S3Error && err.code === 'BadDigest',
+    );
+    const wrongSha = createHash('sha256').update('other').digest('hex');
+    await assert.rejects(
+      through(big, { expectedSize: big.length, contentSha256: wrongSha }),
+      (err: unknown) => err instanceof S3Error && err.code === 'XAmzContentSHA256Mismatch',
+    );
+  });
+
+  it('keeps bodies apart when several are hashed at once, one of them abandoned midway, more than the worker takes', async () => {
+    // 20 bodies at once: the first 16 go to the worker, the others are hashed in place.
+    const others = Array.from({ length: 20 }, (_, i) => randomBytes(OFF_THREAD_MIN_BYTES + i * 4099));
+    const abandoned = new PayloadVerifier({ expectedSize: big.length });
+    abandoned.write(big.subarray(0, OFF_THREAD_MIN_BYTES));
+    abandoned.destroy();
+    const results = await Promise.all(others.map((d) => through(d, { expectedSize: d.length })));
+    results.forEach((v, i) => assert.equal(v.digests?.md5Hex, createHash('md5').update(others[i]!).digest('hex')));
   });
 });
