@@ -2,6 +2,7 @@ import express, { type Express, type Request, type Response } from 'express';
 import { credentialLookup } from '../config/credentials.js';
 import { parseAddress } from '../s3/addressing.js';
 import { S3Error } from '../s3/errors.js';
+import { checkStorageClass, WRITES_WITH_STORAGE_CLASS } from '../s3/storage-class.js';
 import { errorHandler, headerSectionLimit, requestIds, sigv4Auth } from '../s3/middleware.js';
 import { toS3Error } from '../object-service/errors.js';
 import type { GatewayServices } from './services.js';
@@ -9,7 +10,7 @@ import { cors } from './cors.js';
 import { isBearer, metricsAllowed } from './metrics-auth.js';
 import { observe } from './observe.js';
 import { readinessRoutes } from './readiness.js';
-import { query, requireTLSForSSEC } from './request.js';
+import { header, query, requireTLSForSSEC } from './request.js';
 import { route } from './router.js';
 
 /** Paths under this prefix belong to the gateway itself (health, metrics, admin); no bucket may take the name. */
@@ -80,6 +81,7 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
     const rt = route(req.method, addr.bucket, addr.key, q, req.headers);
     res.locals.operation = rt.operation;
     requireTLSForSSEC(req, config.sse.allowInsecureSSEC);
+    if (WRITES_WITH_STORAGE_CLASS.has(rt.operation)) checkStorageClass(header(req.headers, 'x-amz-storage-class'));
     try {
       await rt.handler({ req, res, bucket: addr.bucket ?? '', key: addr.key ?? '', query: q, svc });
     } catch (err) {

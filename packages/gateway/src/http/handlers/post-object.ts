@@ -13,6 +13,7 @@ import { S3Error } from '../../s3/errors.js';
 import { checkPostPolicy, parsePostPolicy } from '../../s3/post-policy.js';
 import { toXML } from '../../s3/xml.js';
 import { etagIsMD5, putObject, verified } from '../../object-service/write.js';
+import { checkStorageClass } from '../../s3/storage-class.js';
 import { parseWriteSSE } from '../../sse/headers.js';
 import { STANDARD_HEADERS } from '../../storage/types.js';
 import type { S3Call } from '../services.js';
@@ -117,6 +118,7 @@ export async function postObjectHandler(c: S3Call): Promise<void> {
     verifyPostSignature(fields, { lookup: credentialLookup(c.svc.config), region: c.svc.config.region });
     const policy = parsePostPolicy(fields.get('policy')!);
     checkPostPolicy(policy, fields, c.bucket, new Date());
+    checkStorageClass(fields.get('x-amz-storage-class'));
 
     requireTLSForSSEC(c.req, c.svc.config.sse.allowInsecureSSEC, fields.keys());
     const headers = headersOf(fields);
