@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapRange } from '@kesgate/dare';
-import { describeKesCalls, kesCalls, type KesCalls as KesCallCounts } from './lib/gateway-metrics.js';
+import { describeKesCalls, kesCalls } from './lib/gateway-metrics.js';
 import { benchScript, procCpuSeconds, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';
 import { bucketKey, sseC, sseKms, sseS3 } from './lib/sse-headers.js';
@@ -351,7 +351,13 @@ async function smallPhase(e: Env): Promise<void> {
     const audit = auditLineCounter(join(e.stack.dir, 'data/audit.log'));
     const dataKeys = async () => Object.values(await kesCalls(e.stack.url)).reduce((n, v) => n + v.count, 0);
     const s3rverPid = child.pid!;
-    type Side = { name: string; client: RawS3; put: Record<string, string> | undefined; get: Record<string, string> | undefined; prefix: string };
+    type Side = {
+      name: string;
+      client: RawS3;
+      put: Record<string, string> | undefined;
+      get: Record<string, string> | undefined;
+      prefix: string;
+    };
     const sides: Side[] = [
       { name: 's3rver', client: base, put: undefined, get: undefined, prefix: 's3rver' },
       ...cases.map((c) => ({ name: c.name, client: e.gw, put: c.put, get: c.get, prefix: c.prefix })),

