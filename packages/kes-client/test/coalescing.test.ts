@@ -4,6 +4,7 @@
 // routes (startServer's withoutRoutes, as a KES without kesgate's extension) and a policy without them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { KesClient, KesError } from '../src/index.js';
 import { startTestServer, type TestServer } from '../../kes/test/helpers/server.js';
 import type { Client } from '../../kes/test/helpers/pki.js';
@@ -125,6 +126,34 @@ describe('coalescing', () => {
       }
       const requests = delta(m1, m0, '/v1/key/generate/') + delta(m1, m0, '/v1/key/bulk/generate/');
       assert.ok(requests <= 10, `30 calls took ${requests} requests`);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('a dead node first in the list: bulk requests fail over to the live one, which is marked up, the dead one down', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const deadPort = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const c = new KesClient({
+      endpoints: [`https://127.0.0.1:${deadPort}`, kes.srv.url],
+      cert: kes.pki.admin.cert,
+      key: kes.pki.admin.key,
+      ca: kes.pki.ca.cert,
+      backoffMs: 10,
+    });
+    try {
+      const m0 = await served(kes);
+      const keys = await Promise.all(contexts.slice(0, 60).map((ctx) => c.generateKey('co-key', ctx)));
+      const back = await Promise.all(keys.map((k, i) => c.decryptKey('co-key', k.ciphertext, contexts[i])));
+      back.forEach((p, i) => assert.ok(p.equals(keys[i]!.plaintext)));
+      const m1 = await served(kes);
+      assert.ok(delta(m1, m0, '/v1/key/bulk/generate/') >= 1, 'bulk requests reached the live node');
+      const nodes = c.nodes();
+      assert.equal(nodes[0]!.up, false);
+      assert.match(nodes[0]!.lastError ?? '', /ECONNREFUSED/);
+      assert.equal(nodes[1]!.up, true);
     } finally {
       c.close();
     }
