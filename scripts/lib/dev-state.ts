@@ -119,6 +119,8 @@ policy:
     allow:
       - /v1/key/generate/*
       - /v1/key/decrypt/*
+      - /v1/key/bulk/generate/*   # many data keys in one request while the gateway is busy
+      - /v1/key/bulk/decrypt/*
       - /v1/key/describe/*
       - /v1/status
       - /v1/sys/seal-status

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Coalescer, type Pending } from './coalescer.js';
 import { KesError, KesUnavailableError, isNetworkError } from './errors.js';
 import { NodePool, type KesNodeState, type ProbeResult } from './node-pool.js';
 import type {
@@ -44,7 +45,20 @@ export interface KesClientOptions {
   probeMaxMs?: number;
   /** Told when a node is marked down (with the reason in `lastError`) and when it comes back. */
   onNodeChange?: (node: KesNodeState) => void;
+  /**
+   * Coalescing of `generateKey` and `decryptKey` (on unless `false`): while `perNode` (default 1) batches per
+   * up node are in flight, further calls for one key name wait for a free slot and go as one bulk request
+   * (`/v1/key/bulk/generate|decrypt/<name>`) of at most `maxBatch` (default 100) items, each with its own
+   * context. The first call of an idle client goes at once, alone. A server without the bulk route (404/405)
+   * or a policy without it (403) gets single calls instead, remembered for `rememberMs` (default 5 min).
+   */
+  coalesce?: false | { perNode?: number; maxBatch?: number; rememberMs?: number };
 }
+
+/** kes's (and KES's) answer for a missing key: a 404 with another message is a missing route. */
+const KEY_NOT_FOUND = 'key does not exist';
+
+type BulkOp = 'generate' | 'decrypt';
 
 interface RawResponse {
   status: number;
@@ -71,6 +85,12 @@ export class KesClient {
   private readonly pool: NodePool;
   /** The probe path a node's policy lets us use, once known (see `probe`). */
   private probePath: '/v1/status' | '/v1/sys/seal-status' | undefined = '/v1/status';
+  private readonly coalescer: Coalescer | undefined;
+  private readonly rememberMs: number;
+  /** Until when a node is known not to serve a bulk route (404/405): `op\0endpoint` → time in ms. */
+  private readonly bulkMissing = new Map<string, number>();
+  /** Until when our policy is known not to allow a bulk route for a key (403): `op\0name` → time in ms. */
+  private readonly bulkForbidden = new Map<string, number>();
 
   constructor(opts: KesClientOptions) {
     if (opts.endpoints.length === 0) throw new TypeError('KesClient needs at least one endpoint');
@@ -97,6 +117,16 @@ export class KesClient {
       probe: (url) => this.probe(url),
       ...(opts.onNodeChange ? { onChange: opts.onNodeChange } : {}),
     });
+    const co = opts.coalesce === false ? undefined : (opts.coalesce ?? {});
+    this.rememberMs = (co && co.rememberMs) ?? 5 * 60_000;
+    if (co) {
+      const perNode = co.perNode ?? 1;
+      this.coalescer = new Coalescer({
+        window: () => perNode * Math.max(1, this.pool.nodes.filter((n) => n.up).length),
+        maxBatch: co.maxBatch ?? 100,
+        send: (op, name, items) => this.runBatch(op as BulkOp, name, items),
+      });
+    }
   }
 
   get endpointUrls(): string[] {
@@ -193,13 +223,9 @@ export class KesClient {
     } while (next);
     return names;
   }
-  async generateKey(name: string, context?: Buffer): Promise<DataKey> {
-    const r = await this.json<Record<string, unknown>>('PUT', `/v1/key/generate/${seg(name)}`, context ? { context: b64(context) } : {});
-    return {
-      plaintext: unb64(r.plaintext, 'plaintext'),
-      ciphertext: unb64(r.ciphertext, 'ciphertext'),
-      ...(typeof r.version === 'string' ? { version: r.version } : {}),
-    };
+  generateKey(name: string, context?: Buffer): Promise<DataKey> {
+    const body: Record<string, string> = context ? { context: b64(context) } : {};
+    return this.coalescer ? this.coalescer.submit('generate', name, body) : this.single('generate', name, body);
   }
   async encrypt(name: string, plaintext: Buffer, context?: Buffer): Promise<{ ciphertext: Buffer; version?: string }> {
     const body: Record<string, string> = { plaintext: b64(plaintext) };
@@ -207,12 +233,11 @@ export class KesClient {
     const r = await this.json<Record<string, unknown>>('PUT', `/v1/key/encrypt/${seg(name)}`, body);
     return { ciphertext: unb64(r.ciphertext, 'ciphertext'), ...(typeof r.version === 'string' ? { version: r.version } : {}) };
   }
-  async decryptKey(name: string, ciphertext: Buffer, context?: Buffer, version?: string): Promise<Buffer> {
+  decryptKey(name: string, ciphertext: Buffer, context?: Buffer, version?: string): Promise<Buffer> {
     const body: Record<string, string> = { ciphertext: b64(ciphertext) };
     if (context) body.context = b64(context);
     if (version) body.version = version;
-    const r = await this.json<Record<string, unknown>>('PUT', `/v1/key/decrypt/${seg(name)}`, body);
-    return unb64(r.plaintext, 'plaintext');
+    return this.coalescer ? this.coalescer.submit('decrypt', name, body) : this.single('decrypt', name, body);
   }
   async hmac(name: string, message: Buffer): Promise<Buffer> {
     const r = await this.json<Record<string, unknown>>('PUT', `/v1/key/hmac/${seg(name)}`, { message: b64(message) });
@@ -253,6 +278,99 @@ export class KesClient {
     }
   }
 
+  // ---- single and bulk data-key calls --------------------------------------------------------
+  private async single<T>(op: BulkOp, name: string, body: Record<string, string>): Promise<T> {
+    const r = await this.json<Record<string, unknown>>('PUT', `/v1/key/${op}/${seg(name)}`, body);
+    return parseItem(op, r) as T;
+  }
+
+  /**
+   * One batch: a bulk request when it has several items and the route is usable, else (or when the bulk
+   * answer cannot tell which item failed) each item as a single call, so every caller gets its own answer.
+   */
+  private async runBatch(op: BulkOp, name: string, items: Pending<unknown>[]): Promise<void> {
+    if (items.length > 1 && !this.known(this.bulkForbidden, `${op}\0${name}`) && (await this.bulk(op, name, items))) return;
+    await Promise.all(
+      items.map(async (it) => {
+        try {
+          it.resolve(await this.single(op, name, it.body));
+        } catch (err) {
+          it.reject(err);
+        }
+      }),
+    );
+  }
+
+  /** Sends a bulk request; true when every item is settled by it, false when they must go singly. */
+  private async bulk(op: BulkOp, name: string, items: Pending<unknown>[]): Promise<boolean> {
+    const lacking = (endpoint: string) => this.known(this.bulkMissing, `${op}\0${endpoint}`);
+    const someLack = this.endpoints.some((u) => lacking(u.origin));
+    if (this.endpoints.every((u) => lacking(u.origin))) return false;
+    const path = `/v1/key/bulk/${op}/${seg(name)}`;
+    let r: RawResponse & { endpoint: string };
+    try {
+      r = await this.send(
+        'POST',
+        path,
+        items.map((it) => it.body),
+        someLack ? (endpoint) => !lacking(endpoint) : undefined,
+      );
+    } catch (err) {
+      // Every node that serves the bulk route is away: those that do not may still answer single calls.
+      if (someLack && err instanceof KesUnavailableError) return false;
+      for (const it of items) it.reject(err);
+      return true;
+    }
+    if (r.status >= 200 && r.status <= 299) {
+      let list: unknown;
+      try {
+        list = JSON.parse(r.body.toString('utf8'));
+      } catch {
+        list = undefined;
+      }
+      if (!Array.isArray(list) || list.length !== items.length) {
+        const err = new KesError(r.status, `kes answered a bulk ${op} of ${items.length} items with something else`, r.endpoint);
+        for (const it of items) it.reject(err);
+        return true;
+      }
+      items.forEach((it, i) => {
+        try {
+          it.resolve(parseItem(op, list[i] as Record<string, unknown>));
+        } catch (err) {
+          it.reject(err);
+        }
+      });
+      return true;
+    }
+    const message = errorMessage(r);
+    if (r.status === 405 || (r.status === 404 && message !== KEY_NOT_FOUND)) {
+      this.remember(this.bulkMissing, `${op}\0${r.endpoint}`); // a server without the route (MinIO KES has no bulk generate)
+      return false;
+    }
+    if (r.status === 403 && !/sealed/.test(message)) {
+      this.remember(this.bulkForbidden, `${op}\0${name}`); // our policy allows the single route only, perhaps
+      return false;
+    }
+    // All or nothing: a 400 is one item's answer (a wrong context, a deleted and re-made key); ask singly to know whose.
+    if (r.status === 400 || r.status === 413) return false;
+    const err = new KesError(r.status, message, r.endpoint); // sealed, a missing or sealed key: every item's answer
+    for (const it of items) it.reject(err);
+    return true;
+  }
+
+  private known(map: Map<string, number>, id: string): boolean {
+    const until = map.get(id);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    map.delete(id);
+    return false;
+  }
+
+  private remember(map: Map<string, number>, id: string): void {
+    if (map.size >= 1000) map.clear(); // key names are the callers': keep the memory bounded
+    map.set(id, Date.now() + this.rememberMs);
+  }
+
   // ---- transport --------------------------------------------------------------------------
   /** A successful call's parsed JSON body. */
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -271,9 +389,14 @@ export class KesClient {
    * Send with failover: each round tries every node once, up nodes first (see NodePool.order). A network
    * error, a timeout or a 503 marks the node down and moves on; any other answer (a 404 too) is final.
    * When every node answered 503 that answer is returned (kes is sealed everywhere), else after the last
-   * round KesUnavailableError.
+   * round KesUnavailableError. `only`, when given, picks the nodes that may take the request.
    */
-  async send(method: string, path: string, body?: unknown): Promise<RawResponse & { endpoint: string }> {
+  async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    only?: (endpoint: string) => boolean,
+  ): Promise<RawResponse & { endpoint: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const causes: { endpoint: string; error: string }[] = [];
     let unavailable: (RawResponse & { endpoint: string }) | undefined;
@@ -282,6 +405,7 @@ export class KesClient {
       let networkFailure = false;
       for (const node of this.pool.order()) {
         const endpoint = node.url.origin;
+        if (only && !only(endpoint)) continue;
         const generation = this.pool.begin(node);
         const start = performance.now();
         try {
@@ -409,6 +533,17 @@ export class KesClient {
       req.end();
     });
   }
+}
+
+/** One data key from a (single or bulk) generate answer, or one plaintext from a decrypt answer. */
+function parseItem(op: BulkOp, r: Record<string, unknown>): DataKey | Buffer {
+  if (typeof r !== 'object' || r === null) throw new TypeError(`kes answered a ${op} with something other than an object`);
+  if (op === 'decrypt') return unb64(r.plaintext, 'plaintext');
+  return {
+    plaintext: unb64(r.plaintext, 'plaintext'),
+    ciphertext: unb64(r.ciphertext, 'ciphertext'),
+    ...(typeof r.version === 'string' ? { version: r.version } : {}),
+  };
 }
 
 function errorMessage(r: RawResponse): string {

@@ -10,7 +10,7 @@ import { PolicySet } from './auth/policy.js';
 import { Barrier } from './barrier/barrier.js';
 import { SealWatch } from './barrier/seal-watch.js';
 import { loadConfig, type KesConfig } from './config/config.js';
-import { createApp } from './http/app.js';
+import { apiRoutes, createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import type { AppDeps } from './http/route.js';
 import { KeyRing } from './keystore/keyring.js';
@@ -52,6 +52,8 @@ export interface StartOptions {
   reloadOnSighup?: boolean;
   /** Where the log goes instead of stdout (tests). */
   logDestination?: DestinationStream;
+  /** API route paths not to serve (`/v1/key/bulk/generate/`): to stand in for a KES without kesgate's extensions. */
+  withoutRoutes?: readonly string[];
 }
 
 export async function startServer(configOrPath: KesConfig | string, options: StartOptions = {}): Promise<RunningServer> {
@@ -138,7 +140,7 @@ export async function startServer(configOrPath: KesConfig | string, options: Sta
     // The certificate is requested at the handshake but checked in code, as KES does:
     // a refused chain must become an audited 403, not a bare connection reset.
     { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
-    createApp(deps),
+    createApp(deps, apiRoutes(deps, options.withoutRoutes)),
   );
   server.keepAliveTimeout = 60_000;
 

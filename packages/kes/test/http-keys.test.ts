@@ -67,6 +67,8 @@ describe('server routes', () => {
       'PUT /v1/key/create/',
       'PUT /v1/key/generate/',
       'PUT /v1/key/decrypt/',
+      'POST /v1/key/bulk/decrypt/',
+      'POST /v1/key/bulk/generate/',
       'GET /v1/key/list/',
       'PUT /v1/sys/unseal',
       'PUT /v1/key/rotate/',

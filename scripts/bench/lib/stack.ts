@@ -49,6 +49,11 @@ export interface StackOptions {
   gatewayProfileDir?: string;
   /** The gateway config's `backend` (default: the embedded layout, `{ fs: { path: data/gateway } }`). */
   backend?: unknown;
+  /**
+   * Let the gateway use kes's bulk routes (default true). false leaves them out of its policy: its kes client
+   * then sends one request per data key, as before bulk requests existed (for before/after figures).
+   */
+  kesBulk?: boolean;
 }
 
 export interface BenchStack {
@@ -105,7 +110,7 @@ admin: { identity: ${identityOf(p.admin.cert)} }
 tls: { key: server.key, cert: server.crt, ca: ca.crt, auth: off }
 policy:
   gateway:
-    allow: [/v1/key/generate/*, /v1/key/decrypt/*, /v1/key/describe/*, /v1/status, /v1/sys/seal-status]
+    allow: [/v1/key/generate/*, /v1/key/decrypt/*, ${options.kesBulk === false ? '' : '/v1/key/bulk/generate/*, /v1/key/bulk/decrypt/*, '}/v1/key/describe/*, /v1/status, /v1/sys/seal-status]
     identities: [${identityOf(p.gateway.cert)}]
 keystore: { sqlite: { path: data/kes.db } }
 unseal: { file: unseal.key }

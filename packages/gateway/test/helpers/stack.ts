@@ -92,7 +92,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         tls: { key: 'server.key', cert: 'server.crt', ca: 'ca.crt', auth: 'off' },
         policy: {
           gateway: {
-            allow: ['/v1/key/generate/*', '/v1/key/decrypt/*', '/v1/key/describe/*', '/v1/status', '/v1/sys/seal-status'],
+            allow: [
+              '/v1/key/generate/*',
+              '/v1/key/decrypt/*',
+              '/v1/key/bulk/generate/*',
+              '/v1/key/bulk/decrypt/*',
+              '/v1/key/describe/*',
+              '/v1/status',
+              '/v1/sys/seal-status',
+            ],
             identities: [identityOf(p.gateway.cert)],
           },
         },

@@ -13,14 +13,24 @@ import { peerOf } from './identity.js';
 import type { AppDeps, Reply, Route, RouteContext } from './route.js';
 import { metricsToken } from './metrics-auth.js';
 import { identityRoutes } from './routes/identity.js';
+import { bulkKeyRoutes } from './routes/bulk-keys.js';
 import { keyRoutes } from './routes/keys.js';
 import { logRoutes } from './routes/logs.js';
 import { metaRoutes } from './routes/meta.js';
 import { sysRoutes } from './routes/sys.js';
 
-export function apiRoutes(deps: AppDeps): Route[] {
+/** `without`: route paths left out (e.g. `/v1/key/bulk/generate/`, to serve only what MinIO KES serves). */
+export function apiRoutes(deps: AppDeps, without: readonly string[] = []): Route[] {
   const all: Route[] = [];
-  all.push(...metaRoutes(deps, () => all), ...keyRoutes(deps), ...sysRoutes(deps), ...identityRoutes(deps), ...logRoutes(deps));
+  all.push(
+    ...metaRoutes(deps, () => all),
+    ...keyRoutes(deps),
+    ...bulkKeyRoutes(deps),
+    ...sysRoutes(deps),
+    ...identityRoutes(deps),
+    ...logRoutes(deps),
+  );
+  if (without.length > 0) all.splice(0, all.length, ...all.filter((r) => !without.includes(r.path)));
   return all;
 }
 
@@ -93,6 +103,7 @@ async function dispatch(deps: AppDeps, table: RouteTable, req: Request, res: Res
         path,
         ...(audit.key !== undefined ? { key: audit.key } : {}),
         ...(audit.version !== undefined ? { version: audit.version } : {}),
+        ...(audit.items !== undefined ? { items: audit.items } : {}),
         status: res.statusCode,
         latency_ms: Math.round(latency * 1000) / 1000,
       });

@@ -11,18 +11,33 @@ export function tooLarge(max: number): KesError {
 
 /** The parsed body; an empty body is `{}`. */
 export async function readJsonBody(req: IncomingMessage, max: number): Promise<JsonObject> {
+  const value = await readJson(req, max);
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.invalidBody();
+  return value as JsonObject;
+}
+
+/** The parsed body of a bulk route: a JSON array of objects (an empty body is an empty array). */
+export async function readJsonArray(req: IncomingMessage, max: number): Promise<JsonObject[]> {
+  const value = (await readJson(req, max)) ?? [];
+  if (!Array.isArray(value)) throw errors.badRequest('invalid request body: expected a JSON array');
+  for (const item of value as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw errors.badRequest('invalid request body: every array item must be a JSON object');
+  }
+  return value as JsonObject[];
+}
+
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw tooLarge(max);
   const raw = declared === 0 ? Buffer.alloc(0) : await readAll(req, max);
-  if (raw.length === 0) return {};
-  let value: unknown;
+  if (raw.length === 0) return undefined;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw errors.invalidBody();
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.invalidBody();
-  return value as JsonObject;
 }
 
 // Plain events rather than `for await`: this runs on every key request and the async iterator

@@ -13,6 +13,7 @@ export class Metrics {
   readonly #duration: Histogram<'api'>;
   readonly #auditEvents: Counter;
   readonly #errorEvents: Counter;
+  readonly #bulkItems: Counter<'api'>;
 
   constructor(startedAt: Date) {
     const registers = [this.registry];
@@ -31,6 +32,12 @@ export class Metrics {
       help: 'Time to answer a request, in seconds, by API route (unknown: no such route).',
       labelNames: ['api'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15],
+      registers,
+    });
+    this.#bulkItems = new Counter({
+      name: 'kes_http_bulk_items',
+      help: 'Items carried by answered bulk requests (each a data key generated or decrypted), by API route.',
+      labelNames: ['api'] as const,
       registers,
     });
     this.#auditEvents = new Counter({ name: 'kes_log_audit_events', help: 'Audit log events written.', registers });
@@ -64,6 +71,11 @@ export class Metrics {
     else this.#success.inc();
     this.#responseTime.observe(seconds);
     this.#duration.observe({ api: api ?? 'unknown' }, seconds);
+  }
+
+  /** A bulk request answered with `n` items. */
+  bulkItems(api: string, n: number): void {
+    this.#bulkItems.inc({ api }, n);
   }
 
   auditEvent(): void {

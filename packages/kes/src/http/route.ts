@@ -44,7 +44,7 @@ export interface RouteContext {
   /** The parsed JSON body ({} when empty); read on first call. */
   body(): Promise<JsonObject>;
   /** Filled in by handlers for the audit line. */
-  audit: { key?: string; version?: string };
+  audit: { key?: string; version?: string; items?: number };
 }
 
 export type Reply =
@@ -54,7 +54,7 @@ export type Reply =
   | 'streaming'; // the handler owns the response
 
 export interface Route {
-  method: 'GET' | 'PUT' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Exact path, or a prefix when it ends with '/'. */
   path: string;
   maxBody: number;

@@ -24,6 +24,8 @@ export interface AuditEvent {
   path: string;
   key?: string;
   version?: string;
+  /** Bulk routes: how many items the request carried (one audit line stands for all of them). */
+  items?: number;
   status: number;
   latency_ms: number;
 }

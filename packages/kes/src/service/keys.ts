@@ -138,6 +138,38 @@ export class KeyService {
     return this.#withKey(name, (entry) => decryptWith(entry, ciphertext, context, version));
   }
 
+  /**
+   * Bulk generate: a fresh data key per context, all under the latest version, from one read of the key.
+   * All or nothing, as KES's bulk decrypt: nothing here can fail for one item alone.
+   */
+  async generateMany(name: string, contexts: (Uint8Array | undefined)[]): Promise<DataKey[]> {
+    return this.#withKey(name, (entry) => {
+      const latest = this.#latest(entry);
+      const version = formatVersion(latest.version);
+      return contexts.map((context) => {
+        const plaintext = randomBytesFromPool(32);
+        return { plaintext, ciphertext: encryptKes(latest.cipher, latest.key, plaintext, context), version };
+      });
+    });
+  }
+
+  /**
+   * Bulk decrypt, as KES's `/v1/key/bulk/decrypt`: every item or none. The first item that fails is the
+   * answer (its error, as single decrypt gives it), and the plaintexts already made are zeroed.
+   */
+  async decryptMany(name: string, items: { ciphertext: Uint8Array; context?: Uint8Array; version?: number }[]): Promise<Buffer[]> {
+    return this.#withKey(name, (entry) => {
+      const out: Buffer[] = [];
+      try {
+        for (const it of items) out.push(decryptWith(entry, it.ciphertext, it.context, it.version).plaintext);
+      } catch (e) {
+        for (const p of out) p.fill(0);
+        throw e;
+      }
+      return out;
+    });
+  }
+
   async hmac(name: string, message: Uint8Array): Promise<Buffer> {
     return this.#withKey(name, (entry) => createHmac('sha256', this.#latest(entry).hmacKey).update(message).digest());
   }

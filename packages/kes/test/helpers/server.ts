@@ -37,6 +37,8 @@ export interface TestServerOptions {
   metrics?: Record<string, unknown>;
   /** Where the server's log goes (with `log: { error: on }`). */
   logDestination?: { write(line: string): void };
+  /** API routes the server leaves out (startServer's `withoutRoutes`). */
+  withoutRoutes?: string[];
 }
 
 export interface TestServer {
@@ -101,7 +103,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const shares = options.join ?? (await initStore(config, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 })).shares;
   if (!options.sealed) writeFileSync(join(dir, 'unseal.key'), `${shares.join('\n')}\n`);
-  const startOptions = options.logDestination ? { logDestination: options.logDestination } : {};
+  const startOptions = {
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+    ...(options.withoutRoutes ? { withoutRoutes: options.withoutRoutes } : {}),
+  };
   const as = (t: request.Test, who?: Client) => (who ? t.key(who.key).cert(who.cert).ca(pki.ca.cert) : t.ca(pki.ca.cert));
   const withBody = (t: request.Test, body: unknown) => (body === undefined ? t : t.send(body as object));
   const ts: TestServer = {
