@@ -59,9 +59,10 @@ export function parseVersionIdParam(raw: string | null): string | undefined {
 
 export async function objectStatus(store: ObjectStore, bucket: string, key: string, versionId?: string): Promise<ObjectStatus> {
   const r = await record(store, bucket, key, versionId);
+  const stored: Record<string, unknown> = { ...r.sse };
   const sse: Record<string, unknown> = {};
-  for (const f of SSE_FIELDS) if (r.sse[f] !== undefined) sse[f] = r.sse[f];
-  for (const [f, v] of Object.entries(r.sse)) if (!(f in sse)) sse[f] = v;
+  for (const f of SSE_FIELDS) if (stored[f] !== undefined) sse[f] = stored[f];
+  for (const [f, v] of Object.entries(stored)) if (!(f in sse)) sse[f] = v;
   return {
     bucket: r.bucket,
     key: r.key,

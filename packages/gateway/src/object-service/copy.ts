@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { S3Error } from '../s3/errors.js';
-import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
+import type { CustomerKey, SSERequest } from '../sse/types.js';
 import type { ObjectMetadata, ObjectRecord, Tag } from '../storage/types.js';
 import { checkConditions, type Conditions } from './conditions.js';
 import type { ObjectServiceDeps } from './deps.js';
@@ -50,29 +50,20 @@ export async function copyObject(ctx: ObjectServiceDeps, req: CopyRequest): Prom
     const source = await resolveVersion(ctx.store, src.bucket, src.key, src.versionId, 'copy-source');
     const { record } = source;
     if (src.conditions) checkConditions(src.conditions, record.etag, record.lastModified, true);
-    const stored = record.sse as unknown as StoredSSE;
+    const stored = record.sse;
     // The same object: the key's latest version onto itself (an older version copied onto its key restores it).
     const same = src.bucket === dst.bucket && src.key === dst.key && source.isLatest;
     const sourceHeaders: Record<string, string> =
       source.versioning === 'Unversioned' ? {} : { 'x-amz-copy-source-version-id': record.versionId };
 
-    if (
-      same &&
-      dst.directive === 'COPY' &&
-      stored.sse === 'SSE-C' &&
-      dst.sse?.kind === 'SSE-C' &&
-      source.versioning !== 'Enabled' &&
-      record.versionId === NULL_VERSION_ID
-    ) {
-      const path = { bucket: dst.bucket, key: dst.key };
-      const resealed = await ctx.enc.changeCustomerKey(stored, path, src.customer, dst.sse);
-      let updated = await ctx.store.updateObjectSSE(
-        dst.bucket,
-        dst.key,
-        record.revision,
-        resealed as unknown as Record<string, unknown>,
-        record.versionId,
-      );
+    // A key change the object's mode can make in place (SSE-C onto SSE-C): only the record changes.
+    const rekeyed =
+      same && dst.directive === 'COPY' && dst.sse && source.versioning !== 'Enabled' && record.versionId === NULL_VERSION_ID
+        ? ctx.enc.mode(stored.sse).rekeyInPlace(stored, { bucket: dst.bucket, key: dst.key }, src.customer, dst.sse)
+        : undefined;
+    if (rekeyed) {
+      const resealed = await rekeyed;
+      let updated = await ctx.store.updateObjectSSE(dst.bucket, dst.key, record.revision, resealed, record.versionId);
       if (dst.tags) updated = await ctx.store.putObjectTags(dst.bucket, dst.key, dst.tags, record.versionId);
       return { record: updated, headers: { ...copyHeaders(ctx, updated), ...sourceHeaders } };
     }

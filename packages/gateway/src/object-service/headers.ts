@@ -1,6 +1,5 @@
 import type { ObjectRecord } from '../storage/types.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
-import type { StoredSSE } from '../sse/types.js';
 
 export const quoteETag = (etag: string): string => `"${etag}"`;
 
@@ -11,11 +10,11 @@ export function objectHeaders(record: ObjectRecord, enc: ObjectEncryption, withC
     'last-modified': record.lastModified.toUTCString(),
     'accept-ranges': 'bytes',
     'content-type': record.contentType ?? 'binary/octet-stream',
-    ...enc.responseHeaders(record.sse as unknown as StoredSSE),
+    ...enc.responseHeaders(record.sse),
   };
   for (const [name, value] of Object.entries(record.standardHeaders)) if (value !== undefined) h[name] = value;
   for (const [name, value] of Object.entries(record.userMetadata)) h[`x-amz-meta-${name}`] = value;
-  if (record.parts.length > 1 || (record.sse as { multipart?: boolean }).multipart) h['x-amz-mp-parts-count'] = String(record.parts.length);
+  if (record.parts.length > 1 || record.sse.multipart) h['x-amz-mp-parts-count'] = String(record.parts.length);
   if (record.tags && record.tags.length > 0) h['x-amz-tagging-count'] = String(record.tags.length);
   if (withChecksum && record.checksum) {
     h[`x-amz-checksum-${record.checksum.algorithm.toLowerCase()}`] = record.checksum.value;

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { partKey, parseRangeHeader } from '@kesgate/dare';
 import { S3Error } from '../s3/errors.js';
 import { validateObjectKey } from '../s3/names.js';
-import type { CustomerKey, SSERequest, StoredSSE } from '../sse/types.js';
+import type { CustomerKey, SSERequest } from '../sse/types.js';
 import type {
   ChecksumAlgorithm,
   CompletePart,
@@ -19,13 +19,11 @@ import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
 import { decryptRange } from './read.js';
 import { resolveVersion, writtenVersionHeaders } from './version-id.js';
-import { etagFor, verified, writeEncrypted, type WriteBody } from './write.js';
+import { verified, writeEncrypted, type WriteBody } from './write.js';
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 export const MAX_PARTS = 10_000;
-
-const sseOf = (r: { sse: Record<string, unknown> }): StoredSSE => r.sse as unknown as StoredSSE;
 
 export interface CreateUploadRequest {
   bucket: string;
@@ -50,7 +48,7 @@ export async function createUpload(
       bucket: req.bucket,
       key: req.key,
       ...req.metadata,
-      sse: { ...stored, multipart: true } as unknown as Record<string, unknown>,
+      sse: { ...stored, multipart: true },
       ...(req.checksumAlgorithm ? { checksumAlgorithm: req.checksumAlgorithm, checksumType: 'COMPOSITE' as const } : {}),
     });
     return { upload, headers: ctx.enc.responseHeaders(stored) };
@@ -67,19 +65,10 @@ export function checkPartNumber(n: number): void {
   }
 }
 
-/** The upload's OEK, checking the SSE-C rule: an SSE-C upload needs its key on every part, others must not have one. */
+/** The upload's OEK, the part's key checked by the upload's mode (SSE-C: the upload's key on every part). */
 async function uploadKey(ctx: ObjectServiceDeps, upload: UploadRecord, customer: CustomerKey | undefined): Promise<Buffer> {
-  const stored = sseOf(upload);
-  if (stored.sse === 'SSE-C' && !customer) {
-    throw new S3Error(
-      'InvalidRequest',
-      'The multipart upload was initiated with a customer-provided key (SSE-C): every part must carry the same key.',
-    );
-  }
-  if (stored.sse === 'SSE-C' && customer && customer.keyMD5 !== stored.sseCKeyMD5) {
-    throw new S3Error('InvalidRequest', 'The SSE-C key of this part differs from the key the multipart upload was initiated with.');
-  }
-  return ctx.enc.unseal(stored, { bucket: upload.bucket, key: upload.key }, customer);
+  ctx.enc.mode(upload.sse.sse).checkPartKey(upload.sse, customer);
+  return ctx.enc.unseal(upload.sse, { bucket: upload.bucket, key: upload.key }, customer);
 }
 
 export interface UploadPartRequest {
@@ -136,11 +125,11 @@ async function writePart(
   } finally {
     target.key.fill(0);
   }
-  const stored = sseOf(target.upload);
+  const stored = target.upload.sse;
   const part = await ctx.store.putPart(ref, partNumber, data.dataId, {
     plainSize: data.digests.size,
     encSize: data.encSize,
-    etag: etagFor(stored.sse, data.digests),
+    etag: ctx.enc.mode(stored.sse).etag(data.digests),
     ...(data.digests.checksum ? { extra: { checksum: data.digests.checksum } } : {}),
   });
   const headers = ctx.enc.responseHeaders(stored);
@@ -169,7 +158,7 @@ export async function uploadPartCopy(
     const range = copySourceRange(req.source.range, record.size);
     if (range.length > MAX_PART_SIZE)
       throw new S3Error('InvalidRequest', `The specified copy range is larger than the maximum part size of ${MAX_PART_SIZE} bytes.`);
-    const stored = sseOf(record);
+    const stored = record.sse;
     // The part's own key (the upload's SSE-C rule) is settled before the source is opened: a refused part
     // then has nothing to close.
     const target = await partTarget(ctx, req.ref, req.partNumber, req.customer);
@@ -252,7 +241,7 @@ export async function completeUpload(
     // The object takes the upload's SSE fields as they are at the commit, not as read above: a rotation job
     // may re-wrap the upload in between.
     const record = await ctx.store.completeUpload(ref, chosen, { etag: multipartETag(etags), ...(precondition && { precondition }) });
-    return { record, headers: { ...ctx.enc.responseHeaders(sseOf(record)), ...writtenVersionHeaders(record) } };
+    return { record, headers: { ...ctx.enc.responseHeaders(record.sse), ...writtenVersionHeaders(record) } };
   } catch (err) {
     throw toS3Error(err);
   }

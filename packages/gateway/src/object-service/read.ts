@@ -74,7 +74,7 @@ export async function getRecord(store: ObjectStore, bucket: string, key: string)
 export async function openObject(ctx: ObjectServiceDeps, req: ReadRequest): Promise<OpenedObject> {
   try {
     const { record, headers: versionHeaders } = await resolveVersion(ctx.store, req.bucket, req.key, req.versionId);
-    const stored = record.sse as unknown as StoredSSE;
+    const stored = record.sse;
     if (req.conditions) checkConditions(req.conditions, record.etag, record.lastModified);
     const path = { bucket: req.bucket, key: req.key };
     let oek: Buffer | undefined;

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '@kesgate/dare';
 import { PayloadVerifier, type PayloadDigests, type PayloadVerifierOptions } from '../s3/checksums.js';
 import { validateObjectKey } from '../s3/names.js';
 import type { SealedObject } from '../sse/mode.js';
-import type { SSERequest, StoredSSE } from '../sse/types.js';
+import type { SSERequest } from '../sse/types.js';
 import type { ChecksumAlgorithm, ObjectMetadata, ObjectRecord, ObjectStore, WritePrecondition } from '../storage/types.js';
 import type { ObjectServiceDeps } from './deps.js';
 import { toS3Error } from './errors.js';
@@ -48,19 +47,6 @@ export async function writeEncrypted(store: ObjectStore, bucket: string, body: W
     await writer.abort().catch(() => {});
     throw err;
   }
-}
-
-/**
- * The ETag of new data (docs/object-format.md, ETags): SSE-S3 → hex MD5 of the plaintext, as AWS returns; SSE-C and
- * SSE-KMS → random, so the ETag tells nothing about the plaintext.
- */
-export function etagFor(kind: StoredSSE['sse'], digests: PayloadDigests): string {
-  return etagIsMD5(kind) ? digests.md5Hex : randomBytes(16).toString('hex');
-}
-
-/** Whether data written under this SSE mode needs its MD5 computed (for the ETag). */
-export function etagIsMD5(kind: StoredSSE['sse']): boolean {
-  return kind === 'SSE-S3';
 }
 
 export function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {
@@ -115,7 +101,7 @@ export async function putObject(ctx: ObjectServiceDeps, req: PutRequest): Promis
     } finally {
       oek.fill(0);
     }
-    const etag = etagFor(stored.sse, data.digests);
+    const etag = ctx.enc.mode(stored.sse).etag(data.digests);
     const checksum = storedChecksum(data.digests);
     const record = await ctx.store.putObject({
       bucket: req.bucket,
@@ -124,7 +110,7 @@ export async function putObject(ctx: ObjectServiceDeps, req: PutRequest): Promis
       size: data.digests.size,
       etag,
       ...(checksum ? { checksum } : {}),
-      sse: stored as unknown as Record<string, unknown>,
+      sse: stored,
       parts: [{ number: 1, plainSize: data.digests.size, encSize: data.encSize, etag, dataId: data.dataId }],
       ...(req.precondition ? { precondition: req.precondition } : {}),
     });

@@ -6,15 +6,7 @@
 import { S3Error } from '../s3/errors.js';
 import type { ObjectEncryption } from '../sse/encryption.js';
 import type { StoredSSE } from '../sse/types.js';
-import {
-  NoSuchKey,
-  NoSuchUpload,
-  NoSuchVersion,
-  PreconditionFailed,
-  type ObjectStore,
-  type SseFields,
-  type UploadRef,
-} from '../storage/index.js';
+import { NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed, type ObjectStore, type UploadRef } from '../storage/index.js';
 import { decide, type RotationTarget } from './plan.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import type { ObjectOutcome } from './types.js';
@@ -39,7 +31,7 @@ export function describeError(err: unknown): string {
 
 /** What was read of the thing to rotate, and how to store new fields if it is still as read. */
 interface Read {
-  sse: SseFields;
+  sse: StoredSSE;
   write(next: StoredSSE): Promise<unknown>;
 }
 
@@ -53,7 +45,7 @@ async function rotate(
   // One re-read when it changed between reading and writing; a second change is reported as failed.
   for (let reread = 0; ; reread++) {
     if (!current) return { result: 'skipped', reason: 'gone', retries };
-    const decision = decide(current.sse, ctx.target, ctx.fromKey);
+    const decision = decide(current.sse, ctx.enc.mode(current.sse.sse), ctx.target, ctx.fromKey);
     if (decision.action === 'skip') return { result: 'skipped', reason: decision.reason, retries };
     if (decision.action === 'fail') return { result: 'failed', error: decision.error, retries };
     if (ctx.dryRun) return { result: 'rotated', retries };

@@ -4,6 +4,7 @@
 // path in the KEK derivation keep every object's KEK distinct (FORMAT.md, "Bucket keys").
 import { randomBytes } from 'node:crypto';
 import type { CachingKMS } from '../kms/caching-kms.js';
+import type { StoredBucketKey } from '../storage/sse-record.js';
 import { canonicalJSON } from './kms-context.js';
 
 export interface BucketKeyLimits {
@@ -11,14 +12,6 @@ export interface BucketKeyLimits {
   lifetimeSeconds: number;
   /** …and for at most this many objects. */
   maxObjects: number;
-}
-
-/** What an object records about its bucket key (with kmsKey and kmsKeyVersion beside it). */
-export interface StoredBucketKey {
-  /** Random, names the bucket key in its kes context. */
-  id: string;
-  /** base64 of the bucket key's kes ciphertext. */
-  kmsCiphertext: string;
 }
 
 /** A bucket key lent to one write: the caller wipes `plaintext`. */

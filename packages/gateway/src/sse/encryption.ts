@@ -1,20 +1,11 @@
-import { sealObjectKey } from '@kesgate/dare';
 import type { KMS } from '../kms/kms.js';
-import { S3Error } from '../s3/errors.js';
-import { decodeClientContext } from './kms-context.js';
+import type { BucketEncryption } from '../storage/types.js';
 import type { BucketKeyPool } from './bucket-keys.js';
-import { kmsBackedMode, refuseCustomerKey, sealUnderBucketKey, sealUnderKey } from './kms-backed.js';
 import type { ObjectPath, SSEMode, SealedObject } from './mode.js';
 import { sseC } from './sse-c.js';
+import { sseKMS } from './sse-kms.js';
+import { sseS3 } from './sse-s3.js';
 import type { CustomerKey, SSEKind, SSERequest, StoredSSE } from './types.js';
-
-/** The bucket's default encryption, as PutBucketEncryption stored it. */
-export interface BucketEncryption {
-  sse: 'AES256' | 'aws:kms';
-  kmsKeyId?: string;
-  /** BucketKeyEnabled: new SSE-S3/SSE-KMS objects use bucket keys unless a request says otherwise. */
-  bucketKeyEnabled?: boolean;
-}
 
 export interface ObjectEncryptionOptions {
   /** Where bucket keys come from; without it every object gets a data key of its own. */
@@ -32,9 +23,10 @@ export class ObjectEncryption {
     private readonly options: ObjectEncryptionOptions = {},
   ) {
     const pool = options.bucketKeys;
-    this.modes = { 'SSE-C': sseC, 'SSE-S3': kmsBackedMode('SSE-S3', kms, pool), 'SSE-KMS': kmsBackedMode('SSE-KMS', kms, pool) };
+    this.modes = { 'SSE-C': sseC, 'SSE-S3': sseS3(kms, pool), 'SSE-KMS': sseKMS(kms, pool) };
   }
 
+  /** The mode of a request or a stored record (its `sse`, checked when storage read it). */
   mode(kind: SSEKind): SSEMode {
     return this.modes[kind];
   }
@@ -56,8 +48,11 @@ export class ObjectEncryption {
     return { ...chosen, bucketKey: this.bucketKeyFor('SSE-KMS', asked, bucketDefault) };
   }
 
-  /** Whether a new object of `kind` in a bucket with `bucketDefault` uses a bucket key (`asked`: the request's header). */
-  bucketKeyFor(kind: 'SSE-S3' | 'SSE-KMS', asked: boolean | undefined, bucketDefault: BucketEncryption | undefined): boolean {
+  /**
+   * Whether a new object of `kind` (SSE-S3 or SSE-KMS: the modes with kes keys) in a bucket with `bucketDefault`
+   * uses a bucket key (`asked`: the request's header).
+   */
+  bucketKeyFor(kind: SSEKind, asked: boolean | undefined, bucketDefault: BucketEncryption | undefined): boolean {
     if (!this.options.bucketKeys) return false;
     return asked ?? bucketDefault?.bucketKeyEnabled ?? (kind === 'SSE-S3' && this.options.bucketKeysForSSES3 === true);
   }
@@ -67,19 +62,12 @@ export class ObjectEncryption {
   }
 
   unseal(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<Buffer> {
-    const mode = this.modes[stored.sse];
-    if (!mode) throw new S3Error('InternalError', `ObjectTampered: unknown encryption "${String(stored.sse)}" in the object metadata`);
-    return mode.unseal(stored, path, customer);
+    return this.modes[stored.sse].unseal(stored, path, customer);
   }
 
-  /**
-   * What a metadata read (HEAD, GetObjectAttributes) checks: an SSE-C object needs its key, checked by
-   * unsealing locally; an SSE-S3/KMS object needs no key material, so kes is not asked (and a HEAD works
-   * while kes is sealed — only reading data needs the key).
-   */
-  async checkMetadataAccess(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<void> {
-    if (stored.sse === 'SSE-C') (await sseC.unseal(stored, path, customer)).fill(0);
-    else refuseCustomerKey(customer);
+  /** What a metadata read (HEAD, GetObjectAttributes) checks: the request's key, as the object's mode asks, without kes. */
+  checkMetadataAccess(stored: StoredSSE, path: ObjectPath, customer: CustomerKey | undefined): Promise<void> {
+    return this.modes[stored.sse].checkMetadataAccess(stored, path, customer);
   }
 
   responseHeaders(stored: StoredSSE): Record<string, string> {
@@ -87,31 +75,13 @@ export class ObjectEncryption {
   }
 
   /**
-   * Key rotation of an SSE-S3/SSE-KMS object: the same OEK under a fresh data key of `toKey` with a new IV, or,
-   * when `bucketDefault` (the object's bucket's encryption) says so, under the current bucket key of `toKey`
-   * at `toVersion` (see rotationUsesBucketKey). Object data is untouched; only these fields change.
+   * Key rotation of an object whose mode rotates (SSE-S3, SSE-KMS): the same OEK under a fresh data key of
+   * `toKey` with a new IV, or, when `bucketDefault` (the object's bucket's encryption) says so, under the current
+   * bucket key of `toKey` at `toVersion` (see rotationUsesBucketKey). Object data is untouched; only these fields change.
    */
-  async rewrap(
-    stored: StoredSSE,
-    path: ObjectPath,
-    toKey: string,
-    toVersion?: string,
-    bucketDefault?: BucketEncryption,
-  ): Promise<StoredSSE> {
-    if (stored.sse === 'SSE-C')
-      throw new S3Error('InvalidRequest', 'SSE-C objects are rotated by CopyObject with the old and new customer keys.');
-    const oek = await this.unseal(stored, path, undefined);
-    try {
-      const client = decodeClientContext(stored.kmsContext);
-      const pool = this.options.bucketKeys;
-      const sealed =
-        pool && this.rotationUsesBucketKey(stored, bucketDefault)
-          ? await sealUnderBucketKey(stored.sse, pool, toKey, client, path, oek, toVersion)
-          : await sealUnderKey(stored.sse, this.kms, toKey, client, path, oek);
-      return { ...sealed.stored, ...(stored.multipart ? { multipart: true } : {}) };
-    } finally {
-      oek.fill(0);
-    }
+  rewrap(stored: StoredSSE, path: ObjectPath, toKey: string, toVersion?: string, bucketDefault?: BucketEncryption): Promise<StoredSSE> {
+    const to = toVersion !== undefined ? { key: toKey, version: toVersion } : { key: toKey };
+    return this.modes[stored.sse].rewrap(stored, path, to, this.rotationUsesBucketKey(stored, bucketDefault));
   }
 
   /**
@@ -120,24 +90,7 @@ export class ObjectEncryption {
    * than a write would, and an object keeps its bucket key choice.
    */
   rotationUsesBucketKey(stored: StoredSSE, bucketDefault: BucketEncryption | undefined): boolean {
-    if (stored.sse === 'SSE-C' || !this.options.bucketKeys) return false;
+    if (!this.modes[stored.sse].canRotate || !this.options.bucketKeys) return false;
     return stored.bucketKey !== undefined || this.bucketKeyFor(stored.sse, undefined, bucketDefault);
-  }
-
-  /** SSE-C key change in place (CopyObject onto itself): unseal with the old key, reseal with the new, same IV. */
-  async changeCustomerKey(stored: StoredSSE, path: ObjectPath, oldKey: CustomerKey | undefined, newKey: CustomerKey): Promise<StoredSSE> {
-    const oek = await sseC.unseal(stored, path, oldKey);
-    try {
-      const sealed = sealObjectKey({
-        ek: newKey.key,
-        domain: 'SSE-C',
-        path: `${path.bucket}/${path.key}`,
-        oek,
-        iv: Buffer.from(stored.iv, 'base64'),
-      });
-      return { ...stored, sealedKey: sealed.sealedKey.toString('base64'), sseCKeyMD5: newKey.keyMD5 };
-    } finally {
-      oek.fill(0);
-    }
   }
 }

@@ -1,7 +1,13 @@
 import type { SSEDomain } from '@kesgate/dare';
-import type { StoredBucketKey } from './bucket-keys.js';
+import type { SSEKind } from '../storage/sse-record.js';
 
-export type SSEKind = SSEDomain;
+/** The stored record is storage's type (storage/sse-record.ts): the modes make it, storage keeps and checks it. */
+export type { SSEKind, StoredSSE } from '../storage/sse-record.js';
+
+// The stored modes are the format's seal domains, one for one: a new mode must be added to both.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const kindsAreDomains: Same<SSEKind, SSEDomain> = true;
+void kindsAreDomains;
 
 /** What a request asks for, after its headers were validated. */
 export type SSERequest =
@@ -19,26 +25,4 @@ export type SSERequest =
 export interface CustomerKey {
   key: Buffer;
   keyMD5: string;
-}
-
-/**
- * The encryption fields stored with an object (docs/object-format.md, "What the gateway stores"). All of it is safe
- * to show: the OEK is sealed, the EK is a kes ciphertext or (SSE-C) never stored.
- */
-export interface StoredSSE {
-  sse: SSEKind;
-  iv: string;
-  sealAlgorithm: string;
-  sealedKey: string;
-  kmsKey?: string;
-  kmsKeyVersion?: string;
-  kmsCiphertext?: string;
-  /** base64 of the canonical JSON of the client's SSE-KMS context, if one was given. */
-  kmsContext?: string;
-  /** SSE-C: the MD5 of the client's key, echoed back as AWS does. */
-  sseCKeyMD5?: string;
-  /** Sealed under a bucket key (bucket-keys.ts) rather than a data key of its own: which one. No kmsCiphertext then. */
-  bucketKey?: StoredBucketKey;
-  /** Multipart objects encrypt part n under partKey(OEK, n); single-part objects under the OEK itself. */
-  multipart?: boolean;
 }

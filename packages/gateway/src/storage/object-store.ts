@@ -64,7 +64,7 @@ import type {
   PartReader,
   PartRecord,
   PutObjectInput,
-  SseFields,
+  StoredSSE,
   KeyDependents,
   SseModeTotals,
   StoreStats,
@@ -343,7 +343,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     });
   }
 
-  async updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields, versionId?: string): Promise<ObjectRecord> {
+  async updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: StoredSSE, versionId?: string): Promise<ObjectRecord> {
     this.assertOpen();
     assertObjectKey(key);
     if (versionId !== undefined) assertVersionId(versionId);
@@ -591,7 +591,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
     return record!;
   }
 
-  async updateUploadSSE(ref: UploadRef, expect: SseFields, sse: SseFields): Promise<void> {
+  async updateUploadSSE(ref: UploadRef, expect: StoredSSE, sse: StoredSSE): Promise<void> {
     this.assertOpen();
     await this.metadata.updateUpload(ref, (upload) => {
       // Uploads have no revision: compare the fields themselves, in their stored (JSON) form.

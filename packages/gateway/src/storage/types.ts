@@ -3,6 +3,7 @@
 // HTTP, SigV4 or cryptography. One implementation, LayeredObjectStore (object-store.ts), serves it over a
 // metadata store (metadata/: SQLite, PostgreSQL) and a blob store (blobs/: fs, s3).
 import type { Readable, Writable } from 'node:stream';
+import type { StoredSSE } from './sse-record.js';
 
 // ---------------------------------------------------------------- buckets
 
@@ -88,12 +89,8 @@ export interface ObjectChecksum {
   type: ChecksumType;
 }
 
-/**
- * The SSE fields stored with an object or upload (packages/dare/FORMAT.md: sse, iv,
- * sealAlgorithm, sealedKey, kmsKey, kmsKeyVersion, kmsCiphertext, kmsContext, sseCKeyMD5, …).
- * Opaque to storage: any JSON-serialisable record, stored and returned as given.
- */
-export type SseFields = Record<string, unknown>;
+/** The SSE record stored with an object or upload: its shape is checked where rows are read (sse-record.ts). */
+export type { SSEKind, StoredBucketKey, StoredSSE } from './sse-record.js';
 
 /**
  * One part of an object: its encrypted bytes live in their own data file named by `dataId`, or, for a small
@@ -141,7 +138,7 @@ export interface ObjectRecord extends ObjectMetadata {
   etag: string;
   lastModified: Date;
   checksum?: ObjectChecksum;
-  sse: SseFields;
+  sse: StoredSSE;
   parts: PartRecord[];
 }
 
@@ -186,7 +183,7 @@ export interface PutObjectInput extends ObjectMetadata {
   size: number;
   etag: string;
   checksum?: ObjectChecksum;
-  sse: SseFields;
+  sse: StoredSSE;
   /** At least one part; each dataId must come from a finished DataWriter of this store. */
   parts: PartRecord[];
   precondition?: WritePrecondition;
@@ -309,7 +306,7 @@ export interface UploadRef {
 export interface CreateUploadInput extends ObjectMetadata {
   bucket: string;
   key: string;
-  sse: SseFields;
+  sse: StoredSSE;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
 }
@@ -320,7 +317,7 @@ export interface UploadRecord extends ObjectMetadata {
   /** Random and unguessable; sorts in order of initiation. */
   uploadId: string;
   initiated: Date;
-  sse: SseFields;
+  sse: StoredSSE;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
 }
@@ -386,7 +383,7 @@ export interface CompleteUploadInput {
   etag: string;
   checksum?: ObjectChecksum;
   /** Defaults to the upload's SSE fields. */
-  sse?: SseFields;
+  sse?: StoredSSE;
   precondition?: WritePrecondition;
 }
 
@@ -501,7 +498,7 @@ export interface ObjectStore {
    * Replaces the SSE fields only (key rotation) of one version (the latest when `versionId` is undefined),
    * if it still has `expectRevision`. → NoSuchKey, NoSuchVersion, PreconditionFailed (it changed since it was read)
    */
-  updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: SseFields, versionId?: string): Promise<ObjectRecord>;
+  updateObjectSSE(bucket: string, key: string, expectRevision: string, sse: StoredSSE, versionId?: string): Promise<ObjectRecord>;
   /**
    * Replaces the tag set of one version (the latest when `versionId` is undefined; an empty array removes it).
    * Tags are not part of the object's data: the ETag, Last-Modified and revision stay. → NoSuchBucket, NoSuchKey, NoSuchVersion
@@ -539,7 +536,7 @@ export interface ObjectStore {
    * Replaces an unfinished upload's SSE fields only (key rotation), if they are still `expect` (the fields
    * read before re-wrapping). → NoSuchUpload, PreconditionFailed (the fields changed since they were read)
    */
-  updateUploadSSE(ref: UploadRef, expect: SseFields, sse: SseFields): Promise<void>;
+  updateUploadSSE(ref: UploadRef, expect: StoredSSE, sse: StoredSSE): Promise<void>;
 
   /** Removes temp files and data files no object or upload references. Runs at open. */
   sweep(): Promise<SweepReport>;

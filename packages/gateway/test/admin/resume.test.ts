@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SqliteJobStore } from '../../src/rotation/job-store/sqlite.js';
 import type { RotationJob } from '../../src/rotation/index.js';
-import { openFsStore } from '../../src/storage/index.js';
+import { openFsStore, type StoredSSE } from '../../src/storage/index.js';
 import { content, dataFileHashes, gatewayFiles, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
 
 let kes: TestKes;
@@ -21,10 +21,10 @@ after(async () => {
   await kes?.close();
 });
 
-async function storedSSE(dataDir: string, bucket: string, keys: string[]): Promise<Map<string, Record<string, unknown>>> {
+async function storedSSE(dataDir: string, bucket: string, keys: string[]): Promise<Map<string, StoredSSE>> {
   const store = await openFsStore({ path: dataDir });
   try {
-    const out = new Map<string, Record<string, unknown>>();
+    const out = new Map<string, StoredSSE>();
     for (const k of keys) out.set(k, (await store.getObject(bucket, k))!.sse);
     return out;
   } finally {

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/dare';
 import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
-import type { SseFields } from '../../src/storage/index.js';
+import type { StoredSSE } from '../../src/storage/index.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterServices, clusterSkipReason } from '../helpers/cluster-services.js';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.js';
@@ -64,7 +64,7 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
   after(async () => st?.close());
 
   /** The object key (and per-part keys) of an object or upload, recovered the way the gateway does. */
-  async function objectKeys(key: string, sse: SseFields, customerKey?: Buffer): Promise<void> {
+  async function objectKeys(key: string, sse: StoredSSE, customerKey?: Buffer): Promise<void> {
     const kind = sse.sse as SSEDomain;
     let ek: Buffer;
     if (kind === 'SSE-C') {

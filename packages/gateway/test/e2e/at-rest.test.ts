@@ -13,7 +13,6 @@ import { unsealObjectKey } from '@kesgate/dare';
 import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
 import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
-import type { StoredSSE } from '../../src/sse/types.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
 
@@ -87,7 +86,7 @@ test('no plaintext, SSE-C key, data key or object key in the data dir, the kes s
   ];
   for (const key of ['s3', 'kms', 'mp', 'bk', 's3-small', 'kms-small']) {
     const rec = await st.gw.svc.store.getObject(B, key);
-    const sse = rec!.sse as unknown as StoredSSE;
+    const sse = rec!.sse;
     const client = decodeClientContext(sse.kmsContext);
     const ctx = sse.bucketKey ? bucketKeyContext(B, sse.bucketKey.id, client) : kmsContext(B, key, client);
     const ciphertext = sse.bucketKey ? sse.bucketKey.kmsCiphertext : sse.kmsCiphertext!;

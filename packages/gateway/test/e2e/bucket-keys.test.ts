@@ -46,7 +46,7 @@ function cli(args: string[], input: Buffer = Buffer.alloc(0)): Promise<{ code: n
 async function stored(st: Stack, bucket: string, key: string): Promise<StoredSSE> {
   const rec = await st.gw.svc.store.getObject(bucket, key);
   assert.ok(rec, `${bucket}/${key} is stored`);
-  return rec.sse as unknown as StoredSSE;
+  return rec.sse;
 }
 
 /** kes calls the gateway made so far (generate + decrypt, any outcome), from its own metrics. */
@@ -140,7 +140,7 @@ describe('bucket keys, cache bound 1 s', () => {
     // Another context in the metadata: kes no longer unwraps the bucket key (after the cache's bound).
     const rec = (await st.gw.svc.store.getObject(B, 'ctx'))!;
     const forged = { ...sse, kmsContext: Buffer.from('{"app":"other"}').toString('base64') };
-    await st.gw.svc.store.updateObjectSSE(B, 'ctx', rec.revision, forged as unknown as Record<string, unknown>, rec.versionId);
+    await st.gw.svc.store.updateObjectSSE(B, 'ctx', rec.revision, forged, rec.versionId);
     const r = await failsWithin5s(() => getBytes(st.s3, { Bucket: B, Key: 'ctx' }));
     assert.equal(r.status >= 400, true, `refused, got ${r.status} ${r.code}`);
   });
@@ -159,7 +159,7 @@ describe('bucket keys, cache bound 1 s', () => {
       }),
     );
     const rec = (await st.gw.svc.store.getObject(B, 'cli/obj'))!;
-    const sse = rec.sse as unknown as StoredSSE;
+    const sse = rec.sse;
     const ek = await st.kesAdmin.decryptKey(
       sse.kmsKey!,
       Buffer.from(sse.bucketKey!.kmsCiphertext, 'base64'),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { layouts, putBytes, rejectsWith, writeData, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 for (const layout of layouts) {
   describe(`${layout.name} store: buckets`, { skip: layout.skip }, () => {
@@ -75,7 +76,7 @@ for (const layout of layouts) {
 
     it('deletes a bucket with pending multipart uploads, removing their data', async () => {
       await t.store.createBucket('pending');
-      const upload = await t.store.createUpload({ bucket: 'pending', key: 'big', sse: {}, userMetadata: {}, standardHeaders: {} });
+      const upload = await t.store.createUpload({ bucket: 'pending', key: 'big', sse: sseRecord(), userMetadata: {}, standardHeaders: {} });
       const { dataId, encSize } = await writeData(t.store, 'pending', Buffer.alloc(1000, 7));
       await t.store.putPart(upload, 1, dataId, { plainSize: 1000, encSize, etag: 'e1' });
       assert.ok((await t.blobIds()).includes(dataId));
@@ -97,7 +98,7 @@ for (const layout of layouts) {
           etag: 'e',
           userMetadata: {},
           standardHeaders: {},
-          sse: {},
+          sse: sseRecord(),
           parts: [{ number: 1, plainSize: 4, encSize, etag: 'e', dataId }],
         }),
         'NoSuchBucket',

@@ -17,6 +17,7 @@ import {
   type PutObjectInput,
 } from '../../src/storage/index.js';
 import { clusterServices, clusterSkipReason, freshClusterBackend } from '../helpers/cluster-services.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 export interface TempStore {
   /** The layout's name. */
@@ -201,7 +202,7 @@ export async function putBytes(
     etag: md5(whole),
     userMetadata: { sha256: sha256(whole) },
     standardHeaders: {},
-    sse: { sse: 'SSE-S3', iv: 'aXY=' },
+    sse: sseRecord({ sse: 'SSE-S3', iv: 'aXY=' }),
     parts: records,
     ...extra,
   });

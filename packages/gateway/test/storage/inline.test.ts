@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { layouts, md5, putBytes, readObject, readStream, rejectsWith, writeData, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const B = 'inline';
 /** A small threshold, so blobs just above it stay cheap. */
@@ -120,8 +121,8 @@ for (const layout of layouts) {
     it('changes only the SSE fields of an inline object (rotation), its bytes untouched', async () => {
       const data = randomBytes(200);
       const record = await putBytes(t.store, B, 'rotate', data);
-      const updated = await t.store.updateObjectSSE(B, 'rotate', record.revision, { sse: 'SSE-KMS', kmsKey: 'new' });
-      assert.deepEqual(updated.sse, { sse: 'SSE-KMS', kmsKey: 'new' });
+      const updated = await t.store.updateObjectSSE(B, 'rotate', record.revision, sseRecord({ sse: 'SSE-KMS', kmsKey: 'new' }));
+      assert.deepEqual(updated.sse, sseRecord({ sse: 'SSE-KMS', kmsKey: 'new' }));
       const read = (await t.store.getObject(B, 'rotate'))!;
       assert.ok(read.parts[0]!.inline);
       assert.ok((await readObject(t.store, read)).equals(data));
@@ -129,7 +130,13 @@ for (const layout of layouts) {
     });
 
     it('never keeps a multipart part inline, however small', async () => {
-      const upload = await t.store.createUpload({ bucket: B, key: 'mp', userMetadata: {}, standardHeaders: {}, sse: { sse: 'SSE-S3' } });
+      const upload = await t.store.createUpload({
+        bucket: B,
+        key: 'mp',
+        userMetadata: {},
+        standardHeaders: {},
+        sse: sseRecord({ sse: 'SSE-S3' }),
+      });
       const parts = [randomBytes(100), randomBytes(50)];
       for (const [i, data] of parts.entries()) {
         const { dataId, encSize } = await writeData(t.store, B, data);
@@ -171,7 +178,7 @@ for (const layout of layouts) {
         etag: md5(data),
         userMetadata: {},
         standardHeaders: {},
-        sse: {},
+        sse: sseRecord(),
         parts: [{ number: 1, plainSize: data.length, encSize, etag: md5(data), dataId: id }],
       });
       assert.equal(record.parts[0]!.inline, undefined);
@@ -190,7 +197,7 @@ for (const layout of layouts) {
             etag: 'e',
             userMetadata: {},
             standardHeaders: {},
-            sse: {},
+            sse: sseRecord(),
             parts: [{ number: 1, plainSize: size, encSize: w.encSize, etag: 'e', dataId: w.dataId }],
             precondition: { ifNoneMatch: '*' },
           }),

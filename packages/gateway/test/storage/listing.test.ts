@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/storage/index.js';
 import { prefixUpperBound } from '../../src/storage/key-order.js';
 import { layouts, prng, putBytes, rejectsWith, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 // Pieces chosen so UTF-8 byte order and UTF-16 order disagree (U+FFFF vs 😀), and so successors
 // cross awkward points (U+D7FF → U+E000, U+10FFFF has none).
@@ -247,7 +248,7 @@ for (const layout of layouts) {
       for (const key of keys) {
         const copies = 1 + Math.floor(random() * 3);
         for (let i = 0; i < copies; i++) {
-          const upload = await t.store.createUpload({ bucket, key, sse: {}, userMetadata: {}, standardHeaders: {} });
+          const upload = await t.store.createUpload({ bucket, key, sse: sseRecord(), userMetadata: {}, standardHeaders: {} });
           assert.match(upload.uploadId, /^[0-9a-f]{44}$/);
           items.push({ key, id: upload.uploadId });
         }

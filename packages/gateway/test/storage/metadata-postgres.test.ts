@@ -18,6 +18,7 @@ import {
 import type { ObjectRecord, PartRecord, UploadedPart, UploadRecord } from '../../src/storage/types.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { deleteKeys } from './contract/metadata-contract.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const T0 = 1_700_000_000_123; // ms: round-trips must keep the milliseconds
 
@@ -61,7 +62,7 @@ function object(bucket: string, key: string, sizes = [100], extra: Partial<Objec
     lastModified: new Date(T0),
     userMetadata: { owner: 'me' },
     standardHeaders: {},
-    sse: { sse: 'SSE-S3', iv: 'aXY=' },
+    sse: sseRecord({ sse: 'SSE-S3', iv: 'aXY=' }),
     parts: p,
     ...extra,
   };
@@ -75,7 +76,7 @@ function upload(bucket: string, key: string, uploadId: string, extra: Partial<Up
     initiated: new Date(T0),
     userMetadata: { camera: 'front' },
     standardHeaders: { 'cache-control': 'no-store' },
-    sse: { sse: 'SSE-C', iv: 'aXY=', sseCKeyMD5: 'bWQ1' },
+    sse: sseRecord({ sse: 'SSE-C', iv: 'aXY=', sseCKeyMD5: 'bWQ1' }),
     ...extra,
   };
 }
@@ -253,7 +254,7 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
           { key: 'a', value: '' },
         ],
         checksum: { algorithm: 'CRC32C', value: 'AAAAAA==', type: 'COMPOSITE' },
-        sse: { sse: 'SSE-KMS', kmsKey: 'k', kmsContext: { z: 1, a: [null, true] }, nul: '\u0000' },
+        sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'k', future: { z: 1, a: [null, true] }, nul: '\u0000' }),
       });
       first.parts[0]!.extra = { checksum: 'x', nested: { n: 1 } };
       const seen: (ObjectRecord | undefined)[] = [];
@@ -321,9 +322,9 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       await store.putObject(record, accept);
       const updated = await store.updateObject(B, 'rotate', (existing) => {
         assert.deepEqual(existing, record);
-        return { revision: 'rev-2', sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } };
+        return { revision: 'rev-2', sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) };
       });
-      const expected = { ...record, revision: 'rev-2', sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } };
+      const expected = { ...record, revision: 'rev-2', sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) };
       assert.deepEqual(updated, expected);
       assert.deepEqual(await store.getObject(B, 'rotate'), expected);
 
@@ -631,11 +632,11 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.deepEqual(await store.getUpload(ref), u);
       await store.updateUpload(ref, (read) => {
         assert.deepEqual(read, u);
-        return { sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } };
+        return { sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) };
       });
-      assert.deepEqual(await store.getUpload(ref), { ...u, sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } });
+      assert.deepEqual(await store.getUpload(ref), { ...u, sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) });
       await rejects(
-        store.updateUpload({ ...ref, uploadId: 'id-none' }, () => ({ sse: {} })),
+        store.updateUpload({ ...ref, uploadId: 'id-none' }, () => ({ sse: sseRecord() })),
         'NoSuchUpload',
       );
     });
@@ -673,7 +674,10 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
         if (i % 5 === 4) ops.push(deleteKeys(s, bucket, [key, `k${(i + 1) % 17}`]));
         else
           ops.push(
-            s.putObject(object(bucket, key, [i + 1, (i * 7) % 50], i % 4 < 2 ? { sse: { sse: 'SSE-KMS', kmsKey: 'k' } } : {}), accept),
+            s.putObject(
+              object(bucket, key, [i + 1, (i * 7) % 50], i % 4 < 2 ? { sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'k' }) } : {}),
+              accept,
+            ),
           );
       }
       await Promise.all(ops);

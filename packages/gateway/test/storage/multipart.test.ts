@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { UploadRecord, UploadRef } from '../../src/storage/index.js';
 import { md5, layouts, putBytes, readObject, rejectsWith, writeData, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const B = 'mp';
 
@@ -22,7 +23,7 @@ for (const layout of layouts) {
       return t.store.createUpload({
         bucket: B,
         key,
-        sse: { sse: 'SSE-C', iv: 'aXY=', sseCKeyMD5: 'bWQ1' },
+        sse: sseRecord({ sse: 'SSE-C', iv: 'aXY=', sseCKeyMD5: 'bWQ1' }),
         contentType: 'video/mp4',
         userMetadata: { camera: 'front' },
         standardHeaders: { 'cache-control': 'no-store' },
@@ -44,7 +45,10 @@ for (const layout of layouts) {
       assert.deepEqual(await t.store.getUpload(upload), upload);
       await rejectsWith(t.store.getUpload({ ...upload, key: 'other' }), 'NoSuchUpload', 'NoSuchUpload', 404);
       await rejectsWith(t.store.getUpload({ ...upload, uploadId: otherId(upload.uploadId) }), 'NoSuchUpload');
-      await rejectsWith(t.store.createUpload({ bucket: 'nope', key: 'k', sse: {}, userMetadata: {}, standardHeaders: {} }), 'NoSuchBucket');
+      await rejectsWith(
+        t.store.createUpload({ bucket: 'nope', key: 'k', sse: sseRecord(), userMetadata: {}, standardHeaders: {} }),
+        'NoSuchBucket',
+      );
       await t.store.abortUpload(upload);
       await rejectsWith(t.store.getUpload(upload), 'NoSuchUpload');
     });
@@ -52,8 +56,8 @@ for (const layout of layouts) {
     it("replaces an upload's SSE fields only if they are still the ones read (rotation); completing then uses the new ones", async () => {
       const upload = await newUpload('rotated');
       const part = await uploadPart(upload, 1, randomBytes(1000));
-      const rotated = { sse: 'SSE-KMS', kmsKey: 'key-b', kmsCiphertext: 'Yg==' };
-      const stale = { sse: 'SSE-KMS', kmsKey: 'key-a', kmsCiphertext: 'YQ==' };
+      const rotated = sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b', kmsCiphertext: 'Yg==' });
+      const stale = sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-a', kmsCiphertext: 'YQ==' });
       await rejectsWith(t.store.updateUploadSSE(upload, stale, rotated), 'PreconditionFailed');
       assert.deepEqual((await t.store.getUpload(upload)).sse, upload.sse, 'a stale compare changes nothing');
       await rejectsWith(t.store.updateUploadSSE({ ...upload, uploadId: otherId(upload.uploadId) }, upload.sse, rotated), 'NoSuchUpload');

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ObjectRecord, PutObjectInput } from '../../src/storage/index.js';
 import { listFiles, md5, layouts, putBytes, readObject, readStream, rejectsWith, writeData, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const B = 'objects';
 
@@ -41,7 +42,7 @@ for (const layout of layouts) {
           sealAlgorithm: 'DAREv2-HMAC-SHA256',
           sealedKey: 'c2s=',
           kmsKey: 'k1',
-          kmsKeyVersion: 3,
+          kmsKeyVersion: '3',
           kmsCiphertext: 'Y3Q=',
         },
         parts: [{ number: 1, plainSize: data.length, encSize, etag: md5(data), dataId, extra: { crc: 'x' } }],
@@ -201,17 +202,21 @@ for (const layout of layouts) {
 
     it('updates SSE fields by compare-and-swap on the revision', async () => {
       const record = await putBytes(t.store, B, 'rotate', Buffer.from('payload'));
-      const rotatedSse = { sse: 'SSE-S3', iv: 'bmV3', sealedKey: 'bmV3a2V5', kmsKey: 'k2', kmsKeyVersion: 1 };
+      const rotatedSse = sseRecord({ sse: 'SSE-S3', iv: 'bmV3', sealedKey: 'bmV3a2V5', kmsKey: 'k2', kmsKeyVersion: '1' });
       const rotated = await t.store.updateObjectSSE(B, 'rotate', record.revision, rotatedSse);
       assert.deepEqual(rotated.sse, rotatedSse);
       assert.notEqual(rotated.revision, record.revision);
-      assert.deepEqual({ ...rotated, sse: {}, revision: '' }, { ...record, sse: {}, revision: '' }, 'only sse and revision change');
+      assert.deepEqual(
+        { ...rotated, sse: sseRecord(), revision: '' },
+        { ...record, sse: sseRecord(), revision: '' },
+        'only sse and revision change',
+      );
       assert.deepEqual(await t.store.getObject(B, 'rotate'), rotated);
       assert.deepEqual(await readObject(t.store, rotated), Buffer.from('payload'));
 
       // A second rotation based on the stale revision is refused and changes nothing.
       await rejectsWith(
-        t.store.updateObjectSSE(B, 'rotate', record.revision, { sse: 'lost' }),
+        t.store.updateObjectSSE(B, 'rotate', record.revision, sseRecord({ sealedKey: 'bG9zdA==' })),
         'PreconditionFailed',
         'PreconditionFailed',
         412,
@@ -221,11 +226,11 @@ for (const layout of layouts) {
       // An overwrite with identical bytes keeps the ETag but still defeats a rotation read before it.
       const overwritten = await putBytes(t.store, B, 'rotate', Buffer.from('payload'));
       assert.equal(overwritten.etag, rotated.etag);
-      await rejectsWith(t.store.updateObjectSSE(B, 'rotate', rotated.revision, { sse: 'lost' }), 'PreconditionFailed');
+      await rejectsWith(t.store.updateObjectSSE(B, 'rotate', rotated.revision, sseRecord({ sealedKey: 'bG9zdA==' })), 'PreconditionFailed');
       assert.deepEqual((await t.store.getObject(B, 'rotate'))!.sse, overwritten.sse);
 
-      await rejectsWith(t.store.updateObjectSSE(B, 'gone', 'r', {}), 'NoSuchKey', 'NoSuchKey', 404);
-      await rejectsWith(t.store.updateObjectSSE('no-bucket', 'k', 'r', {}), 'NoSuchBucket');
+      await rejectsWith(t.store.updateObjectSSE(B, 'gone', 'r', sseRecord()), 'NoSuchKey', 'NoSuchKey', 404);
+      await rejectsWith(t.store.updateObjectSSE('no-bucket', 'k', 'r', sseRecord()), 'NoSuchBucket');
     });
 
     it('keeps odd keys as opaque strings and writes nothing outside its data directory', async () => {
@@ -310,7 +315,7 @@ for (const layout of layouts) {
           etag: 'e',
           userMetadata: {},
           standardHeaders: {},
-          sse: {},
+          sse: sseRecord(),
           parts: [{ number: 1, plainSize: 8, encSize: 9, etag: 'e', dataId }],
         }),
         /holds 8 bytes but its part says encSize 9/,
@@ -330,7 +335,7 @@ for (const layout of layouts) {
           etag: 'e',
           userMetadata: {},
           standardHeaders: {},
-          sse: {},
+          sse: sseRecord(),
           parts: [part],
         }),
         /not a finished, uncommitted data writer/,
@@ -348,7 +353,7 @@ for (const layout of layouts) {
           etag: 'e',
           userMetadata: {},
           standardHeaders: {},
-          sse: {},
+          sse: sseRecord(),
           parts: [{ number: 1, plainSize: 0, encSize: 0, etag: 'e', dataId: writer.id }],
         }),
         /not a finished/,

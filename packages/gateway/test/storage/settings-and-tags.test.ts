@@ -6,6 +6,7 @@ import DatabaseConstructor from 'better-sqlite3';
 import { openFsStore } from '../../src/storage/index.js';
 import { STEPS } from '../../src/storage/metadata/sqlite/schema.js';
 import { layouts, md5, openEmbeddedStore, putBytes, rejectsWith, writeData, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 for (const layout of layouts) {
   describe(`${layout.name} store: bucket settings and object tags`, { skip: layout.skip }, () => {
@@ -80,7 +81,7 @@ for (const layout of layouts) {
         key: 'mp',
         userMetadata: {},
         standardHeaders: {},
-        sse: {},
+        sse: sseRecord(),
         tags: [{ key: 'x', value: 'y' }],
       });
       assert.deepEqual((await t.store.getUpload({ bucket: 'cfg', key: 'mp', uploadId: upload.uploadId })).tags, [{ key: 'x', value: 'y' }]);
@@ -108,9 +109,9 @@ describe('embedded store: meta.db from an earlier kesgate', () => {
       const { lastInsertRowid } = db
         .prepare(
           `INSERT INTO objects (bucket, key, revision, size, stored_size, etag, last_modified, user_metadata, standard_headers, sse)
-           VALUES ('old', 'k', 'r', 4, 36, 'e', 0, '{"sha256":"x"}', '{}', '{"sse":"SSE-S3"}')`,
+           VALUES ('old', 'k', 'r', 4, 36, 'e', 0, '{"sha256":"x"}', '{}', ?)`,
         )
-        .run();
+        .run(JSON.stringify(sseRecord()));
       db.prepare(
         "INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id) VALUES (?, 1, 4, 36, 'e', 'no-such-blob')",
       ).run(lastInsertRowid);

@@ -15,6 +15,7 @@ import {
   writeData,
   type EmbeddedTempStore,
 } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const B = 'sweep';
 
@@ -66,7 +67,7 @@ describe('embedded store: sweep and lock', () => {
   });
 
   it('spares data in flight and everything referenced when it runs while serving', async () => {
-    const upload = await t.store.createUpload({ bucket: B, key: 'mp', sse: {}, userMetadata: {}, standardHeaders: {} });
+    const upload = await t.store.createUpload({ bucket: B, key: 'mp', sse: sseRecord(), userMetadata: {}, standardHeaders: {} });
     const part = await writeData(t.store, B, Buffer.from('part data'));
     await t.store.putPart(upload, 1, part.dataId, { plainSize: 9, encSize: part.encSize, etag: 'e' });
     const finished = await writeData(t.store, B, Buffer.from('finished, not yet committed'));
@@ -86,7 +87,7 @@ describe('embedded store: sweep and lock', () => {
       etag: 'e',
       userMetadata: {},
       standardHeaders: {},
-      sse: {},
+      sse: sseRecord(),
       parts: [{ number: 1, plainSize: size, encSize: size, etag: 'e', dataId: writing.id }],
     });
     await t.store.putObject({
@@ -96,7 +97,7 @@ describe('embedded store: sweep and lock', () => {
       etag: 'e',
       userMetadata: {},
       standardHeaders: {},
-      sse: {},
+      sse: sseRecord(),
       parts: [{ number: 1, plainSize: finished.encSize, encSize: finished.encSize, etag: 'e', dataId: finished.dataId }],
     });
     await t.reopen();

@@ -33,7 +33,7 @@ const V2_ROWS = {
     '{"m":"1"}',
     '{}',
     null,
-    '{"sse":"SSE-S3","kmsKey":"k"}',
+    '{"sse":"SSE-S3","iv":"aXY=","sealAlgorithm":"test","sealedKey":"c2VhbGVk","kmsKey":"k"}',
     '[{"key":"t","value":"v"}]',
   ],
   parts: [
@@ -49,7 +49,7 @@ async function checkMigrated(m: MetadataStore, version: number): Promise<void> {
   assert.ok(record);
   assert.equal(record.versionId, 'null');
   assert.deepEqual(record.tags, [{ key: 't', value: 'v' }]);
-  assert.deepEqual(record.sse, { sse: 'SSE-S3', kmsKey: 'k' });
+  assert.deepEqual(record.sse, { sse: 'SSE-S3', iv: 'aXY=', sealAlgorithm: 'test', sealedKey: 'c2VhbGVk', kmsKey: 'k' });
   assert.deepEqual(
     record.parts.map((p) => [p.number, p.dataId, p.extra]),
     [

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LayeredObjectStore, ListVersionsQuery, ObjectStore, VersionSummary } from '../../src/storage/index.js';
 import { layouts, prng, putBytes, readObject, rejectsWith, type TempStore } from './helpers.js';
+import { sseRecord } from './fixtures/sse-records.js';
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -212,19 +213,19 @@ for (const layout of layouts) {
       await store.putBucketVersioning('v5', 'Enabled');
       const old = await putBytes(store, 'v5', 'k', utf8('old'));
       const cur = await putBytes(store, 'v5', 'k', utf8('cur'));
-      const rotated = await store.updateObjectSSE('v5', 'k', old.revision, { sse: 'SSE-S3', iv: 'bmV3' }, old.versionId);
-      assert.deepEqual(rotated.sse, { sse: 'SSE-S3', iv: 'bmV3' });
+      const rotated = await store.updateObjectSSE('v5', 'k', old.revision, sseRecord({ iv: 'bmV3' }), old.versionId);
+      assert.deepEqual(rotated.sse, sseRecord({ iv: 'bmV3' }));
       const reread = (await store.getVersion('v5', 'k', old.versionId)).version;
       assert.ok(reread && !reread.deleteMarker);
-      assert.deepEqual(reread.sse, { sse: 'SSE-S3', iv: 'bmV3' });
+      assert.deepEqual(reread.sse, sseRecord({ iv: 'bmV3' }));
       assert.deepEqual((await store.getObject('v5', 'k'))!.sse, cur.sse, 'the latest version is untouched');
-      await rejectsWith(store.updateObjectSSE('v5', 'k', old.revision, { sse: 'x' }, old.versionId), 'PreconditionFailed');
+      await rejectsWith(store.updateObjectSSE('v5', 'k', old.revision, sseRecord({ iv: 'eA==' }), old.versionId), 'PreconditionFailed');
       await store.putObjectTags('v5', 'k', [{ key: 'a', value: '1' }], old.versionId);
       assert.equal((await store.getObject('v5', 'k'))!.tags, undefined);
       const marker = await store.deleteObject('v5', 'k');
       await rejectsWith(store.putObjectTags('v5', 'k', [], marker.deleteMarkerVersionId), 'NoSuchVersion', 'NoSuchVersion', 404);
       await rejectsWith(store.putObjectTags('v5', 'k', []), 'NoSuchKey');
-      await rejectsWith(store.updateObjectSSE('v5', 'k', 'r', {}, 'C'.repeat(32)), 'NoSuchVersion');
+      await rejectsWith(store.updateObjectSSE('v5', 'k', 'r', sseRecord(), 'C'.repeat(32)), 'NoSuchVersion');
     });
 
     it('deleteObjects mixes keys and versions in one call', async () => {

@@ -8,8 +8,6 @@ import { quoteETag } from '../../object-service/headers.js';
 import { completeUpload, createUpload, MAX_PART_SIZE, uploadPart, uploadPartCopy } from '../../object-service/multipart.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { ChecksumAlgorithm } from '../../storage/types.js';
-import type { SSEKind } from '../../sse/types.js';
-import { etagIsMD5 } from '../../object-service/write.js';
 import type { S3Call } from '../services.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
 import { writePrecondition } from './objects.js';
@@ -55,7 +53,7 @@ export async function uploadPartHandler(c: S3Call): Promise<void> {
   const partNumber = partNumberOf(c);
   const customer = parseReadSSE(c.req.headers);
   const upload = await c.svc.store.getUpload(refOf(c));
-  const md5 = etagIsMD5((upload.sse as { sse: SSEKind }).sse);
+  const md5 = c.svc.enc.mode(upload.sse.sse).etagIsMD5;
   const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_PART_SIZE, requireLength: true, md5 });
   const { part, headers } = await uploadPart(c.svc, { ref: refOf(c), partNumber, ...(customer ? { customer } : {}), body });
   setHeaders(c.res, headers);

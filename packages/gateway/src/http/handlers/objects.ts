@@ -8,9 +8,8 @@ import { quoteETag } from '../../object-service/headers.js';
 import { openObject } from '../../object-service/read.js';
 import { parseVersionId, resolveVersion } from '../../object-service/version-id.js';
 import { isVersionId } from '../../storage/object-rules.js';
-import { etagIsMD5, putObject } from '../../object-service/write.js';
+import { putObject } from '../../object-service/write.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
-import type { StoredSSE } from '../../sse/types.js';
 import type { WritePrecondition } from '../../storage/types.js';
 import type { S3Call } from '../services.js';
 import { header, objectMetadata, parseCopySource } from '../request.js';
@@ -36,7 +35,7 @@ export async function putObjectHandler(c: S3Call): Promise<void> {
   const metadata = { ...objectMetadata(c.req.headers), ...tagsOfRequest(c) };
   // The mode is chosen before the body flows: only SSE-S3 needs the (costly) MD5 of the data, for its ETag.
   const sse = c.svc.enc.choose(parseWriteSSE(c.req.headers), await c.svc.store.getBucketEncryption(c.bucket));
-  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true, md5: etagIsMD5(sse.kind) });
+  const body = bodyStream(c.req, authOf(c.res), { maxSize: MAX_SINGLE_PUT, requireLength: true, md5: c.svc.enc.mode(sse.kind).etagIsMD5 });
   const precondition = writePrecondition(c);
   const r = await putObject(c.svc, { bucket: c.bucket, key: c.key, sse, metadata, body, ...(precondition ? { precondition } : {}) });
   setHeaders(c.res, r.headers);
@@ -178,7 +177,7 @@ export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
   const customer = parseReadSSE(c.req.headers);
   const { record, headers: versionHeaders } = await resolveVersion(c.svc.store, c.bucket, c.key, versionId);
   // The SSE-C key is checked as on GET: attributes of an SSE-C object need its key.
-  const stored = record.sse as unknown as StoredSSE;
+  const stored = record.sse;
   await c.svc.enc.checkMetadataAccess(stored, { bucket: c.bucket, key: c.key }, customer);
   const body: Record<string, unknown> = {};
   if (wanted.includes('ETag')) body.ETag = record.etag;

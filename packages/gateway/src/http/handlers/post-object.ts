@@ -12,7 +12,7 @@ import { MAX_SINGLE_PUT } from '../../s3/body.js';
 import { S3Error } from '../../s3/errors.js';
 import { checkPostPolicy, parsePostPolicy } from '../../s3/post-policy.js';
 import { toXML } from '../../s3/xml.js';
-import { etagIsMD5, putObject, verified } from '../../object-service/write.js';
+import { putObject, verified } from '../../object-service/write.js';
 import { checkStorageClass } from '../../s3/storage-class.js';
 import { parseWriteSSE } from '../../sse/headers.js';
 import { STANDARD_HEADERS } from '../../storage/types.js';
@@ -128,7 +128,7 @@ export async function postObjectHandler(c: S3Call): Promise<void> {
     const ranged = new SizeRange(policy.minSize, max);
     form.file.on('error', (err) => ranged.destroy(err));
     form.file.pipe(ranged);
-    const body = verified(ranged, { maxSize: MAX_SINGLE_PUT, md5: etagIsMD5(sse.kind) });
+    const body = verified(ranged, { maxSize: MAX_SINGLE_PUT, md5: c.svc.enc.mode(sse.kind).etagIsMD5 });
     body.on('error', () => {}); // seen by putObject's pipeline; must not be an uncaught error before it starts
     const r = await putObject(c.svc, { bucket: c.bucket, key, sse, metadata, body });
     respond(c, key, fields, r.headers);

@@ -19,6 +19,7 @@ import type {
   UploadRecord,
   UploadSummary,
 } from '../types.js';
+import { parseStoredSSE } from '../sse-record.js';
 
 export interface BucketRow {
   name: string;
@@ -149,7 +150,7 @@ export function objectRecord(row: ObjectRow, parts: PartRow[]): ObjectRecord {
     lastModified: new Date(row.last_modified),
     userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
     standardHeaders: JSON.parse(row.standard_headers) as StandardHeaders,
-    sse: JSON.parse(row.sse) as Record<string, unknown>,
+    sse: parseStoredSSE(row.sse, `object ${row.bucket}/${row.key} (version ${row.version_id})`),
     parts: parts.map(partRecord),
   };
   if (row.content_type !== null) record.contentType = row.content_type;
@@ -206,7 +207,7 @@ export function uploadRecord(row: UploadRow): UploadRecord {
     initiated: new Date(row.initiated),
     userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
     standardHeaders: JSON.parse(row.standard_headers) as StandardHeaders,
-    sse: JSON.parse(row.sse) as Record<string, unknown>,
+    sse: parseStoredSSE(row.sse, `multipart upload ${row.upload_id} of ${row.bucket}/${row.key}`),
   };
   if (row.content_type !== null) upload.contentType = row.content_type;
   if (row.checksum_algorithm !== null) upload.checksumAlgorithm = row.checksum_algorithm as ChecksumAlgorithm;

@@ -17,7 +17,7 @@ import type {
   KeyDependents,
   ObjectRecord,
   ObjectSummary,
-  SseFields,
+  StoredSSE,
   SseModeTotals,
   StoreStats,
   Tag,
@@ -31,7 +31,7 @@ import type {
 /** What updateObject may change; the rest of the record stays. */
 export interface ObjectPatch {
   revision?: string;
-  sse?: SseFields;
+  sse?: StoredSSE;
   /** [] removes the tag set. */
   tags?: Tag[];
 }
@@ -198,7 +198,7 @@ export interface MetadataStore {
   /** Ends the upload. Returns its parts' blobs. → NoSuchBucket, NoSuchUpload */
   abortUpload(ref: UploadRef): Promise<Superseded>;
   /** Reads the upload, calls `update`, stores the SSE fields it returns. → NoSuchBucket, NoSuchUpload */
-  updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void>;
+  updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: StoredSSE }): Promise<void>;
 
   // ------------------------------------------------------------------ gateways sharing the store
   // Leases let one gateway at a time do a thing (run a rotation job, sweep); a holder that stops renewing

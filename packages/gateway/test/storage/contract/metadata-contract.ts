@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { PreconditionFailed } from '../../../src/storage/errors.js';
 import type { MetadataStore } from '../../../src/storage/metadata/types.js';
 import type { ObjectRecord, PartRecord, UploadedPart, UploadRecord, UploadRef } from '../../../src/storage/types.js';
+import { sseRecord } from '../fixtures/sse-records.js';
 
 export interface OpenedMetadataStore {
   store: MetadataStore;
@@ -37,7 +38,7 @@ function object(bucket: string, key: string, parts: PartRecord[] = [part(1)], fi
     lastModified: now(),
     userMetadata: {},
     standardHeaders: {},
-    sse: { sse: 'SSE-S3', iv: randomBytes(8).toString('base64') },
+    sse: sseRecord({ sse: 'SSE-S3', iv: randomBytes(8).toString('base64') }),
     parts,
     ...fields,
   };
@@ -54,7 +55,7 @@ function upload(bucket: string, key: string, fields: Partial<UploadRecord> = {})
     initiated: now(),
     userMetadata: {},
     standardHeaders: {},
-    sse: { sse: 'SSE-KMS', kmsKey: 'k' },
+    sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'k' }),
     ...fields,
   };
 }
@@ -173,7 +174,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       );
       await rejects(m.abortUpload(ref(u)), 'NoSuchBucket');
       await rejects(
-        m.updateUpload(ref(u), () => (count(), { sse: {} })),
+        m.updateUpload(ref(u), () => (count(), { sse: sseRecord() })),
         'NoSuchBucket',
       );
       assert.equal(called, 0);
@@ -273,7 +274,13 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
           expires: 'Wed, 21 Oct 2037 07:28:00 GMT',
         },
         checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=', type: 'FULL_OBJECT' },
-        sse: { sse: 'SSE-KMS', iv: 'aXY=', kmsKey: 'k1', kmsKeyVersion: 3, kmsContext: { bucket: 'obj', nested: [1, true, null] } },
+        sse: sseRecord({
+          sse: 'SSE-KMS',
+          iv: 'aXY=',
+          kmsKey: 'k1',
+          kmsKeyVersion: '3',
+          future: { bucket: 'obj', nested: [1, true, null] },
+        }),
         tags: [
           { key: 'b', value: '2' },
           { key: 'a', value: '' },
@@ -359,10 +366,10 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const rotated = await m.updateObject(
         'obj',
         'upd',
-        (existing) => (seen.push(existing), { revision: 'r2', sse: { sse: 'SSE-S3', sealedKey: 'bmV3' } }),
+        (existing) => (seen.push(existing), { revision: 'r2', sse: sseRecord({ sse: 'SSE-S3', sealedKey: 'bmV3' }) }),
       );
       assert.deepEqual(seen, [record]);
-      assert.deepEqual(rotated, { ...record, revision: 'r2', sse: { sse: 'SSE-S3', sealedKey: 'bmV3' } });
+      assert.deepEqual(rotated, { ...record, revision: 'r2', sse: sseRecord({ sse: 'SSE-S3', sealedKey: 'bmV3' }) });
       assert.deepEqual(await m.getObject('obj', 'upd'), rotated);
 
       const retagged = await m.updateObject('obj', 'upd', () => ({ tags: [{ key: 'x', value: 'y' }] }));
@@ -612,13 +619,13 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const u = upload('done', 'rotating', { contentType: 'a/b' });
       await m.createUpload(u);
       const seen: UploadRecord[] = [];
-      await m.updateUpload(ref(u), (current) => (seen.push(current), { sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } }));
+      await m.updateUpload(ref(u), (current) => (seen.push(current), { sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) }));
       assert.deepEqual(seen, [u]);
-      assert.deepEqual(await m.getUpload(ref(u)), { ...u, sse: { sse: 'SSE-KMS', kmsKey: 'key-b' } });
+      assert.deepEqual(await m.getUpload(ref(u)), { ...u, sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }) });
       await rejects(m.updateUpload(ref(u), refuse), 'Refused');
-      assert.deepEqual((await m.getUpload(ref(u))).sse, { sse: 'SSE-KMS', kmsKey: 'key-b' });
+      assert.deepEqual((await m.getUpload(ref(u))).sse, sseRecord({ sse: 'SSE-KMS', kmsKey: 'key-b' }));
       await rejects(
-        m.updateUpload({ ...ref(u), key: 'elsewhere' }, () => ({ sse: {} })),
+        m.updateUpload({ ...ref(u), key: 'elsewhere' }, () => ({ sse: sseRecord() })),
         'NoSuchUpload',
       );
     });
@@ -642,13 +649,13 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
     });
 
     it('counts, per bucket, the objects and uploads whose SSE record names a master key', async () => {
-      const kms = (kmsKey: string) => ({ sse: { sse: 'SSE-KMS', kmsKey, kmsCiphertext: 'c2VhbGVk' } });
+      const kms = (kmsKey: string) => ({ sse: sseRecord({ sse: 'SSE-KMS', kmsKey, kmsCiphertext: 'c2VhbGVk' }) });
       await m.createBucket('dep-b', now(), undefined);
       await m.createBucket('dep-a', now(), undefined);
       await m.putObject(object('dep-b', 'one', [part(1)], kms('dep-key')), () => {});
       await m.putObject(object('dep-b', 'two', [part(1)], kms('dep-key')), () => {});
       await m.putObject(object('dep-b', 'other', [part(1)], kms('dep-key-2')), () => {});
-      await m.putObject(object('dep-b', 'customer', [part(1)], { sse: { sse: 'SSE-C', keyMD5: 'x' } }), () => {});
+      await m.putObject(object('dep-b', 'customer', [part(1)], { sse: sseRecord({ sse: 'SSE-C', keyMD5: 'x' }) }), () => {});
       await m.putObject(object('dep-a', 'one', [part(1)], kms('dep-key')), () => {});
       const u = upload('dep-a', 'up', kms('dep-key'));
       await m.createUpload(u);
@@ -727,8 +734,8 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         }
         return out;
       };
-      const kms = { sse: { sse: 'SSE-KMS', kmsKey: 'mode-key' } };
-      const ssec = { sse: { sse: 'SSE-C', sseCKeyMD5: 'x' } };
+      const kms = { sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'mode-key' }) };
+      const ssec = { sse: sseRecord({ sse: 'SSE-C', sseCKeyMD5: 'x' }) };
       await m.createBucket('modes', now(), undefined);
       await m.putObject(object('modes', 's3', [part(1, 10)]), () => {});
       await m.putObject(object('modes', 'kms', [part(1, 20), part(2, 30)], kms), () => {});
@@ -739,8 +746,8 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await rejects(m.putObject(object('modes', 'c', [part(1, 1)]), refuse), 'Refused');
       assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [2, 55, 151] });
       // A re-key in place (an SSE-C object re-sealed under SSE-S3) moves it too; one that keeps the mode does not.
-      await m.updateObject('modes', 'c', () => ({ revision: revision(), sse: { sse: 'SSE-S3', iv: 'aXY=' } }));
-      await m.updateObject('modes', 'kms', () => ({ revision: revision(), sse: { sse: 'SSE-KMS', kmsKey: 'other-key' } }));
+      await m.updateObject('modes', 'c', () => ({ revision: revision(), sse: sseRecord({ sse: 'SSE-S3', iv: 'aXY=' }) }));
+      await m.updateObject('modes', 'kms', () => ({ revision: revision(), sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'other-key' }) }));
       assert.deepEqual(await grown(), { 'SSE-KMS': [2, 55, 151], 'SSE-S3': [1, 40, 72] });
       // Every stored version counts, as in stats(); a delete marker does not.
       await m.setBucketVersioning('modes', 'Enabled');

@@ -32,9 +32,9 @@ import type {
   ObjectRecord,
   ObjectSummary,
   ObjectVersion,
-  SseFields,
   SseModeTotals,
   StoreStats,
+  StoredSSE,
   UploadedPart,
   UploadRecord,
   UploadRef,
@@ -353,7 +353,7 @@ export class PostgresMetadataStore implements MetadataStore {
         changed.tags,
       ]);
       // A re-key that changes the mode moves the object between the per-mode totals.
-      const [from, to] = [sseMode(JSON.parse(row.sse) as SseFields), sseMode(JSON.parse(changed.sse) as SseFields)];
+      const [from, to] = [sseMode(JSON.parse(row.sse) as RawSSE), sseMode(JSON.parse(changed.sse) as RawSSE)];
       if (from !== to) {
         const moved = { objects: 1, plainBytes: Number(row.size), storedBytes: Number(row.stored_size) };
         const negated = { objects: -moved.objects, plainBytes: -moved.plainBytes, storedBytes: -moved.storedBytes };
@@ -595,7 +595,7 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void> {
+  async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: StoredSSE }): Promise<void> {
     if (!storable(ref.bucket)) throw new NoSuchBucket(ref.bucket);
     await this.db.transaction(async (tx) => {
       const row = await this.lockUpload(tx, ref, 'FOR UPDATE');
@@ -765,7 +765,7 @@ export class PostgresMetadataStore implements MetadataStore {
       blobs: parts.rows.filter((row) => !row.inline).map((row) => row.data_id),
       delta: gone.delete_marker
         ? {}
-        : modeDelta(sseMode(JSON.parse(gone.sse) as SseFields), { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size }),
+        : modeDelta(sseMode(JSON.parse(gone.sse) as RawSSE), { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size }),
       kind: gone.delete_marker ? 'marker' : 'object',
       latest: newest,
     };
@@ -865,8 +865,11 @@ function objectDelta(object: ObjectRecord): TotalsDelta {
   });
 }
 
+/** A stored record as the totals read it: unchecked, so that a malformed one can still be counted and removed. */
+type RawSSE = { sse?: unknown };
+
 /** The SSE mode a stored record names (its `sse` field), as the per-mode totals count it. */
-function sseMode(sse: SseFields): string {
+function sseMode(sse: RawSSE): string {
   return typeof sse.sse === 'string' ? sse.sse : 'unknown';
 }
 

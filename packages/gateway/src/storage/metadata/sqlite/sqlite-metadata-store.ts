@@ -18,7 +18,7 @@ import type {
   ObjectRecord,
   ObjectSummary,
   ObjectVersion,
-  SseFields,
+  StoredSSE,
   SseModeTotals,
   StoreStats,
   UploadedPart,
@@ -359,7 +359,7 @@ export class SqliteMetadataStore implements MetadataStore {
     })();
   }
 
-  async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: SseFields }): Promise<void> {
+  async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: StoredSSE }): Promise<void> {
     this.assertOpen();
     await this.commits.run(() => {
       const { sse } = update(uploadRecord(this.requireUpload(ref)));
