@@ -16,7 +16,7 @@ import { clusterServices } from '../helpers/cluster-services.js';
 import type { ClusterStack } from '../helpers/cluster-stack.js';
 import { getBytes, ssec } from '../helpers/s3.js';
 import { stackLayouts } from '../helpers/stack-layouts.js';
-import type { Stack } from '../helpers/stack.js';
+import { s3Client, type Stack } from '../helpers/stack.js';
 
 const B = 'threshold';
 /** A single package's overhead: its 16-byte header and 16-byte tag. */
@@ -93,6 +93,42 @@ for (const layout of stackLayouts)
       }
       assert.deepEqual(blobs.sort(), above.sort());
     });
+
+    if (layout !== stackLayouts[0])
+      test("a database set to bytea_output = 'escape' still serves inline objects (to a gateway connecting after the change)", async () => {
+        const cluster = st as ClusterStack;
+        const client = new pg.Client({ connectionString: cluster.databaseUrl });
+        await client.connect();
+        try {
+          const [{ db }] = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows as [{ db: string }];
+          await client.query(`ALTER DATABASE "${db}" SET bytea_output = 'escape'`);
+          const check = new pg.Client({ connectionString: cluster.databaseUrl });
+          await check.connect();
+          try {
+            assert.equal(
+              (await check.query<{ v: string }>("SELECT current_setting('bytea_output') AS v")).rows[0]!.v,
+              'escape',
+              'new sessions get it',
+            );
+          } finally {
+            await check.end();
+          }
+        } finally {
+          await client.end();
+        }
+        const fresh = await cluster.addGateway();
+        const s3 = s3Client(fresh.url);
+        const s3tls = s3Client(fresh.httpsUrl!, st.caPem);
+        try {
+          for (const { key, body, client: via, extra } of sent) {
+            const c = via === st.s3tls ? s3tls : s3;
+            assert.ok((await getBytes(c, { Bucket: B, Key: key, ...extra })).equals(body), key);
+          }
+        } finally {
+          s3.destroy();
+          s3tls.destroy();
+        }
+      });
 
     test('the database holds the package as bytes: a BLOB in SQLite, uncompressed out-of-line bytea in PostgreSQL', async () => {
       const expected = new Map<string, Buffer>();
