@@ -17,7 +17,8 @@
 // Env: BENCH_BIG_MIB (1024), BENCH_LARGE_MIB (256), BENCH_ROUNDS (3), BENCH_SMALL_SECONDS (3 per slot),
 //      BENCH_RANGE_REPS (15), BENCH_GATEWAY_LOG (info), BENCH_KEEP=1 (keep the temp directories),
 //      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof),
-//      BENCH_INLINE_THRESHOLD=<bytes> (backend.inlineThreshold, e.g. 8192: 4 KiB objects inline),
+//      BENCH_INLINE_THRESHOLD=<bytes> (backend.inlineThreshold; unset: the default, 8192, 4 KiB objects inline;
+//      0: every object in a data file),
 //      BENCH_KES_BULK=0 (the gateway's kes policy without the bulk routes: one kes request per data key, as before them).
 // Run: npm run bench -- gateway   (node --import tsx --expose-gc scripts/bench/gateway.ts)
 import type { ChildProcess } from 'node:child_process';

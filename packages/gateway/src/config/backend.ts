@@ -5,7 +5,8 @@
 //     metadata: { sqlite: { path } } | { postgres: { url } }
 //     blobs:    { fs: { path } }     | { s3: { endpoint, bucket, region, accessKey, secretKey, prefix, pathStyle, ca } }
 //   inlineThreshold: 8192          objects of at most this many stored (encrypted) bytes live in their metadata row;
-//                                  0: never (absent: DEFAULT_INLINE_THRESHOLD)
+//                                  0: never. Absent: DEFAULT_INLINE_THRESHOLD, 8192 (a 4 KiB object is 4,128 bytes
+//                                  encrypted: it fits, and a row stays small)
 //
 // Messages name the field and never echo a value (a URL may carry a password).
 import { z } from 'zod';

@@ -14,6 +14,7 @@ import { AdminClient } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway, type AdminStartOptions } from '../../src/admin/admin.js';
 import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import type { RotationOptions } from '../../src/rotation/index.js';
+import type { ObjectStore } from '../../src/storage/index.js';
 import { pki } from '../helpers/pki.js';
 
 export const ACCESS_KEY = 'kesgate-test-root';
@@ -210,6 +211,22 @@ export function dataFileHashes(dataDir: string): Map<string, string> {
           .update(readFileSync(join(root, shard, name)))
           .digest('hex'),
       );
+    }
+  }
+  return out;
+}
+
+/**
+ * sha256 of the stored bytes of every small object kept inline in its metadata row (the latest version of each
+ * key of `bucket`), by `bucket/key#part`: what dataFileHashes cannot see, since such an object has no data file.
+ */
+export async function inlineDataHashes(store: ObjectStore, bucket: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const page = await store.listObjects({ bucket, maxKeys: 1000 });
+  if (page.isTruncated) throw new Error(`inlineDataHashes reads one page: ${bucket} holds more than 1,000 objects`);
+  for (const { key } of page.contents) {
+    for (const part of (await store.getObject(bucket, key))!.parts) {
+      if (part.inline) out.set(`${bucket}/${key}#${part.number}`, createHash('sha256').update(part.inline).digest('hex'));
     }
   }
   return out;

@@ -8,7 +8,17 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SqliteJobStore } from '../../src/rotation/job-store/sqlite.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import { openFsStore, type StoredSSE } from '../../src/storage/index.js';
-import { content, dataFileHashes, gatewayFiles, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
+import {
+  content,
+  dataFileHashes,
+  gatewayFiles,
+  getBytes,
+  inlineDataHashes,
+  startKes,
+  startTestGateway,
+  type TestGateway,
+  type TestKes,
+} from './helpers.js';
 
 let kes: TestKes;
 let second: TestGateway | undefined;
@@ -55,6 +65,9 @@ test('a job stopped mid-way by a gateway shutdown resumes at the next start and 
     );
   }
   const filesBefore = dataFileHashes(files.dataDir);
+  // The objects are small (about 1 KB): inline, their bytes in their rows.
+  const inlineBefore = await inlineDataHashes(first.gw.svc.store, bucket);
+  assert.equal(inlineBefore.size, keys.length);
   const { id } = await first.admin.startRotation({ bucket, toKey: 'key-r2' });
   await first.gw.admin.rotation.wait(id);
   assert.ok(stopping, 'the gateway was stopped during the job');
@@ -93,5 +106,6 @@ test('a job stopped mid-way by a gateway shutdown resumes at the next start and 
     else assert.notEqual(now.sse.kmsCiphertext, atStop.get(k)!.kmsCiphertext, `${k} was rotated after the restart`);
   }
   assert.deepEqual(dataFileHashes(files.dataDir), filesBefore, 'object data untouched');
+  assert.deepEqual(await inlineDataHashes(second.gw.svc.store, bucket), inlineBefore, 'inline object data untouched');
   for (const [key, body] of data) assert.ok((await getBytes(second.s3, bucket, key)).equals(body), `${key} reads back`);
 });

@@ -13,7 +13,17 @@ import {
 } from '@aws-sdk/client-s3';
 import type { RotationJob } from '../../src/rotation/index.js';
 import type { ObjectStatus } from '../../src/admin/object-info.js';
-import { content, customerKey, dataFileHashes, getBytes, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
+import {
+  content,
+  customerKey,
+  dataFileHashes,
+  getBytes,
+  inlineDataHashes,
+  startKes,
+  startTestGateway,
+  type TestGateway,
+  type TestKes,
+} from './helpers.js';
 
 type Put = {
   key: string;
@@ -100,6 +110,9 @@ describe('rotation jobs', () => {
     const expected = new Map<string, Buffer>([...objects.map((o) => [o.key, o.data] as const), ['a/multipart', Buffer.concat(mpParts)]]);
     const keys = [...expected.keys()];
     const filesBefore = dataFileHashes(t.files.dataDir);
+    // The small ones (a/kms-a-1, a/kms-b, a/ssec, a/empty) are inline: their bytes are in their rows.
+    const inlineBefore = await inlineDataHashes(t.gw.svc.store, bucket);
+    assert.equal(inlineBefore.size, 4);
     const before = await statuses(t, bucket, keys);
 
     // Dry run, only objects under key-a: counts them, changes nothing.
@@ -126,6 +139,7 @@ describe('rotation jobs', () => {
     assert.equal(job.lastKey, 'a/ssec', 'progress ends at the last key in listing order');
 
     assert.deepEqual(dataFileHashes(t.files.dataDir), filesBefore, 'no data file was written, added or removed');
+    assert.deepEqual(await inlineDataHashes(t.gw.svc.store, bucket), inlineBefore, "no inline object's stored bytes changed");
     const afterRotation = await statuses(t, bucket, keys);
     for (const key of keys) {
       const b = before.get(key)!;

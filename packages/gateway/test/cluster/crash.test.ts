@@ -6,6 +6,8 @@
 // sweep without a minimum age, after which the upstream holds exactly the blobs the metadata references.
 //
 // A last test kills it at random moments of streams of writes, several times, as the embedded crash test does.
+// Small objects (within the default inline threshold) are one row and no blob: killed while one waits on its
+// commit, or at random moments of a stream of them, no committed object is lost and no row is left half-written.
 //
 // The moments are made exact, not guessed: the PUT's body stops coming until the kill, and the commits are
 // held on a row lock the test takes in PostgreSQL, so the kill lands while the gateway waits on it.
@@ -59,6 +61,14 @@ const writers: Writer[] = [
   {
     key: 'random/single-sse-kms',
     newVersion: () => [randomBytes(300_000)],
+    async write(s3, [body]) {
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: this.key, Body: body, ServerSideEncryption: 'aws:kms' }));
+    },
+  },
+  {
+    // 3,000 bytes store 3,032: inline, one commit and no blob.
+    key: 'random/inline',
+    newVersion: () => [randomBytes(3000)],
     async write(s3, [body]) {
       await s3.send(new PutObjectCommand({ Bucket: B, Key: this.key, Body: body, ServerSideEncryption: 'aws:kms' }));
     },
@@ -191,7 +201,10 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
       for (const { name: bucket } of await store.listBuckets()) {
         const page = await store.listObjects({ bucket, maxKeys: 1000 });
         assert.equal(page.isTruncated, false);
-        for (const { key } of page.contents) referenced.push(...(await store.getObject(bucket, key))!.parts.map((p) => p.dataId));
+        for (const { key } of page.contents) {
+          // An inline part's bytes are in its row: its dataId names no blob.
+          referenced.push(...(await store.getObject(bucket, key))!.parts.filter((p) => p.inline === undefined).map((p) => p.dataId));
+        }
         for (const upload of (await store.listUploads({ bucket })).uploads) {
           const ref = { bucket, key: upload.key, uploadId: upload.uploadId };
           referenced.push(...(await store.listParts(ref)).parts.map((p) => p.dataId));
@@ -204,6 +217,19 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     } finally {
       await store.close();
     }
+  }
+
+  /**
+   * No half-written row: every object that is not a delete marker has parts whose sizes add up to its
+   * stored size, and every inline part holds exactly its encrypted size in bytes.
+   */
+  async function rowsWhole(): Promise<void> {
+    const [row] = await sql<{ partless: number; torn: number }>(
+      `SELECT (SELECT count(*)::int FROM objects o WHERE NOT o.delete_marker
+                 AND o.stored_size <> (SELECT coalesce(sum(p.enc_size), -1) FROM object_parts p WHERE p.object_id = o.id)) AS partless,
+              (SELECT count(*)::int FROM object_parts WHERE inline_data IS NOT NULL AND octet_length(inline_data) <> enc_size) AS torn`,
+    );
+    assert.deepEqual(row, { partless: 0, torn: 0 }, 'objects whose parts do not add up, inline parts of the wrong size');
   }
 
   async function put(client: S3Client, key: string, body: Buffer): Promise<void> {
@@ -280,6 +306,34 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
     const report = await sweepAndCheck();
     assert.equal(report.orphanDataFilesRemoved, 1);
     assert.equal(report.bytesReclaimed > 150_000, true, 'the orphan is the whole encrypted blob');
+  });
+
+  test('killed while an inline PUT waits on its commit: the old version stays, no row changed, nothing upstream', async () => {
+    // 2,000 bytes: inline (2,032 stored), so the kill leaves no blob to sweep either.
+    const old = randomBytes(2000);
+    await put(one, 'inline-committing', old);
+    await sweepAndCheck();
+    const before = { upstream: await upstream(), rows: await sql('SELECT * FROM object_parts ORDER BY object_id, number') };
+    const client = await startDoomed();
+    const lock = await holdObjectRow('inline-committing');
+    let sending: Promise<string> | undefined;
+    try {
+      sending = put(client, 'inline-committing', randomBytes(2000)).then(
+        () => 'answered',
+        () => 'failed',
+      );
+      await gatewayWaitsOnLock();
+      await kill();
+    } finally {
+      await lock.release();
+    }
+    assert.equal(await sending, 'failed');
+    await servedByBoth('inline-committing', old, 'the old version');
+    assert.deepEqual(await upstream(), before.upstream, 'an inline PUT writes nothing upstream');
+    assert.deepEqual(await sql('SELECT * FROM object_parts ORDER BY object_id, number'), before.rows, 'no part row changed');
+    await rowsWhole();
+    const report = await sweepAndCheck();
+    assert.equal(report.orphanDataFilesRemoved, 0);
   });
 
   test("killed inside a Complete's transaction: the old version stays, the upload is whole, another gateway completes it", async () => {
@@ -425,6 +479,7 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
       for (const u of (await one.send(new ListMultipartUploadsCommand({ Bucket: B }))).Uploads ?? []) {
         await two.send(new AbortMultipartUploadCommand({ Bucket: B, Key: u.Key!, UploadId: u.UploadId! }));
       }
+      await rowsWhole();
       swept.push(await sweepAndCheck());
     }
     assert.ok(acknowledged >= ROUNDS * 2, `${acknowledged} writes were acknowledged`);

@@ -1,6 +1,8 @@
 // A cluster whose upstream or PostgreSQL goes away and comes back. While one is down, requests that need it
 // get 503 (the client receives it, nothing is committed, no blob is left upstream); requests that need only
-// the other still answer; once it is back, the same gateway processes serve again — no restart.
+// the other still answer; once it is back, the same gateway processes serve again — no restart. A small
+// object (within the default inline threshold) lives in its PostgreSQL row alone: it is written and read while
+// the upstream is down, and refused while PostgreSQL is.
 //
 // The upstream is stopped by switching off a TCP forwarder in front of moto (connections refused, open ones
 // reset), because moto keeps its state in memory: killing moto itself would lose the blobs. PostgreSQL is
@@ -103,8 +105,9 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
     await upstreamSwitch.off();
     try {
       await unavailable(one.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: randomBytes(300_000) })), 'an overwrite');
+      // 10,000 bytes store 10,032: above the inline threshold, so this PUT needs the upstream.
       await unavailable(
-        two.send(new PutObjectCommand({ Bucket: B, Key: 'fresh', Body: randomBytes(1000), ServerSideEncryption: 'aws:kms' })),
+        two.send(new PutObjectCommand({ Bucket: B, Key: 'fresh', Body: randomBytes(10_000), ServerSideEncryption: 'aws:kms' })),
         'a new key',
       );
       await unavailable(two.send(new GetObjectCommand({ Bucket: B, Key: 'k' })), 'a GET');
@@ -124,10 +127,16 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
       assert.equal((await two.send(new ListPartsCommand({ Bucket: B, Key: 'mp', UploadId }))).Parts?.length ?? 0, 0);
       assert.deepEqual(await rows(), before.rows, 'no row changed');
       assert.deepEqual(await st.gw.svc.store.stats(), before.stats);
+
+      // An inline object needs only PostgreSQL: written through one gateway, read through the other.
+      const small = randomBytes(1000);
+      await two.send(new PutObjectCommand({ Bucket: B, Key: 'small', Body: small, ServerSideEncryption: 'aws:kms' }));
+      assert.ok((await getBytes(one, { Bucket: B, Key: 'small' })).equals(small));
+      assert.equal((await st.gw.svc.store.getObject(B, 'small'))!.parts[0]!.inline?.length, 1032, 'stored inline');
     } finally {
       await upstreamSwitch.on();
     }
-    assert.deepEqual(await upstream(), before.upstream, 'nothing was left upstream');
+    assert.deepEqual(await upstream(), before.upstream, 'nothing was left upstream (nor written for the inline object)');
 
     // The same gateway processes serve again.
     for (const client of [one, two]) assert.ok((await getBytes(client, { Bucket: B, Key: 'k' })).equals(old));
@@ -150,6 +159,7 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
     await services.postgres.stop();
     try {
       await unavailable(one.send(new PutObjectCommand({ Bucket: B, Key: 'p', Body: randomBytes(150_000) })), 'an overwrite');
+      // 1,000 bytes: an inline object, refused like the rest (its row is all there is of it).
       await unavailable(two.send(new PutObjectCommand({ Bucket: B, Key: 'fresh-p', Body: randomBytes(1000) })), 'a new key');
       await unavailable(two.send(new GetObjectCommand({ Bucket: B, Key: 'p' })), 'a GET');
       await unavailable(one.send(new ListObjectsV2Command({ Bucket: B })), 'a listing');

@@ -24,7 +24,6 @@ import {
 import { partKey, unsealObjectKey, type SSEDomain } from '@kesgate/dare';
 import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
 import type { StoredSSE } from '../../src/storage/index.js';
-import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterServices, clusterSkipReason } from '../helpers/cluster-services.js';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.js';
 import { postgresBinDir } from '../helpers/postgres.js';
@@ -58,7 +57,7 @@ describe('a cluster stores no plaintext and no secret', { skip: clusterSkipReaso
   const keys: string[] = [];
 
   before(async () => {
-    st = await startClusterStack({ keys: ['tenant-s'], inlineThreshold: RECOMMENDED_INLINE_THRESHOLD });
+    st = await startClusterStack({ keys: ['tenant-s'] }); // small objects inline, as by default
     await st.s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(async () => st?.close());

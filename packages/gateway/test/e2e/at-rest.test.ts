@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { unsealObjectKey } from '@kesgate/dare';
 import { kmsContext, decodeClientContext } from '../../src/sse/kms-context.js';
 import { bucketKeyContext } from '../../src/sse/bucket-keys.js';
-import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
 
@@ -34,7 +33,7 @@ before(async () => {
   st = await startStack({
     keys: ['tenant-x'],
     gatewayOptions: { logger },
-    gateway: { backend: { fs: { path: 'gateway-data' }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD } },
+    // The default config: small objects inline in meta.db.
   });
   await st.s3.send(new CreateBucketCommand({ Bucket: B }));
 });

@@ -1,7 +1,8 @@
 // A gateway whose config names the two stores separately (SQLite metadata in one directory, fs blobs in
 // another) serves S3 through the SDK exactly like the embedded layout: objects, multipart, listing, a
 // rotation job (whose database sits beside the metadata, where the factory says), the admin status (kinds
-// and places of both stores), and a restart on the same data.
+// and places of both stores), and a restart on the same data. A small object (1,000 bytes: within the default
+// inline threshold) lives in its metadata row, so the blob store holds nothing for it; the others get a blob.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,8 +63,13 @@ describe('a gateway with metadata and blobs configured apart', () => {
     await t.s3.send(new CreateBucketCommand({ Bucket: B }));
     for (const [i, key] of ['docs/a.txt', 'docs/b.txt', 'top.bin', 'gone.txt'].entries()) {
       const body = content(key, 1000 + i * 70_000);
+      const blobsBefore = blobFiles(blobDir).length;
       await t.s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }));
       stored.set(key, body);
+      // docs/a.txt (1,000 bytes) is inline: no blob; each larger one is one blob.
+      const inline = i === 0;
+      assert.equal(blobFiles(blobDir).length, blobsBefore + (inline ? 0 : 1), `${key}: ${inline ? 'no blob' : 'one blob'}`);
+      assert.equal((await t.admin.objectStatus(B, key)).parts[0]!.inline, inline ? true : undefined, key);
     }
     await t.s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'gone.txt' }));
     stored.delete('gone.txt');
@@ -99,10 +105,14 @@ describe('a gateway with metadata and blobs configured apart', () => {
       ['docs/'],
     );
 
-    // Metadata in its directory, one blob file per stored part in the other, nothing anywhere else.
+    // Metadata in its directory, one blob file per stored part in the other (but the inline one), nothing anywhere else.
     assert.ok(existsSync(join(metaDir, 'objects.db')));
     assert.equal(existsSync(join(blobDir, 'meta.db')), false);
-    assert.equal(blobFiles(blobDir).length, 5, "three single-part objects and one of two parts; the deleted object's blob is gone");
+    assert.equal(
+      blobFiles(blobDir).length,
+      4,
+      "two single-part objects in blobs and both parts of the multipart one (parts are never inline); the deleted object's blob is gone",
+    );
     assert.equal(existsSync(files.dataDir), false, 'nothing at the embedded default');
   });
 
@@ -137,6 +147,6 @@ describe('a gateway with metadata and blobs configured apart', () => {
       ['done'],
       'the finished job is still listed',
     );
-    assert.equal(blobFiles(blobDir).length, 5, 'the sweep at start removed nothing referenced');
+    assert.equal(blobFiles(blobDir).length, 4, 'the sweep at start removed nothing referenced');
   });
 });

@@ -20,6 +20,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
 import { getBytes, s3Error } from '../helpers/s3.js';
+import { tamperInlineRow } from '../helpers/inline-rows.js';
 import { errorCode, md5Base64, RawClient, type RawResponse } from '../edges/raw.js';
 import { snapshot } from '../edges/state.js';
 
@@ -478,17 +479,27 @@ describe('actual requests carrying Origin', () => {
     assert.equal(errorCode(noBucket.body), 'NoSuchBucket');
   });
 
-  test('a GET whose object fails authentication (500) keeps its CORS headers', async () => {
-    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'tampered', Body: Buffer.alloc(1000, 7) }));
-    const id = (await st.gw.svc.store.getObject(B, 'tampered'))!.parts[0]!.dataId;
-    const file = join(st.dataDir, 'data', id.slice(0, 2), id);
+  test('a GET whose object fails authentication (500) keeps its CORS headers, in a data file or inline', async () => {
+    // 10,000 bytes store 10,032, above the default inline threshold: this object has a data file to damage.
+    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'tampered', Body: Buffer.alloc(10_000, 7) }));
+    const part = (await st.gw.svc.store.getObject(B, 'tampered'))!.parts[0]!;
+    assert.equal(part.inline, undefined);
+    const file = join(st.dataDir, 'data', part.dataId.slice(0, 2), part.dataId);
     const bytes = readFileSync(file);
     bytes[100]! ^= 1;
     writeFileSync(file, bytes);
-    const res = await raw.signedSend({ method: 'GET', path: `/${B}/tampered`, headers: { origin: APP } });
-    assert.deepEqual([res.status, errorCode(res.body)], [500, 'InternalError'], res.body);
-    assert.deepEqual(corsHeaders(res.headers), APP_ACTUAL);
-    assert.equal(res.headers.etag, undefined, "the object's own headers are gone from the error");
+    // A small object is inline: its bytes are damaged in its metadata row.
+    await st.s3.send(new PutObjectCommand({ Bucket: B, Key: 'tampered-inline', Body: Buffer.alloc(1000, 7) }));
+    await tamperInlineRow(st.gw.svc.store, B, 'tampered-inline', (stored) => {
+      stored[100]! ^= 1;
+      return stored;
+    });
+    for (const Key of ['tampered', 'tampered-inline']) {
+      const res = await raw.signedSend({ method: 'GET', path: `/${B}/${Key}`, headers: { origin: APP } });
+      assert.deepEqual([res.status, errorCode(res.body)], [500, 'InternalError'], res.body);
+      assert.deepEqual(corsHeaders(res.headers), APP_ACTUAL);
+      assert.equal(res.headers.etag, undefined, "the object's own headers are gone from the error");
+    }
   });
 
   test('a presigned PUT URL used with Origin, as a browser upload does: preflight, PUT, CORS headers on both', async () => {

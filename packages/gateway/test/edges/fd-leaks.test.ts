@@ -178,3 +178,63 @@ test(
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'src' })).equals(source));
   },
 );
+
+test(
+  `${ROUNDS} small objects inline, written, read, copied and refused, hold no descriptor and make no data file`,
+  { skip: process.platform !== 'linux' && 'needs /proc' },
+  async () => {
+    gc();
+    await sleep(50);
+    const baseline = await settledFds(0);
+    const filesBefore = (await snapshot(st.s3, st.dataDir)).dataFiles;
+    warnings.length = 0;
+
+    const s3: S3Client = s3Client(st.gw.url);
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        // 4 KiB stores 4,128 bytes: inline under the default threshold.
+        const body = randomBytes(4096);
+        await s3.send(new PutObjectCommand({ Bucket: B, Key: `inline-${i}`, Body: body }));
+        assert.ok((await getBytes(s3, { Bucket: B, Key: `inline-${i}` })).equals(body));
+        assert.ok((await getBytes(s3, { Bucket: B, Key: `inline-${i}`, Range: 'bytes=100-199' })).equals(body.subarray(100, 200)));
+        await s3.send(new CopyObjectCommand({ Bucket: B, Key: `inline-copy-${i}`, CopySource: `${B}/inline-${i}` }));
+        const refused = await s3Error(
+          s3.send(
+            new CopyObjectCommand({
+              Bucket: B,
+              Key: `inline-refused-${i}`,
+              CopySource: `${B}/inline-${i}`,
+              ServerSideEncryption: 'aws:kms',
+              SSEKMSKeyId: 'no-such-key',
+            }),
+          ),
+        );
+        assert.deepEqual([refused.status, refused.code], [400, 'KMS.NotFoundException']);
+      }
+    } finally {
+      s3.destroy();
+    }
+
+    const slack = 6;
+    const now = await settledFds(baseline.length + slack);
+    assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
+    assert.ok(
+      now.length <= baseline.length + slack,
+      `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`,
+    );
+    gc();
+    await sleep(100);
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [],
+      'no descriptor was left for the garbage collector to close',
+    );
+    const after = await snapshot(st.s3, st.dataDir);
+    assert.deepEqual(after.dataFiles, filesBefore, 'no data file for an inline object or its copy');
+    const keys = after.objects[B]!.map((line) => line.split(' ')[0]!);
+    for (let i = 0; i < ROUNDS; i++) {
+      assert.ok(keys.includes(`inline-${i}`) && keys.includes(`inline-copy-${i}`), `inline-${i} and its copy are stored`);
+      assert.equal(keys.includes(`inline-refused-${i}`), false, 'a refused copy stores nothing');
+    }
+  },
+);

@@ -2,6 +2,7 @@
 // blobs, the database is taken back to v4 (the column v5 adds dropped, the version set back), and the store is
 // opened by this release with small objects inline. It must upgrade the schema, read the old objects' bytes
 // from their blobs, keep new small objects inline, and reclaim an old blob when an inline object replaces it.
+// On PostgreSQL the store then also takes v6 (the inline column stored out of line without compression).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,8 @@ import pg from 'pg';
 import type { BackendConfig } from '../../src/config/backend.js';
 import { openObjectStore, type LayeredObjectStore } from '../../src/storage/index.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
+import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/metadata/postgres/index.js';
+import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../src/storage/metadata/sqlite/schema.js';
 import { clusterSkipReason, freshClusterBackend } from '../helpers/cluster-services.js';
 import { putBytes, readObject } from './helpers.js';
 
@@ -27,6 +30,8 @@ async function blobIds(store: LayeredObjectStore): Promise<string[]> {
 /** Writes with v4's behaviour (no inline), rolls the database back to v4, reopens and checks the upgrade. */
 async function upgradeFromV4(
   backend: BackendConfig,
+  /** The layout's current schema version. */
+  current: number,
   rollBack: () => Promise<void>,
   open: (b: BackendConfig) => Promise<LayeredObjectStore>,
 ): Promise<void> {
@@ -39,13 +44,13 @@ async function upgradeFromV4(
   await putBytes(store, B, 'replaced', randomBytes(50));
   const replacedBlob = (await store.getObject(B, 'replaced'))!.parts[0]!.dataId;
   assert.equal((await blobIds(store)).length, 3, 'v4 kept every object in a blob');
-  assert.equal(await store.metadata.schemaVersion(), 5);
+  assert.equal(await store.metadata.schemaVersion(), current);
   await store.close();
 
   await rollBack();
   store = await open({ ...backend, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD });
   try {
-    assert.equal(await store.metadata.schemaVersion(), 5, 'the store upgraded on open');
+    assert.equal(await store.metadata.schemaVersion(), current, 'the store upgraded on open');
     const readSmall = (await store.getObject(B, 'small'))!;
     assert.equal(readSmall.parts[0]!.inline, undefined);
     assert.equal(readSmall.parts[0]!.dataId, oldSmall.parts[0]!.dataId);
@@ -73,6 +78,7 @@ describe('schema v5 migration (inline parts): sqlite + fs', () => {
       const backend: BackendConfig = { fs: { path: join(dir, 'store') } };
       await upgradeFromV4(
         backend,
+        SQLITE_SCHEMA_VERSION,
         async () => {
           const db = new DatabaseConstructor(join(dir, 'store', 'meta.db'));
           db.exec('ALTER TABLE object_parts DROP COLUMN inline_data');
@@ -87,22 +93,33 @@ describe('schema v5 migration (inline parts): sqlite + fs', () => {
   });
 });
 
-describe('schema v5 migration (inline parts): postgres + s3', { skip: clusterSkipReason() }, () => {
+describe('schema v5 and v6 migrations (inline parts): postgres + s3', { skip: clusterSkipReason() }, () => {
   it('upgrades a v4 database on open; its objects still read', async () => {
     const { backend, url } = await freshClusterBackend('inline_migrate');
     await upgradeFromV4(
       backend,
+      POSTGRES_SCHEMA_VERSION,
       async () => {
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
           await client.query('ALTER TABLE object_parts DROP COLUMN inline_data');
-          await client.query('DELETE FROM metadata_schema_migrations WHERE version = 5');
+          await client.query('DELETE FROM metadata_schema_migrations WHERE version >= 5');
         } finally {
           await client.end();
         }
       },
       (b) => openObjectStore(b, { orphanMinAgeMs: 0 }),
     );
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ attstorage: string }>(
+        "SELECT attstorage FROM pg_attribute WHERE attrelid = 'object_parts'::regclass AND attname = 'inline_data'",
+      );
+      assert.deepEqual(rows, [{ attstorage: 'e' }], 'v6: inline bytes are stored EXTERNAL (out of line, never compressed)');
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -57,7 +57,7 @@ export interface PartRow {
   data_id: string;
   extra: string | null;
   /**
-   * An inline part's encrypted package: a Buffer from SQLite, `\\x…` hex text from PostgreSQL's json_agg;
+   * An inline part's encrypted package: a Buffer from SQLite, hex text from PostgreSQL's JSON of the parts;
    * null (or not selected, as for upload parts) when the bytes are in a blob.
    */
   inline_data?: Buffer | string | null;
@@ -128,11 +128,11 @@ export function partRecord(row: PartRow): PartRecord {
   return part;
 }
 
-/** A bytea arrives as a Buffer from a column, as PostgreSQL's `\\x` hex text from inside json_agg. */
+/** Inline bytes arrive as a Buffer from a column, as hex text (encode(…, 'hex')) from PostgreSQL's JSON of the parts. */
 function inlineBytes(value: Buffer | string): Buffer {
   if (typeof value !== 'string') return value;
-  if (!value.startsWith('\\x')) throw new Error("an inline part's data is neither bytes nor \\x hex");
-  return Buffer.from(value.slice(2), 'hex');
+  if (value.length % 2 !== 0 || !/^[0-9a-f]*$/.test(value)) throw new Error("an inline part's data is neither bytes nor hex");
+  return Buffer.from(value, 'hex');
 }
 
 export function uploadedPart(row: UploadPartRow): UploadedPart {

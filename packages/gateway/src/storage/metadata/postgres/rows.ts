@@ -19,8 +19,14 @@ export interface ObjectRow extends ObjectColumns {
   parts: PartRow[] | null;
 }
 
-/** The columns of an object row with its parts as one JSON array, for `FROM objects o`. */
-export const OBJECT_COLUMNS = `o.*, (SELECT json_agg(p ORDER BY p.number) FROM object_parts p WHERE p.object_id = o.id) AS parts`;
+/**
+ * The columns of an object row with its parts as one JSON array, for `FROM objects o`. An inline part's bytes go
+ * into the JSON as encode(…, 'hex'): a bytea turned into JSON follows the server's bytea_output, and a database
+ * or role set to 'escape' would otherwise hand every inline object back in a format nothing here reads.
+ */
+export const OBJECT_COLUMNS = `o.*, (SELECT json_agg(json_build_object('number', p.number, 'plain_size', p.plain_size,
+    'enc_size', p.enc_size, 'etag', p.etag, 'data_id', p.data_id, 'extra', p.extra, 'inline_data', encode(p.inline_data, 'hex'))
+    ORDER BY p.number) FROM object_parts p WHERE p.object_id = o.id) AS parts`;
 
 export function objectRecord(row: ObjectRow): ObjectRecord {
   return recordOfRow(row, row.parts ?? []);
