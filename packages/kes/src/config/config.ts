@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { AuditRotation } from '../log/audit.js';
-import { LOG_FORMATS, type LogFormat } from '../log/logger.js';
+import { LOG_FORMATS, type LogFormat } from '@kesgate/log';
 import { isValidName } from '../service/names.js';
 import { parseDuration } from './duration.js';
 
