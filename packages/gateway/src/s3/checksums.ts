@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Crc32c, Crc64Nvme } from './crc.js';
 import { S3Error } from './errors.js';
+import { joinedHeader } from './header-values.js';
 
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
@@ -109,14 +110,9 @@ export interface ChecksumRequest {
   checksum?: DeclaredChecksum;
 }
 
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
 /** Names listed in `x-amz-trailer`, lowercased. */
 export function trailerNames(headers: IncomingHttpHeaders): string[] {
-  const v = single(headers, 'x-amz-trailer');
+  const v = joinedHeader(headers, 'x-amz-trailer');
   if (v === undefined) return [];
   return v
     .split(',')
@@ -131,7 +127,7 @@ export function trailerNames(headers: IncomingHttpHeaders): string[] {
  */
 export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequest {
   const out: ChecksumRequest = {};
-  const md5 = single(headers, 'content-md5');
+  const md5 = joinedHeader(headers, 'content-md5');
   if (md5 !== undefined) {
     if (!decodesToLength(md5.trim(), 16)) throw new S3Error('InvalidDigest');
     out.contentMd5 = md5.trim();
@@ -139,7 +135,7 @@ export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequ
 
   const declared: DeclaredChecksum[] = [];
   for (const alg of CHECKSUM_ALGORITHMS) {
-    const v = single(headers, checksumHeaderName(alg));
+    const v = joinedHeader(headers, checksumHeaderName(alg));
     if (v === undefined) continue;
     if (!isValidChecksumValue(alg, v.trim())) {
       throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
@@ -157,7 +153,7 @@ export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequ
     throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   }
 
-  const sdkAlg = single(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase();
+  const sdkAlg = joinedHeader(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase();
   if (sdkAlg !== undefined) {
     if (!isChecksumAlgorithm(sdkAlg)) {
       throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');

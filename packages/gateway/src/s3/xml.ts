@@ -2,6 +2,7 @@
 import { XMLBuilder, XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumXmlName } from './checksums.js';
+import { unquoteETag } from '../storage/etag.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
@@ -183,11 +184,6 @@ export interface CompletedPart {
   etag: string;
   /** Checksums the client listed for the part, base64 as sent. */
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
-}
-
-function unquoteETag(etag: string): string {
-  const t = etag.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
 /** Parses a CompleteMultipartUpload body; parts must be listed in strictly ascending order. */

@@ -11,7 +11,8 @@ import type { ChecksumAlgorithm } from '../../storage/types.js';
 import type { SSEKind } from '../../sse/types.js';
 import { etagIsMD5 } from '../../object-service/write.js';
 import type { S3Call } from '../services.js';
-import { header, objectMetadata, parseCopySource } from '../request.js';
+import { firstHeader } from '../../s3/header-values.js';
+import { objectMetadata, parseCopySource } from '../request.js';
 import { writePrecondition } from './objects.js';
 import { sendXML, setHeaders } from '../reply.js';
 import { requirePrivateAcl } from './acl.js';
@@ -31,7 +32,7 @@ function partNumberOf(c: S3Call): number {
 }
 
 export async function createUploadHandler(c: S3Call): Promise<void> {
-  const alg = header(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
+  const alg = firstHeader(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
   if (alg !== undefined && !isChecksumAlgorithm(alg)) {
     throw new S3Error(
       'InvalidRequest',
@@ -66,9 +67,9 @@ export async function uploadPartHandler(c: S3Call): Promise<void> {
 export async function uploadPartCopyHandler(c: S3Call): Promise<void> {
   const partNumber = partNumberOf(c);
   const customer = parseReadSSE(c.req.headers);
-  const source = parseCopySource(header(c.req.headers, 'x-amz-copy-source') ?? '');
+  const source = parseCopySource(firstHeader(c.req.headers, 'x-amz-copy-source') ?? '');
   const srcCustomer = parseCopySourceKey(c.req.headers);
-  const range = header(c.req.headers, 'x-amz-copy-source-range');
+  const range = firstHeader(c.req.headers, 'x-amz-copy-source-range');
   const { part, headers } = await uploadPartCopy(c.svc, {
     ref: refOf(c),
     partNumber,
