@@ -38,7 +38,7 @@ export interface DevState {
 }
 
 /** $KESGATE_HOME, else ./.kesgate at the repository root. */
-export function devHome(): string {
+function devHome(): string {
   return resolve(process.env.KESGATE_HOME ?? join(REPO_ROOT, '.kesgate'));
 }
 

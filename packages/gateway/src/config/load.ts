@@ -7,7 +7,7 @@ import { CONSOLE_DEFAULTS, consoleConfigSchema, resolveConsolePaths } from '../c
 import { LOG_FORMATS } from '@kesgate/log';
 
 /** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
-export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
+function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
     const v = env[name];
     if (v === undefined) throw new ConfigError(`environment variable ${name} is referenced in the config but not set`);

@@ -13,7 +13,7 @@ import { query, requireTLSForSSEC } from './request.js';
 import { route } from './router.js';
 
 /** Paths under this prefix belong to the gateway itself (health, metrics, admin); no bucket may take the name. */
-export const RESERVED = 'kesgate';
+const RESERVED = 'kesgate';
 
 function isSigned(req: Request): boolean {
   return req.headers.authorization !== undefined || /[?&](X-Amz-)?Signature=/i.test(req.originalUrl);

@@ -24,7 +24,7 @@ export function checksumHeaderName(alg: ChecksumAlgorithm): string {
 }
 
 /** `CRC32`, `CRC64NVME`, ... as AWS spells them in headers like x-amz-sdk-checksum-algorithm. */
-export function checksumDisplayName(alg: ChecksumAlgorithm): string {
+function checksumDisplayName(alg: ChecksumAlgorithm): string {
   return alg.toUpperCase();
 }
 
@@ -63,7 +63,7 @@ class NodeHasher implements Hasher {
   }
 }
 
-export function createChecksumHasher(alg: ChecksumAlgorithm): Hasher {
+function createChecksumHasher(alg: ChecksumAlgorithm): Hasher {
   switch (alg) {
     case 'crc32':
       return new Crc32Hasher();
@@ -90,13 +90,13 @@ function decodesToLength(value: string, bytes: number): boolean {
   return value.length % 4 === 0 && BASE64.test(value) && Buffer.from(value, 'base64').length === bytes;
 }
 
-export function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boolean {
+function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boolean {
   return decodesToLength(value, DIGEST_BYTES[alg]);
 }
 
 // ---- what the request asks to be verified ----
 
-export interface DeclaredChecksum {
+interface DeclaredChecksum {
   algorithm: ChecksumAlgorithm;
   /** base64 value from the header; undefined when it arrives as an aws-chunked trailer. */
   value?: string;

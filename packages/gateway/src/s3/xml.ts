@@ -3,8 +3,9 @@ import { XMLBuilder, XMLParser, XMLValidator, type EntityDecoderOptions } from '
 import { S3Error } from './errors.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumXmlName } from './checksums.js';
 import { unquoteETag } from '../storage/etag.js';
+import { MAX_PART_NUMBER } from '../storage/validation.js';
 
-export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 const builder = new XMLBuilder({
@@ -176,8 +177,6 @@ export function booleanOf(node: XmlNode, name: string, parent: string): boolean 
 
 // ---- CompleteMultipartUpload ----
 
-export const MAX_PART_NUMBER = 10000;
-
 export interface CompletedPart {
   partNumber: number;
   /** The ETag without surrounding quotes. */
@@ -218,7 +217,7 @@ export function parseCompleteMultipartUpload(body: string | Buffer): CompletedPa
 
 // ---- Delete (DeleteObjects) ----
 
-export const MAX_DELETE_OBJECTS = 1000;
+const MAX_DELETE_OBJECTS = 1000;
 
 export interface DeleteRequest {
   quiet: boolean;
