@@ -24,7 +24,7 @@ import { procCpuSeconds, treeCpuSeconds } from './lib/processes.js';
 import { RawS3 } from './lib/s3-raw.js';
 import { sseS3 } from './lib/sse-headers.js';
 import { timedMultipartPut } from './lib/multipart.js';
-import { PART_SIZE, PARTS_IN_FLIGHT } from '../../packages/gateway/src/storage/blobs/s3/writer.js';
+import { PART_SIZE, PARTS_IN_FLIGHT } from '@kesgate/gateway';
 import { startBenchStack, type BenchStack } from './lib/stack.js';
 import { MiB, fmt, loadAverage, median, percentile, table } from './lib/stats.js';
 import { emptyResult, mergeInto, putGetLoop, timedGet, timedPut, type LoopResult } from './lib/transfer.js';

@@ -11,7 +11,7 @@
 //      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof).
 import { randomBytes } from 'node:crypto';
 import { KesClient } from '@kesgate/kes-client';
-import { AdminClient } from '../../packages/gateway/src/admin/client.js';
+import { AdminClient } from '@kesgate/gateway';
 import { rotate } from '../load/rotation.js';
 import { procCpuSeconds } from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';

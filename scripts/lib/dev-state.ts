@@ -7,9 +7,9 @@ import { get as httpGet } from 'node:http';
 import { Agent, request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { identityOf, initStore, issueClientCert, issueServerCert, loadConfig } from '@kesgate/kes';
-import { CONSOLE_KES_ROUTES } from '../../packages/gateway/src/console/config.js';
-import { writeDevCerts } from '../../packages/kes/src/pki/dev-certs.js';
+import { identityOf, initStore, issueClientCert, issueServerCert, loadConfig, writeDevCerts } from '@kesgate/kes';
+// The console's config module alone: the gateway's main entry would load the whole server here.
+import { CONSOLE_KES_ROUTES } from '@kesgate/gateway/console-config';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_KEY = 'kesgate-default';
@@ -38,7 +38,7 @@ export interface DevState {
 }
 
 /** $KESGATE_HOME, else ./.kesgate at the repository root. */
-export function devHome(): string {
+function devHome(): string {
   return resolve(process.env.KESGATE_HOME ?? join(REPO_ROOT, '.kesgate'));
 }
 

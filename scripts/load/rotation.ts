@@ -1,7 +1,6 @@
 // The rotation step of the load test: start a job through the admin API and wait for it to end.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdminClient, AdminRequestError } from '../../packages/gateway/src/admin/client.js';
-import type { RotationJob } from '../../packages/gateway/src/rotation/index.js';
+import { AdminClient, AdminRequestError, type RotationJob } from '@kesgate/gateway';
 
 export type RotationOutcome = { ran: false; why: string } | { ran: true; job: RotationJob; seconds: number };
 

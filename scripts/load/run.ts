@@ -7,7 +7,7 @@
 // failed object, and a final GET of every key after the job. Exit code 1 on any violation.
 // Run: npm run load   (node --import tsx scripts/load/run.ts)
 // Env: LOAD_OPS (5000), LOAD_CLIENTS (64), LOAD_KEYS_PER_CLIENT (8), LOAD_MAX_KIB (256), LOAD_GATEWAY_LOG (info).
-import { AdminClient } from '../../packages/gateway/src/admin/client.js';
+import { AdminClient } from '@kesgate/gateway';
 import { RawS3 } from '../bench/lib/s3-raw.js';
 import { startBenchStack } from '../bench/lib/stack.js';
 import { fmt, loadAverage, percentile, table } from '../bench/lib/stats.js';

@@ -5,8 +5,8 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { RawS3, Reply } from '../bench/lib/s3-raw.js';
 import { sseC, sseKms, sseS3 } from '../bench/lib/sse-headers.js';
 
-export const MODES = ['sse-s3', 'sse-kms:key-a', 'sse-kms:key-b', 'sse-c'] as const;
-export type Mode = (typeof MODES)[number];
+const MODES = ['sse-s3', 'sse-kms:key-a', 'sse-kms:key-b', 'sse-c'] as const;
+type Mode = (typeof MODES)[number];
 export const KMS_KEYS = ['key-a', 'key-b'];
 
 /** What a key holds, as its owner last stored it. */
@@ -28,7 +28,7 @@ export interface Tally {
   byMode: Record<string, number>;
 }
 
-export function newTally(): Tally {
+function newTally(): Tally {
   return { count: {}, latencies: {}, unexpected: {}, mismatches: [], byMode: {} };
 }
 

@@ -1,7 +1,7 @@
 // The console's one way to the gateway: same-origin JSON under /console/api, the session cookie sent by the
 // browser, the CSRF token on every state change. A 401 means the session ended: the app shows sign-in again.
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -71,7 +71,7 @@ export interface KesEndpointState {
   error?: string;
 }
 
-export interface StoreHealth {
+interface StoreHealth {
   reachable: boolean;
   latencyMs?: number;
   error?: string;
@@ -132,7 +132,7 @@ export interface BucketRow {
   truncated: boolean;
 }
 
-export interface SealStatus {
+interface SealStatus {
   initialized: boolean;
   sealed: boolean;
   t: number;

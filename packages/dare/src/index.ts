@@ -30,4 +30,5 @@ export {
   type SealedObjectKey,
   type UnsealObjectKeyInput,
 } from './keys.js';
+export { objectPath } from './object-path.js';
 export { mapRange, partRange, parseRangeHeader, type PartSize, type RangeSegment, type ByteRange } from './range.js';

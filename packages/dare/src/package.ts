@@ -59,7 +59,7 @@ export function parseHeader(h: Buffer, seq: number): PackageHeader {
 }
 
 /** AEAD nonce of package `seq`: header nonce (flag included) with its last 4 bytes XOR uint32le(seq). */
-export function packageNonce(h: Buffer, seq: number): Buffer {
+function packageNonce(h: Buffer, seq: number): Buffer {
   if (seq > MAX_SEQ) throw new ErrInvalidArgument(`sequence number ${seq} does not fit in 32 bits`);
   const n = Buffer.allocUnsafe(NONCE_SIZE);
   h.copy(n, 0, 4, HEADER_SIZE);

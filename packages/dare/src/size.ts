@@ -2,8 +2,6 @@
 import { ENC_PACKAGE_SIZE, PACKAGE_OVERHEAD, PACKAGE_SIZE } from './constants.js';
 import { ErrInvalidSize } from './errors.js';
 
-export { ENC_PACKAGE_SIZE, PACKAGE_OVERHEAD, PACKAGE_SIZE } from './constants.js';
-
 /** enc(n) = floor(n/65536)·65568 + (n mod 65536 > 0 ? n mod 65536 + 32 : 0) */
 export function encryptedSize(n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new ErrInvalidSize(`plaintext size must be a non-negative integer, got ${n}`);

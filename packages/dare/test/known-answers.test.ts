@@ -10,6 +10,7 @@ import {
   deriveKEK,
   encryptBuffer,
   generateOEK,
+  objectPath,
   partKey,
   sealOEK,
   unsealObjectKey,
@@ -146,9 +147,11 @@ describe('key derivation and sealing equal the formulas', () => {
     const minioEK = Buffer.from('32byteslongsecretkeymustprovided');
     const minioIV = Buffer.from('coVfGS3I/CTrqexX5vUN+PQPoP9aUFiPYYrSzqTWfBA=', 'base64');
     const minioSealed = Buffer.from('IAAfAMBdYor5tf/UlVaQvwYlw5yKbPBeQqfygqsfHqhu1wHD9KDAP4bw38AhL12prFTS23JbbR9Re5Qv26ZnlQ==', 'base64');
-    const got = unsealObjectKey({ ek: minioEK, iv: minioIV, domain: 'SSE-C', path: 'bucket/object', sealedKey: minioSealed });
+    // The path the gateway binds for object "object" in bucket "bucket" is the one MinIO bound.
+    const path = objectPath('bucket', 'object');
+    const got = unsealObjectKey({ ek: minioEK, iv: minioIV, domain: 'SSE-C', path, sealedKey: minioSealed });
     assert.equal(got.length, 32);
-    const kek = deriveKEK(minioEK, minioIV, 'SSE-C', 'bucket/object');
+    const kek = deriveKEK(minioEK, minioIV, 'SSE-C', path);
     assert.deepEqual(sealOEK(kek, got, minioSealed.subarray(4, 16)), minioSealed);
     assert.throws(
       () => unsealObjectKey({ ek: minioEK, iv: minioIV, domain: 'SSE-C', path: 'bucket/object2', sealedKey: minioSealed }),

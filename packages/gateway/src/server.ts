@@ -18,7 +18,7 @@ import { CachingKMS } from './kms/caching-kms.js';
 import { KeyCache } from './kms/key-cache.js';
 import { registerKmsHealthGauges } from './kms/health-gauges.js';
 import { KesKMS } from './kms/kms.js';
-import { createLogger, logFormat } from './log/logger.js';
+import { createLogger, logFormat } from '@kesgate/log';
 import { GatewayMetrics } from './metrics.js';
 import { objectEncryption } from './sse/setup.js';
 import { openObjectStore, type OpenStoreOptions } from './storage/index.js';

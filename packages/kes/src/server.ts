@@ -17,7 +17,7 @@ import { KeyRing } from './keystore/keyring.js';
 import { openKeyStore, sealPollMs } from './keystore/open.js';
 import { AuditLog } from './log/audit.js';
 import { ErrorLog } from './log/errors.js';
-import { logFormat } from './log/logger.js';
+import { logFormat } from '@kesgate/log';
 import { KeyService } from './service/keys.js';
 import { SystemService } from './service/system.js';
 

@@ -94,7 +94,7 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   clearTimeout(timer);
 }
 
-export interface ProcMemory {
+interface ProcMemory {
   /** Current resident set, bytes. */
   rss: number;
   /** Peak resident set since the process started (VmHWM), bytes. */
@@ -139,7 +139,7 @@ export function procCpuSeconds(pid: number): number {
 const CLOCK_TICKS = 100;
 
 /** Linux only: the pids of a process's descendants right now (/proc/<pid>/task/<tid>/children). */
-export function descendantPids(pid: number): number[] {
+function descendantPids(pid: number): number[] {
   let children: number[];
   try {
     children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>

@@ -12,7 +12,7 @@ import {
   signatureHex,
   stringToSign,
   uriEncode,
-} from '../../../packages/gateway/src/s3/auth/canonical.js';
+} from '@kesgate/gateway';
 
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 

@@ -9,7 +9,7 @@ import { startGateway, type RunningGateway, type StartOptions } from '../server.
 import { KesProbe } from './kes-status.js';
 import { createAdminRouter } from './router.js';
 
-export interface Admin {
+interface Admin {
   router: Router;
   rotation: RotationManager;
   kes: KesProbe;
@@ -18,7 +18,7 @@ export interface Admin {
 }
 
 /** `traffic` is the gateway's own kes client: the status shows which nodes it sends requests to. */
-export function createAdmin(svc: GatewayServices, options: RotationOptions = {}, traffic?: KesClient): Admin {
+function createAdmin(svc: GatewayServices, options: RotationOptions = {}, traffic?: KesClient): Admin {
   const rotation = new RotationManager(svc, options);
   const kes = new KesProbe(svc.config.kms, traffic);
   return {

@@ -8,7 +8,7 @@ import type { ObjectStatus } from './object-info.js';
 import { signRequest, type SigningCredentials } from './sign.js';
 import type { GatewayStatus } from './status.js';
 
-export const ADMIN_PREFIX = '/kesgate/admin/v1';
+const ADMIN_PREFIX = '/kesgate/admin/v1';
 
 export interface AdminClientOptions extends SigningCredentials {
   /** The gateway's base URL, e.g. http://127.0.0.1:9000 */

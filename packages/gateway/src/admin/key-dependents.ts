@@ -4,7 +4,7 @@
 import type { ObjectStore } from '../storage/types.js';
 import { badRequest } from './errors.js';
 
-export interface BucketDependents {
+interface BucketDependents {
   bucket: string;
   objects: number;
   /** Every stored version (the current one and noncurrent ones) under the key. */

@@ -9,7 +9,7 @@ import type { SseModeTotals, StoreStats } from '../storage/types.js';
 import type { DefaultKeyState, KesEndpointState, KesProbe } from './kes-status.js';
 
 /** A gateway sharing the metadata store, as its heartbeat row says. */
-export interface SharingGateway {
+interface SharingGateway {
   id: string;
   address: string;
   startedAt: string;

@@ -4,7 +4,7 @@ import type { KeyDependentsReport } from '../admin/key-dependents.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function formatKeyDependents(r: KeyDependentsReport): string {
+function formatKeyDependents(r: KeyDependentsReport): string {
   if (r.versions === 0 && r.uploads === 0) return `nothing in this gateway's buckets depends on key ${r.key}\n`;
   const lines = [
     `key ${r.key}: ${plural(r.objects, 'object')} (${plural(r.versions, 'version')}), ${plural(r.uploads, 'unfinished upload')}`,

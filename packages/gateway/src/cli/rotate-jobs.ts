@@ -18,7 +18,7 @@ function row(j: RotationJob): string[] {
 }
 
 /** Columns padded to their widest cell (the last one is not padded). */
-export function columns(rows: string[][]): string[] {
+function columns(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
   return rows.map((r) =>
     r

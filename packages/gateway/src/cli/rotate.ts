@@ -17,7 +17,7 @@ function counts(j: RotationJob): string {
   return `scanned ${c.scanned}${j.total !== undefined ? `/${j.total}` : ''}, ${j.dryRun ? 'would rotate' : 'rotated'} ${c.rotated}, skipped ${c.skipped}, failed ${c.failed}`;
 }
 
-export function formatSummary(j: RotationJob): string {
+function formatSummary(j: RotationJob): string {
   const c = j.counters;
   const target = `${j.toKey}${j.targetVersion ? ` ${j.targetVersion}` : ''}`;
   const lines = [

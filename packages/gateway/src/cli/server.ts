@@ -2,7 +2,7 @@
 import { startGatewayWithAdmin } from '../admin/admin.js';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type GatewayConfig } from '../config/load.js';
-import { createLogger, logFormat } from '../log/logger.js';
+import { createLogger, logFormat } from '@kesgate/log';
 
 export async function runServer(configFile: string): Promise<void> {
   let config: GatewayConfig;

@@ -84,7 +84,7 @@ export function formatStatus(s: GatewayStatus): string {
  * What is wrong, worst first: an unreachable store or kes is an error; kes answering but sealed is the
  * sealed state (fixed by unsealing, as `vault status` tells apart); nothing means ready.
  */
-export function statusProblems(s: GatewayStatus): { errors: string[]; sealed: boolean } {
+function statusProblems(s: GatewayStatus): { errors: string[]; sealed: boolean } {
   const errors: string[] = [];
   if (!s.backend.health.metadata.reachable) errors.push('metadata store unreachable');
   if (!s.backend.health.blobs.reachable) errors.push('blob store unreachable');
@@ -94,7 +94,7 @@ export function statusProblems(s: GatewayStatus): { errors: string[]; sealed: bo
 }
 
 /** As `vault status`: 0 ready (kes unsealed, stores answering), 2 kes sealed, 1 an error (also: gateway unreachable). */
-export function statusExitCode(s: GatewayStatus): number {
+function statusExitCode(s: GatewayStatus): number {
   const p = statusProblems(s);
   return p.errors.length > 0 ? 1 : p.sealed ? 2 : 0;
 }

@@ -56,9 +56,9 @@ const s3BlobsSchema = z
   })
   .strict();
 
-export type SqliteMetadataConfig = z.output<typeof sqliteSchema>;
-export type PostgresMetadataConfig = z.output<typeof postgresSchema>;
-export type FsBlobsConfig = z.output<typeof fsBlobsSchema>;
+type SqliteMetadataConfig = z.output<typeof sqliteSchema>;
+type PostgresMetadataConfig = z.output<typeof postgresSchema>;
+type FsBlobsConfig = z.output<typeof fsBlobsSchema>;
 export type S3BlobsConfig = z.output<typeof s3BlobsSchema>;
 
 export type MetadataConfig = { sqlite: SqliteMetadataConfig } | { postgres: PostgresMetadataConfig };

@@ -4,10 +4,10 @@ import { parse as parseYAML } from 'yaml';
 import { z } from 'zod';
 import { backendSchema, resolveBackendPaths } from './backend.js';
 import { CONSOLE_DEFAULTS, consoleConfigSchema, resolveConsolePaths } from '../console/config.js';
-import { LOG_FORMATS } from '../log/logger.js';
+import { LOG_FORMATS } from '@kesgate/log';
 
 /** `${NAME}` is replaced by the environment variable NAME; a missing variable is an error, not an empty string. */
-export function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
+function substituteEnv(text: string, env: NodeJS.ProcessEnv = process.env): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
     const v = env[name];
     if (v === undefined) throw new ConfigError(`environment variable ${name} is referenced in the config but not set`);

@@ -25,9 +25,9 @@ export interface ConsoleApiDeps {
   audit: AuditFeed | undefined;
 }
 
-export const CSRF_HEADER = 'x-csrf-token';
+const CSRF_HEADER = 'x-csrf-token';
 /** Sent by the page's own periodic refreshes: they do not extend the session. */
-export const BACKGROUND_HEADER = 'x-console-background';
+const BACKGROUND_HEADER = 'x-console-background';
 
 const notSignedIn = (): AdminError =>
   new AdminError(401, 'NotSignedIn', 'Sign in to the console first (the session is missing, has expired or was signed out).');

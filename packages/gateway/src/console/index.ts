@@ -18,10 +18,8 @@ import { consoleFiles, findConsoleDir } from './static.js';
 
 export { CONSOLE_KES_ROUTES } from './config.js';
 export { CONSOLE_CSP } from './headers.js';
-export { CSRF_HEADER } from './api.js';
-export { SESSION_COOKIE } from './sessions.js';
 
-export const CONSOLE_PATH = '/console';
+const CONSOLE_PATH = '/console';
 
 export interface Console {
   /** Mount at CONSOLE_PATH. */

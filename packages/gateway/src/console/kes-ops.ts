@@ -139,7 +139,7 @@ async function row(client: KesClient, name: string): Promise<KeyRow> {
   }
 }
 
-export function errorText(err: unknown): string {
+function errorText(err: unknown): string {
   if (err instanceof KesError) return `kes answered ${err.status}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,5 @@
 import type { S3Call } from './services.js';
-import { header } from './request.js';
+import { firstHeader } from '../s3/header-values.js';
 
 /**
  * An x-amz-* request value (lower-case name): the header, else the query parameter of that name. SDK
@@ -7,5 +7,5 @@ import { header } from './request.js';
  * applies them from there; ignoring them would drop a client's tags or ACL without a word.
  */
 export function amzValue(c: S3Call, name: string): string | undefined {
-  return header(c.req.headers, name) ?? c.query.get(name) ?? undefined;
+  return firstHeader(c.req.headers, name) ?? c.query.get(name) ?? undefined;
 }

@@ -10,11 +10,12 @@ import { cors } from './cors.js';
 import { isBearer, metricsAllowed } from './metrics-auth.js';
 import { observe } from './observe.js';
 import { readinessRoutes } from './readiness.js';
-import { header, query, requireTLSForSSEC } from './request.js';
+import { query, requireTLSForSSEC } from './request.js';
+import { firstHeader } from '../s3/header-values.js';
 import { route } from './router.js';
 
 /** Paths under this prefix belong to the gateway itself (health, metrics, admin); no bucket may take the name. */
-export const RESERVED = 'kesgate';
+const RESERVED = 'kesgate';
 
 function isSigned(req: Request): boolean {
   return req.headers.authorization !== undefined || /[?&](X-Amz-)?Signature=/i.test(req.originalUrl);
@@ -81,7 +82,7 @@ export function createGatewayApp(svc: GatewayServices, extras: AppExtras = {}): 
     const rt = route(req.method, addr.bucket, addr.key, q, req.headers);
     res.locals.operation = rt.operation;
     requireTLSForSSEC(req, config.sse.allowInsecureSSEC);
-    if (WRITES_WITH_STORAGE_CLASS.has(rt.operation)) checkStorageClass(header(req.headers, 'x-amz-storage-class'));
+    if (WRITES_WITH_STORAGE_CLASS.has(rt.operation)) checkStorageClass(firstHeader(req.headers, 'x-amz-storage-class'));
     try {
       await rt.handler({ req, res, bucket: addr.bucket ?? '', key: addr.key ?? '', query: q, svc });
     } catch (err) {

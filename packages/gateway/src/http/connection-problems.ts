@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 
-export const SUMMARY_EVERY_MS = 60_000;
+const SUMMARY_EVERY_MS = 60_000;
 
 export class ConnectionProblems {
   private counts = new Map<string, number>();

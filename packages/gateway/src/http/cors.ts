@@ -8,7 +8,7 @@ import { parseAddress, type S3Address } from '../s3/addressing.js';
 import { NoSuchBucket } from '../storage/errors.js';
 import type { GatewayServices } from './services.js';
 import { setHeaders } from './reply.js';
-import { header } from './request.js';
+import { firstHeader } from '../s3/header-values.js';
 
 async function bucketRules(svc: GatewayServices, bucket: string | undefined): Promise<PreflightBucket> {
   if (bucket === undefined || bucket === '') return { exists: false };
@@ -27,7 +27,7 @@ async function bucketRules(svc: GatewayServices, bucket: string | undefined): Pr
 export function cors(svc: GatewayServices, reserved: string): RequestHandler {
   const { domains } = svc.config;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const origin = header(req.headers, 'origin');
+    const origin = firstHeader(req.headers, 'origin');
     const preflight = req.method === 'OPTIONS';
     if (!preflight && (origin === undefined || origin === '')) return next();
 
@@ -45,8 +45,8 @@ export function cors(svc: GatewayServices, reserved: string): RequestHandler {
       const headers = answerPreflight(
         {
           origin,
-          method: header(req.headers, 'access-control-request-method'),
-          headers: header(req.headers, 'access-control-request-headers'),
+          method: firstHeader(req.headers, 'access-control-request-method'),
+          headers: firstHeader(req.headers, 'access-control-request-headers'),
           onObject: addr.key !== undefined,
         },
         await bucketRules(svc, addr.bucket),
@@ -61,7 +61,7 @@ export function cors(svc: GatewayServices, reserved: string): RequestHandler {
     const rules: readonly CorsRule[] | undefined = found.exists ? found.rules : undefined;
     if (rules !== undefined) {
       // As S3 does, a stray Access-Control-Request-Method stands in for the request's own method.
-      const method = header(req.headers, 'access-control-request-method') ?? req.method;
+      const method = firstHeader(req.headers, 'access-control-request-method') ?? req.method;
       const headers = actualRequestHeaders(rules, origin!, method);
       if (headers) setHeaders(res, headers);
     }

@@ -11,7 +11,7 @@ const KEEP = /[A-Za-z0-9\-_.~/]/;
  * the unreserved characters kept. Clients decode with a form decoder (unquote_plus, QueryUnescape),
  * so '+' in a key must be %2B and space may be '+'.
  */
-export function urlEncodeKey(s: string): string {
+function urlEncodeKey(s: string): string {
   let out = '';
   for (const ch of s) {
     if (KEEP.test(ch)) out += ch;

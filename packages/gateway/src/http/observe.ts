@@ -9,7 +9,7 @@ import type { GatewayServices } from './services.js';
 const PROBES = new Set(['Health', 'Ready', 'Metrics']);
 
 /** The access key id a request was signed with (once verified) or claims (refused), as S3 logs it. */
-export function accessKeyOf(req: Request, res: Response): string | undefined {
+function accessKeyOf(req: Request, res: Response): string | undefined {
   const verified = (res.locals.auth as { accessKey?: string } | undefined)?.accessKey;
   if (verified) return verified;
   const header = req.headers.authorization ?? '';

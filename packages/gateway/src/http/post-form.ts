@@ -7,9 +7,9 @@ import busboy from 'busboy';
 import { S3Error } from '../s3/errors.js';
 
 /** Form data before the file, as AWS counts it. */
-export const MAX_PRE_DATA = 20 * 1024;
+const MAX_PRE_DATA = 20 * 1024;
 /** A "file" sent as a plain field (a text area) is buffered: it is limited to this. */
-export const MAX_TEXT_FILE = 1024 * 1024;
+const MAX_TEXT_FILE = 1024 * 1024;
 
 export interface PostForm {
   /** The fields before the file, by lowercase name; repeated names joined by `,`. */

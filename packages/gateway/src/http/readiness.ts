@@ -9,21 +9,21 @@ import { probeBlobs, probeMetadata } from '../storage/probe.js';
 import type { GatewayServices } from './services.js';
 
 /** How long a verdict is reused. */
-export const READINESS_CACHE_MS = 1000;
+const READINESS_CACHE_MS = 1000;
 /** Store probes not answered within this count as unreachable (kes's probe has its own bound, 3 s). */
 const PROBE_TIMEOUT_MS = 3000;
 
-export type StoreReadiness = 'ready' | 'unreachable';
+type StoreReadiness = 'ready' | 'unreachable';
 
 /** What /kesgate/ready answers: states only, never an address, a host or an error text that may hold one. */
-export interface Readiness {
+interface Readiness {
   ready: boolean;
   /** The checks that are not ready, by name (empty when ready). */
   notReady: ('kes' | 'metadata' | 'blobs')[];
   checks: { kes: KesReadiness; metadata: StoreReadiness; blobs: StoreReadiness };
 }
 
-export class ReadinessCheck {
+class ReadinessCheck {
   private last: { at: number; value: Readiness } | undefined;
   private pending: Promise<Readiness> | undefined;
 

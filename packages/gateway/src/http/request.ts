@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
 import { parseVersionId } from '../object-service/version-id.js';
 import { S3Error } from '../s3/errors.js';
+import { firstHeader } from '../s3/header-values.js';
 import { extractUserMetadata, validateUserMetadata } from '../s3/names.js';
 import { STANDARD_HEADERS, type ObjectMetadata, type StandardHeaders } from '../storage/types.js';
 
@@ -11,18 +12,13 @@ export function query(req: Request): URLSearchParams {
   return new URLSearchParams(q >= 0 ? req.originalUrl.slice(q + 1) : '');
 }
 
-export function header(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** Content-Type, x-amz-meta-* and the standard headers that are stored with an object. */
 export function objectMetadata(h: IncomingHttpHeaders): ObjectMetadata {
   const userMetadata = extractUserMetadata(h);
   validateUserMetadata(userMetadata);
   const standardHeaders: StandardHeaders = {};
   for (const name of STANDARD_HEADERS) {
-    let v = header(h, name);
+    let v = firstHeader(h, name);
     // aws-chunked is a transfer detail of this request, not a property of the object (AWS drops it too).
     if (name === 'content-encoding' && v !== undefined) {
       v =
@@ -34,7 +30,7 @@ export function objectMetadata(h: IncomingHttpHeaders): ObjectMetadata {
     }
     if (v !== undefined) standardHeaders[name] = v;
   }
-  const contentType = header(h, 'content-type');
+  const contentType = firstHeader(h, 'content-type');
   return { ...(contentType !== undefined ? { contentType } : {}), userMetadata, standardHeaders };
 }
 

@@ -45,7 +45,7 @@ export interface RotationOptions {
 }
 
 /** A job that cannot start: the message says why; `status` is the HTTP status the admin API answers with. */
-export class RotationConflict extends Error {
+class RotationConflict extends Error {
   override readonly name = 'RotationConflict';
   readonly status = 409;
 }
@@ -56,7 +56,7 @@ function conflictWith(running: RotationJob): RotationConflict {
   );
 }
 
-export class UnknownJob extends Error {
+class UnknownJob extends Error {
   override readonly name = 'UnknownJob';
   readonly status = 404;
   constructor(readonly id: string) {

@@ -22,7 +22,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5000 };
 
 /** The KMS adapter turns every "kes is sealed / unavailable / timing out" into this; anything else is final. */
-export function isRetryable(err: unknown): boolean {
+function isRetryable(err: unknown): boolean {
   return err instanceof S3Error && err.code === 'ServiceUnavailable';
 }
 

@@ -5,7 +5,7 @@
 import { S3Error } from './errors.js';
 import { element, elements, parseXML, rootOf, textOf, type XmlNode } from './xml.js';
 
-export const CANNED_ACLS = [
+const CANNED_ACLS = [
   'private',
   'public-read',
   'public-read-write',
@@ -22,7 +22,7 @@ export const CANNED_ACLS = [
  */
 const OWNER_ONLY_CANNED: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control']);
 
-export const GRANT_HEADERS = {
+const GRANT_HEADERS = {
   'x-amz-grant-full-control': 'FULL_CONTROL',
   'x-amz-grant-read': 'READ',
   'x-amz-grant-read-acp': 'READ_ACP',
@@ -32,9 +32,9 @@ export const GRANT_HEADERS = {
 
 const PERMISSIONS: ReadonlySet<string> = new Set(Object.values(GRANT_HEADERS));
 /** AWS: "An ACL can have up to 100 grants". */
-export const MAX_GRANTS = 100;
+const MAX_GRANTS = 100;
 
-export interface Grant {
+interface Grant {
   grantee: { type: 'id' | 'uri' | 'emailAddress'; value: string };
   permission: string;
 }
@@ -43,7 +43,7 @@ export interface Grant {
 export type AclVerdict = 'owner-only' | 'grants-others';
 
 /** Only the owner, with FULL_CONTROL among its permissions (other grants to the owner change nothing). */
-export function verdictOf(grants: readonly Grant[], ownerId: string): AclVerdict {
+function verdictOf(grants: readonly Grant[], ownerId: string): AclVerdict {
   const ownerOnly = grants.every((g) => g.grantee.type === 'id' && g.grantee.value === ownerId);
   return ownerOnly && grants.some((g) => g.permission === 'FULL_CONTROL') ? 'owner-only' : 'grants-others';
 }

@@ -10,7 +10,7 @@ export interface S3Address {
 }
 
 /** Percent-decodes a path component once; malformed escapes or invalid UTF-8 → InvalidURI. */
-export function decodePathComponent(raw: string): string {
+function decodePathComponent(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
@@ -19,7 +19,7 @@ export function decodePathComponent(raw: string): string {
 }
 
 /** The hostname of a Host header, lowercased, without port; IPv6 brackets removed. */
-export function hostnameOf(host: string): string {
+function hostnameOf(host: string): string {
   const h = host.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');

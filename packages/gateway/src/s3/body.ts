@@ -8,6 +8,7 @@ import type { AuthResult } from './auth/sigv4.js';
 import { checksumHeaderName, parseChecksumRequest, PayloadVerifier, type PayloadVerifierOptions, trailerNames } from './checksums.js';
 import { S3Error } from './errors.js';
 import { sendContinue } from './expect-continue.js';
+import { joinedHeader } from './header-values.js';
 
 export interface BodyOptions {
   /** Compute the payload's MD5 for the ETag (default true); see PayloadVerifierOptions.md5. */
@@ -22,13 +23,8 @@ export interface BodyOptions {
 
 export const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
 function lengthHeader(req: IncomingMessage, name: string): number | undefined {
-  const v = headerValue(req, name);
+  const v = joinedHeader(req.headers, name);
   if (v === undefined) return undefined;
   if (!/^\d{1,16}$/.test(v.trim()))
     throw new S3Error('InvalidArgument', `${name} must be a non-negative integer; got "${v.slice(0, 40)}".`);
@@ -101,7 +97,7 @@ export function bodyStream(req: IncomingMessage, auth: AuthResult, options: Body
     if (checks.checksum?.fromTrailer) {
       throw new S3Error('InvalidRequest', 'x-amz-trailer is only allowed with an aws-chunked (STREAMING-*-TRAILER) body.');
     }
-    const chunkedTransfer = headerValue(req, 'transfer-encoding') !== undefined;
+    const chunkedTransfer = joinedHeader(req.headers, 'transfer-encoding') !== undefined;
     if (contentLength === undefined && !chunkedTransfer && options.requireLength) throw new S3Error('MissingContentLength');
     if (max !== undefined && contentLength !== undefined && contentLength > max) throw tooLarge(contentLength, max);
     expectedSize = contentLength;

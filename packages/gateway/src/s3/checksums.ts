@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Crc32c, Crc64Nvme } from './crc.js';
 import { S3Error } from './errors.js';
+import { joinedHeader } from './header-values.js';
 
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
@@ -24,7 +25,7 @@ export function checksumHeaderName(alg: ChecksumAlgorithm): string {
 }
 
 /** `CRC32`, `CRC64NVME`, ... as AWS spells them in headers like x-amz-sdk-checksum-algorithm. */
-export function checksumDisplayName(alg: ChecksumAlgorithm): string {
+function checksumDisplayName(alg: ChecksumAlgorithm): string {
   return alg.toUpperCase();
 }
 
@@ -63,7 +64,7 @@ class NodeHasher implements Hasher {
   }
 }
 
-export function createChecksumHasher(alg: ChecksumAlgorithm): Hasher {
+function createChecksumHasher(alg: ChecksumAlgorithm): Hasher {
   switch (alg) {
     case 'crc32':
       return new Crc32Hasher();
@@ -90,13 +91,13 @@ function decodesToLength(value: string, bytes: number): boolean {
   return value.length % 4 === 0 && BASE64.test(value) && Buffer.from(value, 'base64').length === bytes;
 }
 
-export function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boolean {
+function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boolean {
   return decodesToLength(value, DIGEST_BYTES[alg]);
 }
 
 // ---- what the request asks to be verified ----
 
-export interface DeclaredChecksum {
+interface DeclaredChecksum {
   algorithm: ChecksumAlgorithm;
   /** base64 value from the header; undefined when it arrives as an aws-chunked trailer. */
   value?: string;
@@ -110,14 +111,9 @@ export interface ChecksumRequest {
   checksum?: DeclaredChecksum;
 }
 
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
 /** Names listed in `x-amz-trailer`, lowercased. */
 export function trailerNames(headers: IncomingHttpHeaders): string[] {
-  const v = single(headers, 'x-amz-trailer');
+  const v = joinedHeader(headers, 'x-amz-trailer');
   if (v === undefined) return [];
   return v
     .split(',')
@@ -132,7 +128,7 @@ export function trailerNames(headers: IncomingHttpHeaders): string[] {
  */
 export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequest {
   const out: ChecksumRequest = {};
-  const md5 = single(headers, 'content-md5');
+  const md5 = joinedHeader(headers, 'content-md5');
   if (md5 !== undefined) {
     if (!decodesToLength(md5.trim(), 16)) throw new S3Error('InvalidDigest');
     out.contentMd5 = md5.trim();
@@ -140,7 +136,7 @@ export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequ
 
   const declared: DeclaredChecksum[] = [];
   for (const alg of CHECKSUM_ALGORITHMS) {
-    const v = single(headers, checksumHeaderName(alg));
+    const v = joinedHeader(headers, checksumHeaderName(alg));
     if (v === undefined) continue;
     if (!isValidChecksumValue(alg, v.trim())) {
       throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(alg)} header is invalid.`);
@@ -158,7 +154,7 @@ export function parseChecksumRequest(headers: IncomingHttpHeaders): ChecksumRequ
     throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   }
 
-  const sdkAlg = single(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase();
+  const sdkAlg = joinedHeader(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase();
   if (sdkAlg !== undefined) {
     if (!isChecksumAlgorithm(sdkAlg)) {
       throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.');

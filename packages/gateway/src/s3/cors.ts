@@ -9,8 +9,8 @@ import { parseXML, type XmlNode } from './xml.js';
 export type { CorsRule };
 
 /** The only methods a rule may allow (AWS refuses any other, OPTIONS included). */
-export const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
-export const MAX_CORS_RULES = 100;
+const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
+const MAX_CORS_RULES = 100;
 /** AWS limits the document to 64 KB. */
 export const MAX_CORS_DOCUMENT_BYTES = 64 * 1024;
 const MAX_ID_LENGTH = 255;
@@ -207,7 +207,7 @@ export const CORS_VARY = 'Origin, Access-Control-Request-Headers, Access-Control
  * The Access-Control-* headers for a request a rule allowed. A preflight also answers the headers it
  * asked for (`allowHeaders`); an actual request gets the same set without them.
  */
-export function corsResponseHeaders(match: CorsMatch, allowHeaders?: readonly string[]): Record<string, string> {
+function corsResponseHeaders(match: CorsMatch, allowHeaders?: readonly string[]): Record<string, string> {
   const { rule, allowOrigin } = match;
   const h: Record<string, string> = {
     'Access-Control-Allow-Origin': allowOrigin,

@@ -191,10 +191,6 @@ export class S3Error extends Error {
   }
 }
 
-export function isS3Error(err: unknown): err is S3Error {
-  return err instanceof S3Error;
-}
-
 /** The XML body AWS sends with an error: `<Error><Code/><Message/><Resource/><RequestId/>...</Error>`. */
 export function renderError(err: S3Error, requestId: string, hostId?: string): string {
   const body: Record<string, unknown> = { Code: err.code, Message: err.message };

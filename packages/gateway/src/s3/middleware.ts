@@ -6,7 +6,7 @@ import type { AuthResult } from './auth/sigv4.js';
 import { renderError, S3Error } from './errors.js';
 import { discardRefusedBody } from './refused-body.js';
 
-export { bodyStream, readBody, type BodyOptions } from './body.js';
+export { bodyStream, readBody } from './body.js';
 
 /** What sigv4Auth puts on `res.locals.auth`. */
 export function authOf(res: Response): AuthResult {

@@ -1,5 +1,6 @@
 // Validation of bucket names, object keys and user metadata, with the errors AWS returns.
 import type { IncomingHttpHeaders } from 'node:http';
+import { MAX_KEY_BYTES } from '../storage/validation.js';
 import { S3Error } from './errors.js';
 
 const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
@@ -31,8 +32,6 @@ export function validateBucketName(name: string): void {
   }
 }
 
-export const MAX_KEY_BYTES = 1024;
-
 /**
  * Object keys: 1..1024 bytes of UTF-8 (KeyTooLongError). Beyond AWS, and as MinIO does, keys with
  * `.` or `..` path segments or NUL characters are refused: they are a path-traversal attempt in every
@@ -54,8 +53,8 @@ export function validateObjectKey(key: string): void {
   }
 }
 
-export const USER_METADATA_PREFIX = 'x-amz-meta-';
-export const MAX_USER_METADATA_BYTES = 2048;
+const USER_METADATA_PREFIX = 'x-amz-meta-';
+const MAX_USER_METADATA_BYTES = 2048;
 
 /**
  * The `x-amz-meta-*` headers as `{name (without prefix, lowercase): value}`. Their size — the UTF-8

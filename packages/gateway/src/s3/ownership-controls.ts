@@ -5,7 +5,7 @@ import type { ObjectOwnership } from '../storage/types.js';
 import { S3Error } from './errors.js';
 import { elements, parseXML, rootOf, textOf } from './xml.js';
 
-export const OBJECT_OWNERSHIPS: readonly ObjectOwnership[] = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'];
+const OBJECT_OWNERSHIPS: readonly ObjectOwnership[] = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'];
 
 function ownershipOf(value: string): ObjectOwnership | undefined {
   return OBJECT_OWNERSHIPS.find((o) => o === value);

@@ -4,7 +4,7 @@
 // As AWS checks it: every field of the form except the exempt ones must be named by a condition.
 import { S3Error } from './errors.js';
 
-export interface FieldCondition {
+interface FieldCondition {
   op: 'eq' | 'starts-with';
   /** The field's name, lowercase (form field names are case-insensitive). */
   field: string;

@@ -19,7 +19,7 @@ export const DISCARD_MAX_BYTES = 256 * 1024 * 1024;
  * long enough for the bytes above over a slow link, short enough that a stalled client does not hold a
  * connection for the server's 5-minute request timeout.
  */
-export const DISCARD_MAX_MS = 60_000;
+const DISCARD_MAX_MS = 60_000;
 
 /**
  * Called while a refusal is being answered and `req`'s body is not (wholly) read. A client waiting for 100

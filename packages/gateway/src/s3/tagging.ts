@@ -4,10 +4,10 @@ import type { Tag } from '../storage/types.js';
 import { S3Error } from './errors.js';
 import { elements, parseXML, rootOf, textOf, element } from './xml.js';
 
-export const MAX_OBJECT_TAGS = 10;
-export const MAX_BUCKET_TAGS = 50;
-export const MAX_TAG_KEY_LENGTH = 128;
-export const MAX_TAG_VALUE_LENGTH = 256;
+const MAX_OBJECT_TAGS = 10;
+const MAX_BUCKET_TAGS = 50;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
 
 export type TagTarget = 'object' | 'bucket';
 
@@ -24,7 +24,7 @@ function invalidTag(message: string, key?: string): S3Error {
  * characters, values of 0..256, no `aws:` prefix, only the characters of TAG_CHARS. Lengths count UTF-16
  * code units, as S3 does ("object tags are internally represented in UTF-16"). → InvalidTag
  */
-export function validateTags(tags: readonly Tag[], target: TagTarget): void {
+function validateTags(tags: readonly Tag[], target: TagTarget): void {
   const max = target === 'object' ? MAX_OBJECT_TAGS : MAX_BUCKET_TAGS;
   if (tags.length > max) {
     throw invalidTag(target === 'object' ? `Object tags cannot be greater than ${max}` : `Bucket tags cannot be greater than ${max}`);

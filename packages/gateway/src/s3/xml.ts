@@ -2,8 +2,10 @@
 import { XMLBuilder, XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumXmlName } from './checksums.js';
+import { unquoteETag } from '../storage/etag.js';
+import { MAX_PART_NUMBER } from '../storage/validation.js';
 
-export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 const builder = new XMLBuilder({
@@ -175,19 +177,12 @@ export function booleanOf(node: XmlNode, name: string, parent: string): boolean 
 
 // ---- CompleteMultipartUpload ----
 
-export const MAX_PART_NUMBER = 10000;
-
 export interface CompletedPart {
   partNumber: number;
   /** The ETag without surrounding quotes. */
   etag: string;
   /** Checksums the client listed for the part, base64 as sent. */
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
-}
-
-function unquoteETag(etag: string): string {
-  const t = etag.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
 /** Parses a CompleteMultipartUpload body; parts must be listed in strictly ascending order. */
@@ -222,7 +217,7 @@ export function parseCompleteMultipartUpload(body: string | Buffer): CompletedPa
 
 // ---- Delete (DeleteObjects) ----
 
-export const MAX_DELETE_OBJECTS = 1000;
+const MAX_DELETE_OBJECTS = 1000;
 
 export interface DeleteRequest {
   quiet: boolean;

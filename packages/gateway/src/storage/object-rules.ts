@@ -3,6 +3,7 @@
 // metadata store.
 import { randomBytes } from 'node:crypto';
 import { InvalidArgument, InvalidPart, PreconditionFailed } from './errors.js';
+import { unquoteETag } from './etag.js';
 import {
   NULL_VERSION,
   type BucketVersioning,
@@ -21,7 +22,7 @@ export function checkPrecondition(existing: ObjectRecord | undefined, condition:
     throw new PreconditionFailed(`The object ${existing.key} already exists`);
   }
   if (condition.ifMatchEtag !== undefined) {
-    if (!existing || unquote(existing.etag) !== unquote(condition.ifMatchEtag)) {
+    if (!existing || unquoteETag(existing.etag) !== unquoteETag(condition.ifMatchEtag)) {
       throw new PreconditionFailed('The object does not exist with the ETag given in If-Match');
     }
   }
@@ -39,8 +40,8 @@ export function chooseParts(uploaded: readonly UploadedPart[], chosen: readonly 
   return chosen.map(({ number, etag }) => {
     const part = byNumber.get(number);
     if (!part) throw new InvalidPart(`Part ${number} was not uploaded (upload ${uploadId})`);
-    if (etag !== undefined && unquote(etag) !== unquote(part.etag)) {
-      throw new InvalidPart(`Part ${number} has ETag "${unquote(part.etag)}", not "${unquote(etag)}"`);
+    if (etag !== undefined && unquoteETag(etag) !== unquoteETag(part.etag)) {
+      throw new InvalidPart(`Part ${number} has ETag "${unquoteETag(part.etag)}", not "${unquoteETag(etag)}"`);
     }
     const { lastModified: _uploaded, ...record } = part;
     return record;
@@ -58,10 +59,6 @@ export function assertParts(parts: readonly PartRecord[]): void {
     assertSize('plainSize', part.plainSize);
     assertSize('encSize', part.encSize);
   });
-}
-
-export function unquote(etag: string): string {
-  return etag.replace(/"/g, '');
 }
 
 export function newRevision(): string {

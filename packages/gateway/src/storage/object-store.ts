@@ -79,6 +79,22 @@ import { assertListArgument, assertMaxCount, assertObjectKey, assertPartNumber, 
 
 const DEFAULT_MAX = 1000;
 
+/** A listing's prefix, delimiter and max-keys, defaulted and checked, and its marker (start-after, key-marker) checked. */
+function listArguments(
+  query: { prefix?: string; delimiter?: string; maxKeys?: number },
+  markerName: string,
+  marker: string | undefined,
+): { prefix: string; delimiter: string; maxKeys: number } {
+  const prefix = query.prefix ?? '';
+  const delimiter = query.delimiter ?? '';
+  const maxKeys = query.maxKeys ?? DEFAULT_MAX;
+  assertListArgument('prefix', prefix);
+  assertListArgument('delimiter', delimiter);
+  assertListArgument(markerName, marker);
+  assertMaxCount('max-keys', maxKeys);
+  return { prefix, delimiter, maxKeys };
+}
+
 /** What a status page may show of a backend: kinds and places, never a credential. */
 export interface BackendDescription {
   /** 'fs' for the embedded layout (SQLite and blobs in one directory), else `<metadata>+<blobs>`, e.g. 'postgres+s3'. */
@@ -371,13 +387,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   async listObjects(query: ListObjectsQuery): Promise<ListObjectsPage> {
     this.assertOpen();
-    const prefix = query.prefix ?? '';
-    const delimiter = query.delimiter ?? '';
-    const maxKeys = query.maxKeys ?? DEFAULT_MAX;
-    assertListArgument('prefix', prefix);
-    assertListArgument('delimiter', delimiter);
-    assertListArgument('start-after', query.startAfter);
-    assertMaxCount('max-keys', maxKeys);
+    const { prefix, delimiter, maxKeys } = listArguments(query, 'start-after', query.startAfter);
     const after = query.continuationToken !== undefined ? decodeContinuationToken(query.continuationToken) : query.startAfter;
 
     let asked = false;
@@ -404,13 +414,7 @@ export class LayeredObjectStore implements ObjectStore, BackendInfo {
 
   async listVersions(query: ListVersionsQuery): Promise<ListVersionsPage> {
     this.assertOpen();
-    const prefix = query.prefix ?? '';
-    const delimiter = query.delimiter ?? '';
-    const maxKeys = query.maxKeys ?? DEFAULT_MAX;
-    assertListArgument('prefix', prefix);
-    assertListArgument('delimiter', delimiter);
-    assertListArgument('key-marker', query.keyMarker);
-    assertMaxCount('max-keys', maxKeys);
+    const { prefix, delimiter, maxKeys } = listArguments(query, 'key-marker', query.keyMarker);
     if (query.versionIdMarker !== undefined) {
       if (query.keyMarker === undefined) throw new InvalidArgument('A version-id marker cannot be specified without a key marker.');
       assertVersionId(query.versionIdMarker);

@@ -5,7 +5,7 @@ import type { BlobStore } from './blobs/types.js';
 import type { MetadataStore } from './metadata/types.js';
 
 /** A probe not answered within this is reported as unreachable. */
-export const PROBE_TIMEOUT_MS = 5000;
+const PROBE_TIMEOUT_MS = 5000;
 
 export interface StoreHealth {
   reachable: boolean;

@@ -18,7 +18,7 @@ export interface ScanPosition {
   afterId: string;
 }
 
-export type ScanEntry<Row> = { row: Row } | { prefix: string };
+type ScanEntry<Row> = { row: Row } | { prefix: string };
 
 export interface RolledUpPage<Row> {
   rows: Row[];

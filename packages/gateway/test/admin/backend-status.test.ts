@@ -4,10 +4,8 @@
 // stopped drops out, a store that stops answering shows as unreachable (and the page still answers), and
 // neither the database password nor the upstream's keys ever appear.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import type { GatewayStatus } from '../../src/admin/status.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/metadata/postgres/index.js';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../src/storage/metadata/sqlite/schema.js';
@@ -15,21 +13,10 @@ import { sharedBackendSkipReason, startSharedBackend, type SharedBackend } from 
 import { startFaultProxy, type FaultProxy } from '../helpers/upstreams.js';
 import { ACCESS_KEY, SECRET_KEY, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
-
 /** `kesgate status` against the gateway, as an operator runs it. */
-function kesgateStatus(t: TestGateway, json = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function kesgateStatus(t: TestGateway, json = false): Promise<CliRun> {
   const args = ['status', '--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY, ...(json ? ['--json'] : [])];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(KESGATE_BIN, args);
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

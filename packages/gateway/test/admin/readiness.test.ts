@@ -3,18 +3,14 @@
 // stopped or a store does not answer, naming (only on kesgate's path) what is not ready and never an
 // address; `kesgate status` exits 0 ready, 2 sealed, 1 on an error.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import { sharedBackendSkipReason, startSharedBackend, type SharedBackend } from '../helpers/shared-backend.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/upstreams.js';
 import { ACCESS_KEY, getBytes, SECRET_KEY, startKes, startTestGateway, tempDir, type TestGateway, type TestKes } from './helpers.js';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
 
 interface Answer {
   status: number;
@@ -44,18 +40,9 @@ async function readyBecomes(base: string, status: number): Promise<Answer> {
   }
 }
 
-function kesgateStatus(t: TestGateway): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_')));
+function kesgateStatus(t: TestGateway): Promise<CliRun> {
   const args = ['status', '--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: tempDir('kesgate-ready-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(KESGATE_BIN, args, { cwd: tempDir('kesgate-ready-cwd-') });
 }
 
 /** No address, port or path of kes or the stores in a public answer. */

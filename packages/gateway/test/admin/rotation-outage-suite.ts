@@ -4,12 +4,10 @@
 // job ends `incomplete` naming the objects left behind, `kesgate rotate` exits non-zero, and
 // `kesgate key dependents` counts exactly those objects under the old key.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import {
   ACCESS_KEY,
@@ -24,20 +22,10 @@ import {
   type TestKes,
 } from './helpers.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
 const OBJECTS = 200;
 
-function kesgate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: tempDir('kesgate-outage-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function kesgate(args: string[]): Promise<CliRun> {
+  return runCli(KESGATE_BIN, args, { cwd: tempDir('kesgate-outage-cwd-') });
 }
 
 /** `fn` over `items`, ten at a time. */

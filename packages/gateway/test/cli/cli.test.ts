@@ -5,46 +5,21 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { cleanEnv, KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import { AdminClient } from '../../src/admin/client.js';
 import type { GatewayStatus } from '../../src/admin/status.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import { content, customerKey, gatewayFiles, REGION, startKes, tempDir, type GatewayFiles, type TestKes } from '../admin/helpers.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/kesgate.js');
 const USER = 'cli-root-user';
 const PASSWORD = 'cli-root-password-0123456789';
 
-/** The environment without any KESGATE_* variable of the shell running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KESGATE_')));
-  return { ...env, ...extra };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kesgate(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: options.env ?? cleanEnv(),
-      cwd: options.cwd ?? tempDir('kesgate-cli-cwd-'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function kesgate(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
+  return runCli(KESGATE_BIN, args, { env: options.env ?? cleanEnv(), cwd: options.cwd ?? tempDir('kesgate-cli-cwd-') });
 }
 
 function writeConfig(files: GatewayFiles, kes: TestKes, address = '127.0.0.1:0'): string {
@@ -80,7 +55,7 @@ interface Server {
 
 /** Spawns `kesgate server` and waits for its ready line (a pino JSON line on stdout). */
 function startServerProcess(config: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'server', '--config', config], {
+  const child = spawn(process.execPath, [KESGATE_BIN, 'server', '--config', config], {
     env: cleanEnv({ KESGATE_ROOT_USER: USER, KESGATE_ROOT_PASSWORD: PASSWORD }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,12 +3,11 @@
 // $KESGATE_HOME's gateway.yaml and credentials, or KESGATE_ADDRESS and the root credentials; a gateway that
 // cannot be asked is a refusal too; --force deletes anyway; with no gateway configured it deletes as KES does.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { cleanEnv, KES_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import { freePort } from '../helpers/upstreams.js';
 import { pki } from '../helpers/pki.js';
 import {
@@ -24,35 +23,14 @@ import {
 } from '../admin/helpers.js';
 import { s3Error } from '../helpers/s3.js';
 
-const KES_BIN = fileURLToPath(new URL('../../../kes/bin/kes.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('kes key delete asks the gateway first', () => {
   let kes: TestKes;
   let t: TestGateway;
   let kesEnv: Record<string, string>;
 
   /** `kes args...` with the admin's KES_* variables, nothing inherited of KES_ or KESGATE_ variables, in an empty directory unless told. */
-  function kesCli(args: string[], extra: Record<string, string> = {}, cwd = tempDir('kes-delete-cwd-')): Promise<Run> {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KES_') && !k.startsWith('KESGATE_')));
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [KES_BIN, ...args], {
-        env: { ...env, ...kesEnv, ...extra },
-        cwd,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  function kesCli(args: string[], extra: Record<string, string> = {}, cwd = tempDir('kes-delete-cwd-')): Promise<CliRun> {
+    return runCli(KES_BIN, args, { env: cleanEnv({ ...kesEnv, ...extra }, ['KES_', 'KESGATE_']), cwd });
   }
 
   /** A state directory as `npm start` writes it, for the gateway part: gateway.yaml and credentials. */

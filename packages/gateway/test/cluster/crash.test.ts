@@ -33,9 +33,9 @@ import pg from 'pg';
 import { openObjectStore, type SweepReport } from '../../src/storage/index.js';
 import { clusterServices, clusterSkipReason } from '../helpers/cluster-services.js';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.js';
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { getBytes, s3Error } from '../helpers/s3.js';
-import { ACCESS_KEY, DEFAULT_KEY, s3Client, SECRET_KEY } from '../helpers/stack.js';
+import { s3Client } from '../helpers/stack.js';
 
 const B = 'crash';
 const MiB = 1024 * 1024;
@@ -119,19 +119,7 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
 
   /** A third gateway, in a process of its own, on the same backend and kes. */
   async function startDoomed(): Promise<S3Client> {
-    doomed = await startGatewayProcess(join(st.dir, `doomed-${++configs}.json`), {
-      address: '127.0.0.1:0',
-      credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
-      backend: st.backend,
-      kms: {
-        endpoints: [st.kes.url],
-        cert: join(st.dir, 'gateway.crt'),
-        key: join(st.dir, 'gateway.key'),
-        ca: join(st.dir, 'ca.crt'),
-        defaultKey: DEFAULT_KEY,
-      },
-      log: { level: 'silent' },
-    });
+    doomed = await startGatewayProcess(join(st.dir, `doomed-${++configs}.json`), gatewayProcessConfig(st, st.backend));
     doomedClient = s3Client(doomed.url);
     return doomedClient;
   }

@@ -128,6 +128,12 @@ describe('docker/Dockerfile', () => {
     assert.match(body('gateway'), /ENTRYPOINT \["node", "\/app\/dist\/kesgate\.mjs"\]/);
   });
 
+  test("npm ci in the toolchain stage sees every workspace's package.json (npm ci fails on a missing one)", () => {
+    const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+    const copies = [...body('toolchain').matchAll(/^COPY (.*)$/gm)].map((m) => m[1]!);
+    for (const w of workspaces) assert.ok(copies.includes(`${w}/package.json ${w}/`), `the toolchain stage copies ${w}/package.json`);
+  });
+
   test('the final stages get production dependencies only, the bundles and (the gateway) the built console', () => {
     assert.match(body('deps'), /npm ci --omit=dev /);
     assert.match(body('deps'), /npm rebuild better-sqlite3 --build-from-source --nodedir=\/usr\/local/);

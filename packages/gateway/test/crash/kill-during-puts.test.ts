@@ -7,12 +7,10 @@
 // acknowledged one or one in flight at the kill — never a torn mix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -24,13 +22,11 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, DEFAULT_KEY, s3Client, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
+import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { s3Client, startStack, type Stack } from '../helpers/stack.js';
 import { ssec } from '../helpers/s3.js';
 import { checkDataDir } from './data-dir.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = join(here, '..', '..', '..', '..');
-const fixture = join(here, 'fixtures', 'gateway-process.ts');
 const MiB = 1024 * 1024;
 const B = 'crash-bucket';
 const ROUNDS = 4;
@@ -93,56 +89,17 @@ interface KeyState {
 
 let st: Stack;
 let dir: string;
-let child: ChildProcess | undefined;
+let running: GatewayProcess | undefined;
 
 before(async () => {
   st = await startStack();
   dir = mkdtempSync(join(tmpdir(), 'kesgate-crash-gw-'));
 });
 after(async () => {
-  child?.kill('SIGKILL');
+  await running?.kill();
   await st?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function writeConfig(dataDir: string): string {
-  const file = join(dir, 'gateway.yaml');
-  // JSON is YAML; the kes client identity and CA are the ones the stack gave its own gateway.
-  const config = {
-    address: '127.0.0.1:0',
-    credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
-    backend: { fs: { path: dataDir } },
-    kms: {
-      endpoints: [st.kes.url],
-      cert: join(st.dir, 'gateway.crt'),
-      key: join(st.dir, 'gateway.key'),
-      ca: join(st.dir, 'ca.crt'),
-      defaultKey: DEFAULT_KEY,
-    },
-    // SSE-C over plain HTTP on loopback, so one client can write SSE-C objects.
-    sse: { allowInsecureSSEC: true },
-    log: { level: 'silent' },
-  };
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
-
-async function startChild(configFile: string): Promise<{ proc: ChildProcess; port: number; exited: Promise<string> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, configFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<string>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? String(code))));
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  let stdout = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-      const m = /^port (\d+)$/m.exec(stdout);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((how) => reject(new Error(`the gateway process ended (${how}) before listening: ${stderr}`)));
-  });
-  return { proc, port, exited };
-}
 
 /** Every key holds one whole version the clients wrote; settles the states to what is there now. */
 async function checkObjects(s3: S3Client, states: Map<string, KeyState>): Promise<void> {
@@ -166,16 +123,16 @@ async function checkObjects(s3: S3Client, states: Map<string, KeyState>): Promis
 
 test(`every object stays whole across ${ROUNDS} SIGKILLs of the gateway during PUTs, and no orphan data remains`, async (t) => {
   const dataDir = join(dir, 'gateway-data');
-  const configFile = writeConfig(dataDir);
+  // SSE-C over plain HTTP on loopback, so one client can write SSE-C objects.
+  const config = gatewayProcessConfig(st, { fs: { path: dataDir } }, { sse: { allowInsecureSSEC: true } });
   const states = new Map<string, KeyState>(writers.map((w) => [w.key, { inFlight: new Set<string>() }]));
   let acknowledged = 0;
   let orphansSwept = 0;
   let abortedUploads = 0;
 
   for (let round = 0; round <= ROUNDS; round++) {
-    const running = await startChild(configFile);
-    child = running.proc;
-    const s3 = s3Client(`http://127.0.0.1:${running.port}`);
+    running = await startGatewayProcess(join(dir, 'gateway.yaml'), config);
+    const s3 = s3Client(running.url);
     try {
       if (round === 0) await s3.send(new CreateBucketCommand({ Bucket: B }));
       await checkObjects(s3, states);
@@ -218,15 +175,13 @@ test(`every object stays whole across ${ROUNDS} SIGKILLs of the gateway during P
       await enough;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
       killed = true;
-      running.proc.kill('SIGKILL');
-      assert.equal(await running.exited, 'SIGKILL');
+      assert.equal(await running.kill(), 'SIGKILL');
       await Promise.all(loops);
       assert.deepEqual(unexpected, [], 'no write failed before the kill');
     } finally {
       s3.destroy();
-      running.proc.kill('SIGKILL');
-      await running.exited;
-      child = undefined;
+      await running.kill();
+      running = undefined;
     }
     const check = await checkDataDir(dataDir);
     orphansSwept += check.startupSweep.orphanDataFilesRemoved + check.startupSweep.tempFilesRemoved;

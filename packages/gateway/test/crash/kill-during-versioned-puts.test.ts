@@ -26,8 +26,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, DEFAULT_KEY, s3Client, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
+import { s3Client, startStack, type Stack } from '../helpers/stack.js';
+import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { checkDataDir } from './data-dir.js';
 
 const MiB = 1024 * 1024;
@@ -128,19 +128,7 @@ async function checkVersions(s3: S3Client, states: Map<string, KeyState>): Promi
 
 test(`versions stay whole and listed across ${ROUNDS} SIGKILLs of the gateway during versioned writes`, async (t) => {
   const dataDir = join(dir, 'gateway-data');
-  const config = {
-    address: '127.0.0.1:0',
-    credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
-    backend: { fs: { path: dataDir } },
-    kms: {
-      endpoints: [st.kes.url],
-      cert: join(st.dir, 'gateway.crt'),
-      key: join(st.dir, 'gateway.key'),
-      ca: join(st.dir, 'ca.crt'),
-      defaultKey: DEFAULT_KEY,
-    },
-    log: { level: 'silent' as const },
-  };
+  const config = gatewayProcessConfig(st, { fs: { path: dataDir } });
   const states = new Map<string, KeyState>(writers.map((w) => [w.key, { acknowledged: new Map(), inFlight: new Set() }]));
   let acknowledged = 0;
 

@@ -3,11 +3,9 @@
 // writes within the cache's bound.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CompleteMultipartUploadCommand,
@@ -21,6 +19,8 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { objectPath } from '@kesgate/dare';
+import { KESGATE_SSE_BIN, runCli } from '../helpers/cli.js';
 import type { CachingKMS } from '../../src/kms/caching-kms.js';
 import { BucketKeyPool, bucketKeyContext } from '../../src/sse/bucket-keys.js';
 import type { StoredSSE } from '../../src/sse/types.js';
@@ -28,20 +28,6 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes, s3Error, ssec, withHeaders } from '../helpers/s3.js';
 
 const BK = 'x-amz-server-side-encryption-bucket-key-enabled';
-const sseCli = fileURLToPath(new URL('../../../dare/bin/kesgate-sse.js', import.meta.url));
-
-function cli(args: string[], input: Buffer = Buffer.alloc(0)): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [sseCli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
-    p.stdin.end(input);
-  });
-}
 
 async function stored(st: Stack, bucket: string, key: string): Promise<StoredSSE> {
   const rec = await st.gw.svc.store.getObject(bucket, key);
@@ -166,7 +152,7 @@ describe('bucket keys, cache bound 1 s', () => {
       bucketKeyContext(B, sse.bucketKey!.id),
       sse.kmsKeyVersion,
     );
-    const unsealed = await cli([
+    const unsealed = await runCli(KESGATE_SSE_BIN, [
       'unseal',
       '--ek',
       ek.toString('hex'),
@@ -175,18 +161,17 @@ describe('bucket keys, cache bound 1 s', () => {
       '--domain',
       sse.sse,
       '--path',
-      `${B}/cli/obj`,
+      objectPath(B, 'cli/obj'),
       '--sealed',
       sse.sealedKey,
     ]);
     assert.equal(unsealed.code, 0, unsealed.stderr);
     const id = rec.parts[0]!.dataId;
-    const plain = await cli(
-      ['decrypt', '--key', unsealed.stdout.toString().trim()],
-      readFileSync(join(st.dataDir, 'data', id.slice(0, 2), id)),
-    );
+    const plain = await runCli(KESGATE_SSE_BIN, ['decrypt', '--key', unsealed.stdout.trim()], {
+      input: readFileSync(join(st.dataDir, 'data', id.slice(0, 2), id)),
+    });
     assert.equal(plain.code, 0, plain.stderr);
-    assert.ok(plain.stdout.equals(big));
+    assert.ok(plain.stdoutBytes.equals(big));
   });
 
   test('a bad header value → 400 InvalidArgument, nothing stored; with SSE-C → 400 InvalidArgument', async () => {

@@ -5,11 +5,10 @@
 // `kesgate status`) shows the node down, and once restarted and unsealed the gateway uses it again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
 import { startKesNodes, type KesNodes } from '../../../kes/test/helpers/kes-nodes.js';
 import { stopAllChildren } from '../../../kes/test/cli/helpers.js';
 import { RawS3 } from '../../../../scripts/bench/lib/s3-raw.js';
@@ -18,7 +17,6 @@ import { AdminClient } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/index.js';
 import { parseConfig } from '../../src/config/load.js';
 
-const BIN = fileURLToPath(new URL('../../bin/kesgate.js', import.meta.url));
 const creds = { accessKey: 'kes-nodes-user', secretKey: 'kes-nodes-secret-0123456789', region: 'us-east-1' };
 
 let kes: KesNodes;
@@ -69,17 +67,8 @@ function workload(bucket: string, totalOps: number, midway?: () => void): Worklo
 }
 
 /** `kesgate status` as an operator runs it. */
-function kesgateStatus(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = [BIN, 'status', '--endpoint', gw.url, '--access-key', creds.accessKey, '--secret-key', creds.secretKey];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function kesgateStatus(): Promise<CliRun> {
+  return runCli(KESGATE_BIN, ['status', '--endpoint', gw.url, '--access-key', creds.accessKey, '--secret-key', creds.secretKey]);
 }
 
 /** Requests node `i` has answered with 2xx (its own /v1/metrics; the read itself counts once). */

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GatewayConfigInput } from '../../src/config/load.js';
+import { ACCESS_KEY, DEFAULT_KEY, SECRET_KEY } from './stack.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..', '..');
@@ -17,6 +18,31 @@ export interface GatewayProcess {
   exited: Promise<string>;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<string>;
+}
+
+/**
+ * The config of a gateway process beside a test stack (startStack, startClusterStack): the stack's kes, reached
+ * with the client identity and CA the stack gave its own gateways, the stack's credentials, any free port.
+ */
+export function gatewayProcessConfig(
+  st: { dir: string; kes: { url: string } },
+  backend: GatewayConfigInput['backend'],
+  extra: Partial<GatewayConfigInput> = {},
+): GatewayConfigInput {
+  return {
+    address: '127.0.0.1:0',
+    credentials: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+    backend,
+    kms: {
+      endpoints: [st.kes.url],
+      cert: join(st.dir, 'gateway.crt'),
+      key: join(st.dir, 'gateway.key'),
+      ca: join(st.dir, 'ca.crt'),
+      defaultKey: DEFAULT_KEY,
+    },
+    log: { level: 'silent' },
+    ...extra,
+  };
 }
 
 /** Writes `config` (JSON is YAML) to `file` and starts a gateway process on it. */

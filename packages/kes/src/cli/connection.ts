@@ -8,7 +8,7 @@ import { readFileFor } from '../files.js';
 import { withHomeDefaults } from './home.js';
 import { CliError } from './output.js';
 
-export const DEFAULT_SERVER = 'https://127.0.0.1:7373';
+const DEFAULT_SERVER = 'https://127.0.0.1:7373';
 
 export interface ConnectionFlags {
   server?: string;

@@ -24,7 +24,7 @@ export function isTlsRefusal(e: unknown): e is KesUnavailableError {
   return e instanceof KesUnavailableError && e.causes.length > 0 && e.causes.every((c) => TLS_REFUSED.test(c.error));
 }
 
-export function isAuthFailure(e: unknown): boolean {
+function isAuthFailure(e: unknown): boolean {
   if (e instanceof KesError) return e.status === 401 || (e.status === 403 && e.message.startsWith('not authorized'));
   return isTlsRefusal(e);
 }

@@ -23,7 +23,7 @@ export interface GuardFlags {
   gatewayCa?: string;
 }
 
-export interface GatewayTarget {
+interface GatewayTarget {
   endpoint: string;
   accessKey: string;
   secretKey: string;
@@ -31,7 +31,7 @@ export interface GatewayTarget {
   ca?: Buffer;
 }
 
-export interface Dependents {
+interface Dependents {
   key: string;
   objects: number;
   versions: number;
@@ -63,7 +63,7 @@ function baseUrl(address: string): string {
 }
 
 /** The gateway to ask, or undefined when none is configured. Throws when one is, but its credentials are missing. */
-export function resolveGateway(flags: GuardFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayTarget | undefined {
+function resolveGateway(flags: GuardFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayTarget | undefined {
   const home = kesgateHome(env, cwd);
   let address = flags.gateway ?? env.KESGATE_ADDRESS;
   let region = env.KESGATE_REGION;
@@ -98,7 +98,7 @@ const sha256 = (data: string): string => createHash('sha256').update(data).diges
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
 /** SigV4 headers for a GET without a query or body (all the guard sends). */
-export function signGet(url: URL, t: GatewayTarget, now = new Date()): Record<string, string> {
+function signGet(url: URL, t: GatewayTarget, now = new Date()): Record<string, string> {
   const amzDate = now
     .toISOString()
     .replace(/[-:]/g, '')
@@ -120,7 +120,7 @@ export function signGet(url: URL, t: GatewayTarget, now = new Date()): Record<st
 }
 
 /** What depends on `name` according to the gateway; throws a CliError saying why it could not tell. */
-export async function askDependents(t: GatewayTarget, name: string): Promise<Dependents> {
+async function askDependents(t: GatewayTarget, name: string): Promise<Dependents> {
   const url = new URL(`${t.endpoint}/kesgate/admin/v1/keys/${encodeURIComponent(name)}/dependents`);
   const lib = url.protocol === 'https:' ? https : http;
   const cannot = (why: string) =>

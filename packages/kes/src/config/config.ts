@@ -6,12 +6,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { AuditRotation } from '../log/audit.js';
-import { LOG_FORMATS, type LogFormat } from '../log/logger.js';
+import { LOG_FORMATS, type LogFormat } from '@kesgate/log';
 import { isValidName } from '../service/names.js';
 import { parseDuration } from './duration.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 /** Audit files rotate at 100 MiB, five rotated files kept, unless the config says otherwise. */
 export const AUDIT_ROTATE_DEFAULT: AuditRotation = { maxBytes: 100 * 1024 * 1024, keep: 5 };
 

@@ -20,14 +20,13 @@ import { legacyToBinary } from './legacy.js';
 import { randomBytesFromPool } from './random.js';
 
 export type Cipher = 'AES256' | 'ChaCha20';
-export const CIPHERS: readonly Cipher[] = ['AES256', 'ChaCha20'];
 
-export const KEY_SIZE = 32;
-export const IV_SIZE = 16;
-export const NONCE_SIZE = 12;
-export const TAG_SIZE = 16;
+const KEY_SIZE = 32;
+const IV_SIZE = 16;
+const NONCE_SIZE = 12;
+const TAG_SIZE = 16;
 /** Bytes a ciphertext adds to its plaintext: tag + iv + nonce. */
-export const OVERHEAD = TAG_SIZE + IV_SIZE + NONCE_SIZE;
+const OVERHEAD = TAG_SIZE + IV_SIZE + NONCE_SIZE;
 
 /** The ciphertext does not authenticate under this key and context (or is not a ciphertext). */
 export class NotAuthenticError extends Error {
@@ -42,7 +41,7 @@ export function isCipher(value: unknown): value is Cipher {
 }
 
 /** The per-ciphertext AEAD key. The caller zeroes it after use. */
-export function deriveSubkey(cipher: Cipher, masterKey: Uint8Array, iv: Uint8Array): Buffer {
+function deriveSubkey(cipher: Cipher, masterKey: Uint8Array, iv: Uint8Array): Buffer {
   if (masterKey.length !== KEY_SIZE) throw new RangeError(`master key must be ${KEY_SIZE} bytes`);
   if (cipher === 'AES256') return createHmac('sha256', masterKey).update(iv).digest();
   return hchacha20(masterKey, iv);

@@ -89,7 +89,7 @@ export function firstState(name: string, rows: KeyVersionRow[], s: { sealed: boo
 }
 
 /** The digest before version 1. */
-export function emptyDigest(name: string): Buffer {
+function emptyDigest(name: string): Buffer {
   return createHash('sha256').update(`kesgate/key-versions/v1\0${name}`).digest();
 }
 
@@ -110,7 +110,7 @@ export function extendDigest(previous: Buffer, row: KeyVersionRow): Buffer {
   return h.digest();
 }
 
-export function versionsDigest(name: string, rows: KeyVersionRow[]): Buffer {
+function versionsDigest(name: string, rows: KeyVersionRow[]): Buffer {
   return rows.reduce((d, r) => extendDigest(d, r), emptyDigest(name));
 }
 

@@ -406,7 +406,7 @@ async function insertVersion(c: Client, r: KeyVersionRow): Promise<void> {
 }
 
 /** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';

@@ -13,7 +13,7 @@ export interface RawVersion {
   created_by: string;
 }
 
-export function toCipher(algorithm: string, name: string): Cipher {
+function toCipher(algorithm: string, name: string): Cipher {
   if (algorithm !== 'AES256' && algorithm !== 'ChaCha20')
     throw new Error(`keystore holds an unknown algorithm '${algorithm.slice(0, 40)}' for key '${name}'`);
   return algorithm;

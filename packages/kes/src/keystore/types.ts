@@ -27,7 +27,7 @@ export interface LegacyState {
   latestVersion: number;
 }
 
-export interface KeyStateRow {
+interface KeyStateRow {
   name: string;
   /** The key's state, sealed by the keyring (key-state.ts); null only in a not yet upgraded v1 SQLite store. */
   state: Buffer | null;

@@ -1,9 +1,9 @@
-// The server's log (pino): JSON lines on stdout in the gateway's shape (logger.ts), unless `log.error: off`.
+// The server's log (pino): JSON lines on stdout in the shape the gateway writes too (@kesgate/log), unless `log.error: off`.
 // Two loggers share the output: `logger` (errors and state changes), whose lines also go to live
 // /v1/log/error subscribers with KES's "message" field beside "msg" so KES tooling reads them, and
 // `requests`, one line per answered request, for the process output only.
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import { logOptions, logOutput, type LogFormat } from './logger.js';
+import { logOptions, logOutput, type LogFormat } from '@kesgate/log';
 
 type Subscriber = (line: string) => void;
 

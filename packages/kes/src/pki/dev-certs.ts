@@ -24,7 +24,7 @@ export interface DevCerts {
   files: DevCertFiles;
 }
 
-export const DEFAULT_DEV_HOSTS = ['localhost', '127.0.0.1'];
+const DEFAULT_DEV_HOSTS = ['localhost', '127.0.0.1'];
 
 /** Writes ca.crt/ca.key, kes.crt/kes.key, admin.crt/admin.key, gateway.crt/gateway.key into `dir`; refuses to overwrite unless `force`. */
 export function writeDevCerts(dir: string, hosts: string[] = DEFAULT_DEV_HOSTS, options: { force?: boolean } = {}): DevCerts {

@@ -8,11 +8,11 @@ import type { KeyRing } from '../keystore/keyring.js';
 import { isValidName, parseListPrefix, validateName } from '../service/names.js';
 import { OperatorError } from '../errors.js';
 
-export const BUNDLE_FORMAT = 'kesgate-key-bundle/v1';
+const BUNDLE_FORMAT = 'kesgate-key-bundle/v1';
 const ALG = 'PBES2-HS512+A256KW';
 const ENC = 'A256GCM';
 /** PBKDF2-HMAC-SHA512 iterations (OWASP's 2023 figure); imports accept up to MAX_P2C. */
-export const P2C = 210_000;
+const P2C = 210_000;
 const MAX_P2C = 2_000_000;
 export const MIN_PASSPHRASE = 8;
 

@@ -14,7 +14,7 @@ import { smallBody } from './buckets.js';
 const ACL_BODY_LIMIT = 64 * 1024;
 
 /** The ACL of the request's x-amz-acl / x-amz-grant-* (headers, or a presigned URL's query), if it states one. */
-export function aclOfRequest(c: S3Call): AclVerdict | undefined {
+function aclOfRequest(c: S3Call): AclVerdict | undefined {
   return aclOfHeaders((name) => amzValue(c, name), OWNER.ID);
 }
 

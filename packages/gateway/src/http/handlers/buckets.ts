@@ -8,7 +8,7 @@ import { bodyStream, readBody } from '../../s3/body.js';
 import type { S3Call } from '../services.js';
 import { amzValue } from '../amz-values.js';
 import { OWNER } from '../owner.js';
-import { header } from '../request.js';
+import { firstHeader } from '../../s3/header-values.js';
 import { sendXML } from '../reply.js';
 
 /** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
@@ -20,7 +20,7 @@ export { listBuckets } from './list-buckets.js';
 
 export async function createBucket(c: S3Call): Promise<void> {
   validateBucketName(c.bucket);
-  const ownershipHeader = header(c.req.headers, 'x-amz-object-ownership');
+  const ownershipHeader = firstHeader(c.req.headers, 'x-amz-object-ownership');
   const ownership = ownershipHeader === undefined ? undefined : parseObjectOwnershipHeader(ownershipHeader);
   if (aclOfHeaders((name) => amzValue(c, name), OWNER.ID) === 'grants-others') {
     // AWS refuses an ACL on a new bucket unless its ownership allows ACLs; this gateway stores none at all.

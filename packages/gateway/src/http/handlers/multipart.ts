@@ -9,7 +9,8 @@ import { completeUpload, createUpload, MAX_PART_SIZE, uploadPart, uploadPartCopy
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { ChecksumAlgorithm } from '../../storage/types.js';
 import type { S3Call } from '../services.js';
-import { header, objectMetadata, parseCopySource } from '../request.js';
+import { firstHeader } from '../../s3/header-values.js';
+import { objectMetadata, parseCopySource } from '../request.js';
 import { writePrecondition } from './objects.js';
 import { sendXML, setHeaders } from '../reply.js';
 import { requirePrivateAcl } from './acl.js';
@@ -29,7 +30,7 @@ function partNumberOf(c: S3Call): number {
 }
 
 export async function createUploadHandler(c: S3Call): Promise<void> {
-  const alg = header(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
+  const alg = firstHeader(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
   if (alg !== undefined && !isChecksumAlgorithm(alg)) {
     throw new S3Error(
       'InvalidRequest',
@@ -64,9 +65,9 @@ export async function uploadPartHandler(c: S3Call): Promise<void> {
 export async function uploadPartCopyHandler(c: S3Call): Promise<void> {
   const partNumber = partNumberOf(c);
   const customer = parseReadSSE(c.req.headers);
-  const source = parseCopySource(header(c.req.headers, 'x-amz-copy-source') ?? '');
+  const source = parseCopySource(firstHeader(c.req.headers, 'x-amz-copy-source') ?? '');
   const srcCustomer = parseCopySourceKey(c.req.headers);
-  const range = header(c.req.headers, 'x-amz-copy-source-range');
+  const range = firstHeader(c.req.headers, 'x-amz-copy-source-range');
   const { part, headers } = await uploadPartCopy(c.svc, {
     ref: refOf(c),
     partNumber,

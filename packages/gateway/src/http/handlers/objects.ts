@@ -7,12 +7,14 @@ import { copyObject } from '../../object-service/copy.js';
 import { quoteETag } from '../../object-service/headers.js';
 import { openObject } from '../../object-service/read.js';
 import { parseVersionId, resolveVersion } from '../../object-service/version-id.js';
+import { unquoteETag } from '../../storage/etag.js';
 import { isVersionId } from '../../storage/object-rules.js';
 import { putObject } from '../../object-service/write.js';
 import { parseCopySourceKey, parseReadSSE, parseWriteSSE } from '../../sse/headers.js';
 import type { WritePrecondition } from '../../storage/types.js';
 import type { S3Call } from '../services.js';
-import { header, objectMetadata, parseCopySource } from '../request.js';
+import { firstHeader } from '../../s3/header-values.js';
+import { objectMetadata, parseCopySource } from '../request.js';
 import { isoDate, sendStream, sendXML, setHeaders } from '../reply.js';
 import { requirePrivateAcl } from './acl.js';
 import { smallBody } from './buckets.js';
@@ -20,13 +22,13 @@ import { copyTags, tagsOfRequest } from './tagging.js';
 
 /** If-None-Match: * and If-Match of a write (PUT, CompleteMultipartUpload), checked in the commit's transaction. */
 export function writePrecondition(c: S3Call): WritePrecondition | undefined {
-  const inm = header(c.req.headers, 'if-none-match');
-  const im = header(c.req.headers, 'if-match');
+  const inm = firstHeader(c.req.headers, 'if-none-match');
+  const im = firstHeader(c.req.headers, 'if-match');
   if (inm === undefined && im === undefined) return undefined;
   if (inm !== undefined && inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write only supports "*".');
   return {
     ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
-    ...(im !== undefined ? { ifMatchEtag: im.replace(/"/g, '').trim() } : {}),
+    ...(im !== undefined ? { ifMatchEtag: unquoteETag(im) } : {}),
   };
 }
 
@@ -61,7 +63,7 @@ async function open(c: S3Call, metadataOnly: boolean) {
       extra: { ArgumentName: 'partNumber', ArgumentValue: pn },
     });
   }
-  const range = header(c.req.headers, 'range');
+  const range = firstHeader(c.req.headers, 'range');
   return openObject(c.svc, {
     bucket: c.bucket,
     key: c.key,
@@ -70,7 +72,7 @@ async function open(c: S3Call, metadataOnly: boolean) {
     ...(range !== undefined ? { range } : {}),
     ...(pn !== null ? { partNumber: Number(pn) } : {}),
     conditions: parseConditions(c.req.headers),
-    withChecksum: header(c.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
+    withChecksum: firstHeader(c.req.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED',
     metadataOnly,
   });
 }
@@ -132,8 +134,8 @@ export async function deleteObjectsHandler(c: S3Call): Promise<void> {
 }
 
 export async function copyObjectHandler(c: S3Call): Promise<void> {
-  const source = parseCopySource(header(c.req.headers, 'x-amz-copy-source') ?? '');
-  const directive = (header(c.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  const source = parseCopySource(firstHeader(c.req.headers, 'x-amz-copy-source') ?? '');
+  const directive = (firstHeader(c.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
       extra: { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive },
@@ -164,7 +166,7 @@ export async function copyObjectHandler(c: S3Call): Promise<void> {
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
 
 export async function getObjectAttributesHandler(c: S3Call): Promise<void> {
-  const wanted = (header(c.req.headers, 'x-amz-object-attributes') ?? '')
+  const wanted = (firstHeader(c.req.headers, 'x-amz-object-attributes') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);

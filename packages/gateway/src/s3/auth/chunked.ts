@@ -9,9 +9,9 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { S3Error } from '../errors.js';
 import { chunkStringToSign, signatureHex, trailerStringToSign } from './canonical.js';
 
-export type ChunkedMode = 'streaming-signed' | 'streaming-unsigned-trailer' | 'streaming-signed-trailer';
+type ChunkedMode = 'streaming-signed' | 'streaming-unsigned-trailer' | 'streaming-signed-trailer';
 
-export interface ChunkSigning {
+interface ChunkSigning {
   signingKey: Buffer;
   amzDate: string;
   scope: string;

@@ -22,7 +22,7 @@ import {
  * The query parameters that are part of the resource a V2 signature covers, as AWS lists them
  * (every other parameter — prefix, max-keys, marker... — is not signed).
  */
-export const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
+const SIGNED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'acl',
   'cors',
   'delete',
@@ -126,7 +126,7 @@ export function stringToSignV2(p: StringToSignParts): string {
 }
 
 /** Parses `AWS AKID:signature`; throws InvalidArgument for any other shape. */
-export function parseAuthorizationV2(value: string): { accessKey: string; signature: string } {
+function parseAuthorizationV2(value: string): { accessKey: string; signature: string } {
   const m = /^AWS ([^:\s]+):(\S+)$/.exec(value.trim());
   if (!m) {
     throw new S3Error('InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', {

@@ -64,7 +64,7 @@ export interface AuthResult {
 }
 
 export const MAX_SKEW_MS = 15 * 60 * 1000;
-export const MAX_PRESIGN_EXPIRES = 604800;
+const MAX_PRESIGN_EXPIRES = 604800;
 
 const STREAMING_MODES: Record<string, PayloadMode> = {
   'STREAMING-AWS4-HMAC-SHA256-PAYLOAD': 'streaming-signed',
@@ -107,13 +107,6 @@ export function queryParams(query: string): Map<string, string> {
     if (!out.has(name)) out.set(name, decode(eq >= 0 ? piece.slice(eq + 1) : ''));
   }
   return out;
-}
-
-/** True when the request carries SigV4 (or other AWS) credentials in its header or query. */
-export function hasCredentials(req: SigV4Request): boolean {
-  if (header(req, 'authorization') !== undefined) return true;
-  const params = queryParams(splitUrl(req.url).query);
-  return params.has('X-Amz-Algorithm') || params.has('X-Amz-Credential') || params.has('AWSAccessKeyId');
 }
 
 interface ParsedAuth {

@@ -115,7 +115,7 @@ export function bucketVersioning(value: string | null | undefined): BucketVersio
   return value === 'Enabled' || value === 'Suspended' ? value : 'Unversioned';
 }
 
-export function partRecord(row: PartRow): PartRecord {
+function partRecord(row: PartRow): PartRecord {
   const part: PartRecord = {
     number: row.number,
     plainSize: row.plain_size,

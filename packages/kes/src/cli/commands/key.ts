@@ -179,7 +179,7 @@ export function keyCommand(): Command {
 
 const out = (flags: Flags) => ({ json: !!flags.json });
 
-export function describeLines(d: KeyDescription): string[] {
+function describeLines(d: KeyDescription): string[] {
   const versions = (d.versions ?? []).map((v) => (typeof v === 'string' ? v : v.version));
   return table([
     ['name', d.name],

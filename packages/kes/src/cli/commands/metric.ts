@@ -5,14 +5,14 @@ import { emit, table } from '../output.js';
 
 type Flags = ConnectionFlags & { json?: boolean; raw?: boolean };
 
-export interface Sample {
+interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
 }
 
 /** The samples of a Prometheus text exposition (comments and blank lines skipped). */
-export function parseSamples(text: string): Sample[] {
+function parseSamples(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line.trim());

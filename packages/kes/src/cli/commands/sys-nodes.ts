@@ -8,12 +8,12 @@ import { Input } from '../input.js';
 import { describeError, emit, type Out } from '../output.js';
 
 /** Exit status of `kes status`, as `vault status`: 0 every node unsealed, 2 one sealed (or not initialized), 1 an error. */
-export const EXIT_SEALED = EXIT.sealed;
-export const EXIT_ERROR = EXIT.error;
+const EXIT_SEALED = EXIT.sealed;
+const EXIT_ERROR = EXIT.error;
 
 export type NodeState = 'unsealed' | 'sealed' | 'not initialized' | 'error';
 
-export interface NodeStatus {
+interface NodeStatus {
   endpoint: string;
   state: NodeState;
   seal: SealStatus | null;

@@ -8,7 +8,7 @@ import { exitCodeFor, resetNodes, sealNodes, stateOf, statusOfNodes, unsealNodes
 
 type Flags = ConnectionFlags & { json?: boolean };
 
-export function describeSeal(s: SealStatus): string {
+function describeSeal(s: SealStatus): string {
   if (!s.initialized) return 'not initialized (run `kes init`)';
   if (!s.sealed) return 'unsealed';
   return `sealed (unseal progress ${s.progress} of ${s.t}; ${s.n} share${s.n === 1 ? '' : 's'} exist)`;

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirSync } from '../../fsync-dir.js';
 
-export const BLOB_ID = /^[0-9a-f]{32}$/;
+const BLOB_ID = /^[0-9a-f]{32}$/;
 const SHARD = /^[0-9a-f]{2}$/;
 const DIR_MODE = 0o700;
 

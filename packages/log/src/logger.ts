@@ -1,6 +1,6 @@
-// kes's log: pino, one JSON object per line on stdout, in the shape the gateway writes too (its
-// src/log/logger.ts): `level` as a label, `time` as an ISO string, `service`, `pid`, `msg`. `pretty`
-// renders the same records for a terminal (pino-pretty); KESGATE_LOG_FORMAT overrides the config.
+// The log of kes and the gateway: pino, one JSON object per line on stdout, in one shape for both: `level` as
+// a label, `time` as an ISO string, `service` (kes or kesgate), `pid`, `msg`. `pretty` renders the same records
+// for a terminal (pino-pretty); KESGATE_LOG_FORMAT overrides the config.
 import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 
