@@ -1,17 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../s3/errors.js';
 import { quoteETag } from './headers.js';
+import { firstHeader } from '../s3/header-values.js';
+import { unquoteETag } from '../storage/etag.js';
 
 export interface Conditions {
   ifMatch?: string;
   ifNoneMatch?: string;
   ifModifiedSince?: Date;
   ifUnmodifiedSince?: Date;
-}
-
-function one(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function date(v: string | undefined): Date | undefined {
@@ -24,10 +21,10 @@ function date(v: string | undefined): Date | undefined {
 /** The If-* headers of a GET/HEAD, or the x-amz-copy-source-if-* headers of a copy (prefix). */
 export function parseConditions(h: IncomingHttpHeaders, prefix = ''): Conditions {
   const c: Conditions = {};
-  const m = one(h, `${prefix}if-match`);
-  const n = one(h, `${prefix}if-none-match`);
-  const ms = date(one(h, `${prefix}if-modified-since`));
-  const us = date(one(h, `${prefix}if-unmodified-since`));
+  const m = firstHeader(h, `${prefix}if-match`);
+  const n = firstHeader(h, `${prefix}if-none-match`);
+  const ms = date(firstHeader(h, `${prefix}if-modified-since`));
+  const us = date(firstHeader(h, `${prefix}if-unmodified-since`));
   if (m !== undefined) c.ifMatch = m;
   if (n !== undefined) c.ifNoneMatch = n;
   if (ms) c.ifModifiedSince = ms;
@@ -37,7 +34,7 @@ export function parseConditions(h: IncomingHttpHeaders, prefix = ''): Conditions
 
 function etagListMatches(list: string, etag: string): boolean {
   return list.split(',').some((t) => {
-    const v = t.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+    const v = unquoteETag(t.trim().replace(/^W\//, ''));
     return v === '*' || v === etag;
   });
 }

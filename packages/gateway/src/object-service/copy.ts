@@ -11,7 +11,7 @@ import { NULL_VERSION_ID, resolveVersion, writtenVersionHeaders } from './versio
 import { putObject, sealTarget, verified } from './write.js';
 
 /** AWS's limit for a single CopyObject; larger objects are copied with UploadPartCopy. */
-export const MAX_COPY_SIZE = 5 * 1024 ** 3;
+const MAX_COPY_SIZE = 5 * 1024 ** 3;
 
 export interface CopyRequest {
   source: { bucket: string; key: string; versionId?: string; customer?: CustomerKey; conditions?: Conditions };

@@ -15,7 +15,7 @@ export interface ListVersionsQuery {
   versionIdMarker?: string;
 }
 
-export interface ObjectVersionEntry {
+interface ObjectVersionEntry {
   kind: 'version';
   key: string;
   versionId: string;
@@ -26,7 +26,7 @@ export interface ObjectVersionEntry {
   checksumAlgorithm?: ChecksumAlgorithm;
 }
 
-export interface DeleteMarkerEntry {
+interface DeleteMarkerEntry {
   kind: 'deleteMarker';
   key: string;
   versionId: string;

@@ -20,10 +20,11 @@ import { toS3Error } from './errors.js';
 import { decryptRange } from './read.js';
 import { resolveVersion, writtenVersionHeaders } from './version-id.js';
 import { verified, writeEncrypted, type WriteBody } from './write.js';
+import { unquoteETag } from '../storage/etag.js';
 
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
-export const MAX_PARTS = 10_000;
+const MAX_PARTS = 10_000;
 
 export interface CreateUploadRequest {
   bucket: string;
@@ -57,7 +58,7 @@ export async function createUpload(
   }
 }
 
-export function checkPartNumber(n: number): void {
+function checkPartNumber(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
     throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, {
       extra: { ArgumentName: 'partNumber', ArgumentValue: String(n) },
@@ -179,7 +180,7 @@ export async function uploadPartCopy(
 }
 
 /** x-amz-copy-source-range must be `bytes=first-last` inside the object (AWS: 400 InvalidArgument / 416 InvalidRange). */
-export function copySourceRange(header: string | undefined, size: number): { offset: number; length: number } {
+function copySourceRange(header: string | undefined, size: number): { offset: number; length: number } {
   if (header === undefined) return { offset: 0, length: size };
   const m = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
   if (!m || Number(m[2]) < Number(m[1])) {
@@ -197,9 +198,9 @@ export function copySourceRange(header: string | undefined, size: number): { off
 }
 
 /** The ETag AWS gives a multipart object: MD5 of the concatenated binary part ETags, then "-N". */
-export function multipartETag(etags: readonly string[]): string {
+function multipartETag(etags: readonly string[]): string {
   const md5 = createHash('md5');
-  for (const e of etags) md5.update(Buffer.from(e.replace(/"/g, ''), 'hex'));
+  for (const e of etags) md5.update(Buffer.from(unquoteETag(e), 'hex'));
   return `${md5.digest('hex')}-${etags.length}`;
 }
 
@@ -224,7 +225,7 @@ export async function completeUpload(
     // As AWS: every listed part must exist with its ETag, in ascending order, before sizes are looked at.
     const parts = chosen.map((c, i) => {
       const p = uploaded.get(c.number);
-      if (!p || (c.etag !== undefined && c.etag.replace(/"/g, '') !== p.etag)) {
+      if (!p || (c.etag !== undefined && unquoteETag(c.etag) !== p.etag)) {
         throw new S3Error('InvalidPart', undefined, { extra: { PartNumber: String(c.number), ...(c.etag ? { ETag: c.etag } : {}) } });
       }
       if (i > 0 && c.number <= chosen[i - 1]!.number) throw new S3Error('InvalidPartOrder');

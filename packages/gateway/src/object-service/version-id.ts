@@ -8,7 +8,7 @@ import { NULL_VERSION, type BucketVersioning, type ObjectRecord, type ObjectStor
 export const NULL_VERSION_ID = NULL_VERSION;
 
 /** What AWS answers for a version id it never issues. */
-export function invalidVersionId(versionId: string, argumentName = 'versionId'): S3Error {
+function invalidVersionId(versionId: string, argumentName = 'versionId'): S3Error {
   return new S3Error('InvalidArgument', 'Invalid version id specified', {
     extra: { ArgumentName: argumentName, ArgumentValue: versionId },
   });

@@ -49,7 +49,7 @@ export async function writeEncrypted(store: ObjectStore, bucket: string, body: W
   }
 }
 
-export function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {
+function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {
   if (!digests.checksum) return undefined;
   return { algorithm: digests.checksum.algorithm.toUpperCase() as ChecksumAlgorithm, value: digests.checksum.value, type: 'FULL_OBJECT' };
 }

@@ -8,12 +8,10 @@ import { COPY_PREFIX, parseCustomerKey } from './sse-c.js';
 import { parseSSEKMSRequest, SSE_KMS_VALUE } from './sse-kms.js';
 import { parseSSES3Request, SSE_S3_VALUE } from './sse-s3.js';
 import type { CustomerKey, SSERequest } from './types.js';
+import { firstHeader } from '../s3/header-values.js';
 
 function headerOf(h: IncomingHttpHeaders): HeaderOf {
-  return (name) => {
-    const v = h[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  return (name) => firstHeader(h, name);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
+import { ErrKeyMismatch, objectPath, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
 import type { KMS } from '../kms/kms.js';
 import { S3Error } from '../s3/errors.js';
 import { bucketKeyContext, type BucketKeyLoan, type BucketKeyPool } from './bucket-keys.js';
@@ -6,7 +6,7 @@ import { decodeClientContext, encodeClientContext, kmsContext } from './kms-cont
 import type { MasterKeyRef, ObjectPath, SSEMode, SealedObject } from './mode.js';
 import type { CustomerKey, SSERequest, StoredSSE } from './types.js';
 
-const pathOf = (p: ObjectPath): string => `${p.bucket}/${p.key}`;
+const pathOf = (p: ObjectPath): string => objectPath(p.bucket, p.key);
 
 /** SSE-C headers on an object that is not SSE-C: 400 InvalidRequest (the SSE error table of docs/s3-api.md). */
 export function refuseCustomerKey(customer: CustomerKey | undefined): void {

@@ -1,10 +1,12 @@
+import { objectPath } from '@kesgate/dare';
+
 /**
  * The KMS context bound to an object's data key: `{"<bucket>": "<bucket>/<object>"}` merged with the client's
  * SSE-KMS context, as canonical JSON (keys sorted, no whitespace). The bucket entry is always the gateway's,
  * so a data key cannot be replayed onto another object.
  */
 export function kmsContext(bucket: string, key: string, client?: Record<string, string>): Buffer {
-  const merged: Record<string, string> = { ...(client ?? {}), [bucket]: `${bucket}/${key}` };
+  const merged: Record<string, string> = { ...(client ?? {}), [bucket]: objectPath(bucket, key) };
   return Buffer.from(canonicalJSON(merged), 'utf8');
 }
 

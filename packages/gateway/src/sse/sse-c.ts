@@ -2,13 +2,13 @@
 // on every request that reads or writes the data, so this mode owns the key's headers and the rules of
 // multipart parts and in-place key changes.
 import { createHash } from 'node:crypto';
-import { ErrKeyMismatch, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
+import { ErrKeyMismatch, objectPath, SEAL_ALGORITHM, sealObjectKey, unsealObjectKey } from '@kesgate/dare';
 import { S3Error } from '../s3/errors.js';
 import { randomETag } from './etag.js';
 import type { HeaderOf, ObjectPath, SSEMode, SealedObject } from './mode.js';
 import type { CustomerKey, SSERequest, StoredSSE } from './types.js';
 
-const pathOf = (p: ObjectPath): string => `${p.bucket}/${p.key}`;
+const pathOf = (p: ObjectPath): string => objectPath(p.bucket, p.key);
 
 // The SSE-C triple: `x-amz-` + name for the target, `x-amz-copy-source-` + name for a copy source.
 const C_ALG = 'server-side-encryption-customer-algorithm';
