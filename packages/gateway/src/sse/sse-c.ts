@@ -35,9 +35,12 @@ export function parseCustomerKey(header: HeaderOf, prefix = TARGET_PREFIX): Cust
     );
   }
   if (alg !== 'AES256') {
-    throw new S3Error('InvalidArgument', `The ${what}encryption algorithm "${alg}" is not supported: the only valid value is AES256.`, {
-      extra: { ArgumentName: prefix + C_ALG },
-    });
+    // AWS's own code for this one case (not InvalidArgument, as for the other SSE-C header faults).
+    throw new S3Error(
+      'InvalidEncryptionAlgorithmError',
+      `The ${what}encryption algorithm "${alg.slice(0, 64)}" is not supported: the only valid value is AES256.`,
+      { extra: { ArgumentName: prefix + C_ALG, ArgumentValue: alg.slice(0, 64) } },
+    );
   }
   if (key === undefined || key === '') {
     throw new S3Error(

@@ -41,8 +41,8 @@ for (const layout of stackLayouts)
     }
 
     describe('SSE-C header validation (PUT)', () => {
-      test('algorithm not AES256 → 400 InvalidArgument', () =>
-        refusedPut('alg', { [C.alg]: 'AES128', [C.key]: b64, [C.md5]: md5 }, 400, 'InvalidArgument'));
+      test('algorithm not AES256 → 400 InvalidEncryptionAlgorithmError', () =>
+        refusedPut('alg', { [C.alg]: 'AES128', [C.key]: b64, [C.md5]: md5 }, 400, 'InvalidEncryptionAlgorithmError'));
       test('key without algorithm → 400 InvalidArgument', () =>
         refusedPut('noalg', { [C.key]: b64, [C.md5]: md5 }, 400, 'InvalidArgument'));
       test('key missing → 400 InvalidArgument', () => refusedPut('nokey', { [C.alg]: 'AES256', [C.md5]: md5 }, 400, 'InvalidArgument'));

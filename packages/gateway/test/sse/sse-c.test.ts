@@ -91,12 +91,12 @@ describe('SSE-C headers', () => {
     assert.ok(parseCustomerKey(headersOf(copy(good)), COPY_PREFIX)?.key.equals(key.key));
   });
 
-  test('each malformed triple is InvalidArgument naming the header at fault', async () => {
+  test('each malformed triple is InvalidArgument naming the header at fault (an unknown algorithm: InvalidEncryptionAlgorithmError)', async () => {
     const { [A]: _a, ...noAlg } = good;
     const { [K]: _k, ...noKey } = good;
     const { [M]: _m, ...noMD5 } = good;
     await s3ErrorOf(() => parseCustomerKey(headersOf(noAlg)), 'InvalidArgument', A);
-    await s3ErrorOf(() => parseCustomerKey(headersOf({ ...good, [A]: 'aws:kms' })), 'InvalidArgument', A);
+    await s3ErrorOf(() => parseCustomerKey(headersOf({ ...good, [A]: 'aws:kms' })), 'InvalidEncryptionAlgorithmError', A);
     await s3ErrorOf(() => parseCustomerKey(headersOf(noKey)), 'InvalidArgument', K);
     await s3ErrorOf(() => parseCustomerKey(headersOf({ ...good, [K]: key.key.subarray(0, 16).toString('base64') })), 'InvalidArgument', K);
     await s3ErrorOf(() => parseCustomerKey(headersOf(noMD5)), 'InvalidArgument', M);
