@@ -31,7 +31,6 @@ export const S3_ERRORS = {
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
   EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
-  ExpiredToken: { status: 400, message: 'The provided token has expired.' },
   IncompleteBody: {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
@@ -53,7 +52,6 @@ export const S3_ERRORS = {
     status: 400,
     message: 'The encryption request you specified is not valid. The valid value is AES256.',
   },
-  InvalidObjectState: { status: 403, message: 'The operation is not valid for the current state of the object.' },
   InvalidPolicyDocument: {
     status: 400,
     message: 'The content of the form does not meet the conditions specified in the policy document.',
@@ -105,7 +103,6 @@ export const S3_ERRORS = {
   MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
-  MissingRequestBodyError: { status: 400, message: 'Request Body is empty' },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
