@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs every package's test suites with Node's own test runner through tsx, after building the bundles.
-// Usage: node scripts/run-tests.js [package ...]   (default: all packages)
+// Usage: node scripts/run-tests.js [package | test file ...]   (default: all packages)
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { startTestServices, testTempDir } from './lib/run-services.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +20,7 @@ function collect(dir) {
   });
 }
 
-const files = packages.flatMap((p) => collect(join(root, 'packages', p, 'test'))).sort();
+const files = packages.flatMap((p) => (p.endsWith('.ts') ? [join(process.cwd(), p)] : collect(join(root, 'packages', p, 'test')))).sort();
 if (files.length === 0) {
   console.error(`no test files found for: ${packages.join(', ')}`);
   process.exit(1);
@@ -43,5 +44,15 @@ const args = [
   '--test-reporter-destination=stdout',
   ...files,
 ];
-const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
-process.exit(res.status ?? 1);
+// Temp files on tmpfs where there is one (fsyncs cost nothing there), and one PostgreSQL cluster and one
+// moto_server for the whole run instead of one per file (scripts/lib/test-services.ts).
+const env = { ...process.env, TMPDIR: testTempDir() };
+const services = await startTestServices(root, env);
+let status;
+try {
+  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...env, ...services.env } });
+  status = res.status ?? 1;
+} finally {
+  await services.stop();
+}
+process.exit(status);
