@@ -4,7 +4,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startTestServices, testTempDir } from './lib/run-services.js';
+import { startTestServices } from './lib/run-services.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,9 +44,8 @@ const args = [
   '--test-reporter-destination=stdout',
   ...files,
 ];
-// Temp files on tmpfs where there is one (fsyncs cost nothing there), and one PostgreSQL cluster and one
-// moto_server for the whole run instead of one per file (scripts/lib/test-services.ts).
-const env = { ...process.env, TMPDIR: testTempDir() };
+// One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts).
+const env = process.env;
 const services = await startTestServices(root, env);
 let status;
 try {
