@@ -28,7 +28,7 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { exists, getBytes, s3Error, ssec, withHeaders } from '../helpers/s3.js';
 
 const BK = 'x-amz-server-side-encryption-bucket-key-enabled';
-const sseCli = fileURLToPath(new URL('../../../sse/bin/kesgate-sse.js', import.meta.url));
+const sseCli = fileURLToPath(new URL('../../../dare/bin/kesgate-sse.js', import.meta.url));
 
 function cli(args: string[], input: Buffer = Buffer.alloc(0)): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
