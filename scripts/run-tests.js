@@ -29,6 +29,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const checks = withChecks ? startChecks(root) : undefined;
+// One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
+// started while the bundles build.
+const servicesStarting = startTestServices(root, process.env);
 // The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
 // (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
 const { buildBundles } = await import('./build.js');
@@ -50,12 +53,10 @@ const args = [
   '--test-reporter-destination=stdout',
   ...files,
 ];
-// One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts).
-const env = process.env;
-const services = await startTestServices(root, env);
+const services = await servicesStarting;
 let status;
 try {
-  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...env, ...services.env } });
+  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...services.env } });
   status = res.status ?? 1;
 } finally {
   await services.stop();
