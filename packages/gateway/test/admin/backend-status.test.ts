@@ -73,7 +73,7 @@ describe('status of the shared layout', { skip: sharedBackendSkipReason() }, () 
 
   before(async () => {
     kes = await startKes();
-    shared = await startSharedBackend();
+    shared = await startSharedBackend({ ownPostgres: true });
     const fresh = await shared.backend();
     url = fresh.url;
     a = await startTestGateway(kes, { backend: fresh.backend });

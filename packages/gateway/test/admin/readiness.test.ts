@@ -152,7 +152,7 @@ describe('readiness with shared stores', { skip: sharedBackendSkipReason() }, ()
 
   before(async () => {
     kes = await startKes();
-    shared = await startSharedBackend();
+    shared = await startSharedBackend({ ownPostgres: true });
     const fresh = await shared.backend();
     blobFaults = await startFaultProxy(shared.upstream.endpoint, () =>
       failBlobs ? { status: 503, code: 'ServiceUnavailable' } : 'forward',

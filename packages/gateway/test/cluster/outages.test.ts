@@ -40,7 +40,7 @@ describe('a cluster whose upstream or database goes away', { skip: clusterSkipRe
   let two: S3Client;
 
   before(async () => {
-    services = await clusterServices();
+    services = await clusterServices({ ownPostgres: true });
     upstreamSwitch = await startTcpSwitch(services.moto.endpoint);
     st = await startClusterStack({ upstreamEndpoint: upstreamSwitch.endpoint });
     one = s3Client(st.gateways[0]!.url);

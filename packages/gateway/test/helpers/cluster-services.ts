@@ -4,7 +4,7 @@
 import { after } from 'node:test';
 import type { BackendConfig } from '../../src/config/backend.js';
 import type { PostgresCluster } from './postgres.js';
-import { sharedBackendSkipReason, startSharedBackend } from './shared-backend.js';
+import { sharedBackendSkipReason, startSharedBackend, type SharedBackendOptions } from './shared-backend.js';
 import type { Upstream } from './upstreams.js';
 
 export interface ClusterServices {
@@ -18,10 +18,18 @@ export function clusterSkipReason(): string | false {
 }
 
 let services: Promise<ClusterServices> | undefined;
+let ownPostgres = false;
 
-/** The file's PostgreSQL and moto, started on the first call. */
-export function clusterServices(): Promise<ClusterServices> {
-  services ??= startSharedBackend().then(({ postgres, upstream }) => ({ postgres, moto: upstream }));
+/**
+ * The file's PostgreSQL and moto, started on the first call (under scripts/run-tests.js, the run's). A file that
+ * stops PostgreSQL asks for `{ ownPostgres: true }` on its first call.
+ */
+export function clusterServices(options: SharedBackendOptions = {}): Promise<ClusterServices> {
+  if (options.ownPostgres && services && !ownPostgres) {
+    throw new Error('clusterServices({ ownPostgres: true }) must be the first call of the file: its PostgreSQL is already chosen');
+  }
+  ownPostgres ||= Boolean(options.ownPostgres) && !services;
+  services ??= startSharedBackend(options).then(({ postgres, upstream }) => ({ postgres, moto: upstream }));
   return services;
 }
 
@@ -57,5 +65,6 @@ export async function freshClusterBackend(
       },
     },
   };
-  return { backend, database, bucket, url };
+  // The run's shared cluster names it after this process too: the URL says what it is.
+  return { backend, database: decodeURIComponent(new URL(url).pathname.slice(1)), bucket, url };
 }

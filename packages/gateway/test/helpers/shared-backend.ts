@@ -1,8 +1,10 @@
 // The shared layout for tests of several gateways: one throwaway PostgreSQL cluster (metadata, rotation
 // jobs, leases) and one moto_server upstream (blobs). `backend()` gives a fresh database and bucket as a
 // gateway config's `backend` section; every gateway started with the same section shares them.
+// Under scripts/run-tests.js both are the run's (scripts/lib/test-services.ts); run alone, the file's own.
+import { sharedMotoEndpoint, sharedPostgres } from '../../../../scripts/lib/test-services.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from './postgres.js';
-import { motoMissing, startMoto, type Upstream } from './upstreams.js';
+import { connectMoto, motoMissing, startMoto, type Upstream } from './upstreams.js';
 
 /** For `describe(name, { skip: sharedBackendSkipReason() })`: why PostgreSQL or moto cannot run here, else false. */
 export function sharedBackendSkipReason(): string | false {
@@ -25,11 +27,17 @@ export interface SharedBackend {
 
 let databases = 0;
 
-export async function startSharedBackend(): Promise<SharedBackend> {
-  const postgres = await startPostgres();
+export interface SharedBackendOptions {
+  /** The file stops and starts PostgreSQL: it gets a cluster of its own, never the run's. */
+  ownPostgres?: boolean;
+}
+
+export async function startSharedBackend(options: SharedBackendOptions = {}): Promise<SharedBackend> {
+  const postgres = (!options.ownPostgres && sharedPostgres()) || (await startPostgres());
   let upstream: Upstream;
   try {
-    upstream = await startMoto();
+    const motoEndpoint = sharedMotoEndpoint();
+    upstream = motoEndpoint ? connectMoto(motoEndpoint) : await startMoto();
   } catch (err) {
     await postgres.close();
     throw err;

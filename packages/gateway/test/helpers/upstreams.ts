@@ -71,6 +71,11 @@ export async function startMoto(): Promise<Upstream> {
   return upstream(moto.endpoint, 'moto-access', 'moto-secret-never-shown', () => moto.close());
 }
 
+/** The moto_server of the test run (scripts/lib/test-services.ts) at `endpoint`: close() leaves it running. */
+export function connectMoto(endpoint: string): Upstream {
+  return upstream(endpoint, 'moto-access', 'moto-secret-never-shown', async () => {});
+}
+
 /** Starts s3rver in this process on a free port, storing into a temp directory. */
 export async function startS3rver(): Promise<Upstream> {
   const directory = mkdtempSync(join(tmpdir(), 'kesgate-s3rver-'));

@@ -4,13 +4,13 @@
 import { after, before, describe } from 'node:test';
 import { PostgresJobStore } from '../../src/rotation/job-store/postgres.js';
 import { openPostgresMetadataStore, type PostgresMetadataStore } from '../../src/storage/metadata/postgres/index.js';
-import { postgresSkipReason, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { postgresSkipReason, testPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { describeJobStore } from './contract/job-store-contract.js';
 
 describe('PostgreSQL rotation job store', { skip: postgresSkipReason() }, () => {
   let cluster: PostgresCluster;
   before(async () => {
-    cluster = await startPostgres();
+    cluster = await testPostgres();
   });
   after(async () => {
     await cluster?.close();

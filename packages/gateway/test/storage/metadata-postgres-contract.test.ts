@@ -4,7 +4,7 @@
 import { after, before, describe } from 'node:test';
 import { openPostgresMetadataStore } from '../../src/storage/metadata/postgres/index.js';
 import type { MetadataStore } from '../../src/storage/metadata/types.js';
-import { postgresSkipReason, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { postgresSkipReason, testPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { describeCoordination } from './contract/coordination-contract.js';
 import { describeMetadataStore } from './contract/metadata-contract.js';
 
@@ -12,7 +12,7 @@ describe('PostgreSQL metadata store contracts', { skip: postgresSkipReason() }, 
   let cluster: PostgresCluster;
   let databases = 0;
   before(async () => {
-    cluster = await startPostgres();
+    cluster = await testPostgres();
   });
   after(async () => {
     await cluster?.close();

@@ -14,7 +14,7 @@ import { STEPS as POSTGRES_STEPS } from '../../src/storage/metadata/postgres/sch
 import { openSqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { STEPS as SQLITE_STEPS } from '../../src/storage/metadata/sqlite/schema.js';
 import type { MetadataStore } from '../../src/storage/metadata/types.js';
-import { postgresSkipReason, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { postgresSkipReason, testPostgres, type PostgresCluster } from '../helpers/postgres.js';
 
 const T = 1_700_000_000_000;
 
@@ -130,7 +130,7 @@ describe('schema v3 migration: sqlite', () => {
 describe('schema v3 migration: postgres', { skip: postgresSkipReason() }, () => {
   let cluster: PostgresCluster;
   before(async () => {
-    cluster = await startPostgres();
+    cluster = await testPostgres();
   });
   after(async () => {
     await cluster?.close();

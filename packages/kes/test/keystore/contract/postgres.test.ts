@@ -1,10 +1,10 @@
-// The keystore contract on PostgreSQL: one throwaway cluster for this file, a fresh database per
+// The keystore contract on PostgreSQL: a throwaway cluster (the test run's, or this file's), a fresh database per
 // fixture; two pools on one database stand for two kes nodes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresKeyStore } from '../../../src/keystore/postgres-store.js';
-import { postgresSkipReason, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
+import { postgresSkipReason, testPostgres, type PostgresCluster } from '../../helpers/postgres.js';
 import { keystoreContract, type Tamper } from './suite.js';
 
 let cluster: PostgresCluster | undefined;
@@ -13,7 +13,7 @@ after(() => cluster?.close());
 
 if (postgresSkipReason() === false) {
   keystoreContract('PostgreSQL', async () => {
-    cluster ??= await startPostgres();
+    cluster ??= await testPostgres();
     const url = await cluster.createDatabase(`contract_${counter++}`);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -53,7 +53,7 @@ test(
   'PostgreSQL: nodes starting at the same moment migrate one at a time (advisory lock); the schema is versioned',
   { skip: postgresSkipReason() },
   async () => {
-    cluster ??= await startPostgres();
+    cluster ??= await testPostgres();
     const url = await cluster.createDatabase('migrate_race');
     const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresKeyStore.open({ url, poolSize: 2 })));
     try {

@@ -1,0 +1,88 @@
+// One throwaway PostgreSQL cluster and one moto_server for a whole test run, instead of one of each per test
+// file: scripts/run-tests.js starts them (scripts/lib/test-services-daemon.ts) and tells the test files where
+// they are in KESGATE_TEST_SERVICES. A file takes its own databases and buckets of them (names carry its process
+// id, so files running at once never meet), and drops its databases when it is done. A file that stops or
+// kills PostgreSQL must start a cluster of its own (`startPostgres`): the shared one refuses stop() and start().
+// Run alone (`node --test FILE`), nothing is shared and every file starts its own, as before.
+import pg from 'pg';
+import type { PostgresCluster } from './postgres.js';
+
+export const SERVICES_ENV = 'KESGATE_TEST_SERVICES';
+
+/** What the daemon announces: where the run's services listen (either may be missing when not installed). */
+export interface RunServicesInfo {
+  postgres?: { port: number; password: string; dir: string };
+  moto?: { endpoint: string };
+}
+
+/** The run's services, when this process was started by a run that has them. */
+export function runServices(): RunServicesInfo | undefined {
+  const text = process.env[SERVICES_ENV];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as RunServicesInfo;
+  } catch (err) {
+    throw new Error(`${SERVICES_ENV} is not the JSON scripts/run-tests.js writes: unset it to start services per file`, {
+      cause: err,
+    });
+  }
+}
+
+/** The run's PostgreSQL cluster as this file's handle, or undefined when the run has none. */
+export function sharedPostgres(): PostgresCluster | undefined {
+  const info = runServices()?.postgres;
+  if (!info) return undefined;
+  const { port, password, dir } = info;
+  const url = (db = 'postgres', role = 'postgres', pw = password): string =>
+    `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+  const created: string[] = [];
+  const roles: string[] = [];
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url() });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const refuse = (what: string) => (): Promise<void> =>
+    Promise.reject(new Error(`the test run's shared PostgreSQL cannot be ${what} by one file: start a cluster of its own (startPostgres)`));
+  return {
+    port,
+    dir,
+    process: undefined,
+    log: '',
+    url: (db?: string) => url(db),
+    async createDatabase(name, owner) {
+      const db = `${name}_p${process.pid}`;
+      const user = owner && `${owner.user}_p${process.pid}`;
+      await admin(async (client) => {
+        if (owner && user) {
+          await client.query(`CREATE ROLE ${client.escapeIdentifier(user)} LOGIN PASSWORD ${client.escapeLiteral(owner.password)}`);
+          roles.push(user);
+        }
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(db)}${user ? ` OWNER ${client.escapeIdentifier(user)}` : ''}`);
+        created.push(db);
+      });
+      return owner && user ? url(db, user, owner.password) : url(db);
+    },
+    stop: refuse('stopped'),
+    start: refuse('started'),
+    async close() {
+      // The cluster is the run's: only this file's databases go (FORCE ends sessions a pool still holds).
+      const dbs = created.splice(0);
+      const users = roles.splice(0);
+      if (dbs.length === 0 && users.length === 0) return;
+      await admin(async (client) => {
+        for (const db of dbs) await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(db)} WITH (FORCE)`);
+        for (const user of users) await client.query(`DROP ROLE IF EXISTS ${client.escapeIdentifier(user)}`);
+      });
+    },
+  };
+}
+
+/** The run's moto_server endpoint, or undefined when the run has none. */
+export function sharedMotoEndpoint(): string | undefined {
+  return runServices()?.moto?.endpoint;
+}
