@@ -39,6 +39,8 @@ export class MemoryFirstStream extends Writable {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private blob?: BlobWriter;
+  /** The blob being opened: a stream destroyed meanwhile still gets it, so its owner can discard it. */
+  private opening?: Promise<BlobWriter | undefined>;
 
   constructor(
     private readonly threshold: number,
@@ -49,6 +51,15 @@ export class MemoryFirstStream extends Writable {
 
   /** The blob it moved to, if it outgrew the threshold. */
   get spilled(): BlobWriter | undefined {
+    return this.blob;
+  }
+
+  /**
+   * The blob it moved to, once any open still under way has settled: what an abort must discard. Without the
+   * wait, a stream destroyed while its blob was being opened would leave that blob's temp file behind.
+   */
+  async settledBlob(): Promise<BlobWriter | undefined> {
+    await this.opening;
     return this.blob;
   }
 
@@ -72,17 +83,22 @@ export class MemoryFirstStream extends Writable {
       this.forward(chunk, callback);
       return;
     }
-    this.open().then(
+    this.opening = this.open().then(
       (blob) => {
         this.blob = blob;
+        if (this.destroyed) return blob; // its owner's abort discards it (settledBlob)
         blob.stream.on('error', (err) => this.destroy(err));
         const held = this.chunks;
         this.chunks = [];
         this.buffered = 0;
         for (const c of held) blob.stream.write(c);
         this.forward(chunk, callback);
+        return blob;
       },
-      (err: Error) => callback(err),
+      (err: Error) => {
+        callback(err);
+        return undefined;
+      },
     );
   }
 

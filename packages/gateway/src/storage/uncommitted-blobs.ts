@@ -186,8 +186,10 @@ class MemoryFirstWriter implements DataWriter {
     if (this.aborted) return;
     this.aborted = true;
     if (!this.stream.destroyed && !this.stream.writableFinished) this.stream.destroy();
+    // A blob still being opened when the stream was destroyed is waited for, so it is discarded too.
+    const moved = await this.stream.settledBlob();
     // Whichever is still pending: the memory entry (it discards the blob it moved to), or the blob alone.
-    const ids = [this.id, this.stream.spilled?.id].filter((id): id is string => id !== undefined && this.registry.isPending(id));
+    const ids = [this.id, moved?.id].filter((id): id is string => id !== undefined && this.registry.isPending(id));
     await this.registry.discard(ids);
   }
 
