@@ -110,6 +110,25 @@ async function rawPutCancelled(i: number): Promise<void> {
   socket.destroy();
 }
 
+/** No data file open, no more descriptors than before (closed clients' sockets may take a moment to go; a leak
+ * does not go at all, until a collection), and none left for the garbage collector to close. */
+async function noDescriptorLeft(baseline: string[]): Promise<void> {
+  const slack = 6;
+  const now = await settledFds(baseline.length + slack);
+  assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
+  assert.ok(
+    now.length <= baseline.length + slack,
+    `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`,
+  );
+  gc();
+  await sleep(100);
+  assert.deepEqual(
+    warnings.map((w) => w.message),
+    [],
+    'no descriptor was left for the garbage collector to close',
+  );
+}
+
 test(
   `${ROUNDS} of each refused copy, aborted GET and cancelled upload leave no descriptor open and none to the garbage collector`,
   { skip: process.platform !== 'linux' && 'needs /proc' },
@@ -157,21 +176,7 @@ test(
       s3.destroy();
     }
 
-    // Closed clients' sockets may take a moment to go; a leak does not go at all (until a collection).
-    const slack = 6;
-    const now = await settledFds(baseline.length + slack);
-    assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
-    assert.ok(
-      now.length <= baseline.length + slack,
-      `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`,
-    );
-    gc();
-    await sleep(100);
-    assert.deepEqual(
-      warnings.map((w) => w.message),
-      [],
-      'no descriptor was left for the garbage collector to close',
-    );
+    await noDescriptorLeft(baseline);
 
     // Nothing was stored by the refusals and cancellations, and the source still reads whole.
     assert.deepEqual(await snapshot(st.s3, st.dataDir), stateBefore);
@@ -215,20 +220,7 @@ test(
       s3.destroy();
     }
 
-    const slack = 6;
-    const now = await settledFds(baseline.length + slack);
-    assert.deepEqual(dataFilesOpen(), [], 'no data file of the gateway is left open');
-    assert.ok(
-      now.length <= baseline.length + slack,
-      `${now.length} descriptors open after, ${baseline.length} before:\n${now.filter((t) => !baseline.includes(t)).join('\n')}`,
-    );
-    gc();
-    await sleep(100);
-    assert.deepEqual(
-      warnings.map((w) => w.message),
-      [],
-      'no descriptor was left for the garbage collector to close',
-    );
+    await noDescriptorLeft(baseline);
     const after = await snapshot(st.s3, st.dataDir);
     assert.deepEqual(after.dataFiles, filesBefore, 'no data file for an inline object or its copy');
     const keys = after.objects[B]!.map((line) => line.split(' ')[0]!);
