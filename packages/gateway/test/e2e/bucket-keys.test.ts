@@ -67,6 +67,12 @@ describe('bucket keys, cache bound 1 s', () => {
   });
   after(async () => st?.close());
 
+  /** `data` under `Key`, SSE-KMS with the master key `keyId` and a bucket key. */
+  const putUnderBucketKey = (keyId: string, Key: string) =>
+    st.s3.send(
+      new PutObjectCommand({ Bucket: B, Key, Body: data, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId, BucketKeyEnabled: true }),
+    );
+
   test('SSE-S3 and SSE-KMS with BucketKeyEnabled: echoed on PUT, GET and HEAD; stored as a bucket key, readable', async () => {
     const s3 = await st.s3.send(
       new PutObjectCommand({ Bucket: B, Key: 's3', Body: data, ServerSideEncryption: 'AES256', BucketKeyEnabled: true }),
@@ -328,17 +334,7 @@ describe('bucket keys, cache bound 1 s', () => {
   });
 
   test('a master key sealed: 403 KMS.DisabledException for its bucket-key objects and writes, within the bound', async () => {
-    const put = (Key: string) =>
-      st.s3.send(
-        new PutObjectCommand({
-          Bucket: B,
-          Key,
-          Body: data,
-          ServerSideEncryption: 'aws:kms',
-          SSEKMSKeyId: 'tenant-c',
-          BucketKeyEnabled: true,
-        }),
-      );
+    const put = (Key: string) => putUnderBucketKey('tenant-c', Key);
     await put('c1');
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'c1' })).equals(data));
     await st.kesAdmin.sealKey('tenant-c');
@@ -356,17 +352,7 @@ describe('bucket keys, cache bound 1 s', () => {
   });
 
   test('a master key deleted: its bucket-key objects are unreadable for good within the bound; a re-created key writes anew', async () => {
-    const put = (Key: string) =>
-      st.s3.send(
-        new PutObjectCommand({
-          Bucket: B,
-          Key,
-          Body: data,
-          ServerSideEncryption: 'aws:kms',
-          SSEKMSKeyId: 'tenant-d',
-          BucketKeyEnabled: true,
-        }),
-      );
+    const put = (Key: string) => putUnderBucketKey('tenant-d', Key);
     await put('d1');
     assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'd1' })).equals(data));
     await st.kesAdmin.deleteKey('tenant-d');
