@@ -1,27 +1,50 @@
-// A node:test reporter that prints, once the run ends, how long each package's tests took: the sum of the
-// durations of its files' top-level tests and suites (files run two at a time, so the sums add up to about
-// twice the wall time; module loading before the first test is not counted).
-// Used next to the usual reporter by scripts/run-tests.js, so the slow package is visible in every CI log.
+// A node:test reporter that prints, once the run ends, how long each package's tests took (the sum of the
+// durations of its files' top-level tests and suites; files run two at a time, so the sums add up to about
+// twice the wall time; module loading before the first test is not counted), then every failed test again
+// with its file and error: a CI log is often read from its tail only, and the TAP line of a failure sits
+// thousands of lines above it.
+// Used next to the usual reporter by scripts/run-tests.js.
 import { relative, sep } from 'node:path';
+
+const MAX_ERROR_LINES = 12;
+
+function errorText(error) {
+  // node:test wraps what the test threw in an ERR_TEST_FAILURE whose cause is the original error.
+  const cause = error?.cause ?? error;
+  const text = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+  return text.split('\n').slice(0, MAX_ERROR_LINES).join('\n');
+}
 
 export default async function* packageTimes(source) {
   const perPackage = new Map();
+  const failures = [];
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
-    const { file, nesting, details } = event.data;
+    const { file, nesting, details, name, line } = event.data;
+    const where = file ? relative(process.cwd(), file) : '(no file)';
+    // A suite or test that failed only because a subtest did is not listed: its failing subtest is.
+    if (event.type === 'test:fail' && details.error?.failureType !== 'subtestsFailed') {
+      failures.push({ where: line ? `${where}:${line}` : where, name, error: errorText(details.error) });
+    }
     if (nesting !== 0 || !file) continue;
-    const parts = relative(process.cwd(), file).split(sep);
-    const name = parts[0] === 'packages' && parts[1] ? parts[1] : parts[0];
-    const entry = perPackage.get(name) ?? { ms: 0, files: new Set(), failed: 0 };
+    const parts = where.split(sep);
+    const pkg = parts[0] === 'packages' && parts[1] ? parts[1] : parts[0];
+    const entry = perPackage.get(pkg) ?? { ms: 0, files: new Set(), failed: 0 };
     entry.ms += details.duration_ms ?? 0;
     entry.files.add(file);
     if (event.type === 'test:fail') entry.failed += 1;
-    perPackage.set(name, entry);
+    perPackage.set(pkg, entry);
   }
-  if (perPackage.size === 0) return;
-  const rows = [...perPackage].sort((a, b) => b[1].ms - a[1].ms);
-  yield '\ntest time per package (sum over its top-level tests):\n';
-  for (const [name, { ms, files, failed }] of rows) {
-    yield `  ${name.padEnd(12)} ${(ms / 1000).toFixed(1).padStart(7)} s  ${String(files.size).padStart(4)} files${failed ? `, ${failed} failed` : ''}\n`;
+  if (perPackage.size > 0) {
+    const rows = [...perPackage].sort((a, b) => b[1].ms - a[1].ms);
+    yield '\ntest time per package (sum over its top-level tests):\n';
+    for (const [pkg, { ms, files, failed }] of rows) {
+      yield `  ${pkg.padEnd(12)} ${(ms / 1000).toFixed(1).padStart(7)} s  ${String(files.size).padStart(4)} files${failed ? `, ${failed} failed` : ''}\n`;
+    }
+  }
+  if (failures.length === 0) return;
+  yield `\n${failures.length} failed test${failures.length === 1 ? '' : 's'}:\n`;
+  for (const { where, name, error } of failures) {
+    yield `\n✗ ${where}\n  ${name}\n${error.replace(/^/gm, '    ')}\n`;
   }
 }
