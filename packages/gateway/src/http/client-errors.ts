@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { renderError, S3Error } from '../s3/errors.js';
 import type { ConnectionProblems } from './connection-problems.js';
-import { newRequestId } from '../s3/middleware.js';
+import { newRequestId } from '../s3/request-ids.js';
 
 /** The header section limit of the HTTP parser (the S3 layer's own, smaller limit answers before it). */
 export const MAX_HEADER_BYTES = 16 * 1024;

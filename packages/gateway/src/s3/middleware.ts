@@ -1,10 +1,10 @@
 // Express glue for the S3 protocol layer: request ids, SigV4 authentication, S3 error rendering.
-import { randomBytes } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { type AuthenticatorOptions, RequestAuthenticator } from './auth/authenticate.js';
 import type { AuthResult } from './auth/sigv4.js';
 import { renderError, S3Error } from './errors.js';
 import { discardRefusedBody } from './refused-body.js';
+import { newHostId, newRequestId } from './request-ids.js';
 
 export { bodyStream, readBody } from './body.js';
 
@@ -15,16 +15,11 @@ export function authOf(res: Response): AuthResult {
   return auth;
 }
 
-/** A request id as AWS writes them: 16 upper-case hex digits. */
-export function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
-}
-
 /** Gives every request an `x-amz-request-id` (and `x-amz-id-2`), kept in `res.locals.requestId`. */
 export function requestIds(): RequestHandler {
   return (_req, res, next) => {
     const requestId = newRequestId();
-    const hostId = randomBytes(24).toString('base64');
+    const hostId = newHostId();
     res.locals.requestId = requestId;
     res.locals.hostId = hostId;
     res.setHeader('x-amz-request-id', requestId);

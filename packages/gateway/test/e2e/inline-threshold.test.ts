@@ -8,13 +8,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import DatabaseConstructor from 'better-sqlite3';
 import pg from 'pg';
 import { DEFAULT_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
 import { clusterServices } from '../helpers/cluster-services.js';
 import type { ClusterStack } from '../helpers/cluster-stack.js';
-import { getBytes, ssec } from '../helpers/s3.js';
+import { getBytes, s3Error, ssec } from '../helpers/s3.js';
 import { stackLayouts } from '../helpers/stack-layouts.js';
 import { s3Client, type Stack } from '../helpers/stack.js';
 
@@ -93,6 +100,39 @@ for (const layout of stackLayouts)
       }
       assert.deepEqual(blobs.sort(), above.sort());
     });
+
+    if (layout !== stackLayouts[0])
+      test('an inline package changed in the database is refused (500 InternalError, whole or by range), never served; HEAD still answers', async () => {
+        const cluster = st as ClusterStack;
+        const { key, body } = sent.find((s) => s.key === `s3-${AT}`)!;
+        const part = (await st.gw.svc.store.getObject(B, key))!.parts[0]!;
+        const client = new pg.Client({ connectionString: cluster.databaseUrl });
+        await client.connect();
+        const setInline = (bytes: Buffer) =>
+          client.query('UPDATE object_parts SET inline_data = $1 WHERE data_id = $2', [bytes, part.dataId]);
+        try {
+          const original = Buffer.from(part.inline!);
+          const flipped = Buffer.from(original);
+          flipped[4000]! ^= 1; // a ciphertext byte of the one package
+          for (const [what, bytes] of [
+            ['one bit flipped', flipped],
+            ['one byte cut off', original.subarray(0, original.length - 1)],
+          ] as const) {
+            await setInline(bytes);
+            for (const range of [undefined, 'bytes=0-99', 'bytes=5000-5099']) {
+              const err = await s3Error(st.s3.send(new GetObjectCommand({ Bucket: B, Key: key, ...(range ? { Range: range } : {}) })));
+              assert.equal(err.status, 500, `${what}, range ${range ?? 'none'}`);
+              assert.equal(err.code, 'InternalError', `${what}, range ${range ?? 'none'}`);
+            }
+            const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: key }));
+            assert.equal(head.ContentLength, body.length, 'HEAD reads the record only');
+          }
+          await setInline(original);
+          assert.ok((await getBytes(st.s3, { Bucket: B, Key: key })).equals(body), 'the package put back reads again');
+        } finally {
+          await client.end();
+        }
+      });
 
     if (layout !== stackLayouts[0])
       test("a database set to bytea_output = 'escape' still serves inline objects (to a gateway connecting after the change)", async () => {

@@ -79,13 +79,16 @@ async function open(c: S3Call, metadataOnly: boolean) {
 
 export async function getObjectHandler(c: S3Call): Promise<void> {
   const opened = await open(c, false);
+  // Small objects stored inline are decrypted here, before any header is set: a failure is a clean error.
+  const bytes = opened.bytes();
   setHeaders(c.res, opened.headers);
   for (const [param, name] of Object.entries(OVERRIDES)) {
     const v = c.query.get(param);
     if (v !== null) c.res.setHeader(name, v);
   }
   c.svc.metrics.bytesOut.inc(opened.range.length);
-  await sendStream(c.res, opened.status, opened.body());
+  if (bytes) c.res.status(opened.status).end(bytes);
+  else await sendStream(c.res, opened.status, opened.body());
 }
 
 export async function headObjectHandler(c: S3Call): Promise<void> {
