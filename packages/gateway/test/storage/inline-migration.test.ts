@@ -2,7 +2,8 @@
 // blobs, the database is taken back to v4 (the column v5 adds dropped, the version set back), and the store is
 // opened by this release with small objects inline. It must upgrade the schema, read the old objects' bytes
 // from their blobs, keep new small objects inline, and reclaim an old blob when an inline object replaces it.
-// On PostgreSQL the store then also takes v6 (the inline column stored out of line without compression).
+// On PostgreSQL the store then also takes v6 (the inline column stored out of line without compression); on SQLite
+// v6 rebuilds object_parts as a rowid table (it was WITHOUT ROWID, slow with inline packages in its rows).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,6 +88,72 @@ describe('schema v5 migration (inline parts): sqlite + fs', () => {
         },
         (b) => openObjectStore(b),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('schema v6 migration (object_parts as a rowid table): sqlite + fs', () => {
+  it('rebuilds a v5 WITHOUT ROWID object_parts on open: inline and blob objects still read, (object, part) stays unique', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kesgate-parts-migrate-'));
+    const metaDb = join(dir, 'store', 'meta.db');
+    const tableSql = (db: DatabaseConstructor.Database): string =>
+      (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'object_parts'").get() as { sql: string }).sql;
+    try {
+      const backend: BackendConfig = { fs: { path: join(dir, 'store') }, inlineThreshold: RECOMMENDED_INLINE_THRESHOLD };
+      let store = await openObjectStore(backend);
+      await store.createBucket(B);
+      const small = randomBytes(100);
+      const large = randomBytes(20_000);
+      await putBytes(store, B, 'small', small);
+      await putBytes(store, B, 'large', large);
+      await store.close();
+
+      // v5's table, as v1 created it and v5 added the inline column to it.
+      const db = new DatabaseConstructor(metaDb);
+      db.pragma('foreign_keys = OFF');
+      db.exec(`
+        CREATE TABLE object_parts_v5 (
+          object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE, number INTEGER NOT NULL,
+          plain_size INTEGER NOT NULL, enc_size INTEGER NOT NULL, etag TEXT NOT NULL, data_id TEXT NOT NULL UNIQUE,
+          extra TEXT, inline_data BLOB, PRIMARY KEY (object_id, number)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO object_parts_v5 SELECT object_id, number, plain_size, enc_size, etag, data_id, extra, inline_data FROM object_parts;
+        DROP TABLE object_parts;
+        ALTER TABLE object_parts_v5 RENAME TO object_parts;
+        PRAGMA user_version = 5;`);
+      assert.match(tableSql(db), /WITHOUT ROWID/);
+      db.close();
+
+      store = await openObjectStore(backend);
+      try {
+        assert.equal(await store.metadata.schemaVersion(), SQLITE_SCHEMA_VERSION);
+        assert.equal(SQLITE_SCHEMA_VERSION, 6);
+        const readSmall = (await store.getObject(B, 'small'))!;
+        assert.ok(readSmall.parts[0]!.inline, 'the inline package moved with its row');
+        assert.ok((await readObject(store, readSmall)).equals(small));
+        assert.ok((await readObject(store, (await store.getObject(B, 'large'))!)).equals(large));
+        const fresh = randomBytes(200);
+        await putBytes(store, B, 'small', fresh);
+        assert.ok((await readObject(store, (await store.getObject(B, 'small'))!)).equals(fresh), 'writes go on after the rebuild');
+      } finally {
+        await store.close();
+      }
+      const after = new DatabaseConstructor(metaDb);
+      try {
+        assert.doesNotMatch(tableSql(after), /WITHOUT ROWID/);
+        const part = after.prepare('SELECT object_id, number FROM object_parts LIMIT 1').get() as { object_id: number; number: number };
+        assert.throws(
+          () =>
+            after
+              .prepare("INSERT INTO object_parts (object_id, number, plain_size, enc_size, etag, data_id) VALUES (?, ?, 0, 0, 'e', 'x')")
+              .run(part.object_id, part.number),
+          /UNIQUE constraint failed: object_parts\.object_id, object_parts\.number/,
+        );
+      } finally {
+        after.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

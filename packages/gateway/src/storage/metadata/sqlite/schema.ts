@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -170,8 +170,31 @@ const SCHEMA_V5 = `
 ALTER TABLE object_parts ADD COLUMN inline_data BLOB;   -- the part's encrypted package, NULL when in a blob
 `;
 
+// Version 6: object_parts becomes an ordinary (rowid) table. WITHOUT ROWID keeps whole rows in the primary key's
+// B-tree, which SQLite recommends only for rows far smaller than a page; an inline part's row holds its package
+// (a 4 KiB object's is 4,128 bytes), which then spilled into overflow pages chained from a tree of few rows per
+// page. Measured on this kind of machine with writes interleaved: reading a 4 KiB object's part row took 2-3x as
+// long as from a rowid table, the write ~1.5x. (object_id, number) stays unique and is the lookup index.
+const SCHEMA_V6 = `
+CREATE TABLE object_parts_v6 (
+  object_id   INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+  number      INTEGER NOT NULL,
+  plain_size  INTEGER NOT NULL,
+  enc_size    INTEGER NOT NULL,
+  etag        TEXT NOT NULL,
+  data_id     TEXT NOT NULL UNIQUE,
+  extra       TEXT,                         -- JSON, opaque
+  inline_data BLOB,                         -- the part's encrypted package, NULL when in a blob
+  UNIQUE (object_id, number)
+) STRICT;
+INSERT INTO object_parts_v6 (object_id, number, plain_size, enc_size, etag, data_id, extra, inline_data)
+  SELECT object_id, number, plain_size, enc_size, etag, data_id, extra, inline_data FROM object_parts ORDER BY object_id, number;
+DROP TABLE object_parts;
+ALTER TABLE object_parts_v6 RENAME TO object_parts;
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
