@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createEncryptStream } from '@kesgate/dare';
+import type { Readable, Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { createEncryptStream, encryptBuffer, PACKAGE_SIZE } from '@kesgate/dare';
 import { PayloadVerifier, type PayloadDigests, type PayloadVerifierOptions } from '../s3/checksums.js';
 import { validateObjectKey } from '../s3/names.js';
 import type { SealedObject } from '../sse/mode.js';
@@ -39,7 +39,9 @@ export interface EncryptedData {
 export async function writeEncrypted(store: ObjectStore, bucket: string, body: WriteBody, key: Buffer): Promise<EncryptedData> {
   const writer = await store.createDataWriter(bucket);
   try {
-    await pipeline(body, createEncryptStream(key), writer.stream);
+    const announced = body.announcedSize;
+    if (announced !== undefined && announced <= PACKAGE_SIZE) await writeSmall(body, key, writer.stream);
+    else await pipeline(body, createEncryptStream(key), writer.stream);
     const encSize = await writer.finish();
     if (!body.digests) throw new Error('payload verifier finished without digests');
     return { dataId: writer.id, encSize, digests: body.digests };
@@ -47,6 +49,19 @@ export async function writeEncrypted(store: ObjectStore, bucket: string, body: W
     await writer.abort().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * A body announced to fit one package is read whole and encrypted in one call: the same bytes as the stream
+ * (one package), without a stream pipeline per small PUT, whose set-up and teardown cost more than the
+ * encryption of 4 KiB. The verifier still checks the body as it is read; an error on either side fails the
+ * write as the pipeline would.
+ */
+async function writeSmall(body: WriteBody, key: Buffer, out: Writable): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  out.end(encryptBuffer(key, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  await finished(out);
 }
 
 function storedChecksum(digests: PayloadDigests): ObjectRecord['checksum'] {

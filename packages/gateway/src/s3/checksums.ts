@@ -230,6 +230,11 @@ export class PayloadVerifier extends Transform {
     this.checksum = options.checksum ? createChecksumHasher(options.checksum.algorithm) : undefined;
   }
 
+  /** The size the request announced (Content-Length, or the decoded length of an aws-chunked body), if any. */
+  get announcedSize(): number | undefined {
+    return this.options.expectedSize;
+  }
+
   private hashing = false;
 
   private startHashes(): void {
