@@ -2,7 +2,7 @@
 //
 // meta.db runs in WAL mode with synchronous=NORMAL: a commit appends its WAL frames with write() and returns
 // without an fsync, so better-sqlite3 no longer blocks the event loop thread for one fsync per commit (it did
-// with FULL). Durability is restored here: after a commit, the store asks for sync(), which fdatasyncs the -wal
+// with FULL). Durability is restored here: after a commit, the store calls committed(), which fdatasyncs the -wal
 // file on libuv's thread pool; no write's promise settles before that, so no caller answers a client or unlinks
 // a superseded blob before its commit is on disk — FULL's guarantee, without the stall.
 //
@@ -28,6 +28,10 @@
 //   What this process committed stays visible to its own reads; on restart SQLite recovers meta.db to the last
 //   commit whose frames reached the disk, which may or may not include the rejected writes (as with a write whose
 //   answer was lost) — never a torn one.
+// - What is not covered: a read in this process may see a commit whose fsync is still running (SQLite makes it visible
+//   at once). A process crash cannot lose it (its frames are in the kernel's page cache); a power loss within that
+//   fsync (~1 ms) could, and then only a write whose writer never got an answer. Making every read wait for the
+//   running fsync would add that wait to every request that reads, PUTs included (they read the bucket first).
 import { closeSync, fdatasync, openSync } from 'node:fs';
 
 /** The fsync used: fdatasync (the data and the file's size; SQLite syncs its files the same way on Linux). */
@@ -57,9 +61,6 @@ export class WalSync {
   private waiting: Waiter[] = [];
   private running: Promise<void> | undefined;
   private failure: WalSyncFailed | undefined;
-  /** Commits so far, and how many of them the last finished fsync covers. */
-  private written = 0;
-  private synced = 0;
 
   constructor(
     readonly walPath: string,
@@ -73,26 +74,16 @@ export class WalSync {
     if (this.failure) throw this.failure;
   }
 
-  /** Records that a commit wrote WAL frames, then resolves once an fsync that started after it has finished. */
-  committed(): Promise<void> {
-    this.written++;
-    return this.sync();
-  }
-
-  /** Resolves once every commit so far is durable (at once when it is already). */
-  durable(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    return this.synced === this.written ? Promise.resolve() : this.sync();
-  }
-
-  /** Waits for the last fsync, then closes the fd (after the database itself is closed). */
+  /** Waits for the last fsync, then closes the fd. The store closes the database after it (SQLite holds no lock on
+   * the -wal file, so closing this fd first drops none, and SQLite deletes the file on close). */
   async close(): Promise<void> {
     while (this.running) await this.running;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
-  private sync(): Promise<void> {
+  /** After a commit wrote its WAL frames: resolves once an fsync that started after it has finished. */
+  committed(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
@@ -103,7 +94,6 @@ export class WalSync {
   private start(): void {
     const batch = this.waiting;
     this.waiting = [];
-    const covers = this.written;
     this.running = new Promise<void>((done) => {
       const fd = this.fd;
       if (fd === undefined) {
@@ -113,10 +103,7 @@ export class WalSync {
       }
       this.syncFile(fd, (err) => {
         if (err) this.fail(err, batch);
-        else {
-          this.synced = Math.max(this.synced, covers);
-          for (const w of batch) w.resolve();
-        }
+        else for (const w of batch) w.resolve();
         done();
       });
     }).then(() => {
