@@ -29,7 +29,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mapRange } from '@kesgate/dare';
 import { describeKesCalls, kesCalls } from './lib/gateway-metrics.js';
-import { benchScript, procCpuSeconds, procMemory, procReadChars, spawnJsonServer, stopChild } from './lib/processes.js';
+import {
+  benchScript,
+  procCpuSeconds,
+  procMainThreadCpuSeconds,
+  procMemory,
+  procReadChars,
+  procWriteCalls,
+  spawnJsonServer,
+  stopChild,
+} from './lib/processes.js';
 import { expectStatus, RawS3 } from './lib/s3-raw.js';
 import { bucketKey, sseC, sseKms, sseS3 } from './lib/sse-headers.js';
 import { startBenchStack, type BenchStack } from './lib/stack.js';
@@ -178,6 +187,10 @@ interface Measured {
   mbps: number;
   /** Median CPU milliseconds the serving process spent per MiB (user + system). */
   cpuPerMiB: number;
+  /** The same for its main thread alone (the event loop: what every other request waits on). */
+  loopCpuPerMiB: number;
+  /** Median write system calls per MiB (files and sockets). */
+  writesPerMiB: number;
   /** MiB/s of each round, in order: a ratio is the median of the per-round ratios (single streams swing between runs). */
   rounds: number[];
 }
@@ -202,23 +215,38 @@ function largeVariants(e: Env): Record<'bare' | 'bareTls' | 'bareSync' | 's3' | 
 
 /** ROUNDS rounds, each transferring once through every variant in turn; medians per variant. */
 async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Promise<Map<Variant, Measured>> {
-  const samples = new Map<Variant, { mbps: number[]; cpu: number[] }>(variants.map((v) => [v, { mbps: [], cpu: [] }]));
+  const samples = new Map<Variant, { mbps: number[]; cpu: number[]; loop: number[]; writes: number[] }>(
+    variants.map((v) => [v, { mbps: [], cpu: [], loop: [], writes: [] }]),
+  );
   for (let r = 0; r < ROUNDS; r++) {
     const line: string[] = [];
     for (const v of variants) {
-      const cpu0 = procCpuSeconds(v.pid);
+      const [cpu0, loop0, writes0] = [procCpuSeconds(v.pid), procMainThreadCpuSeconds(v.pid), procWriteCalls(v.pid)];
       const mbps =
         kind === 'PUT'
           ? await timedPut(v.client, BUCKET, v.key, LARGE, e.block, v.putHeaders)
           : await timedGet(v.client, BUCKET, v.key, LARGE, v.getHeaders);
-      const cpuPerMiB = ((procCpuSeconds(v.pid) - cpu0) * 1000) / (LARGE / MiB);
-      samples.get(v)!.mbps.push(mbps);
-      samples.get(v)!.cpu.push(cpuPerMiB);
-      line.push(`${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB)`);
+      const perMiB = (n: number): number => n / (LARGE / MiB);
+      const cpuPerMiB = perMiB((procCpuSeconds(v.pid) - cpu0) * 1000);
+      const loopPerMiB = perMiB((procMainThreadCpuSeconds(v.pid) - loop0) * 1000);
+      const writesPerMiB = perMiB(procWriteCalls(v.pid) - writes0);
+      const s = samples.get(v)!;
+      s.mbps.push(mbps);
+      s.cpu.push(cpuPerMiB);
+      s.loop.push(loopPerMiB);
+      s.writes.push(writesPerMiB);
+      line.push(
+        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB)`,
+      );
     }
     console.log(`  round ${r + 1}: ${line.join(', ')}`);
   }
-  return new Map([...samples].map(([v, s]) => [v, { mbps: median(s.mbps), cpuPerMiB: median(s.cpu), rounds: s.mbps }]));
+  return new Map(
+    [...samples].map(([v, s]) => [
+      v,
+      { mbps: median(s.mbps), cpuPerMiB: median(s.cpu), loopCpuPerMiB: median(s.loop), writesPerMiB: median(s.writes), rounds: s.mbps },
+    ]),
+  );
 }
 
 function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Measured>, v: ReturnType<typeof largeVariants>): void {
@@ -233,7 +261,8 @@ function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Mea
   if (m.has(v.bareSync))
     row(`  (info) SSE-S3 vs bare HTTP+fsync`, mb(v.s3), `bare+fsync ${mb(v.bareSync)}`, perRound(v.s3, v.bareSync), '', undefined);
   // CPU per MiB does not depend on how busy the machine is: the ratio says what the gateway costs.
-  const cpu = (x: Variant): string => `${fmt(got(x).cpuPerMiB, 2)} ms CPU/MiB`;
+  const cpu = (x: Variant): string =>
+    `${fmt(got(x).cpuPerMiB, 2)} ms CPU/MiB (main thread ${fmt(got(x).loopCpuPerMiB, 2)}, ${fmt(got(x).writesPerMiB, 1)} writes)`;
   row(
     `  (info) ${kind} server CPU, SSE-S3 HTTP`,
     cpu(v.s3),

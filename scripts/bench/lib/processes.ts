@@ -135,6 +135,18 @@ export function procCpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS;
 }
 
+/** Linux only: CPU seconds of the process's main thread alone — its event loop (/proc/<pid>/task/<pid>/schedstat, ns). */
+export function procMainThreadCpuSeconds(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+}
+
+/** Linux only: write system calls (write, writev, pwrite…) the process has made (/proc/<pid>/io syscw). */
+export function procWriteCalls(pid: number): number {
+  const m = /^syscw:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (!m) throw new Error(`/proc/${pid}/io has no syscw line`);
+  return Number(m[1]);
+}
+
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
 

@@ -14,6 +14,10 @@ export const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 // place), so the rings never hold more than 16 MiB.
 const RING_BYTES = 1024 * 1024;
 const MAX_SESSIONS = 16;
+// The worker is woken once per this many bytes, not per chunk: each wake-up of a waiting worker costs the event
+// loop a system call and, on a busy machine, often its core. Well below RING_BYTES, so a full ring always has a
+// woken worker behind it; the end of the body always wakes it.
+const WAKE_BYTES = 256 * 1024;
 
 // The control words of a ring (BigInt64Array): bytes written by the event loop, bytes hashed by the worker,
 // a change counter the worker waits on, and the state (OPEN, ENDED: all written, DROPPED: abandoned).
@@ -128,6 +132,8 @@ export class OffThreadHashes {
   private readonly ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
   private readonly ctl = new BigInt64Array(new SharedArrayBuffer(4 * 8));
   private written = 0n;
+  /** Bytes put into the ring since the worker was last woken. */
+  private unannounced = 0;
   private failure: Error | undefined;
   private readonly result: Promise<Record<string, Uint8Array>>;
 
@@ -197,7 +203,8 @@ export class OffThreadHashes {
     if (first < n) this.ring.set(chunk.subarray(off + first, off + n), 0);
     this.written += BigInt(n);
     Atomics.store(this.ctl, WRITTEN, this.written);
-    this.changed();
+    this.unannounced += n;
+    this.changed(this.unannounced >= WAKE_BYTES);
     return off + n;
   }
 
@@ -212,11 +219,17 @@ export class OffThreadHashes {
 
   private signal(state: bigint): void {
     Atomics.store(this.ctl, STATE, state);
-    this.changed();
+    this.changed(true);
   }
 
-  private changed(): void {
+  /**
+   * Counts a change, and wakes the worker if `wake`. Counting alone is enough while the worker runs: it reads
+   * CHANGES before it looks at the ring and does not wait when it changed meanwhile.
+   */
+  private changed(wake: boolean): void {
     Atomics.add(this.ctl, CHANGES, 1n);
+    if (!wake) return;
+    this.unannounced = 0;
     Atomics.notify(this.ctl, CHANGES);
   }
 }

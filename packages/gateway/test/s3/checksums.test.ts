@@ -170,6 +170,23 @@ describe('PayloadVerifier on the hashing worker (bodies of 1 MiB and more)', () 
     );
   });
 
+  it('wakes the worker once per 256 KiB or so, not once per chunk', async () => {
+    // Each wake-up of a waiting worker is a system call on the event loop (and, on a busy machine, often its core).
+    // Atomics.notify is wrapped, not replaced: it still wakes the worker; the wrapper only counts the calls.
+    const notify = Atomics.notify.bind(Atomics);
+    let calls = 0;
+    Atomics.notify = ((...args: Parameters<typeof Atomics.notify>) => (calls++, notify(...args))) as typeof Atomics.notify;
+    let v: PayloadVerifier;
+    try {
+      v = await through(big, { expectedSize: big.length });
+    } finally {
+      Atomics.notify = notify;
+    }
+    assert.equal(v.digests?.md5Hex, createHash('md5').update(big).digest('hex'));
+    const chunks = chunked(big).length; // 193: one notify each before
+    assert.ok(calls <= Math.ceil(big.length / (256 * 1024)) + 4, `${calls} wake-ups for ${chunks} chunks of ${big.length} bytes`);
+  });
+
   it('keeps bodies apart when several are hashed at once, one of them abandoned midway, more than the worker takes', async () => {
     // 20 bodies at once: the first 16 go to the worker, the others are hashed in place.
     const others = Array.from({ length: 20 }, (_, i) => randomBytes(OFF_THREAD_MIN_BYTES + i * 4099));

@@ -1,10 +1,12 @@
-// The embedded metadata store: one SQLite file (WAL, synchronous=FULL), held by one process.
+// The embedded metadata store: one SQLite file (WAL, synchronous=NORMAL plus an fsync of the WAL on the thread
+// pool before any write resolves: wal-sync.ts), held by one process.
 //
 // All SQL runs synchronously on the event loop thread, so each transaction is atomic with respect to
 // every other request of this process, and the object store's callbacks (check, update, build) run
 // inside it. Object and part writes go through a group commit: the writes asked for in one turn of the
 // event loop share one transaction (and one fsync), each in its own savepoint; none resolves before that
-// commit. Bucket, upload and settings changes are rare and commit on their own.
+// commit is durable. Bucket, upload and settings changes are rare and commit on their own (commitNow), durable
+// before they resolve too. A read may see a commit whose fsync is still running (see wal-sync.ts).
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { BucketAlreadyExists, BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion } from '../../errors.js';
@@ -41,6 +43,7 @@ import type {
   VersionPosition,
 } from '../types.js';
 import { GroupCommit } from './group-commit.js';
+import type { WalSync } from './wal-sync.js';
 import {
   bucketEncryption,
   bucketInfo,
@@ -74,13 +77,14 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly coordination = new InProcessCoordination();
   private closed = false;
 
-  /** `db` is open, locked and migrated (see database.ts); `path` names it in errors. */
+  /** `db` is open, locked and migrated (see database.ts); `path` names it in errors; `wal` syncs its -wal file. */
   constructor(
     private readonly db: Database,
     readonly path: string,
+    private readonly wal: WalSync,
   ) {
     this.s = new Statements(db);
-    this.commits = new GroupCommit(db);
+    this.commits = new GroupCommit(db, wal);
   }
 
   async schemaVersion(): Promise<number> {
@@ -92,16 +96,16 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async createBucket(name: string, createdAt: Date, encryption: BucketEncryption | undefined): Promise<BucketInfo> {
     this.assertOpen();
-    this.db.transaction(() => {
+    await this.commitNow(() => {
       if (this.s.getBucket.get(name)) throw new BucketAlreadyExists(name);
       this.s.insertBucket.run(name, createdAt.getTime(), jsonOrNull(encryption));
-    })();
+    });
     return { name, createdAt: new Date(createdAt.getTime()) };
   }
 
   async deleteBucket(name: string): Promise<Superseded> {
     this.assertOpen();
-    return this.db.transaction(() => {
+    return this.commitNow(() => {
       this.requireBucket(name);
       if (this.s.bucketHasObjects.get(name)) throw new BucketNotEmpty(name);
       const blobs: string[] = [];
@@ -112,7 +116,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.s.deleteBucketSettings.run(name);
       this.s.deleteBucket.run(name);
       return blobs;
-    })();
+    });
   }
 
   async getBucket(name: string): Promise<BucketInfo & { encryption?: BucketEncryption }> {
@@ -129,8 +133,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
     this.assertOpen();
-    const { changes } = this.s.setBucketEncryption.run(jsonOrNull(encryption), name);
-    if (changes === 0) throw new NoSuchBucket(name);
+    await this.commitNow(() => {
+      const { changes } = this.s.setBucketEncryption.run(jsonOrNull(encryption), name);
+      if (changes === 0) throw new NoSuchBucket(name);
+    });
   }
 
   async getBucketSetting<K extends BucketSettingName>(name: string, setting: K): Promise<BucketSettings[K] | undefined> {
@@ -142,11 +148,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async putBucketSetting<K extends BucketSettingName>(name: string, setting: K, value: BucketSettings[K] | undefined): Promise<void> {
     this.assertOpen();
-    this.db.transaction(() => {
+    await this.commitNow(() => {
       this.requireBucket(name);
       if (value === undefined) this.s.deleteBucketSetting.run(name, setting);
       else this.s.putBucketSetting.run(name, setting, JSON.stringify(value));
-    })();
+    });
   }
 
   // ------------------------------------------------------------------ versioning
@@ -158,8 +164,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async setBucketVersioning(name: string, state: 'Enabled' | 'Suspended'): Promise<void> {
     this.assertOpen();
-    const { changes } = this.s.setBucketVersioning.run(state, name);
-    if (changes === 0) throw new NoSuchBucket(name);
+    await this.commitNow(() => {
+      const { changes } = this.s.setBucketVersioning.run(state, name);
+      if (changes === 0) throw new NoSuchBucket(name);
+    });
   }
 
   // ------------------------------------------------------------------ objects
@@ -292,10 +300,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async createUpload(upload: UploadRecord): Promise<void> {
     this.assertOpen();
-    this.db.transaction(() => {
+    await this.commitNow(() => {
       this.requireBucket(upload.bucket);
       this.s.insertUpload.run(uploadInsert(upload));
-    })();
+    });
   }
 
   async getUpload(ref: UploadRef): Promise<UploadRecord> {
@@ -351,12 +359,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async abortUpload(ref: UploadRef): Promise<Superseded> {
     this.assertOpen();
-    return this.db.transaction(() => {
+    return this.commitNow(() => {
       this.requireUpload(ref);
       const blobs = this.s.getUploadParts.all(ref.uploadId).map((row) => row.data_id);
       this.s.deleteUpload.run(ref.uploadId);
       return blobs;
-    })();
+    });
   }
 
   async updateUpload(ref: UploadRef, update: (upload: UploadRecord) => { sse: StoredSSE }): Promise<void> {
@@ -431,12 +439,21 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.s.keyDependents.all({ key: masterKey });
   }
 
-  /** Commits what is queued, then closes meta.db, releasing the lock. */
+  /** Commits what is queued and waits for its fsync, then closes meta.db, releasing the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.commits.flush();
+    await this.commits.flush();
+    await this.wal.close();
     this.db.close();
+  }
+
+  /** Runs `write` as its own transaction now; resolves once it is durable (rare writes: no batching). */
+  private async commitNow<T>(write: () => T): Promise<T> {
+    this.wal.assertWritable();
+    const value = this.db.transaction(write)();
+    await this.wal.committed();
+    return value;
   }
 
   // ------------------------------------------------------------------ helpers (run inside transactions)
