@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every package's test suites with Node's own test runner through tsx, after building the bundles.
+// Runs every package's test suites with Node's own test runner, from JavaScript compiled ahead of time
+// (scripts/lib/compile-tests.js: no TypeScript loader in any test process), after building the bundles.
 // Usage: node scripts/run-tests.js [--checks] [package | test file ...]   (default: all packages)
 // --checks runs `npm run lint` and `npm run typecheck` alongside the suites (scripts/lib/checks.js): `npm test`.
 import { readdirSync, statSync, existsSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join, dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
+import { compileTests, compiledPath } from './lib/compile-tests.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +31,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const checks = withChecks ? startChecks(root) : undefined;
+// Every test file, what it imports and what it spawns (fixtures, scripts/start.ts…) as JavaScript in .cache/test-js/.
+await compileTests();
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
 // started while the bundles build.
 const servicesStarting = startTestServices(root, process.env);
@@ -39,11 +43,9 @@ await buildBundles();
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
-// tsx/esm: the sources and tests are ES modules, so tsx's CommonJS hook (which `--import tsx` adds, and every
-// require() inside node_modules then goes through) only costs time: ~0.25 s of CPU per test file.
+// No tsx: compiling on the fly cost every test process about a second of CPU. Source maps lead stacks back to the .ts.
 const args = [
-  '--import',
-  'tsx/esm',
+  '--enable-source-maps',
   '--test',
   '--test-concurrency=2',
   '--test-timeout=300000',
@@ -51,7 +53,7 @@ const args = [
   '--test-reporter-destination=stdout',
   `--test-reporter=${times}`,
   '--test-reporter-destination=stdout',
-  ...files,
+  ...files.map(compiledPath),
 ];
 const services = await servicesStarting;
 let status;
