@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// Runs every package's test suites with Node's own test runner through tsx, after building the bundles.
+// Runs every package's test suites with Node's own test runner, from JavaScript compiled ahead of time
+// (scripts/lib/compile-tests.js: no TypeScript loader in any test process), after building the bundles.
 // Usage: node scripts/run-tests.js [--checks] [package | test file ...]   (default: all packages)
 // --checks runs `npm run lint` and `npm run typecheck` alongside the suites (scripts/lib/checks.js): `npm test`.
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+// --profile ends with the slowest test files by wall time and by CPU (their own and their child processes').
+import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
+import { compileTests, compiledPath } from './lib/compile-tests.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const withChecks = process.argv.includes('--checks');
-const wanted = process.argv.slice(2).filter((a) => a !== '--checks');
+const profile = process.argv.includes('--profile');
+const wanted = process.argv.slice(2).filter((a) => a !== '--checks' && a !== '--profile');
 const packages = wanted.length ? wanted : readdirSync(join(root, 'packages'));
 
 function collect(dir) {
@@ -29,6 +34,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const checks = withChecks ? startChecks(root) : undefined;
+// Every test file, what it imports and what it spawns (fixtures, scripts/start.ts…) as JavaScript in .cache/test-js/.
+await compileTests();
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
 // started while the bundles build.
 const servicesStarting = startTestServices(root, process.env);
@@ -39,27 +46,58 @@ await buildBundles();
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
-// tsx/esm: the sources and tests are ES modules, so tsx's CommonJS hook (which `--import tsx` adds, and every
-// require() inside node_modules then goes through) only costs time: ~0.25 s of CPU per test file.
+// No tsx: compiling on the fly cost every test process about a second of CPU. Source maps lead stacks back to the .ts.
+// Three files at a time: compiled, a file spends most of its time waiting on sockets, processes and timers, so two
+// leave the 2-core machine the suites are measured on partly idle. KESGATE_TEST_CONCURRENCY changes it.
+const concurrency = Number(process.env.KESGATE_TEST_CONCURRENCY) || 3;
+const profileDir = profile ? mkdtempSync(join(tmpdir(), 'kesgate-profile-')) : undefined;
+const cpuLog = profileDir && join(profileDir, 'cpu.jsonl');
 const args = [
-  '--import',
-  'tsx/esm',
+  ...(cpuLog ? ['--import', join(root, 'scripts/lib/cpu-probe.js')] : []),
+  '--enable-source-maps',
   '--test',
-  '--test-concurrency=2',
+  `--test-concurrency=${concurrency}`,
   '--test-timeout=300000',
   `--test-reporter=${reporter}`,
   '--test-reporter-destination=stdout',
   `--test-reporter=${times}`,
   '--test-reporter-destination=stdout',
-  ...files,
+  ...files.map(compiledPath),
 ];
 const services = await servicesStarting;
 let status;
 try {
-  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...services.env } });
+  const env = { ...process.env, ...services.env, ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}) };
+  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env });
   status = res.status ?? 1;
 } finally {
   await services.stop();
 }
+if (cpuLog) printProfile(cpuLog);
 const checked = (await checks?.finish()) ?? true;
 process.exit(status || (checked ? 0 : 1));
+
+/** The 15 test files that took longest, by wall time and by CPU, from scripts/lib/cpu-probe.js's lines. */
+function printProfile(log) {
+  const rows = existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
+  rmSync(dirname(log), { recursive: true, force: true });
+  const name = (f) => relative(join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
+  const total = rows.reduce((sum, r) => sum + r.own + r.children, 0);
+  console.log(`\nCPU of the test files: ${total.toFixed(0)} s (${rows.length} files; their own and their child processes')`);
+  for (const [title, key] of [
+    ['wall', (r) => r.wall],
+    ['CPU', (r) => r.own + r.children],
+  ]) {
+    console.log(`slowest 15 by ${title} (wall s, CPU s own + children):`);
+    for (const r of [...rows].sort((a, b) => key(b) - key(a)).slice(0, 15)) {
+      console.log(
+        `  ${r.wall.toFixed(1).padStart(6)} ${r.own.toFixed(1).padStart(6)} + ${r.children.toFixed(1).padStart(5)}  ${name(r.file)}`,
+      );
+    }
+  }
+}

@@ -8,6 +8,10 @@ import { relative, sep } from 'node:path';
 
 const MAX_ERROR_LINES = 12;
 
+// The suites run compiled (scripts/lib/compile-tests.js): name a test file by its source, not its compiled copy.
+const COMPILED = `.cache${sep}test-js${sep}`;
+const sourceOf = (path) => (path.startsWith(COMPILED) ? path.slice(COMPILED.length).replace(/\.js$/, '.ts') : path);
+
 function errorText(error) {
   // node:test wraps what the test threw in an ERR_TEST_FAILURE whose cause is the original error.
   const cause = error?.cause ?? error;
@@ -21,7 +25,7 @@ export default async function* packageTimes(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { file, nesting, details, name, line } = event.data;
-    const where = file ? relative(process.cwd(), file) : '(no file)';
+    const where = file ? sourceOf(relative(process.cwd(), file)) : '(no file)';
     // A suite or test that failed only because a subtest did is not listed: its failing subtest is.
     if (event.type === 'test:fail' && details.error?.failureType !== 'subtestsFailed') {
       failures.push({ where: line ? `${where}:${line}` : where, name, error: errorText(details.error) });

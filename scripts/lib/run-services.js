@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
  */
 export async function startTestServices(root, env) {
   if (env.KESGATE_TEST_SHARED_SERVICES === '0') return { env: {}, stop: async () => {} };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/lib/test-services-daemon.ts')], {
+  // Compiled by scripts/lib/compile-tests.js (run first), so the daemon starts without a TypeScript loader.
+  const child = spawn(process.execPath, ['--enable-source-maps', join(root, '.cache/test-js/scripts/lib/test-services-daemon.js')], {
     cwd: root,
     env,
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -15,13 +15,14 @@ import { startServer } from '../src/server.js';
 import { keepAliveClient } from './helpers/client.js';
 import { testPki } from './helpers/pki.js';
 import { tempDir } from './helpers/tmp.js';
+import { nodeArgsFor } from '../../../scripts/lib/node-entry.js';
 
 const WORKERS = 8;
 const KILL_AFTER_CREATES = 40;
 
 function startChild(configPath: string): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./fixtures/kes-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, configPath], {
+  const child = spawn(process.execPath, [...nodeArgsFor(script), configPath], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'inherit'],
   });

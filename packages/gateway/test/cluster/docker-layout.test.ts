@@ -29,6 +29,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { parse } from 'yaml';
 import { buildBundles } from '../../../../scripts/build.js';
 import { dockerInit, GATEWAY_CERTS, KES_CERTS } from '../../../../scripts/docker-init.js';
+import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const docker = join(root, 'docker');
@@ -383,7 +384,7 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       // The compose file's header: `KESGATE_HOME=.kesgate-docker npx kes unseal < .kesgate-docker/unseal.key`.
       const unseal = spawnSync(
         'node',
-        ['--import', 'tsx', join(root, 'packages/kes/src/cli/main.ts'), 'unseal', '--server', `https://127.0.0.1:${kesPort}`],
+        [...nodeArgsFor(join(root, 'packages/kes/src/cli/main.ts')), 'unseal', '--server', `https://127.0.0.1:${kesPort}`],
         {
           cwd: root,
           input: readFileSync(join(home, 'unseal.key')),

@@ -15,6 +15,7 @@ import { Agent, get as httpsGet } from 'node:https';
 import { KesClient } from '@kesgate/kes-client';
 import { AdminClient } from '../../src/admin/index.js';
 import { exists, getBytes, s3Error, ssec } from '../helpers/s3.js';
+import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const home = mkdtempSync(join(tmpdir(), 'kesgate-home-'));
@@ -32,7 +33,7 @@ async function freePort(): Promise<number> {
 
 async function npmStart(): Promise<ChildProcess> {
   output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/start.ts')], {
+  const child = spawn(process.execPath, nodeArgsFor(join(root, 'scripts/start.ts')), {
     cwd: root,
     env: {
       ...process.env,

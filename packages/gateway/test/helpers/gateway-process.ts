@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GatewayConfigInput } from '../../src/config/load.js';
 import { ACCESS_KEY, DEFAULT_KEY, SECRET_KEY } from './stack.js';
+import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..', '..');
@@ -48,7 +49,7 @@ export function gatewayProcessConfig(
 /** Writes `config` (JSON is YAML) to `file` and starts a gateway process on it. */
 export async function startGatewayProcess(file: string, config: GatewayConfigInput): Promise<GatewayProcess> {
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgsFor(fixture), file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<string>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? String(code))));
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));

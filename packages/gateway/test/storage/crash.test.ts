@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openFsStore, type ObjectStore } from '../../src/storage/index.js';
 import { dataFileIds, dataFileSize, readObject, readStream, rejectsWith, sha256, tmpFiles } from './helpers.js';
+import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..', '..');
@@ -105,7 +106,7 @@ describe('embedded store: crash safety', () => {
     let completedMultipart = 0;
     let inlineSeen = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', writerScript, root], {
+      const child = spawn(process.execPath, [...nodeArgsFor(writerScript), root], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
