@@ -1,7 +1,7 @@
 // A key whose latest stored encryption record is malformed (a damaged or hand-edited metadata row) can be
 // written again: a PutObject, a CompleteMultipartUpload or a CopyObject onto it replaces the object, as S3's
 // writes replace whatever is there, and the key reads again. A conditional write (If-Match, If-None-Match) would
-// have to read the record it cannot read: it answers 500 InternalError (the log names the object), and changes nothing.
+// have to read the record it cannot read: it answers 500 InternalError and changes nothing.
 // Both layouts: the embedded SQLite store and the shared PostgreSQL one.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
