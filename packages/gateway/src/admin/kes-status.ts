@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { KesClient, KesError, type KeyDescription } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
+import { kesErrorText } from '../kms/kes-error-text.js';
+import { PROBE_TIMEOUT_MS } from '../storage/probe.js';
 
 export interface KesEndpointState {
   endpoint: string;
@@ -29,8 +31,6 @@ export interface DefaultKeyState {
   minDecryptionVersion?: number | string;
   error?: string;
 }
-
-const PROBE_TIMEOUT_MS = 3000;
 
 export class KesProbe {
   private readonly clients: KesClient[];
@@ -76,7 +76,7 @@ export class KesProbe {
     try {
       return { name, ...describe(await this.clients[i]!.describeKey(name)) };
     } catch (err) {
-      return { name, error: errorText(err) };
+      return { name, error: kesErrorText(err) };
     }
   }
 
@@ -91,11 +91,6 @@ function describe(d: KeyDescription): Omit<DefaultKeyState, 'name'> {
   if (d.latest_version !== undefined) out.latestVersion = d.latest_version;
   if (d.min_decryption_version !== undefined) out.minDecryptionVersion = d.min_decryption_version;
   return out;
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof KesError) return `kes answered ${err.status}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
 }
 
 async function probeOne(client: KesClient): Promise<KesEndpointState> {
@@ -115,6 +110,6 @@ async function probeOne(client: KesClient): Promise<KesEndpointState> {
     }
     return state;
   } catch (err) {
-    return { endpoint, online: err instanceof KesError, error: errorText(err) };
+    return { endpoint, online: err instanceof KesError, error: kesErrorText(err) };
   }
 }

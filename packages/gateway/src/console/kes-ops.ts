@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { KesClient, KesError, type KeyDescription, type SealStatus } from '@kesgate/kes-client';
 import type { GatewayConfig } from '../config/load.js';
+import { kesErrorText } from '../kms/kes-error-text.js';
 import { AdminError } from '../admin/errors.js';
 
 export interface KeyRow {
@@ -94,7 +95,7 @@ export class ConsoleKes {
           await c.seal();
           return { endpoint: c.endpointUrls[0]!, status: await c.sealStatus() };
         } catch (err) {
-          return { endpoint: c.endpointUrls[0]!, error: errorText(err) };
+          return { endpoint: c.endpointUrls[0]!, error: kesErrorText(err) };
         }
       }),
     );
@@ -111,7 +112,7 @@ export class ConsoleKes {
           if (!before.sealed) return { endpoint, status: before };
           return { endpoint, status: await c.unseal(share) };
         } catch (err) {
-          return { endpoint, error: errorText(err) };
+          return { endpoint, error: kesErrorText(err) };
         }
       }),
     );
@@ -135,13 +136,8 @@ async function row(client: KesClient, name: string): Promise<KeyRow> {
       ...(d.created_at ? { createdAt: d.created_at } : {}),
     };
   } catch (err) {
-    return { name, error: errorText(err) };
+    return { name, error: kesErrorText(err) };
   }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof KesError) return `kes answered ${err.status}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** kes's refusals become the console's answers with kes's status and message; kes unreachable is 502. */
@@ -152,6 +148,6 @@ async function kesCall<T>(f: () => Promise<T>): Promise<T> {
     if (err instanceof AdminError) throw err;
     if (err instanceof KesError)
       throw new AdminError(err.status >= 500 ? 502 : err.status, 'KesError', `kes answered ${err.status}: ${err.message}`);
-    throw new AdminError(502, 'KesUnavailable', errorText(err));
+    throw new AdminError(502, 'KesUnavailable', kesErrorText(err));
   }
 }

@@ -10,8 +10,6 @@ import type { GatewayServices } from './services.js';
 
 /** How long a verdict is reused. */
 const READINESS_CACHE_MS = 1000;
-/** Store probes not answered within this count as unreachable (kes's probe has its own bound, 3 s). */
-const PROBE_TIMEOUT_MS = 3000;
 
 type StoreReadiness = 'ready' | 'unreachable';
 
@@ -47,8 +45,8 @@ class ReadinessCheck {
     try {
       const [endpoints, metadata, blobs] = await Promise.all([
         kes.endpoints(),
-        probeMetadata(this.svc.backend.metadata, PROBE_TIMEOUT_MS),
-        probeBlobs(this.svc.backend.blobs, PROBE_TIMEOUT_MS),
+        probeMetadata(this.svc.backend.metadata),
+        probeBlobs(this.svc.backend.blobs),
       ]);
       const checks: Readiness['checks'] = {
         kes: kesReadiness(endpoints),

@@ -21,10 +21,7 @@ import { decryptRange } from './read.js';
 import { resolveVersion, writtenVersionHeaders } from './version-id.js';
 import { verified, writeEncrypted, type WriteBody } from './write.js';
 import { unquoteETag } from '../storage/etag.js';
-
-const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 ** 3;
-const MAX_PARTS = 10_000;
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '../s3/multipart-limits.js';
 
 export interface CreateUploadRequest {
   bucket: string;

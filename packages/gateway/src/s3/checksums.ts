@@ -208,18 +208,23 @@ export interface PayloadDigests {
  * them and fails the stream with the S3 error AWS would return. `digests` is set once the stream
  * has ended successfully; a consumer must not commit anything before then.
  */
+/** MD5 and SHA-256 computed on the event loop (a small body, or every worker session taken). */
+interface LocalHashes {
+  md5?: Hash;
+  sha256?: Hash;
+}
+
 export class PayloadVerifier extends Transform {
   digests: PayloadDigests | undefined;
   /** Trailing headers of an aws-chunked body (filled by the decoder upstream, complete at the end). */
   trailers: Readonly<Record<string, string>> = {};
   private size = 0;
-  private md5: Hash | undefined;
-  private sha256: Hash | undefined;
   /**
-   * MD5 and SHA-256 of a large body, computed on the hashing worker instead of `md5`/`sha256`. Opened with
-   * the first byte, not here: a body never read (a request refused before its body) holds no worker session.
+   * The body's MD5 and SHA-256 (those asked for): computed here, or for a large body on the hashing worker. Set
+   * up with the first byte, not in the constructor: a body never read (a request refused before its body) holds
+   * no worker session. Undefined until then.
    */
-  private offThread: OffThreadHashes | undefined;
+  private hashes: LocalHashes | OffThreadHashes | undefined;
   private readonly algorithms: OffThreadAlgorithm[] = [];
   private readonly checksum: Hasher | undefined;
 
@@ -235,19 +240,20 @@ export class PayloadVerifier extends Transform {
     return this.options.expectedSize;
   }
 
-  private hashing = false;
-
-  private startHashes(): void {
-    this.hashing = true;
+  private startedHashes(): LocalHashes | OffThreadHashes {
+    if (this.hashes) return this.hashes;
     const algs = this.algorithms;
-    if (algs.length > 0 && (this.options.expectedSize ?? 0) >= OFF_THREAD_MIN_BYTES) this.offThread = OffThreadHashes.tryOpen(algs);
-    if (this.offThread) return;
-    this.md5 = algs.includes('md5') ? createHash('md5') : undefined;
-    this.sha256 = algs.includes('sha256') ? createHash('sha256') : undefined;
+    const offThread =
+      algs.length > 0 && (this.options.expectedSize ?? 0) >= OFF_THREAD_MIN_BYTES ? OffThreadHashes.tryOpen(algs) : undefined;
+    this.hashes = offThread ?? {
+      ...(algs.includes('md5') && { md5: createHash('md5') }),
+      ...(algs.includes('sha256') && { sha256: createHash('sha256') }),
+    };
+    return this.hashes;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    if (!this.hashing) this.startHashes();
+    const hashes = this.startedHashes();
     this.size += chunk.length;
     const { maxSize, expectedSize } = this.options;
     if (maxSize !== undefined && this.size > maxSize) {
@@ -259,8 +265,8 @@ export class PayloadVerifier extends Transform {
       return;
     }
     this.checksum?.update(chunk);
-    if (this.offThread) {
-      const behind = this.offThread.update(chunk);
+    if (hashes instanceof OffThreadHashes) {
+      const behind = hashes.update(chunk);
       if (behind) {
         // Passed on now; the next chunk is asked for once the worker has caught up.
         this.push(chunk);
@@ -268,19 +274,20 @@ export class PayloadVerifier extends Transform {
         return;
       }
     } else {
-      this.md5?.update(chunk);
-      this.sha256?.update(chunk);
+      hashes.md5?.update(chunk);
+      hashes.sha256?.update(chunk);
     }
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (!this.hashing) this.startHashes(); // an empty body: the digests of nothing
-    const fromWorker = this.offThread ? this.offThread.digest() : Promise.resolve(undefined);
-    fromWorker.then(
+    const hashes = this.startedHashes(); // an empty body: the digests of nothing
+    const digested =
+      hashes instanceof OffThreadHashes ? hashes.digest() : Promise.resolve({ md5: hashes.md5?.digest(), sha256: hashes.sha256?.digest() });
+    digested.then(
       (hashed) => {
         try {
-          this.digests = this.verify(hashed?.md5 ?? this.md5?.digest(), hashed?.sha256 ?? this.sha256?.digest());
+          this.digests = this.verify(hashed.md5, hashed.sha256);
           callback();
         } catch (err) {
           callback(err as Error);
@@ -291,7 +298,7 @@ export class PayloadVerifier extends Transform {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.offThread?.drop();
+    if (this.hashes instanceof OffThreadHashes) this.hashes.drop();
     callback(err);
   }
 

@@ -11,7 +11,8 @@ export type OffThreadAlgorithm = 'md5' | 'sha256';
 /** Below this many bytes a body is hashed in place: the worker's start-up per body would cost more. */
 export const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 // Each body hashed off-thread holds a ring of RING_BYTES; at most MAX_SESSIONS at once (the others hash in
-// place), so the rings never hold more than 16 MiB.
+// place), so the rings never hold more than 16 MiB. A ring the worker is done with is kept for the next body
+// (up to MAX_SESSIONS of them) instead of allocating 1 MiB of shared memory per body.
 const RING_BYTES = 1024 * 1024;
 const MAX_SESSIONS = 16;
 // The worker is woken once per this many bytes, not per chunk: each wake-up of a waiting worker costs the event
@@ -45,7 +46,10 @@ async function run({ id, algs, ring, control }) {
   for (;;) {
     const seen = Atomics.load(ctl, ${CHANGES});
     const state = Atomics.load(ctl, ${STATE});
-    if (state === ${DROPPED}n) return;
+    if (state === ${DROPPED}n) {
+      parentPort.postMessage({ id, dropped: true }); // done with its ring
+      return;
+    }
     const written = Atomics.load(ctl, ${WRITTEN});
     let hashed = Atomics.load(ctl, ${HASHED});
     if (hashed < written) {
@@ -72,29 +76,58 @@ async function run({ id, algs, ring, control }) {
 }
 `;
 
-type Reply = { id: number; digests: Record<string, Uint8Array> } | { id: number; error: string };
+type Reply = { id: number; digests: Record<string, Uint8Array> } | { id: number; error: string } | { id: number; dropped: true };
 
 interface Session {
   settle: (digests: Record<string, Uint8Array> | Error) => void;
+}
+
+/** The shared memory of one body's hashing: the bytes, and the control words both threads update. */
+interface Ring {
+  data: Uint8Array;
+  ctl: BigInt64Array;
+}
+
+/** Rings the worker is done with, for the next bodies. */
+const idleRings: Ring[] = [];
+let ringsAllocated = 0;
+
+/** How many rings this process has allocated (for tests: reused rings are not counted again). */
+export function hashRingsAllocated(): number {
+  return ringsAllocated;
+}
+
+function takeRing(): Ring {
+  const idle = idleRings.pop();
+  if (idle) {
+    idle.ctl.fill(0n); // WRITTEN, HASHED, CHANGES = 0; STATE = OPEN
+    return idle;
+  }
+  ringsAllocated++;
+  return { data: new Uint8Array(new SharedArrayBuffer(RING_BYTES)), ctl: new BigInt64Array(new SharedArrayBuffer(4 * 8)) };
 }
 
 /** One worker per process, started on first use; it keeps the process alive only while a body is being hashed. */
 class HashWorker {
   private worker: Worker | undefined;
   private readonly sessions = new Map<number, Session>();
+  /** The rings the worker may still read, by session: back to idleRings once it says it is done with one. */
+  private readonly rings = new Map<number, Ring>();
   private nextId = 1;
 
   get full(): boolean {
-    return this.sessions.size >= MAX_SESSIONS;
+    return this.rings.size >= MAX_SESSIONS;
   }
 
-  open(algs: OffThreadAlgorithm[], ring: SharedArrayBuffer, control: SharedArrayBuffer, session: Session): number {
+  open(algs: OffThreadAlgorithm[], session: Session): { id: number; ring: Ring } {
     const w = this.ensure();
     const id = this.nextId++;
+    const ring = takeRing();
     this.sessions.set(id, session);
+    this.rings.set(id, ring);
     if (this.sessions.size === 1) w.ref();
-    w.postMessage({ id, algs, ring, control });
-    return id;
+    w.postMessage({ id, algs, ring: ring.data.buffer, control: ring.ctl.buffer });
+    return { id, ring };
   }
 
   forget(id: number): void {
@@ -105,14 +138,20 @@ class HashWorker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.on('message', (m: Reply) => {
+      // The worker is done with this session's ring, whichever way it ended.
+      const ring = this.rings.get(m.id);
+      this.rings.delete(m.id);
+      if (ring && idleRings.length < MAX_SESSIONS) idleRings.push(ring);
       const s = this.sessions.get(m.id);
       this.forget(m.id);
+      if ('dropped' in m) return;
       s?.settle('error' in m ? new Error(`hashing a request body failed: ${m.error}`) : m.digests);
     });
     const fail = (err: Error): void => {
       if (this.worker === w) this.worker = undefined;
       const open = [...this.sessions.values()];
       this.sessions.clear();
+      this.rings.clear(); // a dead worker's rings are not reused: it may have stopped mid-ring
       for (const s of open) s.settle(new Error(`the hashing worker stopped: ${err.message}`, { cause: err }));
     };
     w.on('error', fail);
@@ -129,12 +168,14 @@ const shared = new HashWorker();
 /** Incremental hashes of one body, computed on the worker thread. */
 export class OffThreadHashes {
   private readonly id: number;
-  private readonly ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
-  private readonly ctl = new BigInt64Array(new SharedArrayBuffer(4 * 8));
+  private readonly ring: Uint8Array;
+  private readonly ctl: BigInt64Array;
   private written = 0n;
   /** Bytes put into the ring since the worker was last woken. */
   private unannounced = 0;
   private failure: Error | undefined;
+  /** Settled or dropped: the ring may be another body's now, so this one must not touch it again. */
+  private released = false;
   private readonly result: Promise<Record<string, Uint8Array>>;
 
   /** Off-thread hashes for one more body, or undefined when MAX_SESSIONS bodies are being hashed already. */
@@ -146,6 +187,7 @@ export class OffThreadHashes {
     let settle!: (d: Record<string, Uint8Array> | Error) => void;
     this.result = new Promise((resolve, reject) => {
       settle = (d) => {
+        this.released = true;
         if (d instanceof Error) {
           this.failure = d;
           reject(d);
@@ -154,7 +196,10 @@ export class OffThreadHashes {
     });
     // Nobody may await the result (a body that fails first); digest() still reports a failure.
     this.result.catch(() => undefined);
-    this.id = shared.open(algs, this.ring.buffer as SharedArrayBuffer, this.ctl.buffer as SharedArrayBuffer, { settle });
+    const { id, ring } = shared.open(algs, { settle });
+    this.id = id;
+    this.ring = ring.data;
+    this.ctl = ring.ctl;
   }
 
   /**
@@ -163,6 +208,7 @@ export class OffThreadHashes {
    */
   update(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.released) return Promise.reject(new Error('the request body was hashed already'));
     let off = this.put(chunk, 0);
     if (off === chunk.length) return undefined;
     return (async () => {
@@ -185,7 +231,8 @@ export class OffThreadHashes {
 
   /** The body failed or was abandoned: the worker stops hashing it. */
   drop(): void {
-    if (Atomics.load(this.ctl, STATE) !== OPEN) return;
+    if (this.released || Atomics.load(this.ctl, STATE) !== OPEN) return;
+    this.released = true;
     this.failure ??= new Error('the request body was abandoned');
     this.signal(DROPPED);
     Atomics.notify(this.ctl, HASHED); // an update() waiting for room gives up

@@ -8,16 +8,21 @@ import {
   NULL_VERSION,
   type BucketVersioning,
   type CompletePart,
-  type ObjectRecord,
   type PartRecord,
   type UploadedPart,
   type WritePrecondition,
 } from './types.js';
 import { assertPartNumber, assertSize } from './validation.js';
+import type { ExistingObject } from './metadata/types.js';
 
-/** Every given condition must hold for the object as it is now, else PreconditionFailed. */
-export function checkPrecondition(existing: ObjectRecord | undefined, condition: WritePrecondition | undefined): void {
-  if (!condition) return;
+/**
+ * Every given condition must hold for the object as it is now, else PreconditionFailed. The object is read only
+ * when a condition is given: an unconditional write replaces whatever is stored, even a record that cannot be read.
+ */
+export function checkPrecondition(current: ExistingObject, condition: WritePrecondition | undefined): void {
+  if (!condition || (condition.ifNoneMatch === undefined && condition.ifMatchEtag === undefined && condition.ifRevision === undefined))
+    return;
+  const existing = current();
   if (condition.ifNoneMatch === '*' && existing) {
     throw new PreconditionFailed(`The object ${existing.key} already exists`);
   }

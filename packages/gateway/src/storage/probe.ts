@@ -4,8 +4,11 @@
 import type { BlobStore } from './blobs/types.js';
 import type { MetadataStore } from './metadata/types.js';
 
-/** A probe not answered within this is reported as unreachable. */
-const PROBE_TIMEOUT_MS = 5000;
+/**
+ * A probe not answered within this is reported as unreachable: the same bound for the stores and for kes, on the
+ * status page and for /kesgate/ready (whose caller, a load balancer, waits on it).
+ */
+export const PROBE_TIMEOUT_MS = 3000;
 
 export interface StoreHealth {
   reachable: boolean;

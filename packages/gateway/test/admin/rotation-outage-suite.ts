@@ -99,35 +99,39 @@ export function rotationOutageSuite(cases: OutageCase[]): void {
       await readsBack(t, bucket, bodies);
     }
 
-    if (cases.includes('sealed'))
-      test('kes sealed for ~4 s mid-job: the job waits, then ends done with every object rotated', async () => {
-        const { t, bodies } = await gatewayWithObjects('sealed-4s', 'old-a', 60_000);
+    /** The outages a job waits through, each from its 50th object, on a bucket of its own under an old key of its own. */
+    const waitedThrough: { case: OutageCase; name: string; met: string; bucket: string; key: string; fault: () => Promise<void> }[] = [
+      {
+        case: 'sealed',
+        name: 'kes sealed for ~4 s mid-job',
+        met: 'the sealed kes',
+        bucket: 'sealed-4s',
+        key: 'old-a',
+        fault: async () => {
+          await kes.admin.seal();
+          await sleep(4000);
+          await kes.admin.unseal(kes.shares[0]!);
+        },
+      },
+      {
+        case: 'stopped',
+        name: 'kes stopped for ~4 s and started again mid-job',
+        met: 'the stopped kes',
+        bucket: 'killed-4s',
+        key: 'old-b',
+        fault: () => kes.restart(4000),
+      },
+    ];
+    for (const o of waitedThrough.filter((w) => cases.includes(w.case)))
+      test(`${o.name}: the job waits, then ends done with every object rotated`, async () => {
+        const { t, bodies } = await gatewayWithObjects(o.bucket, o.key, 60_000);
         try {
-          faultAtObject50(async () => {
-            await kes.admin.seal();
-            await sleep(4000);
-            await kes.admin.unseal(kes.shares[0]!);
-          });
-          const job = await rotateAll(t, 'sealed-4s', 'old-a');
+          faultAtObject50(o.fault);
+          const job = await rotateAll(t, o.bucket, o.key);
           assert.equal(job.state, 'done', JSON.stringify(job.failures));
           assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
-          assert.ok(job.counters.retries > 0, 'the job met the sealed kes and retried');
-          await assertAllRotated(t, 'sealed-4s', bodies, 'old-a');
-        } finally {
-          await t.close();
-        }
-      });
-
-    if (cases.includes('stopped'))
-      test('kes stopped for ~4 s and started again mid-job: the job waits, then ends done with every object rotated', async () => {
-        const { t, bodies } = await gatewayWithObjects('killed-4s', 'old-b', 60_000);
-        try {
-          faultAtObject50(() => kes.restart(4000));
-          const job = await rotateAll(t, 'killed-4s', 'old-b');
-          assert.equal(job.state, 'done', JSON.stringify(job.failures));
-          assert.deepEqual([job.counters.scanned, job.counters.rotated, job.counters.failed], [OBJECTS, OBJECTS, 0]);
-          assert.ok(job.counters.retries > 0, 'the job met the stopped kes and retried');
-          await assertAllRotated(t, 'killed-4s', bodies, 'old-b');
+          assert.ok(job.counters.retries > 0, `the job met ${o.met} and retried`);
+          await assertAllRotated(t, o.bucket, bodies, o.key);
         } finally {
           await t.close();
         }

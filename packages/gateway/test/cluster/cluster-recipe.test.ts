@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,17 +37,6 @@ async function freePort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise((r) => srv.close(r));
   return port;
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      res(true);
-    });
-    s.on('error', () => res(false));
-  });
 }
 
 interface Run {
@@ -92,12 +81,61 @@ function backendPorts(output: string): { postgres: number; moto: number; pgDir: 
   return { postgres: Number(pg[1]), moto: Number(moto[1]), pgDir: pg[2]! };
 }
 
-async function assertAllStopped(run: Run, output: string): Promise<void> {
-  const { postgres, moto, pgDir } = backendPorts(output);
-  for (const port of [...run.ports.kes, ...run.ports.http, ...run.ports.https, postgres, moto]) {
-    assert.equal(await listening(port), false, `nothing listens on ${port} once the cluster stopped`);
+/**
+ * The processes listening on TCP `port` (Linux: the LISTEN sockets of /proc/net/tcp and tcp6, matched to the
+ * socket descriptors under /proc/<pid>/fd), with their command lines.
+ */
+function listeners(port: number): { pid: number; cmdline: string }[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; field 9 is the socket's inode.
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(`socket:[${f[9]}]`);
+    }
   }
-  assert.equal(existsSync(pgDir), false, 'the throwaway PostgreSQL cluster was removed');
+  if (inodes.size === 0) return [];
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const link = (fd: string): string => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    };
+    try {
+      if (readdirSync(`/proc/${pid}/fd`).some((fd) => inodes.has(link(fd)))) {
+        found.push({ pid: Number(pid), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() });
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * What of this cluster still listens on its ports. The ports are free once it stopped, but another process
+ * on the machine (a test file running beside this one) may be given one of them by the OS right after: only a
+ * listener that is one of the cluster's processes counts (its command line names the cluster's home, its
+ * PostgreSQL data directory, or moto_server on its port).
+ */
+function clusterListeners(run: Run, home: string, output: string): string[] {
+  const { postgres, moto, pgDir } = backendPorts(output);
+  const ours = (cmdline: string): boolean =>
+    cmdline.includes(home) || cmdline.includes(pgDir) || (cmdline.includes('moto_server') && cmdline.includes(`-p ${moto}`));
+  return [...run.ports.kes, ...run.ports.http, ...run.ports.https, postgres, moto].flatMap((port) =>
+    listeners(port)
+      .filter((l) => ours(l.cmdline))
+      .map((l) => `${port}: pid ${l.pid} ${l.cmdline}`),
+  );
+}
+
+async function assertAllStopped(run: Run, home: string, output: string): Promise<void> {
+  assert.deepEqual(clusterListeners(run, home, output), [], "none of the cluster's processes listens on its ports once it stopped");
+  assert.equal(existsSync(backendPorts(output).pgDir), false, 'the throwaway PostgreSQL cluster was removed');
 }
 
 describe('npm run cluster', { skip }, () => {
@@ -135,7 +173,7 @@ describe('npm run cluster', { skip }, () => {
       assert.match(kes, /keystore:\n  postgres:\n    url: postgres:\/\/kesgate:/);
       assert.match(kes, new RegExp(`^node: ${n}$`, 'm'));
     }
-    await assertAllStopped(run, output);
+    await assertAllStopped(run, home, output);
   });
 
   describe('a running cluster', () => {
@@ -266,6 +304,12 @@ describe('npm run cluster', { skip }, () => {
         assert.match(output, new RegExp(`/usr/bin/aws --endpoint-url http://127.0.0.1:${port} s3 cp README.md s3://demo/`));
       }
       assert.match(output, /moto_server: a stand-in for MinIO, Ceph RGW or AWS S3/);
+      // While it runs, every port is seen held by one of the cluster's processes: the check after the stop can see them.
+      assert.equal(
+        new Set(clusterListeners(run, home, output).map((l) => l.split(':')[0])).size,
+        run.ports.kes.length + run.ports.http.length + run.ports.https.length + 2,
+        `the cluster's processes listen on all its ports:\n${clusterListeners(run, home, output).join('\n')}`,
+      );
       // Kill gateway 2 as a crash would.
       const pid = descendant(run.child.pid!, 'gateway-2.yaml');
       assert.ok(pid, 'found the process of gateway 2');
@@ -273,7 +317,7 @@ describe('npm run cluster', { skip }, () => {
       const code = await run.exited;
       assert.equal(code, 1, 'a dead member makes the whole cluster exit with an error');
       assert.match(run.output(), /gateway-2 stopped \(SIGKILL\); stopping postgres, moto, kes-1, kes-2, gateway-1 too/);
-      await assertAllStopped(run, run.output());
+      await assertAllStopped(run, home, run.output());
     });
   });
 });

@@ -94,7 +94,8 @@ function uploadedPart(number: number, size = 1000): UploadedPart {
 }
 
 const blobsOf = (record: ObjectRecord): string[] => record.parts.map((part) => part.dataId);
-const refuseExisting = (existing: ObjectRecord | undefined): void => {
+const refuseExisting = (current: () => ObjectRecord | undefined): void => {
+  const existing = current();
   if (existing) throw new PreconditionFailed(`The object ${existing.key} already exists`);
 };
 const accept = (): void => undefined;
@@ -258,12 +259,12 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       });
       first.parts[0]!.extra = { checksum: 'x', nested: { n: 1 } };
       const seen: (ObjectRecord | undefined)[] = [];
-      assert.deepEqual(await store.putObject(first, (existing) => void seen.push(existing)), []);
+      assert.deepEqual(await store.putObject(first, (existing) => void seen.push(existing())), []);
       assert.deepEqual([...seen], [undefined], 'check saw no object, once');
       assert.deepEqual(await store.getObject(B, first.key), first);
 
       const second = object(B, first.key, [3]);
-      assert.deepEqual((await store.putObject(second, (existing) => void seen.push(existing))).sort(), blobsOf(first).sort());
+      assert.deepEqual((await store.putObject(second, (existing) => void seen.push(existing()))).sort(), blobsOf(first).sort());
       assert.deepEqual(seen[1], first, 'check saw the current object');
       assert.deepEqual(await store.getObject(B, first.key), second);
     });
@@ -553,7 +554,7 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       const superseded = await store.completeUpload(ref, (got, partsGot, existing) => {
         assert.deepEqual(got, u);
         assert.deepEqual(partsGot, uploaded);
-        assert.deepEqual(existing, current);
+        assert.deepEqual(existing(), current);
         const chosen = [partsGot[0]!, partsGot[2]!].map(({ lastModified: _, ...part }) => part);
         built = {
           ...object(B, ref.key),

@@ -37,12 +37,18 @@ export interface ObjectPatch {
 }
 
 /**
- * What an object write stores: `check` (the S3 rules, above) sees the key's latest version when it is an
- * object (undefined when there is none or it is a delete marker) and the bucket's versioning, and returns
- * the version id to store the object under (nothing: object.versionId). A version of that id already stored
- * is replaced.
+ * The key's latest version when it is an object (undefined when there is none or it is a delete marker), read
+ * only when called: a write without a precondition never reads the record it replaces, so an object whose
+ * stored record is malformed can still be overwritten (a conditional write gets the MalformedSSERecord).
  */
-export type PutCheck = (existing: ObjectRecord | undefined, versioning: BucketVersioning) => string | void;
+export type ExistingObject = () => ObjectRecord | undefined;
+
+/**
+ * What an object write stores: `check` (the S3 rules, above) gets the key's latest version (`existing`) and
+ * the bucket's versioning, and returns the version id to store the object under (nothing: object.versionId).
+ * A version of that id already stored is replaced.
+ */
+export type PutCheck = (existing: ExistingObject, versioning: BucketVersioning) => string | void;
 
 /**
  * One step of a delete: remove version `versionId` of `key` if it is stored (object or delete marker);
@@ -193,7 +199,7 @@ export interface MetadataStore {
    */
   completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ExistingObject, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded>;
   /** Ends the upload. Returns its parts' blobs. → NoSuchBucket, NoSuchUpload */
   abortUpload(ref: UploadRef): Promise<Superseded>;

@@ -287,7 +287,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
         ],
       });
       const seen: (ObjectRecord | undefined)[] = [];
-      assert.deepEqual(await m.putObject(record, (existing) => void seen.push(existing)), []);
+      assert.deepEqual(await m.putObject(record, (existing) => void seen.push(existing())), []);
       assert.deepEqual(seen, [undefined], 'check is called once, with no current object');
       assert.deepEqual(await m.getObject('obj', 'docs/report.pdf'), record);
       assert.equal(await m.getObject('obj', 'docs/other'), undefined);
@@ -303,7 +303,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.putObject(first, () => {});
       const second = object('obj', 'over', [part(1)]);
       const seen: (ObjectRecord | undefined)[] = [];
-      const superseded = await m.putObject(second, (existing) => void seen.push(existing));
+      const superseded = await m.putObject(second, (existing) => void seen.push(existing()));
       assert.deepEqual(seen, [first]);
       assert.deepEqual(sorted(superseded), sorted(ids(first.parts)));
       assert.deepEqual(await m.getObject('obj', 'over'), second);
@@ -326,8 +326,8 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
     });
 
     it('serialises conditional writes: of two racing creates that require no current object, exactly one wins', async () => {
-      const absentOnly = (existing: ObjectRecord | undefined): void => {
-        if (existing) throw new PreconditionFailed('exists');
+      const absentOnly = (existing: () => ObjectRecord | undefined): void => {
+        if (existing()) throw new PreconditionFailed('exists');
       };
       for (let round = 0; round < 5; round++) {
         const key = `race-${round}`;
@@ -542,7 +542,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       const calls: [UploadRecord, UploadedPart[], ObjectRecord | undefined][] = [];
       let built: ObjectRecord | undefined;
       const superseded = await m.completeUpload(ref(u), (up, ps, existing) => {
-        calls.push([up, ps, existing]);
+        calls.push([up, ps, existing()]);
         const chosen = [ps[0]!, ps[2]!].map(({ lastModified: _lm, ...p }) => p);
         built = object('done', 'movie', chosen, { contentType: up.contentType, tags: up.tags, sse: up.sse });
         return built;
@@ -573,7 +573,7 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.putPart(ref(fresh), only);
       let sawExisting: ObjectRecord | undefined | null = null;
       await m.completeUpload(ref(fresh), (_u, ps, existing) => {
-        sawExisting = existing;
+        sawExisting = existing();
         return object(
           'done',
           'fresh',

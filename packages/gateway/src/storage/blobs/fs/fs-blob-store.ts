@@ -7,7 +7,8 @@ import { DataUnavailable } from '../../errors.js';
 import type { PartReader } from '../../types.js';
 import type { BlobStore, BlobWriter, StoredBlob } from '../types.js';
 import { FsBlobWriter, unlinkQuietly } from './fs-blob-writer.js';
-import { BlobLayout, isBlobId, isShardName, newBlobId } from './layout.js';
+import { isBlobId, newBlobId } from '../blob-id.js';
+import { BlobLayout, isShardName } from './layout.js';
 
 /** Files stat'ed at once while listing. */
 const STAT_BATCH = 64;

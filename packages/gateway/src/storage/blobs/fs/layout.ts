@@ -3,22 +3,12 @@
 //   <root>/tmp/<id>           a blob being written; renamed into data/ once complete and fsynced
 // (The embedded layout keeps its SQLite metadata, meta.db, in the same root.) File names are random
 // ids, never derived from user keys, so no key can reach a path.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirSync } from '../../fsync-dir.js';
 
-const BLOB_ID = /^[0-9a-f]{32}$/;
 const SHARD = /^[0-9a-f]{2}$/;
 const DIR_MODE = 0o700;
-
-export function newBlobId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-export function isBlobId(value: string): boolean {
-  return BLOB_ID.test(value);
-}
 
 export function isShardName(value: string): boolean {
   return SHARD.test(value);

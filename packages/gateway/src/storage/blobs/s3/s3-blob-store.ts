@@ -14,11 +14,12 @@ import {
 import { DataUnavailable } from '../../errors.js';
 import type { PartReader } from '../../types.js';
 import type { BlobStore, BlobWriter, StoredBlob } from '../types.js';
-import { isBlobId, newBlobId } from './blob-id.js';
+import { isBlobId, newBlobId } from '../blob-id.js';
 import { createUpstreamClient, describeEndpoint, type S3BlobStoreOptions, type S3BlobTuning } from './client.js';
 import { isMissing, isNotImplemented, isRangeNotSatisfiable, UpstreamErrors } from './errors.js';
 import { pullReader } from './pull-reader.js';
-import { MAX_PART_SIZE, MIN_PART_SIZE, PART_SIZE, S3BlobWriter } from './writer.js';
+import { PART_SIZE, S3BlobWriter } from './writer.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE } from '../../../s3/multipart-limits.js';
 
 /** DeleteObjects takes at most 1000 keys per request. */
 const DELETE_BATCH = 1000;

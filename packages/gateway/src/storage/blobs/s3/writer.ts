@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BlobWriter } from '../types.js';
 import type { UpstreamErrors } from './errors.js';
+import { MAX_PARTS } from '../../../s3/multipart-limits.js';
 
 const MiB = 1024 * 1024;
 
@@ -33,10 +34,6 @@ const MiB = 1024 * 1024;
 export const PART_SIZE = 16 * MiB;
 /** Concurrent part uploads per writer: one part travels while the next fills, and one more for latency. */
 export const PARTS_IN_FLIGHT = 2;
-/** S3's bounds for a part (the last part of an upload may be smaller). */
-export const MIN_PART_SIZE = 5 * MiB;
-export const MAX_PART_SIZE = 5 * 1024 * MiB;
-const MAX_PARTS = 10_000;
 
 export interface WriterTarget {
   client: S3Client;

@@ -43,6 +43,7 @@ import type {
 import type {
   DeleteOp,
   DeleteOutcome,
+  ExistingObject,
   GatewayInstance,
   GatewayPresence,
   ListedVersion,
@@ -282,7 +283,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.db.transaction(async (tx) => {
       await lockKeys(tx, object.bucket, [object.key]);
       const { latest, versioning } = await this.readLatest(tx, object.bucket, object.key);
-      const chosen = check(latest && !latest.delete_marker ? objectRecord(latest) : undefined, versioning);
+      const chosen = check(() => (latest && !latest.delete_marker ? objectRecord(latest) : undefined), versioning);
       const stored: ObjectRecord = { ...object, versionId: typeof chosen === 'string' ? chosen : object.versionId };
       const removed = await this.removeVersion(tx, object.bucket, object.key, stored.versionId, latest);
       await this.insertLatest(tx, stored, removed.latest);
@@ -542,7 +543,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ExistingObject, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded> {
     if (!storable(ref.bucket)) throw new NoSuchBucket(ref.bucket);
     return this.db.transaction(async (tx) => {
@@ -556,7 +557,7 @@ export class PostgresMetadataStore implements MetadataStore {
       const object = build(
         uploadRecord(upload),
         parts.map(uploadedPart),
-        latest && !latest.delete_marker ? objectRecord(latest) : undefined,
+        () => (latest && !latest.delete_marker ? objectRecord(latest) : undefined),
         versioning,
       );
       if (object.bucket !== ref.bucket || object.key !== ref.key) {

@@ -32,6 +32,7 @@ import { InProcessCoordination } from '../in-process-coordination.js';
 import type {
   DeleteOp,
   DeleteOutcome,
+  ExistingObject,
   GatewayInstance,
   GatewayPresence,
   ListedVersion,
@@ -199,9 +200,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.assertOpen();
     return this.commits.run(() => {
       const bucket = this.requireBucket(object.bucket);
-      const latest = this.readObject(object.bucket, object.key);
-      const current = latest && !latest.record.deleteMarker ? (latest.record as ObjectRecord) : undefined;
-      const chosen = check(current, bucketVersioning(bucket.versioning));
+      const chosen = check(() => this.latestObject(object.bucket, object.key), bucketVersioning(bucket.versioning));
       const versionId = typeof chosen === 'string' ? chosen : object.versionId;
       const stored: ObjectRecord = { ...object, versionId };
       const superseded = this.removeVersion(object.bucket, object.key, versionId);
@@ -340,14 +339,13 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async completeUpload(
     ref: UploadRef,
-    build: (upload: UploadRecord, parts: UploadedPart[], existing: ObjectRecord | undefined, versioning: BucketVersioning) => ObjectRecord,
+    build: (upload: UploadRecord, parts: UploadedPart[], existing: ExistingObject, versioning: BucketVersioning) => ObjectRecord,
   ): Promise<Superseded> {
     this.assertOpen();
     return this.commits.run(() => {
       const upload = uploadRecord(this.requireUpload(ref));
       const parts = this.s.getUploadParts.all(ref.uploadId).map(uploadedPart);
-      const latest = this.readObject(ref.bucket, ref.key);
-      const current = latest && !latest.record.deleteMarker ? (latest.record as ObjectRecord) : undefined;
+      const current = () => this.latestObject(ref.bucket, ref.key);
       const object = build(upload, parts, current, bucketVersioning(this.requireBucket(ref.bucket).versioning));
       const superseded = this.removeVersion(ref.bucket, ref.key, object.versionId);
       this.insertLatest(object);
@@ -478,6 +476,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /** The key's latest version (object or delete marker). */
+  /** The key's latest version when it is an object (not a delete marker). */
+  private latestObject(bucket: string, key: string): ObjectRecord | undefined {
+    const latest = this.readObject(bucket, key);
+    return latest && !latest.record.deleteMarker ? (latest.record as ObjectRecord) : undefined;
+  }
+
   private readObject(bucket: string, key: string): { row: ObjectRow; record: ObjectVersion } | undefined {
     const row = this.s.getObject.get(bucket, key);
     return row ? { row, record: objectVersion(row, this.s.getObjectParts.all(row.id)) } : undefined;
