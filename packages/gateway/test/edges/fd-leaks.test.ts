@@ -23,6 +23,7 @@ import {
 import { ACCESS_KEY, SECRET_KEY, s3Client, startStack, type Stack } from '../helpers/stack.js';
 import { getBytes, s3Error, ssec } from '../helpers/s3.js';
 import { RawClient } from './raw.js';
+import { head } from './wire.js';
 import { snapshot } from './state.js';
 
 const B = 'fd-leaks';
@@ -87,11 +88,7 @@ async function rawGetAborted(): Promise<void> {
   const headers = await raw.sign({ method: 'GET', path: `/${B}/big` });
   const socket = net.connect(st.gw.httpPort, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(
-    `GET /${B}/big HTTP/1.1\r\n${Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('')}\r\n`,
-  );
+  socket.write(head('GET', `/${B}/big`, headers));
   let received = 0;
   await new Promise<void>((resolve) => {
     socket.on('data', (c: Buffer) => {
@@ -104,21 +101,7 @@ async function rawGetAborted(): Promise<void> {
 }
 
 async function rawPutCancelled(i: number): Promise<void> {
-  const raw = new RawClient(st.gw.httpPort, ACCESS_KEY, SECRET_KEY);
-  const path = `/${B}/cancelled-${i}`;
-  const headers = await raw.sign(
-    { method: 'PUT', path, headers: { 'content-length': String(8 * MiB) } },
-    { payloadHash: 'UNSIGNED-PAYLOAD' },
-  );
-  const socket = net.connect(st.gw.httpPort, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(
-    `PUT ${path} HTTP/1.1\r\n${Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('')}\r\n`,
-  );
-  await new Promise<void>((resolve) => socket.write(Buffer.alloc(2 * MiB, 1), () => resolve()));
-  socket.destroy();
+  await new RawClient(st.gw.httpPort, ACCESS_KEY, SECRET_KEY).abandonedPut(`/${B}/cancelled-${i}`, 8 * MiB, Buffer.alloc(2 * MiB, 1));
 }
 
 /** No data file open, no more descriptors than before (closed clients' sockets may take a moment to go; a leak

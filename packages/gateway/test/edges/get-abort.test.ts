@@ -12,6 +12,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
 import { getBytes } from '../helpers/s3.js';
 import { RawClient } from './raw.js';
+import { head } from './wire.js';
 
 const B = 'get-abort';
 const big = randomBytes(32 * 1024 * 1024);
@@ -46,11 +47,7 @@ test(
     const headers = await raw.sign({ method: 'GET', path: `/${B}/big` });
     const socket = net.connect(st.gw.httpPort, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(
-      `GET /${B}/big HTTP/1.1\r\n${Object.entries(headers)
-        .map(([k, v]) => `${k}: ${v}\r\n`)
-        .join('')}\r\n`,
-    );
+    socket.write(head('GET', `/${B}/big`, headers));
     let received = 0;
     socket.on('data', (c: Buffer) => (received += c.length));
     while (received < 1024 * 1024) await sleep(5);

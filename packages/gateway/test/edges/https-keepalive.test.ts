@@ -12,6 +12,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
 import { getBytes, ssec } from '../helpers/s3.js';
 import { RawClient, sha256Hex } from './raw.js';
+import { head as requestHead } from './wire.js';
 
 const B = 'https-keepalive';
 const big = randomBytes(16 * 1024 * 1024);
@@ -46,11 +47,6 @@ function splitResponses(bytes: Buffer): Answer[] {
   return out;
 }
 
-const request = (method: string, path: string, headers: Record<string, string>): string =>
-  `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('')}\r\n`;
-
 test('a PUT sent while a large GET answer is still draining is served on the same HTTPS connection', async () => {
   const key = ssec();
   const body = randomBytes(200 * 1024);
@@ -73,11 +69,11 @@ test('a PUT sent while a large GET answer is still draining is served on the sam
   await once(socket, 'secureConnect');
   const received: Buffer[] = [];
   socket.on('data', (c: Buffer) => received.push(c));
-  socket.write(request('GET', `/${B}/big`, getHeaders));
+  socket.write(requestHead('GET', `/${B}/big`, getHeaders));
   await once(socket, 'data');
   // Stop reading: the gateway's answer backs up in its socket, which then needs to drain when the PUT comes.
   socket.pause();
-  socket.write(Buffer.concat([Buffer.from(request('PUT', `/${B}/after-get`, putHeaders)), body]));
+  socket.write(Buffer.concat([Buffer.from(requestHead('PUT', `/${B}/after-get`, putHeaders)), body]));
   await new Promise((r) => setTimeout(r, 200));
   socket.resume();
   await once(socket, 'close');

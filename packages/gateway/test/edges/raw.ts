@@ -2,9 +2,12 @@
 // of the gateway's verifier), then sent byte for byte as given, so a test can send exactly the
 // malformed thing (a changed payload, a stale date, a broken body) that no SDK would.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../helpers/node-sha256.js';
+import { head } from './wire.js';
 
 export interface RawResponse {
   status: number;
@@ -45,6 +48,22 @@ export class RawClient {
     private readonly accessKey: string,
     private readonly secretKey: string,
   ) {}
+
+  /**
+   * A signed PUT (UNSIGNED-PAYLOAD) announcing `declared` bytes whose client goes away after sending `sent`: the
+   * head and `sent` go out on a socket of its own, which is then destroyed.
+   */
+  async abandonedPut(path: string, declared: number, sent: Buffer): Promise<void> {
+    const headers = await this.sign(
+      { method: 'PUT', path, headers: { 'content-length': String(declared) } },
+      { payloadHash: 'UNSIGNED-PAYLOAD' },
+    );
+    const socket = net.connect(this.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(head('PUT', path, headers));
+    await new Promise<void>((resolve) => socket.write(sent, () => resolve()));
+    socket.destroy();
+  }
 
   /** The request's headers with host, x-amz-date, x-amz-content-sha256 and Authorization added. */
   async sign(r: RawRequest, o: SignOptions = {}): Promise<Record<string, string>> {
