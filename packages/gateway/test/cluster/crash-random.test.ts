@@ -8,18 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SweepReport } from '../../src/storage/index.js';
 import { clusterSkipReason } from '../helpers/cluster-services.js';
-import { getBytes } from '../helpers/s3.js';
+import { getBytes, uploadInParts } from '../helpers/s3.js';
 import { B, crashCluster, MiB, sha } from './crash-harness.js';
 
 const ROUNDS = 3;
@@ -58,19 +50,7 @@ const writers: Writer[] = [
     key: 'random/multipart',
     newVersion: () => [randomBytes(5 * MiB), randomBytes(12_345)],
     async write(s3, parts) {
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: this.key, ServerSideEncryption: 'AES256' }));
-      const etags: string[] = [];
-      for (const [i, body] of parts.entries()) {
-        etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
-      }
-      await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: B,
-          Key: this.key,
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-        }),
-      );
+      await uploadInParts(s3, { Bucket: B, Key: this.key, ServerSideEncryption: 'AES256' }, parts);
     },
   },
 ];

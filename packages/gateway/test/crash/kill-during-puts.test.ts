@@ -13,18 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { s3Client, startStack, type Stack } from '../helpers/stack.js';
-import { ssec } from '../helpers/s3.js';
+import { ssec, uploadInParts } from '../helpers/s3.js';
 import { checkDataDir } from './data-dir.js';
 
 const MiB = 1024 * 1024;
@@ -63,19 +60,7 @@ const writers: Writer[] = [
     key: 'multipart-sse-kms',
     newVersion: () => [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(MiB + 12345)],
     async write(s3, parts) {
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: this.key, ServerSideEncryption: 'aws:kms' }));
-      const etags: string[] = [];
-      for (const [i, body] of parts.entries()) {
-        etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
-      }
-      await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: B,
-          Key: this.key,
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
-        }),
-      );
+      await uploadInParts(s3, { Bucket: B, Key: this.key, ServerSideEncryption: 'aws:kms' }, parts);
     },
     read: {},
   },

@@ -14,19 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Client, startStack, type Stack } from '../helpers/stack.js';
+import { uploadInParts } from '../helpers/s3.js';
 import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { checkDataDir } from './data-dir.js';
 
@@ -54,20 +52,7 @@ const writers: Writer[] = [
     key: 'multipart',
     newVersion: () => [randomBytes(5 * MiB), randomBytes(MiB + 7)],
     async write(s3, parts) {
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: this.key, ServerSideEncryption: 'aws:kms' }));
-      const etags: string[] = [];
-      for (const [i, body] of parts.entries()) {
-        etags.push((await s3.send(new UploadPartCommand({ Bucket: B, Key: this.key, UploadId, PartNumber: i + 1, Body: body }))).ETag!);
-      }
-      const done = await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: B,
-          Key: this.key,
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
-        }),
-      );
-      return done.VersionId!;
+      return (await uploadInParts(s3, { Bucket: B, Key: this.key, ServerSideEncryption: 'aws:kms' }, parts)).VersionId!;
     },
   },
 ];

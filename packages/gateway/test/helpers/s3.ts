@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { CompleteMultipartUploadCommandOutput, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 
 export function ssec(key: Buffer = randomBytes(32)) {
   return {
@@ -66,4 +72,26 @@ export function withHeaders<C extends { middlewareStack: { add: (...a: never[]) 
     { step: 'build', priority: 'low', name: 'testHeaders' },
   );
   return cmd;
+}
+
+/** A whole multipart upload: created with `create` (bucket, key, SSE…), `parts` uploaded in order from 1, completed. */
+export async function uploadInParts(
+  s3: S3Client,
+  create: CreateMultipartUploadCommandInput & { Bucket: string; Key: string },
+  parts: Buffer[],
+): Promise<CompleteMultipartUploadCommandOutput> {
+  const { Bucket, Key } = create;
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand(create));
+  const etags: string[] = [];
+  for (const [i, Body] of parts.entries()) {
+    etags.push((await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: i + 1, Body }))).ETag!);
+  }
+  return s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key,
+      UploadId,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+    }),
+  );
 }
