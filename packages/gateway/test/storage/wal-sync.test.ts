@@ -100,6 +100,13 @@ describe('sqlite metadata store: commits are fsynced off the event loop before t
     sync.log.length = 0;
     sync.calls = 0;
   });
+  /** A PUT of `key` whose settling is logged as `name` (see track). */
+  const trackedPut = (key: string, name: string) =>
+    track(
+      store.putObject(record(key), () => {}),
+      sync.log,
+      name,
+    );
   afterEach(async () => {
     sync.release();
     await store.close();
@@ -108,11 +115,7 @@ describe('sqlite metadata store: commits are fsynced off the event loop before t
 
   it('a PUT is committed at once but resolves only after the fsync of its commit has finished', async () => {
     sync.holding = true;
-    const put = track(
-      store.putObject(record('a'), () => {}),
-      sync.log,
-      'put',
-    );
+    const put = trackedPut('a', 'put');
     await sync.parkedOne();
     await turns();
     assert.equal(put.settled(), false, 'the write waits for the fsync');
@@ -124,24 +127,12 @@ describe('sqlite metadata store: commits are fsynced off the event loop before t
 
   it('commits made while an fsync runs wait for the next one, and share it', async () => {
     sync.holding = true;
-    const first = track(
-      store.putObject(record('a'), () => {}),
-      sync.log,
-      'first',
-    );
+    const first = trackedPut('a', 'first');
     await sync.parkedOne();
     // Two more batches commit (separate turns) while the first fsync is held: it may not cover them.
-    const second = track(
-      store.putObject(record('b'), () => {}),
-      sync.log,
-      'second',
-    );
+    const second = trackedPut('b', 'second');
     await turns();
-    const third = track(
-      store.putObject(record('c'), () => {}),
-      sync.log,
-      'third',
-    );
+    const third = trackedPut('c', 'third');
     await turns();
     assert.ok(await store.getObject(B, 'c'), 'both later batches are committed');
     assert.equal(sync.calls, 1, 'no second fsync starts while one runs');
@@ -180,11 +171,7 @@ describe('sqlite metadata store: commits are fsynced off the event loop before t
 
   it('close() waits for the fsync in flight, and the write it covers resolves first', async () => {
     sync.holding = true;
-    const put = track(
-      store.putObject(record('a'), () => {}),
-      sync.log,
-      'put',
-    );
+    const put = trackedPut('a', 'put');
     await sync.parkedOne();
     const closing = track(store.close(), sync.log, 'close');
     await turns();
