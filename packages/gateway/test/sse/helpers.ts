@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { KMS } from '../../src/kms/kms.js';
 import { S3Error } from '../../src/s3/errors.js';
-import type { CustomerKey } from '../../src/sse/types.js';
+import type { ObjectPath, SSEMode } from '../../src/sse/mode.js';
+import type { CustomerKey, StoredSSE } from '../../src/sse/types.js';
 
 /** A KMS that fails the test when asked: the rules tested with it decide without kes. */
 export const noKes: KMS = {
@@ -37,3 +38,12 @@ export const headersOf =
     h[name];
 
 export const digests = { md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' };
+
+/** What SSE-S3 and SSE-KMS (one implementation, kms-backed.ts) both do: an SSE-C key is refused before kes is asked. */
+export async function refusesCustomerKey(mode: SSEMode, record: StoredSSE, path: ObjectPath): Promise<void> {
+  assert.doesNotThrow(() => mode.checkPartKey(record, undefined));
+  await s3ErrorOf(() => mode.checkPartKey(record, customerKey()), 'InvalidRequest');
+  await mode.checkMetadataAccess(record, path, undefined);
+  await s3ErrorOf(() => mode.checkMetadataAccess(record, path, customerKey()), 'InvalidRequest');
+  await s3ErrorOf(() => mode.unseal(record, path, customerKey()), 'InvalidRequest');
+}
