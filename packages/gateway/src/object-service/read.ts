@@ -210,11 +210,12 @@ function checkPartSizes(record: ObjectRecord, oek: Buffer): void {
 /**
  * decryptRange for data held in the record (inline parts): decrypted in one call, since the bytes are already
  * in memory. A stream, a pump and a pipeline per 4 KiB GET cost more than its decryption. Undefined, with the
- * OEK left as it was, when any byte of `range` lives in a data file. Wipes `oek` otherwise.
+ * OEK left as it was, when the object has a part in a data file (its range is then mapped once, by decryptRange).
+ * Wipes `oek` otherwise.
  */
 export function decryptInline(record: ObjectRecord, stored: StoredSSE, oek: Buffer, range: ByteRange): Buffer | undefined {
+  if (record.parts.some((p) => p.inline === undefined)) return undefined;
   const segments = mapRange(range.offset, range.length, record.parts);
-  if (!segments.every((seg) => record.parts[seg.part - 1]!.inline !== undefined)) return undefined;
   try {
     checkPartSizes(record, oek);
     const plain = segments.map((seg) => {
