@@ -301,14 +301,20 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
   });
   test('two overlapping jobs started on A and B at the same moment: exactly one runs, the other is refused with 409', async () => {
     const { backend, bucket } = await layout('race');
-    const a = await gateway(backend);
-    const b = await gateway(backend);
+    // The job that starts waits at its first object until both starts have answered: otherwise, on a loaded
+    // machine, it could finish its 8 objects before the other start arrives, which then rightly runs.
+    let bothAnswered: Promise<unknown> = Promise.resolve();
+    const hold = { beforeObject: () => bothAnswered };
+    const a = await gateway(backend, hold);
+    const b = await gateway(backend, hold);
     await fill(a, bucket);
     for (let round = 0; round < 5; round++) {
-      const results = await Promise.allSettled([
+      const starts = [
         a.admin.startRotation({ bucket, toKey: round % 2 ? 'key-old' : 'key-new' }),
         b.admin.startRotation({ bucket, prefix: 'k', toKey: round % 2 ? 'key-old' : 'key-new' }),
-      ]);
+      ];
+      bothAnswered = Promise.allSettled(starts);
+      const results = await Promise.allSettled(starts);
       const started = results.filter((r): r is PromiseFulfilledResult<RotationJob> => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       assert.equal(started.length, 1, `round ${round}: one job starts`);
