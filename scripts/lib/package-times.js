@@ -15,7 +15,13 @@ const sourceOf = (path) => (path.startsWith(COMPILED) ? path.slice(COMPILED.leng
 function errorText(error) {
   // node:test wraps what the test threw in an ERR_TEST_FAILURE whose cause is the original error.
   const cause = error?.cause ?? error;
-  const text = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+  // An error class the test process had but this one has not (SqliteError…) arrives as a plain object.
+  const text =
+    cause instanceof Error
+      ? (cause.stack ?? cause.message)
+      : typeof cause?.message === 'string'
+        ? `${cause.code ? `${cause.code}: ` : ''}${cause.message}${cause.stack ? `\n${cause.stack}` : ''}`
+        : String(cause);
   return text.split('\n').slice(0, MAX_ERROR_LINES).join('\n');
 }
 

@@ -741,19 +741,21 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       await m.putObject(object('modes', 'kms', [part(1, 20), part(2, 30)], kms), () => {});
       await m.putObject(object('modes', 'c', [part(1, 40)], ssec), () => {});
       assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [1, 50, 114], 'SSE-S3': [1, 10, 42] });
-      // A replacement under another mode moves the key's object; a refused write changes nothing.
+      // A replacement under another mode moves the key's object; one under the same mode changes its bytes; a
+      // refused write changes nothing.
       await m.putObject(object('modes', 's3', [part(1, 5)], kms), () => {});
+      await m.putObject(object('modes', 'kms', [part(1, 25)], kms), () => {});
       await rejects(m.putObject(object('modes', 'c', [part(1, 1)]), refuse), 'Refused');
-      assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [2, 55, 151] });
+      assert.deepEqual(await grown(), { 'SSE-C': [1, 40, 72], 'SSE-KMS': [2, 30, 94] });
       // A re-key in place (an SSE-C object re-sealed under SSE-S3) moves it too; one that keeps the mode does not.
       await m.updateObject('modes', 'c', () => ({ revision: revision(), sse: sseRecord({ sse: 'SSE-S3', iv: 'aXY=' }) }));
       await m.updateObject('modes', 'kms', () => ({ revision: revision(), sse: sseRecord({ sse: 'SSE-KMS', kmsKey: 'other-key' }) }));
-      assert.deepEqual(await grown(), { 'SSE-KMS': [2, 55, 151], 'SSE-S3': [1, 40, 72] });
+      assert.deepEqual(await grown(), { 'SSE-KMS': [2, 30, 94], 'SSE-S3': [1, 40, 72] });
       // Every stored version counts, as in stats(); a delete marker does not.
       await m.setBucketVersioning('modes', 'Enabled');
       await m.putObject(object('modes', 'c', [part(1, 7)], { versionId: 'A'.repeat(32), ...ssec }), () => {});
       await m.deleteObjects('modes', () => [{ key: 'kms', versionId: 'M'.repeat(32), marker: { lastModified: now() } }]);
-      assert.deepEqual(await grown(), { 'SSE-C': [1, 7, 39], 'SSE-KMS': [2, 55, 151], 'SSE-S3': [1, 40, 72] });
+      assert.deepEqual(await grown(), { 'SSE-C': [1, 7, 39], 'SSE-KMS': [2, 30, 94], 'SSE-S3': [1, 40, 72] });
       // Removing every version and the bucket leaves the totals as they were.
       await m.deleteObjects('modes', () => [
         { key: 's3', versionId: 'null' },
