@@ -1,5 +1,4 @@
 // DARE 2.0 package streams: Node Transform streams for large data, one-shot functions for small data.
-import { randomBytes } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import { ChunkedTransform } from './chunked-transform.js';
 import { ENC_PACKAGE_SIZE, NONCE_SIZE, type CipherName } from './constants.js';
@@ -7,6 +6,7 @@ import { PackageDecoder, type DecryptOptions } from './decoder.js';
 import { PackageEncoder } from './encoder.js';
 import { checkKey, checkNonce, cipherIdOf } from './package.js';
 import { encryptedSize } from './size.js';
+import { uniqueRandom } from './unique-random.js';
 
 export type { DecryptOptions } from './decoder.js';
 
@@ -19,7 +19,7 @@ export interface EncryptOptions {
 
 function makeEncoder(key: Buffer, opts: EncryptOptions, emit: (b: Buffer) => void): PackageEncoder {
   checkKey(key);
-  const nonce = opts.nonce ?? randomBytes(NONCE_SIZE);
+  const nonce = opts.nonce ?? uniqueRandom(NONCE_SIZE);
   checkNonce(nonce);
   // Copies: the caller may reuse its buffers while the stream still runs.
   return new PackageEncoder(Buffer.from(key), cipherIdOf(opts.cipher ?? 'AES-256-GCM'), Buffer.from(nonce), emit);

@@ -31,4 +31,5 @@ export {
   type UnsealObjectKeyInput,
 } from './keys.js';
 export { objectPath } from './object-path.js';
+export { uniqueRandom } from './unique-random.js';
 export { mapRange, partRange, parseRangeHeader, type PartSize, type RangeSegment, type ByteRange } from './range.js';

@@ -4,6 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { KEY_SIZE } from './constants.js';
 import { decryptBuffer, encryptBuffer } from './dare.js';
 import { ErrInvalidArgument, ErrInvalidSize, ErrKeyMismatch, SSEError } from './errors.js';
+import { uniqueRandom } from './unique-random.js';
 
 export type SSEDomain = 'SSE-C' | 'SSE-S3' | 'SSE-KMS';
 export const SSE_DOMAINS: readonly SSEDomain[] = ['SSE-C', 'SSE-S3', 'SSE-KMS'];
@@ -72,7 +73,7 @@ export function partKey(oek: Buffer, n: number): Buffer {
 }
 
 export function randomIV(): Buffer {
-  return randomBytes(IV_SIZE);
+  return uniqueRandom(IV_SIZE);
 }
 
 export interface SealObjectKeyInput {

@@ -2,7 +2,7 @@
 // inline threshold, and moves to a blob only when it grows past it; and readers over inline bytes. Which
 // data ends up inline is the object store's decision (object-store.ts): only a single-part object's one
 // part; multipart parts always get a blob. Inline bytes are the same encrypted packages a blob would hold.
-import { randomBytes } from 'node:crypto';
+import { uniqueRandom } from '@kesgate/dare';
 import { Readable, Writable } from 'node:stream';
 import type { BlobWriter } from './blobs/types.js';
 import { DataUnavailable } from './errors.js';
@@ -28,7 +28,7 @@ export const MAX_INLINE_THRESHOLD = 256 * 1024;
  * are 32 hex digits), so nothing ever mistakes it for one.
  */
 export function newInlineId(): string {
-  return `inline-${randomBytes(16).toString('hex')}`;
+  return `inline-${uniqueRandom(16).toString('hex')}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The S3 rules the object store applies inside a metadata transaction (the callbacks it hands the
 // metadata store), and the values it generates: revisions and upload ids. Written once, for every
 // metadata store.
-import { randomBytes } from 'node:crypto';
+import { uniqueRandom } from '@kesgate/dare';
 import { InvalidArgument, InvalidPart, PreconditionFailed } from './errors.js';
 import { unquoteETag } from './etag.js';
 import {
@@ -67,17 +67,17 @@ export function assertParts(parts: readonly PartRecord[]): void {
 }
 
 export function newRevision(): string {
-  return randomBytes(12).toString('hex');
+  return uniqueRandom(12).toString('hex');
 }
 
 /** Time-ordered (so ids sort in initiation order, as S3 lists them) and 128 random bits. */
 export function newUploadId(): string {
-  return Date.now().toString(16).padStart(12, '0') + randomBytes(16).toString('hex');
+  return Date.now().toString(16).padStart(12, '0') + uniqueRandom(16).toString('hex');
 }
 
 /** 192 random bits, base64url: opaque, unique and URL-safe (it appears in query strings and XML unescaped). */
 export function newVersionId(): string {
-  return randomBytes(24).toString('base64url');
+  return uniqueRandom(24).toString('base64url');
 }
 
 const VERSION_ID = /^[A-Za-z0-9_-]{32}$/;

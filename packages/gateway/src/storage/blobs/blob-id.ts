@@ -3,12 +3,12 @@
 // the keys over the upstream's key-range partitions (S3 scales request rates per key prefix), and a fresh id
 // per blob means a key is never written twice, so even an eventually consistent upstream cannot serve stale
 // bytes for it.
-import { randomBytes } from 'node:crypto';
+import { uniqueRandom } from '@kesgate/dare';
 
 const BLOB_ID = /^[0-9a-f]{32}$/;
 
 export function newBlobId(): string {
-  return randomBytes(16).toString('hex');
+  return uniqueRandom(16).toString('hex');
 }
 
 export function isBlobId(value: string): boolean {
