@@ -195,6 +195,21 @@ export function describeMetadataStore(name: string, open: () => Promise<OpenedMe
       assert.equal('encryption' in (await m.getBucket('enc')), false);
     });
 
+    it('answers every read after a bucket write with what was written: a deleted and re-created bucket is the new one', async () => {
+      const first = new Date(Date.parse('2026-01-02T03:04:05.678Z'));
+      await m.createBucket('again', first, { sse: 'aws:kms', kmsKeyId: 'old-key' });
+      await m.setBucketVersioning('again', 'Suspended');
+      assert.deepEqual([(await m.getBucket('again')).createdAt, await m.getBucketVersioning('again')], [first, 'Suspended']);
+      await m.deleteBucket('again');
+      await rejects(m.getBucket('again'), 'NoSuchBucket');
+      await rejects(m.getBucketVersioning('again'), 'NoSuchBucket');
+      const second = now();
+      await m.createBucket('again', second, undefined);
+      const bucket = await m.getBucket('again');
+      assert.deepEqual([bucket.createdAt, 'encryption' in bucket, await m.getBucketVersioning('again')], [second, false, 'Unversioned']);
+      await m.deleteBucket('again');
+    });
+
     it('keeps each bucket setting on its own; a re-created bucket starts with none', async () => {
       await m.createBucket('cfg', now(), undefined);
       const cors = [

@@ -71,11 +71,19 @@ import {
 } from './rows.js';
 import { Statements } from './statements.js';
 
+/** Bucket rows kept in memory; past this many (buckets are few) the cache starts over. */
+const MAX_CACHED_BUCKETS = 10_000;
+
 export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite';
   private readonly s: Statements;
   private readonly commits: GroupCommit;
   private readonly coordination = new InProcessCoordination();
+  /**
+   * Bucket rows by name, read once: every object request needs its bucket's row, and only this store writes
+   * them (it holds meta.db exclusively). Each bucket write drops the entry inside its transaction.
+   */
+  private readonly bucketRows = new Map<string, BucketRow>();
   private closed = false;
 
   /** `db` is open, locked and migrated (see database.ts); `path` names it in errors; `wal` syncs its -wal file. */
@@ -116,6 +124,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       this.s.deleteBucketSettings.run(name);
       this.s.deleteBucket.run(name);
+      this.bucketRows.delete(name);
       return blobs;
     });
   }
@@ -136,6 +145,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.assertOpen();
     await this.commitNow(() => {
       const { changes } = this.s.setBucketEncryption.run(jsonOrNull(encryption), name);
+      this.bucketRows.delete(name);
       if (changes === 0) throw new NoSuchBucket(name);
     });
   }
@@ -167,6 +177,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.assertOpen();
     await this.commitNow(() => {
       const { changes } = this.s.setBucketVersioning.run(state, name);
+      this.bucketRows.delete(name);
       if (changes === 0) throw new NoSuchBucket(name);
     });
   }
@@ -458,8 +469,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private requireBucket(name: string): BucketRow {
+    const cached = this.bucketRows.get(name);
+    if (cached) return cached;
     const row = this.s.getBucket.get(name);
     if (!row) throw new NoSuchBucket(name);
+    if (this.bucketRows.size >= MAX_CACHED_BUCKETS) this.bucketRows.clear();
+    this.bucketRows.set(name, row);
     return row;
   }
 
@@ -525,7 +540,14 @@ export class SqliteMetadataStore implements MetadataStore {
       return superseded;
     }
     const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
-    const { bucket: _bucket, key: _key, version_id: _versionId, is_latest: _latest, delete_marker: _marker, ...columns } = objectInsert(object);
+    const {
+      bucket: _bucket,
+      key: _key,
+      version_id: _versionId,
+      is_latest: _latest,
+      delete_marker: _marker,
+      ...columns
+    } = objectInsert(object);
     this.s.replaceObject.run({ id: row.id, ...columns });
     this.s.deleteObjectParts.run(row.id);
     for (const part of object.parts) this.s.insertObjectPart.run(objectPartInsert(row.id, part));
