@@ -19,7 +19,8 @@
 //      BENCH_GATEWAY_PROFILE=<dir> (CPU profiles of the gateway process, node --cpu-prof),
 //      BENCH_INLINE_THRESHOLD=<bytes> (backend.inlineThreshold; unset: the default, 8192, 4 KiB objects inline;
 //      0: every object in a data file),
-//      BENCH_KES_BULK=0 (the gateway's kes policy without the bulk routes: one kes request per data key, as before them).
+//      BENCH_KES_BULK=0 (the gateway's kes policy without the bulk routes: one kes request per data key, as before them),
+//      BENCH_SMALL_CASES=per-object,sse-s3-bk,sse-kms-bk (which small-object cases run; default all).
 // Run: npm run bench -- gateway   (node --import tsx --expose-gc scripts/bench/gateway.ts)
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -309,11 +310,17 @@ interface SmallCase {
 const BENCH_KMS_KEY = 'bench-kms';
 
 function smallCases(): SmallCase[] {
-  return [
+  const all = [
     { name: 'SSE-S3 (a data key per object)', prefix: 'per-object', target: { put: 0.8, get: 0.9 } },
     { name: 'SSE-S3 bucket key', prefix: 'sse-s3-bk', put: bucketKey(sseS3()), get: {}, target: { put: 1, get: 1 } },
     { name: 'SSE-KMS bucket key', prefix: 'sse-kms-bk', put: bucketKey(sseKms(BENCH_KMS_KEY)), get: {}, target: { put: 1, get: 1 } },
   ];
+  const wanted = process.env.BENCH_SMALL_CASES?.split(',').map((c) => c.trim());
+  if (!wanted) return all;
+  const unknown = wanted.filter((w) => !all.some((c) => c.prefix === w));
+  if (unknown.length)
+    throw new Error(`BENCH_SMALL_CASES: unknown case ${unknown.join(', ')}; expected some of ${all.map((c) => c.prefix).join(',')}`);
+  return all.filter((c) => wanted.includes(c.prefix));
 }
 
 /** Lines appended to kes's audit log since the last call: one per request that touched a key (a bulk request is one). */
