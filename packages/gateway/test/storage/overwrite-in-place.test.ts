@@ -14,7 +14,7 @@ import DatabaseConstructor from 'better-sqlite3';
 import type { BackendConfig } from '../../src/config/backend.js';
 import { openObjectStore, type LayeredObjectStore } from '../../src/storage/index.js';
 import { RECOMMENDED_INLINE_THRESHOLD } from '../../src/storage/inline-data.js';
-import { SCHEMA_VERSION } from '../../src/storage/metadata/sqlite/schema.js';
+import { SCHEMA_VERSION, STEPS } from '../../src/storage/metadata/sqlite/schema.js';
 import { putBytes, readObject } from './helpers.js';
 
 const B = 'inplace';
@@ -158,21 +158,11 @@ describe('schema v7 migration (same-mode replacements counted): sqlite + fs', ()
       await putBytes(store, B, 'k', randomBytes(100));
       await store.close();
 
-      // v6's trigger, as v4 created it: it followed a change of SSE mode only.
+      // v6's trigger, as v4's step created it: it followed a change of SSE mode only.
+      const rekey = /CREATE TRIGGER sse_totals_rekey[\s\S]*?\nEND;/.exec(STEPS[3]!);
+      assert.ok(rekey, 'schema step 4 creates sse_totals_rekey');
       const raw = new DatabaseConstructor(metaDb);
-      raw.exec(`
-        DROP TRIGGER sse_totals_update;
-        CREATE TRIGGER sse_totals_rekey AFTER UPDATE OF sse ON objects
-          WHEN OLD.delete_marker = 0 AND coalesce(json_extract(OLD.sse, '$.sse'), 'unknown') IS NOT coalesce(json_extract(NEW.sse, '$.sse'), 'unknown')
-        BEGIN
-          UPDATE sse_totals SET objects = objects - 1, plain_bytes = plain_bytes - OLD.size, stored_bytes = stored_bytes - OLD.stored_size
-            WHERE bucket = OLD.bucket AND sse = coalesce(json_extract(OLD.sse, '$.sse'), 'unknown');
-          INSERT INTO sse_totals (bucket, sse, objects, plain_bytes, stored_bytes)
-            VALUES (NEW.bucket, coalesce(json_extract(NEW.sse, '$.sse'), 'unknown'), 1, NEW.size, NEW.stored_size)
-            ON CONFLICT (bucket, sse) DO UPDATE SET objects = objects + 1, plain_bytes = plain_bytes + excluded.plain_bytes,
-              stored_bytes = stored_bytes + excluded.stored_bytes;
-        END;
-        PRAGMA user_version = 6;`);
+      raw.exec(`DROP TRIGGER sse_totals_update; ${rekey[0]} PRAGMA user_version = 6;`);
       raw.close();
 
       store = await openObjectStore(backend);
