@@ -240,8 +240,9 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
   describe('objects', () => {
     const B = 'objects';
     let store: PostgresMetadataStore;
+    let url: string;
     before(async () => {
-      ({ store } = await freshStore());
+      ({ store, url } = await freshStore());
       await store.createBucket(B, new Date(T0), undefined);
     });
 
@@ -263,10 +264,15 @@ describe('PostgreSQL metadata store', { skip: postgresSkipReason() }, () => {
       assert.deepEqual([...seen], [undefined], 'check saw no object, once');
       assert.deepEqual(await store.getObject(B, first.key), first);
 
+      const rowIds = async () =>
+        (await sql<{ id: string }>(url, 'SELECT id FROM objects WHERE bucket = $1 AND key = $2', [B, first.key])).map((r) => r.id);
+      const [id] = await rowIds();
+
       const second = object(B, first.key, [3]);
       assert.deepEqual((await store.putObject(second, (existing) => void seen.push(existing()))).sort(), blobsOf(first).sort());
       assert.deepEqual(seen[1], first, 'check saw the current object');
       assert.deepEqual(await store.getObject(B, first.key), second);
+      assert.deepEqual(await rowIds(), [id], 'the latest object was replaced in place: one row, the same id');
     });
 
     it('writes nothing when check refuses', async () => {

@@ -93,6 +93,9 @@ const PART_COLUMNS = 'number, plain_size, enc_size, etag, data_id, extra';
 const UPLOAD_PART_COLUMNS = `${PART_COLUMNS}, last_modified`;
 /** An object's part rows also hold an inline part's encrypted bytes. */
 const OBJECT_PART_COLUMNS = `${PART_COLUMNS}, inline_data`;
+/** OBJECT_WRITE_COLUMNS' leading bucket, key, version_id, is_latest, delete_marker: what an overwrite in place keeps. */
+const IDENTITY_COLUMNS = 5;
+
 const PART_ARRAYS = (first: number): string =>
   `unnest($${first}::integer[], $${first + 1}::bigint[], $${first + 2}::bigint[], $${first + 3}::text[], ` +
   `$${first + 4}::text[], $${first + 5}::text[], $${first + 6}::bytea[])`;
@@ -285,10 +288,9 @@ export class PostgresMetadataStore implements MetadataStore {
       const { latest, versioning } = await this.readLatest(tx, object.bucket, object.key);
       const chosen = check(() => (latest && !latest.delete_marker ? objectRecord(latest) : undefined), versioning);
       const stored: ObjectRecord = { ...object, versionId: typeof chosen === 'string' ? chosen : object.versionId };
-      const removed = await this.removeVersion(tx, object.bucket, object.key, stored.versionId, latest);
-      await this.insertLatest(tx, stored, removed.latest);
-      await this.addTotals(tx, object.bucket, sumDeltas(removed.delta, objectDelta(stored)));
-      return removed.blobs;
+      const { blobs, delta } = await this.storeLatest(tx, stored, latest);
+      await this.addTotals(tx, object.bucket, delta);
+      return blobs;
     });
   }
 
@@ -563,18 +565,17 @@ export class PostgresMetadataStore implements MetadataStore {
       if (object.bucket !== ref.bucket || object.key !== ref.key) {
         throw new TypeError(`completeUpload built an object for ${object.bucket}/${object.key}, not ${ref.bucket}/${ref.key}`);
       }
-      const removed = await this.removeVersion(tx, ref.bucket, ref.key, object.versionId, latest);
-      await this.insertLatest(tx, object, removed.latest);
+      const stored = await this.storeLatest(tx, object, latest);
       await tx.query('DELETE FROM uploads WHERE upload_id = $1', [ref.uploadId]); // its part rows cascade
       const used = new Set(object.parts.map((part) => part.dataId));
       const unused = parts.filter((part) => !used.has(part.data_id)).map((part) => part.data_id);
       await this.addTotals(tx, ref.bucket, {
-        ...sumDeltas(removed.delta, objectDelta(object)),
+        ...stored.delta,
         uploads: -1,
         uploadParts: -parts.length,
         uploadStoredBytes: -parts.reduce((sum, part) => sum + part.enc_size, 0),
       });
-      return [...removed.blobs, ...unused];
+      return [...stored.blobs, ...unused];
     });
   }
 
@@ -770,6 +771,43 @@ export class PostgresMetadataStore implements MetadataStore {
       kind: gone.delete_marker ? 'marker' : 'object',
       latest: newest,
     };
+  }
+
+  /**
+   * Stores `object` as the key's latest version, the key's lock held, replacing the stored version of its id if
+   * any; `latest` is the key's latest version read under the lock. Returns the replaced version's blobs and what
+   * the write changes in the totals. When the replaced version is the latest object (an overwrite in an
+   * unversioned bucket), its row is updated in place — same id, so its place in every index and in the
+   * newest-first version order stays — and only its parts are written anew: two statements instead of six.
+   * Otherwise (a delete marker, or an older null version under newer ones) it is removed and the object inserted.
+   */
+  private async storeLatest(tx: Tx, object: ObjectRecord, latest: ObjectRow | undefined): Promise<{ blobs: string[]; delta: TotalsDelta }> {
+    if (!latest || latest.delete_marker || latest.version_id !== object.versionId) {
+      const removed = await this.removeVersion(tx, object.bucket, object.key, object.versionId, latest);
+      await this.insertLatest(tx, object, removed.latest);
+      return { blobs: removed.blobs, delta: sumDeltas(removed.delta, objectDelta(object)) };
+    }
+    // The parts first, as in removeVersion; an inline part's data_id names no blob.
+    const parts = await tx.query<{ data_id: string; inline: boolean }>(
+      'DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id, inline_data IS NOT NULL AS inline',
+      [latest.id],
+    );
+    // Every written column but the indexed identity (bucket, key, version id) and the latest/marker flags.
+    const values = objectParams(object).slice(IDENTITY_COLUMNS);
+    const sets = OBJECT_WRITE_COLUMNS.slice(IDENTITY_COLUMNS)
+      .map((column, i) => `${column} = $${i + 2}`)
+      .join(', ');
+    await tx.query(
+      `WITH o AS (UPDATE objects SET ${sets} WHERE id = $1 RETURNING id)
+       INSERT INTO object_parts (object_id, ${OBJECT_PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(values.length + 2)} AS p`,
+      [latest.id, ...values, ...partArrays(object.parts)],
+    );
+    const replaced = modeDelta(sseMode(JSON.parse(latest.sse) as RawSSE), {
+      objects: -1,
+      plainBytes: -latest.size,
+      storedBytes: -latest.stored_size,
+    });
+    return { blobs: parts.rows.filter((row) => !row.inline).map((row) => row.data_id), delta: sumDeltas(replaced, objectDelta(object)) };
   }
 
   /** Stores `object` as the key's latest version; `latest` is the row id of the latest one so far. */
