@@ -303,7 +303,7 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
     const { backend, bucket } = await layout('race');
     // The job that starts waits at its first object until both starts have answered: otherwise, on a loaded
     // machine, it could finish its 8 objects before the other start arrives, which then rightly runs.
-    let bothAnswered: Promise<unknown> = Promise.resolve();
+    let bothAnswered: Promise<void> = Promise.resolve();
     const hold = { beforeObject: () => bothAnswered };
     const a = await gateway(backend, hold);
     const b = await gateway(backend, hold);
@@ -313,7 +313,7 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
         a.admin.startRotation({ bucket, toKey: round % 2 ? 'key-old' : 'key-new' }),
         b.admin.startRotation({ bucket, prefix: 'k', toKey: round % 2 ? 'key-old' : 'key-new' }),
       ];
-      bothAnswered = Promise.allSettled(starts);
+      bothAnswered = Promise.allSettled(starts).then(() => undefined);
       const results = await Promise.allSettled(starts);
       const started = results.filter((r): r is PromiseFulfilledResult<RotationJob> => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,7 +2,7 @@
 // UTF-8 bytes, which is S3's order, and the (bucket, key) indexes serve listing range scans.
 import type { Database } from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 const SCHEMA_V1 = `
 CREATE TABLE buckets (
@@ -193,8 +193,26 @@ DROP TABLE object_parts;
 ALTER TABLE object_parts_v6 RENAME TO object_parts;
 `;
 
+// Version 7: an overwrite of a key's latest object updates its row in place (same id, so no index entry moves)
+// instead of deleting it and inserting another. The per-mode totals then follow any change of mode or size on
+// an update, not only a change of mode (sse_totals_rekey): subtract the old row, add the new one.
+const SCHEMA_V7 = `
+DROP TRIGGER sse_totals_rekey;
+CREATE TRIGGER sse_totals_update AFTER UPDATE OF sse, size, stored_size ON objects
+  WHEN OLD.delete_marker = 0 AND (OLD.size IS NOT NEW.size OR OLD.stored_size IS NOT NEW.stored_size
+    OR coalesce(json_extract(OLD.sse, '$.sse'), 'unknown') IS NOT coalesce(json_extract(NEW.sse, '$.sse'), 'unknown'))
+BEGIN
+  UPDATE sse_totals SET objects = objects - 1, plain_bytes = plain_bytes - OLD.size, stored_bytes = stored_bytes - OLD.stored_size
+    WHERE bucket = OLD.bucket AND sse = coalesce(json_extract(OLD.sse, '$.sse'), 'unknown');
+  INSERT INTO sse_totals (bucket, sse, objects, plain_bytes, stored_bytes)
+    VALUES (NEW.bucket, coalesce(json_extract(NEW.sse, '$.sse'), 'unknown'), 1, NEW.size, NEW.stored_size)
+    ON CONFLICT (bucket, sse) DO UPDATE SET objects = objects + 1, plain_bytes = plain_bytes + excluded.plain_bytes,
+      stored_bytes = stored_bytes + excluded.stored_bytes;
+END;
+`;
+
 /** Each step takes meta.db from the version before it to its own; a new database runs them all. */
-export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+export const STEPS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;

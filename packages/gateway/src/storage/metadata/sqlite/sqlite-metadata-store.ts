@@ -203,9 +203,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const chosen = check(() => this.latestObject(object.bucket, object.key), bucketVersioning(bucket.versioning));
       const versionId = typeof chosen === 'string' ? chosen : object.versionId;
       const stored: ObjectRecord = { ...object, versionId };
-      const superseded = this.removeVersion(object.bucket, object.key, versionId);
-      this.insertLatest(stored);
-      return superseded;
+      return this.storeLatest(stored);
     });
   }
 
@@ -347,8 +345,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const parts = this.s.getUploadParts.all(ref.uploadId).map(uploadedPart);
       const current = () => this.latestObject(ref.bucket, ref.key);
       const object = build(upload, parts, current, bucketVersioning(this.requireBucket(ref.bucket).versioning));
-      const superseded = this.removeVersion(ref.bucket, ref.key, object.versionId);
-      this.insertLatest(object);
+      const superseded = this.storeLatest(object);
       this.s.deleteUpload.run(ref.uploadId); // cascades to the upload's part rows
       const used = new Set(object.parts.map((part) => part.dataId));
       return [...superseded, ...parts.filter((part) => !used.has(part.dataId)).map((part) => part.dataId)];
@@ -493,12 +490,15 @@ export class SqliteMetadataStore implements MetadataStore {
    */
   private removeVersion(bucket: string, key: string, versionId: string): string[] {
     const row = this.s.getVersion.get(bucket, key, versionId);
-    if (!row) return [];
+    return row ? this.removeRow(row) : [];
+  }
+
+  private removeRow(row: ObjectRow): string[] {
     const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
     this.s.deleteObject.run(row.id);
     if (row.delete_marker === 0) this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
     if (row.is_latest === 1) {
-      const newest = this.s.newestVersion.get(bucket, key);
+      const newest = this.s.newestVersion.get(row.bucket, row.key);
       if (newest) this.s.setLatest.run(newest.id);
     }
     return blobs;
@@ -508,6 +508,29 @@ export class SqliteMetadataStore implements MetadataStore {
   private demoteLatest(bucket: string, key: string): void {
     const latest = this.s.getObject.get(bucket, key);
     if (latest) this.s.unsetLatest.run(latest.id);
+  }
+
+  /**
+   * Stores `object` as the key's latest version, replacing the stored version of its id if any; returns the blobs
+   * the replaced version named. When that version is the key's latest object (an overwrite in an unversioned
+   * bucket), its row is updated in place: the id, and with it the row's place in every index and in the
+   * newest-first version order, stays; only its parts are written anew. Otherwise (a delete marker, or an older
+   * null version under newer ones) it is removed and the object inserted as the newest.
+   */
+  private storeLatest(object: ObjectRecord): string[] {
+    const row = this.s.getVersion.get(object.bucket, object.key, object.versionId);
+    if (!row || row.is_latest === 0 || row.delete_marker === 1) {
+      const superseded = row ? this.removeRow(row) : [];
+      this.insertLatest(object);
+      return superseded;
+    }
+    const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
+    const { bucket: _bucket, key: _key, version_id: _versionId, is_latest: _latest, delete_marker: _marker, ...columns } = objectInsert(object);
+    this.s.replaceObject.run({ id: row.id, ...columns });
+    this.s.deleteObjectParts.run(row.id);
+    for (const part of object.parts) this.s.insertObjectPart.run(objectPartInsert(row.id, part));
+    this.s.adjustBucketTotals.run(0, columns.size - row.size, columns.stored_size - row.stored_size, object.bucket);
+    return blobs;
   }
 
   /** Stores `object` as the key's latest version (a version of its id was removed before). */

@@ -65,6 +65,8 @@ export class Statements {
   readonly insertObjectPart: Statement<[PartInsert & { inline_data: Buffer | null }]>;
   readonly deleteObject: Statement<[number]>;
   readonly updateObject: Statement<[string, string, string | null, number]>;
+  readonly replaceObject: Statement<[Omit<ObjectRow, 'bucket' | 'key' | 'version_id' | 'is_latest' | 'delete_marker'>]>;
+  readonly deleteObjectParts: Statement<[number]>;
   readonly updateUploadSse: Statement<[string, string]>;
   readonly listObjectsFrom: Statement<[string, string, number], ListedObjectRow>;
   readonly listObjectsBetween: Statement<[string, string, string, number], ListedObjectRow>;
@@ -139,6 +141,13 @@ export class Statements {
     );
     this.deleteObject = db.prepare('DELETE FROM objects WHERE id = ?');
     this.updateObject = db.prepare('UPDATE objects SET revision = ?, sse = ?, tags = ? WHERE id = ?');
+    // Everything but the columns an index is on (bucket, key, version id, latest, marker; the id stays).
+    this.replaceObject = db.prepare(
+      `UPDATE objects SET revision = @revision, size = @size, stored_size = @stored_size, etag = @etag,
+         last_modified = @last_modified, content_type = @content_type, user_metadata = @user_metadata,
+         standard_headers = @standard_headers, checksum = @checksum, sse = @sse, tags = @tags WHERE id = @id`,
+    );
+    this.deleteObjectParts = db.prepare('DELETE FROM object_parts WHERE object_id = ?');
     this.updateUploadSse = db.prepare('UPDATE uploads SET sse = ? WHERE upload_id = ?');
     // The objects_listed partial index serves these (its WHERE terms are repeated for the planner).
     const listedObject = 'SELECT key, size, etag, last_modified, checksum FROM objects';
