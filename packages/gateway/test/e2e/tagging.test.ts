@@ -173,11 +173,13 @@ describe('invalid tags are refused and change nothing', () => {
       '<Tagging></Tagging>',
       '<Tagging><TagSet><Tag><Key>a</Key></Tag></TagSet></Tagging>',
       '<NotTagging><TagSet/></NotTagging>',
-      '',
     ]) {
       const res = await raw.signedSend({ method: 'PUT', path: `/${B}/${KEY}`, query: { tagging: '' }, body });
       assert.deepEqual([res.status, errorCode(res.body)], [400, 'MalformedXML'], body);
     }
+    // No document at all is AWS's MissingRequestBodyError, not MalformedXML.
+    const empty = await raw.signedSend({ method: 'PUT', path: `/${B}/${KEY}`, query: { tagging: '' }, body: '' });
+    assert.deepEqual([empty.status, errorCode(empty.body)], [400, 'MissingRequestBodyError']);
     assert.deepEqual(await tagsOf(KEY), tags(['keep', 'me']));
   });
 });
