@@ -1,14 +1,15 @@
 // The hashing worker thread dying while a PUT streams through it. The fault is injected for real: the worker thread
 // is terminated (`terminateHashWorker`, a test-only hook; the stack runs in this process) after the gateway has
 // started hashing the body on it and before the body has all arrived. That PUT must get a 500 InternalError (not
-// hang), nothing may be stored, the gateway stays up, and the next large PUT starts a new worker and gets the MD5
-// of its own bytes as its ETag.
+// hang; the cause in the log only), nothing may be stored, the gateway stays up, and the next large PUT starts a
+// new worker and gets the MD5 of its own bytes as its ETag.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
 import { hashSessionsOpen, OFF_THREAD_MIN_BYTES, terminateHashWorker } from '../../src/s3/hash-worker.js';
 import { errorCode, RawClient, type RawResponse } from '../edges/raw.js';
 import { exists, getBytes } from '../helpers/s3.js';
@@ -16,9 +17,11 @@ import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack
 
 const B = 'hash-worker-crash';
 let st: Stack;
+/** The gateway's error log lines (JSON): where the cause of a 500 goes. */
+const errorLog: string[] = [];
 
 before(async () => {
-  st = await startStack();
+  st = await startStack({ gatewayOptions: { logger: pino({ level: 'error' }, { write: (line: string) => void errorLog.push(line) }) } });
   await st.s3.send(new CreateBucketCommand({ Bucket: B }));
 });
 after(async () => st?.close());
@@ -66,6 +69,10 @@ test('the hashing worker dies mid-body: that PUT gets 500 InternalError and stor
   assert.equal(res.status, 500, res.body);
   assert.equal(errorCode(res.body), 'InternalError', res.body);
   assert.doesNotMatch(res.body, /hashing|exit code/, 'the cause goes to the log, not to the client');
+  assert.ok(
+    errorLog.some((line) => line.includes('the hashing worker stopped')),
+    `the log names the cause: ${errorLog.join('')}`,
+  );
   assert.equal(hashSessionsOpen(), 0, 'the dead worker holds no body');
   assert.equal(await exists(st.s3, B, 'crashed'), false, 'nothing stored');
 
