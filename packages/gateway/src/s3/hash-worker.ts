@@ -130,6 +130,16 @@ class HashWorker {
     return { id, ring };
   }
 
+  /** Bodies being hashed on the worker now. */
+  get bodies(): number {
+    return this.sessions.size;
+  }
+
+  /** Ends the worker thread as a crash would; resolves once its exit has failed the bodies it was hashing. */
+  async terminate(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   forget(id: number): void {
     if (this.sessions.delete(id) && this.sessions.size === 0) this.worker?.unref();
   }
@@ -164,6 +174,19 @@ class HashWorker {
 }
 
 const shared = new HashWorker();
+
+/** How many bodies are being hashed on the worker thread now (for tests: a body's hashing has started there). */
+export function hashSessionsOpen(): number {
+  return shared.bodies;
+}
+
+/**
+ * For tests only, the one fault they inject here: ends the worker thread mid-body as a crash would. Every body it
+ * was hashing fails (a 500 to its client, nothing stored); the next large body starts a new worker.
+ */
+export function terminateHashWorker(): Promise<void> {
+  return shared.terminate();
+}
 
 /** Incremental hashes of one body, computed on the worker thread. */
 export class OffThreadHashes {

@@ -3,17 +3,12 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import {
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { AdminClient, AdminRequestError } from '../../src/admin/client.js';
 import { startGatewayWithAdmin, type AdminGateway } from '../../src/admin/admin.js';
 import { signRequest } from '../../src/admin/sign.js';
+import { uploadInParts } from '../helpers/s3.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import {
@@ -185,18 +180,7 @@ describe('admin API', () => {
 
     // Multipart: one data file per part, chosen with part=N.
     const parts = [content('p1', 5 * 1024 * 1024), content('p2', 777)];
-    const { UploadId } = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'adm', Key: 'mp' }));
-    const etags = [];
-    for (const [i, p] of parts.entries())
-      etags.push((await t.s3.send(new UploadPartCommand({ Bucket: 'adm', Key: 'mp', UploadId, PartNumber: i + 1, Body: p }))).ETag!);
-    await t.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: 'adm',
-        Key: 'mp',
-        UploadId,
-        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-      }),
-    );
+    await uploadInParts(t.s3, { Bucket: 'adm', Key: 'mp' }, parts);
     const mp = await t.admin.objectStatus('adm', 'mp');
     assert.equal(mp.sse.multipart, true);
     assert.deepEqual(

@@ -24,6 +24,7 @@ import {
   type TestGateway,
   type TestKes,
 } from './helpers.js';
+import { uploadInParts } from '../helpers/s3.js';
 
 type Put = {
   key: string;
@@ -46,18 +47,6 @@ async function put(s3: S3Client, bucket: string, o: Put): Promise<void> {
       ...(o.ssec ? { SSECustomerAlgorithm: 'AES256', SSECustomerKey: o.ssec.key.toString('base64'), SSECustomerKeyMD5: o.ssec.md5 } : {}),
     }),
   );
-}
-
-async function putMultipart(s3: S3Client, bucket: string, key: string, parts: Buffer[], kmsKey: string): Promise<void> {
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKey }),
-  );
-  const done: { PartNumber: number; ETag: string }[] = [];
-  for (const [i, body] of parts.entries()) {
-    const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: body }));
-    done.push({ PartNumber: i + 1, ETag: r.ETag! });
-  }
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: done } }));
 }
 
 async function statuses(t: TestGateway, bucket: string, keys: string[]): Promise<Map<string, ObjectStatus>> {
@@ -106,7 +95,7 @@ describe('rotation jobs', () => {
     ];
     for (const o of objects) await put(t.s3, bucket, o);
     const mpParts = [content('mp1', 5 * 1024 * 1024), content('mp2', 12_345)];
-    await putMultipart(t.s3, bucket, 'a/multipart', mpParts, 'key-a');
+    await uploadInParts(t.s3, { Bucket: bucket, Key: 'a/multipart', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }, mpParts);
     const expected = new Map<string, Buffer>([...objects.map((o) => [o.key, o.data] as const), ['a/multipart', Buffer.concat(mpParts)]]);
     const keys = [...expected.keys()];
     const filesBefore = dataFileHashes(t.files.dataDir);

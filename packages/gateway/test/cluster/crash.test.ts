@@ -23,7 +23,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { clusterSkipReason } from '../helpers/cluster-services.js';
-import { s3Error } from '../helpers/s3.js';
+import { s3Error, uploadInParts } from '../helpers/s3.js';
 import { B, crashCluster, MiB } from './crash-harness.js';
 
 describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () => {
@@ -191,11 +191,7 @@ describe('kill -9 of a gateway of a cluster', { skip: clusterSkipReason() }, () 
 
     const client = await startDoomed();
     const fresh = randomBytes(70_000);
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'replaced' }));
-    const { ETag } = await client.send(new UploadPartCommand({ Bucket: B, Key: 'replaced', UploadId, PartNumber: 1, Body: fresh }));
-    await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: B, Key: 'replaced', UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
-    );
+    const { UploadId } = await uploadInParts(client, { Bucket: B, Key: 'replaced' }, [fresh]);
     await kill();
     await servedByBoth('replaced', fresh, 'the new version');
     const report = await sweepAndCheck();

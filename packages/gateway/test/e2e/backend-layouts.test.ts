@@ -7,15 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   ACCESS_KEY,
   SECRET_KEY,
@@ -28,6 +20,7 @@ import {
   type TestGateway,
   type TestKes,
 } from '../admin/helpers.js';
+import { uploadInParts } from '../helpers/s3.js';
 
 const B = 'split';
 
@@ -75,23 +68,7 @@ describe('a gateway with metadata and blobs configured apart', () => {
     stored.delete('gone.txt');
 
     const parts = [content('mp-1', 5 * 1024 * 1024), content('mp-2', 4321)];
-    const { UploadId } = await t.s3.send(
-      new CreateMultipartUploadCommand({ Bucket: B, Key: 'docs/big.bin', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }),
-    );
-    const etags: string[] = [];
-    for (const [i, body] of parts.entries()) {
-      etags.push(
-        (await t.s3.send(new UploadPartCommand({ Bucket: B, Key: 'docs/big.bin', UploadId, PartNumber: i + 1, Body: body }))).ETag!,
-      );
-    }
-    await t.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: B,
-        Key: 'docs/big.bin',
-        UploadId,
-        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-      }),
-    );
+    await uploadInParts(t.s3, { Bucket: B, Key: 'docs/big.bin', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'key-a' }, parts);
     stored.set('docs/big.bin', Buffer.concat(parts));
 
     for (const [key, body] of stored) assert.ok((await getBytes(t.s3, B, key)).equals(body), key);

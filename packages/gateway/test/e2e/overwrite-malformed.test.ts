@@ -6,21 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { MalformedSSERecord } from '../../src/storage/sse-record.js';
 import type { StoredSSE } from '../../src/storage/index.js';
 import { clusterSkipReason } from '../helpers/cluster-services.js';
 import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.js';
-import { getBytes, s3Error } from '../helpers/s3.js';
+import { getBytes, s3Error, uploadInParts } from '../helpers/s3.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const B = 'malformed-overwrite';
@@ -103,19 +95,7 @@ for (const layout of layouts) {
     test('CompleteMultipartUpload replaces it and the key reads again', async () => {
       await damaged('multipart');
       const parts = [randomBytes(5 * MiB), randomBytes(1234)];
-      const { UploadId } = await st.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'multipart' }));
-      const etags: string[] = [];
-      for (const [i, Body] of parts.entries()) {
-        etags.push((await st.s3.send(new UploadPartCommand({ Bucket: B, Key: 'multipart', UploadId, PartNumber: i + 1, Body }))).ETag!);
-      }
-      await st.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: B,
-          Key: 'multipart',
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-        }),
-      );
+      await uploadInParts(st.s3, { Bucket: B, Key: 'multipart' }, parts);
       assert.ok((await getBytes(st.s3, { Bucket: B, Key: 'multipart' })).equals(Buffer.concat(parts)));
     });
 

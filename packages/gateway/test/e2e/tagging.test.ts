@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -20,12 +19,11 @@ import {
   PutBucketTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  UploadPartCommand,
   type Tag,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
-import { exists, getBytes, s3Error, ssec, withHeaders } from '../helpers/s3.js';
+import { exists, getBytes, s3Error, ssec, uploadInParts, withHeaders } from '../helpers/s3.js';
 import { errorCode, RawClient } from '../edges/raw.js';
 
 let st: Stack;
@@ -173,33 +171,21 @@ describe('invalid tags are refused and change nothing', () => {
       '<Tagging></Tagging>',
       '<Tagging><TagSet><Tag><Key>a</Key></Tag></TagSet></Tagging>',
       '<NotTagging><TagSet/></NotTagging>',
-      '',
     ]) {
       const res = await raw.signedSend({ method: 'PUT', path: `/${B}/${KEY}`, query: { tagging: '' }, body });
       assert.deepEqual([res.status, errorCode(res.body)], [400, 'MalformedXML'], body);
     }
+    // No document at all is AWS's MissingRequestBodyError, not MalformedXML.
+    const empty = await raw.signedSend({ method: 'PUT', path: `/${B}/${KEY}`, query: { tagging: '' }, body: '' });
+    assert.deepEqual([empty.status, errorCode(empty.body)], [400, 'MissingRequestBodyError']);
     assert.deepEqual(await tagsOf(KEY), tags(['keep', 'me']));
   });
 });
 
 describe('tags through multipart uploads and copies', () => {
   test('CreateMultipartUpload with x-amz-tagging: the completed object has the tags', async () => {
-    const { UploadId } = await st.s3.send(
-      new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu.bin', Tagging: 'stage=raw&owner=team%2Fa' }),
-    );
     const parts = [randomBytes(5 * MiB), randomBytes(1000)];
-    const etags: string[] = [];
-    for (const [i, Body] of parts.entries()) {
-      etags.push((await st.s3.send(new UploadPartCommand({ Bucket: B, Key: 'mpu.bin', UploadId, PartNumber: i + 1, Body }))).ETag!);
-    }
-    await st.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: B,
-        Key: 'mpu.bin',
-        UploadId,
-        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-      }),
-    );
+    await uploadInParts(st.s3, { Bucket: B, Key: 'mpu.bin', Tagging: 'stage=raw&owner=team%2Fa' }, parts);
     assert.deepEqual(await tagsOf('mpu.bin'), tags(['stage', 'raw'], ['owner', 'team/a']));
     const head = await st.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'mpu.bin' }));
     assert.equal(head.TagCount, 2);

@@ -23,12 +23,11 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, type Stack } from '../helpers/stack.js';
 import { stackLayouts } from '../helpers/stack-layouts.js';
-import { exists, getBytes, s3Error, ssec } from '../helpers/s3.js';
+import { exists, getBytes, s3Error, ssec, uploadInParts } from '../helpers/s3.js';
 import { errorCode, RawClient } from '../edges/raw.js';
 
 let st: Stack;
@@ -398,18 +397,9 @@ for (const layout of stackLayouts)
       const B = 'vers-mpu';
       await enabledBucket(B);
       const v1 = await put(B, 'm', 'single');
-      const mpu = await st.s3.send(
-        new CreateMultipartUploadCommand({ Bucket: B, Key: 'm', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a' }),
-      );
-      const part = await st.s3.send(new UploadPartCommand({ Bucket: B, Key: 'm', UploadId: mpu.UploadId!, PartNumber: 1, Body: 'multi' }));
-      const done = await st.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: B,
-          Key: 'm',
-          UploadId: mpu.UploadId!,
-          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
-        }),
-      );
+      const done = await uploadInParts(st.s3, { Bucket: B, Key: 'm', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'tenant-a' }, [
+        Buffer.from('multi'),
+      ]);
       assert.deepEqual(await versionsOf(B), [
         ['m', done.VersionId!, true, false],
         ['m', v1, false, false],

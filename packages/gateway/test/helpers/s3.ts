@@ -74,19 +74,22 @@ export function withHeaders<C extends { middlewareStack: { add: (...a: never[]) 
   return cmd;
 }
 
-/** A whole multipart upload: created with `create` (bucket, key, SSE…), `parts` uploaded in order from 1, completed. */
+/**
+ * A whole multipart upload: created with `create` (bucket, key, SSE…), `parts` uploaded in order from 1, completed.
+ * Answers Complete's output and the upload's id (to show that it is gone afterwards).
+ */
 export async function uploadInParts(
   s3: S3Client,
   create: CreateMultipartUploadCommandInput & { Bucket: string; Key: string },
   parts: Buffer[],
-): Promise<CompleteMultipartUploadCommandOutput> {
+): Promise<CompleteMultipartUploadCommandOutput & { UploadId: string }> {
   const { Bucket, Key } = create;
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand(create));
   const etags: string[] = [];
   for (const [i, Body] of parts.entries()) {
     etags.push((await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: i + 1, Body }))).ETag!);
   }
-  return s3.send(
+  const done = await s3.send(
     new CompleteMultipartUploadCommand({
       Bucket,
       Key,
@@ -94,4 +97,5 @@ export async function uploadInParts(
       MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
     }),
   );
+  return { ...done, UploadId: UploadId! };
 }

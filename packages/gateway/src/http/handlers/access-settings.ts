@@ -6,11 +6,12 @@ import { parsePublicAccessBlock, publicAccessBlockDocument } from '../../s3/publ
 import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
+import { configurationDocument } from '../../s3/configuration-body.js';
 
 const BODY_LIMIT = 64 * 1024;
 
 export async function putBucketOwnershipControls(c: S3Call): Promise<void> {
-  const objectOwnership = parseOwnershipControls(await smallBody(c, BODY_LIMIT));
+  const objectOwnership = parseOwnershipControls(configurationDocument(await smallBody(c, BODY_LIMIT)));
   await c.svc.store.putBucketSetting(c.bucket, 'ownershipControls', { objectOwnership });
   c.res.status(200).end();
 }
@@ -27,7 +28,7 @@ export async function deleteBucketOwnershipControls(c: S3Call): Promise<void> {
 }
 
 export async function putPublicAccessBlock(c: S3Call): Promise<void> {
-  const config = parsePublicAccessBlock(await smallBody(c, BODY_LIMIT));
+  const config = parsePublicAccessBlock(configurationDocument(await smallBody(c, BODY_LIMIT)));
   await c.svc.store.putBucketSetting(c.bucket, 'publicAccessBlock', config);
   c.res.status(200).end();
 }

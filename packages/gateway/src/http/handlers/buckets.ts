@@ -10,6 +10,7 @@ import { amzValue } from '../amz-values.js';
 import { OWNER } from '../owner.js';
 import { firstHeader } from '../../s3/header-values.js';
 import { sendXML } from '../reply.js';
+import { configurationDocument } from '../../s3/configuration-body.js';
 
 /** A small XML body, verified like any payload (signature, SHA-256, Content-MD5). */
 export async function smallBody(c: S3Call, limit = 1024 * 1024, requireIntegrity = false): Promise<Buffer> {
@@ -61,7 +62,7 @@ export async function getBucketLocation(c: S3Call): Promise<void> {
 }
 
 export async function putBucketEncryption(c: S3Call): Promise<void> {
-  const rule = parseServerSideEncryptionConfiguration(await smallBody(c));
+  const rule = parseServerSideEncryptionConfiguration(configurationDocument(await smallBody(c)));
   await c.svc.store.putBucketEncryption(c.bucket, {
     sse: rule.sseAlgorithm,
     ...(rule.kmsMasterKeyId ? { kmsKeyId: rule.kmsMasterKeyId } : {}),

@@ -5,11 +5,12 @@ import { S3Error } from '../../s3/errors.js';
 import type { S3Call } from '../services.js';
 import { sendXML } from '../reply.js';
 import { smallBody } from './buckets.js';
+import { configurationDocument } from '../../s3/configuration-body.js';
 
 export async function putBucketCors(c: S3Call): Promise<void> {
   await c.svc.store.headBucket(c.bucket);
   // AWS requires an integrity check on this body (Content-MD5 or an x-amz-checksum-*).
-  const rules = parseCorsConfiguration(await smallBody(c, MAX_CORS_DOCUMENT_BYTES, true));
+  const rules = parseCorsConfiguration(configurationDocument(await smallBody(c, MAX_CORS_DOCUMENT_BYTES, true)));
   await c.svc.store.putBucketSetting(c.bucket, 'cors', rules);
   c.res.status(200).end();
 }

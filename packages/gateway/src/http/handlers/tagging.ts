@@ -8,6 +8,7 @@ import { amzValue } from '../amz-values.js';
 import type { S3Call } from '../services.js';
 import { sendXML, setHeaders } from '../reply.js';
 import { smallBody } from './buckets.js';
+import { configurationDocument } from '../../s3/configuration-body.js';
 
 /** 50 bucket tags of 128 + 256 characters fit even written as character references (&#x4E2D; per character). */
 const TAGGING_BODY_LIMIT = 256 * 1024;
@@ -47,7 +48,7 @@ async function retag(c: S3Call, tags: Tag[]): Promise<void> {
 }
 
 export async function putObjectTagging(c: S3Call): Promise<void> {
-  const tags = parseTagging(await smallBody(c, TAGGING_BODY_LIMIT), 'object');
+  const tags = parseTagging(configurationDocument(await smallBody(c, TAGGING_BODY_LIMIT)), 'object');
   await retag(c, tags);
   c.res.status(200).end();
 }
@@ -66,7 +67,7 @@ export async function deleteObjectTagging(c: S3Call): Promise<void> {
 
 /** An empty TagSet removes the bucket's tags, as AWS does. */
 export async function putBucketTagging(c: S3Call): Promise<void> {
-  const tags = parseTagging(await smallBody(c, TAGGING_BODY_LIMIT), 'bucket');
+  const tags = parseTagging(configurationDocument(await smallBody(c, TAGGING_BODY_LIMIT)), 'bucket');
   await c.svc.store.putBucketSetting(c.bucket, 'tagging', tags.length > 0 ? tags : undefined);
   c.res.status(200).end();
 }
