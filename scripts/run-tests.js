@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
 import { compileTests, compiledPath } from './lib/compile-tests.js';
+import { bundleTests, bundledPath, BUNDLES } from './lib/bundle-tests.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,10 @@ if (files.length === 0) {
 const checks = withChecks ? startChecks(root) : undefined;
 // Every test file, what it imports and what it spawns (fixtures, scripts/start.ts…) as JavaScript in .cache/test-js/.
 await compileTests();
+// Each test file bundled (shared code in common chunks): its process loads a few chunks instead of hundreds of
+// modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
+const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
+if (bundled) await bundleTests(files);
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
 // started while the bundles build.
 const servicesStarting = startTestServices(root, process.env);
@@ -62,12 +67,17 @@ const args = [
   '--test-reporter-destination=stdout',
   `--test-reporter=${times}`,
   '--test-reporter-destination=stdout',
-  ...files.map(compiledPath),
+  ...files.map(bundled ? bundledPath : compiledPath),
 ];
 const services = await servicesStarting;
 let status;
 try {
-  const env = { ...process.env, ...services.env, ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}) };
+  const env = {
+    ...process.env,
+    ...services.env,
+    ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}),
+    ...(bundled ? { KESGATE_TEST_BUNDLES: BUNDLES } : {}),
+  };
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env });
   status = res.status ?? 1;
 } finally {
@@ -86,7 +96,7 @@ function printProfile(log) {
         .map((l) => JSON.parse(l))
     : [];
   rmSync(dirname(log), { recursive: true, force: true });
-  const name = (f) => relative(join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
+  const name = (f) => relative(bundled ? BUNDLES : join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
   const total = rows.reduce((sum, r) => sum + r.own + r.children, 0);
   console.log(`\nCPU of the test files: ${total.toFixed(0)} s (${rows.length} files; their own and their child processes')`);
   for (const [title, key] of [

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createLogger } from '@kesgate/log';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
@@ -78,7 +78,7 @@ test('request lines carry operation, remote address, access key, bytes, user age
 
 test('a refused signature still names the access key it claimed', async () => {
   log.lines.length = 0;
-  const wrong = new (await import('@aws-sdk/client-s3')).S3Client({
+  const wrong = new S3Client({
     endpoint: st.gw.url,
     region: 'us-east-1',
     forcePathStyle: true,
