@@ -37,17 +37,16 @@ if (files.length === 0) {
 const checks = withChecks ? startChecks(root) : undefined;
 // Every test file, what it imports and what it spawns (fixtures, scripts/start.ts…) as JavaScript in .cache/test-js/.
 await compileTests();
-// Each test file bundled (shared code in common chunks): its process loads a few chunks instead of hundreds of
-// modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
-const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
-if (bundled) await bundleTests(files);
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
 // started while the bundles build.
 const servicesStarting = startTestServices(root, process.env);
 // The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
 // (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
+// Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
+// process loads a few chunks instead of hundreds of modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
+const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
 const { buildBundles } = await import('./build.js');
-await buildBundles();
+await Promise.all([buildBundles(), bundled && bundleTests(files)]);
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
