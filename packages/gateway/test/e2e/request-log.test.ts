@@ -30,6 +30,16 @@ before(async () => {
 });
 after(async () => st?.close());
 
+/**
+ * fetch, with the body read to its end: a body left unread keeps its connection busy, and the gateway's close
+ * waits for busy connections up to its keep-alive timeout (65 s) before the file's process can end.
+ */
+async function fetchRead(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  return res;
+}
+
 const PROBES = ['/kesgate/health', '/kesgate/ready', '/minio/health/live', '/minio/health/ready', '/metrics', '/kesgate/metrics'];
 
 test('request lines carry operation, remote address, access key, bytes, user agent, status, duration; probes are not at info; no secrets', async () => {
@@ -40,8 +50,8 @@ test('request lines carry operation, remote address, access key, bytes, user age
   assert.deepEqual(await getBytes(st.s3, { Bucket: 'logged', Key: 'a.bin' }), body);
   await st.s3tls.send(new PutObjectCommand({ Bucket: 'logged', Key: 'c.bin', Body: body, ...k.put }));
   const presigned = await getSignedUrl(st.s3, new GetObjectCommand({ Bucket: 'logged', Key: 'a.bin' }), { expiresIn: 60 });
-  assert.equal((await fetch(presigned, { headers: { 'User-Agent': 'presigned-test/1' } })).status, 200);
-  for (const p of PROBES) assert.equal((await fetch(`${st.gw.url}${p}`)).status, 200, p);
+  assert.equal((await fetchRead(presigned, { headers: { 'User-Agent': 'presigned-test/1' } })).status, 200);
+  for (const p of PROBES) assert.equal((await fetchRead(`${st.gw.url}${p}`)).status, 200, p);
 
   const entries = log.entries();
   const requests = entries.filter((e) => e.msg === 'request');
@@ -100,7 +110,7 @@ test('at debug, the probes and scrapes are logged', async () => {
   const debug = capturing('debug');
   const other = await startStack({ gatewayOptions: { logger: debug.logger } });
   try {
-    for (const p of PROBES) assert.equal((await fetch(`${other.gw.url}${p}`)).status, 200, p);
+    for (const p of PROBES) assert.equal((await fetchRead(`${other.gw.url}${p}`)).status, 200, p);
   } finally {
     await other.close();
   }
