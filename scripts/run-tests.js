@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
 import { compileTests, compiledPath } from './lib/compile-tests.js';
+import { bundleTests, bundledPath, BUNDLES } from './lib/bundle-tests.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,8 +42,11 @@ await compileTests();
 const servicesStarting = startTestServices(root, process.env);
 // The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
 // (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
+// Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
+// process loads a few chunks instead of hundreds of modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
+const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
 const { buildBundles } = await import('./build.js');
-await buildBundles();
+await Promise.all([buildBundles(), bundled && bundleTests(files)]);
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
@@ -62,12 +66,17 @@ const args = [
   '--test-reporter-destination=stdout',
   `--test-reporter=${times}`,
   '--test-reporter-destination=stdout',
-  ...files.map(compiledPath),
+  ...files.map(bundled ? bundledPath : compiledPath),
 ];
 const services = await servicesStarting;
 let status;
 try {
-  const env = { ...process.env, ...services.env, ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}) };
+  const env = {
+    ...process.env,
+    ...services.env,
+    ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}),
+    ...(bundled ? { KESGATE_TEST_BUNDLES: BUNDLES } : {}),
+  };
   const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env });
   status = res.status ?? 1;
 } finally {
@@ -86,7 +95,7 @@ function printProfile(log) {
         .map((l) => JSON.parse(l))
     : [];
   rmSync(dirname(log), { recursive: true, force: true });
-  const name = (f) => relative(join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
+  const name = (f) => relative(bundled ? BUNDLES : join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
   const total = rows.reduce((sum, r) => sum + r.own + r.children, 0);
   console.log(`\nCPU of the test files: ${total.toFixed(0)} s (${rows.length} files; their own and their child processes')`);
   for (const [title, key] of [

@@ -50,7 +50,7 @@ function link(target, path) {
 }
 
 /** Writes `contents` to `path` unless it is already there: beside it first, then renamed into place. */
-function writeIfChanged(path, contents) {
+export function writeIfChanged(path, contents) {
   try {
     if (readFileSync(path).equals(Buffer.from(contents))) return false;
   } catch {

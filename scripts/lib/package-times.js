@@ -9,8 +9,11 @@ import { relative, sep } from 'node:path';
 const MAX_ERROR_LINES = 12;
 
 // The suites run compiled (scripts/lib/compile-tests.js): name a test file by its source, not its compiled copy.
-const COMPILED = `.cache${sep}test-js${sep}`;
-const sourceOf = (path) => (path.startsWith(COMPILED) ? path.slice(COMPILED.length).replace(/\.js$/, '.ts') : path);
+const COMPILED = [`.cache${sep}test-js${sep}`, `.cache${sep}test-bundles${sep}`];
+const sourceOf = (path) => {
+  const prefix = COMPILED.find((p) => path.startsWith(p));
+  return prefix ? path.slice(prefix.length).replace(/\.js$/, '.ts') : path;
+};
 
 function errorText(error) {
   // node:test wraps what the test threw in an ERR_TEST_FAILURE whose cause is the original error.

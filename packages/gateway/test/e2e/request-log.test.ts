@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createLogger } from '@kesgate/log';
 import { ACCESS_KEY, SECRET_KEY, startStack, type Stack } from '../helpers/stack.js';
@@ -30,6 +30,16 @@ before(async () => {
 });
 after(async () => st?.close());
 
+/**
+ * fetch, with the body read to its end: a body left unread keeps its connection busy, and the gateway's close
+ * waits for busy connections up to its keep-alive timeout (65 s) before the file's process can end.
+ */
+async function fetchRead(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  return res;
+}
+
 const PROBES = ['/kesgate/health', '/kesgate/ready', '/minio/health/live', '/minio/health/ready', '/metrics', '/kesgate/metrics'];
 
 test('request lines carry operation, remote address, access key, bytes, user agent, status, duration; probes are not at info; no secrets', async () => {
@@ -40,8 +50,8 @@ test('request lines carry operation, remote address, access key, bytes, user age
   assert.deepEqual(await getBytes(st.s3, { Bucket: 'logged', Key: 'a.bin' }), body);
   await st.s3tls.send(new PutObjectCommand({ Bucket: 'logged', Key: 'c.bin', Body: body, ...k.put }));
   const presigned = await getSignedUrl(st.s3, new GetObjectCommand({ Bucket: 'logged', Key: 'a.bin' }), { expiresIn: 60 });
-  assert.equal((await fetch(presigned, { headers: { 'User-Agent': 'presigned-test/1' } })).status, 200);
-  for (const p of PROBES) assert.equal((await fetch(`${st.gw.url}${p}`)).status, 200, p);
+  assert.equal((await fetchRead(presigned, { headers: { 'User-Agent': 'presigned-test/1' } })).status, 200);
+  for (const p of PROBES) assert.equal((await fetchRead(`${st.gw.url}${p}`)).status, 200, p);
 
   const entries = log.entries();
   const requests = entries.filter((e) => e.msg === 'request');
@@ -78,7 +88,7 @@ test('request lines carry operation, remote address, access key, bytes, user age
 
 test('a refused signature still names the access key it claimed', async () => {
   log.lines.length = 0;
-  const wrong = new (await import('@aws-sdk/client-s3')).S3Client({
+  const wrong = new S3Client({
     endpoint: st.gw.url,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -100,7 +110,7 @@ test('at debug, the probes and scrapes are logged', async () => {
   const debug = capturing('debug');
   const other = await startStack({ gatewayOptions: { logger: debug.logger } });
   try {
-    for (const p of PROBES) assert.equal((await fetch(`${other.gw.url}${p}`)).status, 200, p);
+    for (const p of PROBES) assert.equal((await fetchRead(`${other.gw.url}${p}`)).status, 200, p);
   } finally {
     await other.close();
   }
