@@ -43,6 +43,10 @@ export const INPUTS = join(DIST, 'inputs.json');
 export const GATEWAY_ENV = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
 
 const common = {
+  // Paths in the output (the comments naming each source) are relative to this, not to the caller's working
+  // directory: a build started from elsewhere (a test's `npm start` runs from its own directory) makes the same
+  // files, so it never removes chunks that a command started from the other build still has to load.
+  absWorkingDir: root,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -78,7 +82,7 @@ function sourcesOf(metafile, entry) {
     if (seen.has(output) || !metafile.outputs[output]) return;
     seen.add(output);
     for (const input of Object.keys(metafile.outputs[output].inputs)) {
-      if (!input.includes('node_modules/')) sources.add(relative(root, join(process.cwd(), input)));
+      if (!input.includes('node_modules/')) sources.add(input);
     }
     for (const { path } of metafile.outputs[output].imports) visit(path);
   };
@@ -100,7 +104,7 @@ export async function buildBundles(outDir = DIST) {
   const chunks = join(outDir, 'chunks');
   const result = await build({ ...common, outdir: outDir, entryPoints: ENTRY_POINTS, write: false, metafile: true });
   const inputs = Object.fromEntries(
-    Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(process.cwd(), file))]),
+    Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(root, file))]),
   );
   mkdirSync(chunks, { recursive: true });
   const entries = new Set(Object.values(bundles));

@@ -1,0 +1,34 @@
+// The command bundles (scripts/build.js) are the same files whichever directory the build is started from. A
+// build removes the chunks its own output does not name, while commands started from the previous build may still
+// have to load theirs: a test's `npm start` runs from its own directory while CLI tests start commands from dist/,
+// and when the source comments in the chunks were relative to the working directory, the second build renamed
+// every chunk and a command started a moment before failed with ERR_MODULE_NOT_FOUND.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+
+const root = join(import.meta.dirname, '../../../..');
+const out = mkdtempSync(join(tmpdir(), 'kesgate-build-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+/** Builds the bundles into `out` in a process of its own started in `cwd` (esbuild's service takes its directory once). */
+function buildFrom(cwd: string): string[] {
+  const script = `const { buildBundles } = await import(${JSON.stringify(pathToFileURL(join(root, 'scripts/build.js')).href)}); await buildBundles(${JSON.stringify(out)});`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd, stdio: 'inherit' });
+  return readdirSync(join(out, 'chunks')).sort();
+}
+
+test('a build started from another directory writes the same chunks and removes none of the first build’s', () => {
+  const first = buildFrom(tmpdir());
+  assert.ok(
+    first.some((name) => name.startsWith('server-')),
+    `the servers are in chunks: ${first.join(' ')}`,
+  );
+  const second = buildFrom(join(root, 'packages', 'gateway'));
+  assert.deepEqual(second, first);
+  for (const name of first) assert.ok(existsSync(join(out, 'chunks', name)), name);
+});
