@@ -4,7 +4,6 @@
 // surviving gateways serve a given version. The moments are made exact, not guessed: commits are held on a row
 // lock the test takes in PostgreSQL (holdObjectRow), so a kill lands while the gateway waits on it.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before } from 'node:test';
@@ -22,10 +21,10 @@ import { startClusterStack, type ClusterStack } from '../helpers/cluster-stack.j
 import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { getBytes } from '../helpers/s3.js';
 import { s3Client } from '../helpers/stack.js';
+import { sha256 } from '../crash/write-until-kill.js';
 
 export const B = 'crash';
 export const MiB = 1024 * 1024;
-export const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** Call inside a describe(): starts the cluster before its tests, stops it after, and returns the helpers. */
 export function crashCluster() {
@@ -162,7 +161,7 @@ export function crashCluster() {
     for (const [i, client] of [one, two].entries()) {
       const got = await getBytes(client, { Bucket: B, Key: key });
       assert.equal(got.length, want.length, `gateway ${i + 1}: ${what} (size)`);
-      assert.equal(sha(got), sha(want), `gateway ${i + 1}: ${what}`);
+      assert.equal(sha256(got), sha256(want), `gateway ${i + 1}: ${what}`);
     }
   }
 

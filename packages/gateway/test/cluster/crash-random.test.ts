@@ -6,24 +6,17 @@
 // moments of a write: crash.test.ts.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SweepReport } from '../../src/storage/index.js';
 import { clusterSkipReason } from '../helpers/cluster-services.js';
 import { getBytes, uploadInParts } from '../helpers/s3.js';
-import { B, crashCluster, MiB, sha } from './crash-harness.js';
+import { B, crashCluster, MiB } from './crash-harness.js';
+import { sha256, writeUntilKilled, type VersionWriter } from '../crash/write-until-kill.js';
 
 const ROUNDS = 3;
 
-interface Writer {
-  key: string;
-  newVersion(): Buffer[];
-  /** One version: a single PUT, or a multipart upload of these parts. */
-  write(s3: S3Client, parts: Buffer[]): Promise<void>;
-}
-
-const writers: Writer[] = [
+const writers: VersionWriter[] = [
   {
     key: 'random/single-sse-s3',
     newVersion: () => [randomBytes(2 * MiB)],
@@ -66,37 +59,15 @@ describe('kill -9 of a gateway of a cluster, at random moments', { skip: cluster
     const swept: SweepReport[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const client = await startDoomed();
-      let killed = false;
-      let acks = 0;
-      const target = 2 + Math.floor(Math.random() * 3);
-      let reached!: () => void;
-      const enough = new Promise<void>((resolve) => (reached = resolve));
-      const unexpected: string[] = [];
-      const loops = writers.map(async (w) => {
-        while (!killed) {
-          const parts = w.newVersion();
-          const state = states.get(w.key)!;
-          const digest = sha(Buffer.concat(parts));
-          state.inFlight.add(digest);
-          try {
-            await w.write(client, parts);
-          } catch (err) {
-            if (!killed) unexpected.push(`${w.key}: ${(err as Error).message}`);
-            reached();
-            return;
-          }
-          state.acknowledged = digest;
-          state.inFlight.clear();
-          acknowledged++;
-          if (++acks >= target) reached();
-        }
+      acknowledged += await writeUntilKilled({
+        writers,
+        s3: client,
+        target: 2 + Math.floor(Math.random() * 3),
+        killWithinMs: 300,
+        kill,
+        sent: (key, digest) => states.get(key)!.inFlight.add(digest),
+        acknowledged: (key, digest) => states.set(key, { acknowledged: digest, inFlight: new Set() }),
       });
-      await enough;
-      await sleep(Math.random() * 300);
-      killed = true;
-      await kill();
-      await Promise.all(loops);
-      assert.deepEqual(unexpected, [], 'no write failed before the kill');
 
       for (const w of writers) {
         const state = states.get(w.key)!;
@@ -104,7 +75,7 @@ describe('kill -9 of a gateway of a cluster, at random moments', { skip: cluster
         const seen = new Set<string>();
         for (const survivor of [c.one, c.two]) {
           try {
-            seen.add(sha(await getBytes(survivor, { Bucket: B, Key: w.key })));
+            seen.add(sha256(await getBytes(survivor, { Bucket: B, Key: w.key })));
           } catch (err) {
             assert.equal((err as Error).name, 'NoSuchKey', `${w.key}: ${(err as Error).message}`);
             assert.equal(state.acknowledged, undefined, `${w.key}: an acknowledged object is missing`);

@@ -7,7 +7,7 @@
 // acknowledged one or one in flight at the kill — never a torn mix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,19 +23,14 @@ import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '
 import { s3Client, startStack, type Stack } from '../helpers/stack.js';
 import { ssec, uploadInParts } from '../helpers/s3.js';
 import { checkDataDir } from './data-dir.js';
+import { sha256, writeUntilKilled, type VersionWriter } from './write-until-kill.js';
 
 const MiB = 1024 * 1024;
 const B = 'crash-bucket';
 const ROUNDS = 4;
 const customer = ssec();
 
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-interface Writer {
-  key: string;
-  /** One version: a single PUT, or a multipart upload of these parts. */
-  write(s3: S3Client, parts: Buffer[]): Promise<void>;
-  newVersion(): Buffer[];
+interface Writer extends VersionWriter {
   read: Record<string, string>;
 }
 
@@ -130,39 +125,15 @@ test(`every object stays whole across ${ROUNDS} SIGKILLs of the gateway during P
       if (round === ROUNDS) break;
 
       // Stream writes until a random number of them were acknowledged, then kill at a random moment.
-      let killed = false;
-      let acksThisRound = 0;
-      const target = 2 + Math.floor(Math.random() * 4);
-      let reached!: () => void;
-      const enough = new Promise<void>((resolve) => (reached = resolve));
-      const unexpected: string[] = [];
-      const loops = writers.map(async (w) => {
-        while (!killed) {
-          const parts = w.newVersion();
-          const sha = sha256(Buffer.concat(parts));
-          const state = states.get(w.key)!;
-          state.inFlight.add(sha);
-          try {
-            await w.write(s3, parts);
-          } catch (e) {
-            if (!killed) {
-              unexpected.push(`${w.key}: ${(e as Error).message}`);
-              reached();
-            }
-            return;
-          }
-          state.acknowledged = sha;
-          state.inFlight.clear();
-          acknowledged++;
-          if (++acksThisRound >= target) reached();
-        }
+      acknowledged += await writeUntilKilled({
+        writers,
+        s3,
+        target: 2 + Math.floor(Math.random() * 4),
+        killWithinMs: 300,
+        kill: async () => assert.equal(await running!.kill(), 'SIGKILL'),
+        sent: (key, sha) => states.get(key)!.inFlight.add(sha),
+        acknowledged: (key, sha) => states.set(key, { acknowledged: sha, inFlight: new Set() }),
       });
-      await enough;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
-      killed = true;
-      assert.equal(await running.kill(), 'SIGKILL');
-      await Promise.all(loops);
-      assert.deepEqual(unexpected, [], 'no write failed before the kill');
     } finally {
       s3.destroy();
       await running.kill();

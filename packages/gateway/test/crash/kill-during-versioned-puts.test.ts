@@ -8,7 +8,7 @@
 // opened fresh, references every data file of every version with nothing left over.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,18 +27,14 @@ import { s3Client, startStack, type Stack } from '../helpers/stack.js';
 import { uploadInParts } from '../helpers/s3.js';
 import { gatewayProcessConfig, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.js';
 import { checkDataDir } from './data-dir.js';
+import { sha256, writeUntilKilled, type VersionWriter } from './write-until-kill.js';
 
 const MiB = 1024 * 1024;
 const B = 'crash-versions';
 const ROUNDS = 3;
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-interface Writer {
-  key: string;
-  newVersion(): Buffer[];
-  /** Writes one version; resolves with its version id once acknowledged. */
-  write(s3: S3Client, parts: Buffer[]): Promise<string>;
-}
+/** Each write resolves with the version id it was stored under. */
+type Writer = VersionWriter<string>;
 
 const writers: Writer[] = [
   {
@@ -131,39 +127,19 @@ test(`versions stay whole and listed across ${ROUNDS} SIGKILLs of the gateway du
         await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: u.Key!, UploadId: u.UploadId! }));
       if (round === ROUNDS) break;
 
-      let killed = false;
-      let acks = 0;
-      const target = 2 + Math.floor(Math.random() * 3);
-      let reached!: () => void;
-      const enough = new Promise<void>((resolve) => (reached = resolve));
-      const unexpected: string[] = [];
-      const loops = writers.map(async (w) => {
-        while (!killed) {
-          const parts = w.newVersion();
-          const sha = sha256(Buffer.concat(parts));
-          const state = states.get(w.key)!;
-          state.inFlight.add(sha);
-          try {
-            const id = await w.write(s3, parts);
-            state.acknowledged.set(id, sha);
-            state.inFlight.delete(sha);
-          } catch (e) {
-            if (!killed) {
-              unexpected.push(`${w.key}: ${(e as Error).message}`);
-              reached();
-            }
-            return;
-          }
-          acknowledged++;
-          if (++acks >= target) reached();
-        }
+      acknowledged += await writeUntilKilled({
+        writers,
+        s3,
+        target: 2 + Math.floor(Math.random() * 3),
+        killWithinMs: 200,
+        kill: async () => assert.equal(await running!.kill(), 'SIGKILL'),
+        sent: (key, sha) => states.get(key)!.inFlight.add(sha),
+        acknowledged: (key, sha, id) => {
+          const state = states.get(key)!;
+          state.acknowledged.set(id, sha);
+          state.inFlight.delete(sha);
+        },
       });
-      await enough;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 200));
-      killed = true;
-      assert.equal(await running.kill(), 'SIGKILL');
-      await Promise.all(loops);
-      assert.deepEqual(unexpected, [], 'no write failed before the kill');
     } finally {
       s3.destroy();
       await running.kill();
