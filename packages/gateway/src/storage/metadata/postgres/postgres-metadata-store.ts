@@ -748,11 +748,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const gone = rows[0];
     if (!gone) return { blobs: [], delta: {}, kind: 'none', latest: latest?.id };
     // The parts first: deleting the object row would cascade to them before their blobs were read.
-    // An inline part's data_id names no blob.
-    const parts = await tx.query<{ data_id: string; inline: boolean }>(
-      'DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id, inline_data IS NOT NULL AS inline',
-      [gone.id],
-    );
+    const blobs = await this.deleteParts(tx, gone.id);
     await tx.query('DELETE FROM objects WHERE id = $1', [gone.id]);
     let newest = latest?.id;
     if (gone.is_latest) {
@@ -764,10 +760,8 @@ export class PostgresMetadataStore implements MetadataStore {
       newest = promoted.rows[0]?.id;
     }
     return {
-      blobs: parts.rows.filter((row) => !row.inline).map((row) => row.data_id),
-      delta: gone.delete_marker
-        ? {}
-        : modeDelta(sseMode(JSON.parse(gone.sse) as RawSSE), { objects: -1, plainBytes: -gone.size, storedBytes: -gone.stored_size }),
+      blobs,
+      delta: gone.delete_marker ? {} : storedRowDelta(gone),
       kind: gone.delete_marker ? 'marker' : 'object',
       latest: newest,
     };
@@ -787,11 +781,7 @@ export class PostgresMetadataStore implements MetadataStore {
       await this.insertLatest(tx, object, removed.latest);
       return { blobs: removed.blobs, delta: sumDeltas(removed.delta, objectDelta(object)) };
     }
-    // The parts first, as in removeVersion; an inline part's data_id names no blob.
-    const parts = await tx.query<{ data_id: string; inline: boolean }>(
-      'DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id, inline_data IS NOT NULL AS inline',
-      [latest.id],
-    );
+    const blobs = await this.deleteParts(tx, latest.id);
     // Every written column but the indexed identity (bucket, key, version id) and the latest/marker flags.
     const values = objectParams(object).slice(IDENTITY_COLUMNS);
     const sets = OBJECT_WRITE_COLUMNS.slice(IDENTITY_COLUMNS)
@@ -802,12 +792,16 @@ export class PostgresMetadataStore implements MetadataStore {
        INSERT INTO object_parts (object_id, ${OBJECT_PART_COLUMNS}) SELECT o.id, p.* FROM o, ${PART_ARRAYS(values.length + 2)} AS p`,
       [latest.id, ...values, ...partArrays(object.parts)],
     );
-    const replaced = modeDelta(sseMode(JSON.parse(latest.sse) as RawSSE), {
-      objects: -1,
-      plainBytes: -latest.size,
-      storedBytes: -latest.stored_size,
-    });
-    return { blobs: parts.rows.filter((row) => !row.inline).map((row) => row.data_id), delta: sumDeltas(replaced, objectDelta(object)) };
+    return { blobs, delta: sumDeltas(storedRowDelta(latest), objectDelta(object)) };
+  }
+
+  /** Deletes an object's part rows; returns the blobs they named (an inline part's data_id names none). */
+  private async deleteParts(tx: Tx, objectId: number): Promise<string[]> {
+    const { rows } = await tx.query<{ data_id: string; inline: boolean }>(
+      'DELETE FROM object_parts WHERE object_id = $1 RETURNING data_id, inline_data IS NOT NULL AS inline',
+      [objectId],
+    );
+    return rows.filter((row) => !row.inline).map((row) => row.data_id);
   }
 
   /** Stores `object` as the key's latest version; `latest` is the row id of the latest one so far. */
@@ -902,6 +896,11 @@ function objectDelta(object: ObjectRecord): TotalsDelta {
     plainBytes: object.size,
     storedBytes: object.parts.reduce((sum, part) => sum + part.encSize, 0),
   });
+}
+
+/** What removing a stored object row (not a delete marker) takes from the bucket's totals. */
+function storedRowDelta(row: Pick<ObjectRow, 'size' | 'stored_size' | 'sse'>): TotalsDelta {
+  return modeDelta(sseMode(JSON.parse(row.sse) as RawSSE), { objects: -1, plainBytes: -row.size, storedBytes: -row.stored_size });
 }
 
 /** A stored record as the totals read it: unchecked, so that a malformed one can still be counted and removed. */

@@ -509,7 +509,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private removeRow(row: ObjectRow): string[] {
-    const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
+    const blobs = this.blobsOf(row.id);
     this.s.deleteObject.run(row.id);
     if (row.delete_marker === 0) this.s.adjustBucketTotals.run(-1, -row.size, -row.stored_size, row.bucket);
     if (row.is_latest === 1) {
@@ -517,6 +517,11 @@ export class SqliteMetadataStore implements MetadataStore {
       if (newest) this.s.setLatest.run(newest.id);
     }
     return blobs;
+  }
+
+  /** The blobs an object's parts name (an inline part's data_id names none). */
+  private blobsOf(objectId: number): string[] {
+    return this.s.objectBlobIds.all(objectId).map((part) => part.data_id);
   }
 
   /** The key's latest version so far stops being the latest. */
@@ -539,7 +544,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.insertLatest(object);
       return superseded;
     }
-    const blobs = this.s.objectBlobIds.all(row.id).map((part) => part.data_id);
+    const blobs = this.blobsOf(row.id);
     const {
       bucket: _bucket,
       key: _key,
