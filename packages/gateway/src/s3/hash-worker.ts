@@ -19,6 +19,9 @@ const MAX_SESSIONS = 16;
 // loop a system call and, on a busy machine, often its core. Well below RING_BYTES, so a full ring always has a
 // woken worker behind it; the end of the body always wakes it.
 const WAKE_BYTES = 256 * 1024;
+// The worker hands room back after each piece of this size, not after all it was given: an event loop waiting
+// on a full ring goes on after one piece instead of a whole ring's hashing (~1.5 ms here).
+const PIECE_BYTES = 64 * 1024;
 
 // The control words of a ring (BigInt64Array): bytes written by the event loop, bytes hashed by the worker,
 // a change counter the worker waits on, and the state (OPEN, ENDED: all written, DROPPED: abandoned).
@@ -55,13 +58,13 @@ async function run({ id, algs, ring, control }) {
     if (hashed < written) {
       while (hashed < written) {
         const off = Number(hashed % size);
-        const n = Math.min(Number(written - hashed), data.length - off);
+        const n = Math.min(Number(written - hashed), data.length - off, ${PIECE_BYTES});
         const piece = data.subarray(off, off + n);
         for (const [, h] of hashes) h.update(piece);
         hashed += BigInt(n);
+        Atomics.store(ctl, ${HASHED}, hashed);
+        Atomics.notify(ctl, ${HASHED});
       }
-      Atomics.store(ctl, ${HASHED}, hashed);
-      Atomics.notify(ctl, ${HASHED});
       continue;
     }
     if (state === ${ENDED}n) {
