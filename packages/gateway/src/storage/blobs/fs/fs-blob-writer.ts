@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import type { BlobWriter } from '../types.js';
 import { fsyncDir } from '../../fsync-dir.js';
+import { SyncAsWrittenFs } from './sync-as-written.js';
 import type { BlobLayout } from './layout.js';
 
 export class FsBlobWriter implements BlobWriter {
@@ -21,7 +22,14 @@ export class FsBlobWriter implements BlobWriter {
   ) {
     // flush: fsync before close, so 'close' means the bytes are on disk.
     // A large buffer lets writev gather many package pieces (header, ciphertext, tag) into one system call.
-    this.stream = createWriteStream(layout.tmpPath(id), { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
+    // fs: a large blob is synced in the background as it is written, so the fsync at the end has little left.
+    this.stream = createWriteStream(layout.tmpPath(id), {
+      flags: 'wx',
+      mode: 0o600,
+      flush: true,
+      highWaterMark: 1024 * 1024,
+      fs: new SyncAsWrittenFs(),
+    });
     // The error surfaces from finish(); without a listener it would crash the process when the
     // caller writes without pipeline().
     this.stream.on('error', () => {});
