@@ -51,11 +51,28 @@ describe('SyncAsWrittenFs', () => {
     s.on('error', () => {});
     // Every write past the first 64 KiB starts or meets a sync; destroy right after one started.
     while (fs.syncsStarted === 0) if (!s.write(randomBytes(64 * 1024))) await once(s, 'drain');
-    const closed = new Promise((resolve) => s.on('close', resolve));
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
     s.destroy(new Error('client went away'));
     await closed;
     assert.equal(s.closed, true);
     assert.equal(openFds(), before, 'the data file descriptor was closed');
     assert.ok(readFileSync(join(dir, 'destroyed')).length >= 64 * 1024, 'what was written before the destroy is in the file');
+  });
+
+  it('a background sync that fails fails the stream at its end, where the blob writer checks it', async () => {
+    // The one injected fault here: a failed writeback (EIO) cannot be produced on this machine's disk. Linux
+    // reports it to one fsync only, so the stream's own fsync at the end would not see it again.
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const fs = new SyncAsWrittenFs(64 * 1024, (_fd, cb) => setImmediate(() => cb(eio)));
+    const s = stream('failed-sync', fs);
+    const errored = new Promise<Error>((resolve) => s.on('error', resolve));
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    for (let i = 0; i < 4; i++) if (!s.write(randomBytes(64 * 1024))) await once(s, 'drain');
+    s.end();
+    assert.equal(await errored, eio);
+    await closed;
+    assert.equal(fs.syncsStarted >= 1, true);
+    // What the blob writer checks after 'close' before it renames the file into place.
+    assert.equal(s.errored, eio);
   });
 });

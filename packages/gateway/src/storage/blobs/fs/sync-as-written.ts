@@ -21,7 +21,14 @@ export class SyncAsWrittenFs {
   /** Calls waiting for the background sync to end (the stream's fsync or close). */
   private waiting: (() => void)[] = [];
 
-  constructor(private readonly everyBytes = SYNC_EVERY_BYTES) {}
+  /** A background sync that failed: the stream's own fsync reports it (the kernel reports it only once). */
+  private failed: NodeJS.ErrnoException | null = null;
+
+  constructor(
+    private readonly everyBytes = SYNC_EVERY_BYTES,
+    /** How a background sync is done: fdatasync, or in tests a sync that fails. */
+    private readonly datasync: (fd: number, cb: Callback) => void = fdatasync,
+  ) {}
 
   readonly open = open;
 
@@ -43,7 +50,11 @@ export class SyncAsWrittenFs {
     });
   };
 
-  readonly fsync = (fd: number, cb: Callback): void => this.afterSync(() => fsync(fd, cb));
+  readonly fsync = (fd: number, cb: Callback): void =>
+    this.afterSync(() => {
+      if (this.failed) cb(this.failed);
+      else fsync(fd, cb);
+    });
 
   readonly close = (fd: number, cb: Callback): void => this.afterSync(() => close(fd, cb));
 
@@ -53,9 +64,10 @@ export class SyncAsWrittenFs {
     this.syncing = true;
     this.unsynced = 0;
     this.syncsStarted++;
-    // Its error is not lost: the stream's own fsync at the end reports a failed writeback (the kernel
-    // keeps the error for the next fsync of the file).
-    fdatasync(fd, () => {
+    // Linux reports a failed writeback to one fsync of the open file only: a background sync that saw it
+    // keeps it, so that the stream's own fsync fails too and the blob is never renamed into place.
+    this.datasync(fd, (err) => {
+      this.failed ??= err;
       this.syncing = false;
       const run = this.waiting;
       this.waiting = [];
