@@ -51,10 +51,8 @@ export class PolicySet {
     return [...this.#policies.keys()].sort();
   }
 
-  /** Every identity kes knows: the admin and those listed in policies. */
+  /** The identities assigned to a policy; the admin is not one of them (as KES's `/v1/identity/list` answers). */
   identities(): string[] {
-    const all = new Set(this.#byIdentity.keys());
-    if (this.admin) all.add(this.admin);
-    return [...all].sort();
+    return [...this.#byIdentity.keys()].filter((id) => id !== this.admin).sort();
   }
 }

@@ -73,9 +73,7 @@ export function identityCommand(): Command {
     });
 
   clientOptions(
-    identity
-      .command('ls')
-      .description("list the identities kes knows: the admin's and those its policies name (a prefix with a trailing '*', as KES)"),
+    identity.command('ls').description("list the identities kes's policies name, not the admin (as KES; a prefix with a trailing '*')"),
   )
     .argument('[pattern]', 'identity prefix', '*')
     .action((pattern: string, flags: ClientFlags) =>
