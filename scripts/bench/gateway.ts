@@ -8,7 +8,8 @@
 //   mem    RSS high-water mark (VmHWM) of a freshly started gateway while a BENCH_BIG_MIB object is PUT then GET
 //   range  1 MiB Range GET inside the BENCH_BIG_MIB object: time vs the bare server reading the same range
 //          of the plaintext file; ciphertext read = the gateway process's rchar delta (/proc/<pid>/io)
-//   put    PUT of a BENCH_LARGE_MIB object, SSE-S3 over HTTP and SSE-C over HTTPS, UNSIGNED-PAYLOAD, MB/s
+//   put    PUT of a BENCH_LARGE_MIB object, SSE-S3 over HTTP and SSE-C over HTTPS, UNSIGNED-PAYLOAD, MB/s (put and
+//          get: a warm-up round of every server first, not counted)
 //   get    GET of the same objects, MB/s
 //   small  4 KiB objects, 32 concurrent keep-alive clients, vs s3rver, PUT and GET apart (a PUT-only loop, then a GET-only
 //          loop over what it wrote): SSE-S3 with a data key per object, then SSE-S3 and SSE-KMS with S3 Bucket Keys;
@@ -219,7 +220,9 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
   const samples = new Map<Variant, { mbps: number[]; cpu: number[]; loop: number[]; writes: number[] }>(
     variants.map((v) => [v, { mbps: [], cpu: [], loop: [], writes: [] }]),
   );
-  for (let r = 0; r < ROUNDS; r++) {
+  // Round 0 warms every server up (JIT, first buffers and worker rings) and is not counted: the first large
+  // transfer of a fresh process was up to a third slower than the next ones, for the gateway and baselines alike.
+  for (let r = 0; r <= ROUNDS; r++) {
     const line: string[] = [];
     for (const v of variants) {
       const [cpu0, loop0, writes0] = [procCpuSeconds(v.pid), procMainThreadCpuSeconds(v.pid), procWriteCalls(v.pid)];
@@ -231,16 +234,17 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
       const cpuPerMiB = perMiB((procCpuSeconds(v.pid) - cpu0) * 1000);
       const loopPerMiB = perMiB((procMainThreadCpuSeconds(v.pid) - loop0) * 1000);
       const writesPerMiB = perMiB(procWriteCalls(v.pid) - writes0);
+      line.push(
+        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB)`,
+      );
+      if (r === 0) continue;
       const s = samples.get(v)!;
       s.mbps.push(mbps);
       s.cpu.push(cpuPerMiB);
       s.loop.push(loopPerMiB);
       s.writes.push(writesPerMiB);
-      line.push(
-        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB)`,
-      );
     }
-    console.log(`  round ${r + 1}: ${line.join(', ')}`);
+    console.log(`  ${r === 0 ? 'warm-up (not counted)' : `round ${r}`}: ${line.join(', ')}`);
   }
   return new Map(
     [...samples].map(([v, s]) => [
@@ -284,14 +288,16 @@ function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Mea
 
 async function putPhase(e: Env): Promise<void> {
   console.log(
-    `\n[put] ${LARGE / MiB} MiB PUT, UNSIGNED-PAYLOAD, ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`,
+    `\n[put] ${LARGE / MiB} MiB PUT, UNSIGNED-PAYLOAD, a warm-up round then ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`,
   );
   const v = largeVariants(e);
   throughputRows('PUT', 0.8, await interleaved('PUT', e, [v.bare, v.s3, v.bareTls, v.c, v.bareSync]), v);
 }
 
 async function getPhase(e: Env, putDone: boolean): Promise<void> {
-  console.log(`\n[get] ${LARGE / MiB} MiB GET, ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`);
+  console.log(
+    `\n[get] ${LARGE / MiB} MiB GET, a warm-up round then ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`,
+  );
   const v = largeVariants(e);
   if (!putDone) for (const x of [v.bare, v.bareTls, v.s3, v.c]) await timedPut(x.client, BUCKET, x.key, LARGE, e.block, x.putHeaders);
   throughputRows('GET', 0.95, await interleaved('GET', e, [v.bare, v.s3, v.bareTls, v.c]), v);
