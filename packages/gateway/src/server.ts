@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { KesClient } from '@kesgate/kes-client';
 import { splitAddress, type GatewayConfig } from './config/load.js';
 import { createGatewayApp } from './http/app.js';
+import { BoundedClose } from './http/bounded-close.js';
 import { answerClientErrors, countTlsErrors, MAX_HEADER_BYTES } from './http/client-errors.js';
 import { ConnectionProblems, PerClientConnectionLimit } from './http/connection-problems.js';
 import { parseTlsThroughStream } from './http/tls-parse-path.js';
@@ -33,8 +34,13 @@ export interface RunningGateway {
   httpsPort?: number;
   url: string;
   httpsUrl?: string;
-  /** Stop accepting, let in-flight requests finish, then release the store. */
+  /**
+   * Stop accepting, let in-flight requests finish for `shutdown.drainSeconds` (then cut their connections),
+   * then release the store.
+   */
   close(): Promise<void>;
+  /** The first step of close(): stop accepting and drain the listeners (resolves with the connections cut). */
+  stopServing(): Promise<number>;
 }
 
 export interface StartOptions {
@@ -70,13 +76,6 @@ function listen(server: http.Server, address: string): Promise<number> {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
-  });
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
   });
 }
 
@@ -120,7 +119,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     ...(options.console ? { console: options.console(svc) } : {}),
   });
 
-  const servers: http.Server[] = [];
+  const listeners = new BoundedClose();
   const problems = new ConnectionProblems(logger, metrics.registry, options.connectionSummaryEveryMs);
   const perClient = new PerClientConnectionLimit(config.limits.connectionsPerClient, problems);
   try {
@@ -128,7 +127,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     perClient.attach(plain, 'http');
     answerClientErrors(plain, problems, 'http');
     continueWhenBodyIsRead(plain);
-    servers.push(plain);
+    listeners.track(plain);
     const httpPort = await listen(plain, config.address);
     let httpsPort: number | undefined;
     if (config.tls) {
@@ -143,7 +142,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       continueWhenBodyIsRead(secure);
       countTlsErrors(secure, problems, 'https');
       parseTlsThroughStream(secure);
-      servers.push(secure);
+      listeners.track(secure, true);
       httpsPort = await listen(secure, config.tls.address);
     }
     const host = splitAddress(config.address).host;
@@ -154,6 +153,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     instance.address = `http://${name.includes(':') ? `[${name}]` : name}:${httpPort}`;
     await heartbeat.start();
     sweeps?.start();
+    let stopped: Promise<number> | undefined;
+    const stopServing = (): Promise<number> =>
+      (stopped ??= (async () => {
+        const drainSeconds = config.shutdown.drainSeconds;
+        const cut = await listeners.close(drainSeconds * 1000);
+        if (cut > 0) logger.warn({ connectionsCut: cut, drainSeconds }, 'drain period over: cut the connections of requests still running');
+        else logger.info({ connectionsCut: 0, drainSeconds }, 'every connection ended within the drain period');
+        return cut;
+      })());
     logger.info({ httpPort, httpsPort, backend: store.backend, instance: instance.id, kes: config.kms.endpoints }, 'kesgate listening');
     return {
       svc,
@@ -161,8 +169,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       httpPort,
       ...(httpsPort !== undefined ? { httpsPort, httpsUrl: `https://${shown}:${httpsPort}` } : {}),
       url: `http://${shown}:${httpPort}`,
+      stopServing,
       async close() {
-        await Promise.all(servers.map(closeServer));
+        await stopServing();
         problems.stop();
         kes.close();
         keyCache.close();
@@ -173,7 +182,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       },
     };
   } catch (err) {
-    await Promise.all(servers.map(closeServer));
+    await listeners.close(0);
     problems.stop();
     kes.close();
     keyCache.close();

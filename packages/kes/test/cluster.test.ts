@@ -6,7 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import pg from 'pg';
+import { KesClient } from '@kesgate/kes-client';
 import { initStore } from '../src/init.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { postgresSkipReason, startPostgres, type PostgresCluster } from './helpers/postgres.js';
@@ -108,6 +110,87 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
     for (const n of nodes) {
       const r = await n.put('/v1/key/generate/shared', admin(), {});
       assert.deepEqual([r.status, r.body], [404, { message: 'key does not exist' }]);
+    }
+  });
+
+  test('a change through one node binds every request another node gets after it returned, while that node shares state reads between requests', async () => {
+    // Node d reaches the database through a proxy that holds every chunk 100 ms each way: its state reads are
+    // long, so requests keep arriving while one is out. A request may only share a read sent after it
+    // arrived; one that joined a read already out could be answered from the state before the change.
+    const proxy = await delayingProxy(new URL(url), 100);
+    const via = new URL(url);
+    via.port = String(proxy.port);
+    const d = await startTestServer({ postgres: via.toString(), node: 'kes-d', sealPoll: '1h', join: a.shares });
+    // Keep-alive connections (as the gateway's): a request reaches d within a millisecond or two of being sent.
+    const client = new KesClient({ endpoints: [d.srv.url], ...admin(), ca: a.pki.ca.cert, retries: 0 });
+    try {
+      assert.equal((await a.put('/v1/key/create/busy', admin())).status, 200);
+      /**
+       * 16 clients keep node d busy with GenerateKey while `change` runs through node a; each request notes
+       * whether it was sent after the change returned, and those must all be answered as `after` says.
+       */
+      const during = async (change: () => Promise<void>, after: (r: { status: number; body: string }) => boolean): Promise<void> => {
+        let changed = false;
+        let sentAfter = 0;
+        const wrong: unknown[] = [];
+        const worker = async () => {
+          while (sentAfter < 100) {
+            // Sent at random moments over two read times, not in step with the answers: many arrive while a read is out.
+            await new Promise((r) => setTimeout(r, Math.random() * 400));
+            const isAfter = changed;
+            const r = await client.send('PUT', '/v1/key/generate/busy', {});
+            const answer = { status: r.status, body: r.body.toString('utf8') };
+            if (isAfter) {
+              sentAfter++;
+              if (!after(answer)) wrong.push(answer);
+            }
+          }
+        };
+        const workers = Array.from({ length: 16 }, worker);
+        await new Promise((r) => setTimeout(r, 500));
+        await change();
+        changed = true;
+        await Promise.all(workers);
+        assert.deepEqual(wrong, [], 'every request sent after the change returned saw it');
+      };
+      const version = (body: string) => Number((JSON.parse(body) as { version?: string }).version?.slice(1));
+
+      // Rotations one after another under the load: a request sent after rotation N returned uses N or later.
+      let rotated = 1;
+      const wrong: unknown[] = [];
+      let stop = false;
+      const load = Array.from({ length: 16 }, async () => {
+        while (!stop) {
+          await new Promise((r) => setTimeout(r, Math.random() * 400));
+          const expected = rotated;
+          const r = await client.send('PUT', '/v1/key/generate/busy', {});
+          const got = r.status === 200 ? version(r.body.toString('utf8')) : undefined;
+          if (got === undefined || got < expected) wrong.push({ expected: `v${expected}`, status: r.status, got });
+        }
+      });
+      for (let v = 2; v <= 12; v++) {
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 300));
+        assert.equal((await a.put('/v1/key/rotate/busy', admin())).status, 200);
+        rotated = v;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      stop = true;
+      await Promise.all(load);
+      assert.deepEqual(wrong, [], 'every request sent after a rotation returned used that version or a later one');
+
+      await during(
+        async () => assert.equal((await a.put('/v1/key/seal/busy', admin())).status, 200),
+        (r) => r.status === 403 && r.body.includes('key is sealed'),
+      );
+      assert.equal((await a.put('/v1/key/unseal/busy', admin())).status, 200);
+      await during(
+        async () => assert.equal((await a.del('/v1/key/delete/busy', admin())).status, 200),
+        (r) => r.status === 404 && r.body.includes('key does not exist'),
+      );
+    } finally {
+      client.close();
+      await d.close();
+      await proxy.close();
     }
   });
 
@@ -226,3 +309,30 @@ describe('kes cluster on PostgreSQL', { skip: postgresSkipReason() }, () => {
     assert.equal((await a.put('/v1/key/generate/sse-default', admin(), {})).status, 200);
   });
 });
+
+/** A TCP proxy to `target` (host:port of a URL) that delivers every chunk, either way, `delayMs` late and in order. */
+async function delayingProxy(target: URL, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => setTimeout(() => to.write(chunk), delayMs));
+      from.on('end', () => setTimeout(() => to.end(), delayMs));
+      from.on('error', () => to.destroy());
+      from.on('close', () => sockets.delete(from));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}

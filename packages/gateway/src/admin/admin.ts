@@ -75,7 +75,8 @@ export async function startGatewayWithAdmin(config: GatewayConfig, options: Admi
     close(): Promise<void> {
       closing ??= (async () => {
         operatorConsole?.close();
-        await a.close();
+        // The listeners drain while the jobs pause: the shutdown takes the longer of the two, not their sum.
+        await Promise.all([gw.stopServing(), a.close()]);
         await closeGateway();
       })();
       return closing;

@@ -37,7 +37,10 @@ export async function runServer(configFile: string): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'stopping: no new connections, finishing in-flight requests, pausing rotation jobs');
+    logger.info(
+      { signal, drainSeconds: config.shutdown.drainSeconds },
+      'stopping: no new connections, finishing in-flight requests, pausing rotation jobs',
+    );
     gw.close().then(
       () => {
         logger.info('stopped');

@@ -86,6 +86,14 @@ export const schema = z
       })
       .strict()
       .default({ concurrency: 8, waitForKesSeconds: 600 }),
+    /**
+     * At SIGTERM, requests in flight may finish for drainSeconds; connections still open then are cut. The
+     * default leaves a 30 s container grace period 10 s for the rest of the shutdown.
+     */
+    shutdown: z
+      .object({ drainSeconds: z.number().min(0).max(3600).default(20) })
+      .strict()
+      .default({ drainSeconds: 20 }),
     /** Open connections one client address may hold (0: no limit; behind a proxy, raise it or set 0). */
     limits: z
       .object({ connectionsPerClient: z.number().int().min(0).default(512) })

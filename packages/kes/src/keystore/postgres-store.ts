@@ -9,11 +9,15 @@
 // (delivered at commit); every node LISTENs on a connection of its own and reconnects when it
 // breaks (the seal watch polls meanwhile).
 //
+// Key state reads (one per key operation) are batched: requests that arrive while reads are out share the
+// next query (batched-reads.ts), which keeps the cost of a GenerateKey near the SQLite keystore's.
+//
 // Delete removes the rows in one transaction and then VACUUMs both key tables, so the dead tuples'
 // space is reclaimed promptly. That is not erasure of every copy: see the README ("Deleting a key on PostgreSQL").
 import pg from 'pg';
 import type { BarrierRecord } from '../barrier/barrier.js';
 import { errors, KesError } from '../errors.js';
+import { BatchedReads } from './batched-reads.js';
 import { checkImport, toVersion, type RawVersion } from './rows.js';
 import { KeystoreUnavailable, type DeleteResult, type KeyStore, type KeyVersionRow, type LegacyState, type StateRead } from './types.js';
 
@@ -28,6 +32,8 @@ export interface PostgresKeyStoreOptions {
   listenReconnectMs?: number;
 }
 
+/** State reads out at once; requests arriving meanwhile share the next query (batched-reads.ts). */
+const STATE_READS_IN_FLIGHT = 2;
 const MIGRATION_LOCK = '7738049350437774642'; // 'kes-migr' as a bigint
 const CHANNEL = 'kes_seal';
 
@@ -60,6 +66,7 @@ const STEPS = [
 const SCHEMA_VERSION = STEPS.length;
 
 type Client = pg.PoolClient;
+type KeyStateRow = NonNullable<StateRead['row']>;
 
 export class PostgresKeyStore implements KeyStore {
   readonly description: string;
@@ -69,6 +76,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #reconnectMs: number;
   readonly #secrets: string[];
   readonly #watchers = new Set<() => void>();
+  readonly #stateReads = new BatchedReads<KeyStateRow>((names) => this.#readStates(names), STATE_READS_IN_FLIGHT);
   #closed = false;
 
   private constructor(options: PostgresKeyStoreOptions) {
@@ -142,13 +150,20 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async readState(name: string): Promise<StateRead> {
+    if (this.#closed) throw new Error(`${this.description} is closed`);
+    return this.#stateReads.read(name);
+  }
+
+  /** The states of `names` (those that exist) and the seal epoch, in one statement. */
+  async #readStates(names: string[]): Promise<{ rows: Map<string, KeyStateRow>; sealEpoch: number }> {
     const rows = await this.#query<{ name: string | null; state: Buffer | null; epoch: string | null }>(
-      'kes-read-state',
-      'SELECT s.name, s.state, (SELECT seal_epoch FROM kes_meta WHERE id = 1) AS epoch FROM (SELECT 1) AS one LEFT JOIN kes_key_state s ON s.name = $1',
-      [name],
+      'kes-read-states',
+      'SELECT s.name, s.state, (SELECT seal_epoch FROM kes_meta WHERE id = 1) AS epoch FROM (SELECT 1) AS one LEFT JOIN kes_key_state s ON s.name = ANY($1::text[])',
+      [names],
     );
-    const r = rows[0];
-    return { row: r?.name ? { name: r.name, state: r.state } : undefined, sealEpoch: Number(r?.epoch ?? 0) };
+    const found = new Map<string, KeyStateRow>();
+    for (const r of rows) if (r.name !== null) found.set(r.name, { name: r.name, state: r.state });
+    return { rows: found, sealEpoch: Number(rows[0]?.epoch ?? 0) };
   }
 
   async getVersions(name: string): Promise<KeyVersionRow[]> {
