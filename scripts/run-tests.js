@@ -7,7 +7,7 @@
 import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
 import { compileTests, compiledPath } from './lib/compile-tests.js';
@@ -89,8 +89,13 @@ try {
     ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}),
     ...(bundled ? { KESGATE_TEST_BUNDLES: BUNDLES } : {}),
   };
-  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env });
-  status = res.status ?? 1;
+  // Not spawnSync: the checks beside the suites are timed by their exit events, which a blocked loop would see only
+  // at the end of the run.
+  const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root, env });
+  status = await new Promise((resolve) => {
+    child.once('error', () => resolve(1));
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
 } finally {
   await services.stop();
 }
