@@ -4,14 +4,16 @@
 // Usage: node scripts/run-tests.js [--checks] [package | test file ...]   (default: all packages)
 // --checks runs `npm run lint` and `npm run typecheck` alongside the suites (scripts/lib/checks.js): `npm test`.
 // --profile ends with the slowest test files by wall time and by CPU (their own and their child processes').
-import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
 import { compileTests, compiledPath } from './lib/compile-tests.js';
 import { bundleTests, bundledPath, BUNDLES } from './lib/bundle-tests.js';
+import { groupEntries, planGroups } from './lib/test-groups.js';
+import { readTestTimes } from './lib/test-times.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,6 +56,16 @@ const times = join(root, 'scripts/lib/package-times.js');
 // Three files at a time: compiled, a file spends most of its time waiting on sockets, processes and timers, so two
 // leave the 2-core machine the suites are measured on partly idle. KESGATE_TEST_CONCURRENCY changes it.
 const concurrency = Number(process.env.KESGATE_TEST_CONCURRENCY) || 3;
+// Light test files share a process, several to one (scripts/lib/test-groups.js): each process's load is paid once.
+const grouped = bundled && process.env.KESGATE_TEST_GROUPS !== '0';
+const plan = grouped ? planGroups(files, readTestTimes()) : { alone: files, groups: [] };
+const testPaths = [...plan.alone.map(bundled ? bundledPath : compiledPath), ...groupEntries(plan.groups, BUNDLES, bundledPath)];
+if (plan.groups.length > 0) {
+  const together = plan.groups.reduce((n, g) => n + g.length, 0);
+  console.log(
+    `# ${files.length} test files in ${testPaths.length} processes: ${together} light files in ${plan.groups.length} groups (KESGATE_TEST_GROUPS=0: one process each)`,
+  );
+}
 const profileDir = profile ? mkdtempSync(join(tmpdir(), 'kesgate-profile-')) : undefined;
 const cpuLog = profileDir && join(profileDir, 'cpu.jsonl');
 const args = [
@@ -66,7 +78,7 @@ const args = [
   '--test-reporter-destination=stdout',
   `--test-reporter=${times}`,
   '--test-reporter-destination=stdout',
-  ...files.map(bundled ? bundledPath : compiledPath),
+  ...testPaths,
 ];
 const services = await servicesStarting;
 let status;
@@ -77,8 +89,13 @@ try {
     ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}),
     ...(bundled ? { KESGATE_TEST_BUNDLES: BUNDLES } : {}),
   };
-  const res = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env });
-  status = res.status ?? 1;
+  // Not spawnSync: the checks beside the suites are timed by their exit events, which a blocked loop would see only
+  // at the end of the run.
+  const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root, env });
+  status = await new Promise((resolve) => {
+    child.once('error', () => resolve(1));
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
 } finally {
   await services.stop();
 }
@@ -94,6 +111,8 @@ function printProfile(log) {
         .split('\n')
         .map((l) => JSON.parse(l))
     : [];
+  // Kept for the next run's look (and for tables like the one in a commit message).
+  if (rows.length) writeFileSync(join(root, '.cache', 'test-profile.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   rmSync(dirname(log), { recursive: true, force: true });
   const name = (f) => relative(bundled ? BUNDLES : join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
   const total = rows.reduce((sum, r) => sum + r.own + r.children, 0);

@@ -3,8 +3,10 @@
 // twice the wall time; module loading before the first test is not counted), then every failed test again
 // with its file and error: a CI log is often read from its tail only, and the TAP line of a failure sits
 // thousands of lines above it.
+// It also records each test file's time for the next run's schedule (scripts/lib/test-times.js).
 // Used next to the usual reporter by scripts/run-tests.js.
 import { relative, sep } from 'node:path';
+import { recordTestTimes } from './test-times.js';
 
 const MAX_ERROR_LINES = 12;
 
@@ -30,6 +32,7 @@ function errorText(error) {
 
 export default async function* packageTimes(source) {
   const perPackage = new Map();
+  const perFile = {};
   const failures = [];
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
@@ -40,6 +43,9 @@ export default async function* packageTimes(source) {
       failures.push({ where: line ? `${where}:${line}` : where, name, error: errorText(details.error) });
     }
     if (nesting !== 0 || !file) continue;
+    // Files that run in one process together (scripts/lib/test-groups.js) report each test with its own file.
+    const key = where.split(sep).join('/');
+    if (key.endsWith('.test.ts')) perFile[key] = (perFile[key] ?? 0) + (details.duration_ms ?? 0);
     const parts = where.split(sep);
     const pkg = parts[0] === 'packages' && parts[1] ? parts[1] : parts[0];
     const entry = perPackage.get(pkg) ?? { ms: 0, files: new Set(), failed: 0 };
@@ -48,6 +54,7 @@ export default async function* packageTimes(source) {
     if (event.type === 'test:fail') entry.failed += 1;
     perPackage.set(pkg, entry);
   }
+  if (Object.keys(perFile).length > 0) recordTestTimes(perFile);
   if (perPackage.size > 0) {
     const rows = [...perPackage].sort((a, b) => b[1].ms - a[1].ms);
     yield '\ntest time per package (sum over its top-level tests):\n';

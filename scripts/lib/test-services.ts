@@ -55,8 +55,8 @@ export function sharedPostgres(): PostgresCluster | undefined {
     log: '',
     url: (db?: string) => url(db),
     async createDatabase(name, owner) {
-      const db = `${name}_p${process.pid}`;
-      const user = owner && `${owner.user}_p${process.pid}`;
+      const db = uniqueInProcess(`${name}_p${process.pid}`);
+      const user = owner && uniqueInProcess(`${owner.user}_p${process.pid}`);
       await admin(async (client) => {
         if (owner && user) {
           await client.query(`CREATE ROLE ${client.escapeIdentifier(user)} LOGIN PASSWORD ${client.escapeLiteral(owner.password)}`);
@@ -80,6 +80,20 @@ export function sharedPostgres(): PostgresCluster | undefined {
       });
     },
   };
+}
+
+/**
+ * `name`, or `name_2`, `name_3`… when a file earlier in this process took it: light test files share a process
+ * (scripts/lib/test-groups.js), and two of them may ask for the same database or role name. Kept on globalThis, so
+ * copies of this module in different bundles agree.
+ */
+function uniqueInProcess(name: string): string {
+  const key = Symbol.for('kesgate.test.postgres-names');
+  const taken = ((globalThis as Record<symbol, unknown>)[key] ??= new Set<string>()) as Set<string>;
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n += 1) candidate = `${name}_${n}`;
+  taken.add(candidate);
+  return candidate;
 }
 
 /** The run's moto_server endpoint, or undefined when the run has none. */

@@ -1,0 +1,90 @@
+// The test runner runs light test files several to a process (scripts/lib/test-groups.js). What must hold: a file
+// with module-level hooks, or marked, keeps a process of its own; in a group every test still reports its own file,
+// so the runner's failure list (scripts/lib/package-times.js) names the file and the test that failed; a file that
+// throws while loading fails under its own name; the other files' tests still run and pass.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+
+const root = join(import.meta.dirname, '../../../..');
+const dir = mkdtempSync(join(tmpdir(), 'kesgate-groups-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Groups {
+  ownProcessReason(file: string): string | undefined;
+  planGroups(files: string[], times: Record<string, number>, base?: string): { alone: string[]; groups: string[][] };
+  groupEntries(groups: string[][], bundles: string, bundledPath: (file: string) => string): string[];
+}
+const groups = (await import(pathToFileURL(join(root, 'scripts/lib/test-groups.js')).href)) as Groups;
+
+/** Writes a test file under dir/packages/<pkg>/test/ and returns its path. */
+function testFile(pkg: string, name: string, text: string): string {
+  const path = join(dir, 'packages', pkg, 'test', name);
+  mkdirSync(join(dir, 'packages', pkg, 'test'), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+}
+
+test('light files of one package share a process; heavy, unmeasured, hooked and marked files keep their own', () => {
+  const plain = "import { test } from 'node:test';\ntest('x', () => {});\n";
+  const light1 = testFile('one', 'light1.test.mjs', plain);
+  const light2 = testFile('one', 'light2.test.mjs', plain);
+  const otherPackage = testFile('two', 'light3.test.mjs', plain);
+  const otherPackage2 = testFile('two', 'light4.test.mjs', plain);
+  const heavy = testFile('one', 'heavy.test.mjs', plain);
+  const unmeasured = testFile('one', 'new.test.mjs', plain);
+  const hooked = testFile('one', 'hooked.test.mjs', `import { before, test } from 'node:test';\nbefore(() => {});\n${plain}`);
+  const marked = testFile('one', 'marked.test.mjs', `// kesgate-test: own-process (it counts its descriptors)\n${plain}`);
+  const times: Record<string, number> = {};
+  for (const f of [light1, light2, otherPackage, otherPackage2, hooked, marked]) times[f.slice(dir.length + 1)] = 100;
+  times[heavy.slice(dir.length + 1)] = 60_000;
+  assert.equal(groups.ownProcessReason(hooked), 'module-level hooks');
+  assert.equal(groups.ownProcessReason(marked), 'marked');
+  assert.equal(groups.ownProcessReason(light1), undefined);
+  const plan = groups.planGroups([light1, light2, otherPackage, otherPackage2, heavy, unmeasured, hooked, marked], times, dir);
+  assert.deepEqual(plan.alone, [heavy, hooked, marked, unmeasured].sort());
+  assert.deepEqual(plan.groups.map((g) => [...g].sort()).sort(), [[light1, light2].sort(), [otherPackage, otherPackage2].sort()].sort());
+});
+
+test('in a group, the failure list names each failing test with its own file; a file that cannot load fails by name', () => {
+  const passes = testFile('three', 'passes.test.mjs', "import { test } from 'node:test';\ntest('passes alone and grouped', () => {});\n");
+  const fails = testFile(
+    'three',
+    'fails.test.mjs',
+    "import assert from 'node:assert/strict';\nimport { describe, test } from 'node:test';\ndescribe('a suite', () => {\n  test('this one fails', () => assert.equal(1, 2));\n  test('this one passes', () => {});\n});\n",
+  );
+  const broken = testFile('three', 'broken.test.mjs', "throw new Error('broken at load');\n");
+  const later = testFile(
+    'three',
+    'later.test.mjs',
+    "import { test } from 'node:test';\ntest('a file after the broken one still runs', () => {});\n",
+  );
+  const bundles = join(dir, 'bundles');
+  const [entry] = groups.groupEntries([[passes, fails, broken, later]], bundles, (f) => f);
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--test',
+      '--test-reporter=tap',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts/lib/package-times.js')}`,
+      '--test-reporter-destination=stdout',
+      entry!,
+    ],
+    // NODE_TEST_CONTEXT would make the child a file of this run instead of a run of its own.
+    { cwd: dir, encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')) },
+  );
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  const list = run.stdout.slice(run.stdout.indexOf('failed tests:'));
+  assert.match(run.stdout, /\n2 failed tests:\n/);
+  assert.match(list, /✗ packages\/three\/test\/fails\.test\.mjs:\d+\n {2}this one fails\n/);
+  assert.match(list, /packages\/three\/test\/broken\.test\.mjs: the test file could not be loaded\n.*\n? *Error: broken at load/);
+  assert.doesNotMatch(list, /passes alone|this one passes|after the broken one/);
+  assert.match(run.stdout, /\nok \d+ - passes alone and grouped\n/);
+  assert.match(run.stdout, /\nok \d+ - a file after the broken one still runs\n/);
+  assert.match(run.stdout, /# pass 3\n# fail 2\n/);
+});

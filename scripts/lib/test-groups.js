@@ -1,0 +1,127 @@
+// Several light test files in one process. A test process that loads the gateway, kes and the AWS SDK spends
+// ~0.7-0.9 s of CPU before its first test (compiling and evaluating the bundle's chunks), more than all the tests of
+// a light file take. Node 20's runner has no way to run files in one process (no --test-isolation=none), so
+// groupEntries() writes, for each group, an entry module that imports the group's bundled test files one after the
+// other: their tests register on the one root and run in order. Every test reports the file it was written in (the
+// runner names a test by where test() was called), so failures keep their file; a file that throws while loading
+// fails as a test named for it.
+//
+// Only files that are safe beside others are grouped: none with module-level before/after hooks (on the shared
+// root they would run around every file's tests, and a failing one would fail the files after it), none that
+// watch their own process (descriptors, memory), none marked `// kesgate-test: own-process`; and only files whose
+// tests took less than LIGHT_MS in an earlier run (scripts/lib/test-times.js): a heavy file gains little and would
+// hold its group's other files behind it. KESGATE_TEST_GROUPS=0 runs every file in its own process.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeIfChanged } from './compile-tests.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A file with this comment always runs in a process of its own. */
+export const OWN_PROCESS_MARKER = 'kesgate-test: own-process';
+
+/** Files that must not share their process, and why (the marker does the same from inside a file). */
+const OWN_PROCESS = new Map([
+  ['packages/gateway/test/edges/get-abort.test.ts', 'counts the descriptors its process holds open'],
+  ['packages/gateway/test/edges/fd-leaks.test.ts', 'counts the descriptors its process holds open'],
+]);
+
+/** Files whose tests took less than this (ms) are grouped. */
+const LIGHT_MS = 6000;
+/** About how long (ms) a group's tests take together: long enough to share a load, short enough to spread the run. */
+const GROUP_MS = 15000;
+/** What loading a file costs a group (ms, estimated), counted when filling a group. */
+const LOAD_MS = 500;
+
+const STALE_ENTRY_MS = 24 * 3600 * 1000;
+
+/** Why `file` (absolute .ts path) runs in its own process, or undefined when it may share one. */
+export function ownProcessReason(file) {
+  const rel = relative(root, file).split('\\').join('/');
+  if (OWN_PROCESS.has(rel)) return OWN_PROCESS.get(rel);
+  const text = readFileSync(file, 'utf8');
+  if (text.includes(OWN_PROCESS_MARKER)) return 'marked';
+  if (/^(before|after|beforeEach|afterEach)\s*\(/m.test(text)) return 'module-level hooks';
+  return undefined;
+}
+
+/**
+ * Splits `files` (absolute .ts paths) into files that run alone and groups (arrays of files), from `times`
+ * (source path relative to `base`, the repository → ms). A file with no recorded time runs alone.
+ */
+export function planGroups(files, times, base = root) {
+  const alone = [];
+  const light = new Map(); // package → [{ file, ms }]
+  for (const file of files) {
+    const rel = relative(base, file).split('\\').join('/');
+    const ms = times[rel];
+    if (typeof ms !== 'number' || ms >= LIGHT_MS || ownProcessReason(file)) {
+      alone.push(file);
+      continue;
+    }
+    // Files of one package load the same chunks: grouped together, they share the most.
+    const pkg = rel.split('/')[1];
+    if (!light.has(pkg)) light.set(pkg, []);
+    light.get(pkg).push({ file, ms: ms + LOAD_MS });
+  }
+  const groups = [];
+  for (const entries of light.values()) {
+    // First fit, heaviest first.
+    const bins = [];
+    for (const entry of entries.sort((a, b) => b.ms - a.ms)) {
+      const bin = bins.find((b) => b.ms + entry.ms <= GROUP_MS);
+      if (bin) {
+        bin.files.push(entry.file);
+        bin.ms += entry.ms;
+      } else bins.push({ files: [entry.file], ms: entry.ms });
+    }
+    for (const bin of bins) {
+      if (bin.files.length === 1) alone.push(bin.files[0]);
+      else groups.push(bin);
+    }
+  }
+  return { alone: alone.sort(), groups: groups.sort((a, b) => b.ms - a.ms).map((g) => g.files.sort()) };
+}
+
+/**
+ * Writes an entry module for each group into `bundles`/zz-groups/ (named by its contents, so a run started
+ * meanwhile keeps its own) and returns their paths. The directory's name sorts after `packages`: Node's runner
+ * starts files in the order of their paths, so the light groups fill the end of the run, after the heavy files.
+ */
+export function groupEntries(groups, bundles, bundledPath) {
+  const dir = join(bundles, 'zz-groups');
+  const written = groups.map((files, i) => {
+    const pairs = files.map((file) => [
+      relative(root, file).split('\\').join('/'),
+      `./${relative(dir, bundledPath(file)).split('\\').join('/')}`,
+    ]);
+    const text = [
+      '// Generated by scripts/lib/test-groups.js: these test files run in this process, one after the other;',
+      '// each test reports the file it is written in. A file that throws while loading fails as a test named for it.',
+      "import { test } from 'node:test';",
+      '',
+      `for (const [source, bundle] of ${JSON.stringify(pairs, null, 2)}) {`,
+      '  try {',
+      '    await import(bundle);',
+      '  } catch (err) {',
+      '    test(`${source}: the test file could not be loaded`, () => {',
+      '      throw err;',
+      '    });',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    const hash = createHash('sha256').update(text).digest('hex').slice(0, 10);
+    const path = join(dir, `${String(i + 1).padStart(2, '0')}-${hash}.js`);
+    writeIfChanged(path, text);
+    return path;
+  });
+  const now = Date.now();
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const p = join(dir, name);
+    if (!written.includes(p) && now - statSync(p).mtimeMs > STALE_ENTRY_MS) rmSync(p, { force: true });
+  }
+  return written;
+}

@@ -1,0 +1,39 @@
+// How long each test file's tests took in earlier runs, for scheduling (scripts/lib/test-groups.js): the last run's
+// figures in .cache/test-times.json (written by the package-times reporter at the end of every run), over the
+// figures committed beside this file (scripts/lib/test-times.json, so a fresh clone schedules the same way).
+// Keys are source paths relative to the repository (`packages/gateway/test/e2e/at-rest.test.ts`); values are
+// milliseconds, the sum of the file's top-level tests and suites (module loading is not counted).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const COMMITTED_TIMES = join(root, 'scripts', 'lib', 'test-times.json');
+export const LAST_RUN_TIMES = join(root, '.cache', 'test-times.json');
+
+function read(file) {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8'));
+    return parsed && typeof parsed === 'object' ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Milliseconds per test file (source path relative to the root): the last run's, else the committed figure. */
+export function readTestTimes() {
+  return { ...read(COMMITTED_TIMES), ...read(LAST_RUN_TIMES) };
+}
+
+/** Merges `times` (source path → ms) into the last-run cache; files not run keep their earlier figures. */
+export function recordTestTimes(times, file = LAST_RUN_TIMES) {
+  const merged = { ...read(file) };
+  for (const [path, ms] of Object.entries(times)) merged[path] = Math.round(ms);
+  const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+  // Beside it first, then renamed: a run starting meanwhile reads the old file or the new one, never half of one.
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(sorted, null, 2)}\n`);
+  renameSync(tmp, file);
+}
