@@ -2,7 +2,7 @@
 // tests, `npm run cluster` and the cluster benchmark, standing in for MinIO, Ceph RGW or AWS S3. It keeps
 // its buckets in memory and checks no signatures: any credentials do.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './free-port.js';
 
 /** Why moto_server cannot run here, or undefined when it is on PATH. */
 export function motoMissing(): string | undefined {
@@ -33,14 +33,6 @@ function requestKind(method: string, target: string): string {
   if (/(^|&)delete(=|&|$)/.test(query)) return 'POST delete-objects';
   if (/(^|&)list-type=2/.test(query) || (method === 'GET' && /^\/[^/]+\/?$/.test(target.split('?')[0]!))) return 'GET list';
   return method;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Starts moto_server on 127.0.0.1 (on `port`, else a free one) and waits until it answers. */

@@ -1,7 +1,6 @@
 // The admin API over real HTTP with SigV4: who may call it, what status, object-status and object-raw
 // report, and the JSON errors for bad input.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
@@ -25,6 +24,7 @@ import {
   type TestGateway,
   type TestKes,
 } from './helpers.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 async function rejectsWith(p: Promise<unknown>, status: number, code: string | RegExp, message?: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -38,13 +38,6 @@ async function rejectsWith(p: Promise<unknown>, status: number, code: string | R
 }
 
 /** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 describe('admin API', () => {
   let kes: TestKes;
@@ -109,7 +102,7 @@ describe('admin API', () => {
     // A second gateway on the same kes plus an endpoint where nothing listens; kes sealed.
     const files = gatewayFiles();
     const config = gatewayConfig(kes, files);
-    const dead = `https://127.0.0.1:${await closedPort()}`;
+    const dead = `https://127.0.0.1:${await freePort()}`;
     const twoEndpoints = parseConfig({ ...config, kms: { ...config.kms, endpoints: [kes.url, dead] } });
     let gw2: AdminGateway | undefined;
     await kes.admin.seal();

@@ -9,7 +9,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,18 +25,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { motoMissing } from '../../../../scripts/lib/moto.js';
 import { postgresMissing } from '../../../../scripts/lib/postgres.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const skip = postgresMissing() ?? motoMissing() ?? false;
 const haproxyMissing = spawnSync('haproxy', ['-v']).status === 0 ? false : 'haproxy is not installed (Debian: apt-get install haproxy)';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Run {
   child: ChildProcess;

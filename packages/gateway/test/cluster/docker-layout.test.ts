@@ -21,7 +21,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +29,7 @@ import { parse } from 'yaml';
 import { buildBundles } from '../../../../scripts/build.js';
 import { dockerInit, GATEWAY_CERTS, KES_CERTS } from '../../../../scripts/docker-init.js';
 import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const docker = join(root, 'docker');
@@ -71,14 +71,6 @@ function mounts(s: Service, home: string): { source: string; target: string; ro:
     const source = resolve(docker, src).replace(join(root, '.kesgate-docker'), home);
     return { source, target, ro: mode === 'ro' };
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** True once kes answers its public GET /version over TLS. */

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,20 +15,13 @@ import { KesClient } from '@kesgate/kes-client';
 import { AdminClient } from '../../src/admin/index.js';
 import { exists, getBytes, s3Error, ssec } from '../helpers/s3.js';
 import { nodeArgsFor } from '../../../../scripts/lib/node-entry.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 const root = resolve(import.meta.dirname, '../../../..');
 const home = mkdtempSync(join(tmpdir(), 'kesgate-home-'));
 let ports: { kes: number; s3: number; tls: number };
 let start: ChildProcess;
 let output = '';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function npmStart(): Promise<ChildProcess> {
   output = '';

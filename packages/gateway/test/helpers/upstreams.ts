@@ -2,7 +2,7 @@
 // (in this process), and a forwarding proxy that injects upstream failures (errors, stalls) in front of them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,13 +23,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../../../scripts/lib/free-port.js';
 
 // Why the moto tests cannot run here (undefined when moto_server is on PATH): the same check as `npm run cluster`.
 export { motoMissing };

@@ -3,7 +3,6 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KesClient } from '@kesgate/kes-client';
@@ -122,17 +121,8 @@ export function stopChild(child: ChildProcessWithoutNullStreams, signal: NodeJS.
   });
 }
 
-/** A port that was free a moment ago: bind port 0, read it, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../../../scripts/lib/free-port.js';
+export { freePort };
 
 export interface Installation {
   dir: string;
