@@ -16,6 +16,7 @@ import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../
 import type { RotationOptions } from '../../src/rotation/index.js';
 import type { ObjectStore } from '../../src/storage/index.js';
 import { pki } from '../helpers/pki.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 export const ACCESS_KEY = 'kesgate-test-root';
 export const SECRET_KEY = 'kesgate-test-root-secret-0123456789';
@@ -53,7 +54,8 @@ export async function startKes(keys: string[] = ['kesgate-default']): Promise<Te
   writeFileSync(join(dir, 'ca.crt'), p.ca.cert);
   const config = parseKesConfig(
     {
-      address: '127.0.0.1:0',
+      // A port below the ephemeral range: restart() binds it again, and in between no connection may take it.
+      address: `127.0.0.1:${await freePort()}`,
       admin: { identity: identityOf(p.admin.cert) },
       tls: { key: 'server.key', cert: 'server.crt', ca: 'ca.crt' },
       policy: {

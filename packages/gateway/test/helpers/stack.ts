@@ -11,6 +11,7 @@ import { identityOf, initStore, parseConfig as parseKesConfig, startServer, type
 import { parseConfig, type GatewayConfig, type GatewayConfigInput } from '../../src/config/load.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../../src/server.js';
 import { pki } from './pki.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 export const ACCESS_KEY = 'kesgate-test-user';
 export const SECRET_KEY = 'kesgate-test-secret-0123456789';
@@ -111,7 +112,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       { baseDir: dir },
     );
-  const first = kesConfig('127.0.0.1:0');
+  // A port below the ephemeral range: restartKes() binds it again, and in between no connection may take it.
+  const first = kesConfig(`127.0.0.1:${await freePort()}`);
   const { shares } = await initStore(first, { shares: options.shares ?? 1, threshold: options.threshold ?? 1 });
   // The development unseal file holds enough shares to unseal at start.
   file('unseal.key', `${shares.slice(0, options.threshold ?? 1).join('\n')}\n`);
