@@ -13,7 +13,10 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // One program for the whole repository (the root tsconfig includes every package's src and test, and
+      // scripts/), not one per package as projectService opens: those type-check what packages import from
+      // each other again and again. A cold lint took 66-70 s of CPU and 2.6 GB that way; 37-50 s and 1.8 GB now.
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // node:test's test()/describe() return promises the runner itself awaits.

@@ -1,5 +1,5 @@
 // `npm run lint` and `npm run typecheck` while the suites run (scripts/run-tests.js --checks), instead of before
-// them: type-aware ESLint alone is ~100 s of one core without its cache, and the suites leave a core idle much of
+// them: type-aware ESLint alone is ~40-50 s of one core without its cache, and the suites leave a core idle much of
 // the time (they wait on processes, sockets and timers). The checks run at a lower priority (nice 10), so the
 // suites' timing-sensitive tests do not wait behind them; their output goes to a file and is shown at the end.
 import { spawn, spawnSync } from 'node:child_process';
