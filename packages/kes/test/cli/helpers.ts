@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KesClient } from '@kesgate/kes-client';
 import { tempDir } from '../helpers/tmp.js';
+import { freePort } from '../../../../scripts/lib/free-port.js';
 
 export const KES_BIN = fileURLToPath(new URL('../../bin/kes.js', import.meta.url));
 
@@ -121,7 +122,7 @@ export function stopChild(child: ChildProcessWithoutNullStreams, signal: NodeJS.
   });
 }
 
-import { freePort } from '../../../../scripts/lib/free-port.js';
+/** A port below the ephemeral range that nothing listens on (scripts/lib/free-port.ts says why). */
 export { freePort };
 
 export interface Installation {
