@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** A port nothing listens on right now (bound, then released: fine for a benchmark on loopback). */
+/** A port below the ephemeral range that nothing listens on (scripts/lib/free-port.ts says why). */
 export { freePort } from '../../lib/free-port.js';
 
 export interface SpawnOptions {

@@ -23,6 +23,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** A port below the ephemeral range that nothing listens on (scripts/lib/free-port.ts says why). */
 export { freePort } from '../../../../scripts/lib/free-port.js';
 
 // Why the moto tests cannot run here (undefined when moto_server is on PATH): the same check as `npm run cluster`.
