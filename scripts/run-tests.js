@@ -47,8 +47,8 @@ const servicesStarting = startTestServices(root, process.env);
 // Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
 // process loads a few chunks instead of hundreds of modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
 const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
-const { buildBundles } = await import('./build.js');
-await Promise.all([buildBundles(), bundled && bundleTests(files)]);
+const { currentBundles } = await import('./build.js');
+await Promise.all([currentBundles(), bundled && bundleTests(files)]);
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
