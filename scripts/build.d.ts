@@ -7,3 +7,7 @@ export declare function buildBundles(outDir?: string): Promise<{ kes: string; ke
 export declare const CONSOLE_DIST: string;
 /** Builds the operator console into packages/console/dist; resolves to that directory. */
 export declare function buildConsole(): Promise<string>;
+/** The bundles in dist/, built first only when missing or older than what they are built from. */
+export declare function currentBundles(outDir?: string): Promise<{ kes: string; kesgate: string; 'kesgate-sse': string }>;
+/** The console in packages/console/dist, built first only when missing or older than what it is built from. */
+export declare function currentConsole(): Promise<string>;

@@ -8,9 +8,10 @@
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
 // `--console-only` builds just the console, `--servers-only` just the bundles (the Docker images, the tests).
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isFresh } from './run-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,9 +70,80 @@ export const CONSOLE_DIST = join(root, 'packages/console/dist');
 
 /** The console's static files (packages/console/vite.config.ts says how). */
 export async function buildConsole() {
+  const began = new Date();
+  const files = consoleSources();
   const { build: viteBuild } = await import('vite');
   await viteBuild({ root: join(root, 'packages/console'), logLevel: 'warn' });
+  // What this build was made from, timed when it began (as the bundles' entry points are): see currentConsole().
+  const tmp = `${CONSOLE_INPUTS}.${process.pid}.tmp`;
+  mkdirSync(DIST, { recursive: true });
+  writeFileSync(tmp, `${JSON.stringify(files, null, 1)}\n`);
+  utimesSync(tmp, began, began);
+  renameSync(tmp, CONSOLE_INPUTS);
   return CONSOLE_DIST;
+}
+
+/** The console's sources as of its last build (outside packages/console/dist, which Vite empties and the gateway serves). */
+const CONSOLE_INPUTS = join(DIST, 'console-inputs.json');
+
+/** Every file the console is built from (paths relative to the root, sorted): packages/console but its build, tests and modules. */
+function consoleSources() {
+  const walk = (dir) =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+      const path = `${dir}/${e.name}`;
+      if (!e.isDirectory()) return [path];
+      return ['dist', 'node_modules', 'test'].includes(e.name) && dir === 'packages/console' ? [] : walk(path);
+    });
+  return walk('packages/console').sort();
+}
+
+/**
+ * Files whose change may change any build's output although no source listed by the build did: this script
+ * (the esbuild and Vite settings) and the installed dependencies (npm rewrites both lock files on install).
+ */
+const BUILD_INPUTS = ['scripts/build.js', 'package-lock.json', 'node_modules/.package-lock.json'];
+
+/** Whether each of `files` (relative to the root) exists and was last changed before `builtMs`. */
+function allOlder(files, builtMs) {
+  return files.every((file) => {
+    try {
+      return statSync(join(root, file)).mtimeMs <= builtMs;
+    } catch {
+      return false; // removed or renamed since the build
+    }
+  });
+}
+
+/**
+ * The bundles in dist/, built first only when one is missing or older than a file it was built from (the
+ * sources dist/inputs.json lists, as the commands in packages/*\/bin check, and BUILD_INPUTS). What `npm start`,
+ * `npm run cluster` and the test runner use: each used to rebuild all three (~3.5 s of CPU) on every start, the
+ * tests' starts included, although nothing had changed; `npm run build` still always builds. `outDir` as for buildBundles.
+ */
+export async function currentBundles(outDir = DIST) {
+  const bundles = bundlesIn(outDir);
+  const current = Object.entries(bundles).every(
+    ([name, file]) => isFresh(name, file, join(outDir, 'inputs.json')) && allOlder(BUILD_INPUTS, statSync(file).mtimeMs),
+  );
+  return current ? bundles : buildBundles(outDir);
+}
+
+/** The console in packages/console/dist, built first only when a file it is built from (or BUILD_INPUTS) changed, was added or removed since. */
+export async function currentConsole() {
+  let built;
+  let listed;
+  try {
+    built = statSync(CONSOLE_INPUTS).mtimeMs;
+    listed = readFileSync(CONSOLE_INPUTS, 'utf8');
+  } catch {
+    return buildConsole(); // never built here
+  }
+  const files = consoleSources();
+  const current =
+    existsSync(join(CONSOLE_DIST, 'index.html')) &&
+    listed === `${JSON.stringify(files, null, 1)}\n` &&
+    allOlder([...files, ...BUILD_INPUTS], built);
+  return current ? CONSOLE_DIST : buildConsole();
 }
 
 /** The repository files (not node_modules) in an entry point's output and every chunk it may load, sorted. */

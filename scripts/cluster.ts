@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { relative } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { buildBundles, GATEWAY_ENV } from './build.js';
+import { currentBundles, GATEWAY_ENV } from './build.js';
 import { checkCluster } from './lib/cluster-check.js';
 import { initStore, loadConfig as loadKesConfig } from '@kesgate/kes';
 import { gatewayConfig, gatewayHealthy, kesConfig, localUrl, prepareDevState } from './lib/dev-state.js';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   const state = await prepareDevState();
   const { home, at, creds } = state;
-  const bundles = await buildBundles();
+  const bundles = await currentBundles();
 
   const pg = await startPostgres();
   processes.adopt('postgres', pg.process!, () => pg.close());

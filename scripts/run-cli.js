@@ -9,13 +9,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Whether command `name`'s bundle is newer than each of its sources (dist/inputs.json, written by scripts/build.js). */
-function isFresh(name, bundle) {
+/**
+ * Whether command `name`'s bundle is newer than each of its sources (`inputsFile`, dist/inputs.json by default,
+ * written by scripts/build.js beside the bundles).
+ */
+export function isFresh(name, bundle, inputsFile = join(root, 'dist', 'inputs.json')) {
   let built;
   let inputs;
   try {
     built = statSync(bundle).mtimeMs;
-    inputs = JSON.parse(readFileSync(join(root, 'dist', 'inputs.json'), 'utf8'))[name];
+    inputs = JSON.parse(readFileSync(inputsFile, 'utf8'))[name];
   } catch {
     return false; // not built
   }

@@ -14,6 +14,7 @@ import { compileTests, compiledPath } from './lib/compile-tests.js';
 import { bundleTests, bundledPath, BUNDLES } from './lib/bundle-tests.js';
 import { groupEntries, planGroups } from './lib/test-groups.js';
 import { readTestTimes } from './lib/test-times.js';
+import { testTmpdir } from './lib/test-tmpdir.js';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,16 +40,19 @@ if (files.length === 0) {
 const checks = withChecks ? startChecks(root) : undefined;
 // Every test file, what it imports and what it spawns (fixtures, scripts/start.ts…) as JavaScript in .cache/test-js/.
 await compileTests();
+// The run's temporary files in memory when there is room (scripts/lib/test-tmpdir.js): TMPDIR of every process below.
+const tmp = testTmpdir(process.env);
+const runEnv = tmp.env;
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
 // started while the bundles build.
-const servicesStarting = startTestServices(root, process.env);
+const servicesStarting = startTestServices(root, runEnv);
 // The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
 // (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
 // Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
 // process loads a few chunks instead of hundreds of modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
 const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
-const { buildBundles } = await import('./build.js');
-await Promise.all([buildBundles(), bundled && bundleTests(files)]);
+const { currentBundles } = await import('./build.js');
+await Promise.all([currentBundles(), bundled && bundleTests(files)]);
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const times = join(root, 'scripts/lib/package-times.js');
@@ -84,7 +88,7 @@ const services = await servicesStarting;
 let status;
 try {
   const env = {
-    ...process.env,
+    ...runEnv,
     ...services.env,
     ...(cpuLog ? { KESGATE_TEST_CPU_LOG: cpuLog } : {}),
     ...(bundled ? { KESGATE_TEST_BUNDLES: BUNDLES } : {}),
@@ -98,6 +102,7 @@ try {
   });
 } finally {
   await services.stop();
+  tmp.remove();
 }
 if (cpuLog) printProfile(cpuLog);
 const checked = (await checks?.finish()) ?? true;

@@ -2,7 +2,7 @@
 // certificates, configs, an initialised kes store with a 1-of-1 unseal share, a default master key and root
 // S3 credentials — made on the first run, reused afterwards. Ctrl-C stops both; if one dies, so does the other.
 import { writeFileSync } from 'node:fs';
-import { buildBundles, buildConsole, GATEWAY_ENV } from './build.js';
+import { currentBundles, currentConsole, GATEWAY_ENV } from './build.js';
 import { banner } from './lib/banner.js';
 import { gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
 import { Supervisor } from './lib/supervisor.js';
@@ -32,8 +32,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory.
-  const [bundles] = await Promise.all([buildBundles(), buildConsole()]);
+  // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory. Built only when
+  // a source changed since the last build.
+  const [bundles] = await Promise.all([currentBundles(), currentConsole()]);
   // The servers log JSON; here, for a person at a terminal, pino-pretty renders it (in colour on a terminal).
   const pretty = {
     KESGATE_LOG_FORMAT: process.env.KESGATE_LOG_FORMAT ?? 'pretty',

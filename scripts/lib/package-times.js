@@ -10,6 +10,9 @@ import { recordTestTimes } from './test-times.js';
 
 const MAX_ERROR_LINES = 12;
 
+/** The directory (under the bundles) of scripts/lib/test-groups.js's entries: a top-level suite in one is a test file, named by its source. */
+export const GROUPS_DIR = 'zz-groups';
+
 // The suites run compiled (scripts/lib/compile-tests.js): name a test file by its source, not its compiled copy.
 const COMPILED = [`.cache${sep}test-js${sep}`, `.cache${sep}test-bundles${sep}`];
 const sourceOf = (path) => {
@@ -37,10 +40,12 @@ export default async function* packageTimes(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { file, nesting, details, name, line } = event.data;
-    const where = file ? sourceOf(relative(process.cwd(), file)) : '(no file)';
+    // A file run in a group (scripts/lib/test-groups.js) is a top-level suite of the group's entry, named for its source.
+    const grouped = nesting === 0 && file?.includes(`${sep}${GROUPS_DIR}${sep}`);
+    const where = grouped ? name.split('/').join(sep) : file ? sourceOf(relative(process.cwd(), file)) : '(no file)';
     // A suite or test that failed only because a subtest did is not listed: its failing subtest is.
     if (event.type === 'test:fail' && details.error?.failureType !== 'subtestsFailed') {
-      failures.push({ where: line ? `${where}:${line}` : where, name, error: errorText(details.error) });
+      failures.push({ where: line && !grouped ? `${where}:${line}` : where, name, error: errorText(details.error) });
     }
     if (nesting !== 0 || !file) continue;
     // Files that run in one process together (scripts/lib/test-groups.js) report each test with its own file.

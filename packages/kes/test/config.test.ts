@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDIT_ROTATE_DEFAULT, loadConfig, parseConfig, ConfigError } from '../src/config/config.js';
@@ -203,7 +203,11 @@ test('identityOf is the SHA-256 of the DER SubjectPublicKeyInfo (checked with op
 
 test('cachedInTempDir: a valid cached set is reused, an invalid or unreadable one is made again and saved', () => {
   const name = `kesgate-cache-test-${process.pid}-${Date.now()}.json`;
-  const file = join(tmpdir(), name);
+  // In the directory KESGATE_CERT_CACHE_DIR names (the test runner's choice), else the temp directory.
+  const dir = mkdtempSync(join(tmpdir(), 'kesgate-cache-dir-'));
+  const before = process.env.KESGATE_CERT_CACHE_DIR;
+  process.env.KESGATE_CERT_CACHE_DIR = dir;
+  const file = join(dir, name);
   try {
     writeFileSync(file, '{"half":');
     let made = 0;
@@ -225,6 +229,8 @@ test('cachedInTempDir: a valid cached set is reused, an invalid or unreadable on
     );
     assert.equal(made, 1);
   } finally {
-    rmSync(file, { force: true });
+    if (before === undefined) delete process.env.KESGATE_CERT_CACHE_DIR;
+    else process.env.KESGATE_CERT_CACHE_DIR = before;
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,9 +5,9 @@
 // every chunk and a command started a moment before failed with ERR_MODULE_NOT_FOUND.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 
@@ -31,4 +31,25 @@ test('a build started from another directory writes the same chunks and removes 
   const second = buildFrom(join(root, 'packages', 'gateway'));
   assert.deepEqual(second, first);
   for (const name of first) assert.ok(existsSync(join(out, 'chunks', name)), name);
+});
+
+/** `currentBundles(out)` (what `npm start`, `npm run cluster` and the test runner call) in a process of its own; the kes bundle's mtime after it. */
+function currentFrom(): number {
+  const script = `const { currentBundles } = await import(${JSON.stringify(pathToFileURL(join(root, 'scripts/build.js')).href)}); await currentBundles(${JSON.stringify(out)});`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+  return statSync(join(out, 'kes.mjs')).mtimeMs;
+}
+
+test('current bundles are reused as they are, and rebuilt once a file they were built from is newer', () => {
+  const built = currentFrom();
+  assert.equal(currentFrom(), built, 'nothing changed since the last build: no new build');
+  // A source of the kes bundle, changed after the build: listed in inputs.json (as a path from the root) and newer.
+  const source = join(out, 'changed-source.ts');
+  writeFileSync(source, '// changed\n');
+  const inputs = JSON.parse(readFileSync(join(out, 'inputs.json'), 'utf8')) as Record<string, string[]>;
+  inputs.kes!.push(relative(root, source));
+  writeFileSync(join(out, 'inputs.json'), JSON.stringify(inputs));
+  const rebuilt = currentFrom();
+  assert.ok(rebuilt > built, 'a source newer than the bundle: built again');
+  assert.equal(currentFrom(), rebuilt, 'and reused after that');
 });

@@ -1,7 +1,8 @@
-// The test runner runs light test files several to a process (scripts/lib/test-groups.js). What must hold: a file
-// with module-level hooks, or marked, keeps a process of its own; in a group every test still reports its own file,
-// so the runner's failure list (scripts/lib/package-times.js) names the file and the test that failed; a file that
-// throws while loading fails under its own name; the other files' tests still run and pass.
+// The test runner runs light test files several to a process (scripts/lib/test-groups.js). What must hold: a
+// marked file keeps a process of its own; in a group every test still reports its own file, so the runner's failure
+// list (scripts/lib/package-times.js) names the file and the test that failed; a file's module-level hooks run around
+// its own tests only; a file that throws while loading, or whose module-level hook fails, fails under its own name;
+// the other files' tests still run and pass.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ function testFile(pkg: string, name: string, text: string): string {
   return path;
 }
 
-test('light files of one package share a process; heavy, unmeasured, hooked and marked files keep their own', () => {
+test('light files of one package share a process, hooked ones too; heavy, unmeasured and marked files keep their own', () => {
   const plain = "import { test } from 'node:test';\ntest('x', () => {});\n";
   const light1 = testFile('one', 'light1.test.mjs', plain);
   const light2 = testFile('one', 'light2.test.mjs', plain);
@@ -42,16 +43,30 @@ test('light files of one package share a process; heavy, unmeasured, hooked and 
   const times: Record<string, number> = {};
   for (const f of [light1, light2, otherPackage, otherPackage2, hooked, marked]) times[f.slice(dir.length + 1)] = 100;
   times[heavy.slice(dir.length + 1)] = 60_000;
-  assert.equal(groups.ownProcessReason(hooked), 'module-level hooks');
+  assert.equal(groups.ownProcessReason(hooked), undefined);
   assert.equal(groups.ownProcessReason(marked), 'marked');
   assert.equal(groups.ownProcessReason(light1), undefined);
   const plan = groups.planGroups([light1, light2, otherPackage, otherPackage2, heavy, unmeasured, hooked, marked], times, dir);
-  assert.deepEqual(plan.alone, [heavy, hooked, marked, unmeasured].sort());
-  assert.deepEqual(plan.groups.map((g) => [...g].sort()).sort(), [[light1, light2].sort(), [otherPackage, otherPackage2].sort()].sort());
+  assert.deepEqual(plan.alone, [heavy, marked, unmeasured].sort());
+  assert.deepEqual(
+    plan.groups.map((g) => [...g].sort()).sort(),
+    [[light1, light2, hooked].sort(), [otherPackage, otherPackage2].sort()].sort(),
+  );
 });
 
-test('in a group, the failure list names each failing test with its own file; a file that cannot load fails by name', () => {
+test('in a group, the failure list names each failing test with its own file; hooks stay in their file; a file that cannot load or whose hook fails fails by name', () => {
   const passes = testFile('three', 'passes.test.mjs', "import { test } from 'node:test';\ntest('passes alone and grouped', () => {});\n");
+  // Module-level hooks: before runs ahead of this file's tests, after once they are done and before the next file's.
+  const hooked = testFile(
+    'three',
+    'hooked.test.mjs',
+    "import assert from 'node:assert/strict';\nimport { after, before, test } from 'node:test';\nlet ready = false;\nbefore(() => { ready = true; globalThis.hookedAfter = 'not yet'; });\nafter(() => { globalThis.hookedAfter = 'ran'; });\ntest('its own before ran first', () => assert.equal(ready, true));\n",
+  );
+  const hookFails = testFile(
+    'three',
+    'hook-fails.test.mjs',
+    "import { before, test } from 'node:test';\nbefore(() => { throw new Error('before failed'); });\ntest('behind a failing before', () => {});\n",
+  );
   const fails = testFile(
     'three',
     'fails.test.mjs',
@@ -61,10 +76,10 @@ test('in a group, the failure list names each failing test with its own file; a 
   const later = testFile(
     'three',
     'later.test.mjs',
-    "import { test } from 'node:test';\ntest('a file after the broken one still runs', () => {});\n",
+    "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\ntest('a file after the broken one still runs, after the hooked file\\'s after', () => assert.equal(globalThis.hookedAfter, 'ran'));\n",
   );
   const bundles = join(dir, 'bundles');
-  const [entry] = groups.groupEntries([[passes, fails, broken, later]], bundles, (f) => f);
+  const [entry] = groups.groupEntries([[passes, hooked, fails, hookFails, broken, later]], bundles, (f) => f);
   const run = spawnSync(
     process.execPath,
     [
@@ -80,11 +95,21 @@ test('in a group, the failure list names each failing test with its own file; a 
   );
   assert.equal(run.status, 1, run.stdout + run.stderr);
   const list = run.stdout.slice(run.stdout.indexOf('failed tests:'));
-  assert.match(run.stdout, /\n2 failed tests:\n/);
+  // The failing test, the test its file's failing before held back, that file's suite and the broken file's suite.
+  assert.match(run.stdout, /\n4 failed tests:\n/);
   assert.match(list, /✗ packages\/three\/test\/fails\.test\.mjs:\d+\n {2}this one fails\n/);
-  assert.match(list, /packages\/three\/test\/broken\.test\.mjs: the test file could not be loaded\n.*\n? *Error: broken at load/);
-  assert.doesNotMatch(list, /passes alone|this one passes|after the broken one/);
-  assert.match(run.stdout, /\nok \d+ - passes alone and grouped\n/);
-  assert.match(run.stdout, /\nok \d+ - a file after the broken one still runs\n/);
-  assert.match(run.stdout, /# pass 3\n# fail 2\n/);
+  assert.match(list, /✗ packages\/three\/test\/hook-fails\.test\.mjs:\d+\n {2}behind a failing before\n/);
+  assert.match(
+    list,
+    /✗ \S*packages\/three\/test\/hook-fails\.test\.mjs\n {2}\S*packages\/three\/test\/hook-fails\.test\.mjs\n *Error: before failed/,
+  );
+  assert.match(
+    list,
+    /✗ \S*packages\/three\/test\/broken\.test\.mjs\n {2}\S*packages\/three\/test\/broken\.test\.mjs\n *Error: broken at load/,
+  );
+  assert.doesNotMatch(list, /passes alone|this one passes|after the broken one|its own before/);
+  assert.match(run.stdout, /\n *ok \d+ - passes alone and grouped\n/);
+  assert.match(run.stdout, /\n *ok \d+ - its own before ran first\n/);
+  assert.match(run.stdout, /\n *ok \d+ - a file after the broken one still runs, after the hooked file's after\n/);
+  assert.match(run.stdout, /# pass 4\n# fail 1\n# cancelled 1\n/);
 });

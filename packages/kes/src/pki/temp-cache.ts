@@ -10,9 +10,11 @@ const memo = new Map<string, unknown>();
 /**
  * The set cached under `name` in the temp directory if it reads back and `isValid` accepts it (a layout of
  * an older run is not), else `make()`'s, saved there for the next run. Memoised per process.
+ * KESGATE_CERT_CACHE_DIR names the directory instead: the test runner gives each run a temp directory of its own
+ * and keeps the sets in the system's, so that a run does not make them again.
  */
 export function cachedInTempDir<T>(name: string, isValid: (cached: T) => boolean, make: () => T): T {
-  const file = join(tmpdir(), name);
+  const file = join(process.env.KESGATE_CERT_CACHE_DIR || tmpdir(), name);
   if (memo.has(file)) return memo.get(file) as T;
   let value: T | undefined;
   if (existsSync(file)) {
