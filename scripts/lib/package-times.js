@@ -55,7 +55,7 @@ export default async function* packageTimes(source) {
     const pkg = parts[0] === 'packages' && parts[1] ? parts[1] : parts[0];
     const entry = perPackage.get(pkg) ?? { ms: 0, files: new Set(), failed: 0 };
     entry.ms += details.duration_ms ?? 0;
-    entry.files.add(file);
+    entry.files.add(key); // the source file, also for a file that ran in a group's process
     if (event.type === 'test:fail') entry.failed += 1;
     perPackage.set(pkg, entry);
   }
