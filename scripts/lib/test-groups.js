@@ -10,9 +10,9 @@
 // keep their file.
 //
 // Only files that are safe beside others are grouped: none that watch their own process (descriptors, memory),
-// none marked `// kesgate-test: own-process`; and only files whose
-// tests took less than LIGHT_MS in an earlier run (scripts/lib/test-times.js): a heavy file gains little and would
-// hold its group's other files behind it. KESGATE_TEST_GROUPS=0 runs every file in its own process.
+// none marked `// kesgate-test: own-process`; and only files whose tests took less than LIGHT_MS in an earlier run
+// (scripts/lib/test-times.js): a heavy file gains little and would hold its group's other files behind it.
+// KESGATE_TEST_GROUPS=0 runs every file in its own process.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

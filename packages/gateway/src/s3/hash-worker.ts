@@ -16,9 +16,10 @@ export const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 // 4 MiB, not 1: the worker and the event loop share two cores with the client and the disk, and whenever the
 // worker got no core for a while a 1 MiB ring filled and the event loop stopped reading the body. Measured on
 // 256 MiB SSE-S3 PUTs: the event loop waited 53–243 ms per PUT for room with 1 MiB, 2–102 ms with 4 MiB.
-export const HASH_RING_BYTES = 4 * 1024 * 1024;
-const RING_BYTES = HASH_RING_BYTES;
+const RING_BYTES = 4 * 1024 * 1024;
 const MAX_SESSIONS = 8;
+/** The ring's size, for tests that send a body going round it more than once. */
+export { RING_BYTES as HASH_RING_BYTES };
 // The worker is woken once per this many bytes, not per chunk: each wake-up of a waiting worker costs the event
 // loop a system call and, on a busy machine, often its core. Well below RING_BYTES, so a full ring always has a
 // woken worker behind it; the end of the body always wakes it.
