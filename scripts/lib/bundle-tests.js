@@ -8,6 +8,9 @@
 // Native addons and packages that find their own files at run time stay external (loaded from node_modules).
 // Outputs are written only when they changed, each atomically; chunks no longer produced are removed after a
 // day (a run started meanwhile may still load them).
+// No build at all when the last one had the same entry points and no file it read has changed since
+// (.cache/test-bundles-stamps.json): a run with nothing edited starts its tests a few seconds sooner.
+import { createHash } from 'node:crypto';
 import { build, transform } from 'esbuild';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -91,10 +94,18 @@ function fixtures() {
   return found;
 }
 
-/** Bundles `files` (absolute paths of test files) and every fixture; resolves to how many outputs were rewritten. */
+/**
+ * Bundles `files` (absolute paths of test files) and every fixture; resolves to how many outputs were rewritten.
+ * Skipped when the last build had the same entry points and none of the files it read has changed since.
+ */
 export async function bundleTests(files) {
+  const entryPoints = [...new Set([...files, ...fixtures()])].sort();
+  const key = buildKey(entryPoints);
+  if (isCurrent(key)) return { dir: BUNDLES, written: 0, skipped: true };
   const result = await build({
-    entryPoints: [...new Set([...files, ...fixtures()])],
+    entryPoints,
+    absWorkingDir: root,
+    metafile: true,
     outbase: root,
     outdir: BUNDLES,
     bundle: true,
@@ -130,11 +141,46 @@ export async function bundleTests(files) {
     if (writeIfChanged(file.path, file.contents)) written += 1;
   }
   const now = Date.now();
-  for (const name of readdirSync(CHUNKS)) {
+  // No chunks directory when no code is shared between the entry points (one entry point alone, say).
+  for (const name of existsSync(CHUNKS) ? readdirSync(CHUNKS) : []) {
     const p = join(CHUNKS, name);
     if (!chunks.has(p) && now - statSync(p).mtimeMs > STALE_CHUNK_MS) rmSync(p, { force: true });
   }
-  return { dir: BUNDLES, written };
+  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((f) => [f, stampOf(join(root, f))]));
+  writeIfChanged(STAMPS, `${JSON.stringify({ key, inputs, outputs: Object.keys(result.metafile.outputs) })}\n`);
+  return { dir: BUNDLES, written, skipped: false };
+}
+
+/** The last build's key, the files it read (with their size and mtime) and what it wrote (paths relative to the root). */
+const STAMPS = join(root, '.cache', 'test-bundles-stamps.json');
+
+function stampOf(file) {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}` : '-';
+}
+
+/**
+ * What decides the output besides the files the build reads (stamped one by one): the entry points, this file and
+ * compile-tests.js (the build's options, the mirror's layout) and esbuild's version.
+ */
+function buildKey(entryPoints) {
+  const esbuild = JSON.parse(readFileSync(join(root, 'node_modules', 'esbuild', 'package.json'), 'utf8')).version;
+  const self = fileURLToPath(import.meta.url);
+  return createHash('sha256')
+    .update(JSON.stringify([entryPoints, esbuild, stampOf(self), stampOf(join(dirname(self), 'compile-tests.js'))]))
+    .digest('hex');
+}
+
+function isCurrent(key) {
+  let saved;
+  try {
+    saved = JSON.parse(readFileSync(STAMPS, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (saved?.key !== key || !saved.inputs || !Array.isArray(saved.outputs)) return false;
+  for (const [file, stamp] of Object.entries(saved.inputs)) if (stampOf(join(root, file)) !== stamp) return false;
+  return saved.outputs.every((f) => existsSync(join(root, f)));
 }
 
 /** The bundle of a test file (an absolute source path under the root). */

@@ -6,8 +6,10 @@
 // directory is a symlink to the original, so what a test reads relative to its own file or to the repository
 // root (fixtures, certs, docs, dist/, .git) is there. Each packages/*/package.json is copied with its exports
 // pointing at the compiled .js, and .cache/test-js/node_modules/@kesgate/* links to those packages, so a
-// self-import (`@kesgate/dare`) loads compiled code too; every other entry of node_modules links the repository's. Only files whose output changed are rewritten (each atomically), so a run
-// started meanwhile keeps working; outputs of removed sources are deleted.
+// self-import (`@kesgate/dare`) loads compiled code too; every other entry of node_modules links the repository's.
+// Only sources changed since they were last compiled (size or mtime; .cache/test-js-stamps.json) go through esbuild,
+// and only files whose output changed are rewritten (each atomically), so a run started meanwhile keeps working;
+// outputs of removed sources are deleted.
 import { build } from 'esbuild';
 import {
   existsSync,
@@ -18,6 +20,7 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -136,8 +139,12 @@ export async function compileTests() {
   const sources = [];
   mirrorDir('', sources);
   mirrorNodeModules();
+  // Each .ts compiles alone (no bundling), so only sources changed since they were last compiled need esbuild.
+  const stamps = readStamps();
+  const changed = sources.filter((s) => stamps.files[s] !== stampOf(s) || !existsSync(compiledPath(join(root, s))));
+  if (changed.length === 0) return { dir: MIRROR, sources: sources.length, compiled: 0, written: 0 };
   const result = await build({
-    entryPoints: sources.map((s) => join(root, s)),
+    entryPoints: changed.map((s) => join(root, s)),
     outbase: root,
     outdir: MIRROR,
     bundle: false,
@@ -151,7 +158,43 @@ export async function compileTests() {
   });
   let written = 0;
   for (const file of result.outputFiles) if (writeIfChanged(file.path, file.contents)) written += 1;
-  return { dir: MIRROR, sources: sources.length, written };
+  // Stamped after the outputs are in place: a run stopped in between compiles those sources again next time.
+  const files = {};
+  for (const s of sources) files[s] = changed.includes(s) ? stampOf(s) : stamps.files[s];
+  writeIfChanged(STAMPS, `${JSON.stringify({ compiler: stamps.compiler, files })}\n`);
+  return { dir: MIRROR, sources: sources.length, compiled: changed.length, written };
+}
+
+/**
+ * What each source was when it was last compiled (size and mtime), and with what (this file, esbuild, the tsconfig
+ * files esbuild reads). Beside the mirror, not in it: mirrorDir() removes what does not belong there.
+ */
+const STAMPS = join(root, '.cache', 'test-js-stamps.json');
+
+const stampOf = (rel) => {
+  const st = statSync(join(root, rel));
+  return `${st.size}:${st.mtimeMs}`;
+};
+
+function readStamps() {
+  // A change to this file, to esbuild or to a tsconfig may change every output: then nothing counts as compiled.
+  const stat = (file) => {
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : '-';
+  };
+  const tsconfigs = ['tsconfig.json', ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'tsconfig.json'))];
+  const compiler = [
+    stat(fileURLToPath(import.meta.url)),
+    JSON.parse(readFileSync(join(root, 'node_modules', 'esbuild', 'package.json'), 'utf8')).version,
+    ...tsconfigs.map((f) => stat(join(root, f))),
+  ].join(' ');
+  try {
+    const saved = JSON.parse(readFileSync(STAMPS, 'utf8'));
+    if (saved.compiler === compiler && saved.files && typeof saved.files === 'object') return { compiler, files: saved.files };
+  } catch {
+    // never compiled, or an unreadable stamp file: compile everything
+  }
+  return { compiler, files: {} };
 }
 
 /** The compiled file of a source path (absolute, under the root). */
@@ -161,9 +204,9 @@ export function compiledPath(file) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = process.cpuUsage();
-  const { dir, sources, written } = await compileTests();
+  const { dir, sources, compiled, written } = await compileTests();
   const cpu = process.cpuUsage(started);
   console.log(
-    `compiled ${sources} sources into ${relative(root, dir)} (${written} rewritten; ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU)`,
+    `${sources} sources in ${relative(root, dir)}: ${compiled} compiled, ${written} rewritten; ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU`,
   );
 }
