@@ -44,8 +44,8 @@ await compileTests();
 const tmp = testTmpdir(process.env);
 const runEnv = tmp.env;
 // One PostgreSQL cluster and one moto_server for the whole run instead of one per file (scripts/lib/test-services.ts),
-// started while the bundles build.
-const servicesStarting = startTestServices(root, runEnv);
+// started while the bundles build and the first files run: a file that needs them waits for them.
+const services = startTestServices(root, runEnv, runEnv.TMPDIR || tmpdir());
 // The CLI suites spawn the commands in packages/*/bin, which run the built bundles while those are current
 // (scripts/run-cli.js): build them first, so each spawn skips compiling the TypeScript sources.
 // Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
@@ -84,7 +84,6 @@ const args = [
   '--test-reporter-destination=stdout',
   ...testPaths,
 ];
-const services = await servicesStarting;
 let status;
 try {
   const env = {
@@ -104,9 +103,13 @@ try {
   await services.stop();
   tmp.remove();
 }
+const servicesFailed = await services.ready.then(
+  () => false,
+  (err) => (console.error(`# ${err.message}`), true),
+);
 if (cpuLog) printProfile(cpuLog);
 const checked = (await checks?.finish()) ?? true;
-process.exit(status || (checked ? 0 : 1));
+process.exit(status || (checked && !servicesFailed ? 0 : 1));
 
 /** The 15 test files that took longest, by wall time and by CPU, from scripts/lib/cpu-probe.js's lines. */
 function printProfile(log) {

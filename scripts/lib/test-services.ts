@@ -1,13 +1,21 @@
 // One throwaway PostgreSQL cluster and one moto_server for a whole test run, instead of one of each per test
 // file: scripts/run-tests.js starts them (scripts/lib/test-services-daemon.ts) and tells the test files where
-// they are in KESGATE_TEST_SERVICES. A file takes its own databases and buckets of them (names carry its process
+// they are in the file KESGATE_TEST_SERVICES_FILE names (or KESGATE_TEST_SERVICES itself holds the JSON). A file takes its own databases and buckets of them (names carry its process
 // id, so files running at once never meet), and drops its databases when it is done. A file that stops or
 // kills PostgreSQL must start a cluster of its own (`startPostgres`): the shared one refuses stop() and start().
 // Run alone (`node --test FILE`), nothing is shared and every file starts its own, as before.
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { PostgresCluster } from './postgres.js';
 
 export const SERVICES_ENV = 'KESGATE_TEST_SERVICES';
+/**
+ * Where the run writes that JSON once its services are up (scripts/lib/run-services.js): the test files start at once,
+ * and the first one that asks for a service waits for the file; files that need none never wait.
+ */
+export const SERVICES_FILE_ENV = 'KESGATE_TEST_SERVICES_FILE';
+/** How long a file waits for the run's services: PostgreSQL and moto_server start in seconds. */
+const SERVICES_WAIT_MS = 120_000;
 
 /** What the daemon announces: where the run's services listen (either may be missing when not installed). */
 export interface RunServicesInfo {
@@ -17,14 +25,36 @@ export interface RunServicesInfo {
 
 /** The run's services, when this process was started by a run that has them. */
 export function runServices(): RunServicesInfo | undefined {
-  const text = process.env[SERVICES_ENV];
+  const text = process.env[SERVICES_ENV] ?? awaitServicesFile(process.env[SERVICES_FILE_ENV]);
   if (!text) return undefined;
+  let info: RunServicesInfo & { error?: string };
   try {
-    return JSON.parse(text) as RunServicesInfo;
+    info = JSON.parse(text) as RunServicesInfo & { error?: string };
   } catch (err) {
     throw new Error(`${SERVICES_ENV} is not the JSON scripts/run-tests.js writes: unset it to start services per file`, {
       cause: err,
     });
+  }
+  if (info.error) throw new Error(`the run's test services did not start: ${info.error}`);
+  return info;
+}
+
+/**
+ * The services file's text once the run has written it (it appears whole: written beside, then renamed). Waits
+ * synchronously: callers decide at module load whether to skip, and a file that needs a service cannot go on without it.
+ */
+function awaitServicesFile(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  const deadline = Date.now() + SERVICES_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`the run's test services were not up after ${SERVICES_WAIT_MS / 1000} s (${file})`);
+    Atomics.wait(pause, 0, 0, 25);
   }
 }
 
