@@ -21,9 +21,25 @@ function read(file) {
   }
 }
 
-/** Milliseconds per test file (source path relative to the root): the last run's, else the committed figure. */
-export function readTestTimes() {
-  return { ...read(COMMITTED_TIMES), ...read(LAST_RUN_TIMES) };
+/**
+ * Milliseconds per test file (source path relative to the root): the last run's, else the committed figure. The last
+ * run's figures are scaled to the committed ones' pace (over the files both have): a run on a busy machine takes
+ * longer for every file, and that must not turn light files into heavy ones for the next run's grouping.
+ */
+export function readTestTimes(committedFile = COMMITTED_TIMES, lastRunFile = LAST_RUN_TIMES) {
+  const committed = read(committedFile);
+  const last = read(lastRunFile);
+  let lastSum = 0;
+  let committedSum = 0;
+  for (const [file, ms] of Object.entries(last)) {
+    if (typeof committed[file] === 'number' && typeof ms === 'number') {
+      lastSum += ms;
+      committedSum += committed[file];
+    }
+  }
+  const pace = lastSum > 0 && committedSum > 0 ? committedSum / lastSum : 1;
+  const scaled = Object.fromEntries(Object.entries(last).map(([file, ms]) => [file, typeof ms === 'number' ? Math.round(ms * pace) : ms]));
+  return { ...committed, ...scaled };
 }
 
 /** Merges `times` (source path → ms) into the last-run cache; files not run keep their earlier figures. */

@@ -113,3 +113,17 @@ test('in a group, the failure list names each failing test with its own file; ho
   assert.match(run.stdout, /\n *ok \d+ - a file after the broken one still runs, after the hooked file's after\n/);
   assert.match(run.stdout, /# pass 4\n# fail 1\n# cancelled 1\n/);
 });
+
+test("a busy machine's last run does not make light files heavy: its times are scaled to the committed ones' pace", async () => {
+  const { readTestTimes } = (await import(pathToFileURL(join(root, 'scripts/lib/test-times.js')).href)) as {
+    readTestTimes(committedFile: string, lastRunFile: string): Record<string, number>;
+  };
+  const committed = join(dir, 'committed-times.json');
+  const last = join(dir, 'last-times.json');
+  writeFileSync(committed, JSON.stringify({ 'a.test.ts': 1000, 'b.test.ts': 9000, 'gone.test.ts': 500 }));
+  // Everything took three times as long, and a new file appeared.
+  writeFileSync(last, JSON.stringify({ 'a.test.ts': 3000, 'b.test.ts': 27000, 'new.test.ts': 6000 }));
+  assert.deepEqual(readTestTimes(committed, last), { 'a.test.ts': 1000, 'b.test.ts': 9000, 'gone.test.ts': 500, 'new.test.ts': 2000 });
+  // No last run: the committed figures as they are.
+  assert.deepEqual(readTestTimes(committed, join(dir, 'none.json')), { 'a.test.ts': 1000, 'b.test.ts': 9000, 'gone.test.ts': 500 });
+});

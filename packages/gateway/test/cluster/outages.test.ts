@@ -7,6 +7,7 @@
 // The upstream is stopped by switching off a TCP forwarder in front of moto (connections refused, open ones
 // reset), because moto keeps its state in memory: killing moto itself would lose the blobs. PostgreSQL is
 // stopped for real (a fast shutdown) and started again on the same data and port.
+// kesgate-test: own-process (it stops a PostgreSQL of its own, which must be its process's first choice of cluster)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
