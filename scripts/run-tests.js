@@ -72,9 +72,11 @@ if (plan.groups.length > 0) {
 }
 const profileDir = profile ? mkdtempSync(join(tmpdir(), 'kesgate-profile-')) : undefined;
 const cpuLog = profileDir && join(profileDir, 'cpu.jsonl');
+const sourceMaps = process.env.KESGATE_TEST_SOURCE_MAPS === '1';
 const args = [
   ...(cpuLog ? ['--import', join(root, 'scripts/lib/cpu-probe.js')] : []),
-  '--enable-source-maps',
+  // Source maps cost each process 0.3-1 s of CPU; the failure list maps what it prints (scripts/lib/bundle-locations.js).
+  ...(sourceMaps ? ['--enable-source-maps'] : []),
   '--test',
   `--test-concurrency=${concurrency}`,
   '--test-timeout=300000',

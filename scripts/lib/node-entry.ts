@@ -19,5 +19,7 @@ export function nodeArgsFor(file: string): string[] {
   const bundles = process.env.KESGATE_TEST_BUNDLES;
   const at = js.lastIndexOf(MIRROR);
   const bundle = bundles && at >= 0 ? `${bundles}${sep}${js.slice(at + MIRROR.length)}` : undefined;
-  return ['--enable-source-maps', bundle && existsSync(bundle) ? bundle : js];
+  // Without source maps, as the test processes run (scripts/run-tests.js): loading them costs each process CPU.
+  const sourceMaps = process.env.KESGATE_TEST_SOURCE_MAPS === '1' ? ['--enable-source-maps'] : [];
+  return [...sourceMaps, bundle && existsSync(bundle) ? bundle : js];
 }

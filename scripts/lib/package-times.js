@@ -6,6 +6,7 @@
 // It also records each test file's time for the next run's schedule (scripts/lib/test-times.js).
 // Used next to the usual reporter by scripts/run-tests.js.
 import { relative, sep } from 'node:path';
+import { sourceLocation, sourceStack } from './bundle-locations.js';
 import { recordTestTimes } from './test-times.js';
 
 const MAX_ERROR_LINES = 12;
@@ -30,7 +31,7 @@ function errorText(error) {
       : typeof cause?.message === 'string'
         ? `${cause.code ? `${cause.code}: ` : ''}${cause.message}${cause.stack ? `\n${cause.stack}` : ''}`
         : String(cause);
-  return text.split('\n').slice(0, MAX_ERROR_LINES).join('\n');
+  return sourceStack(text.split('\n').slice(0, MAX_ERROR_LINES).join('\n'));
 }
 
 export default async function* packageTimes(source) {
@@ -39,7 +40,9 @@ export default async function* packageTimes(source) {
   const failures = [];
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
-    const { file, nesting, details, name, line } = event.data;
+    const { nesting, details, name } = event.data;
+    // Where the test was defined, in the sources: the test processes run compiled code without source maps.
+    const { file, line } = event.data.file ? sourceLocation(event.data.file, event.data.line, event.data.column) : event.data;
     // A file run in a group (scripts/lib/test-groups.js) is a top-level suite of the group's entry, named for its source.
     const grouped = nesting === 0 && file?.includes(`${sep}${GROUPS_DIR}${sep}`);
     const where = grouped ? name.split('/').join(sep) : file ? sourceOf(relative(process.cwd(), file)) : '(no file)';
