@@ -170,22 +170,24 @@ describe('the kes binary', () => {
   test('bin/kes.js answers as the in-process runner does: the same exit code, stdout and stderr for success and each kind of failure', async () => {
     const closed = `https://127.0.0.1:${await freePort()}`;
     const short = Buffer.alloc(16, 7).toString('base64');
-    const cases: Array<[string[], RunOptions, number]> = [
-      [['key', 'ls', 'par-*'], as, 0],
-      [['--version'], {}, 0],
-      [['key', 'ls', '--colour'], {}, 64],
-      [['key', 'create', 'by-gateway-binary'], { env: inst.gatewayEnv }, 77],
-      [['key', 'ls'], { env: { ...inst.adminEnv, KES_SERVER: closed } }, 1],
-      [['key', 'import', 'short-binary'], { ...as, input: `${short}\n` }, 1], // the key on stdin
+    // args, options, and what the binary must give: exit code, stdout, stderr
+    const cases: Array<[string[], RunOptions, number, RegExp, RegExp]> = [
+      [['key', 'ls', 'par-*'], as, 0, /^par-a\npar-b\npar-c\n$/, /^$/],
+      [['--version'], {}, 0, /^\d+\.\d+\.\d+\n$/, /^$/],
+      [['key', 'ls', '--colour'], {}, 64, /^$/, /unknown option '--colour'/],
+      [['key', 'create', 'by-gateway-binary'], { env: inst.gatewayEnv }, 77, /^$/, /not authorized: insufficient permissions/],
+      [['key', 'ls'], { env: { ...inst.adminEnv, KES_SERVER: closed } }, 1, /^$/, /is kes running there\?/],
+      [['key', 'import', 'short-binary'], { ...as, input: `${short}\n` }, 1, /^$/, /the key on stdin holds 16 bytes/],
     ];
-    for (const [args, options, code] of cases) {
+    for (const [args, options, code, stdout, stderr] of cases) {
       const cwd = tempDir();
       const [binary, inProcess] = await Promise.all([kesBinary(args, { ...options, cwd }), kes(args, { ...options, cwd })]);
-      assert.equal(binary.code, code, `kes ${args.join(' ')}: ${binary.stderr}`);
-      assert.ok(binary.stdout || binary.stderr, `kes ${args.join(' ')} printed something`);
-      assert.deepEqual(inProcess, binary, `kes ${args.join(' ')}`);
+      const what = `kes ${args.join(' ')}`;
+      assert.equal(binary.code, code, `${what}: ${binary.stderr}`);
+      assert.match(binary.stdout, stdout, what);
+      assert.match(binary.stderr, stderr, what);
+      assert.deepEqual(inProcess, binary, what);
     }
-    assert.match((await kesBinary(['key', 'ls', 'par-*'], as)).stdout, /^par-a\npar-b\npar-c\n$/);
     await assert.rejects(admin.describeKey('by-gateway-binary'), { status: 404 });
     await assert.rejects(admin.describeKey('short-binary'), { status: 404 });
   });
