@@ -27,7 +27,11 @@ export function logCommand(cli: Cli): Command {
     const path = flags.error ? '/v1/log/error' : '/v1/log/audit';
     return withClient(cli, flags, async (client) => {
       const abort = new AbortController();
-      const stop = () => abort.abort();
+      // Once: a second Ctrl-C while the stream closes ends the process the usual way.
+      const stop = () => {
+        unregister();
+        abort.abort();
+      };
       const unregister = cli.io.onInterrupt(stop);
       const render = flags.json ? (e: Record<string, unknown>) => JSON.stringify(e) : flags.error ? errorLine : auditRow;
       try {
