@@ -1,14 +1,18 @@
 // File helpers with the CLI's rules (used by it and by dev-certs): never overwrite unless asked, private keys readable by the
 // owner only, and errors that say which file and what it was for.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { OperatorError } from './errors.js';
 
 const reason = (e: unknown) => ((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
 
-/** Reads `path`; a failure names the file and what it was for, e.g. "client certificate". */
-export function readFileFor(path: string, what: string): Buffer {
+/**
+ * Reads `path` (relative to `cwd` when given, else to the process's); a failure names the file as given and
+ * what it was for, e.g. "client certificate".
+ */
+export function readFileFor(path: string, what: string, cwd?: string): Buffer {
   try {
-    return readFileSync(path);
+    return readFileSync(cwd === undefined ? path : resolve(cwd, path));
   } catch (e) {
     throw new OperatorError(`cannot read ${what} ${path}: ${reason(e)}`);
   }

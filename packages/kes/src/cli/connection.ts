@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { KesClient } from '@kesgate/kes-client';
 import { readFileFor } from '../files.js';
 import { withHomeDefaults } from './home.js';
+import type { Cli } from './io.js';
 import { CliError } from './output.js';
 
 const DEFAULT_SERVER = 'https://127.0.0.1:7373';
@@ -42,8 +43,9 @@ export function clientOptions(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessEnv = process.env): Connection {
-  const env = withHomeDefaults(given, flags); // what flags and KES_* leave unset, from $KESGATE_HOME
+/** The connection from `flags`, else `given` (KES_*), else the home; relative file names are taken from `cwd`. */
+export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessEnv, cwd: string): Connection {
+  const env = withHomeDefaults(given, flags, cwd); // what flags and KES_* leave unset, from $KESGATE_HOME
   const server = flags.server ?? env.KES_SERVER ?? DEFAULT_SERVER;
   const endpoints = server
     .split(',')
@@ -68,8 +70,8 @@ export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessE
       'no client certificate: pass --cert and --key, or set KES_CLIENT_CERT and KES_CLIENT_KEY (make one with `kes identity new`)',
     );
   }
-  const cert = readFileFor(certPath, 'client certificate');
-  const key = readFileFor(keyPath, 'client private key');
+  const cert = readFileFor(certPath, 'client certificate', cwd);
+  const key = readFileFor(keyPath, 'client private key', cwd);
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
@@ -89,7 +91,7 @@ export function resolveConnection(flags: ConnectionFlags, given: NodeJS.ProcessE
     );
   }
   const caPath = flags.ca ?? env.KES_CA;
-  const ca = caPath ? readFileFor(caPath, 'CA certificate') : undefined;
+  const ca = caPath ? readFileFor(caPath, 'CA certificate', cwd) : undefined;
   return { endpoints, cert, key, ca, insecure: flags.insecure === true };
 }
 
@@ -111,8 +113,8 @@ export function clientFor(c: Connection, options: { endpoints?: string[]; retrie
 }
 
 /** Runs `fn` with a client for the resolved connection and closes its sockets afterwards. */
-export async function withClient<T>(flags: ConnectionFlags, fn: (client: KesClient) => Promise<T>): Promise<T> {
-  const client = clientFor(resolveConnection(flags));
+export async function withClient<T>(cli: Cli, flags: ConnectionFlags, fn: (client: KesClient) => Promise<T>): Promise<T> {
+  const client = clientFor(resolveConnection(flags, cli.env, cli.io.cwd));
   try {
     return await fn(client);
   } finally {

@@ -13,7 +13,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseYAML } from 'yaml';
 import { kesgateHome } from './home.js';
 import { CliError } from './output.js';
@@ -63,7 +63,7 @@ function baseUrl(address: string): string {
 }
 
 /** The gateway to ask, or undefined when none is configured. Throws when one is, but its credentials are missing. */
-function resolveGateway(flags: GuardFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayTarget | undefined {
+function resolveGateway(flags: GuardFlags, env: NodeJS.ProcessEnv, cwd: string): GatewayTarget | undefined {
   const home = kesgateHome(env, cwd);
   let address = flags.gateway ?? env.KESGATE_ADDRESS;
   let region = env.KESGATE_REGION;
@@ -90,7 +90,9 @@ function resolveGateway(flags: GuardFlags, env: NodeJS.ProcessEnv = process.env,
       `cannot ask the gateway at ${endpoint} what depends on the key: no root credentials (set KESGATE_ROOT_USER and KESGATE_ROOT_PASSWORD, or keep them in $KESGATE_HOME/credentials); not deleted. Pass --force to delete without asking`,
     );
   }
-  const caFile = flags.gatewayCa ?? (home && existsSync(join(home, 'certs', 'ca.crt')) ? join(home, 'certs', 'ca.crt') : undefined);
+  const caFile = flags.gatewayCa
+    ? resolve(cwd, flags.gatewayCa)
+    : (flags.gatewayCa ?? (home && existsSync(join(home, 'certs', 'ca.crt')) ? join(home, 'certs', 'ca.crt') : undefined));
   return { endpoint, accessKey, secretKey, region: region ?? 'us-east-1', ...(caFile ? { ca: readFileSync(caFile) } : {}) };
 }
 
@@ -157,8 +159,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
  * Refuses (throws) while anything depends on `name`, naming the counts per bucket. Returns a note for the
  * operator: what was checked, or that no gateway is configured.
  */
-export async function guardKeyDelete(name: string, flags: GuardFlags, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const target = resolveGateway(flags, env);
+export async function guardKeyDelete(name: string, flags: GuardFlags, env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
+  const target = resolveGateway(flags, env, cwd);
   if (!target)
     return `no kesgate gateway configured (--gateway, KESGATE_ADDRESS or $KESGATE_HOME/gateway.yaml): not checked for objects under key ${name}`;
   const d = await askDependents(target, name);

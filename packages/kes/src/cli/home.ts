@@ -14,7 +14,7 @@ export interface HomeFlags {
 }
 
 /** The state directory in use: $KESGATE_HOME, else ./.kesgate if it exists; undefined when neither. */
-export function kesgateHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+export function kesgateHome(env: NodeJS.ProcessEnv, cwd: string): string | undefined {
   if (env.KESGATE_HOME) return resolve(cwd, env.KESGATE_HOME);
   const local = resolve(cwd, '.kesgate');
   return existsSync(join(local, 'kes.yaml')) ? local : undefined;
@@ -42,7 +42,7 @@ function serverOf(home: string): string | undefined {
  * `env` with KES_SERVER, KES_CLIENT_CERT/KES_CLIENT_KEY (the admin's) and KES_CA filled in from the home,
  * where neither a flag nor a variable gives them. Unchanged when there is no home.
  */
-export function withHomeDefaults(env: NodeJS.ProcessEnv, flags: HomeFlags = {}, cwd = process.cwd()): NodeJS.ProcessEnv {
+export function withHomeDefaults(env: NodeJS.ProcessEnv, flags: HomeFlags, cwd: string): NodeJS.ProcessEnv {
   const home = kesgateHome(env, cwd);
   if (!home) return env;
   const out: NodeJS.ProcessEnv = { ...env };

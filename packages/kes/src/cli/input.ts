@@ -6,17 +6,22 @@ import { createInterface as createPromptInterface } from 'node:readline/promises
 import { CliError } from './output.js';
 
 export class Input {
-  readonly #stdin: NodeJS.ReadStream;
+  readonly #stdin: NodeJS.ReadableStream & { setRawMode?(mode: boolean): unknown };
+  readonly #stderr: NodeJS.WritableStream;
+  readonly #isTTY: boolean;
   #lines: AsyncIterator<string> | undefined;
   #reader: Interface | undefined;
 
-  constructor(stdin: NodeJS.ReadStream = process.stdin) {
+  /** `stderr` carries the prompts; `isTTY`: stdin is a terminal. */
+  constructor(stdin: NodeJS.ReadableStream & { setRawMode?(mode: boolean): unknown }, stderr: NodeJS.WritableStream, isTTY: boolean) {
     this.#stdin = stdin;
+    this.#stderr = stderr;
+    this.#isTTY = isTTY;
   }
 
   /** True when a person is typing (stdin is a terminal). */
   get interactive(): boolean {
-    return this.#stdin.isTTY === true;
+    return this.#isTTY;
   }
 
   /** The next line of piped stdin (without its line ending), or undefined at its end. */
@@ -50,7 +55,7 @@ export class Input {
 
   /** A visible answer typed at the terminal (confirmations). */
   async ask(question: string): Promise<string> {
-    const rl = createPromptInterface({ input: this.#stdin, output: process.stderr });
+    const rl = createPromptInterface({ input: this.#stdin, output: this.#stderr });
     try {
       return (await rl.question(question)).trim();
     } finally {
@@ -77,13 +82,14 @@ export class Input {
   // Raw mode, one character at a time, so nothing typed is echoed (readline would echo it).
   #hidden(prompt: string): Promise<string | undefined> {
     const stdin = this.#stdin;
+    const stderr = this.#stderr;
     return new Promise((resolve, reject) => {
       let value = '';
       const finish = (result: string | undefined, error?: Error) => {
         stdin.off('data', onData);
-        stdin.setRawMode(false);
+        stdin.setRawMode?.(false);
         stdin.pause();
-        process.stderr.write('\n');
+        stderr.write('\n');
         if (error) reject(error);
         else resolve(result);
       };
@@ -97,8 +103,8 @@ export class Input {
         }
       };
       // Echo goes off before the prompt shows, so nothing typed after it can be echoed.
-      stdin.setRawMode(true);
-      process.stderr.write(prompt);
+      stdin.setRawMode?.(true);
+      stderr.write(prompt);
       stdin.resume();
       stdin.on('data', onData);
     });

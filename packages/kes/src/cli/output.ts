@@ -9,26 +9,6 @@ export class CliError extends Error {
   override readonly name = 'CliError';
 }
 
-export interface Out {
-  json: boolean;
-}
-
-/** Prints `value` as JSON with --json, else the lines `human` returns. */
-export function emit(out: Out, value: unknown, human: () => string | string[]): void {
-  if (out.json) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-    return;
-  }
-  const text = human();
-  const lines = Array.isArray(text) ? text : [text];
-  if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** A note for the operator that must not mix with JSON on stdout. */
-export function note(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
 /** Two columns, the first padded to its longest entry. */
 export function table(rows: Array<[string, string]>, indent = ''): string[] {
   const width = Math.max(0, ...rows.map(([k]) => k.length));

@@ -9,8 +9,10 @@ import { policyCommand } from './commands/policy.js';
 import { initCommand, serverCommand } from './commands/server.js';
 import { backupCommand, exportCommand, importBundleCommand } from './commands/store.js';
 import { sealCommand, statusCommand, sysCommand, unsealCommand } from './commands/sys.js';
+import type { Cli } from './io.js';
 
-export function buildProgram(): Command {
+/** The command tree for one run: built anew each time, its commands writing to `cli`'s streams. */
+export function buildProgram(cli: Cli): Command {
   const program = new Command('kes')
     .description('kes: a KES-compatible key encryption service with a sealed SQLite keystore')
     .version(VERSION, '-v, --version')
@@ -23,28 +25,39 @@ Exit status: 0 success, 1 an error (kes answered with one or was unreachable, a 
 handshake failed on a certificate).`,
     );
   for (const cmd of [
-    serverCommand(),
-    initCommand(),
-    statusCommand(),
-    sealCommand(),
-    unsealCommand(),
-    sysCommand(),
-    keyCommand(),
-    logCommand(),
-    identityCommand(),
-    policyCommand(),
-    metricCommand(),
-    devCertsCommand(),
-    backupCommand(),
-    exportCommand(),
-    importBundleCommand(),
+    serverCommand(cli),
+    initCommand(cli),
+    statusCommand(cli),
+    sealCommand(cli),
+    unsealCommand(cli),
+    sysCommand(cli),
+    keyCommand(cli),
+    logCommand(cli),
+    identityCommand(cli),
+    policyCommand(cli),
+    metricCommand(cli),
+    devCertsCommand(cli),
+    backupCommand(cli),
+    exportCommand(cli),
+    importBundleCommand(cli),
   ]) {
     program.addCommand(cmd);
   }
-  // Subcommands report bad flags the same way as the top level, and throw instead of exiting: main.ts
-  // gives usage errors their own exit status.
+  // Subcommands report bad flags the same way as the top level, and throw instead of exiting: run.ts
+  // gives usage errors their own exit status. Help, usage and errors go to the run's streams.
+  // Help wraps at a terminal's width, else at 80 columns (commander's own rule, for the run's streams).
+  const width = (stream: NodeJS.WritableStream): number => {
+    const tty = stream as { isTTY?: boolean; columns?: number };
+    return (tty.isTTY ? tty.columns : undefined) ?? 80;
+  };
+  const output = {
+    writeOut: (s: string) => cli.io.stdout.write(s),
+    writeErr: (s: string) => cli.io.stderr.write(s),
+    getOutHelpWidth: () => width(cli.io.stdout),
+    getErrHelpWidth: () => width(cli.io.stderr),
+  };
   const configure = (cmd: Command) => {
-    cmd.showHelpAfterError('(run with --help for usage)').exitOverride();
+    cmd.showHelpAfterError('(run with --help for usage)').exitOverride().configureOutput(output);
     cmd.commands.forEach(configure);
   };
   configure(program);

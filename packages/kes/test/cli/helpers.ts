@@ -1,11 +1,17 @@
-// Real processes for the CLI suites: run `kes` (bin/kes.js) as a child, start `kes server` on a
-// free 127.0.0.1 port and wait until it answers /version, and stop every child afterwards.
+// The CLI suites' ways to run `kes`: in this process by default (runKes, the function the binary runs, with
+// its own streams, environment and working directory), or as a real child (bin/kes.js) where the process is
+// the point: the binary itself, terminals, signals, `kes server`. A kes server to talk to starts in this
+// process (startServerInProcess), or as `kes server` (startServer) when a test is about that command; every
+// child and server is stopped afterwards.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { KesClient } from '@kesgate/kes-client';
+import type { RunningServer } from '../../src/server.js';
+import { runKes } from '../../src/cli/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../../../../scripts/lib/free-port.js';
 
@@ -65,8 +71,37 @@ export function spawnKesInTerminal(args: string[], options: RunOptions = {}): Ch
   return child;
 }
 
-/** Runs `kes args...` to completion. */
-export function kes(args: string[], options: RunOptions = {}): Promise<RunResult> {
+/** Collects what is written to it, as text. */
+function textSink(append: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      append(chunk.toString());
+      done();
+    },
+  });
+}
+
+/**
+ * Runs `kes args...` to completion in this process, as the binary would run it: stdin a pipe (`input`, then
+ * its end), stdout and stderr collected, the environment and working directory of a child of spawnKes.
+ */
+export async function kes(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runKes(args, {
+    stdin: Readable.from(options.input ? [Buffer.from(options.input)] : []),
+    stdout: textSink((t) => (stdout += t)),
+    stderr: textSink((t) => (stderr += t)),
+    env: childEnv(options.env),
+    cwd: options.cwd ?? tempDir('kes-cli-cwd-'),
+    isTTY: false,
+    onInterrupt: () => () => {},
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs `kes args...` to completion as a child process of the real binary (bin/kes.js). */
+export function kesBinary(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const child = spawnKes(args, options);
   let stdout = '';
   let stderr = '';
@@ -105,9 +140,9 @@ export function waitForOutput(child: ChildProcessWithoutNullStreams, stream: 'st
   });
 }
 
-/** Ends every child still running: SIGTERM, then SIGKILL for any that does not go. */
+/** Ends every child still running (SIGTERM, then SIGKILL for any that does not go) and closes every in-process server. */
 export async function stopAllChildren(): Promise<void> {
-  await Promise.all([...children].map((c) => stopChild(c)));
+  await Promise.all([...[...children].map((c) => stopChild(c)), ...[...servers].map((s) => s.close())]);
 }
 
 export function stopChild(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -221,6 +256,33 @@ export async function startServer(inst: Installation): Promise<ServerProcess> {
     if (version) return { child, stderr: () => stderr, log: () => stdout };
     await new Promise((r) => setTimeout(r, 100)); // not listening yet: ask again
   }
+}
+
+export interface InProcessServer {
+  srv: RunningServer;
+  /** Its log so far (JSON lines). */
+  log(): string;
+  close(): Promise<void>;
+}
+
+const servers = new Set<InProcessServer>();
+
+/** Starts kes for `inst` in this process, from its config file (what `kes server --config` runs). */
+export async function startServerInProcess(inst: Installation): Promise<InProcessServer> {
+  // Loaded here: suites that import these helpers without a server do not pay for the server's modules.
+  const { startServer: start } = await import('../../src/server.js');
+  let log = '';
+  const srv = await start(inst.config, { logDestination: { write: (line: string) => void (log += line) } });
+  const server: InProcessServer = {
+    srv,
+    log: () => log,
+    close: async () => {
+      if (!servers.delete(server)) return;
+      await srv.close();
+    },
+  };
+  servers.add(server);
+  return server;
 }
 
 /** A typed client as `who` (for setting up and checking what the CLI did). */

@@ -6,7 +6,7 @@ import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { freePort, kes, kesJson, makeInstallation, startServer, stopAllChildren, type Installation } from './helpers.js';
+import { freePort, kes, kesJson, makeInstallation, startServerInProcess, stopAllChildren, type Installation } from './helpers.js';
 
 let inst: Installation;
 let shares: string[];
@@ -15,7 +15,7 @@ before(async () => {
   // An installation has the home's layout: kes.yaml, certs/{ca,admin}.{crt,key}.
   inst = await makeInstallation();
   shares = (await kesJson<{ shares: string[] }>(['init', '--config', inst.config, '--shares', '1', '--threshold', '1'])).shares;
-  await startServer(inst);
+  await startServerInProcess(inst);
 });
 
 after(async () => {

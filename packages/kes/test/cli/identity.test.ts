@@ -156,3 +156,26 @@ describe('bad invocations exit 64 (usage) or 1 with a message', { concurrency: t
     assert.match(r.stderr, /client certificate .*c\.crt is not a PEM certificate/);
   });
 });
+
+// The suites run commands in this process (runKes): each run has its own working directory, environment and
+// exit status, also while others run.
+describe('runs of kes in one process share nothing', () => {
+  test('two runs side by side write into their own working directory and read their own environment', async () => {
+    const [a, b, junk] = [tempDir(), tempDir(), tempDir()];
+    writeFileSync(join(junk, 'c.crt'), 'junk');
+    writeFileSync(join(junk, 'c.key'), 'junk');
+    const [alice, bob, junkCert, noCert] = await Promise.all([
+      kesJson<{ cert: string }>(['identity', 'new', 'alice'], { cwd: a }),
+      kesJson<{ cert: string }>(['identity', 'new', 'bob'], { cwd: b }),
+      kes(['key', 'ls'], { env: { KES_CLIENT_CERT: join(junk, 'c.crt'), KES_CLIENT_KEY: join(junk, 'c.key') } }),
+      kes(['key', 'ls']),
+    ]);
+    assert.equal(alice.cert, join(a, 'alice.crt'));
+    assert.equal(bob.cert, join(b, 'bob.crt'));
+    assert.ok(!existsSync(join(a, 'bob.crt')) && !existsSync(join(b, 'alice.crt')), 'each file in its own directory');
+    assert.equal(junkCert.code, 1);
+    assert.match(junkCert.stderr, /client certificate .*c\.crt is not a PEM certificate/);
+    assert.equal(noCert.code, 1);
+    assert.match(noCert.stderr, /no client certificate: pass --cert and --key/);
+  });
+});

@@ -1,11 +1,24 @@
 // The commands and flags MinIO's `kes` CLI has, against a real `kes server` process over mTLS: several
 // keys in one `key create`, `key info`, `key encrypt`/`decrypt`, `identity ls|info`, `policy ls|info|show`,
-// `metric`, `-k/--insecure`, and the exit status of each kind of failure (64 usage, 77 auth, 1 other).
+// `metric`, `-k/--insecure`, and the exit status of each kind of failure (64 usage, 77 auth, 1 other). The
+// commands run in this process (runKes); the last test runs the binary beside it and compares the two.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { KesClient } from '@kesgate/kes-client';
-import { clientFor, kes, kesJson, makeInstallation, startServer, stopAllChildren, type Installation } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import {
+  clientFor,
+  freePort,
+  kes,
+  kesBinary,
+  kesJson,
+  makeInstallation,
+  startServerInProcess,
+  stopAllChildren,
+  type Installation,
+  type RunOptions,
+} from './helpers.js';
 
 let inst: Installation;
 let admin: KesClient;
@@ -15,7 +28,7 @@ before(async () => {
   inst = await makeInstallation();
   as = { env: inst.adminEnv };
   const init = await kesJson<{ shares: string[] }>(['init', '--config', inst.config, '--shares', '1', '--threshold', '1']);
-  await startServer(inst);
+  await startServerInProcess(inst);
   admin = clientFor(inst);
   await admin.unseal(init.shares[0]!);
 });
@@ -150,5 +163,32 @@ describe('kes CLI parity with MinIO KES', () => {
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
     assert.equal(bare.code, 64);
+  });
+});
+
+describe('the kes binary', () => {
+  test('bin/kes.js answers as the in-process runner does: the same exit code, stdout and stderr for success and each kind of failure', async () => {
+    const closed = `https://127.0.0.1:${await freePort()}`;
+    const short = Buffer.alloc(16, 7).toString('base64');
+    // args, options, and what the binary must give: exit code, stdout, stderr
+    const cases: Array<[string[], RunOptions, number, RegExp, RegExp]> = [
+      [['key', 'ls', 'par-*'], as, 0, /^par-a\npar-b\npar-c\n$/, /^$/],
+      [['--version'], {}, 0, /^\d+\.\d+\.\d+\n$/, /^$/],
+      [['key', 'ls', '--colour'], {}, 64, /^$/, /unknown option '--colour'/],
+      [['key', 'create', 'by-gateway-binary'], { env: inst.gatewayEnv }, 77, /^$/, /not authorized: insufficient permissions/],
+      [['key', 'ls'], { env: { ...inst.adminEnv, KES_SERVER: closed } }, 1, /^$/, /is kes running there\?/],
+      [['key', 'import', 'short-binary'], { ...as, input: `${short}\n` }, 1, /^$/, /the key on stdin holds 16 bytes/],
+    ];
+    for (const [args, options, code, stdout, stderr] of cases) {
+      const cwd = tempDir();
+      const [binary, inProcess] = await Promise.all([kesBinary(args, { ...options, cwd }), kes(args, { ...options, cwd })]);
+      const what = `kes ${args.join(' ')}`;
+      assert.equal(binary.code, code, `${what}: ${binary.stderr}`);
+      assert.match(binary.stdout, stdout, what);
+      assert.match(binary.stderr, stderr, what);
+      assert.deepEqual(inProcess, binary, what);
+    }
+    await assert.rejects(admin.describeKey('by-gateway-binary'), { status: 404 });
+    await assert.rejects(admin.describeKey('short-binary'), { status: 404 });
   });
 });

@@ -1,5 +1,5 @@
 // `kes status`, `kes seal` and `kes unseal` (and their `kes sys ...` names) with several endpoints, against two
-// real `kes server` processes over one keystore file: one line per node, the same shares for each node (read
+// real kes servers (in this process) over one keystore file: one line per node, the same shares for each node (read
 // once), and `kes status` exiting as `vault status` does (0 all unsealed, 2 a node sealed, 1 a node unreachable).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,7 @@ let b: string;
 let dead: string;
 
 before(async () => {
-  nodes = await startKesNodes({ count: 2, shares: 3, threshold: 2 });
+  nodes = await startKesNodes({ count: 2, shares: 3, threshold: 2, inProcess: true });
   env = nodes.env('admin');
   [a, b] = nodes.urls as [string, string];
   dead = `https://127.0.0.1:${await freePort()}`;

@@ -4,7 +4,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KesClient, type KesClientOptions } from '@kesgate/kes-client';
-import { freePort, kesJson, makeInstallation, startServer, stopChild, type Installation, type ServerProcess } from '../cli/helpers.js';
+import {
+  freePort,
+  kesJson,
+  makeInstallation,
+  startServer,
+  startServerInProcess,
+  stopChild,
+  type InProcessServer,
+  type Installation,
+  type ServerProcess,
+} from '../cli/helpers.js';
 
 export interface KesNodesOptions {
   /** Nodes to run (default 2). */
@@ -13,6 +23,11 @@ export interface KesNodesOptions {
   threshold?: number;
   /** Master keys created once the first node is unsealed. */
   keys?: string[];
+  /**
+   * Run the nodes in this process instead of as `kes server` processes (for suites that only talk to them):
+   * kill(i) then closes node i gracefully whatever the signal.
+   */
+  inProcess?: boolean;
 }
 
 export interface KesNode {
@@ -20,6 +35,8 @@ export interface KesNode {
   url: string;
   port: number;
   process: ServerProcess | undefined;
+  /** The node when it runs in this process (KesNodesOptions.inProcess). */
+  inProcess?: InProcessServer | undefined;
 }
 
 export interface KesNodes {
@@ -95,7 +112,9 @@ export async function startKesNodes(options: KesNodesOptions = {}): Promise<KesN
     client,
     async start(i) {
       const n = nodes[i]!;
-      n.process = await startServer({ ...inst, config: n.config, url: n.url });
+      const at = { ...inst, config: n.config, url: n.url };
+      if (options.inProcess) n.inProcess = await startServerInProcess(at);
+      else n.process = await startServer(at);
     },
     async unseal(i) {
       const c = client({ nodes: [i], retries: 0 });
@@ -111,7 +130,9 @@ export async function startKesNodes(options: KesNodesOptions = {}): Promise<KesN
     async kill(i, signal = 'SIGKILL') {
       const n = nodes[i]!;
       if (n.process) await stopChild(n.process.child, signal);
+      await n.inProcess?.close();
       n.process = undefined;
+      n.inProcess = undefined;
     },
     async close() {
       await Promise.all(nodes.map((_, i) => cluster.kill(i, 'SIGTERM')));

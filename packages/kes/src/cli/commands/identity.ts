@@ -1,11 +1,11 @@
 // `kes identity new|of` and `kes dev-certs`: certificates and the identities kes derives from them;
 // `kes identity ls|info`: the identities a running kes knows.
 import { X509Certificate } from 'node:crypto';
-import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { readFileFor, refuseExisting, writeNewFile } from '../../files.js';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
-import { CliError, emit, note, table } from '../output.js';
+import type { Cli } from '../io.js';
+import { CliError, table } from '../output.js';
 import { hostList, integer } from '../parse.js';
 
 type ClientFlags = ConnectionFlags & { json?: boolean };
@@ -18,7 +18,7 @@ interface NewFlags {
   json?: boolean;
 }
 
-export function identityCommand(): Command {
+export function identityCommand(cli: Cli): Command {
   const identity = new Command('identity').description('client certificates and their kes identities');
 
   identity
@@ -33,15 +33,15 @@ export function identityCommand(): Command {
     .action(async (name: string, flags: NewFlags) => {
       const { identityOf, selfSignedClientCert } = await import('../../pki/pki.js');
       if (!/^[\x20-\x7e]{1,64}$/.test(name)) throw new CliError(`invalid name '${name}': 1-64 printable ASCII characters`);
-      const keyPath = resolve(flags.key ?? `${name}.key`);
-      const certPath = resolve(flags.cert ?? `${name}.crt`);
+      const keyPath = cli.path(flags.key ?? `${name}.key`);
+      const certPath = cli.path(flags.cert ?? `${name}.crt`);
       if (keyPath === certPath) throw new CliError('--key and --cert name the same file');
       refuseExisting([keyPath, certPath], flags.force);
       const pair = selfSignedClientCert(name, flags.days);
       writeNewFile(keyPath, pair.key, { mode: 0o600, force: flags.force });
       writeNewFile(certPath, pair.cert, { mode: 0o644, force: flags.force });
       const id = identityOf(pair.cert);
-      emit({ json: !!flags.json }, { identity: id, name, cert: certPath, key: keyPath }, () => [
+      cli.emit({ json: !!flags.json }, { identity: id, name, cert: certPath, key: keyPath }, () => [
         `Identity: ${id}`,
         ...table(
           [
@@ -61,7 +61,7 @@ export function identityCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (file: string, flags: { json?: boolean }) => {
       const { identityOf } = await import('../../pki/pki.js');
-      const pem = readFileFor(file, 'certificate');
+      const pem = readFileFor(file, 'certificate', cli.io.cwd);
       let x509: X509Certificate;
       try {
         x509 = new X509Certificate(pem);
@@ -69,7 +69,7 @@ export function identityCommand(): Command {
         throw new CliError(`${file} is not a PEM (or DER) certificate`);
       }
       const id = identityOf(x509);
-      emit({ json: !!flags.json }, { identity: id, subject: x509.subject, not_after: new Date(x509.validTo).toISOString() }, () => id);
+      cli.emit({ json: !!flags.json }, { identity: id, subject: x509.subject, not_after: new Date(x509.validTo).toISOString() }, () => id);
     });
 
   clientOptions(
@@ -77,10 +77,10 @@ export function identityCommand(): Command {
   )
     .argument('[pattern]', 'identity prefix', '*')
     .action((pattern: string, flags: ClientFlags) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const identities = await c.listIdentities(pattern);
-        if (!flags.json && identities.length === 0) note(`no identity matches '${pattern}'`);
-        emit({ json: !!flags.json }, { identities }, () => identities);
+        if (!flags.json && identities.length === 0) cli.note(`no identity matches '${pattern}'`);
+        cli.emit({ json: !!flags.json }, { identities }, () => identities);
       }),
     );
 
@@ -89,11 +89,11 @@ export function identityCommand(): Command {
   )
     .argument('[identity]', 'hex identity (see `kes identity of`)')
     .action((id: string | undefined, flags: ClientFlags) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         if (id === undefined) {
           const self = await c.selfDescribe();
           const policy = self.policy as { name?: string } | undefined;
-          emit({ json: !!flags.json }, self, () =>
+          cli.emit({ json: !!flags.json }, self, () =>
             table([
               ['identity', String(self.identity ?? '')],
               ['role', self.admin === true ? 'admin' : policy?.name ? `policy ${policy.name}` : 'none (no policy names it)'],
@@ -103,7 +103,7 @@ export function identityCommand(): Command {
           return;
         }
         const d = await c.describeIdentity(id);
-        emit({ json: !!flags.json }, { identity: id.toLowerCase(), ...d }, () =>
+        cli.emit({ json: !!flags.json }, { identity: id.toLowerCase(), ...d }, () =>
           table([
             ['identity', id.toLowerCase()],
             ['role', d.admin ? 'admin' : `policy ${d.policy ?? '?'}`],
@@ -116,7 +116,7 @@ export function identityCommand(): Command {
   return identity;
 }
 
-export function devCertsCommand(): Command {
+export function devCertsCommand(cli: Cli): Command {
   return new Command('dev-certs')
     .description('write a development CA, a server certificate and admin/gateway client certificates')
     .requiredOption('--out <dir>', 'directory for ca.crt, kes.crt, admin.crt, gateway.crt and their keys')
@@ -125,9 +125,9 @@ export function devCertsCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { out: string; hosts: string[]; force?: boolean; json?: boolean }) => {
       const { writeDevCerts } = await import('../../pki/dev-certs.js');
-      const r = writeDevCerts(flags.out, flags.hosts, { force: flags.force });
-      emit({ json: !!flags.json }, { admin_identity: r.adminIdentity, gateway_identity: r.gatewayIdentity, files: r.files }, () => [
-        `Development certificates in ${resolve(flags.out)} (server certificate for ${flags.hosts.join(', ')}):`,
+      const r = writeDevCerts(cli.path(flags.out), flags.hosts, { force: flags.force });
+      cli.emit({ json: !!flags.json }, { admin_identity: r.adminIdentity, gateway_identity: r.gatewayIdentity, files: r.files }, () => [
+        `Development certificates in ${cli.path(flags.out)} (server certificate for ${flags.hosts.join(', ')}):`,
         ...table(
           [
             ['CA', r.files.ca],

@@ -4,20 +4,20 @@ import type { KeyDescription, KesCipher } from '@kesgate/kes-client';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
 import { readFileFor } from '../../files.js';
 import { guardKeyDelete, type GuardFlags } from '../gateway-guard.js';
-import { Input } from '../input.js';
-import { CliError, emit, note, table } from '../output.js';
+import type { Cli } from '../io.js';
+import { CliError, table } from '../output.js';
 import { base64Option, decodeBase64, keyVersion } from '../parse.js';
 
 type Flags = ConnectionFlags & { json?: boolean };
 const KEY_SIZE = 32;
 
-export function keyCommand(): Command {
+export function keyCommand(cli: Cli): Command {
   const key = new Command('key').description('create, inspect, use, rotate, seal and delete master keys');
   const sub = (spec: string, description: string) => clientOptions(key.command(spec).description(description));
 
   sub('create <name...>', 'create master keys (each a random AES-256 key and HMAC key, version v1), in the order given').action(
     (names: string[], flags: Flags) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const created: string[] = [];
         for (const name of names) {
           try {
@@ -25,14 +25,14 @@ export function keyCommand(): Command {
           } catch (e) {
             // As KES: stop at the first failure; say what was done before it.
             if (created.length)
-              note(
+              cli.note(
                 `created ${created.join(', ')}; stopped at ${name}${names.length > created.length + 1 ? ` (not tried: ${names.slice(created.length + 1).join(', ')})` : ''}`,
               );
             throw e;
           }
           created.push(name);
         }
-        emit(out(flags), { names: created }, () => created.map((n) => `created key ${n}`));
+        cli.emit(out(flags), { names: created }, () => created.map((n) => `created key ${n}`));
       }),
   );
 
@@ -40,32 +40,32 @@ export function keyCommand(): Command {
     .option('--key-file <file>', 'file holding the key: 32 raw bytes, or base64 text')
     .addOption(new Option('--cipher <cipher>', 'algorithm of the key').choices(['AES256', 'ChaCha20']).default('AES256'))
     .action((name: string, flags: Flags & { keyFile?: string; cipher: KesCipher }) =>
-      withClient(flags, async (c) => {
-        const bytes = flags.keyFile ? keyFromFile(flags.keyFile) : await keyFromStdin();
+      withClient(cli, flags, async (c) => {
+        const bytes = flags.keyFile ? keyFromFile(cli, flags.keyFile) : await keyFromStdin(cli);
         try {
           await c.importKey(name, bytes, flags.cipher);
         } finally {
           bytes.fill(0);
         }
-        emit(out(flags), { name, cipher: flags.cipher }, () => `imported key ${name} (${flags.cipher})`);
+        cli.emit(out(flags), { name, cipher: flags.cipher }, () => `imported key ${name} (${flags.cipher})`);
       }),
     );
 
   sub('info <name>', 'show a key: algorithm, state, versions, creator')
     .alias('describe')
     .action((name: string, flags: Flags) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const d = await c.describeKey(name);
-        emit(out(flags), d, () => describeLines(d));
+        cli.emit(out(flags), d, () => describeLines(d));
       }),
     );
 
   sub('ls [pattern]', "list key names (a prefix with a trailing '*', as KES; default all)").action(
     (pattern: string | undefined, flags: Flags) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const names = await c.allKeys(pattern ?? '*');
-        if (!flags.json && names.length === 0) note(`no key matches '${pattern ?? '*'}'`);
-        emit(out(flags), { names }, () => names);
+        if (!flags.json && names.length === 0) cli.note(`no key matches '${pattern ?? '*'}'`);
+        cli.emit(out(flags), { names }, () => names);
       }),
   );
 
@@ -79,11 +79,15 @@ export function keyCommand(): Command {
     )
     .option('--gateway-ca <file>', 'PEM CA of an https:// gateway (default: $KESGATE_HOME/certs/ca.crt)')
     .action((name: string, flags: Flags & GuardFlags & { yes?: boolean; force?: boolean }) =>
-      withClient(flags, async (c) => {
-        note(flags.force ? `--force: not asking a gateway what depends on key ${name}` : await guardKeyDelete(name, flags));
-        await confirmDelete(name, !!flags.yes);
+      withClient(cli, flags, async (c) => {
+        cli.note(
+          flags.force
+            ? `--force: not asking a gateway what depends on key ${name}`
+            : await guardKeyDelete(name, flags, cli.env, cli.io.cwd),
+        );
+        await confirmDelete(cli, name, !!flags.yes);
         await c.deleteKey(name);
-        emit(
+        cli.emit(
           out(flags),
           { name, deleted: true },
           () =>
@@ -95,7 +99,7 @@ export function keyCommand(): Command {
   sub('dek <name>', 'generate a data key: its plaintext and its ciphertext under the master key')
     .option('--context <base64>', 'associated data, base64; decrypt must present the same bytes', base64Option('--context'))
     .action((name: string, flags: Flags & { context?: Buffer }) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const dek = await c.generateKey(name, flags.context);
         const value = {
           plaintext: dek.plaintext.toString('base64'),
@@ -103,7 +107,7 @@ export function keyCommand(): Command {
           ...(dek.version ? { version: dek.version } : {}),
         };
         dek.plaintext.fill(0);
-        emit(out(flags), value, () =>
+        cli.emit(out(flags), value, () =>
           table([
             ['plaintext', value.plaintext],
             ['ciphertext', value.ciphertext],
@@ -116,10 +120,10 @@ export function keyCommand(): Command {
   sub('encrypt <name> <message>', 'encrypt a small message (the text as given, UTF-8) under the key; prints the ciphertext, base64')
     .option('--context <base64>', 'associated data, base64; decrypt must present the same bytes', base64Option('--context'))
     .action((name: string, message: string, flags: Flags & { context?: Buffer }) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const r = await c.encrypt(name, Buffer.from(message, 'utf8'), flags.context);
         const value = { ciphertext: r.ciphertext.toString('base64'), ...(r.version ? { version: r.version } : {}) };
-        emit(out(flags), value, () => value.ciphertext);
+        cli.emit(out(flags), value, () => value.ciphertext);
       }),
     );
 
@@ -127,18 +131,18 @@ export function keyCommand(): Command {
     .argument('<ciphertext>', 'the ciphertext, base64', base64Option('the ciphertext'))
     .option('--context <base64>', 'the associated data given when it was encrypted, base64', base64Option('--context'))
     .action((name: string, ciphertext: Buffer, flags: Flags & { context?: Buffer }) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const plaintext = await c.decryptKey(name, ciphertext, flags.context);
         const value = { plaintext: plaintext.toString('base64') };
         plaintext.fill(0);
-        emit(out(flags), value, () => value.plaintext);
+        cli.emit(out(flags), value, () => value.plaintext);
       }),
     );
 
   sub('rotate <name>', 'add a new version: new data keys use it, older versions still decrypt').action((name: string, flags: Flags) =>
-    withClient(flags, async (c) => {
+    withClient(cli, flags, async (c) => {
       const d = (await c.rotateKey(name)) ?? (await c.describeKey(name));
-      emit(
+      cli.emit(
         out(flags),
         d,
         () =>
@@ -148,9 +152,9 @@ export function keyCommand(): Command {
   );
 
   sub('seal <name>', 'seal one key: it refuses generate, encrypt, decrypt and hmac until unsealed').action((name: string, flags: Flags) =>
-    withClient(flags, async (c) => {
+    withClient(cli, flags, async (c) => {
       await c.sealKey(name);
-      emit(
+      cli.emit(
         out(flags),
         { name, state: 'sealed' },
         () => `sealed key ${name}: it refuses generate, encrypt, decrypt and hmac until \`kes key unseal ${name}\``,
@@ -159,18 +163,18 @@ export function keyCommand(): Command {
   );
 
   sub('unseal <name>', 'lift the per-key seal of a key').action((name: string, flags: Flags) =>
-    withClient(flags, async (c) => {
+    withClient(cli, flags, async (c) => {
       await c.unsealKey(name);
-      emit(out(flags), { name, state: 'active' }, () => `unsealed key ${name}`);
+      cli.emit(out(flags), { name, state: 'active' }, () => `unsealed key ${name}`);
     }),
   );
 
   sub('config <name>', 'set the oldest version that may decrypt (emergency revocation of older versions)')
     .requiredOption('--min-decryption-version <version>', 'e.g. v2 or 2; may be lowered again later', keyVersion)
     .action((name: string, flags: Flags & { minDecryptionVersion: number }) =>
-      withClient(flags, async (c) => {
+      withClient(cli, flags, async (c) => {
         const d = (await c.configureKey(name, { min_decryption_version: flags.minDecryptionVersion })) ?? (await c.describeKey(name));
-        emit(out(flags), d, () => `key ${name}: versions below v${flags.minDecryptionVersion} now refuse to decrypt`);
+        cli.emit(out(flags), d, () => `key ${name}: versions below v${flags.minDecryptionVersion} now refuse to decrypt`);
       }),
     );
 
@@ -200,8 +204,8 @@ function checkSize(bytes: Buffer, source: string): Buffer {
   return bytes;
 }
 
-function keyFromFile(file: string): Buffer {
-  const raw = readFileFor(file, 'key file');
+function keyFromFile(cli: Cli, file: string): Buffer {
+  const raw = readFileFor(file, 'key file', cli.io.cwd);
   if (raw.length === KEY_SIZE) return raw;
   const text = raw.toString('utf8');
   raw.fill(0);
@@ -212,8 +216,8 @@ function keyFromFile(file: string): Buffer {
   }
 }
 
-async function keyFromStdin(): Promise<Buffer> {
-  const input = new Input();
+async function keyFromStdin(cli: Cli): Promise<Buffer> {
+  const input = cli.input();
   try {
     const text = input.interactive ? await input.secret('Master key (base64 of 32 bytes): ') : await input.readAll();
     if (!text?.trim()) throw new CliError('no key given: pass --key-file, or the base64 key on stdin');
@@ -226,10 +230,10 @@ async function keyFromStdin(): Promise<Buffer> {
   }
 }
 
-async function confirmDelete(name: string, yes: boolean): Promise<void> {
-  const input = new Input();
+async function confirmDelete(cli: Cli, name: string, yes: boolean): Promise<void> {
+  const input = cli.input();
   if (yes || !input.interactive) return;
-  note(
+  cli.note(
     `Deleting key '${name}' is cryptographic erasure: every version is destroyed, and everything encrypted under it can never be decrypted again.`,
   );
   const answer = await input.ask(`Type the key name to confirm: `);

@@ -1,7 +1,8 @@
 // `kes log --audit | --error`: follow a live log stream of a running kes until Ctrl-C.
 import { Command } from 'commander';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
-import { CliError, note } from '../output.js';
+import type { Cli } from '../io.js';
+import { CliError } from '../output.js';
 
 type Flags = ConnectionFlags & { json?: boolean; audit?: boolean; error?: boolean };
 
@@ -15,7 +16,7 @@ const AUDIT_COLUMNS: Array<[string, number]> = [
   ['PATH', 0],
 ];
 
-export function logCommand(): Command {
+export function logCommand(cli: Cli): Command {
   return clientOptions(
     new Command('log')
       .description('follow the audit log (default) or the error log of a running kes; NDJSON with --json')
@@ -24,24 +25,26 @@ export function logCommand(): Command {
   ).action((flags: Flags) => {
     if (flags.audit && flags.error) throw new CliError('choose one of --audit and --error');
     const path = flags.error ? '/v1/log/error' : '/v1/log/audit';
-    return withClient(flags, async (client) => {
+    return withClient(cli, flags, async (client) => {
       const abort = new AbortController();
-      const stop = () => abort.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Once: a second Ctrl-C while the stream closes ends the process the usual way.
+      const stop = () => {
+        unregister();
+        abort.abort();
+      };
+      const unregister = cli.io.onInterrupt(stop);
       const render = flags.json ? (e: Record<string, unknown>) => JSON.stringify(e) : flags.error ? errorLine : auditRow;
       try {
         const opened = () => {
-          note(`following ${path} at ${client.endpointUrls[0]} (Ctrl-C to stop)`);
-          if (!flags.json && !flags.error) process.stdout.write(`${row(AUDIT_COLUMNS.map(([h]) => h))}\n`);
+          cli.note(`following ${path} at ${client.endpointUrls[0]} (Ctrl-C to stop)`);
+          if (!flags.json && !flags.error) cli.write(`${row(AUDIT_COLUMNS.map(([h]) => h))}\n`);
         };
-        for await (const event of client.stream(path, abort.signal, opened)) process.stdout.write(`${render(event)}\n`);
+        for await (const event of client.stream(path, abort.signal, opened)) cli.write(`${render(event)}\n`);
       } catch (e) {
         if (abort.signal.aborted) return;
         throw e;
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        unregister();
       }
       if (!abort.signal.aborted) throw new CliError(`kes closed the ${flags.error ? 'error' : 'audit'} log stream (did the server stop?)`);
     });

@@ -1,7 +1,8 @@
 // `kes metric`: the server's metrics (GET /v1/metrics, Prometheus text) as a table of samples, or as JSON.
 import { Command } from 'commander';
 import { clientOptions, withClient, type ConnectionFlags } from '../connection.js';
-import { emit, table } from '../output.js';
+import type { Cli } from '../io.js';
+import { table } from '../output.js';
 
 type Flags = ConnectionFlags & { json?: boolean; raw?: boolean };
 
@@ -29,20 +30,20 @@ const labelText = (labels: Record<string, string>) => {
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 
-export function metricCommand(): Command {
+export function metricCommand(cli: Cli): Command {
   return clientOptions(
     new Command('metric')
       .description("print the server's metrics: requests by outcome, response times, log events, process figures")
       .option('--raw', 'print the Prometheus text as kes serves it'),
   ).action((flags: Flags) =>
-    withClient(flags, async (c) => {
+    withClient(cli, flags, async (c) => {
       const text = await c.metrics();
       if (flags.raw) {
-        process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        cli.write(text.endsWith('\n') ? text : `${text}\n`);
         return;
       }
       const samples = parseSamples(text);
-      emit({ json: !!flags.json }, { metrics: samples }, () =>
+      cli.emit({ json: !!flags.json }, { metrics: samples }, () =>
         table(samples.map((s) => [`${s.name}${labelText(s.labels)}`, String(s.value)])),
       );
     }),

@@ -2,22 +2,24 @@
 // The server modules are imported when a command runs, so client commands start quickly.
 import { Command } from 'commander';
 import { VERSION } from '../../version.js';
-import { CliError, emit, note } from '../output.js';
+import type { Cli } from '../io.js';
+import { CliError } from '../output.js';
 import { integer } from '../parse.js';
 
-export function serverCommand(): Command {
+export function serverCommand(cli: Cli): Command {
   return new Command('server')
     .description('run the kes server from a config file until SIGINT or SIGTERM')
     .requiredOption('--config <file>', 'kes config (YAML)')
     .action(async (flags: { config: string }) => {
-      const { startServer } = await import('../../server.js');
+      const [{ startServer }, { loadConfig }] = await Promise.all([import('../../server.js'), import('../../config/config.js')]);
       // SIGHUP reloads policies, certificates and the configured keys (docs/configuration.md, kes).
-      const srv = await startServer(flags.config, { reloadOnSighup: true });
+      const srv = await startServer(loadConfig(cli.path(flags.config), cli.env), { reloadOnSighup: true });
       // The server's own log (JSON, or pretty) is the only output: no plain-text lines among its lines.
       srv.log.info(
         { version: VERSION, url: srv.url, sealed: srv.sealed() },
         srv.sealed() ? 'kes ready: sealed, submit the unseal shares with `kes unseal`' : 'kes ready: unsealed',
       );
+      let unregister = () => {};
       await new Promise<void>((resolve, reject) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
@@ -29,14 +31,14 @@ export function serverCommand(): Command {
           srv.log.info({ signal }, `received ${signal}: closing connections, sealing and closing the keystore`);
           srv.close().then(resolve, reject);
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        unregister = cli.io.onInterrupt(stop);
       });
+      unregister();
       srv.log.info('kes stopped');
     });
 }
 
-export function initCommand(): Command {
+export function initCommand(cli: Cli): Command {
   return new Command('init')
     .description('create the root key of a new keystore and print the unseal shares (once)')
     .requiredOption('--config <file>', 'kes config (YAML); its keystore (sqlite or postgres) is initialized, once for all nodes')
@@ -50,7 +52,7 @@ export function initCommand(): Command {
         import('../../init.js'),
         import('../../keystore/open.js'),
       ]);
-      const config = loadConfig(flags.config);
+      const config = loadConfig(cli.path(flags.config), cli.env);
       const path = describeKeystore(config.keystore);
       let result: { shares: string[]; threshold: number };
       try {
@@ -64,8 +66,8 @@ export function initCommand(): Command {
         throw e;
       }
       const warning = `Store these ${result.shares.length} unseal shares apart (different people or places). Any ${result.threshold} of them unseal kes; they are shown only this once and cannot be recovered.`;
-      if (flags.json) note(warning);
-      emit({ json: !!flags.json }, { shares: result.shares, threshold: result.threshold }, () => [
+      if (flags.json) cli.note(warning);
+      cli.emit({ json: !!flags.json }, { shares: result.shares, threshold: result.threshold }, () => [
         `Initialized keystore ${path}: ${result.shares.length} unseal share(s), threshold ${result.threshold}.`,
         '',
         ...result.shares.map((s, i) => `Unseal share ${i + 1}: ${s}`),

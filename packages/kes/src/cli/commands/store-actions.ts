@@ -2,58 +2,58 @@
 // config (for the keystore path) and, to move key material, the unseal shares; the server may
 // keep running meanwhile.
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { loadConfig, type KesConfig } from '../../config/config.js';
 import { describeKeystore } from '../../keystore/open.js';
 import { AuditLog } from '../../log/audit.js';
 import { backupStore } from '../../keystore/backup.js';
 import { collectKeys, importKeys, matchNames, MIN_PASSPHRASE, openBundle, sealBundle } from '../../transfer/bundle.js';
 import { readFileFor, refuseExisting, writeNewFile } from '../../files.js';
-import { Input } from '../input.js';
+import type { Input } from '../input.js';
+import type { Cli } from '../io.js';
 import { openUnsealed, type LocalStore } from '../../keystore/local-store.js';
-import { CliError, emit, note } from '../output.js';
+import { CliError } from '../output.js';
 import { PASSPHRASE_ENV, type BackupFlags, type ExportFlags, type ImportFlags, type ShareFlags } from './store.js';
 
-export async function runBackup(flags: BackupFlags): Promise<void> {
-  const config = loadConfig(flags.config);
+export async function runBackup(cli: Cli, flags: BackupFlags): Promise<void> {
+  const config = loadConfig(cli.path(flags.config), cli.env);
   if (!config.keystore.sqlite) {
     throw new CliError(
       'kes backup copies a SQLite keystore; a PostgreSQL keystore is backed up with the database (pg_dump, base backups): its copy stays sealed under the same shares',
     );
   }
-  const r = await backupStore(config.keystore.sqlite.path, flags.out);
-  emit({ json: !!flags.json }, r, () => [
+  const r = await backupStore(config.keystore.sqlite.path, cli.path(flags.out));
+  cli.emit({ json: !!flags.json }, r, () => [
     `Wrote a consistent copy of ${r.source} to ${r.out}: ${r.keys} key(s), ${r.bytes} bytes.`,
     `It is sealed under the same unseal shares (${r.threshold} of ${r.shares}). To restore, stop kes and put the file at keystore.sqlite.path.`,
   ]);
 }
 
-export async function runExport(flags: ExportFlags): Promise<void> {
-  const config = loadConfig(flags.config);
-  const out = resolve(flags.out);
+export async function runExport(cli: Cli, flags: ExportFlags): Promise<void> {
+  const config = loadConfig(cli.path(flags.config), cli.env);
+  const out = cli.path(flags.out);
   refuseExisting([out], false, 'choose a new file for the bundle');
   const patterns = flags.names
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
   if (patterns.length === 0) throw new CliError("--names is empty: give key names or prefixes such as 'minio-*'");
-  const input = new Input();
+  const input = cli.input();
   try {
-    const local = await unsealLocal(config, flags, input);
+    const local = await unsealLocal(cli, config, flags, input);
     let names: string[];
     let jwe: string;
     try {
       names = await matchNames(local.ring, patterns);
       if (names.length === 0) throw new CliError(`no key in ${local.path} matches ${patterns.join(', ')}`);
       const keys = await collectKeys(local.ring, names);
-      const passphrase = await readPassphrase(input, true);
+      const passphrase = await readPassphrase(cli, input, true);
       jwe = await sealBundle(keys, passphrase);
     } finally {
       await local.close();
     }
     writeNewFile(out, `${jwe}\n`, { mode: 0o600 });
-    await audit(config, 'kes export', names);
-    emit({ json: !!flags.json }, { out, keys: names }, () => [
+    await audit(cli, config, 'kes export', names);
+    cli.emit({ json: !!flags.json }, { out, keys: names }, () => [
       `Exported ${names.length} key(s) to ${out}: ${names.join(', ')}`,
       'The bundle holds the keys themselves: keep it and its passphrase apart, and delete it once imported.',
     ]);
@@ -62,24 +62,24 @@ export async function runExport(flags: ExportFlags): Promise<void> {
   }
 }
 
-export async function runImportBundle(file: string, flags: ImportFlags): Promise<void> {
-  const config = loadConfig(flags.config);
-  const jwe = readFileFor(file, 'bundle').toString('utf8');
-  const input = new Input();
+export async function runImportBundle(cli: Cli, file: string, flags: ImportFlags): Promise<void> {
+  const config = loadConfig(cli.path(flags.config), cli.env);
+  const jwe = readFileFor(file, 'bundle', cli.io.cwd).toString('utf8');
+  const input = cli.input();
   try {
-    const local = await unsealLocal(config, flags, input);
+    const local = await unsealLocal(cli, config, flags, input);
     let result: { imported: string[]; replaced: string[] };
     try {
-      const bundle = await openBundle(jwe, await readPassphrase(input, false), file);
+      const bundle = await openBundle(jwe, await readPassphrase(cli, input, false), file);
       result = await importKeys(local.ring, bundle.keys, { force: flags.force });
     } finally {
       await local.close();
     }
-    await audit(config, 'kes import-bundle', result.imported);
+    await audit(cli, config, 'kes import-bundle', result.imported);
     if (result.replaced.length) {
-      note(`replaced ${result.replaced.join(', ')}: running kes servers use the new keys from their next request`);
+      cli.note(`replaced ${result.replaced.join(', ')}: running kes servers use the new keys from their next request`);
     }
-    emit(
+    cli.emit(
       { json: !!flags.json },
       result,
       () =>
@@ -90,9 +90,9 @@ export async function runImportBundle(file: string, flags: ImportFlags): Promise
   }
 }
 
-async function unsealLocal(config: KesConfig, flags: ShareFlags, input: Input): Promise<LocalStore> {
+async function unsealLocal(cli: Cli, config: KesConfig, flags: ShareFlags, input: Input): Promise<LocalStore> {
   const fromFile = flags.sharesFile
-    ? readFileFor(flags.sharesFile, 'shares file')
+    ? readFileFor(flags.sharesFile, 'shares file', cli.io.cwd)
         .toString('utf8')
         .split(/\r?\n/)
         .map((l) => l.trim())
@@ -106,8 +106,8 @@ async function unsealLocal(config: KesConfig, flags: ShareFlags, input: Input): 
 }
 
 /** From the environment, else typed at the terminal (twice when exporting), else the next line of stdin. */
-async function readPassphrase(input: Input, confirm: boolean): Promise<string> {
-  const env = process.env[PASSPHRASE_ENV];
+async function readPassphrase(cli: Cli, input: Input, confirm: boolean): Promise<string> {
+  const env = cli.env[PASSPHRASE_ENV];
   if (env) return env;
   if (!input.interactive) {
     const line = await input.secret('');
@@ -121,7 +121,7 @@ async function readPassphrase(input: Input, confirm: boolean): Promise<string> {
 }
 
 /** One audit line per key moved, in the config's audit file (not stdout: it carries our output). */
-async function audit(config: KesConfig, action: string, names: string[]): Promise<void> {
+async function audit(cli: Cli, config: KesConfig, action: string, names: string[]): Promise<void> {
   if (config.log.audit === 'off' || config.log.audit === 'stdout') return;
   let user = 'unknown';
   try {
@@ -129,7 +129,7 @@ async function audit(config: KesConfig, action: string, names: string[]): Promis
   } catch {
     // no passwd entry (containers): keep 'unknown'
   }
-  const log = new AuditLog(config.log.audit, undefined, (e) => note(`cannot write the audit log ${config.log.audit}: ${e.message}`));
+  const log = new AuditLog(config.log.audit, undefined, (e) => cli.note(`cannot write the audit log ${config.log.audit}: ${e.message}`));
   try {
     for (const key of names) {
       log.write({

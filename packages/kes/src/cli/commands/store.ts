@@ -2,17 +2,18 @@
 // `kes export` and `kes import-bundle`. Their work (SQLite, JWE) is in store-actions.ts, loaded
 // only when one of them runs.
 import { Command } from 'commander';
+import type { Cli } from '../io.js';
 
 export const PASSPHRASE_ENV = 'KES_EXPORT_PASSPHRASE';
 const actions = () => import('./store-actions.js');
 
-export function backupCommand(): Command {
+export function backupCommand(cli: Cli): Command {
   return new Command('backup')
     .description('write a consistent copy of the keystore (also while kes runs); it stays sealed under the same shares')
     .requiredOption('--config <file>', 'kes config (YAML); its keystore.sqlite.path is copied')
     .requiredOption('--out <file>', 'the backup file to create (never overwritten)')
     .option('--json', 'print JSON')
-    .action(async (flags: BackupFlags) => (await actions()).runBackup(flags));
+    .action(async (flags: BackupFlags) => (await actions()).runBackup(cli, flags));
 }
 
 export interface BackupFlags {
@@ -36,7 +37,7 @@ const shareOptions = (cmd: Command) =>
     .option('--shares-file <file>', 'unseal shares, one per line (default: typed at the terminal, or one per line on stdin)')
     .option('--json', 'print JSON');
 
-export function exportCommand(): Command {
+export function exportCommand(cli: Cli): Command {
   return shareOptions(
     new Command('export')
       .description(
@@ -44,10 +45,10 @@ export function exportCommand(): Command {
       )
       .requiredOption('--names <patterns>', "key names or prefixes ending in '*', comma-separated")
       .requiredOption('--out <file>', 'the bundle file to create (never overwritten)'),
-  ).action(async (flags: ExportFlags) => (await actions()).runExport(flags));
+  ).action(async (flags: ExportFlags) => (await actions()).runExport(cli, flags));
 }
 
-export function importBundleCommand(): Command {
+export function importBundleCommand(cli: Cli): Command {
   return shareOptions(
     new Command('import-bundle')
       .description(
@@ -55,5 +56,5 @@ export function importBundleCommand(): Command {
       )
       .argument('<bundle>', 'the .jwe file')
       .option('--force', 'replace keys that already exist (the existing key is erased)'),
-  ).action(async (file: string, flags: ImportFlags) => (await actions()).runImportBundle(file, flags));
+  ).action(async (file: string, flags: ImportFlags) => (await actions()).runImportBundle(cli, file, flags));
 }

@@ -4,8 +4,8 @@
 import type { KesClient, KesStatus, SealStatus } from '@kesgate/kes-client';
 import { clientFor, type Connection } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
-import { Input } from '../input.js';
-import { describeError, emit, type Out } from '../output.js';
+import type { Cli, Out } from '../io.js';
+import { describeError } from '../output.js';
 
 /** Exit status of `kes status`, as `vault status`: 0 every node unsealed, 2 one sealed (or not initialized), 1 an error. */
 const EXIT_SEALED = EXIT.sealed;
@@ -55,7 +55,7 @@ function sealLine(s: SealStatus): string {
   return `sealed (unseal progress ${s.progress} of ${s.t})`;
 }
 
-export async function statusOfNodes(c: Connection, out: Out): Promise<number> {
+export async function statusOfNodes(cli: Cli, c: Connection, out: Out): Promise<number> {
   const nodes = await Promise.all(
     c.endpoints.map((endpoint) =>
       withNode(c, endpoint, 5000, async (client): Promise<NodeStatus> => {
@@ -70,7 +70,7 @@ export async function statusOfNodes(c: Connection, out: Out): Promise<number> {
     ),
   );
   const width = Math.max(...nodes.map((n) => n.endpoint.length));
-  emit(out, { endpoints: c.endpoints, nodes }, () =>
+  cli.emit(out, { endpoints: c.endpoints, nodes }, () =>
     nodes.map((n) => {
       const what = n.error !== undefined ? `ERROR: ${n.error}` : n.seal ? sealLine(n.seal) : n.state;
       const version = n.status ? `  (kes ${String(n.status.version)})` : '';
@@ -80,7 +80,7 @@ export async function statusOfNodes(c: Connection, out: Out): Promise<number> {
   return exitCodeFor(nodes.map((n) => n.state));
 }
 
-export async function sealNodes(c: Connection, out: Out): Promise<number> {
+export async function sealNodes(cli: Cli, c: Connection, out: Out): Promise<number> {
   const nodes = await Promise.all(
     c.endpoints.map((endpoint) =>
       withNode(c, endpoint, 10_000, async (client) => {
@@ -95,7 +95,9 @@ export async function sealNodes(c: Connection, out: Out): Promise<number> {
     ),
   );
   const width = Math.max(...nodes.map((n) => n.endpoint.length));
-  emit(out, { nodes }, () => nodes.map((n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : n.result}`));
+  cli.emit(out, { nodes }, () =>
+    nodes.map((n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : n.result}`),
+  );
   return nodes.some((n) => n.error !== undefined) ? EXIT_ERROR : 0;
 }
 
@@ -111,8 +113,8 @@ interface UnsealResult {
  * Unseals each node in turn with the same shares: those given with --share, else read (stdin, or typed
  * without echo) as the first sealed node needs them and kept in memory for the others.
  */
-export async function unsealNodes(c: Connection, given: string[] | undefined, out: Out): Promise<number> {
-  const input = new Input();
+export async function unsealNodes(cli: Cli, c: Connection, given: string[] | undefined, out: Out): Promise<number> {
+  const input = cli.input();
   const shares = [...(given ?? [])];
   const more = async (endpoint: string, s: SealStatus): Promise<string | undefined> => {
     if (given) return undefined;
@@ -154,7 +156,7 @@ export async function unsealNodes(c: Connection, given: string[] | undefined, ou
     input.close();
   }
   const width = Math.max(...results.map((r) => r.endpoint.length));
-  emit(out, { nodes: results }, () =>
+  cli.emit(out, { nodes: results }, () =>
     results.map((r) => {
       const what =
         r.error !== undefined
@@ -170,7 +172,7 @@ export async function unsealNodes(c: Connection, given: string[] | undefined, ou
 }
 
 /** `kes unseal --reset` on each node: the shares each has collected so far are forgotten. */
-export async function resetNodes(c: Connection, out: Out): Promise<number> {
+export async function resetNodes(cli: Cli, c: Connection, out: Out): Promise<number> {
   const nodes = await Promise.all(
     c.endpoints.map((endpoint) =>
       withNode(c, endpoint, 10_000, async (client) => {
@@ -183,7 +185,7 @@ export async function resetNodes(c: Connection, out: Out): Promise<number> {
     ),
   );
   const width = Math.max(...nodes.map((n) => n.endpoint.length));
-  emit(out, { nodes }, () =>
+  cli.emit(out, { nodes }, () =>
     nodes.map(
       (n) => `${n.endpoint.padEnd(width)}  ${n.error !== undefined ? `ERROR: ${n.error}` : `unseal progress reset: ${sealLine(n.seal!)}`}`,
     ),

@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import type { KesClient, KesStatus, SealStatus } from '@kesgate/kes-client';
 import { clientOptions, resolveConnection, withClient, type ConnectionFlags } from '../connection.js';
-import { Input } from '../input.js';
-import { CliError, emit, table } from '../output.js';
+import type { Cli } from '../io.js';
+import { CliError, table } from '../output.js';
 import { exitCodeFor, resetNodes, sealNodes, stateOf, statusOfNodes, unsealNodes } from './sys-nodes.js';
 
 type Flags = ConnectionFlags & { json?: boolean };
@@ -23,8 +23,8 @@ function duration(seconds: number): string {
 }
 
 /** Several endpoints: each node is asked on its own (sys-nodes.ts). */
-const severalNodes = (flags: Flags) => {
-  const c = resolveConnection(flags);
+const severalNodes = (cli: Cli, flags: Flags) => {
+  const c = resolveConnection(flags, cli.env, cli.io.cwd);
   return c.endpoints.length > 1 ? c : undefined;
 };
 
@@ -33,25 +33,25 @@ Several endpoints (--server a,b, a repeated --server, or KES_SERVER=a,b) are eac
 Exit status, as \`vault status\`: 0 every node unsealed, 2 a node sealed (or not initialized), 1 a node
 unreachable or another error.`;
 
-export function statusCommand(): Command {
+export function statusCommand(cli: Cli): Command {
   return clientOptions(new Command('status').description('show whether kes is sealed, the unseal progress, and server status'))
     .addHelpText('after', STATUS_EXIT_HELP)
     .action(async (flags: Flags) => {
-      const nodes = severalNodes(flags);
+      const nodes = severalNodes(cli, flags);
       if (nodes) {
-        process.exitCode = await statusOfNodes(nodes, { json: !!flags.json });
+        cli.exitCode = await statusOfNodes(cli, nodes, { json: !!flags.json });
         return;
       }
-      await withClient(flags, async (client) => {
+      await withClient(cli, flags, async (client) => {
         const [st, seal] = await Promise.allSettled([client.status(), client.sealStatus()]);
         if (st.status === 'rejected' && seal.status === 'rejected') throw st.reason;
         const status = st.status === 'fulfilled' ? st.value : undefined;
         const sealStatus = seal.status === 'fulfilled' ? seal.value : undefined;
-        emit({ json: !!flags.json }, { endpoints: client.endpointUrls, seal: sealStatus ?? null, status: status ?? null }, () => [
+        cli.emit({ json: !!flags.json }, { endpoints: client.endpointUrls, seal: sealStatus ?? null, status: status ?? null }, () => [
           `kes at ${client.endpointUrls.join(', ')}`,
           ...table(statusRows(status, sealStatus), '  '),
         ]);
-        process.exitCode = exitCodeFor([stateOf(status, sealStatus)]);
+        cli.exitCode = exitCodeFor([stateOf(status, sealStatus)]);
       });
     });
 }
@@ -70,19 +70,19 @@ function statusRows(status: KesStatus | undefined, seal: SealStatus | undefined)
   return rows;
 }
 
-export function sealCommand(): Command {
+export function sealCommand(cli: Cli): Command {
   return clientOptions(
     new Command('seal').description('seal kes: drop the root key and every master key from memory (admin); with several endpoints, each'),
   ).action(async (flags: Flags) => {
-    const nodes = severalNodes(flags);
+    const nodes = severalNodes(cli, flags);
     if (nodes) {
-      process.exitCode = await sealNodes(nodes, { json: !!flags.json });
+      cli.exitCode = await sealNodes(cli, nodes, { json: !!flags.json });
       return;
     }
-    await withClient(flags, async (client) => {
+    await withClient(cli, flags, async (client) => {
       await client.seal();
       const s = await client.sealStatus();
-      emit({ json: !!flags.json }, s, () => [
+      cli.emit({ json: !!flags.json }, s, () => [
         'kes is sealed: the root key and every master key were dropped from memory; every key operation answers 503 until unsealed.',
         `Unseal with ${s.t} of the ${s.n} shares: \`kes unseal\`.`,
       ]);
@@ -95,7 +95,7 @@ interface UnsealFlags extends Flags {
   reset?: boolean;
 }
 
-export function unsealCommand(): Command {
+export function unsealCommand(cli: Cli): Command {
   return clientOptions(
     new Command('unseal')
       .description('submit unseal shares: --share, one per line on stdin, or typed without echo at a terminal')
@@ -110,27 +110,27 @@ export function unsealCommand(): Command {
         '\nSeveral endpoints: the same shares go to each node in turn (asked for once), one line per node; exit 1 if any node failed.',
       ),
   ).action(async (flags: UnsealFlags) => {
-    const nodes = severalNodes(flags);
+    const nodes = severalNodes(cli, flags);
     if (nodes) {
       const out = { json: !!flags.json };
-      process.exitCode = flags.reset ? await resetNodes(nodes, out) : await unsealNodes(nodes, flags.share, out);
+      cli.exitCode = flags.reset ? await resetNodes(cli, nodes, out) : await unsealNodes(cli, nodes, flags.share, out);
       return;
     }
-    await withClient(flags, async (client) => {
+    await withClient(cli, flags, async (client) => {
       const out = { json: !!flags.json };
       if (flags.reset) {
         const s = await client.resetUnseal();
-        emit(out, s, () => `unseal progress reset: ${describeSeal(s)}`);
+        cli.emit(out, s, () => `unseal progress reset: ${describeSeal(s)}`);
         return;
       }
       const before = await client.sealStatus();
       if (!before.initialized) throw new CliError('kes is not initialized: run `kes init` first');
       if (!before.sealed) {
-        emit(out, before, () => 'kes is already unsealed');
+        cli.emit(out, before, () => 'kes is already unsealed');
         return;
       }
-      const after = await submitShares(client, before, flags, out.json);
-      emit(out, after, () =>
+      const after = await submitShares(cli, client, before, flags, out.json);
+      cli.emit(out, after, () =>
         after.sealed
           ? `still sealed: ${after.progress} of ${after.t} shares submitted; submit ${after.t - after.progress} more with \`kes unseal\``
           : 'kes is unsealed',
@@ -140,16 +140,16 @@ export function unsealCommand(): Command {
 }
 
 /** `kes sys status|seal|unseal`: the same commands under the name of the API they call (/v1/sys/...). */
-export function sysCommand(): Command {
+export function sysCommand(cli: Cli): Command {
   return new Command('sys')
     .description('the service-wide seal state: status, seal, unseal (also available as `kes status`, `kes seal`, `kes unseal`)')
-    .addCommand(statusCommand())
-    .addCommand(sealCommand())
-    .addCommand(unsealCommand());
+    .addCommand(statusCommand(cli))
+    .addCommand(sealCommand(cli))
+    .addCommand(unsealCommand(cli));
 }
 
-async function submitShares(client: KesClient, start: SealStatus, flags: UnsealFlags, json: boolean): Promise<SealStatus> {
-  const input = new Input();
+async function submitShares(cli: Cli, client: KesClient, start: SealStatus, flags: UnsealFlags, json: boolean): Promise<SealStatus> {
+  const input = cli.input();
   const given = [...(flags.share ?? [])];
   const next = async (s: SealStatus): Promise<string | undefined> => {
     if (flags.share) return given.shift();
@@ -166,7 +166,7 @@ async function submitShares(client: KesClient, start: SealStatus, flags: UnsealF
       submitted++;
       if (!json && status.sealed) {
         const dup = status.progress === progress ? ' (this share was already submitted; it counts once)' : '';
-        process.stdout.write(`share accepted: ${status.progress} of ${status.t}${dup}\n`);
+        cli.write(`share accepted: ${status.progress} of ${status.t}${dup}\n`);
       }
       if (!status.sealed) break;
     }
