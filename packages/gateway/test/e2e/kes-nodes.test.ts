@@ -90,7 +90,8 @@ test('kill -9 one of two kes nodes under load: no failed request beyond those in
   let failuresAtKill = 0;
   let servedBeforeKill = 0;
   let killed: Promise<void> | undefined;
-  const first = workload('load', 1600, () => {
+  // 800 operations: about 360 PUTs and 300 GETs, a few hundred kes requests on either side of the kill.
+  const first = workload('load', 800, () => {
     killed = (async () => {
       servedBeforeKill = (await served(1)) - before;
       // Midway through the workload: the gateway's requests in flight to node 1 are the ones that may fail.

@@ -76,10 +76,11 @@ const tmpFiles = (): string[] => (existsSync(join(st.dataDir, 'tmp')) ? readdirS
  * assertions to report.
  */
 async function settledFds(limit: number, socketWaitMs = 30_000): Promise<string[]> {
+  // Each look reads every descriptor's link: every 50 ms, not 10 (the baseline's waits last their 3 s in full).
   const cleanup = Date.now() + 60_000;
-  while (Date.now() < cleanup && (dataFilesOpen().length > 0 || tmpFiles().length > 0)) await sleep(10);
+  while (Date.now() < cleanup && (dataFilesOpen().length > 0 || tmpFiles().length > 0)) await sleep(50);
   const sockets = Date.now() + socketWaitMs;
-  while (Date.now() < sockets && openFds().length > limit) await sleep(10);
+  while (Date.now() < sockets && openFds().length > limit) await sleep(50);
   return openFds();
 }
 

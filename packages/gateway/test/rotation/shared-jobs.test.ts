@@ -6,7 +6,7 @@
 // job whose gateway died.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AdminRequestError } from '../../src/admin/client.js';
 import type { RotationJob, RotationOptions } from '../../src/rotation/index.js';
@@ -46,6 +46,11 @@ describe('rotation jobs shared by two gateways', { skip: sharedBackendSkipReason
   before(async () => {
     kes = await startKes(['kesgate-default', 'key-old', 'key-new']);
     shared = await startSharedBackend();
+  });
+  // Each test's gateways stop with it: left running, each would go on looking for jobs to adopt (every 100 ms)
+  // through the rest of the file.
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.close().catch(() => undefined);
   });
   after(async () => {
     for (const t of open) await t.close().catch(() => undefined);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import tls from 'node:tls';
 import { CreateBucketCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { BlobUpstreamError, S3BlobStore } from '../../src/storage/blobs/s3/index.js';
 import { BackendUnavailable } from '../../src/storage/errors.js';
@@ -82,6 +83,43 @@ describe('s3 blob store on a second kesgate: listing leftovers across pages', ()
       await fixture.cleanup();
       await proxy.close();
     }
+  });
+});
+
+describe("s3 blob store on a second kesgate: TLS with the operator's CA", () => {
+  it('builds its TLS context once: concurrent requests on new connections parse no certificate again', async () => {
+    const store = new S3BlobStore({
+      endpoint: stack.gw.httpsUrl!,
+      bucket: await upstream.newBucket(),
+      region: 'us-east-1',
+      accessKey: ACCESS_KEY,
+      secretKey: SECRET_KEY,
+      pathStyle: true,
+      ca: stack.caPem,
+    });
+    // Counted through the module object that Node's HTTPS agent and tls.connect call.
+    const { connect, createSecureContext } = tls;
+    let connections = 0;
+    let contexts = 0;
+    tls.connect = ((...args: Parameters<typeof connect>) => (connections++, connect(...args))) as typeof connect;
+    tls.createSecureContext = (options) => (contexts++, createSecureContext(options));
+    try {
+      const listings = Array.from({ length: 6 }, async () => {
+        const blobs: string[] = [];
+        for await (const blob of store.list()) blobs.push(blob.id);
+        return blobs;
+      });
+      assert.deepEqual(
+        await Promise.all(listings),
+        Array.from({ length: 6 }, () => []),
+      );
+    } finally {
+      tls.connect = connect;
+      tls.createSecureContext = createSecureContext;
+      await store.close();
+    }
+    assert.ok(connections > 1, `the listings opened ${connections} connection(s)`);
+    assert.equal(contexts, 0, `${connections} connections built ${contexts} TLS contexts`);
   });
 });
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -53,7 +53,9 @@ const MAX_SOCKETS = 64;
 
 export function createUpstreamClient(options: S3BlobStoreOptions, tuning: S3BlobTuning): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
-  const ca = options.ca ? [...rootCertificates, readPem(options.ca)] : undefined;
+  // One TLS context for every connection. Given `ca` itself, the agent would parse the ~150 certificates again for
+  // each new connection, and join their text (~200 KB) into its socket-pool key on every request.
+  const secureContext = options.ca ? createSecureContext({ ca: [...rootCertificates, readPem(options.ca)] }) : undefined;
   return new S3Client({
     endpoint: options.endpoint,
     region: options.region,
@@ -70,7 +72,7 @@ export function createUpstreamClient(options: S3BlobStoreOptions, tuning: S3Blob
     retryMode: 'standard',
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent({ ...agentOptions, ...(ca ? { ca } : {}) }),
+      httpsAgent: new HttpsAgent({ ...agentOptions, ...(secureContext ? { secureContext } : {}) }),
       connectionTimeout: tuning.connectTimeoutMs ?? 5_000,
       requestTimeout: tuning.requestTimeoutMs ?? 120_000,
       throwOnRequestTimeout: true,
