@@ -24,6 +24,7 @@ import { initStore, loadConfig as loadKesConfig } from '@kesgate/kes';
 import { gatewayConfig, gatewayHealthy, kesConfig, localUrl, prepareDevState } from './lib/dev-state.js';
 import { motoMissing, startMotoServer } from './lib/moto.js';
 import { postgresMissing, startPostgres } from './lib/postgres.js';
+import { currentScripts } from './lib/script-bundles.js';
 import { Supervisor } from './lib/supervisor.js';
 
 // The SDK's notice that its 2027 releases will need Node 22 says nothing about this cluster: keep it out of the output.
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
 
   const state = await prepareDevState();
   const { home, at, creds } = state;
-  const bundles = await currentBundles();
+  // This script's own bundle too (scripts/run-script.js runs it while current).
+  const [bundles] = await Promise.all([currentBundles(), currentScripts()]);
 
   const pg = await startPostgres();
   processes.adopt('postgres', pg.process!, () => pg.close());

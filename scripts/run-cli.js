@@ -55,3 +55,14 @@ export async function runCli(name, source) {
   register();
   await import(source.href);
 }
+
+/**
+ * What `node scripts/run-script.js <name>` runs (scripts/lib/script-bundles.js builds the bundles): the bundle of
+ * script `name` in `dist` (dist/scripts/ by default) while it is current, else the TypeScript source, scripts/NAME.ts.
+ */
+export function scriptToRun(name, dist = join(root, 'dist', 'scripts')) {
+  const bundle = join(dist, `${name}.mjs`);
+  return isFresh(name, bundle, join(dist, 'inputs.json'))
+    ? { bundle: true, file: bundle }
+    : { bundle: false, file: join(root, 'scripts', `${name}.ts`) };
+}

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { currentBundles, currentConsole, GATEWAY_ENV } from './build.js';
 import { banner } from './lib/banner.js';
 import { gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
+import { currentScripts } from './lib/script-bundles.js';
 import { Supervisor } from './lib/supervisor.js';
 
 const s3Address = process.env.KESGATE_ADDRESS ?? '127.0.0.1:9000';
@@ -33,8 +34,8 @@ async function main(): Promise<void> {
   }
 
   // The servers run as bundled JavaScript (scripts/build.js): no TypeScript loader in their memory. Built only when
-  // a source changed since the last build.
-  const [bundles] = await Promise.all([currentBundles(), currentConsole()]);
+  // a source changed since the last build. This script's own bundle too (scripts/run-script.js runs it while current).
+  const [bundles] = await Promise.all([currentBundles(), currentConsole(), currentScripts()]);
   // The servers log JSON; here, for a person at a terminal, pino-pretty renders it (in colour on a terminal).
   const pretty = {
     KESGATE_LOG_FORMAT: process.env.KESGATE_LOG_FORMAT ?? 'pretty',

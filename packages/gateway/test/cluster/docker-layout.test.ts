@@ -321,9 +321,11 @@ describe('docker/compose.yaml and npm run docker:init', () => {
       mkdirSync(app, { recursive: true });
       for (const line of runtimeCopies()) {
         if (line === '--from=deps /app/node_modules ./node_modules') symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
-        else if (line === '--from=build /app/dist ./dist')
-          cpSync(dirname((await currentBundles()).kes), join(app, 'dist'), { recursive: true });
-        else {
+        else if (line === '--from=build /app/dist ./dist') {
+          // What scripts/build.js makes; dist/scripts/ (npm start's and npm run cluster's own bundles) is no part of the image.
+          const dist = dirname((await currentBundles()).kes);
+          cpSync(dist, join(app, 'dist'), { recursive: true, filter: (src) => src !== join(dist, 'scripts') });
+        } else {
           const m = /^([^-\s]\S*) \.\/$/.exec(line);
           assert.ok(m, `a COPY this test knows how to stand in for: ${line}`);
           cpSync(join(root, m[1]!), join(app, m[1]!));
