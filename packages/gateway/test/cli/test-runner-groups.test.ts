@@ -4,12 +4,12 @@
 // its own tests only; a file that throws while loading, or whose module-level hook fails, fails under its own name;
 // the other files' tests still run and pass.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
+import { runTestFile } from '../helpers/test-run.js';
 
 const root = join(import.meta.dirname, '../../../..');
 const dir = mkdtempSync(join(tmpdir(), 'kesgate-groups-'));
@@ -80,19 +80,7 @@ test('in a group, the failure list names each failing test with its own file; ho
   );
   const bundles = join(dir, 'bundles');
   const [entry] = groups.groupEntries([[passes, hooked, fails, hookFails, broken, later]], bundles, (f) => f);
-  const run = spawnSync(
-    process.execPath,
-    [
-      '--test',
-      '--test-reporter=tap',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/lib/package-times.js')}`,
-      '--test-reporter-destination=stdout',
-      entry!,
-    ],
-    // NODE_TEST_CONTEXT would make the child a file of this run instead of a run of its own.
-    { cwd: dir, encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')) },
-  );
+  const run = runTestFile(entry!, dir);
   assert.equal(run.status, 1, run.stdout + run.stderr);
   const list = run.stdout.slice(run.stdout.indexOf('failed tests:'));
   // The failing test, the test its file's failing before held back, that file's suite and the broken file's suite.

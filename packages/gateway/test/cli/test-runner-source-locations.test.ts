@@ -3,14 +3,13 @@
 // leads its stack back to the sources (scripts/lib/bundle-locations.js). Here a TypeScript test file and a helper it
 // imports are bundled as the runner bundles them (a linked source map), run without source maps, and reported.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { runTestFile } from '../helpers/test-run.js';
 import { build } from 'esbuild';
 
-const root = join(import.meta.dirname, '../../../..');
 const dir = mkdtempSync(join(tmpdir(), 'kesgate-source-locations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,19 +58,7 @@ test('a failing bundled test is listed at its .ts line, and its stack names the 
     sourcesContent: false,
     logLevel: 'warning',
   });
-  const run = spawnSync(
-    process.execPath,
-    [
-      '--test',
-      '--test-reporter=tap',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/lib/package-times.js')}`,
-      '--test-reporter-destination=stdout',
-      join(bundles, 'packages/q/test/fails.test.js'),
-    ],
-    // NODE_TEST_CONTEXT would make the child a file of this run instead of a run of its own.
-    { cwd: dir, encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')) },
-  );
+  const run = runTestFile(join(bundles, 'packages/q/test/fails.test.js'), dir);
   assert.equal(run.status, 1, run.stdout + run.stderr);
   const list = run.stdout.slice(run.stdout.indexOf('failed test:'));
   assert.match(list, /✗ packages\/q\/test\/fails\.test\.ts:8\n {2}fails in a helper\n/);
