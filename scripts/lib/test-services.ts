@@ -1,7 +1,8 @@
 // One throwaway PostgreSQL cluster and one moto_server for a whole test run, instead of one of each per test
 // file: scripts/run-tests.js starts them (scripts/lib/test-services-daemon.ts) and tells the test files where
-// they are in the file KESGATE_TEST_SERVICES_FILE names (or KESGATE_TEST_SERVICES itself holds the JSON). A file takes its own databases and buckets of them (names carry its process
-// id, so files running at once never meet), and drops its databases when it is done. A file that stops or
+// they are in the file KESGATE_TEST_SERVICES_FILE names (or KESGATE_TEST_SERVICES itself holds the JSON). A file
+// takes its own databases and buckets of them (names carry its process id, so files running at once never meet),
+// and drops its databases when it is done. A file that stops or
 // kills PostgreSQL must start a cluster of its own (`startPostgres`): the shared one refuses stop() and start().
 // Run alone (`node --test FILE`), nothing is shared and every file starts its own, as before.
 import { readFileSync } from 'node:fs';
@@ -31,7 +32,8 @@ export function runServices(): RunServicesInfo | undefined {
   try {
     info = JSON.parse(text) as RunServicesInfo & { error?: string };
   } catch (err) {
-    throw new Error(`${SERVICES_ENV} is not the JSON scripts/run-tests.js writes: unset it to start services per file`, {
+    const from = process.env[SERVICES_ENV] === undefined ? `the file ${SERVICES_FILE_ENV} names` : SERVICES_ENV;
+    throw new Error(`${from} is not the JSON scripts/run-tests.js writes: unset it to start services per file`, {
       cause: err,
     });
   }
