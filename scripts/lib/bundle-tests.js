@@ -11,11 +11,11 @@
 // No build at all when the last one had the same entry points and no file it read has changed since
 // (.cache/test-bundles-stamps.json): a run with nothing edited starts its tests a few seconds sooner.
 import { createHash } from 'node:crypto';
-import { build, transform } from 'esbuild';
+import { build, transform, version as esbuildVersion } from 'esbuild';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MIRROR, writeIfChanged } from './compile-tests.js';
+import { fileStamp, MIRROR, writeIfChanged } from './compile-tests.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -146,7 +146,7 @@ export async function bundleTests(files) {
     const p = join(CHUNKS, name);
     if (!chunks.has(p) && now - statSync(p).mtimeMs > STALE_CHUNK_MS) rmSync(p, { force: true });
   }
-  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((f) => [f, stampOf(join(root, f))]));
+  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((f) => [f, fileStamp(join(root, f))]));
   writeIfChanged(STAMPS, `${JSON.stringify({ key, inputs, outputs: Object.keys(result.metafile.outputs) })}\n`);
   return { dir: BUNDLES, written, skipped: false };
 }
@@ -154,20 +154,14 @@ export async function bundleTests(files) {
 /** The last build's key, the files it read (with their size and mtime) and what it wrote (paths relative to the root). */
 const STAMPS = join(root, '.cache', 'test-bundles-stamps.json');
 
-function stampOf(file) {
-  const st = statSync(file, { throwIfNoEntry: false });
-  return st ? `${st.size}:${st.mtimeMs}` : '-';
-}
-
 /**
  * What decides the output besides the files the build reads (stamped one by one): the entry points, this file and
  * compile-tests.js (the build's options, the mirror's layout) and esbuild's version.
  */
 function buildKey(entryPoints) {
-  const esbuild = JSON.parse(readFileSync(join(root, 'node_modules', 'esbuild', 'package.json'), 'utf8')).version;
   const self = fileURLToPath(import.meta.url);
   return createHash('sha256')
-    .update(JSON.stringify([entryPoints, esbuild, stampOf(self), stampOf(join(dirname(self), 'compile-tests.js'))]))
+    .update(JSON.stringify([entryPoints, esbuildVersion, fileStamp(self), fileStamp(join(dirname(self), 'compile-tests.js'))]))
     .digest('hex');
 }
 
@@ -179,7 +173,7 @@ function isCurrent(key) {
     return false;
   }
   if (saved?.key !== key || !saved.inputs || !Array.isArray(saved.outputs)) return false;
-  for (const [file, stamp] of Object.entries(saved.inputs)) if (stampOf(join(root, file)) !== stamp) return false;
+  for (const [file, stamp] of Object.entries(saved.inputs)) if (fileStamp(join(root, file)) !== stamp) return false;
   return saved.outputs.every((f) => existsSync(join(root, f)));
 }
 

@@ -10,7 +10,7 @@
 // Only sources changed since they were last compiled (size or mtime; .cache/test-js-stamps.json) go through esbuild,
 // and only files whose output changed are rewritten (each atomically), so a run started meanwhile keeps working;
 // outputs of removed sources are deleted.
-import { build } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
 import {
   existsSync,
   lstatSync,
@@ -160,7 +160,8 @@ export async function compileTests() {
   for (const file of result.outputFiles) if (writeIfChanged(file.path, file.contents)) written += 1;
   // Stamped after the outputs are in place: a run stopped in between compiles those sources again next time.
   const files = {};
-  for (const s of sources) files[s] = changed.includes(s) ? stampOf(s) : stamps.files[s];
+  const recompiled = new Set(changed);
+  for (const s of sources) files[s] = recompiled.has(s) ? stampOf(s) : stamps.files[s];
   writeIfChanged(STAMPS, `${JSON.stringify({ compiler: stamps.compiler, files })}\n`);
   return { dir: MIRROR, sources: sources.length, compiled: changed.length, written };
 }
@@ -171,23 +172,18 @@ export async function compileTests() {
  */
 const STAMPS = join(root, '.cache', 'test-js-stamps.json');
 
-const stampOf = (rel) => {
-  const st = statSync(join(root, rel));
-  return `${st.size}:${st.mtimeMs}`;
-};
+/** A file's size and mtime, `-` when it is missing: what says it changed (compile-tests and bundle-tests). */
+export function fileStamp(file) {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}` : '-';
+}
+
+const stampOf = (rel) => fileStamp(join(root, rel));
 
 function readStamps() {
   // A change to this file, to esbuild or to a tsconfig may change every output: then nothing counts as compiled.
-  const stat = (file) => {
-    const st = statSync(file, { throwIfNoEntry: false });
-    return st ? `${st.size}:${st.mtimeMs}` : '-';
-  };
   const tsconfigs = ['tsconfig.json', ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'tsconfig.json'))];
-  const compiler = [
-    stat(fileURLToPath(import.meta.url)),
-    JSON.parse(readFileSync(join(root, 'node_modules', 'esbuild', 'package.json'), 'utf8')).version,
-    ...tsconfigs.map((f) => stat(join(root, f))),
-  ].join(' ');
+  const compiler = [fileStamp(fileURLToPath(import.meta.url)), esbuildVersion, ...tsconfigs.map((f) => fileStamp(join(root, f)))].join(' ');
   try {
     const saved = JSON.parse(readFileSync(STAMPS, 'utf8'));
     if (saved.compiler === compiler && saved.files && typeof saved.files === 'object') return { compiler, files: saved.files };
