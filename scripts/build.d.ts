@@ -11,3 +11,9 @@ export declare function buildConsole(): Promise<string>;
 export declare function currentBundles(outDir?: string): Promise<{ kes: string; kesgate: string; 'kesgate-sse': string }>;
 /** The console in packages/console/dist, built first only when missing or older than what it is built from. */
 export declare function currentConsole(): Promise<string>;
+/** Where `npm start`'s and `npm run cluster`'s bundles go: dist/scripts/. */
+export declare const SCRIPTS_DIST: string;
+/** Builds every script's bundle into `outDir` (dist/scripts/ by default). */
+export declare function buildScripts(outDir?: string): Promise<void>;
+/** The script bundles in `outDir`, built first only when one is missing or older than a file it was built from. */
+export declare function currentScripts(outDir?: string): Promise<void>;

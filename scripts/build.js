@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the commands into dist/ (esbuild, a development dependency that tsx brings): `kes`, `kesgate` (each
-// CLI and its server) and `kesgate-sse`. Production runs plain JavaScript without a TypeScript loader in
+// CLI and its server) and `kesgate-sse`; and the scripts behind `npm start` and `npm run cluster` into dist/scripts/. Production runs plain JavaScript without a TypeScript loader in
 // memory (about 30 MiB less per process), and a CLI command starts in a fraction of the time tsx takes to
 // compile its sources. `npm start`, the Dockerfiles and the benchmarks run these bundles; the commands in
 // packages/*/bin run them while they are newer than every source they were built from (scripts/run-cli.js),
@@ -9,9 +9,9 @@
 // `--console-only` builds just the console, `--servers-only` just the bundles (the Docker images, the tests).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isFresh } from './run-cli.js';
+import { isFresh, SCRIPTS } from './run-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -43,7 +43,8 @@ export const INPUTS = join(DIST, 'inputs.json');
  */
 export const GATEWAY_ENV = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
 
-const common = {
+/** What every bundle here is built with. */
+const base = {
   // Paths in the output (the comments naming each source) are relative to this, not to the caller's working
   // directory: a build started from elsewhere (a test's `npm start` runs from its own directory) makes the same
   // files, so it never removes chunks that a command started from the other build still has to load.
@@ -52,18 +53,25 @@ const common = {
   platform: 'node',
   target: 'node20',
   format: 'esm',
+  outExtension: { '.js': '.mjs' },
+  sourcemap: true,
+  logLevel: 'warning',
+  write: false,
+  metafile: true,
+  // Native code and packages that locate their own files at run time stay in node_modules.
+  external: ['better-sqlite3', 'pino', 'thread-stream', 'esbuild', 'vite', 'pg-native'],
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __kesgateRequire } from 'node:module'; const require = __kesgateRequire(import.meta.url);" },
+};
+
+/** The commands' build. */
+const commands = {
+  ...base,
   // Code a command loads only for some subcommands (the servers, SQLite, PostgreSQL…) goes into shared
   // chunks, loaded when first imported: a client command parses tens of kilobytes, not megabytes.
   splitting: true,
   entryNames: '[name]',
   chunkNames: 'chunks/[name]-[hash]',
-  outExtension: { '.js': '.mjs' },
-  sourcemap: true,
-  logLevel: 'warning',
-  // Native code and packages that locate their own files at run time stay in node_modules.
-  external: ['better-sqlite3', 'pino', 'thread-stream'],
-  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __kesgateRequire } from 'node:module'; const require = __kesgateRequire(import.meta.url);" },
 };
 
 export const CONSOLE_DIST = join(root, 'packages/console/dist');
@@ -122,10 +130,12 @@ function allOlder(files, builtMs) {
  */
 export async function currentBundles(outDir = DIST) {
   const bundles = bundlesIn(outDir);
-  const current = Object.entries(bundles).every(
-    ([name, file]) => isFresh(name, file, join(outDir, 'inputs.json')) && allOlder(BUILD_INPUTS, statSync(file).mtimeMs),
-  );
-  return current ? bundles : buildBundles(outDir);
+  return allCurrent(bundles, join(outDir, 'inputs.json')) ? bundles : buildBundles(outDir);
+}
+
+/** Whether every bundle of `bundles` (name → file) is newer than the sources `inputsFile` lists for it and than BUILD_INPUTS. */
+function allCurrent(bundles, inputsFile) {
+  return Object.entries(bundles).every(([name, file]) => isFresh(name, file, inputsFile) && allOlder(BUILD_INPUTS, statSync(file).mtimeMs));
 }
 
 /** The console in packages/console/dist, built first only when a file it is built from (or BUILD_INPUTS) changed, was added or removed since. */
@@ -165,20 +175,30 @@ function sourcesOf(metafile, entry) {
 /**
  * Builds in memory, then writes each file beside its target and renames it into place, chunks (named by
  * their content) first and the entry points last: a command started meanwhile runs the old build or the new
- * one, never half of one. The entry points' time is set to when the build began, so a source saved during
- * the build counts as newer than the bundle. Chunks no entry point of this build uses are removed.
+ * one, never half of one. Chunks no entry point of this build uses are removed.
  * `outDir`: elsewhere than dist/ (a test's copy, built while other processes run those in dist/).
  */
 export async function buildBundles(outDir = DIST) {
   const began = new Date();
   const bundles = bundlesIn(outDir);
-  const inputsFile = join(outDir, 'inputs.json');
   const chunks = join(outDir, 'chunks');
-  const result = await build({ ...common, outdir: outDir, entryPoints: ENTRY_POINTS, write: false, metafile: true });
+  const result = await build({ ...commands, outdir: outDir, entryPoints: ENTRY_POINTS });
+  mkdirSync(chunks, { recursive: true });
+  writeBuild(result, bundles, join(outDir, 'inputs.json'), began);
+  const written = new Set(result.outputFiles.map((f) => basename(f.path)));
+  for (const name of readdirSync(chunks)) if (!written.has(name)) rmSync(join(chunks, name), { force: true });
+  return bundles;
+}
+
+/**
+ * Writes a build made in memory: every output file, then `inputsFile` (per entry point of `bundles`, name → file,
+ * the repository files it was built from, for isFresh), each beside its target and renamed into place, the entry
+ * points last. Their time is set to when the build `began`, so a source saved during the build counts as newer.
+ */
+function writeBuild(result, bundles, inputsFile, began) {
   const inputs = Object.fromEntries(
     Object.entries(bundles).map(([name, file]) => [name, sourcesOf(result.metafile, relative(root, file))]),
   );
-  mkdirSync(chunks, { recursive: true });
   const entries = new Set(Object.values(bundles));
   const isEntry = (path) => entries.has(path.replace(/\.map$/, ''));
   const files = [...result.outputFiles.map((f) => [f.path, f.contents]), [inputsFile, `${JSON.stringify(inputs, null, 1)}\n`]];
@@ -189,9 +209,48 @@ export async function buildBundles(outDir = DIST) {
     if (entries.has(path)) utimesSync(tmp, began, began);
     renameSync(tmp, path);
   }
-  const written = new Set(result.outputFiles.map((f) => basename(f.path)));
-  for (const name of readdirSync(chunks)) if (!written.has(name)) rmSync(join(chunks, name), { force: true });
-  return bundles;
+}
+
+/**
+ * `npm start` and `npm run cluster` as bundles in dist/scripts/: tsx compiling scripts/start.ts and everything it
+ * imports cost about 1.8 s of CPU on every start. scripts/run-script.js runs a bundle while it is current (run-cli.js's
+ * scriptToRun), else the TypeScript source through tsx; the scripts make their bundles current when they start, so
+ * the start after an edit (or a fresh clone's first `npm start`) is the last one through tsx.
+ */
+export const SCRIPTS_DIST = join(DIST, 'scripts');
+
+/** The script bundles in `dir`, name → file. */
+const scriptsIn = (dir) => Object.fromEntries(SCRIPTS.map((name) => [name, join(dir, `${name}.mjs`)]));
+
+/**
+ * Keeps an import of a plain JavaScript module under scripts/ (this file, run-cli.js…) out of the script bundles,
+ * imported by its path relative to `outDir`: those modules locate the repository from their own path and import
+ * esbuild, which is not bundled.
+ */
+const scriptsJsExternal = (outDir) => ({
+  name: 'scripts-js-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+      const file = resolve(args.resolveDir, args.path);
+      if (!file.startsWith(join(root, 'scripts') + '/') || !existsSync(file)) return undefined; // a .ts imported as .js
+      const path = relative(outDir, file);
+      return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+    });
+  },
+});
+
+/** Builds every script into `outDir` (dist/scripts/ by default; two levels below the root, as scripts/lib/ is, so a path computed from a module's own location is the same). */
+export async function buildScripts(outDir = SCRIPTS_DIST) {
+  const began = new Date();
+  const entryPoints = Object.fromEntries(SCRIPTS.map((name) => [name, join(root, 'scripts', `${name}.ts`)]));
+  const result = await build({ ...base, outdir: outDir, entryPoints, plugins: [scriptsJsExternal(outDir)] });
+  mkdirSync(outDir, { recursive: true });
+  writeBuild(result, scriptsIn(outDir), join(outDir, 'inputs.json'), began);
+}
+
+/** The script bundles in `outDir`, built first only when one is missing or older than a file it was built from (or BUILD_INPUTS). */
+export async function currentScripts(outDir = SCRIPTS_DIST) {
+  if (!allCurrent(scriptsIn(outDir), join(outDir, 'inputs.json'))) await buildScripts(outDir);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -18,13 +18,12 @@ import { randomBytes } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { relative } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { currentBundles, GATEWAY_ENV } from './build.js';
+import { currentBundles, currentScripts, GATEWAY_ENV } from './build.js';
 import { checkCluster } from './lib/cluster-check.js';
 import { initStore, loadConfig as loadKesConfig } from '@kesgate/kes';
 import { gatewayConfig, gatewayHealthy, kesConfig, localUrl, prepareDevState } from './lib/dev-state.js';
 import { motoMissing, startMotoServer } from './lib/moto.js';
 import { postgresMissing, startPostgres } from './lib/postgres.js';
-import { currentScripts } from './lib/script-bundles.js';
 import { Supervisor } from './lib/supervisor.js';
 
 // The SDK's notice that its 2027 releases will need Node 22 says nothing about this cluster: keep it out of the output.

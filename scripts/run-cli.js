@@ -56,8 +56,11 @@ export async function runCli(name, source) {
   await import(source.href);
 }
 
+/** The scripts that are bundled (scripts/build.js buildScripts): `node scripts/run-script.js <name>` runs one. */
+export const SCRIPTS = ['start', 'cluster'];
+
 /**
- * What `node scripts/run-script.js <name>` runs (scripts/lib/script-bundles.js builds the bundles): the bundle of
+ * What `node scripts/run-script.js <name>` runs (scripts/build.js builds the bundles): the bundle of
  * script `name` in `dist` (dist/scripts/ by default) while it is current, else the TypeScript source, scripts/NAME.ts.
  */
 export function scriptToRun(name, dist = join(root, 'dist', 'scripts')) {

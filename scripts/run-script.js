@@ -1,11 +1,9 @@
 // What `npm start` and `npm run cluster` run: `node scripts/run-script.js <start|cluster> [args…]`. The script's
-// bundle (dist/scripts/NAME.mjs, scripts/lib/script-bundles.js) while it is newer than every file it was built from,
+// bundle (dist/scripts/NAME.mjs, built by scripts/build.js) while it is newer than every file it was built from,
 // else scripts/NAME.ts through tsx, as the commands in packages/*/bin do (scripts/run-cli.js). Plain JavaScript that
 // loads nothing else first: the choice costs a few stat calls, not esbuild or a TypeScript loader.
 import { pathToFileURL } from 'node:url';
-import { scriptToRun } from './run-cli.js';
-
-const SCRIPTS = ['start', 'cluster'];
+import { SCRIPTS, scriptToRun } from './run-cli.js';
 
 const name = process.argv[2];
 if (!SCRIPTS.includes(name)) {

@@ -51,9 +51,8 @@ const services = startTestServices(root, runEnv, runEnv.TMPDIR || tmpdir());
 // Beside them, each test file and fixture bundled (scripts/lib/bundle-tests.js; shared code in common chunks): a
 // process loads a few chunks instead of hundreds of modules. KESGATE_TEST_BUNDLE=0 runs the compiled files unbundled.
 const bundled = process.env.KESGATE_TEST_BUNDLE !== '0';
-const { currentBundles } = await import('./build.js');
+const { currentBundles, currentScripts } = await import('./build.js');
 // And the bundles `npm start` and `npm run cluster` run (scripts/run-script.js), for the tests that spawn those.
-const { currentScripts } = await import('./lib/script-bundles.js');
 await Promise.all([currentBundles(), currentScripts(), bundled && bundleTests(files)]);
 // The usual reporter (spec on a terminal, TAP otherwise), plus per-package times at the end.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';

@@ -2,10 +2,9 @@
 // certificates, configs, an initialised kes store with a 1-of-1 unseal share, a default master key and root
 // S3 credentials — made on the first run, reused afterwards. Ctrl-C stops both; if one dies, so does the other.
 import { writeFileSync } from 'node:fs';
-import { currentBundles, currentConsole, GATEWAY_ENV } from './build.js';
+import { currentBundles, currentConsole, currentScripts, GATEWAY_ENV } from './build.js';
 import { banner } from './lib/banner.js';
 import { gatewayConfig, gatewayHealthy, kesAnswers, prepareDevState } from './lib/dev-state.js';
-import { currentScripts } from './lib/script-bundles.js';
 import { Supervisor } from './lib/supervisor.js';
 
 const s3Address = process.env.KESGATE_ADDRESS ?? '127.0.0.1:9000';

@@ -1,4 +1,4 @@
-// `npm start` and `npm run cluster` run their scripts' bundles (dist/scripts/, scripts/lib/script-bundles.js) while
+// `npm start` and `npm run cluster` run their scripts' bundles (dist/scripts/, built by scripts/build.js) while
 // those are current, not the TypeScript sources through tsx (about 1.8 s of CPU per start), and the sources again
 // once one is newer than the bundle, until the next build.
 import assert from 'node:assert/strict';
@@ -37,9 +37,7 @@ function runsBundle(name: string): boolean {
 
 /** currentScripts(dir) in a process of its own: builds the bundles in `dir` unless current. */
 const currentScripts = (dir = out): string =>
-  runModule(
-    `const { currentScripts } = await import(${url('scripts/lib/script-bundles.js')}); await currentScripts(${JSON.stringify(dir)});`,
-  );
+  runModule(`const { currentScripts } = await import(${url('scripts/build.js')}); await currentScripts(${JSON.stringify(dir)});`);
 
 test('the scripts run from their bundles while current, from the sources once one is newer, and the next start rebuilds', () => {
   assert.equal(runsBundle('start'), false, 'not built yet: the source');
@@ -53,7 +51,8 @@ test('the scripts run from their bundles while current, from the sources once on
   writeFileSync(source, '// changed\n');
   const inputs = JSON.parse(readFileSync(join(out, 'inputs.json'), 'utf8')) as Record<string, string[]>;
   assert.ok(inputs.start!.includes('scripts/start.ts') && inputs.start!.includes('scripts/lib/dev-state.ts'), 'the sources are listed');
-  assert.ok(inputs.cluster!.includes('package-lock.json'), 'and the installed dependencies');
+  assert.ok(inputs.cluster!.includes('scripts/cluster.ts'), 'of each script');
+  assert.ok(!inputs.start!.includes('scripts/build.js'), 'the plain JavaScript of scripts/ stays outside the bundles');
   inputs.start!.push(relative(root, source));
   writeFileSync(join(out, 'inputs.json'), JSON.stringify(inputs));
   assert.equal(runsBundle('start'), false, 'a source newer than the bundle: the source');
