@@ -9,7 +9,9 @@
 //   range  1 MiB Range GET inside the BENCH_BIG_MIB object: time vs the bare server reading the same range
 //          of the plaintext file; ciphertext read = the gateway process's rchar delta (/proc/<pid>/io)
 //   put    PUT of a BENCH_LARGE_MIB object, SSE-S3 over HTTP and SSE-C over HTTPS, UNSIGNED-PAYLOAD, MB/s (put and
-//          get: a warm-up round of every server first, not counted)
+//          get: a warm-up round of every server first, not counted); with the whole machine's CPU per MiB and how
+//          busy its cores were (/proc/stat), and the ratio the SSE-S3 PUT could reach at best when the machine is
+//          CPU-bound: the bare PUT's machine CPU per MiB plus MD5 and AES-GCM (measured in this process)
 //   get    GET of the same objects, MB/s
 //   small  4 KiB objects, 32 concurrent keep-alive clients, vs s3rver, PUT and GET apart (a PUT-only loop, then a GET-only
 //          loop over what it wrote): SSE-S3 with a data key per object, then SSE-S3 and SSE-KMS with S3 Bucket Keys;
@@ -24,7 +26,7 @@
 //      BENCH_SMALL_CASES=per-object,sse-s3-bk,sse-kms-bk (which small-object cases run; default all).
 // Run: npm run bench -- gateway   (node --import tsx --expose-gc scripts/bench/gateway.ts)
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,7 @@ import { mapRange } from '@kesgate/dare';
 import { describeKesCalls, kesCalls } from './lib/gateway-metrics.js';
 import {
   benchScript,
+  machineBusySeconds,
   procCpuSeconds,
   procMainThreadCpuSeconds,
   procMemory,
@@ -193,6 +196,10 @@ interface Measured {
   loopCpuPerMiB: number;
   /** Median write system calls per MiB (files and sockets). */
   writesPerMiB: number;
+  /** Median CPU milliseconds per MiB of the whole machine (client, servers, kernel, anything else running). */
+  machinePerMiB: number;
+  /** Median share of the machine's cores that were busy during the transfer (1 = every core, all the time). */
+  busy: number;
   /** MiB/s of each round, in order: a ratio is the median of the per-round ratios (single streams swing between runs). */
   rounds: number[];
 }
@@ -217,8 +224,8 @@ function largeVariants(e: Env): Record<'bare' | 'bareTls' | 'bareSync' | 's3' | 
 
 /** ROUNDS rounds, each transferring once through every variant in turn; medians per variant. */
 async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Promise<Map<Variant, Measured>> {
-  const samples = new Map<Variant, { mbps: number[]; cpu: number[]; loop: number[]; writes: number[] }>(
-    variants.map((v) => [v, { mbps: [], cpu: [], loop: [], writes: [] }]),
+  const samples = new Map<Variant, { mbps: number[]; cpu: number[]; loop: number[]; writes: number[]; machine: number[]; busy: number[] }>(
+    variants.map((v) => [v, { mbps: [], cpu: [], loop: [], writes: [], machine: [], busy: [] }]),
   );
   // Round 0 warms every server up (JIT, first buffers and worker rings) and is not counted: the first large
   // transfer of a fresh process was up to a third slower than the next ones, for the gateway and baselines alike.
@@ -230,16 +237,20 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
       // server ran next. Not timed, for anyone.
       if (kind === 'PUT') spawnSync('sync');
       const [cpu0, loop0, writes0] = [procCpuSeconds(v.pid), procMainThreadCpuSeconds(v.pid), procWriteCalls(v.pid)];
+      const [machine0, wall0] = [machineBusySeconds(), performance.now()];
       const mbps =
         kind === 'PUT'
           ? await timedPut(v.client, BUCKET, v.key, LARGE, e.block, v.putHeaders)
           : await timedGet(v.client, BUCKET, v.key, LARGE, v.getHeaders);
+      const machine = machineBusySeconds();
+      const machineSeconds = machine.busy - machine0.busy;
+      const busy = machineSeconds / (machine.cores * ((performance.now() - wall0) / 1000));
       const perMiB = (n: number): number => n / (LARGE / MiB);
       const cpuPerMiB = perMiB((procCpuSeconds(v.pid) - cpu0) * 1000);
       const loopPerMiB = perMiB((procMainThreadCpuSeconds(v.pid) - loop0) * 1000);
       const writesPerMiB = perMiB(procWriteCalls(v.pid) - writes0);
       line.push(
-        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB)`,
+        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB, machine ${fmt(perMiB(machineSeconds * 1000), 2)} ms/MiB, ${fmt(busy * 100, 0)}% busy)`,
       );
       if (r === 0) continue;
       const s = samples.get(v)!;
@@ -247,13 +258,23 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
       s.cpu.push(cpuPerMiB);
       s.loop.push(loopPerMiB);
       s.writes.push(writesPerMiB);
+      s.machine.push(perMiB(machineSeconds * 1000));
+      s.busy.push(busy);
     }
     console.log(`  ${r === 0 ? 'warm-up (not counted)' : `round ${r}`}: ${line.join(', ')}`);
   }
   return new Map(
     [...samples].map(([v, s]) => [
       v,
-      { mbps: median(s.mbps), cpuPerMiB: median(s.cpu), loopCpuPerMiB: median(s.loop), writesPerMiB: median(s.writes), rounds: s.mbps },
+      {
+        mbps: median(s.mbps),
+        cpuPerMiB: median(s.cpu),
+        loopCpuPerMiB: median(s.loop),
+        writesPerMiB: median(s.writes),
+        machinePerMiB: median(s.machine),
+        busy: median(s.busy),
+        rounds: s.mbps,
+      },
     ]),
   );
 }
@@ -290,12 +311,69 @@ function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Mea
   );
 }
 
+/**
+ * CPU milliseconds per MiB, in this process, of the two things an SSE-S3 PUT must do that the bare server does not:
+ * the MD5 of the plaintext (S3 gives an SSE-S3 object the MD5 as its ETag) and AES-256-GCM over 64 KiB packages.
+ * The median of three passes over 64 MiB.
+ */
+function cryptoCostPerMiB(): { md5: number; aes: number } {
+  const pkg = randomBytes(64 * 1024);
+  const passes = (64 * MiB) / pkg.length;
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const md5: number[] = [];
+  const aes: number[] = [];
+  const key = randomBytes(32);
+  for (let r = 0; r < 3; r++) {
+    let t = cpuMs();
+    const h = createHash('md5');
+    for (let i = 0; i < passes; i++) h.update(pkg);
+    h.digest();
+    md5.push((cpuMs() - t) / 64);
+    t = cpuMs();
+    for (let i = 0; i < passes; i++) {
+      const c = createCipheriv('aes-256-gcm', key, randomBytes(12));
+      c.update(pkg);
+      c.final();
+      c.getAuthTag();
+    }
+    aes.push((cpuMs() - t) / 64);
+  }
+  return { md5: median(md5), aes: median(aes) };
+}
+
 async function putPhase(e: Env): Promise<void> {
   console.log(
     `\n[put] ${LARGE / MiB} MiB PUT, UNSIGNED-PAYLOAD, a warm-up round then ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`,
   );
   const v = largeVariants(e);
-  throughputRows('PUT', 0.8, await interleaved('PUT', e, [v.bare, v.s3, v.bareTls, v.c, v.bareSync]), v);
+  const m = await interleaved('PUT', e, [v.bare, v.s3, v.bareTls, v.c, v.bareSync]);
+  throughputRows('PUT', 0.8, m, v);
+  // On a machine whose cores the client shares with the server, a transfer that keeps every core busy goes as fast
+  // as the whole machine's CPU per MiB allows; the SSE-S3 PUT's ratio cannot then exceed the bare PUT's machine CPU
+  // per MiB over that plus what MD5 and AES-GCM cost (measured here), whatever the gateway does around them.
+  const bare = m.get(v.bare)!;
+  const s3 = m.get(v.s3)!;
+  const crypto = cryptoCostPerMiB();
+  const busy = (x: Measured): string => `${fmt(x.machinePerMiB, 2)} ms/MiB, cores ${fmt(x.busy * 100, 0)}% busy`;
+  row(
+    `  (info) PUT machine CPU (client + server + kernel)`,
+    `SSE-S3 ${busy(s3)}`,
+    `bare HTTP ${busy(bare)}`,
+    s3.machinePerMiB / bare.machinePerMiB,
+    '',
+    undefined,
+  );
+  row(
+    `  (info) SSE-S3 PUT ceiling when CPU-bound`,
+    `MD5 ${fmt(crypto.md5, 2)} + AES-GCM ${fmt(crypto.aes, 2)} ms/MiB`,
+    `bare HTTP machine ${fmt(bare.machinePerMiB, 2)} ms/MiB`,
+    bare.machinePerMiB / (bare.machinePerMiB + crypto.md5 + crypto.aes),
+    '',
+    undefined,
+  );
 }
 
 async function getPhase(e: Env, putDone: boolean): Promise<void> {

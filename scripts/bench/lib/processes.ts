@@ -140,6 +140,18 @@ export function procWriteCalls(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * Linux only: CPU seconds every core of the machine has been busy (not idle, not waiting on I/O) since boot, and
+ * the number of cores (/proc/stat): over a transfer, busy / (cores × wall) says whether it was bound by CPU.
+ */
+export function machineBusySeconds(): { busy: number; cores: number } {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  const [, ...ticks] = lines[0]!.trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks as number[];
+  const cores = lines.filter((l) => /^cpu\d+ /.test(l)).length;
+  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS, cores };
+}
+
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
 
