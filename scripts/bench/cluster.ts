@@ -250,8 +250,11 @@ async function main(): Promise<void> {
   let stack: BenchStack | undefined;
   const clients: RawS3[] = [];
   try {
-    // PostgreSQL with its default durability (fsync on), as a deployment runs it, unless BENCH_PG_FSYNC=off.
-    pg = await startPostgres({ settings: { fsync: PG_FSYNC, full_page_writes: PG_FSYNC } });
+    // PostgreSQL with its default durability (fsync on), as a deployment runs it, unless BENCH_PG_FSYNC=off; WAL for
+    // replicas and autovacuum as a deployment has them (startPostgres turns both off for throwaway test clusters).
+    pg = await startPostgres({
+      settings: { fsync: PG_FSYNC, full_page_writes: PG_FSYNC, wal_level: 'replica', max_wal_senders: '10', autovacuum: 'on' },
+    });
     const url = await pg.createDatabase('kesgate', { user: 'kesgate', password: randomBytes(12).toString('hex') });
     moto = await startMotoServer();
     const creds = { accessKey: 'moto-access', secretKey: 'moto-secret', region: 'us-east-1' };

@@ -7,7 +7,7 @@
 // Run alone (`node --test FILE`), nothing is shared and every file starts its own, as before.
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import type { PostgresCluster } from './postgres.js';
+import { createDatabaseIn, superuserClient, type PostgresCluster } from './postgres.js';
 
 export const SERVICES_ENV = 'KESGATE_TEST_SERVICES';
 /**
@@ -70,7 +70,7 @@ export function sharedPostgres(): PostgresCluster | undefined {
   const created: string[] = [];
   const roles: string[] = [];
   const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: url() });
+    const client = superuserClient(dir, port);
     await client.connect();
     try {
       return await work(client);
@@ -94,7 +94,7 @@ export function sharedPostgres(): PostgresCluster | undefined {
           await client.query(`CREATE ROLE ${client.escapeIdentifier(user)} LOGIN PASSWORD ${client.escapeLiteral(owner.password)}`);
           roles.push(user);
         }
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(db)}${user ? ` OWNER ${client.escapeIdentifier(user)}` : ''}`);
+        await createDatabaseIn(client, db, user);
         created.push(db);
       });
       return owner && user ? url(db, user, owner.password) : url(db);
