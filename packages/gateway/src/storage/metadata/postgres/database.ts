@@ -47,6 +47,9 @@ export interface Tx {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/** The least time a new connection is given (ms), whatever the statement limit. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PostgresDatabase {
   private readonly pool: pg.Pool;
   private readonly secrets: string[];
@@ -64,7 +67,9 @@ export class PostgresDatabase {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: size,
-      connectionTimeoutMillis: timeout,
+      // Opening a connection costs the server a process and an authentication; on a busy host that alone can take
+      // longer than a short statement limit, so a new connection gets at least CONNECT_TIMEOUT_MS.
+      connectionTimeoutMillis: Math.max(timeout, CONNECT_TIMEOUT_MS),
       // Server side: a statement (a lock wait included) longer than this is cancelled; a transaction
       // left open by a gateway that vanished is ended. Client side: a server that stopped answering.
       statement_timeout: timeout,
