@@ -69,15 +69,16 @@ export interface PostgresOptions {
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresCluster> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error(postgresMissing());
+  // postgres will not run as root: hand the directory to the postgres user and run as it.
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
+  // A copy of the data directory initdb made once (initdb costs a second or more of CPU each time, a copy
+  // hundredths); `cp -a` keeps the postgres user's ownership. The superuser's password is set once it runs.
+  const template = initdbTemplate(bin, user);
   const dir = mkdtempSync(join(tmpdir(), 'kesgate-pg-'));
   const data = join(dir, 'data');
   const password = `pw-${randomBytes(12).toString('hex')}`;
-  // postgres will not run as root: hand the directory to the postgres user and run as it.
-  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   if (user) chownSync(dir, user.uid, user.gid);
-  // A copy of the data directory initdb made once (initdb costs a second or more of CPU each time, a copy
-  // hundredths); `cp -a` keeps the postgres user's ownership. The superuser's password is set once it runs.
-  const copy = spawnSync('cp', ['-a', initdbTemplate(bin, user), data], { encoding: 'utf8' });
+  const copy = spawnSync('cp', ['-a', template, data], { encoding: 'utf8' });
   if (copy.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`cannot copy the initdb template to ${data}: ${copy.stderr || copy.error?.message}`);
