@@ -1,14 +1,15 @@
-// A throwaway PostgreSQL server: initdb into a fresh temp dir, postgres on a free port (TCP on 127.0.0.1
-// with a password, and a Unix socket in the same dir), waited for with pg_isready, removed by close().
+// A throwaway PostgreSQL server: a fresh temp dir holding a copy of an initdb'd data directory, postgres on a
+// free port (TCP on 127.0.0.1 with a password, and a Unix socket in the same dir), waited for until its
+// postmaster.pid says ready, removed by close().
 // Run as the `postgres` user when the caller is root (postgres refuses root). Fast and unsafe on purpose:
 // no fsync, nothing is meant to survive the process that started it. Used by the tests
 // (packages/gateway/test/helpers/postgres.ts, packages/kes/test/helpers/postgres.ts), `npm run cluster` and the
 // cluster and kes benchmarks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from './free-port.js';
@@ -88,42 +89,19 @@ export interface PostgresOptions {
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresCluster> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error(postgresMissing());
+  // postgres will not run as root: hand the directory to the postgres user and run as it.
+  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
+  // A copy of the data directory initdb made once (initdb costs a second or more of CPU each time, a copy
+  // hundredths); `cp -a` keeps the postgres user's ownership. The superuser's password is set once it runs.
+  const template = initdbTemplate(bin, user);
   const dir = mkdtempSync(join(tmpdir(), 'kesgate-pg-'));
   const data = join(dir, 'data');
   const password = `pw-${randomBytes(12).toString('hex')}`;
-  // postgres will not run as root: hand the directory to the postgres user and run as it.
-  const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   if (user) chownSync(dir, user.uid, user.gid);
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-  if (user) chownSync(pwfile, user.uid, user.gid);
-
-  // The default collation is ICU's en-US, which does NOT sort bytewise ('a' < 'B' < 'é' there), so a
-  // store that forgets COLLATE "C" lists keys in the wrong order and its tests fail.
-  const initdb = spawnSync(
-    join(bin, 'initdb'),
-    [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      `--pwfile=${pwfile}`,
-      '--auth-local=trust',
-      '--auth-host=scram-sha-256',
-      '-E',
-      'UTF8',
-      '--locale=C.UTF-8',
-      '--locale-provider=icu',
-      '--icu-locale=en-US',
-      '--no-sync',
-      '--no-instructions',
-    ],
-    { cwd: dir, encoding: 'utf8', ...(user ?? {}) },
-  );
-  rmSync(pwfile, { force: true });
-  if (initdb.status !== 0) {
+  const copy = spawnSync('cp', ['-a', template, data], { encoding: 'utf8' });
+  if (copy.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${initdb.status}): ${initdb.stderr || initdb.error?.message}`);
+    throw new Error(`cannot copy the initdb template to ${data}: ${copy.stderr || copy.error?.message}`);
   }
 
   const port = options.port ?? (await freePort());
@@ -178,13 +156,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       log = (log + chunk).slice(-8000);
     });
     exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 600; i++) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`postgres exited at start (${child.exitCode ?? child.signalCode}): ${log}`);
       }
-      const ready = spawnSync(join(bin!, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
-      if (ready.status === 0) return;
-      await sleep(100);
+      // What pg_ctl -w reads, without a pg_isready process per look: this server's lock file, status ready.
+      if (postmasterReady(data, child.pid)) return;
+      await sleep(50);
     }
     child.kill('SIGQUIT');
     throw new Error(`postgres did not become ready on port ${port} within 30 s: ${log}`);
@@ -203,6 +181,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   try {
     await start();
+    // Over the Unix socket, where the superuser is trusted: TCP connections need this password.
+    const admin = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER ROLE postgres PASSWORD ${admin.escapeLiteral(password)}`);
+    } finally {
+      await admin.end();
+    }
   } catch (err) {
     process.off('exit', onExit);
     rmSync(dir, { recursive: true, force: true });
@@ -240,6 +226,60 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The data directory of a fresh cluster, made by initdb once per PostgreSQL version and user under the temp
+ * directory and copied by each start. Built beside its final name and renamed into place, so a directory
+ * found there is whole; of two processes building it at once, the second's rename fails and its copy goes.
+ */
+function initdbTemplate(bin: string, user: { uid: number; gid: number } | undefined): string {
+  const path = join(tmpdir(), `kesgate-initdb-v1-pg${basename(dirname(bin))}-uid${process.getuid?.() ?? 0}`);
+  const data = join(path, 'data');
+  if (existsSync(join(data, 'PG_VERSION'))) return data;
+  const building = mkdtempSync(`${path}.building-`);
+  if (user) chownSync(building, user.uid, user.gid);
+  // The default collation is ICU's en-US, which does NOT sort bytewise ('a' < 'B' < 'é' there), so a
+  // store that forgets COLLATE "C" lists keys in the wrong order and its tests fail.
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      join(building, 'data'),
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--locale-provider=icu',
+      '--icu-locale=en-US',
+      '--no-sync',
+      '--no-instructions',
+    ],
+    { cwd: building, encoding: 'utf8', ...(user ?? {}) },
+  );
+  if (initdb.status !== 0) {
+    rmSync(building, { recursive: true, force: true });
+    throw new Error(`initdb failed (${initdb.status}): ${initdb.stderr || initdb.error?.message}`);
+  }
+  try {
+    renameSync(building, path);
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another process put its template there first
+  }
+  return data;
+}
+
+/** Whether the postmaster `pid` runs on `data` and accepts connections (line 8 of postmaster.pid: "ready"). */
+function postmasterReady(data: string, pid: number | undefined): boolean {
+  try {
+    const lines = readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n');
+    return Number(lines[0]) === pid && lines[7]?.trim() === 'ready';
+  } catch {
+    return false; // not written yet
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {

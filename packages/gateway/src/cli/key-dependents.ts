@@ -1,6 +1,7 @@
 // `kesgate key dependents NAME`: what deleting (or sealing) a master key at kes would make unreadable.
 import type { AdminClient } from '../admin/client.js';
 import type { KeyDependentsReport } from '../admin/key-dependents.js';
+import type { KesgateIO } from './io.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -16,8 +17,8 @@ function formatKeyDependents(r: KeyDependentsReport): string {
 }
 
 /** Exit code: 0 when nothing depends on the key, 3 when something does (scripts can test it). */
-export async function runKeyDependents(client: AdminClient, key: string, json: boolean): Promise<number> {
+export async function runKeyDependents(io: KesgateIO, client: AdminClient, key: string, json: boolean): Promise<number> {
   const r = await client.keyDependents(key);
-  process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : formatKeyDependents(r));
+  io.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : formatKeyDependents(r));
   return r.versions === 0 && r.uploads === 0 ? 0 : 3;
 }

@@ -2,6 +2,7 @@
 import type { AdminClient } from '../admin/client.js';
 import type { RotationJob } from '../rotation/index.js';
 import { EXIT } from './exit-codes.js';
+import type { KesgateIO } from './io.js';
 
 function row(j: RotationJob): string[] {
   const c = j.counters;
@@ -28,31 +29,31 @@ function columns(rows: string[][]): string[] {
   );
 }
 
-export async function runRotateList(client: AdminClient, json: boolean): Promise<number> {
+export async function runRotateList(io: KesgateIO, client: AdminClient, json: boolean): Promise<number> {
   const jobs = await client.rotations();
   if (json) {
-    process.stdout.write(`${JSON.stringify({ jobs }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ jobs }, null, 2)}\n`);
     return EXIT.ok;
   }
   if (jobs.length === 0) {
-    process.stderr.write('no rotation jobs\n');
+    io.stderr.write('no rotation jobs\n');
     return EXIT.ok;
   }
   const header = ['ID', 'STATE', 'BUCKET', 'KEY', 'SCANNED', 'ROTATED', 'FAILED', 'CREATED'];
-  process.stdout.write(`${columns([header, ...jobs.map(row)]).join('\n')}\n`);
+  io.stdout.write(`${columns([header, ...jobs.map(row)]).join('\n')}\n`);
   return EXIT.ok;
 }
 
 /** Exit 0 when the job ended cancelled, or another gateway runs it and will end it (cancel requested). */
-export async function runRotateCancel(client: AdminClient, id: string, json: boolean): Promise<number> {
+export async function runRotateCancel(io: KesgateIO, client: AdminClient, id: string, json: boolean): Promise<number> {
   const job = await client.cancelRotation(id);
-  if (json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  if (json) io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
   else if (job.state === 'cancelled') {
-    process.stdout.write(
+    io.stdout.write(
       `rotation job ${id} cancelled: ${job.counters.rotated} object(s) were rotated before it stopped; the others keep their key (run the rotation again to go on)\n`,
     );
   } else {
-    process.stdout.write(
+    io.stdout.write(
       `cancel of rotation job ${id} requested: the gateway running it ends it at its next lease renewal (see \`kesgate rotate list\`)\n`,
     );
   }

@@ -35,10 +35,11 @@ class Rate {
 
 const rateText = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
 
-export function progressBar(): ProgressView {
+export function progressBar(stream: NodeJS.WritableStream = process.stderr): ProgressView {
   const rate = new Rate();
   const bar = new cliProgress.SingleBar(
     {
+      stream,
       // value/total, the rate we measure, and cli-progress's own ETA (smoothed over the last updates).
       format: ' {bar} {value}/{total} objects | {rate} obj/s | ETA {eta_formatted} | rotated {rotated} skipped {skipped} failed {failed}',
       hideCursor: true,

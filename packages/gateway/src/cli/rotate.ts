@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdminClient, RotateInput } from '../admin/client.js';
 import type { RotationJob } from '../rotation/index.js';
+import type { KesgateIO } from './io.js';
 import { progressBar, progressLines, type ProgressView } from './rotate-progress.js';
 
 export interface RotateFlags extends RotateInput {
@@ -39,19 +40,17 @@ function formatSummary(j: RotationJob): string {
 }
 
 /** Follows the job until it ends; returns its final state. */
-async function follow(client: AdminClient, first: RotationJob, flags: RotateFlags): Promise<RotationJob> {
+async function follow(io: KesgateIO, client: AdminClient, first: RotationJob, flags: RotateFlags): Promise<RotationJob> {
   let job = first;
   const view: ProgressView | undefined = flags.json
     ? undefined
-    : process.stderr.isTTY === true
-      ? progressBar()
-      : progressLines(flags.progressEvery * 1000);
-  const interrupt = (): void => {
+    : io.stderr.isTTY === true
+      ? progressBar(io.stderr)
+      : progressLines(flags.progressEvery * 1000, (l) => io.stderr.write(`${l}\n`));
+  const unregister = io.onInterrupt(() => {
     view?.stop(job);
-    process.stderr.write(`\nkesgate: stopped following; job ${job.id} goes on in the gateway (GET /kesgate/admin/v1/rotate/${job.id})\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupt);
+    io.stderr.write(`\nkesgate: stopped following; job ${job.id} goes on in the gateway (GET /kesgate/admin/v1/rotate/${job.id})\n`);
+  });
   try {
     while (job.state === 'running') {
       await sleep(flags.poll);
@@ -60,13 +59,13 @@ async function follow(client: AdminClient, first: RotationJob, flags: RotateFlag
     }
   } finally {
     view?.stop(job);
-    process.off('SIGINT', interrupt);
+    unregister();
   }
   return job;
 }
 
 /** Returns the process exit code: 0 when the job finished with no failed object. */
-export async function runRotate(client: AdminClient, flags: RotateFlags): Promise<number> {
+export async function runRotate(io: KesgateIO, client: AdminClient, flags: RotateFlags): Promise<number> {
   const input: RotateInput = { bucket: flags.bucket };
   if (flags.prefix !== undefined) input.prefix = flags.prefix;
   if (flags.toKey !== undefined) input.toKey = flags.toKey;
@@ -74,10 +73,10 @@ export async function runRotate(client: AdminClient, flags: RotateFlags): Promis
   if (flags.dryRun) input.dryRun = true;
   const started = await client.startRotation(input);
   if (!flags.json)
-    process.stderr.write(
+    io.stderr.write(
       `started rotation job ${started.id} on bucket ${started.bucket} to ${started.toKey}${started.targetVersion ? ` ${started.targetVersion}` : ''}\n`,
     );
-  const job = await follow(client, started, flags);
-  process.stdout.write(flags.json ? `${JSON.stringify(job, null, 2)}\n` : formatSummary(job));
+  const job = await follow(io, client, started, flags);
+  io.stdout.write(flags.json ? `${JSON.stringify(job, null, 2)}\n` : formatSummary(job));
   return job.state === 'done' && job.counters.failed === 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@ import type { AdminClient } from '../admin/client.js';
 import type { GatewayStatus } from '../admin/status.js';
 import { kesReadiness } from '../admin/kes-readiness.js';
 import type { StoreHealth } from '../storage/probe.js';
+import type { KesgateIO } from './io.js';
 
 function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -105,8 +106,8 @@ function verdict(s: GatewayStatus): string {
   return `ready        ${problems.length === 0 ? 'yes' : `NO: ${problems.join(', ')}`}\n`;
 }
 
-export async function runStatus(client: AdminClient, json: boolean): Promise<number> {
+export async function runStatus(io: KesgateIO, client: AdminClient, json: boolean): Promise<number> {
   const status = await client.status();
-  process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status) + verdict(status));
+  io.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status) + verdict(status));
   return statusExitCode(status);
 }

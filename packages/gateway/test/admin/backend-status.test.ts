@@ -5,7 +5,8 @@
 // neither the database password nor the upstream's keys ever appear.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runKesgateInProcess } from '../helpers/kesgate-in-process.js';
 import type { GatewayStatus } from '../../src/admin/status.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/storage/metadata/postgres/index.js';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from '../../src/storage/metadata/sqlite/schema.js';
@@ -13,10 +14,10 @@ import { sharedBackendSkipReason, startSharedBackend, type SharedBackend } from 
 import { startFaultProxy, type FaultProxy } from '../helpers/upstreams.js';
 import { ACCESS_KEY, SECRET_KEY, startKes, startTestGateway, type TestGateway, type TestKes } from './helpers.js';
 
-/** `kesgate status` against the gateway, as an operator runs it. */
+/** `kesgate status` against the gateway, as an operator runs it: in this process (test/cli/cli.test.ts runs the binary). */
 function kesgateStatus(t: TestGateway, json = false): Promise<CliRun> {
   const args = ['status', '--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY, ...(json ? ['--json'] : [])];
-  return runCli(KESGATE_BIN, args);
+  return runKesgateInProcess(args);
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -7,7 +7,8 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runKesgateInProcess } from '../helpers/kesgate-in-process.js';
 import { sharedBackendSkipReason, startSharedBackend, type SharedBackend } from '../helpers/shared-backend.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/upstreams.js';
 import { ACCESS_KEY, getBytes, SECRET_KEY, startKes, startTestGateway, tempDir, type TestGateway, type TestKes } from './helpers.js';
@@ -42,7 +43,8 @@ async function readyBecomes(base: string, status: number): Promise<Answer> {
 
 function kesgateStatus(t: TestGateway): Promise<CliRun> {
   const args = ['status', '--endpoint', t.gw.url, '--access-key', ACCESS_KEY, '--secret-key', SECRET_KEY];
-  return runCli(KESGATE_BIN, args, { cwd: tempDir('kesgate-ready-cwd-') });
+  // In this process (what the binary runs; test/cli/cli.test.ts runs the binary itself).
+  return runKesgateInProcess(args, { cwd: tempDir('kesgate-ready-cwd-') });
 }
 
 /** No address, port or path of kes or the stores in a public answer. */

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runKesgateInProcess } from '../helpers/kesgate-in-process.js';
 import type { RotationJob } from '../../src/rotation/index.js';
 import {
   ACCESS_KEY,
@@ -24,8 +25,9 @@ import {
 
 const OBJECTS = 200;
 
+/** `kesgate args…` in this process (what the binary runs; test/cli/cli.test.ts runs the binary itself). */
 function kesgate(args: string[]): Promise<CliRun> {
-  return runCli(KESGATE_BIN, args, { cwd: tempDir('kesgate-outage-cwd-') });
+  return runKesgateInProcess(args, { cwd: tempDir('kesgate-outage-cwd-') });
 }
 
 /** `fn` over `items`, ten at a time. */

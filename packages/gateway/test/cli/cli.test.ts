@@ -1,6 +1,8 @@
 // The `kesgate` command as an operator runs it: `kesgate server --config` as a child process (YAML config
 // with ${ENV}, SIGTERM ends it cleanly), and `kesgate status` / `kesgate rotate` finding it by flags,
-// by environment variables, or by the files `npm start` keeps in $KESGATE_HOME.
+// by environment variables, or by the files `npm start` keeps in $KESGATE_HOME. The client commands run in this
+// process (runKesgate, what the binary runs); --version, the usage errors' exit statuses and `server` run the
+// binary (bin/kesgate.js).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { cleanEnv, KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import { runKesgateInProcess } from '../helpers/kesgate-in-process.js';
 import { AdminClient } from '../../src/admin/client.js';
 import type { GatewayStatus } from '../../src/admin/status.js';
 import type { RotationJob } from '../../src/rotation/index.js';
@@ -18,8 +21,14 @@ import { content, customerKey, gatewayFiles, REGION, startKes, tempDir, type Gat
 const USER = 'cli-root-user';
 const PASSWORD = 'cli-root-password-0123456789';
 
+/** `kesgate args…` in this process, in an empty directory unless told. */
 function kesgate(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
-  return runCli(KESGATE_BIN, args, { env: options.env ?? cleanEnv(), cwd: options.cwd ?? tempDir('kesgate-cli-cwd-') });
+  return runKesgateInProcess(args, { env: options.env ?? cleanEnv(), cwd: options.cwd ?? tempDir('kesgate-cli-cwd-') });
+}
+
+/** `kesgate args…` as a child process of the real binary, in an empty directory. */
+function kesgateBinary(args: string[]): Promise<CliRun> {
+  return runCli(KESGATE_BIN, args, { env: cleanEnv(), cwd: tempDir('kesgate-cli-cwd-') });
 }
 
 function writeConfig(files: GatewayFiles, kes: TestKes, address = '127.0.0.1:0'): string {
@@ -243,16 +252,16 @@ describe('kesgate CLI', () => {
   });
 
   test('--version; usage errors exit 64 and refused credentials 77, and start no job', async () => {
-    const version = await kesgate(['--version']);
+    const version = await kesgateBinary(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
     const jobsBefore = (await new AdminClient({ endpoint: server.url, accessKey: USER, secretKey: PASSWORD, region: REGION }).rotations())
       .length;
 
     const [noBucket, unknown, badFlag] = await Promise.all([
-      kesgate(['rotate', '--to-key', 'key-b', ...credFlags()]),
-      kesgate(['frobnicate']),
-      kesgate(['rotate', 'list', '--colour', ...credFlags()]),
+      kesgateBinary(['rotate', '--to-key', 'key-b', ...credFlags()]),
+      kesgateBinary(['frobnicate']),
+      kesgateBinary(['rotate', 'list', '--colour', ...credFlags()]),
     ]);
     assert.equal(noBucket.code, 64);
     assert.match(noBucket.stderr, /required option '--bucket <name>' not specified/);
@@ -358,12 +367,12 @@ describe('kesgate CLI', () => {
     const dir = tempDir('kesgate-cli-bad-');
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, 'address: nowhere\ncredentials: { accessKey: ab, secretKey: short }\nkms: { endpoints: [], cert: c, key: k }\n');
-    const r = await kesgate(['server', '--config', file]);
+    const r = await kesgateBinary(['server', '--config', file]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /invalid gateway config/);
     assert.match(r.stderr, /address: expected HOST:PORT/);
     assert.match(r.stderr, /kms\.endpoints: expected at least one kes endpoint/);
-    const missing = await kesgate(['server', '--config', join(dir, 'absent.yaml')]);
+    const missing = await kesgateBinary(['server', '--config', join(dir, 'absent.yaml')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read config file .*absent\.yaml/);
   });

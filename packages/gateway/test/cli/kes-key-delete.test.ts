@@ -2,12 +2,14 @@
 // gateway what depends on the key and refuses while objects do, naming the counts — found through
 // $KESGATE_HOME's gateway.yaml and credentials, or KESGATE_ADDRESS and the root credentials; a gateway that
 // cannot be asked is a refusal too; --force deletes anyway; with no gateway configured it deletes as KES does.
+// The first case runs the real binary (bin/kes.js); the others run the same command in this process (runKes,
+// what the binary runs), which proves the same about the gateway check at no process start each.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { cleanEnv, KES_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import { kes as kesInProcess, kesBinary, type RunResult } from '../../../kes/test/cli/helpers.js';
 import { freePort } from '../helpers/upstreams.js';
 import { pki } from '../helpers/pki.js';
 import {
@@ -28,9 +30,12 @@ describe('kes key delete asks the gateway first', () => {
   let t: TestGateway;
   let kesEnv: Record<string, string>;
 
-  /** `kes args...` with the admin's KES_* variables, nothing inherited of KES_ or KESGATE_ variables, in an empty directory unless told. */
-  function kesCli(args: string[], extra: Record<string, string> = {}, cwd = tempDir('kes-delete-cwd-')): Promise<CliRun> {
-    return runCli(KES_BIN, args, { env: cleanEnv({ ...kesEnv, ...extra }, ['KES_', 'KESGATE_']), cwd });
+  /**
+   * `kes args...` with the admin's KES_* variables, nothing inherited of KES_ or KESGATE_ variables, in an empty
+   * directory: in this process, or as a child process of the real binary with `binary`.
+   */
+  function kesCli(args: string[], extra: Record<string, string> = {}, binary = false): Promise<RunResult> {
+    return (binary ? kesBinary : kesInProcess)(args, { env: { ...kesEnv, ...extra }, cwd: tempDir('kes-delete-cwd-') });
   }
 
   /** A state directory as `npm start` writes it, for the gateway part: gateway.yaml and credentials. */
@@ -72,7 +77,7 @@ describe('kes key delete asks the gateway first', () => {
   });
 
   test('objects depend on the key: refused with the counts per bucket (gateway from $KESGATE_HOME); the key and its objects remain', async () => {
-    const r = await kesCli(['key', 'delete', 'in-use', '--yes'], { KESGATE_HOME: gatewayHome() });
+    const r = await kesCli(['key', 'delete', 'in-use', '--yes'], { KESGATE_HOME: gatewayHome() }, true);
     assert.equal(r.code, 1, r.stdout);
     assert.match(
       r.stderr,

@@ -34,6 +34,8 @@ export function crashCluster() {
   let doomed: GatewayProcess | undefined;
   let doomedClient: S3Client | undefined;
   let configs = 0;
+  /** sql()'s connection, opened on first use: one backend for the file rather than one per query (the polls included). */
+  let sqlClient: Promise<pg.Client> | undefined;
 
   before(async () => {
     st = await startClusterStack();
@@ -46,6 +48,7 @@ export function crashCluster() {
     await doomed?.kill();
     one?.destroy();
     two?.destroy();
+    await (await sqlClient?.catch(() => undefined))?.end();
     await st?.close();
   });
 
@@ -64,13 +67,12 @@ export function crashCluster() {
   }
 
   async function sql<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<R[]> {
-    const client = new pg.Client({ connectionString: st.databaseUrl });
-    await client.connect();
-    try {
-      return (await client.query<R>(text, params)).rows;
-    } finally {
-      await client.end();
-    }
+    sqlClient ??= (async () => {
+      const client = new pg.Client({ connectionString: st.databaseUrl });
+      await client.connect();
+      return client;
+    })();
+    return (await (await sqlClient).query<R>(text, params)).rows;
   }
 
   /**

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { KESGATE_BIN, runCli, type CliRun } from '../helpers/cli.js';
+import type { CliRun } from '../helpers/cli.js';
+import { runKesgateInProcess } from '../helpers/kesgate-in-process.js';
 import { startKesNodes, type KesNodes } from '../../../kes/test/helpers/kes-nodes.js';
 import { stopAllChildren } from '../../../kes/test/cli/helpers.js';
 import { RawS3 } from '../../../../scripts/bench/lib/s3-raw.js';
@@ -68,7 +69,8 @@ function workload(bucket: string, totalOps: number, midway?: () => void): Worklo
 
 /** `kesgate status` as an operator runs it. */
 function kesgateStatus(): Promise<CliRun> {
-  return runCli(KESGATE_BIN, ['status', '--endpoint', gw.url, '--access-key', creds.accessKey, '--secret-key', creds.secretKey]);
+  // In this process (what the binary runs; test/cli/cli.test.ts runs the binary itself).
+  return runKesgateInProcess(['status', '--endpoint', gw.url, '--access-key', creds.accessKey, '--secret-key', creds.secretKey]);
 }
 
 /** Requests node `i` has answered with 2xx (its own /v1/metrics; the read itself counts once). */
