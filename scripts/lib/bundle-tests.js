@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { build, transform, version as esbuildVersion } from 'esbuild';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fileStamp, MIRROR, writeIfChanged } from './compile-tests.js';
 
@@ -60,6 +60,29 @@ const importMetaOfMirror = {
     });
   },
 };
+
+/**
+ * A dependency's JSON file that it require()s (mime-db's 233 KB db.json, in four copies; iconv-lite's code pages) is
+ * loaded from node_modules by the bundle's require() when that call runs, not inlined: inlined, every process that
+ * loads the chunk parses it as a JavaScript object literal, required or not (~1.5 MB of a gateway test's ~8.5 MB).
+ * Node's JSON loader parses it with JSON.parse, only when it is required.
+ */
+const dependencyJsonRequired = {
+  name: 'dependency-json-required',
+  setup(b) {
+    b.onResolve({ filter: /\.json$/ }, async (args) => {
+      if (args.pluginData === SKIP || args.kind !== 'require-call' || !args.resolveDir.includes(`${sep}node_modules${sep}`))
+        return undefined;
+      // Resolved as esbuild would (its own resolver, without this plugin), then named by its absolute path: the
+      // bundle's require() is relative to the chunk, not to the module that called it.
+      const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: SKIP });
+      return found.errors.length > 0 ? undefined : { path: found.path, external: true };
+    });
+  },
+};
+
+/** Marks the resolve call dependencyJsonRequired makes itself. */
+const SKIP = Symbol('dependency-json-required');
 
 /** The repository's modules a bundle may hold: .ts, .js and .mjs files under packages/ and scripts/, not in node_modules or dist. */
 function repositoryModules() {
@@ -116,6 +139,8 @@ export async function bundleTests(files) {
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
     sourcesContent: false,
+    minifyWhitespace: true,
+    legalComments: 'none',
     external: [
       'better-sqlite3',
       'pino',
@@ -130,7 +155,7 @@ export async function bundleTests(files) {
     ],
     // Some dependencies are CommonJS and call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __testRequire } from 'node:module'; const require = __testRequire(import.meta.url);" },
-    plugins: [importMetaOfMirror],
+    plugins: [importMetaOfMirror, dependencyJsonRequired],
     write: false,
     logLevel: 'warning',
   });
