@@ -2,9 +2,13 @@
 // request handler, the response); a promise passed where a callback returning void is expected runs
 // unobserved. Style is Prettier's job (.prettierrc.json), not ESLint's.
 import js from '@eslint/js';
+import { includeIgnoreFile } from 'eslint/config';
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
+  // What git ignores is scratch work, benchmark output and caches, not code of the project's.
+  includeIgnoreFile(fileURLToPath(new URL('.gitignore', import.meta.url))),
   {
     ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', 'packages/console/src/**', 'packages/console/vite.config.ts', '**/*.d.ts'],
   },
