@@ -2,7 +2,7 @@
 // Runs every package's test suites with Node's own test runner, from JavaScript compiled ahead of time
 // (scripts/lib/compile-tests.js: no TypeScript loader in any test process), after building the bundles.
 // Usage: node scripts/run-tests.js [--checks] [package | test file ...]   (default: all packages)
-// --checks runs `npm run lint` and `npm run typecheck` alongside the suites (scripts/lib/checks.js): `npm test`.
+// --checks runs `npm run check` (lint and typecheck) alongside the suites (scripts/lib/checks.js): `npm test`.
 // --profile ends with the slowest test files by wall time and by CPU (their own and their child processes').
 import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

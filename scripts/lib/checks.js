@@ -1,13 +1,14 @@
-// `npm run lint` and `npm run typecheck` while the suites run (scripts/run-tests.js --checks), instead of before
-// them: type-aware ESLint alone is ~40-50 s of one core without its cache, and the suites leave a core idle much of
-// the time (they wait on processes, sockets and timers). The checks run at a lower priority (nice 10), so the
-// suites' timing-sensitive tests do not wait behind them; their output goes to a file and is shown at the end.
+// `npm run check` (`npm run lint` and `npm run typecheck` in one process, on one TypeScript program: scripts/check.js)
+// while the suites run (scripts/run-tests.js --checks), instead of before them: it is ~60 s of one core without its
+// caches, and the suites leave a core idle much of the time (they wait on processes, sockets and timers). The check
+// runs at a lower priority (nice 10), so the suites' timing-sensitive tests do not wait behind it; its output goes to
+// a file and is shown at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CHECKS = ['lint', 'typecheck'];
+const CHECKS = ['check'];
 
 /** Starts the checks in `root`; `finish()` waits for them, prints what failed, and resolves to whether all passed. */
 export function startChecks(root) {
