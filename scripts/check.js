@@ -54,7 +54,9 @@ function build(tsconfig, name) {
   });
   // The files TypeScript checks again: those without diagnostics in the build info (changed, or depending on a file
   // whose declarations changed). The builder asks the program for each one's diagnostics (typescript.js,
-  // getBinderAndCheckerDiagnosticsOfFile); the program is a plain object, so that call can be watched.
+  // getBinderAndCheckerDiagnosticsOfFile); the program is a plain object, so that call can be watched. The public
+  // getSemanticDiagnosticsOfNextAffectedFile() is not enough: it hands out the changed files, while the files that
+  // depend on a changed declaration are only re-checked later, inside getSemanticDiagnostics() (tried on TS 5.9).
   const program = builder.getProgram();
   const checked = new Set();
   const check = program.getBindAndCheckDiagnostics;
