@@ -182,7 +182,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   try {
     await start();
     // Over the Unix socket, where the superuser is trusted: TCP connections need this password.
-    const admin = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+    const admin = superuserClient(dir, port);
     await admin.connect();
     try {
       await admin.query(`ALTER ROLE postgres PASSWORD ${admin.escapeLiteral(password)}`);
