@@ -10,8 +10,7 @@
 //          of the plaintext file; ciphertext read = the gateway process's rchar delta (/proc/<pid>/io)
 //   put    PUT of a BENCH_LARGE_MIB object, SSE-S3 over HTTP and SSE-C over HTTPS, UNSIGNED-PAYLOAD, MB/s (put and
 //          get: a warm-up round of every server first, not counted); with the whole machine's CPU per MiB and how
-//          busy its cores were (/proc/stat), and the ratio the SSE-S3 PUT could reach at best when the machine is
-//          CPU-bound: the bare PUT's machine CPU per MiB plus MD5 and AES-GCM (measured in this process)
+//          busy its cores were (/proc/stat): whether a transfer was bound by CPU the client shares
 //   get    GET of the same objects, MB/s
 //   small  4 KiB objects, 32 concurrent keep-alive clients, vs s3rver, PUT and GET apart (a PUT-only loop, then a GET-only
 //          loop over what it wrote): SSE-S3 with a data key per object, then SSE-S3 and SSE-KMS with S3 Bucket Keys;
@@ -26,7 +25,7 @@
 //      BENCH_SMALL_CASES=per-object,sse-s3-bk,sse-kms-bk (which small-object cases run; default all).
 // Run: npm run bench -- gateway   (node --import tsx --expose-gc scripts/bench/gateway.ts)
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -311,40 +310,6 @@ function throughputRows(kind: 'PUT' | 'GET', target: number, m: Map<Variant, Mea
   );
 }
 
-/**
- * CPU milliseconds per MiB, in this process, of the two things an SSE-S3 PUT must do that the bare server does not:
- * the MD5 of the plaintext (S3 gives an SSE-S3 object the MD5 as its ETag) and AES-256-GCM over 64 KiB packages.
- * The median of three passes over 64 MiB, after one not counted (the first pass, JIT and allocations warming up,
- * cost up to four times the next ones).
- */
-function cryptoCostPerMiB(): { md5: number; aes: number } {
-  const pkg = randomBytes(64 * 1024);
-  const passes = (64 * MiB) / pkg.length;
-  const cpuMs = (): number => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
-  const md5: number[] = [];
-  const aes: number[] = [];
-  const key = randomBytes(32);
-  for (let r = 0; r <= 3; r++) {
-    let t = cpuMs();
-    const h = createHash('md5');
-    for (let i = 0; i < passes; i++) h.update(pkg);
-    h.digest();
-    md5.push((cpuMs() - t) / 64);
-    t = cpuMs();
-    for (let i = 0; i < passes; i++) {
-      const c = createCipheriv('aes-256-gcm', key, randomBytes(12));
-      c.update(pkg);
-      c.final();
-      c.getAuthTag();
-    }
-    aes.push((cpuMs() - t) / 64);
-  }
-  return { md5: median(md5.slice(1)), aes: median(aes.slice(1)) };
-}
-
 async function putPhase(e: Env): Promise<void> {
   console.log(
     `\n[put] ${LARGE / MiB} MiB PUT, UNSIGNED-PAYLOAD, a warm-up round then ${ROUNDS} interleaved rounds, medians; ratios: median of per-round ratios (MB/s = MiB/s)`,
@@ -352,26 +317,16 @@ async function putPhase(e: Env): Promise<void> {
   const v = largeVariants(e);
   const m = await interleaved('PUT', e, [v.bare, v.s3, v.bareTls, v.c, v.bareSync]);
   throughputRows('PUT', 0.8, m, v);
-  // On a machine whose cores the client shares with the server, a transfer that keeps every core busy goes as fast
-  // as the whole machine's CPU per MiB allows; the SSE-S3 PUT's ratio cannot then exceed the bare PUT's machine CPU
-  // per MiB over that plus what MD5 and AES-GCM cost (measured here), whatever the gateway does around them.
+  // Whether a transfer was bound by the machine's CPU (the client shares the two cores with the servers): its cores'
+  // busy share, and the whole machine's CPU per MiB (client, server, kernel; anything else running counts too).
   const bare = m.get(v.bare)!;
   const s3 = m.get(v.s3)!;
-  const crypto = cryptoCostPerMiB();
   const busy = (x: Measured): string => `${fmt(x.machinePerMiB, 2)} ms/MiB, cores ${fmt(x.busy * 100, 0)}% busy`;
   row(
     `  (info) PUT machine CPU (client + server + kernel)`,
     `SSE-S3 ${busy(s3)}`,
     `bare HTTP ${busy(bare)}`,
     s3.machinePerMiB / bare.machinePerMiB,
-    '',
-    undefined,
-  );
-  row(
-    `  (info) SSE-S3 PUT ceiling when CPU-bound`,
-    `MD5 ${fmt(crypto.md5, 2)} + AES-GCM ${fmt(crypto.aes, 2)} ms/MiB`,
-    `bare HTTP machine ${fmt(bare.machinePerMiB, 2)} ms/MiB`,
-    bare.machinePerMiB / (bare.machinePerMiB + crypto.md5 + crypto.aes),
     '',
     undefined,
   );
