@@ -245,11 +245,12 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
       const machineSeconds = machine.busy - machine0.busy;
       const busy = machineSeconds / (machine.cores * ((performance.now() - wall0) / 1000));
       const perMiB = (n: number): number => n / (LARGE / MiB);
+      const machinePerMiB = perMiB(machineSeconds * 1000);
       const cpuPerMiB = perMiB((procCpuSeconds(v.pid) - cpu0) * 1000);
       const loopPerMiB = perMiB((procMainThreadCpuSeconds(v.pid) - loop0) * 1000);
       const writesPerMiB = perMiB(procWriteCalls(v.pid) - writes0);
       line.push(
-        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB, machine ${fmt(perMiB(machineSeconds * 1000), 2)} ms/MiB, ${fmt(busy * 100, 0)}% busy)`,
+        `${v.name} ${fmt(mbps, 0)} MB/s (${fmt(cpuPerMiB, 2)} ms CPU/MiB, main thread ${fmt(loopPerMiB, 2)}, ${fmt(writesPerMiB, 1)} writes/MiB, machine ${fmt(machinePerMiB, 2)} ms/MiB, ${fmt(busy * 100, 0)}% busy)`,
       );
       if (r === 0) continue;
       const s = samples.get(v)!;
@@ -257,7 +258,7 @@ async function interleaved(kind: 'PUT' | 'GET', e: Env, variants: Variant[]): Pr
       s.cpu.push(cpuPerMiB);
       s.loop.push(loopPerMiB);
       s.writes.push(writesPerMiB);
-      s.machine.push(perMiB(machineSeconds * 1000));
+      s.machine.push(machinePerMiB);
       s.busy.push(busy);
     }
     console.log(`  ${r === 0 ? 'warm-up (not counted)' : `round ${r}`}: ${line.join(', ')}`);
