@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Bundles the commands into dist/ (esbuild, a development dependency that tsx brings): `kes`, `kesgate` (each
-// CLI and its server) and `kesgate-sse`; and the scripts behind `npm start` and `npm run cluster` into dist/scripts/. Production runs plain JavaScript without a TypeScript loader in
-// memory (about 30 MiB less per process), and a CLI command starts in a fraction of the time tsx takes to
-// compile its sources. `npm start`, the Dockerfiles and the benchmarks run these bundles; the commands in
-// packages/*/bin run them while they are newer than every source they were built from (scripts/run-cli.js),
-// else the sources through tsx. dist/inputs.json lists those sources.
+// CLI and its server) and `kesgate-sse`; and the scripts behind `npm start` and `npm run cluster` into
+// dist/scripts/. Production runs plain JavaScript without a TypeScript loader in memory (about 30 MiB less per
+// process), and a CLI command starts in a fraction of the time tsx takes to compile its sources. `npm start`, the
+// Dockerfiles and the benchmarks run these bundles; the commands in packages/*/bin run them while they are newer
+// than every source they were built from (scripts/run-cli.js), else the sources through tsx. dist/inputs.json
+// lists those sources.
 // Also builds the operator console (Vite) into packages/console/dist, which the gateway serves at /console/.
 // `--console-only` builds just the console, `--servers-only` just the bundles (the Docker images, the tests).
 import { build } from 'esbuild';
