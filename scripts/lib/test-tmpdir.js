@@ -18,7 +18,7 @@ const STALE_MS = 24 * 3600 * 1000;
 
 /**
  * The environment for this run's test processes (TMPDIR, and KESGATE_CERT_CACHE_DIR: the test certificates stay
- * cached in the system's temp dir, where RSA keys are made once per machine and not once per run) and `remove()`,
+ * cached in the system's temp dir, made once per machine and not once per run) and `remove()`,
  * called once the run's processes have ended.
  */
 export function testTmpdir(env) {

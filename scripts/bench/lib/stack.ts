@@ -21,10 +21,10 @@ interface Pki {
   gateway: CertKeyPair;
 }
 
-// RSA key generation takes seconds on a busy machine: one set, cached in the temp directory.
+// One set, cached in the temp directory (cachedInTempDir) like the tests' sets.
 function pki(): Pki {
   return cachedInTempDir(
-    'kesgate-bench-pki-v1.json',
+    'kesgate-bench-pki-v2.json',
     () => true,
     () => {
       const ca = createCA('kesgate bench CA');

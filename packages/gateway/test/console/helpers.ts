@@ -31,7 +31,7 @@ export const DEFAULT_KEY = 'kesgate-default';
 /** The console's identity at kes (cached per machine like the other test certificates). */
 export function consoleCert(): CertKeyPair {
   return cachedInTempDir(
-    'kesgate-console-test-cert.json',
+    'kesgate-console-test-cert-v2.json',
     (c: CertKeyPair) => Boolean(c.cert && identityOf(c.cert)),
     () => selfSignedClientCert('console'),
   );

@@ -11,7 +11,7 @@ export interface Pki {
 
 export function pki(): Pki {
   return cachedInTempDir(
-    'kesgate-gateway-test-pki-v2.json',
+    'kesgate-gateway-test-pki-v3.json',
     (c: Pki) => Boolean(c.gateway?.cert && identityOf(c.gateway.cert)),
     () => {
       const ca = createCA('kesgate gateway test CA');

@@ -1,6 +1,6 @@
-// Certificate sets for test suites and benchmarks: RSA key generation is the slow part of a run, so a set
-// is made once per machine and kept as JSON in the temp directory, written atomically (temp file + rename)
-// so concurrent runs never read half a file. Not used by the servers.
+// Certificate sets for test suites and benchmarks: a set is made once per machine (every test process of a run
+// then uses the same identities, and none signs certificates of its own) and kept as JSON in the temp directory,
+// written atomically (temp file + rename) so concurrent runs never read half a file. Not used by the servers.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -43,5 +43,5 @@ function generate(): TestPki {
 }
 
 export function testPki(): TestPki {
-  return cachedInTempDir('kesgate-kes-test-pki-v1.json', (c: TestPki) => c.foreign?.identity === identityOf(c.foreign.cert), generate);
+  return cachedInTempDir('kesgate-kes-test-pki-v2.json', (c: TestPki) => c.foreign?.identity === identityOf(c.foreign.cert), generate);
 }
