@@ -12,6 +12,7 @@
 // Only files that are safe beside others are grouped: none that watch their own process (descriptors, memory),
 // none marked `// kesgate-test: own-process`; and only files whose tests took less than LIGHT_MS in an earlier run
 // (scripts/lib/test-times.js): a heavy file gains little and would hold its group's other files behind it.
+// Files that run alone go through an entry too (a group of one), so that the run starts everything longest first.
 // KESGATE_TEST_GROUPS=0 runs every file in its own process.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -32,9 +33,9 @@ const OWN_PROCESS = new Map([
 ]);
 
 /** Files whose tests took less than this (ms) are grouped. */
-const LIGHT_MS = 6000;
+const LIGHT_MS = 15000;
 /** About how long (ms) a group's tests take together: long enough to share a load, short enough to spread the run. */
-const GROUP_MS = 15000;
+const GROUP_MS = 30000;
 /** What loading a file costs a group (ms, estimated), counted when filling a group. */
 const LOAD_MS = 500;
 
@@ -51,7 +52,8 @@ export function ownProcessReason(file) {
 
 /**
  * Splits `files` (absolute .ts paths) into files that run alone and groups (arrays of files), from `times`
- * (source path relative to `base`, the repository → ms). A file with no recorded time runs alone.
+ * (source path relative to `base`, the repository → ms). A file with no recorded time runs alone. `schedule` is
+ * both as one list, the longest first (a file alone is a group of one): the order the runner starts them in.
  */
 export function planGroups(files, times, base = root) {
   const alone = [];
@@ -60,7 +62,8 @@ export function planGroups(files, times, base = root) {
     const rel = relative(base, file).split('\\').join('/');
     const ms = times[rel];
     if (typeof ms !== 'number' || ms >= LIGHT_MS || ownProcessReason(file)) {
-      alone.push(file);
+      // Unmeasured: assumed long, so that it starts early.
+      alone.push({ files: [file], ms: typeof ms === 'number' ? ms : GROUP_MS });
       continue;
     }
     // Files of one package load the same chunks: grouped together, they share the most.
@@ -79,18 +82,21 @@ export function planGroups(files, times, base = root) {
         bin.ms += entry.ms;
       } else bins.push({ files: [entry.file], ms: entry.ms });
     }
-    for (const bin of bins) {
-      if (bin.files.length === 1) alone.push(bin.files[0]);
-      else groups.push(bin);
-    }
+    for (const bin of bins) (bin.files.length === 1 ? alone : groups).push(bin);
   }
-  return { alone: alone.sort(), groups: groups.sort((a, b) => b.ms - a.ms).map((g) => g.files.sort()) };
+  // Longest first: the machine stays busy to the end instead of waiting on a long file started last.
+  const schedule = [...alone, ...groups].sort((a, b) => b.ms - a.ms).map((g) => [...g.files].sort());
+  return {
+    alone: alone.map((a) => a.files[0]).sort(),
+    groups: groups.sort((a, b) => b.ms - a.ms).map((g) => g.files.sort()),
+    schedule,
+  };
 }
 
 /**
- * Writes an entry module for each group into `bundles`/zz-groups/ (named by its contents, so a run started
- * meanwhile keeps its own) and returns their paths. The directory's name sorts after `packages`: Node's runner
- * starts files in the order of their paths, so the light groups fill the end of the run, after the heavy files.
+ * Writes an entry module for each group into `bundles`/zz-groups/ (named by its place in `groups` and its
+ * contents, so a run started meanwhile keeps its own) and returns their paths. Node's runner starts files in the
+ * order of their paths: the entries start in the order of `groups`.
  */
 export function groupEntries(groups, bundles, bundledPath) {
   const dir = join(bundles, GROUPS_DIR);
@@ -113,7 +119,7 @@ export function groupEntries(groups, bundles, bundledPath) {
       '',
     ].join('\n');
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 10);
-    const path = join(dir, `${String(i + 1).padStart(2, '0')}-${hash}.js`);
+    const path = join(dir, `${String(i + 1).padStart(3, '0')}-${hash}.js`);
     writeIfChanged(path, text);
     return path;
   });

@@ -17,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Groups {
   ownProcessReason(file: string): string | undefined;
-  planGroups(files: string[], times: Record<string, number>, base?: string): { alone: string[]; groups: string[][] };
+  planGroups(files: string[], times: Record<string, number>, base?: string): { alone: string[]; groups: string[][]; schedule: string[][] };
   groupEntries(groups: string[][], bundles: string, bundledPath: (file: string) => string): string[];
 }
 const groups = (await import(pathToFileURL(join(root, 'scripts/lib/test-groups.js')).href)) as Groups;
@@ -30,7 +30,7 @@ function testFile(pkg: string, name: string, text: string): string {
   return path;
 }
 
-test('light files of one package share a process, hooked ones too; heavy, unmeasured and marked files keep their own', () => {
+test('light files of one package share a process, hooked ones too; heavy, unmeasured and marked files keep their own; the longest start first', () => {
   const plain = "import { test } from 'node:test';\ntest('x', () => {});\n";
   const light1 = testFile('one', 'light1.test.mjs', plain);
   const light2 = testFile('one', 'light2.test.mjs', plain);
@@ -52,6 +52,8 @@ test('light files of one package share a process, hooked ones too; heavy, unmeas
     plan.groups.map((g) => [...g].sort()).sort(),
     [[light1, light2, hooked].sort(), [otherPackage, otherPackage2].sort()].sort(),
   );
+  // Everything in one list, longest first: the heavy file, the unmeasured one (assumed long), the larger group.
+  assert.deepEqual(plan.schedule, [[heavy], [unmeasured], [light1, light2, hooked].sort(), [otherPackage, otherPackage2].sort(), [marked]]);
 });
 
 test('in a group, the failure list names each failing test with its own file; hooks stay in their file; a file that cannot load or whose hook fails fails by name', () => {
