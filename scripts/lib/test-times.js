@@ -3,7 +3,7 @@
 // figures committed beside this file (scripts/lib/test-times.json, so a fresh clone schedules the same way).
 // Keys are source paths relative to the repository (`packages/gateway/test/e2e/at-rest.test.ts`); values are
 // milliseconds, the sum of the file's top-level tests and suites (module loading is not counted).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,10 +42,13 @@ export function readTestTimes(committedFile = COMMITTED_TIMES, lastRunFile = LAS
   return { ...committed, ...scaled };
 }
 
-/** Merges `times` (source path → ms) into the last-run cache; files not run keep their earlier figures. */
+/**
+ * Merges `times` (source path → ms) into the last-run cache; files not run keep their earlier figures. Only this
+ * repository's files: the suites that test the runner run files of their own in temp directories.
+ */
 export function recordTestTimes(times, file = LAST_RUN_TIMES) {
   const merged = { ...read(file) };
-  for (const [path, ms] of Object.entries(times)) merged[path] = Math.round(ms);
+  for (const [path, ms] of Object.entries(times)) if (existsSync(join(root, path))) merged[path] = Math.round(ms);
   const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
   // Beside it first, then renamed: a run starting meanwhile reads the old file or the new one, never half of one.
   mkdirSync(dirname(file), { recursive: true });

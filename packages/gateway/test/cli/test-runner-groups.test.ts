@@ -4,7 +4,7 @@
 // its own tests only; a file that throws while loading, or whose module-level hook fails, fails under its own name;
 // the other files' tests still run and pass.
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,4 +116,13 @@ test("a busy machine's last run does not make light files heavy: its times are s
   assert.deepEqual(readTestTimes(committed, last), { 'a.test.ts': 1000, 'b.test.ts': 9000, 'gone.test.ts': 500, 'new.test.ts': 2000 });
   // No last run: the committed figures as they are.
   assert.deepEqual(readTestTimes(committed, join(dir, 'none.json')), { 'a.test.ts': 1000, 'b.test.ts': 9000, 'gone.test.ts': 500 });
+});
+
+test("a run's times are kept for this repository's files only (the runner's own suites run files in temp directories)", async () => {
+  const { recordTestTimes } = (await import(pathToFileURL(join(root, 'scripts/lib/test-times.js')).href)) as {
+    recordTestTimes(times: Record<string, number>, file: string): void;
+  };
+  const out = join(dir, 'recorded-times.json');
+  recordTestTimes({ 'packages/kes/test/pki.test.ts': 12.4, 'packages/q/test/fails.test.ts': 7 }, out);
+  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { 'packages/kes/test/pki.test.ts': 12 });
 });
