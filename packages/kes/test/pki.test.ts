@@ -2,11 +2,11 @@
 // each kind of certificate needs, and a real mutual-TLS handshake with them, as kes and the gateway make it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { createCA, identityOf, issueClientCert, issueServerCert, selfSignedClientCert } from '../src/pki/pki.js';
+import { createCA, identityOf, issueClientCert, issueServerCert, keyIdentifier, selfSignedClientCert } from '../src/pki/pki.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -45,6 +45,23 @@ test('server and client usages, names and validity', () => {
   assert.ok(from < Date.now() - day / 2, 'valid from a day back (clock skew between hosts)');
   assert.ok(Math.abs(Date.parse(s.validTo) - (from + 826 * day)) < 60_000, '825 days from now');
   assert.notEqual(new X509Certificate(issueServerCert(ca).cert).serialNumber, s.serialNumber, 'serials are random');
+});
+
+test("key identifiers are the SHA-1 of the public key's bits, also for a key whose bits read as DER", () => {
+  // A P-256 SubjectPublicKeyInfo ends with its 65-byte point (0x04, X, Y). A point whose X starts with 0x3f reads
+  // as a DER OCTET STRING of 63 bytes, which node-forge would decode unless told not to: 1 key in 256.
+  const point = (spki: Buffer) => spki.subarray(spki.length - 65);
+  let looksLikeDer: Buffer | undefined;
+  for (let i = 0; i < 20_000 && !looksLikeDer; i++) {
+    const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+    if (point(spki)[1] === 0x3f) looksLikeDer = spki;
+  }
+  assert.ok(looksLikeDer, 'one key in 256 has it; 20,000 tries find one');
+  const plain = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+  for (const spki of [looksLikeDer, plain]) {
+    assert.equal(point(spki)[0], 0x04);
+    assert.deepEqual(keyIdentifier(spki), createHash('sha1').update(point(spki)).digest());
+  }
 });
 
 test('identities are the SHA-256 of the public key, one per key', () => {

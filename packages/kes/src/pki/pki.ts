@@ -25,7 +25,11 @@ const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 const extensionsToAsn1 = (forge.pki as unknown as { certificateExtensionsToAsn1(exts: unknown[]): Asn1 }).certificateExtensionsToAsn1;
 
 const der = (node: Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
-const fromDer = (bytes: Buffer): Asn1 => asn1.fromDer(bytes.toString('binary'));
+// BIT STRINGs as they are: by default forge decodes one whose bytes happen to parse as DER, which a P-256 public
+// key's do when its X coordinate starts with 0x3f (1 key in 256: 0x04 then 63 more bytes reads as an OCTET STRING).
+// (forge takes an options object there; its typings know only the older `strict` flag.)
+const fromDerWithOptions = asn1.fromDer as unknown as (bytes: string, options: { decodeBitStrings: boolean }) => Asn1;
+const fromDer = (bytes: Buffer): Asn1 => fromDerWithOptions(bytes.toString('binary'), { decodeBitStrings: false });
 const sequence = (value: Asn1[]): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
 const algorithm = (): Asn1 =>
   sequence([asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(ECDSA_WITH_SHA256).getBytes())]);
@@ -49,13 +53,14 @@ function subjectOf(pem: string): Asn1 {
   return (tbs.value as Asn1[])[5]!;
 }
 
-/** A key's identifier (RFC 5280 §4.2.1.2, method 1): SHA-1 of its SubjectPublicKeyInfo's subjectPublicKey bits. */
-function keyIdOf(spki: Asn1): string {
-  const bits = ((spki.value as Asn1[])[1]!.value as string).slice(1); // past the BIT STRING's unused-bits byte
-  return createHash('sha1').update(Buffer.from(bits, 'binary')).digest().toString('binary');
+/** A key's identifier (RFC 5280 §4.2.1.2, method 1): SHA-1 of its DER SubjectPublicKeyInfo's subjectPublicKey bits. */
+export function keyIdentifier(spki: Buffer): Buffer {
+  const bits = ((fromDer(spki).value as Asn1[])[1]!.value as string).slice(1); // past the BIT STRING's unused-bits byte
+  return createHash('sha1').update(Buffer.from(bits, 'binary')).digest();
 }
 
-const spkiOf = (pem: string): Asn1 => fromDer(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }));
+const spkiOf = (pem: string): Buffer => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+const octets = (bytes: Buffer): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes.toString('binary'));
 
 /** Extensions as forge's setExtensions takes them (the key identifiers are added by certify()). */
 type Extension = Record<string, unknown> & { name: string };
@@ -72,7 +77,7 @@ interface Contents {
 function certify(contents: Contents): CertKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const spki = fromDer(publicKey.export({ type: 'spki', format: 'der' }));
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
   const subject = nameOf(contents.subject);
   // A positive serial: clear the top bit of the first byte.
   const serial = randomBytes(16);
@@ -82,8 +87,10 @@ function certify(contents: Contents): CertKeyPair {
   holder.setExtensions([
     ...contents.extensions,
     // Every certificate names its key, and an issued one its issuer's key (RFC 5280 §4.2.1.1-2).
-    { name: 'subjectKeyIdentifier', value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, keyIdOf(spki)) },
-    ...(contents.issuer ? [{ name: 'authorityKeyIdentifier', keyIdentifier: keyIdOf(spkiOf(contents.issuer.cert)) }] : []),
+    { name: 'subjectKeyIdentifier', value: octets(keyIdentifier(spki)) },
+    ...(contents.issuer
+      ? [{ name: 'authorityKeyIdentifier', keyIdentifier: keyIdentifier(spkiOf(contents.issuer.cert)).toString('binary') }]
+      : []),
   ]);
   const tbs = sequence([
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
@@ -94,7 +101,7 @@ function certify(contents: Contents): CertKeyPair {
     contents.issuer ? subjectOf(contents.issuer.cert) : subject,
     sequence([time(new Date(now - DAY)), time(new Date(now + contents.validDays * DAY))]), // a day back: clock skew between hosts
     subject,
-    spki,
+    fromDer(spki),
     extensionsToAsn1(holder.extensions),
   ]);
   const signature = signWithNode('sha256', der(tbs), contents.issuer?.key ?? key); // DER ECDSA-Sig-Value
