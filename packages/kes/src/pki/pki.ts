@@ -47,19 +47,18 @@ function nameOf(commonName: string): Asn1 {
   return forge.pki.distinguishedNameToAsn1(holder.subject);
 }
 
-/** The subject Name of a PEM certificate, byte for byte: a certificate it issues names it as its issuer. */
-function subjectOf(pem: string): Asn1 {
-  const tbs = fromDer(new X509Certificate(pem).raw).value[0] as Asn1;
-  return (tbs.value as Asn1[])[5]!;
-}
-
 /** A key's identifier (RFC 5280 §4.2.1.2, method 1): SHA-1 of its DER SubjectPublicKeyInfo's subjectPublicKey bits. */
 export function keyIdentifier(spki: Buffer): Buffer {
   const bits = ((fromDer(spki).value as Asn1[])[1]!.value as string).slice(1); // past the BIT STRING's unused-bits byte
   return createHash('sha1').update(Buffer.from(bits, 'binary')).digest();
 }
 
-const spkiOf = (pem: string): Buffer => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+/** What a certificate takes from its issuer's (PEM): the issuer's subject Name, byte for byte, and its key's identifier. */
+function issuerOf(pem: string): { name: Asn1; keyId: Buffer } {
+  const x509 = new X509Certificate(pem);
+  const tbs = fromDer(x509.raw).value[0] as Asn1;
+  return { name: (tbs.value as Asn1[])[5]!, keyId: keyIdentifier(x509.publicKey.export({ type: 'spki', format: 'der' })) };
+}
 const octets = (bytes: Buffer): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes.toString('binary'));
 
 /** Extensions as forge's setExtensions takes them (the key identifiers are added by certify()). */
@@ -79,6 +78,7 @@ function certify(contents: Contents): CertKeyPair {
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const subject = nameOf(contents.subject);
+  const issuer = contents.issuer && issuerOf(contents.issuer.cert);
   // A positive serial: clear the top bit of the first byte.
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;
@@ -88,9 +88,7 @@ function certify(contents: Contents): CertKeyPair {
     ...contents.extensions,
     // Every certificate names its key, and an issued one its issuer's key (RFC 5280 §4.2.1.1-2).
     { name: 'subjectKeyIdentifier', value: octets(keyIdentifier(spki)) },
-    ...(contents.issuer
-      ? [{ name: 'authorityKeyIdentifier', keyIdentifier: keyIdentifier(spkiOf(contents.issuer.cert)).toString('binary') }]
-      : []),
+    ...(issuer ? [{ name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyId.toString('binary') }] : []),
   ]);
   const tbs = sequence([
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
@@ -98,7 +96,7 @@ function certify(contents: Contents): CertKeyPair {
     ]), // v3
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serial.toString('binary')),
     algorithm(),
-    contents.issuer ? subjectOf(contents.issuer.cert) : subject,
+    issuer?.name ?? subject,
     sequence([time(new Date(now - DAY)), time(new Date(now + contents.validDays * DAY))]), // a day back: clock skew between hosts
     subject,
     fromDer(spki),
