@@ -6,14 +6,13 @@
 // --profile ends with the slowest test files by wall time and by CPU (their own and their child processes').
 import { readdirSync, statSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, relative, sep } from 'node:path';
+import { join, dirname, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startChecks } from './lib/checks.js';
 import { startTestServices } from './lib/run-services.js';
 import { compileTests, compiledPath } from './lib/compile-tests.js';
 import { bundleTests, bundledPath, BUNDLES } from './lib/bundle-tests.js';
 import { groupEntries, planGroups } from './lib/test-groups.js';
-import { GROUPS_DIR } from './lib/package-times.js';
 import { readTestTimes } from './lib/test-times.js';
 import { testTmpdir } from './lib/test-tmpdir.js';
 import { fileURLToPath } from 'node:url';
@@ -66,11 +65,14 @@ const concurrency = Number(process.env.KESGATE_TEST_CONCURRENCY) || 3;
 const grouped = bundled && process.env.KESGATE_TEST_GROUPS !== '0';
 const plan = grouped ? planGroups(files, readTestTimes()) : undefined;
 // Every file through an entry of its group (one file alone is a group of one), the longest first.
-const testPaths = plan ? groupEntries(plan.schedule, BUNDLES, bundledPath) : files.map(bundled ? bundledPath : compiledPath);
-if (plan && plan.groups.length > 0) {
-  const together = plan.groups.reduce((n, g) => n + g.length, 0);
+const testPaths = plan ? groupEntries(plan, BUNDLES, bundledPath) : files.map(bundled ? bundledPath : compiledPath);
+/** The test files each process runs, by the path it was started with. */
+const filesOf = new Map(plan ? testPaths.map((path, i) => [path, plan[i]]) : []);
+const groups = plan?.filter((g) => g.length > 1) ?? [];
+if (groups.length > 0) {
+  const together = groups.reduce((n, g) => n + g.length, 0);
   console.log(
-    `# ${files.length} test files in ${testPaths.length} processes: ${together} light files in ${plan.groups.length} groups (KESGATE_TEST_GROUPS=0: one process each)`,
+    `# ${files.length} test files in ${testPaths.length} processes: ${together} light files in ${groups.length} groups (KESGATE_TEST_GROUPS=0: one process each)`,
   );
 }
 const profileDir = profile ? mkdtempSync(join(tmpdir(), 'kesgate-profile-')) : undefined;
@@ -128,10 +130,8 @@ function printProfile(log) {
   if (rows.length) writeFileSync(join(root, '.cache', 'test-profile.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   rmSync(dirname(log), { recursive: true, force: true });
   const name = (f) => {
-    // A group's entry (scripts/lib/test-groups.js), by the test files it runs.
-    const sources = f.includes(`${sep}${GROUPS_DIR}${sep}`)
-      ? [...readFileSync(f, 'utf8').matchAll(/\[\s*"([^"]+)",/g)].map((m) => m[1])
-      : [];
+    // A group's entry, by the test files it runs.
+    const sources = (filesOf.get(f) ?? []).map((file) => relative(root, file));
     if (sources.length > 0) return sources.length === 1 ? sources[0] : `${sources[0]} and ${sources.length - 1} more`;
     return relative(bundled ? BUNDLES : join(root, '.cache/test-js'), f).replace(/\.js$/, '.ts');
   };

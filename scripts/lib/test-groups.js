@@ -51,19 +51,19 @@ export function ownProcessReason(file) {
 }
 
 /**
- * Splits `files` (absolute .ts paths) into files that run alone and groups (arrays of files), from `times`
- * (source path relative to `base`, the repository → ms). A file with no recorded time runs alone. `schedule` is
- * both as one list, the longest first (a file alone is a group of one): the order the runner starts them in.
+ * The processes of a run: `files` (absolute .ts paths) in groups (arrays of files; a file that runs alone is a
+ * group of one), the longest first, which is the order the runner starts them in. From `times` (source path
+ * relative to `base`, the repository → ms); a file with no recorded time runs alone.
  */
 export function planGroups(files, times, base = root) {
-  const alone = [];
+  const bins = []; // { files, ms }
   const light = new Map(); // package → [{ file, ms }]
   for (const file of files) {
     const rel = relative(base, file).split('\\').join('/');
     const ms = times[rel];
     if (typeof ms !== 'number' || ms >= LIGHT_MS || ownProcessReason(file)) {
       // Unmeasured: assumed long, so that it starts early.
-      alone.push({ files: [file], ms: typeof ms === 'number' ? ms : GROUP_MS });
+      bins.push({ files: [file], ms: typeof ms === 'number' ? ms : GROUP_MS });
       continue;
     }
     // Files of one package load the same chunks: grouped together, they share the most.
@@ -71,26 +71,20 @@ export function planGroups(files, times, base = root) {
     if (!light.has(pkg)) light.set(pkg, []);
     light.get(pkg).push({ file, ms: ms + LOAD_MS });
   }
-  const groups = [];
   for (const entries of light.values()) {
     // First fit, heaviest first.
-    const bins = [];
+    const packageBins = [];
     for (const entry of entries.sort((a, b) => b.ms - a.ms)) {
-      const bin = bins.find((b) => b.ms + entry.ms <= GROUP_MS);
+      const bin = packageBins.find((b) => b.ms + entry.ms <= GROUP_MS);
       if (bin) {
         bin.files.push(entry.file);
         bin.ms += entry.ms;
-      } else bins.push({ files: [entry.file], ms: entry.ms });
+      } else packageBins.push({ files: [entry.file], ms: entry.ms });
     }
-    for (const bin of bins) (bin.files.length === 1 ? alone : groups).push(bin);
+    bins.push(...packageBins);
   }
   // Longest first: the machine stays busy to the end instead of waiting on a long file started last.
-  const schedule = [...alone, ...groups].sort((a, b) => b.ms - a.ms).map((g) => [...g.files].sort());
-  return {
-    alone: alone.map((a) => a.files[0]).sort(),
-    groups: groups.sort((a, b) => b.ms - a.ms).map((g) => g.files.sort()),
-    schedule,
-  };
+  return bins.sort((a, b) => b.ms - a.ms).map((b) => b.files.sort());
 }
 
 /**
